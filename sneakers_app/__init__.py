@@ -1,0 +1,1 @@
+"""Sneakers Marketplace: a live bid/ask marketplace for limited sneakers."""

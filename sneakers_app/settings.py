@@ -56,6 +56,11 @@ class Settings(BaseSettings):
         return self.ENVIRONMENT == "development"
 
     @property
+    def redis_url(self) -> str:
+        """REDIS_URL, or the embedded redis-server the run command starts."""
+        return self.REDIS_URL or f"redis://127.0.0.1:{self.EMBEDDED_REDIS_PORT}/0"
+
+    @property
     def uses_localstripe(self) -> bool:
         return self.STRIPE_SECRET_KEY == LOCALSTRIPE_KEY
 

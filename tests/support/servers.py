@@ -67,11 +67,16 @@ def start_redis(*extra_args: str, port: int | None = None) -> RedisServer:
     directory = Path(tempfile.mkdtemp(prefix="sneakers-redis-"))
     args = [
         str(REDIS_SERVER),
-        "--port", str(port),
-        "--bind", "127.0.0.1",
-        "--dir", str(directory),
-        "--save", "",
-        "--appendonly", "no",
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        str(directory),
+        "--save",
+        "",
+        "--appendonly",
+        "no",
         *extra_args,
     ]
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -140,15 +145,17 @@ def start_postgres() -> PostgresServer:
     server = PostgresServer(port=port, directory=directory, run_as=run_as)
     data = directory / "data"
     subprocess.run(
-        server._cmd(initdb, "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
-                    "--no-sync"),
+        server._cmd(
+            initdb, "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"
+        ),
         check=True,
         stdout=subprocess.DEVNULL,
     )
     opts = f"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off"
     subprocess.run(
-        server._cmd(pg_ctl, "-D", str(data), "-o", opts, "-l", str(directory / "log"), "-w",
-                    "start"),
+        server._cmd(
+            pg_ctl, "-D", str(data), "-o", opts, "-l", str(directory / "log"), "-w", "start"
+        ),
         check=True,
         stdout=subprocess.DEVNULL,
     )

@@ -1,0 +1,66 @@
+"""Operational commands: `python -m sneakers_app <command>`."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sneakers_app")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="upgrade the database to the newest schema")
+    down = sub.add_parser("downgrade", help="downgrade the database (default: to nothing)")
+    down.add_argument("revision", nargs="?", default="base")
+    sub.add_parser("seed", help="load the demo catalog, history, books and accounts (idempotent)")
+    staff = sub.add_parser("create-staff", help="create a staff account or promote one")
+    staff.add_argument("email")
+    staff.add_argument("--name", default="Staff")
+    staff.add_argument("--admin", action="store_true")
+    staff.add_argument("--password", help="prompted for when omitted")
+    dev = sub.add_parser("dev", help="run everything for development (the README's command)")
+    dev.add_argument("--no-seed", action="store_true")
+    args = parser.parse_args(argv)
+
+    if args.command == "migrate":
+        from sneakers_app import migrations
+
+        migrations.upgrade()
+        print("Database is at the newest schema.")
+    elif args.command == "downgrade":
+        from sneakers_app import migrations
+
+        migrations.downgrade(revision=args.revision)
+        print(f"Database downgraded to {args.revision}.")
+    elif args.command == "seed":
+        from sneakers_app import seed
+
+        seed.seed_all(progress=print)
+    elif args.command == "create-staff":
+        from sneakers_app.db import session_scope
+        from sneakers_app.services import accounts
+
+        password = args.password or getpass.getpass("Password (10+ characters): ")
+        try:
+            with session_scope() as session:
+                user = accounts.create_staff(
+                    session=session,
+                    email=args.email,
+                    display_name=args.name,
+                    password=password,
+                    admin=args.admin,
+                )
+        except accounts.AccountError as error:
+            print(f"error: {error.message}", file=sys.stderr)
+            return 2
+        print(f"{user.email} is staff{' and admin' if user.is_admin else ''}.")
+    elif args.command == "dev":
+        from sneakers_app import devserver
+
+        return devserver.run(seed=not args.no_seed)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

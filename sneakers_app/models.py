@@ -1,0 +1,510 @@
+"""The marketplace's tables. Money is integer cents, times are UTC, rules the database can hold
+(foreign keys, uniqueness, CHECK on every status) live in the database.
+
+Alembic is the only way the schema changes: `alembic/versions/` mirrors these classes.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Dialect,
+    Index,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores naive UTC, returns aware UTC, on SQLite and PostgreSQL alike."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use aware UTC datetimes")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def ts(*, nullable: bool = False, index: bool = False) -> Any:
+    return Field(
+        default_factory=utcnow if not nullable else None,
+        sa_column=Column(UTCDateTime(), nullable=nullable, index=index),
+    )
+
+
+def opt_ts() -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
+def status_check(column: str, values: tuple[str, ...], name: str) -> CheckConstraint:
+    quoted = ", ".join(f"'{v}'" for v in values)
+    return CheckConstraint(f"{column} IN ({quoted})", name=name)
+
+
+# --- accounts -------------------------------------------------------------------------------
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254, unique=True, index=True)
+    display_name: str = Field(max_length=60)
+    password_hash: str = Field(max_length=255)
+    is_staff: bool = False
+    is_admin: bool = False
+    stripe_customer_id: str | None = Field(default=None, max_length=255)
+    default_payment_method_id: str | None = Field(default=None, max_length=255)
+    card_brand: str | None = Field(default=None, max_length=32)
+    card_last4: str | None = Field(default=None, max_length=4)
+    created_at: datetime = ts()
+
+
+class Address(SQLModel, table=True):
+    __tablename__ = "addresses"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
+    full_name: str = Field(max_length=120)
+    line1: str = Field(max_length=200)
+    line2: str = Field(default="", max_length=200)
+    city: str = Field(max_length=100)
+    region: str = Field(default="", max_length=100)
+    postal_code: str = Field(max_length=20)
+    country: str = Field(default="US", max_length=2)
+    is_default: bool = False
+    created_at: datetime = ts()
+
+
+class UserSession(SQLModel, table=True):
+    """Server-side login sessions; the browser holds only a random token, we store its hash."""
+
+    __tablename__ = "user_sessions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    user_id: int = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
+    created_at: datetime = ts()
+    expires_at: datetime = ts()
+    revoked_at: datetime | None = opt_ts()
+
+
+class LoginAttempt(SQLModel, table=True):
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_email_at", "email", "attempted_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254)
+    succeeded: bool = False
+    attempted_at: datetime = ts()
+
+
+class PayoutAccount(SQLModel, table=True):
+    """Where a seller is paid: a Stripe Connect account id, or details for a manual payout."""
+
+    __tablename__ = "payout_accounts"
+    __table_args__ = (
+        status_check("kind", ("stripe_connect", "manual"), "ck_payout_accounts_kind"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", unique=True, ondelete="CASCADE")
+    kind: str = Field(max_length=20)
+    account_ref: str = Field(max_length=255)
+    holder_name: str = Field(default="", max_length=120)
+    created_at: datetime = ts()
+
+
+# --- catalog --------------------------------------------------------------------------------
+
+
+class Product(SQLModel, table=True):
+    __tablename__ = "products"
+    __table_args__ = (
+        CheckConstraint("retail_price_cents > 0", name="ck_products_retail_positive"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=160, unique=True, index=True)
+    brand: str = Field(max_length=60, index=True)
+    model: str = Field(max_length=120)
+    colorway: str = Field(max_length=120)
+    name: str = Field(max_length=240)
+    style_code: str = Field(max_length=40, unique=True)
+    retail_price_cents: int
+    release_date: date = Field(index=True)
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    image: str = Field(max_length=200)
+    created_at: datetime = ts()
+
+
+class ProductVariant(SQLModel, table=True):
+    """A product in one size: the unit an order book trades."""
+
+    __tablename__ = "product_variants"
+    __table_args__ = (UniqueConstraint("product_id", "size", name="uq_variant_product_size"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    product_id: int = Field(foreign_key="products.id", index=True, ondelete="CASCADE")
+    size: str = Field(max_length=10)
+    sort_order: int
+
+
+# --- trading --------------------------------------------------------------------------------
+
+ORDER_SIDE_STATUSES = ("open", "partially_filled", "filled", "cancelled", "expired")
+TIME_IN_FORCE = ("gtc", "ioc")
+
+
+def _order_side_args(table: str) -> tuple[Any, ...]:
+    return (
+        status_check("status", ORDER_SIDE_STATUSES, f"ck_{table}_status"),
+        status_check("time_in_force", TIME_IN_FORCE, f"ck_{table}_tif"),
+        CheckConstraint("price_cents > 0", name=f"ck_{table}_price_positive"),
+        CheckConstraint("quantity BETWEEN 1 AND 100", name=f"ck_{table}_quantity"),
+        CheckConstraint(
+            "filled_quantity >= 0 AND filled_quantity <= quantity", name=f"ck_{table}_filled"
+        ),
+        Index(f"ix_{table}_book", "variant_id", "status", "price_cents"),
+        Index(f"ix_{table}_user_status", "user_id", "status"),
+    )
+
+
+class Bid(SQLModel, table=True):
+    __tablename__ = "bids"
+    __table_args__ = _order_side_args("bids")
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id")
+    variant_id: int = Field(foreign_key="product_variants.id")
+    price_cents: int
+    quantity: int = 1
+    filled_quantity: int = 0
+    status: str = Field(default="open", max_length=20)
+    time_in_force: str = Field(default="gtc", max_length=3)
+    client_key: str = Field(max_length=64, unique=True)
+    engine_accepted: bool = False
+    expires_at: datetime | None = opt_ts()
+    created_at: datetime = ts()
+    updated_at: datetime = ts()
+
+
+class Ask(SQLModel, table=True):
+    __tablename__ = "asks"
+    __table_args__ = _order_side_args("asks")
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id")
+    variant_id: int = Field(foreign_key="product_variants.id")
+    price_cents: int
+    quantity: int = 1
+    filled_quantity: int = 0
+    status: str = Field(default="open", max_length=20)
+    time_in_force: str = Field(default="gtc", max_length=3)
+    client_key: str = Field(max_length=64, unique=True)
+    engine_accepted: bool = False
+    expires_at: datetime | None = opt_ts()
+    created_at: datetime = ts()
+    updated_at: datetime = ts()
+
+
+class Trade(SQLModel, table=True):
+    """A match from the engine (the original design's "match"); its id is the engine's trade id."""
+
+    __tablename__ = "trades"
+    __table_args__ = (
+        CheckConstraint("price_cents > 0", name="ck_trades_price_positive"),
+        CheckConstraint("quantity > 0", name="ck_trades_quantity_positive"),
+        CheckConstraint("buyer_id <> seller_id", name="ck_trades_no_self_trade"),
+        Index("ix_trades_variant_executed", "variant_id", "executed_at"),
+    )
+
+    id: str = Field(primary_key=True, max_length=64)
+    variant_id: int = Field(foreign_key="product_variants.id")
+    bid_id: int = Field(foreign_key="bids.id", index=True)
+    ask_id: int = Field(foreign_key="asks.id", index=True)
+    buyer_id: int = Field(foreign_key="users.id", index=True)
+    seller_id: int = Field(foreign_key="users.id", index=True)
+    price_cents: int
+    quantity: int = 1
+    maker_side: str = Field(max_length=3)
+    executed_at: datetime = ts()
+
+
+class Sale(SQLModel, table=True):
+    """The public tape: one row per unit sold, the source of last sale, charts and stats.
+
+    Price history is derived from these rows (aggregated per day when charted). Live trades add a
+    row per unit with `trade_id` set; the demo catalog's imported history has no trade.
+    """
+
+    __tablename__ = "sales"
+    __table_args__ = (
+        CheckConstraint("price_cents > 0", name="ck_sales_price_positive"),
+        Index("ix_sales_variant_executed", "variant_id", "executed_at"),
+        Index("ix_sales_product_executed", "product_id", "executed_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    product_id: int = Field(foreign_key="products.id")
+    variant_id: int = Field(foreign_key="product_variants.id")
+    trade_id: str | None = Field(default=None, foreign_key="trades.id", max_length=64)
+    price_cents: int
+    executed_at: datetime = ts()
+
+
+# --- orders and money -----------------------------------------------------------------------
+
+ORDER_STATUSES = (
+    "created",
+    "paid",
+    "payment_failed",
+    "awaiting_shipment",
+    "shipped_to_verification",
+    "received",
+    "authenticating",
+    "authenticated",
+    "auth_failed",
+    "shipped_to_buyer",
+    "delivered",
+    "completed",
+    "seller_did_not_ship",
+    "cancelled",
+)
+
+
+class Order(SQLModel, table=True):
+    __tablename__ = "orders"
+    __table_args__ = (
+        status_check("status", ORDER_STATUSES, "ck_orders_status"),
+        CheckConstraint("price_cents > 0", name="ck_orders_price_positive"),
+        Index("ix_orders_status_updated", "status", "updated_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    trade_id: str = Field(foreign_key="trades.id", max_length=64, unique=True)
+    unit: int = 1
+    buyer_id: int = Field(foreign_key="users.id", index=True)
+    seller_id: int = Field(foreign_key="users.id", index=True)
+    variant_id: int = Field(foreign_key="product_variants.id")
+    status: str = Field(default="created", max_length=30)
+    price_cents: int
+    # Fee snapshot: what both sides were shown and agreed to at the time of the match.
+    buyer_processing_fee_cents: int = 0
+    buyer_shipping_cents: int = 0
+    buyer_total_cents: int = 0
+    seller_level: int = 1
+    seller_fee_bp: int = 0
+    seller_transaction_fee_cents: int = 0
+    seller_processing_fee_cents: int = 0
+    seller_shipping_cents: int = 0
+    seller_payout_cents: int = 0
+    ship_by: datetime | None = opt_ts()
+    ship_by_extended: bool = False
+    inbound_tracking: str | None = Field(default=None, max_length=64)
+    outbound_tracking: str | None = Field(default=None, max_length=64)
+    created_at: datetime = ts()
+    updated_at: datetime = ts()
+
+
+class OrderEvent(SQLModel, table=True):
+    """Append-only history of an order's transitions."""
+
+    __tablename__ = "order_events"
+    __table_args__ = (
+        status_check("actor_kind", ("system", "buyer", "seller", "staff"), "ck_events_actor"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="orders.id", index=True)
+    from_status: str | None = Field(default=None, max_length=30)
+    to_status: str = Field(max_length=30)
+    actor_kind: str = Field(default="system", max_length=10)
+    actor_id: int | None = Field(default=None, foreign_key="users.id")
+    reason: str = Field(default="", max_length=500)
+    created_at: datetime = ts()
+
+
+class Inspection(SQLModel, table=True):
+    """A staff member's verification of one order's pair (an appeal adds a second row)."""
+
+    __tablename__ = "inspections"
+    __table_args__ = (
+        status_check("result", ("pass", "fail"), "ck_inspections_result"),
+        UniqueConstraint("order_id", "is_appeal", name="uq_inspections_order_appeal"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="orders.id", index=True)
+    inspector_id: int = Field(foreign_key="users.id")
+    is_appeal: bool = False
+    box_ok: bool = False
+    stitching_ok: bool = False
+    materials_ok: bool = False
+    tags_ok: bool = False
+    size_ok: bool = False
+    result: str = Field(max_length=4)
+    reason: str = Field(default="", max_length=500)
+    notes: str = Field(default="", max_length=2000)
+    created_at: datetime = ts()
+
+
+class Payment(SQLModel, table=True):
+    """A charge or refund through Stripe."""
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        status_check("kind", ("charge", "refund"), "ck_payments_kind"),
+        status_check(
+            "status",
+            ("pending", "succeeded", "failed", "requires_action"),
+            "ck_payments_status",
+        ),
+        CheckConstraint("amount_cents > 0", name="ck_payments_amount_positive"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="orders.id", index=True)
+    kind: str = Field(max_length=10)
+    status: str = Field(default="pending", max_length=20)
+    amount_cents: int
+    idempotency_key: str = Field(max_length=100, unique=True)
+    stripe_id: str | None = Field(default=None, max_length=255, index=True)
+    failure_reason: str = Field(default="", max_length=500)
+    created_at: datetime = ts()
+    updated_at: datetime = ts()
+
+
+class Payout(SQLModel, table=True):
+    __tablename__ = "payouts"
+    __table_args__ = (
+        status_check("status", ("pending", "paid", "failed"), "ck_payouts_status"),
+        CheckConstraint("amount_cents > 0", name="ck_payouts_amount_positive"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="orders.id", unique=True)
+    seller_id: int = Field(foreign_key="users.id", index=True)
+    amount_cents: int
+    status: str = Field(default="pending", max_length=10)
+    method: str = Field(max_length=20)
+    reference: str | None = Field(default=None, max_length=255)
+    paid_by_id: int | None = Field(default=None, foreign_key="users.id")
+    created_at: datetime = ts()
+    paid_at: datetime | None = opt_ts()
+
+
+class LedgerEntry(SQLModel, table=True):
+    """Double-entry ledger: the entries of one `txn_id` sum to zero."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (
+        CheckConstraint("amount_cents <> 0", name="ck_ledger_nonzero"),
+        Index("ix_ledger_account", "account"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    txn_id: str = Field(max_length=100, index=True)
+    account: str = Field(max_length=60)
+    order_id: int | None = Field(default=None, foreign_key="orders.id", index=True)
+    amount_cents: int = Field(sa_column=Column(BigInteger, nullable=False))
+    memo: str = Field(default="", max_length=200)
+    created_at: datetime = ts()
+
+
+class StripeEvent(SQLModel, table=True):
+    """Webhook events by Stripe's id: a replayed event is a no-op."""
+
+    __tablename__ = "stripe_events"
+
+    id: str = Field(primary_key=True, max_length=255)
+    type: str = Field(max_length=100)
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    received_at: datetime = ts()
+    processed_at: datetime | None = opt_ts()
+
+
+# --- notifications, watchlist, portfolio ---------------------------------------------------
+
+
+class Notification(SQLModel, table=True):
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_user_read", "user_id", "read_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", ondelete="CASCADE")
+    kind: str = Field(max_length=40)
+    title: str = Field(max_length=200)
+    body: str = Field(default="", max_length=2000)
+    link: str = Field(default="", max_length=300)
+    dedupe_key: str = Field(max_length=200, unique=True)
+    emailed_at: datetime | None = opt_ts()
+    read_at: datetime | None = opt_ts()
+    created_at: datetime = ts()
+
+
+class NotificationPreference(SQLModel, table=True):
+    __tablename__ = "notification_preferences"
+
+    user_id: int = Field(foreign_key="users.id", primary_key=True, ondelete="CASCADE")
+    kind: str = Field(primary_key=True, max_length=40)
+    in_app: bool = True
+    email: bool = True
+
+
+class PriceAlert(SQLModel, table=True):
+    """A watched product (optionally one size) with an optional target price."""
+
+    __tablename__ = "price_alerts"
+    __table_args__ = (
+        UniqueConstraint("user_id", "product_id", "variant_id", name="uq_price_alert"),
+        CheckConstraint(
+            "target_price_cents IS NULL OR target_price_cents > 0", name="ck_alert_target"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
+    product_id: int = Field(foreign_key="products.id")
+    variant_id: int | None = Field(default=None, foreign_key="product_variants.id")
+    target_price_cents: int | None = None
+    last_notified_at: datetime | None = opt_ts()
+    created_at: datetime = ts()
+
+
+class PortfolioItem(SQLModel, table=True):
+    __tablename__ = "portfolio_items"
+    __table_args__ = (
+        status_check("source", ("bought", "manual"), "ck_portfolio_source"),
+        CheckConstraint("purchase_price_cents > 0", name="ck_portfolio_price_positive"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
+    variant_id: int = Field(foreign_key="product_variants.id")
+    purchase_price_cents: int
+    purchased_on: date
+    source: str = Field(default="manual", max_length=10)
+    order_id: int | None = Field(default=None, foreign_key="orders.id", unique=True)
+    created_at: datetime = ts()

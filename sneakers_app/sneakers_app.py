@@ -1,0 +1,73 @@
+"""The Reflex app: the only place pages and routes are registered."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from sneakers_app import routes
+from sneakers_app.pages.auth import login_page, signup_page
+from sneakers_app.pages.browse import browse_page
+from sneakers_app.pages.member import (
+    account_page,
+    notifications_page,
+    order_page,
+    orders_page,
+    portfolio_page,
+    sell_page,
+)
+from sneakers_app.pages.not_found import not_found_page
+from sneakers_app.pages.product import product_page
+from sneakers_app.pages.verification import verification_page
+from state.auth import AuthFormState
+from state.base import SessionState
+from state.catalog import BrowseState, ProductState
+from state.staff import VerificationState
+
+app = rx.App(
+    stylesheets=["/styles.css"],
+    head_components=[rx.el.link(rel="icon", href="/logo.svg", type="image/svg+xml")],
+)
+
+TITLE = "Sneakers Marketplace"
+member_load = [SessionState.require_login]
+
+app.add_page(
+    browse_page,
+    route=routes.BROWSE,
+    title=TITLE,
+    on_load=[SessionState.load_session, BrowseState.on_load],
+)
+app.add_page(
+    product_page,
+    route=routes.PRODUCT,
+    title=f"{TITLE} | Product",
+    on_load=[SessionState.load_session, ProductState.on_load],
+)
+app.add_page(
+    login_page, route=routes.LOGIN, title=f"Log in | {TITLE}", on_load=AuthFormState.reset_form
+)
+app.add_page(
+    signup_page, route=routes.SIGNUP, title=f"Sign up | {TITLE}", on_load=AuthFormState.reset_form
+)
+app.add_page(
+    portfolio_page, route=routes.PORTFOLIO, title=f"Portfolio | {TITLE}", on_load=member_load
+)
+app.add_page(sell_page, route=routes.SELL, title=f"Sell | {TITLE}", on_load=member_load)
+app.add_page(orders_page, route=routes.ORDERS, title=f"Orders | {TITLE}", on_load=member_load)
+app.add_page(order_page, route=routes.ORDER, title=f"Order | {TITLE}", on_load=member_load)
+app.add_page(
+    notifications_page,
+    route=routes.NOTIFICATIONS,
+    title=f"Notifications | {TITLE}",
+    on_load=member_load,
+)
+app.add_page(account_page, route=routes.ACCOUNT, title=f"Account | {TITLE}", on_load=member_load)
+app.add_page(
+    verification_page,
+    route=routes.VERIFICATION,
+    title=f"Verification | {TITLE}",
+    on_load=VerificationState.on_load,
+)
+app.add_page(
+    not_found_page, route="404", title=f"Not found | {TITLE}", on_load=SessionState.load_session
+)

@@ -1,0 +1,73 @@
+"""The session every page shares: who is logged in, re-checked against the database.
+
+The browser holds a random session token in localStorage. Every handler that needs a user calls
+`_current_user()`, which looks the token up again: the view vars below are for display only and
+are never trusted for a decision.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import reflex as rx
+
+from sneakers_app import routes
+from sneakers_app.db import session_scope
+from sneakers_app.services import accounts
+
+
+class SessionState(rx.State):
+    auth_token: str = rx.LocalStorage("", name="sneakers_session", sync=True)
+    user_id: int = 0
+    user_name: str = ""
+    user_email: str = ""
+    user_is_staff: bool = False
+    session_checked: bool = False
+
+    @rx.var
+    def is_authenticated(self) -> bool:
+        return self.user_id > 0
+
+    def _current_user(self) -> accounts.AuthenticatedUser | None:
+        token = self.auth_token
+        if not token:
+            self._set_user(None)
+            return None
+        with session_scope() as session:
+            user = accounts.user_for_token(session=session, token=token)
+        self._set_user(user)
+        return user
+
+    def _set_user(self, user: accounts.AuthenticatedUser | None) -> None:
+        self.user_id = user.id if user else 0
+        self.user_name = user.display_name if user else ""
+        self.user_email = user.email if user else ""
+        self.user_is_staff = bool(user and user.is_staff)
+        self.session_checked = True
+
+    def _login_redirect(self) -> rx.event.EventSpec:
+        path = self.router.url.path or "/"
+        return rx.redirect(f"{routes.LOGIN}?next={quote(path)}")
+
+    @rx.event
+    def load_session(self) -> None:
+        """Runs on every page load: refresh who is logged in (an expired session logs out)."""
+        user = self._current_user()
+        if user is None and self.auth_token:
+            self.auth_token = ""
+
+    @rx.event
+    def require_login(self) -> rx.event.EventSpec | None:
+        if self._current_user() is None:
+            return self._login_redirect()
+        return None
+
+    @rx.event
+    def log_out(self) -> rx.event.EventSpec:
+        token = self.auth_token
+        if token:
+            with session_scope() as session:
+                accounts.log_out(session=session, token=token)
+        self.auth_token = ""
+        self._set_user(None)
+        return rx.redirect(routes.BROWSE)

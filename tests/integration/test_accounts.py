@@ -1,0 +1,148 @@
+"""Accounts against real SQLite and PostgreSQL databases."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlmodel import Session, select
+
+from sneakers_app.models import User, UserSession, utcnow
+from sneakers_app.services import accounts
+
+PASSWORD = "correct horse battery"
+
+
+def make_user(session: Session, email: str = "ada@example.com") -> accounts.AuthenticatedUser:
+    user = accounts.sign_up(session=session, email=email, display_name="Ada", password=PASSWORD)
+    session.commit()
+    return user
+
+
+def test_sign_up_stores_hash_not_password(session: Session) -> None:
+    user = make_user(session, "Ada@Example.COM")
+    row = session.exec(select(User).where(User.id == user.id)).one()
+    assert row.email == "ada@example.com"
+    assert PASSWORD not in row.password_hash
+    assert row.password_hash.startswith("$argon2id$")
+    assert not row.is_staff
+
+
+@pytest.mark.parametrize(
+    ("email", "name", "password", "field"),
+    [
+        ("not-an-email", "Ada", PASSWORD, "email"),
+        ("", "Ada", PASSWORD, "email"),
+        ("a" * 250 + "@x.com", "Ada", PASSWORD, "email"),
+        ("ada@example.com", "Ada", "short", "password"),
+        ("ada@example.com", "A", PASSWORD, "display_name"),
+        ("ada@example.com", "x" * 61, PASSWORD, "display_name"),
+        ("ada@example.com", "\x00\x01", PASSWORD, "display_name"),
+    ],
+)
+def test_sign_up_refuses_bad_input_and_writes_nothing(
+    session: Session, email: str, name: str, password: str, field: str
+) -> None:
+    with pytest.raises(accounts.AccountError) as info:
+        accounts.sign_up(session=session, email=email, display_name=name, password=password)
+    assert info.value.field == field
+    assert info.value.message
+    session.rollback()
+    assert session.exec(select(User)).all() == []
+
+
+def test_taken_email_is_refused_case_insensitively(session: Session) -> None:
+    make_user(session)
+    with pytest.raises(accounts.AccountError, match="already exists"):
+        accounts.sign_up(
+            session=session, email="ADA@example.com", display_name="Other", password=PASSWORD
+        )
+    session.rollback()
+    assert len(session.exec(select(User)).all()) == 1
+
+
+def test_log_in_opens_a_session_that_resolves_and_logs_out(session: Session) -> None:
+    user = make_user(session)
+    result = accounts.log_in(session=session, email="ada@example.com", password=PASSWORD)
+    session.commit()
+    assert result.user.id == user.id
+    found = accounts.user_for_token(session=session, token=result.token)
+    assert found is not None and found.id == user.id
+    stored = session.exec(select(UserSession)).one()
+    assert stored.token_hash != result.token
+    accounts.log_out(session=session, token=result.token)
+    session.commit()
+    assert accounts.user_for_token(session=session, token=result.token) is None
+
+
+def test_session_expires(session: Session) -> None:
+    make_user(session)
+    result = accounts.log_in(session=session, email="ada@example.com", password=PASSWORD)
+    session.commit()
+    later = result.expires_at + timedelta(seconds=1)
+    assert accounts.user_for_token(session=session, token=result.token, now=later) is None
+    assert accounts.user_for_token(session=session, token="forged-token") is None
+    assert accounts.user_for_token(session=session, token="") is None
+
+
+@pytest.mark.parametrize("email", ["ada@example.com", "nobody@example.com", "not an email"])
+def test_wrong_credentials_get_one_message(session: Session, email: str) -> None:
+    make_user(session)
+    with pytest.raises(accounts.AccountError) as info:
+        accounts.log_in(session=session, email=email, password="wrong password!")
+    assert info.value.message == "Wrong email or password."
+
+
+def test_failed_logins_are_rate_limited_then_recover(session: Session) -> None:
+    make_user(session)
+    start = utcnow()
+    for i in range(5):
+        with pytest.raises(accounts.AccountError, match="Wrong"):
+            accounts.log_in(
+                session=session,
+                email="ada@example.com",
+                password="nope nope nope",
+                now=start + timedelta(seconds=i),
+            )
+        session.commit()
+    # Even the right password is refused while locked.
+    with pytest.raises(accounts.AccountError, match="Too many failed attempts"):
+        accounts.log_in(
+            session=session,
+            email="ada@example.com",
+            password=PASSWORD,
+            now=start + timedelta(seconds=10),
+        )
+    # After the window the right password works again.
+    ok = accounts.log_in(
+        session=session,
+        email="ada@example.com",
+        password=PASSWORD,
+        now=start + timedelta(minutes=16),
+    )
+    assert ok.user.email == "ada@example.com"
+
+
+def test_staff_gate(session: Session) -> None:
+    member = make_user(session)
+    with pytest.raises(accounts.AccountError, match="staff only"):
+        accounts.require_staff(member)
+    with pytest.raises(accounts.AccountError):
+        accounts.require_staff(None)
+    staff = accounts.create_staff(
+        session=session, email="ada@example.com", display_name="Ada", password=PASSWORD
+    )
+    assert accounts.require_staff(staff).is_staff
+
+
+def test_purge_expired_sessions(session: Session) -> None:
+    make_user(session)
+    result = accounts.log_in(session=session, email="ada@example.com", password=PASSWORD)
+    session.commit()
+    assert accounts.purge_expired_sessions(session=session) == 0
+    removed = accounts.purge_expired_sessions(
+        session=session, now=result.expires_at + timedelta(minutes=1)
+    )
+    session.commit()
+    assert removed == 1
+    assert session.exec(select(UserSession)).all() == []

@@ -1,0 +1,161 @@
+"""Catalog search and product pages on both databases, including hostile search text."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlmodel import Session, select
+
+from sneakers_app.models import Product, ProductVariant, Sale
+from sneakers_app.services import catalog
+
+
+def add_product(
+    session: Session,
+    *,
+    slug: str,
+    brand: str,
+    model: str,
+    colorway: str,
+    style: str,
+    released: date,
+) -> Product:
+    product = Product(
+        slug=slug,
+        brand=brand,
+        model=model,
+        colorway=colorway,
+        name=f"{model} {colorway}",
+        style_code=style,
+        retail_price_cents=18000,
+        release_date=released,
+        description=f"The {model} in {colorway}.",
+        image=f"{slug}.svg",
+    )
+    session.add(product)
+    session.flush()
+    for i, size in enumerate(["9", "10", "11"]):
+        session.add(ProductVariant(product_id=product.id, size=size, sort_order=i))
+    session.flush()
+    return product
+
+
+@pytest.fixture
+def catalog_rows(session: Session) -> Session:
+    add_product(
+        session,
+        slug="jordan-1-chicago",
+        brand="Jordan",
+        model="Air Jordan 1 High",
+        colorway="Chicago",
+        style="DZ5485-612",
+        released=date(2022, 11, 19),
+    )
+    add_product(
+        session,
+        slug="nike-dunk-panda",
+        brand="Nike",
+        model="Dunk Low",
+        colorway="Panda",
+        style="DD1391-100",
+        released=date(2021, 3, 10),
+    )
+    yeezy = add_product(
+        session,
+        slug="adidas-yeezy-350-zebra",
+        brand="adidas",
+        model="Yeezy Boost 350 V2",
+        colorway="Zebra",
+        style="CP9654",
+        released=date(2017, 2, 25),
+    )
+    variant = session.exec(
+        select(ProductVariant).where(ProductVariant.product_id == yeezy.id)
+    ).first()
+    assert variant is not None
+    for price, day in ((30000, 1), (32000, 2)):
+        session.add(
+            Sale(
+                product_id=yeezy.id,
+                variant_id=variant.id,
+                price_cents=price,
+                executed_at=datetime(2026, 1, day, tzinfo=UTC),
+            )
+        )
+    session.commit()
+    return session
+
+
+def names(cards: list[catalog.ProductCard]) -> list[str]:
+    return [c.slug for c in cards]
+
+
+def test_browse_lists_newest_first(catalog_rows: Session) -> None:
+    cards = catalog.search_products(session=catalog_rows)
+    assert names(cards) == ["jordan-1-chicago", "nike-dunk-panda", "adidas-yeezy-350-zebra"]
+    assert cards[2].last_sale_cents == 32000
+    assert cards[0].last_sale_cents is None
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("panda", ["nike-dunk-panda"]),
+        ("PANDA dunk", ["nike-dunk-panda"]),
+        ("jord", ["jordan-1-chicago"]),
+        ("DZ5485", ["jordan-1-chicago"]),
+        ("zebra yeezy", ["adidas-yeezy-350-zebra"]),
+        ("chicago panda", []),
+    ],
+)
+def test_full_text_search(catalog_rows: Session, query: str, expected: list[str]) -> None:
+    assert names(catalog.search_products(session=catalog_rows, query=query)) == expected
+
+
+def test_brand_filter(catalog_rows: Session) -> None:
+    assert names(catalog.search_products(session=catalog_rows, brand="Nike")) == ["nike-dunk-panda"]
+    assert catalog.search_products(session=catalog_rows, brand="Nope") == []
+    assert catalog.list_brands(session=catalog_rows) == ["Jordan", "Nike", "adidas"]
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        '"',
+        "'",
+        "*",
+        "'; drop table products; --",
+        '"panda" OR "*',
+        "NEAR(",
+        "a" * 5000,
+        "\x00\x01",
+        "%",
+        "panda)",
+        "-",
+        "^panda",
+        "{}[]",
+    ],
+)
+def test_hostile_search_text_is_just_words(catalog_rows: Session, hostile: str) -> None:
+    cards = catalog.search_products(session=catalog_rows, query=hostile)
+    assert isinstance(cards, list)
+    count = catalog_rows.exec(select(Product)).all()
+    assert len(count) == 3
+
+
+def test_quoted_word_still_matches(catalog_rows: Session) -> None:
+    assert names(catalog.search_products(session=catalog_rows, query='"panda"')) == [
+        "nike-dunk-panda"
+    ]
+
+
+def test_product_detail_and_unknown_slugs(catalog_rows: Session) -> None:
+    detail = catalog.get_product(session=catalog_rows, slug="adidas-yeezy-350-zebra")
+    assert detail is not None
+    assert [v.size for v in detail.variants] == ["9", "10", "11"]
+    assert detail.sales_count == 2
+    assert detail.last_sale_cents == 32000
+    assert detail.variants[0].last_sale_cents == 32000
+    for slug in ("nope", "", "../etc/passwd", "A" * 500, "jordan-1-chicago'--"):
+        assert catalog.get_product(session=catalog_rows, slug=slug) is None

@@ -76,7 +76,8 @@ def navbar() -> rx.Component:
                         rx.button("Log in", variant="ghost"), href=routes.LOGIN, id="nav-login"
                     ),
                     rx.link(rx.button("Sign up"), href=routes.SIGNUP, id="nav-signup"),
-                    spacing="2",
+                    spacing="3",
+                    align="center",
                 ),
             ),
             align="center",

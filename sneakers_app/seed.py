@@ -1,0 +1,217 @@
+"""The demo marketplace: catalog, 12+ months of sales, a few open bids and asks, demo accounts.
+
+Idempotent: every run converges on the same catalog and accounts without duplicating rows, so
+the run command can seed on every start.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, insert
+from sqlmodel import Session, select
+
+from sneakers_app import catalog_data, price_history
+from sneakers_app.db import session_scope
+from sneakers_app.models import Ask, Bid, Product, ProductVariant, Sale, User
+from sneakers_app.services import accounts
+
+
+@dataclass(frozen=True, kw_only=True)
+class DemoAccount:
+    role: str
+    email: str
+    display_name: str
+    password: str
+    is_staff: bool = False
+
+
+# Shown by the run command in development only.
+DEMO_ACCOUNTS = (
+    DemoAccount(
+        role="buyer",
+        email="buyer@demo.sneakers",
+        display_name="Demo Buyer",
+        password="demo-buyer-pass",
+    ),
+    DemoAccount(
+        role="seller",
+        email="seller@demo.sneakers",
+        display_name="Demo Seller",
+        password="demo-seller-pass",
+    ),
+    DemoAccount(
+        role="staff",
+        email="staff@demo.sneakers",
+        display_name="Demo Staff",
+        password="demo-staff-pass",
+        is_staff=True,
+    ),
+)
+# Market makers whose resting bids and asks keep the demo books from being empty.
+MARKET_MAKERS = (
+    ("asks", "sole-supply@demo.sneakers", "Sole Supply Co"),
+    ("bids", "heat-collector@demo.sneakers", "Heat Collector"),
+)
+
+BID_DAYS = 30
+ASK_DAYS = 90
+
+
+def _user_id(session: Session, email: str) -> int | None:
+    return session.exec(select(User.id).where(User.email == email)).first()
+
+
+def ensure_account(session: Session, *, email: str, name: str, password: str, staff: bool) -> int:
+    existing = _user_id(session, email)
+    if existing is not None:
+        return existing
+    user = accounts.sign_up(
+        session=session, email=email, display_name=name, password=password, is_staff=staff
+    )
+    return user.id
+
+
+def seed_accounts(session: Session) -> dict[str, int]:
+    ids = {
+        a.role: ensure_account(
+            session, email=a.email, name=a.display_name, password=a.password, staff=a.is_staff
+        )
+        for a in DEMO_ACCOUNTS
+    }
+    for side, email, name in MARKET_MAKERS:
+        ids[side] = ensure_account(
+            session, email=email, name=name, password=secrets.token_urlsafe(18), staff=False
+        )
+    return ids
+
+
+def seed_product(session: Session, model: catalog_data.CatalogSneaker) -> tuple[Product, bool]:
+    product = session.exec(select(Product).where(Product.style_code == model.style_code)).first()
+    created = product is None
+    if product is None:
+        product = Product(
+            slug=model.slug,
+            brand=model.brand,
+            model=model.model,
+            colorway=model.colorway,
+            name=model.name,
+            style_code=model.style_code,
+            retail_price_cents=model.retail_cents,
+            release_date=model.release_date,
+            description=model.description,
+            image=f"{model.slug}.svg",
+        )
+        session.add(product)
+        session.flush()
+    existing = set(
+        session.exec(select(ProductVariant.size).where(ProductVariant.product_id == product.id))
+    )
+    for order, size in enumerate(model.sizes):
+        if size not in existing:
+            session.add(ProductVariant(product_id=product.id, size=size, sort_order=order))
+    session.flush()
+    return product, created
+
+
+def _variants_by_size(session: Session, product_id: int) -> dict[str, int]:
+    rows = session.exec(
+        select(ProductVariant.size, ProductVariant.id).where(
+            ProductVariant.product_id == product_id
+        )
+    ).all()
+    return {size: vid for size, vid in rows if vid is not None}
+
+
+def seed_sales(
+    session: Session, product: Product, history: list[price_history.HistoricalTrade]
+) -> int:
+    assert product.id is not None
+    has_sales = session.exec(
+        select(func.count()).select_from(Sale).where(Sale.product_id == product.id)
+    ).one()
+    if has_sales:
+        return 0
+    variants = _variants_by_size(session, product.id)
+    rows = [
+        {
+            "product_id": product.id,
+            "variant_id": variants[t.size],
+            "price_cents": t.price_cents,
+            "executed_at": t.executed_at,
+        }
+        for t in sorted(history, key=lambda t: t.executed_at)
+    ]
+    if rows:
+        session.execute(insert(Sale), rows)
+    return len(rows)
+
+
+def seed_open_orders(
+    session: Session,
+    model: catalog_data.CatalogSneaker,
+    product: Product,
+    history: list[price_history.HistoricalTrade],
+    ids: dict[str, int],
+    now: datetime,
+) -> int:
+    """Resting asks and bids from the demo market makers, once per model (keyed, idempotent)."""
+    assert product.id is not None
+    variants = _variants_by_size(session, product.id)
+    suggestions = price_history.suggest_open_orders(
+        style_code=model.style_code,
+        retail_cents=model.retail_cents,
+        hype=model.hype,
+        sizes=list(model.sizes),
+        trades=history,
+    )
+    added = 0
+    for n, suggestion in enumerate(suggestions):
+        key = f"seed-{model.style_code}-{suggestion.size}-{suggestion.side}-{n}"
+        is_ask = suggestion.side == "ask"
+        table: type[Ask] | type[Bid] = Ask if is_ask else Bid
+        if session.exec(select(table.id).where(table.client_key == key)).first() is not None:
+            continue
+        session.add(
+            table(
+                user_id=ids["asks" if is_ask else "bids"],
+                variant_id=variants[suggestion.size],
+                price_cents=suggestion.price_cents,
+                quantity=1,
+                client_key=key,
+                expires_at=now + timedelta(days=ASK_DAYS if is_ask else BID_DAYS),
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        added += 1
+    session.flush()
+    return added
+
+
+def seed_all(progress: Callable[[str], object] = lambda _m: None) -> None:
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    with session_scope() as session:
+        ids = seed_accounts(session)
+    new_products = sales = orders = 0
+    for model in catalog_data.CATALOG:
+        history = price_history.generate_trade_history(
+            style_code=model.style_code,
+            retail_cents=model.retail_cents,
+            hype=model.hype,
+            sizes=list(model.sizes),
+            release_date=model.release_date,
+            end=now,
+        )
+        with session_scope() as session:
+            product, created = seed_product(session, model)
+            new_products += int(created)
+            sales += seed_sales(session, product, history)
+            orders += seed_open_orders(session, model, product, history, ids, now)
+    progress(
+        f"Catalog ready: {len(catalog_data.CATALOG)} models "
+        f"({new_products} new, {sales} historical sales and {orders} open orders added)."
+    )

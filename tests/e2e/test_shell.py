@@ -1,0 +1,152 @@
+"""The app shell in a real browser: accounts, browsing, search, product pages, access control."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import E2E_MEMBER, E2E_STAFF, LiveApp, shoot
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+
+
+def log_in(page: Page, app: LiveApp, email: str, password: str, next_path: str = "") -> None:
+    page.goto(f"{app.url}/login" + (f"?next={next_path}" if next_path else ""))
+    page.locator("#email").fill(email)
+    page.locator("#password").fill(password)
+    page.locator("#login-submit").click()
+
+
+def test_sign_up_reload_log_out_log_in(
+    page: Page, live_app: LiveApp, console_errors: list[str]
+) -> None:
+    email = f"new-{uuid.uuid4().hex[:8]}@example.com"
+    page.goto(f"{live_app.url}/signup")
+    page.locator("#email").fill(email)
+    page.locator("#display_name").fill("Sneaker Fan")
+    page.locator("#password").fill("a long enough password")
+    shoot(page, "signup-desktop")
+    page.locator("#signup-submit").click()
+    expect(page.locator("#user-menu")).to_contain_text("Sneaker Fan")
+    expect(page).to_have_url(f"{live_app.url}/")
+    page.reload()
+    expect(page.locator("#user-menu")).to_contain_text("Sneaker Fan")
+    page.locator("#user-menu").click()
+    page.locator("#logout").click()
+    expect(page.locator("#nav-login")).to_be_visible()
+    page.reload()
+    expect(page.locator("#nav-login")).to_be_visible()
+    log_in(page, live_app, email, "a long enough password")
+    expect(page.locator("#user-menu")).to_contain_text("Sneaker Fan")
+    assert console_errors == []
+
+
+def test_sign_up_and_log_in_refusals(page: Page, live_app: LiveApp) -> None:
+    page.goto(f"{live_app.url}/signup")
+    page.locator("#email").fill(E2E_MEMBER[0])
+    page.locator("#display_name").fill("Copycat")
+    page.locator("#password").fill("a long enough password")
+    page.locator("#signup-submit").click()
+    expect(page.locator("#email-error")).to_contain_text("already exists")
+    page.locator("#email").fill(f"other-{uuid.uuid4().hex[:6]}@example.com")
+    page.locator("#password").fill("short")
+    page.locator("#signup-submit").click()
+    expect(page.locator("#password-error")).to_contain_text("at least 10 characters")
+    shoot(page, "signup-errors-desktop")
+    log_in(page, live_app, E2E_MEMBER[0], "not the password")
+    expect(page.locator("#password-error")).to_contain_text("Wrong email or password")
+    expect(page.locator("#nav-login")).to_be_visible()
+
+
+def test_search_filter_and_open_a_product(
+    page: Page, live_app: LiveApp, console_errors: list[str]
+) -> None:
+    page.set_viewport_size(DESKTOP)
+    page.goto(live_app.url)
+    cards = page.locator("#product-grid a")
+    expect(cards.first).to_be_visible()
+    total = cards.count()
+    assert total >= 40
+    shoot(page, "browse-desktop")
+    page.locator("#search-input").fill("jordan")
+    page.locator("#search-submit").click()
+    expect(page.locator("#result-count")).to_contain_text('for "jordan"')
+    expect(page).to_have_url(re.compile(r"\?q=jordan"))
+    matched = cards.count()
+    assert 0 < matched < total
+    for text in cards.all_inner_texts():
+        assert "jordan" in text.lower()
+    page.locator("#search-input").fill("'; drop table products; --")
+    page.locator("#search-submit").click()
+    expect(page.locator("#no-results")).to_be_visible()
+    shoot(page, "browse-no-results-desktop")
+    page.goto(f"{live_app.url}/?q=" + "x" * 5000)
+    expect(page.locator("#no-results")).to_be_visible()
+    page.goto(f"{live_app.url}/?q=%22%2A%27")
+    expect(page.locator("#result-count")).to_be_visible()
+    page.goto(live_app.url)
+    expect(cards).to_have_count(total)
+    first_name = cards.first.inner_text().split("\n")[1]
+    cards.first.click()
+    expect(page.locator("#product-name")).to_contain_text(first_name)
+    expect(page.locator("#size-grid button").first).to_be_visible()
+    assert page.locator("#size-grid button").count() >= 12
+    shoot(page, "product-desktop")
+    page.goto(f"{live_app.url}/product/no-such-sneaker")
+    expect(page.locator("#not-found")).to_be_visible()
+    shoot(page, "product-not-found-desktop")
+    assert console_errors == []
+
+
+def test_brand_filter_from_url(page: Page, live_app: LiveApp) -> None:
+    page.goto(f"{live_app.url}/?brand=Nike")
+    cards = page.locator("#product-grid a")
+    expect(cards.first).to_be_visible()
+    for text in cards.all_inner_texts():
+        assert text.startswith("Nike")
+
+
+def test_staff_console_is_staff_only(page: Page, live_app: LiveApp) -> None:
+    page.goto(f"{live_app.url}/verification")
+    expect(page).to_have_url(re.compile(r"/login\?next=/verification"))
+    log_in(page, live_app, *E2E_MEMBER)
+    expect(page.locator("#access-denied")).to_be_visible()
+    expect(page.locator("#console-title")).to_have_count(0)
+    shoot(page, "verification-denied-desktop")
+    page.locator("#user-menu").click()
+    page.locator("#logout").click()
+    expect(page.locator("#nav-login")).to_be_visible()
+    log_in(page, live_app, *E2E_STAFF, next_path="/verification")
+    expect(page.locator("#console-title")).to_be_visible()
+    shoot(page, "verification-desktop")
+
+
+@pytest.mark.parametrize(("label", "size"), [("desktop", DESKTOP), ("phone", PHONE)])
+def test_screenshots_of_every_page(
+    page: Page, live_app: LiveApp, label: str, size: dict[str, int]
+) -> None:
+    page.set_viewport_size(size)
+    log_in(page, live_app, *E2E_STAFF)
+    expect(page.locator("#user-menu")).to_be_visible()
+    for path, name in [
+        ("/", "browse"),
+        ("/portfolio", "portfolio"),
+        ("/sell", "sell"),
+        ("/orders", "orders"),
+        ("/orders/1", "order"),
+        ("/notifications", "notifications"),
+        ("/account", "account"),
+        ("/verification", "verification"),
+        ("/no/such/page", "404"),
+    ]:
+        page.goto(f"{live_app.url}{path}")
+        page.wait_for_load_state("networkidle")
+        shoot(page, f"{name}-{label}")
+    page.goto(live_app.url)
+    page.locator("#product-grid a").first.click()
+    expect(page.locator("#product-name")).to_be_visible()
+    shoot(page, f"product-{label}")

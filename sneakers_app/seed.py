@@ -107,6 +107,7 @@ def seed_product(session: Session, model: catalog_data.CatalogSneaker) -> tuple[
         )
         session.add(product)
         session.flush()
+    assert product.id is not None
     existing = set(
         session.exec(select(ProductVariant.size).where(ProductVariant.product_id == product.id))
     )

@@ -31,7 +31,7 @@ celery_app.conf.update(
 )
 
 
-@celery_app.task(name="sneakers_app.worker.purge_expired_sessions")
+@celery_app.task(name="sneakers_app.worker.purge_expired_sessions")  # type: ignore[untyped-decorator]
 def purge_expired_sessions() -> int:
     """Housekeeping: ended sessions and old login attempts (idempotent)."""
     with session_scope() as session:

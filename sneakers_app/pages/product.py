@@ -79,7 +79,7 @@ def details() -> rx.Component:
                 spacing="4",
             ),
             rx.separator(size="4"),
-            rx.heading("Sizes (US men's)", size="3"),
+            rx.heading("Sizes (US)", size="3"),
             rx.grid(
                 rx.foreach(ProductState.sizes, size_tile),
                 columns=rx.breakpoints(initial="3", sm="4"),

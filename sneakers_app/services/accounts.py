@@ -197,6 +197,7 @@ def log_in(
         raise AccountError("Wrong email or password.", "password")
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
+    assert user.id is not None
     token = secrets.token_urlsafe(32)
     expires_at = now + timedelta(hours=settings.SESSION_TTL_HOURS)
     session.add(

@@ -113,7 +113,8 @@ def test_brand_filter_from_url(page: Page, live_app: LiveApp) -> None:
 def test_staff_console_is_staff_only(page: Page, live_app: LiveApp) -> None:
     page.goto(f"{live_app.url}/verification")
     expect(page).to_have_url(re.compile(r"/login\?next=/verification"))
-    log_in(page, live_app, *E2E_MEMBER)
+    log_in(page, live_app, *E2E_MEMBER, next_path="/verification")
+    expect(page).to_have_url(f"{live_app.url}/verification")
     expect(page.locator("#access-denied")).to_be_visible()
     expect(page.locator("#console-title")).to_have_count(0)
     shoot(page, "verification-denied-desktop")

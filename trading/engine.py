@@ -1,0 +1,294 @@
+"""The Redis matching engine: each command is one EVALSHA of one book's script.
+
+All state of a book lives under the hash tag `{book:<variant_id>}` (see keys.py), so a command is
+atomic per book and the engine runs unchanged on a single Redis or a Redis Cluster. The clock is
+passed in (epoch milliseconds), and trade ids come from the book's own sequence, so a test can
+assert the exact trades a stream of commands produces.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+from trading.events import Event
+from trading.keys import BookKeys, book_keys
+from trading.orders import (
+    DEFAULT_CONFIG,
+    BookSnapshot,
+    CancelOrder,
+    CancelOutcome,
+    CancelResult,
+    Command,
+    EngineConfig,
+    ExpireOrders,
+    ExpireOutcome,
+    ExpireResult,
+    ModifyOrder,
+    ModifyOutcome,
+    OrderState,
+    OrderStatus,
+    PlaceOrder,
+    PlaceOutcome,
+    Rejected,
+    RejectCode,
+    RestingOrder,
+    Side,
+    TimeInForce,
+    cancel_shape_error,
+    expire_shape_error,
+    modify_shape_error,
+    place_shape_error,
+    reject,
+)
+from trading.outcomes import modify_result, parse_events, place_result
+from trading.scripts import Args, ScriptRunner
+
+Clock = Callable[[], int]
+Outcome = PlaceOutcome | CancelOutcome | ModifyOutcome | ExpireOutcome
+
+
+def wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class MatchingEngine(Protocol):
+    """What both engines offer (RedisEngine and reference.ReferenceEngine)."""
+
+    config: EngineConfig
+
+    def open_book(self, variant_id: str) -> bool: ...
+    def place(self, cmd: PlaceOrder) -> PlaceOutcome: ...
+    def cancel(self, cmd: CancelOrder) -> CancelOutcome: ...
+    def modify(self, cmd: ModifyOrder) -> ModifyOutcome: ...
+    def expire(self, cmd: ExpireOrders) -> ExpireOutcome: ...
+    def snapshot(self, variant_id: str) -> BookSnapshot: ...
+    def order(self, variant_id: str, order_id: str) -> OrderState | None: ...
+
+
+def execute(engine: MatchingEngine, cmd: Command) -> Outcome:
+    if isinstance(cmd, PlaceOrder):
+        return engine.place(cmd)
+    if isinstance(cmd, CancelOrder):
+        return engine.cancel(cmd)
+    if isinstance(cmd, ModifyOrder):
+        return engine.modify(cmd)
+    return engine.expire(cmd)
+
+
+def text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def parse_order(order_id: str, record: str) -> OrderState:
+    """An order record from the book's orders hash (format in keys.py)."""
+    st, side, user, price, orig, rem, filled, cxl, expq, seq, exp, tif = record.split("|")
+    return OrderState(
+        order_id=order_id,
+        user_id=user,
+        side=Side(side),
+        status=OrderStatus(st),
+        price_cents=int(price),
+        submitted=int(orig),
+        remaining=int(rem),
+        filled=int(filled),
+        cancelled=int(cxl),
+        expired=int(expq),
+        sequence=int(seq),
+        expires_at=int(exp),
+        time_in_force=TimeInForce(tif),
+    )
+
+
+def _resting(member: str, record: str) -> RestingOrder:
+    o = parse_order(member[16:], record)
+    return RestingOrder(
+        order_id=o.order_id,
+        user_id=o.user_id,
+        side=o.side,
+        price_cents=o.price_cents,
+        quantity=o.remaining,
+        sequence=o.sequence,
+        expires_at=o.expires_at,
+    )
+
+
+class RedisEngine:
+    """Matching engine over a redis-py `Redis` or `RedisCluster` client (bytes or str replies)."""
+
+    def __init__(
+        self,
+        client: Any,
+        *,
+        config: EngineConfig = DEFAULT_CONFIG,
+        clock: Clock = wall_clock_ms,
+        load_scripts: bool = True,
+    ) -> None:
+        self.client = client
+        self.config = config
+        self.clock = clock
+        self.scripts = ScriptRunner(client)
+        if load_scripts:
+            self.scripts.load_all()
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    def _args(self, keys: BookKeys, now: int, *rest: str | int) -> list[str | int]:
+        c = self.config
+        return [keys.variant_id, keys.channel, now, c.sweep_limit, c.recent_trades, *rest]
+
+    def _place_args(self, cmd: PlaceOrder, now: int) -> tuple[Sequence[str], Args]:
+        keys = book_keys(cmd.variant_id)
+        c = self.config
+        args = self._args(
+            keys,
+            now,
+            cmd.order_id,
+            cmd.user_id,
+            cmd.side.value,
+            cmd.price_cents,
+            cmd.quantity,
+            cmd.time_in_force.value,
+            cmd.expires_at or 0,
+            c.min_price_cents,
+            c.max_price_cents,
+            c.max_quantity,
+            c.max_expiry_ms,
+        )
+        return keys.script_keys, args
+
+    @staticmethod
+    def _rejected(variant_id: str, order_id: str | None, reply: list[Any]) -> Rejected:
+        return reject(variant_id, order_id, RejectCode(text(reply[1])), text(reply[2]))
+
+    def _events(self, variant_id: str, reply: list[Any]) -> tuple[Event, ...]:
+        return parse_events(text(reply[1]), variant_id=variant_id, at=int(text(reply[2])))
+
+    def _place_outcome(self, cmd: PlaceOrder, reply: list[Any]) -> PlaceOutcome:
+        kind = text(reply[0])
+        if kind == "rej":
+            return self._rejected(cmd.variant_id, cmd.order_id, reply)
+        if kind == "replay":
+            at, _, raw = text(reply[1]).partition("|")
+            events = parse_events(raw, variant_id=cmd.variant_id, at=int(at))
+            return place_result(cmd.variant_id, cmd.order_id, events, replayed=True)
+        return place_result(cmd.variant_id, cmd.order_id, self._events(cmd.variant_id, reply))
+
+    # -- commands -------------------------------------------------------------------------------
+
+    def open_book(self, variant_id: str, *, reopen: bool = False) -> bool:
+        """Create the book (idempotent). True when it was created or reopened just now."""
+        keys = book_keys(variant_id)
+        args = self._args(keys, self.clock(), "1" if reopen else "0")
+        reply = self.scripts.call("open_book", keys.script_keys, args)
+        return int(reply[1]) == 1
+
+    def place(self, cmd: PlaceOrder) -> PlaceOutcome:
+        bad = place_shape_error(cmd)
+        if bad:
+            return bad
+        keys, args = self._place_args(cmd, self.clock())
+        return self._place_outcome(cmd, self.scripts.call("place", keys, args))
+
+    def place_many(self, cmds: Sequence[PlaceOrder]) -> list[PlaceOutcome]:
+        """Place orders in one pipelined round trip (per node). Each is still its own atomic
+        script call; across books there is no ordering guarantee beyond per-book order."""
+        now = self.clock()
+        out: list[PlaceOutcome | None] = [place_shape_error(c) for c in cmds]
+        todo = [i for i, r in enumerate(out) if r is None]
+        replies = self.scripts.call_many("place", [self._place_args(cmds[i], now) for i in todo])
+        for i, reply in zip(todo, replies, strict=True):
+            out[i] = self._place_outcome(cmds[i], reply)
+        return [r for r in out if r is not None]
+
+    def cancel(self, cmd: CancelOrder) -> CancelOutcome:
+        bad = cancel_shape_error(cmd)
+        if bad:
+            return bad
+        keys = book_keys(cmd.variant_id)
+        args = self._args(keys, self.clock(), cmd.order_id, cmd.user_id)
+        reply = self.scripts.call("cancel", keys.script_keys, args)
+        if text(reply[0]) == "rej":
+            return self._rejected(cmd.variant_id, cmd.order_id, reply)
+        events = self._events(cmd.variant_id, reply)
+        cancelled = sum(
+            e.quantity for e in events if getattr(e, "order_id", None) == cmd.order_id
+        )
+        return CancelResult(
+            variant_id=cmd.variant_id,
+            order_id=cmd.order_id,
+            cancelled_quantity=cancelled,
+            events=events,
+        )
+
+    def modify(self, cmd: ModifyOrder) -> ModifyOutcome:
+        bad = modify_shape_error(cmd)
+        if bad:
+            return bad
+        keys = book_keys(cmd.variant_id)
+        c = self.config
+        args = self._args(
+            keys,
+            self.clock(),
+            cmd.order_id,
+            cmd.user_id,
+            cmd.price_cents,
+            cmd.quantity,
+            c.min_price_cents,
+            c.max_price_cents,
+            c.max_quantity,
+        )
+        reply = self.scripts.call("modify", keys.script_keys, args)
+        if text(reply[0]) == "rej":
+            return self._rejected(cmd.variant_id, cmd.order_id, reply)
+        events = self._events(cmd.variant_id, reply)
+        if not events:
+            state = self.order(cmd.variant_id, cmd.order_id)
+            assert state is not None
+            return modify_result(
+                cmd.variant_id,
+                cmd.order_id,
+                (),
+                unchanged_sequence=state.sequence,
+                unchanged_quantity=state.remaining,
+            )
+        return modify_result(cmd.variant_id, cmd.order_id, events)
+
+    def expire(self, cmd: ExpireOrders) -> ExpireOutcome:
+        bad = expire_shape_error(cmd)
+        if bad:
+            return bad
+        keys = book_keys(cmd.variant_id)
+        args = self._args(keys, self.clock(), cmd.limit, self.config.retention_ms)
+        reply = self.scripts.call("expire", keys.script_keys, args)
+        if text(reply[0]) == "rej":
+            return self._rejected(cmd.variant_id, None, reply)
+        events = self._events(cmd.variant_id, reply)
+        return ExpireResult(
+            variant_id=cmd.variant_id,
+            expired_quantity=sum(getattr(e, "quantity", 0) for e in events),
+            pruned=int(reply[3]),
+            events=events,
+        )
+
+    def execute(self, cmd: Command) -> Outcome:
+        return execute(self, cmd)
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    def snapshot(self, variant_id: str) -> BookSnapshot:
+        """Every resting order in priority order, read atomically by one script."""
+        keys = book_keys(variant_id)
+        reply = self.scripts.call("snapshot", keys.script_keys, self._args(keys, self.clock()))
+        seq, _state, bm, br, am, ar = reply
+        return BookSnapshot(
+            variant_id=variant_id,
+            sequence=int(text(seq)),
+            bids=tuple(_resting(text(m), text(r)) for m, r in zip(bm, br, strict=True)),
+            asks=tuple(_resting(text(m), text(r)) for m, r in zip(am, ar, strict=True)),
+        )
+
+    def order(self, variant_id: str, order_id: str) -> OrderState | None:
+        record = self.client.hget(book_keys(variant_id).orders, order_id)
+        return None if record is None else parse_order(order_id, text(record))

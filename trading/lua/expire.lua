@@ -1,0 +1,16 @@
+-- expire: ARGV[6..] limit, retention (ms). Expires every order whose expires_at <= now (up to
+-- limit) and forgets finished orders older than the retention period (their idempotency record
+-- goes with them).
+local limit, retention = tonumber(ARGV[6]), tonumber(ARGV[7])
+local state = book_state()
+if not state then return rej('unknown_book', 'no order book for this variant') end
+if state ~= 'open' then return rej('book_halted', 'the order book is being rebuilt') end
+load_seq()
+sweep(limit)
+local old = redis.call('ZRANGEBYSCORE', K_DONE, '-inf', NOW - retention, 'LIMIT', 0, limit)
+for _, id in ipairs(old) do
+  redis.call('HDEL', K_ORDERS, id)
+  redis.call('HDEL', K_OUTCOMES, id)
+  redis.call('ZREM', K_DONE, id)
+end
+return {'ok', commit('expire'), I(NOW), #old}

@@ -1,0 +1,47 @@
+-- modify: ARGV[6..] order id, user id, new price, new open quantity, min price, max price,
+-- max quantity. Same price and lower quantity keeps time priority; a price change is a
+-- cancel/replace (new sequence) and may trade at once.
+local oid, user = ARGV[6], ARGV[7]
+local price, qty = tonumber(ARGV[8]), tonumber(ARGV[9])
+local min_price, max_price, max_qty = tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12])
+local state = book_state()
+if not state then return rej('unknown_book', 'no order book for this variant') end
+if state ~= 'open' then return rej('book_halted', 'the order book is being rebuilt') end
+local o = load_order(oid)
+if not o then return rej('unknown_order', 'no such order in this book') end
+if o.user ~= user then return rej('not_owner', 'the order belongs to another user') end
+if o.status ~= 'open' then return rej('order_not_open', 'the order is ' .. o.status) end
+if o.exp <= NOW then return rej('order_not_open', 'the order has expired') end
+if not price or price ~= math.floor(price) or price < min_price or price > max_price then
+  return rej('invalid_price', 'price out of bounds')
+end
+if not qty or qty ~= math.floor(qty) or qty < 1 or qty > max_qty then
+  return rej('invalid_quantity', 'quantity out of bounds')
+end
+if qty > o.rem then
+  return rej('invalid_quantity', 'quantity can only go down; place a new order for more')
+end
+if price == o.price and qty == o.rem then return {'ok', '[]', I(NOW)} end
+
+load_seq()
+sweep(SWEEP_LIMIT)
+local old_price, old_qty = o.price, o.rem
+if price == o.price then
+  level_add(o.side, o.price, qty - o.rem, 0)
+  o.cxl = o.cxl + (o.rem - qty)
+  o.rem = qty
+  events[#events + 1] = {type = 'modified', order = o.id, user = o.user, side = o.side,
+    old_price = old_price, price = price, old_qty = old_qty, qty = qty, kept = 1, seq = o.seq}
+else
+  unrest(o)
+  o.cxl = o.cxl + (o.rem - qty)
+  o.rem = qty
+  o.price = price
+  seq = seq + 1
+  o.seq = seq
+  events[#events + 1] = {type = 'modified', order = o.id, user = o.user, side = o.side,
+    old_price = old_price, price = price, old_qty = old_qty, qty = qty, kept = 0, seq = seq}
+  settle(o, match(o))
+end
+save(o)
+return {'ok', commit('modify'), I(NOW)}

@@ -1,0 +1,2 @@
+-- The benchmark's ceiling: a trivial script (no prelude), one round trip through EVALSHA.
+return 1

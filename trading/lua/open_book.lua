@@ -1,0 +1,8 @@
+-- open_book: ARGV[6] = 1 to (re)open a halted book. Creates the book if missing; idempotent.
+local state = book_state()
+if state == 'open' then return {'ok', 0} end
+if state and ARGV[6] ~= '1' then return {'ok', 0} end
+redis.call('HSET', K_META, 'state', 'open')
+redis.call('HSETNX', K_META, 'seq', '0')
+redis.call('HSETNX', K_META, 'created_at', I(NOW))
+return {'ok', 1}

@@ -1,0 +1,16 @@
+-- rebuild_begin: ARGV[6] = lowest sequence the book may continue from. Halts the book (commands
+-- are refused with book_halted) and forgets every resting order; finished orders and
+-- idempotency records stay, the journal is untouched.
+redis.call('HSET', K_META, 'state', 'rebuilding')
+local ids = redis.call('ZRANGE', K_EXPIRY, 0, -1)
+for _, id in ipairs(ids) do redis.call('HDEL', K_ORDERS, id) end
+for _, k in ipairs({K_BIDS, K_ASKS}) do
+  for _, m in ipairs(redis.call('ZRANGE', k, 0, -1)) do redis.call('HDEL', K_ORDERS, string.sub(m, 17)) end
+end
+redis.call('DEL', K_BIDS, K_ASKS, K_DBIDS, K_DASKS, K_EXPIRY)
+load_seq()
+local floor = tonumber(ARGV[6])
+if floor > seq then seq = floor end
+redis.call('HSET', K_META, 'seq', I(seq))
+redis.call('HSETNX', K_META, 'created_at', I(NOW))
+return {'ok', #ids}

@@ -1,0 +1,113 @@
+"""Results built from a command's events, the same way for both engines."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from trading.events import Accepted, Cancelled, Event, Modified, Rested, Trade, event_from_json
+from trading.orders import ModifyResult, OrderStatus, PlaceResult
+
+
+def parse_events(raw: str, *, variant_id: str, at: int) -> tuple[Event, ...]:
+    data = json.loads(raw)
+    if isinstance(data, dict):  # Lua's cjson encodes an empty table as {}
+        return ()
+    return tuple(event_from_json(d, variant_id=variant_id, at=at) for d in data)
+
+
+def place_result(
+    variant_id: str, order_id: str, events: Sequence[Event], *, replayed: bool = False
+) -> PlaceResult:
+    sequence = submitted = resting = cancelled = 0
+    reason: str | None = None
+    fills: list[Trade] = []
+    for e in events:
+        if isinstance(e, Accepted) and e.order_id == order_id:
+            sequence, submitted = e.sequence, e.quantity
+        elif isinstance(e, Trade) and e.taker_order_id == order_id:
+            fills.append(e)
+        elif isinstance(e, Rested) and e.order_id == order_id:
+            resting = e.quantity
+        elif isinstance(e, Cancelled) and e.order_id == order_id:
+            cancelled += e.quantity
+            reason = e.reason
+    filled = sum(f.quantity for f in fills)
+    if filled == submitted:
+        status = OrderStatus.FILLED
+    elif resting:
+        status = OrderStatus.OPEN
+    else:
+        status = OrderStatus.CANCELLED
+    return PlaceResult(
+        variant_id=variant_id,
+        order_id=order_id,
+        status=status,
+        sequence=sequence,
+        fills=tuple(fills),
+        filled_quantity=filled,
+        resting_quantity=resting,
+        cancelled_quantity=cancelled,
+        cancel_reason=reason,
+        events=tuple(events),
+        replayed=replayed,
+    )
+
+
+def modify_result(
+    variant_id: str,
+    order_id: str,
+    events: Sequence[Event],
+    *,
+    unchanged_sequence: int = 0,
+    unchanged_quantity: int = 0,
+) -> ModifyResult:
+    """`unchanged_*` describe the order when the modify asked for what it already was."""
+    if not events:
+        return ModifyResult(
+            variant_id=variant_id,
+            order_id=order_id,
+            status=OrderStatus.OPEN,
+            priority_kept=True,
+            sequence=unchanged_sequence,
+            fills=(),
+            resting_quantity=unchanged_quantity,
+            cancelled_quantity=0,
+            cancel_reason=None,
+            events=(),
+        )
+    kept = False
+    sequence = resting = cancelled = 0
+    reason: str | None = None
+    fills: list[Trade] = []
+    for e in events:
+        if isinstance(e, Modified) and e.order_id == order_id:
+            kept, sequence = e.priority_kept, e.sequence
+            cancelled += e.old_quantity - e.new_quantity
+            if kept:
+                resting = e.new_quantity
+        elif isinstance(e, Trade) and e.taker_order_id == order_id:
+            fills.append(e)
+        elif isinstance(e, Rested) and e.order_id == order_id:
+            resting = e.quantity
+        elif isinstance(e, Cancelled) and e.order_id == order_id:
+            cancelled += e.quantity
+            reason = e.reason
+    if resting:
+        status = OrderStatus.OPEN
+    elif reason is None:
+        status = OrderStatus.FILLED
+    else:
+        status = OrderStatus.CANCELLED
+    return ModifyResult(
+        variant_id=variant_id,
+        order_id=order_id,
+        status=status,
+        priority_kept=kept,
+        sequence=sequence,
+        fills=tuple(fills),
+        resting_quantity=resting,
+        cancelled_quantity=cancelled,
+        cancel_reason=reason,
+        events=tuple(events),
+    )

@@ -18,7 +18,7 @@ def product_card(card: CardView) -> rx.Component:
                         width="100%",
                         height="auto",
                         loading="lazy",
-                        style={"aspect_ratio": "1 / 1", "object_fit": "cover"},
+                        style={"aspect_ratio": "4 / 3", "object_fit": "cover"},
                     ),
                     border_radius="var(--radius-3)",
                     overflow="hidden",

@@ -82,6 +82,8 @@ def run(*, seed: bool = True) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _stop)
+    # Started from a script in the background SIGINT may be ignored; Ctrl-C must always stop us.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         if not settings.REDIS_URL:
             port = settings.EMBEDDED_REDIS_PORT

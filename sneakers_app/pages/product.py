@@ -59,11 +59,12 @@ def details() -> rx.Component:
                 src=ProductState.image,
                 alt=ProductState.name,
                 width="100%",
-                style={"aspect_ratio": "1 / 1"},
+                style={"aspect_ratio": "4 / 3", "object_fit": "cover"},
             ),
             border_radius="var(--radius-4)",
             overflow="hidden",
             border="1px solid var(--gray-a4)",
+            align_self="start",
         ),
         rx.vstack(
             rx.text(ProductState.brand, size="2", color="var(--gray-10)", weight="medium"),

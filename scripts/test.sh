@@ -15,11 +15,13 @@ if ! command -v chromium >/dev/null 2>&1 && [ ! -x /usr/bin/chromium ]; then
   fi
 fi
 
+# Every step runs, so one report shows all problems; the exit code fails if any step failed.
+failed=()
 say "ruff"
-ruff check .
-ruff format --check .
+ruff check . || failed+=("ruff check")
+ruff format --check . || failed+=("ruff format")
 say "mypy"
-mypy trading sneakers_app state components
+mypy trading sneakers_app state components || failed+=("mypy")
 say "pytest"
 set +e
 python -m pytest "$@"
@@ -27,6 +29,12 @@ code=$?
 set -e
 if [ "$code" = "5" ]; then
   echo "pytest collected no tests: that is a failure here."
+  failed+=("pytest (no tests)")
+elif [ "$code" != "0" ]; then
+  failed+=("pytest")
+fi
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "FAILED: ${failed[*]}"
   exit 1
 fi
-exit "$code"
+echo "All checks passed."

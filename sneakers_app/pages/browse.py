@@ -63,7 +63,11 @@ def browse_page() -> rx.Component:
     return page(
         rx.vstack(
             rx.vstack(
-                rx.heading("Buy and sell authentic sneakers", size="8", weight="bold"),
+                rx.heading(
+                    "Buy and sell authentic sneakers",
+                    size=rx.breakpoints(initial="7", md="8"),
+                    weight="bold",
+                ),
                 rx.text(
                     "Live bids and asks for every size. Every pair verified before it ships.",
                     size="3",

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from trading.events import Event
+from trading.events import Cancelled, Event, Expired
 from trading.keys import BookKeys, book_keys
 from trading.orders import (
     DEFAULT_CONFIG,
@@ -31,8 +31,8 @@ from trading.orders import (
     OrderStatus,
     PlaceOrder,
     PlaceOutcome,
-    Rejected,
     RejectCode,
+    Rejected,
     RestingOrder,
     Side,
     TimeInForce,
@@ -213,7 +213,7 @@ class RedisEngine:
             return self._rejected(cmd.variant_id, cmd.order_id, reply)
         events = self._events(cmd.variant_id, reply)
         cancelled = sum(
-            e.quantity for e in events if getattr(e, "order_id", None) == cmd.order_id
+            e.quantity for e in events if isinstance(e, Cancelled) and e.order_id == cmd.order_id
         )
         return CancelResult(
             variant_id=cmd.variant_id,
@@ -267,7 +267,7 @@ class RedisEngine:
         events = self._events(cmd.variant_id, reply)
         return ExpireResult(
             variant_id=cmd.variant_id,
-            expired_quantity=sum(getattr(e, "quantity", 0) for e in events),
+            expired_quantity=sum(e.quantity for e in events if isinstance(e, Expired)),
             pruned=int(reply[3]),
             events=events,
         )

@@ -69,7 +69,7 @@ class EngineConfig:
     sweep_limit: int = 32
     """Expired orders removed at the start of every command (a full sweep is `expire`)."""
     retention_ms: int = 7 * DAY_MS
-    """How long a finished order (and so its idempotency record) is kept before `expire` prunes it."""
+    """How long a finished order (and its idempotency record) is kept before `expire` prunes it."""
     recent_trades: int = 100
     """Length of the per-book recent trades list."""
 
@@ -159,7 +159,7 @@ class PlaceResult:
     """"ioc" (unfilled IOC remainder) or "self_trade" (see docs/trading.md), else None."""
     events: tuple[Event, ...]
     replayed: bool = False
-    """True when this order id had been placed before: this is the first outcome, nothing changed."""
+    """True when this order id was placed before: this is its first outcome, nothing changed."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -226,7 +226,7 @@ class BookSnapshot:
 
 @dataclass(frozen=True, kw_only=True)
 class OrderState:
-    """What the engine knows about one order. filled + remaining + cancelled + expired = submitted."""
+    """What the engine knows of one order: filled + remaining + cancelled + expired = submitted."""
 
     order_id: str
     user_id: str

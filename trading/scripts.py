@@ -90,7 +90,9 @@ class ScriptRunner:
                 raise r
         return results
 
-    def _pipeline(self, script: LuaScript, calls: Sequence[tuple[Sequence[str], Args]]) -> list[Any]:
+    def _pipeline(
+        self, script: LuaScript, calls: Sequence[tuple[Sequence[str], Args]]
+    ) -> list[Any]:
         pipe = self.client.pipeline(transaction=False)
         for keys, args in calls:
             pipe.evalsha(script.sha, len(keys), *keys, *args)

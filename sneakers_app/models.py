@@ -290,6 +290,7 @@ ORDER_STATUSES = (
     "delivered",
     "completed",
     "seller_did_not_ship",
+    "returned_to_seller",
     "cancelled",
 )
 
@@ -322,6 +323,12 @@ class Order(SQLModel, table=True):
     seller_payout_cents: int = 0
     ship_by: datetime | None = opt_ts()
     ship_by_extended: bool = False
+    # After a failed inspection the seller may appeal once until this time; then it is final.
+    appeal_deadline: datetime | None = opt_ts()
+    appeal_used: bool = False
+    ask_id: int | None = Field(default=None, foreign_key="asks.id")
+    bid_id: int | None = Field(default=None, foreign_key="bids.id")
+    penalty_cents: int = 0
     inbound_tracking: str | None = Field(default=None, max_length=64)
     outbound_tracking: str | None = Field(default=None, max_length=64)
     created_at: datetime = ts()

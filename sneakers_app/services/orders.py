@@ -1,0 +1,241 @@
+"""Orders: the state machine every sale walks through, and the order created from a trade.
+
+Every transition writes an append-only `order_events` row with who, when and why; a transition
+the table below does not allow is refused and changes nothing. The order row is locked for the
+transition (SELECT ... FOR UPDATE on PostgreSQL; SQLite serialises writers), so two workers
+racing on one order apply one transition.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from sneakers_app.models import Order, OrderEvent, Trade, utcnow
+from sneakers_app.services import fees
+
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "created": frozenset({"paid", "payment_failed", "cancelled"}),
+    "paid": frozenset({"awaiting_shipment"}),
+    "awaiting_shipment": frozenset({"shipped_to_verification", "seller_did_not_ship", "cancelled"}),
+    "shipped_to_verification": frozenset({"received"}),
+    "received": frozenset({"authenticating"}),
+    "authenticating": frozenset({"authenticated", "auth_failed"}),
+    # A failure may be appealed once (back to authenticating, another inspector) until the
+    # appeal deadline; then it is final: the buyer is refunded and the pair goes back.
+    "auth_failed": frozenset({"authenticating", "returned_to_seller"}),
+    "authenticated": frozenset({"shipped_to_buyer"}),
+    "shipped_to_buyer": frozenset({"delivered"}),
+    "delivered": frozenset({"completed"}),
+    "completed": frozenset(),
+    "payment_failed": frozenset(),
+    "seller_did_not_ship": frozenset(),
+    "returned_to_seller": frozenset(),
+    "cancelled": frozenset(),
+}
+TERMINAL = frozenset(state for state, nexts in TRANSITIONS.items() if not nexts)
+ACTIVE = frozenset(TRANSITIONS) - TERMINAL
+
+SHIP_BY_BUSINESS_DAYS = 2
+SHIP_BY_EXTENSION = timedelta(hours=24)
+APPEAL_WINDOW = timedelta(hours=48)
+
+STATUS_LABELS = {
+    "created": "Matched",
+    "paid": "Payment received",
+    "payment_failed": "Payment failed",
+    "awaiting_shipment": "Waiting for the seller to ship",
+    "shipped_to_verification": "On its way to authentication",
+    "received": "Received at authentication",
+    "authenticating": "Being authenticated",
+    "authenticated": "Authenticated",
+    "auth_failed": "Failed authentication",
+    "shipped_to_buyer": "Shipped to the buyer",
+    "delivered": "Delivered",
+    "completed": "Completed",
+    "seller_did_not_ship": "Cancelled: the seller did not ship",
+    "returned_to_seller": "Returned to the seller, buyer refunded",
+    "cancelled": "Cancelled",
+}
+
+
+class OrderError(Exception):
+    """A refused order action, with a message for the person who asked."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class IllegalTransition(OrderError):
+    pass
+
+
+def lock_order(session: Session, order_id: int) -> Order:
+    stmt = select(Order).where(Order.id == order_id)
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    order = session.exec(stmt).first()
+    if order is None:
+        raise OrderError(f"Order {order_id} does not exist.")
+    return order
+
+
+def transition(
+    *,
+    session: Session,
+    order: Order,
+    to_status: str,
+    actor_kind: str = "system",
+    actor_id: int | None = None,
+    reason: str = "",
+    now: datetime | None = None,
+) -> OrderEvent:
+    """Move a (locked) order to `to_status` and record the event, or refuse."""
+    if to_status not in TRANSITIONS.get(order.status, frozenset()):
+        raise IllegalTransition(
+            f"An order that is {STATUS_LABELS.get(order.status, order.status).lower()} "
+            f"cannot become {STATUS_LABELS.get(to_status, to_status).lower()}."
+        )
+    now = now or utcnow()
+    event = OrderEvent(
+        order_id=order.id or 0,
+        from_status=order.status,
+        to_status=to_status,
+        actor_kind=actor_kind,
+        actor_id=actor_id,
+        reason=reason[:500],
+        created_at=now,
+    )
+    order.status = to_status
+    order.updated_at = now
+    session.add(order)
+    session.add(event)
+    session.flush()
+    return event
+
+
+def add_business_days(start: datetime, days: int) -> datetime:
+    """`days` business days after `start` (Saturday and Sunday do not count)."""
+    moment = start
+    added = 0
+    while added < days:
+        moment += timedelta(days=1)
+        if moment.weekday() < 5:
+            added += 1
+    return moment
+
+
+@dataclass(frozen=True, kw_only=True)
+class SellerStanding:
+    level: fees.SellerLevel
+    sales: int
+    volume_cents: int
+    next_level: fees.SellerLevel | None
+
+
+def seller_standing(
+    *,
+    session: Session,
+    seller_id: int,
+    now: datetime | None = None,
+    schedule: fees.FeeSchedule = fees.DEFAULT_SCHEDULE,
+) -> SellerStanding:
+    """The seller's level this quarter, from completed sales since the quarter began."""
+    since = fees.quarter_start(now or utcnow())
+    sales, volume = session.exec(
+        select(func.count(), func.coalesce(func.sum(Order.price_cents), 0)).where(
+            Order.seller_id == seller_id,
+            Order.status == "completed",
+            col(Order.created_at) >= since,
+        )
+    ).one()
+    level = schedule.level_for(sales=int(sales), volume_cents=int(volume))
+    return SellerStanding(
+        level=level,
+        sales=int(sales),
+        volume_cents=int(volume),
+        next_level=schedule.next_level(level),
+    )
+
+
+def create_from_trade(
+    *,
+    session: Session,
+    trade: Trade,
+    unit: int = 1,
+    now: datetime | None = None,
+    schedule: fees.FeeSchedule = fees.DEFAULT_SCHEDULE,
+) -> tuple[Order, bool]:
+    """The order for one unit of a trade, with its fee snapshot; (order, created).
+
+    Idempotent by trade id: a trade replayed from the journal returns the existing order.
+    """
+    existing = session.exec(select(Order).where(Order.trade_id == trade.id)).first()
+    if existing is not None:
+        return existing, False
+    now = now or utcnow()
+    standing = seller_standing(session=session, seller_id=trade.seller_id, now=now)
+    buyer = fees.quote_buyer(trade.price_cents, schedule)
+    seller = fees.quote_seller(trade.price_cents, standing.level, schedule)
+    order = Order(
+        trade_id=trade.id,
+        unit=unit,
+        buyer_id=trade.buyer_id,
+        seller_id=trade.seller_id,
+        variant_id=trade.variant_id,
+        bid_id=trade.bid_id,
+        ask_id=trade.ask_id,
+        status="created",
+        price_cents=trade.price_cents,
+        buyer_processing_fee_cents=buyer.processing_fee_cents,
+        buyer_shipping_cents=buyer.shipping_cents,
+        buyer_total_cents=buyer.total_cents,
+        seller_level=seller.level,
+        seller_fee_bp=seller.fee_bp,
+        seller_transaction_fee_cents=seller.transaction_fee_cents,
+        seller_processing_fee_cents=seller.processing_fee_cents,
+        seller_shipping_cents=seller.shipping_cents,
+        seller_payout_cents=seller.payout_cents,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(order)
+    session.flush()
+    session.add(
+        OrderEvent(
+            order_id=order.id or 0,
+            from_status=None,
+            to_status="created",
+            actor_kind="system",
+            reason=f"Matched at {trade.price_cents} cents (trade {trade.id})",
+            created_at=now,
+        )
+    )
+    session.flush()
+    return order, True
+
+
+def events_for(*, session: Session, order_id: int) -> list[OrderEvent]:
+    return list(
+        session.exec(
+            select(OrderEvent)
+            .where(OrderEvent.order_id == order_id)
+            .order_by(col(OrderEvent.created_at), col(OrderEvent.id))
+        ).all()
+    )
+
+
+def order_for_party(*, session: Session, order_id: int, user_id: int) -> Order:
+    """An order its buyer or seller may see; anyone else gets the same 'not found'."""
+    order = session.get(Order, order_id)
+    if order is None or user_id not in (order.buyer_id, order.seller_id):
+        raise OrderError("Order not found.")
+    return order
+
+
+def aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

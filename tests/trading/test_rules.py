@@ -18,8 +18,8 @@ from trading.orders import (
     OrderStatus,
     PlaceOrder,
     PlaceResult,
-    Rejected,
     RejectCode,
+    Rejected,
     Side,
     TimeInForce,
 )

@@ -160,3 +160,69 @@ def start_postgres() -> PostgresServer:
         stdout=subprocess.DEVNULL,
     )
     return server
+
+
+@dataclass
+class LocalStripeServer:
+    """A real localstripe process: a stateful Stripe-compatible API that also serves a stripe.js."""
+
+    port: int
+    directory: Path
+    process: subprocess.Popen[bytes]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def js_url(self) -> str:
+        return f"{self.url}/js.stripe.com/v3/"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def start_localstripe(port: int | None = None, timeout: float = 30.0) -> LocalStripeServer:
+    """`python -m localstripe --port <free port> --from-scratch`, waiting until it answers HTTP.
+
+    localstripe keeps its state in memory (it also pickles it to /tmp, which `--from-scratch`
+    ignores on start), so every process begins empty. Its log goes to a file in a temp dir.
+    """
+    import sys
+    import urllib.error
+    import urllib.request
+
+    port = port or free_port()
+    directory = Path(tempfile.mkdtemp(prefix="sneakers-localstripe-"))
+    log = (directory / "localstripe.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "localstripe", "--port", str(port), "--from-scratch"],
+        cwd=directory,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    log.close()
+    server = LocalStripeServer(port=port, directory=directory, process=process)
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            output = (directory / "localstripe.log").read_text(errors="replace")
+            server.stop()
+            raise RuntimeError(f"localstripe exited with {process.returncode}:\n{output}")
+        try:
+            with urllib.request.urlopen(server.js_url, timeout=1) as response:  # noqa: S310
+                if response.status == 200:
+                    return server
+        except (urllib.error.URLError, OSError):
+            pass
+        if time.monotonic() > deadline:
+            server.stop()
+            raise TimeoutError(f"localstripe did not answer on port {port} after {timeout}s")
+        time.sleep(0.1)

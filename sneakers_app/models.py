@@ -205,6 +205,8 @@ class Bid(SQLModel, table=True):
     time_in_force: str = Field(default="gtc", max_length=3)
     client_key: str = Field(max_length=64, unique=True)
     engine_accepted: bool = False
+    # The book sequence the engine gave the order (its time priority), for rebuilding books.
+    engine_sequence: int = 0
     expires_at: datetime | None = opt_ts()
     created_at: datetime = ts()
     updated_at: datetime = ts()
@@ -224,6 +226,8 @@ class Ask(SQLModel, table=True):
     time_in_force: str = Field(default="gtc", max_length=3)
     client_key: str = Field(max_length=64, unique=True)
     engine_accepted: bool = False
+    # The book sequence the engine gave the order (its time priority), for rebuilding books.
+    engine_sequence: int = 0
     expires_at: datetime | None = opt_ts()
     created_at: datetime = ts()
     updated_at: datetime = ts()

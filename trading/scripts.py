@@ -95,5 +95,6 @@ class ScriptRunner:
     ) -> list[Any]:
         pipe = self.client.pipeline(transaction=False)
         for keys, args in calls:
-            pipe.evalsha(script.sha, len(keys), *keys, *args)
+            # execute_command: a RedisCluster pipeline blocks the evalsha method, not the command
+            pipe.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
         return list(pipe.execute(raise_on_error=False))

@@ -1,0 +1,248 @@
+"""What only the Redis engine has: the journal, pub/sub book updates, market data reads,
+script loading, pipelining, and refusals from inside the scripts. On a server and a cluster."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+
+from tests.trading.conftest import FakeClock
+from tests.trading.helpers import T0, ask, bid, cancel
+from trading import market_data
+from trading.engine import RedisEngine
+from trading.events import Accepted, Rested, Trade
+from trading.journal import JournalConsumer, JournalEntry, read_journal
+from trading.keys import book_keys
+from trading.orders import PlaceResult, RejectCode, Rejected
+from trading.scripts import SCRIPTS
+
+
+@pytest.fixture(params=["redis", pytest.param("cluster", marks=pytest.mark.cluster)])
+def client(request: pytest.FixtureRequest) -> Any:
+    return request.getfixturevalue("redis_client" if request.param == "redis" else "cluster_client")
+
+
+@pytest.fixture
+def engine(client: Any, clock: FakeClock) -> RedisEngine:
+    e = RedisEngine(client, clock=clock)
+    e.open_book("v1")
+    return e
+
+
+def test_every_outcome_goes_to_the_journal_in_order(engine: RedisEngine, client: Any) -> None:
+    engine.place(ask("a1", "s1", 20_000, 2))
+    result = engine.place(bid("b1", "u1", 20_000, 3))
+    engine.place(bid("b1", "u1", 20_000, 3))  # a replay writes nothing
+    engine.cancel(cancel("b1", "u1"))
+    engine.cancel(cancel("b1", "u1"))  # refused: writes nothing
+    entries = read_journal(client, "v1")
+    assert [e.command for e in entries] == ["place", "place", "cancel"]
+    assert [e.sequence for e in entries] == [1, 3, 3]
+    assert entries[1].events == result.events  # type: ignore[union-attr]
+    (trade,) = entries[1].trades
+    assert (trade.trade_id, trade.price_cents, trade.quantity, trade.at) == ("v1-3", 20_000, 2, T0)
+    assert [type(e) for e in entries[0].events] == [Accepted, Rested]
+
+
+def test_book_updates_are_published(engine: RedisEngine, client: Any) -> None:
+    pubsub = client.pubsub()
+    pubsub.subscribe(market_data.channel("v1"))
+    deadline = time.monotonic() + 5
+    while pubsub.get_message(timeout=0.1) is None and time.monotonic() < deadline:
+        pass  # the subscribe confirmation
+    engine.place(ask("a1", "s1", 20_000, 2))
+    engine.place(ask("a2", "s2", 21_000, 1))
+    engine.place(bid("b1", "u1", 20_000, 1))
+    engine.place(bid("b2", "u2", 5_000, 1, ioc=True))  # changes no level: nothing published
+    messages = []
+    deadline = time.monotonic() + 1.0  # long enough for a fourth message, were there one
+    while len(messages) < 4 and time.monotonic() < deadline:
+        m = pubsub.get_message(timeout=0.2)
+        if m and m["type"] == "message":
+            messages.append(market_data.parse_update(m["data"]))
+    pubsub.close()
+    assert len(messages) == 3
+    first, _, last = messages
+    assert first.ask_cents == 20_000 and first.ask_quantity == 2 and first.bid_cents is None
+    assert [(s, lv.price_cents, lv.quantity, lv.orders) for s, lv in first.levels] == [
+        ("ask", 20_000, 2, 1)
+    ]
+    assert [(s, lv.price_cents, lv.quantity, lv.orders) for s, lv in last.levels] == [
+        ("ask", 20_000, 1, 1)
+    ]
+    assert last.last_trade is not None and last.last_trade.trade_id == "v1-4"
+    assert (last.ask_cents, last.ask_quantity, last.sequence) == (20_000, 1, 4)
+
+
+def test_market_data(engine: RedisEngine, client: Any) -> None:
+    engine.open_book("v2")
+    engine.place(ask("a1", "s1", 20_000, 2))
+    engine.place(ask("a2", "s2", 20_000, 3))
+    engine.place(ask("a3", "s3", 22_000, 1))
+    engine.place(bid("b1", "u1", 18_000, 4))
+    engine.place(bid("b2", "u2", 20_000, 1, ioc=True))
+    engine.place(bid("c1", "u1", 30_000, 1, book="v2"))
+    top = market_data.top_of_book(client, "v1")
+    assert (top.bid_cents, top.bid_quantity, top.ask_cents, top.ask_quantity) == (
+        18_000,
+        4,
+        20_000,
+        4,
+    )
+    assert top.spread_cents == 2_000
+    assert top.last_trade == market_data.LastTrade(
+        trade_id="v1-6", price_cents=20_000, quantity=1, at=T0
+    )
+    d = market_data.depth(client, "v1")
+    assert [(lv.price_cents, lv.quantity, lv.orders) for lv in d.asks] == [
+        (20_000, 4, 2),
+        (22_000, 1, 1),
+    ]
+    assert [(lv.price_cents, lv.quantity, lv.orders) for lv in d.bids] == [(18_000, 4, 1)]
+    assert len(market_data.depth(client, "v1", levels=1).asks) == 1
+    assert [t.trade_id for t in market_data.recent_trades(client, "v1")] == ["v1-6"]
+    many = market_data.tops(client, ["v1", "v2", "v3"])
+    assert many["v1"] == top
+    assert many["v2"].bid_cents == 30_000 and many["v2"].ask_cents is None
+    assert many["v3"].bid_cents is None and many["v3"].sequence == 0
+
+
+def test_scripts_reload_after_script_flush(engine: RedisEngine, client: Any) -> None:
+    client.script_flush()  # on a cluster: every primary
+    result = engine.place(ask("a1", "s1", 20_000))
+    assert isinstance(result, PlaceResult) and result.resting_quantity == 1
+    client.script_flush()  # on a cluster: every primary
+    many = engine.place_many([bid(f"b{i}", "u1", 20_000) for i in range(3)])
+    assert [isinstance(r, PlaceResult) for r in many] == [True, True, True]
+    assert [len(r.fills) for r in many if isinstance(r, PlaceResult)] == [1, 0, 0]
+
+
+def test_place_many_keeps_per_book_order_and_reports_each(engine: RedisEngine) -> None:
+    engine.open_book("v2")
+    cmds = [ask("a1", "s1", 20_000), bid("b1", "u1", 20_000), bid("x", "u1", 1), ask("a1", "s1", 1)]
+    cmds.append(ask("c1", "s1", 20_000, book="v2"))
+    out = engine.place_many(cmds)
+    assert isinstance(out[0], PlaceResult) and out[0].resting_quantity == 1
+    assert isinstance(out[1], PlaceResult) and [t.trade_id for t in out[1].fills] == ["v1-3"]
+    assert isinstance(out[2], Rejected) and out[2].code is RejectCode.INVALID_PRICE
+    assert isinstance(out[3], PlaceResult) and out[3].replayed
+    assert isinstance(out[4], PlaceResult) and out[4].sequence == 1
+
+
+def test_scripts_refuse_bad_arguments_instead_of_raising(engine: RedisEngine, client: Any) -> None:
+    """Even called directly with nonsense, the script answers with a refusal and writes nothing."""
+    keys = book_keys("v1")
+    base = ["v1", keys.channel, T0, 32, 100]
+    bad_calls = [
+        ["o1", "u1", "sideways", 100, 1, "gtc", T0 + 1, 100, 10_000_000, 100, 10**10],
+        ["o1", "u1", "bid", "abc", 1, "gtc", T0 + 1, 100, 10_000_000, 100, 10**10],
+        ["o1", "u1", "bid", 100.5, 1, "gtc", T0 + 1, 100, 10_000_000, 100, 10**10],
+        ["o1", "u1", "bid", 100, 1.5, "gtc", T0 + 1, 100, 10_000_000, 100, 10**10],
+        ["o1", "u1", "bid", 100, 1, "fok", T0 + 1, 100, 10_000_000, 100, 10**10],
+        ["o1", "u1", "bid", 100, 1, "gtc", "never", 100, 10_000_000, 100, 10**10],
+    ]
+    for args in bad_calls:
+        reply = engine.scripts.call("place", keys.script_keys, [*base, *args])
+        assert reply[0] == b"rej", (args, reply)
+    assert client.exists(keys.orders, keys.journal, keys.bids, keys.asks) == 0
+    reply = engine.scripts.call(
+        "cancel", book_keys("nope").script_keys, ["nope", "c", T0, 1, 1, "o", "u"]
+    )
+    assert reply[0] == b"rej" and reply[1] == b"unknown_book"
+
+
+def test_script_sources_are_loaded_by_sha(client: Any, clock: FakeClock) -> None:
+    RedisEngine(client, clock=clock)
+    shas = [s.sha for s in SCRIPTS.values()]
+    loaded = client.script_exists(*shas)
+    assert all(loaded)
+
+
+def _consumer(client: Any, name: str) -> JournalConsumer:
+    return JournalConsumer(client, group="db", consumer=name)
+
+
+def test_journal_consumer_at_least_once(engine: RedisEngine, client: Any, clock: FakeClock) -> None:
+    engine.open_book("v2")
+    engine.place(ask("a1", "s1", 20_000))
+    engine.place(bid("b1", "u1", 20_000))
+    engine.place(ask("c1", "s1", 20_000, book="v2"))
+    worker = _consumer(client, "w1")
+    got = worker.read(["v1", "v2"])
+    assert sorted((e.variant_id, e.sequence) for e in got) == [("v1", 1), ("v1", 3), ("v2", 1)]
+    # nothing new until more happens
+    assert worker.read(["v1", "v2"]) == []
+    # the worker "crashes" before acking: its entries stay pending and come back to it
+    again = worker.read(["v1", "v2"], pending=True)
+    assert sorted(e.entry_id for e in again) == sorted(e.entry_id for e in got)
+    worker.ack([e for e in got if e.variant_id == "v2"])
+    assert worker.pending_count("v1") == 2 and worker.pending_count("v2") == 0
+    # another consumer claims what stayed unacked too long
+    other = _consumer(client, "w2")
+    assert other.claim_stale(["v1", "v2"], min_idle_ms=60_000) == []
+    time.sleep(0.05)
+    claimed = other.claim_stale(["v1", "v2"], min_idle_ms=10)
+    assert sorted(e.sequence for e in claimed) == [1, 3]
+    handled: list[JournalEntry] = []
+    assert other.process(["v1", "v2"], handled.append) == 2
+    assert worker.pending_count("v1") == 0
+    # a new event is delivered once, to one consumer
+    engine.place(ask("a2", "s2", 21_000))
+    assert len(worker.read(["v1", "v2"])) == 1 and other.read(["v1", "v2"]) == []
+
+
+def test_journal_consumer_handler_failure_leaves_entry_pending(
+    engine: RedisEngine, client: Any
+) -> None:
+    engine.place(ask("a1", "s1", 20_000))
+    worker = _consumer(client, "w1")
+
+    def boom(entry: JournalEntry) -> None:
+        raise RuntimeError("database down")
+
+    with pytest.raises(RuntimeError):
+        worker.process(["v1"], boom)
+    assert worker.pending_count("v1") == 1
+    seen: list[int] = []
+    assert worker.process(["v1"], lambda e: seen.append(e.sequence)) == 1
+    assert seen == [1] and worker.pending_count("v1") == 0
+
+
+def test_trim_keeps_unacknowledged_entries(engine: RedisEngine, client: Any) -> None:
+    for i in range(5):
+        engine.place(ask(f"a{i}", "s1", 20_000 + i))
+    worker = _consumer(client, "w1")
+    entries = worker.read(["v1"])
+    worker.ack(entries[:3])
+    assert worker.trim_acknowledged("v1") == 3
+    assert [e.sequence for e in read_journal(client, "v1")] == [4, 5]
+    worker.ack(entries[3:])
+    assert worker.trim_acknowledged("v1") == 2
+
+
+def test_outcomes_are_json_with_documented_keys(engine: RedisEngine, client: Any) -> None:
+    engine.place(ask("a1", "s1", 20_000))
+    engine.place(bid("b1", "u1", 20_000))
+    keys = book_keys("v1")
+    raw = client.xrevrange(keys.journal, count=1)[0][1]
+    events = json.loads(raw[b"ev"])
+    trade = next(e for e in events if e["type"] == "trade")
+    assert set(trade) == {
+        "type",
+        "trade",
+        "price",
+        "qty",
+        "maker",
+        "maker_user",
+        "taker",
+        "taker_user",
+        "side",
+        "maker_left",
+        "taker_left",
+        "seq",
+    }
+    result = engine.place(bid("b1", "u1", 20_000))
+    assert isinstance(result, PlaceResult) and isinstance(result.fills[0], Trade)

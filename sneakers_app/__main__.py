@@ -19,6 +19,11 @@ def main(argv: list[str] | None = None) -> int:
     staff.add_argument("--name", default="Staff")
     staff.add_argument("--admin", action="store_true")
     staff.add_argument("--password", help="prompted for when omitted")
+    sub.add_parser("consume-journal", help="run the engine journal consumer (trades -> orders)")
+    sub.add_parser("open-books", help="open every order book and send orders the engine missed")
+    sub.add_parser("rebuild-books", help="rebuild every order book in Redis from the database")
+    sub.add_parser("reconcile", help="list every difference between Redis and the database")
+    sub.add_parser("ledger-check", help="prove the ledger balances and each order adds up")
     dev = sub.add_parser("dev", help="run everything for development (the README's command)")
     dev.add_argument("--no-seed", action="store_true")
     args = parser.parse_args(argv)
@@ -55,6 +60,56 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {error.message}", file=sys.stderr)
             return 2
         print(f"{user.email} is staff{' and admin' if user.is_admin else ''}.")
+    elif args.command == "consume-journal":
+        from sneakers_app import consumer
+
+        return consumer.main()
+    elif args.command == "open-books":
+        from datetime import timedelta
+
+        from sneakers_app.db import session_scope
+        from sneakers_app.redis_client import get_engine
+        from sneakers_app.services import books, market
+
+        with session_scope() as session:
+            opened = books.open_all(session=session, engine=get_engine())
+            sent = market.resubmit_unseen(
+                session=session, engine=get_engine(), older_than=timedelta(0)
+            )
+        print(f"Opened {opened} new books; sent {sent} orders the engine had not seen.")
+    elif args.command == "rebuild-books":
+        from sneakers_app.db import session_scope
+        from sneakers_app.redis_client import get_redis
+        from sneakers_app.services import books
+
+        with session_scope() as session:
+            counts = books.rebuild_all(session=session, client=get_redis())
+        print(f"Rebuilt {len(counts)} books with {sum(counts.values())} open orders.")
+    elif args.command == "reconcile":
+        from sneakers_app.db import session_scope
+        from sneakers_app.redis_client import get_redis
+        from sneakers_app.services import books
+
+        with session_scope() as session:
+            report = books.reconcile_all(session=session, client=get_redis())
+        for variant_id, diffs in report.items():
+            for diff in diffs:
+                print(f"book {variant_id}: {diff}")
+        print("Redis and the database agree." if not report else f"{len(report)} books differ.")
+        return 0 if not report else 1
+    elif args.command == "ledger-check":
+        from sneakers_app.db import session_scope
+        from sneakers_app.services import ledger
+
+        with session_scope() as session:
+            result = ledger.check(session=session)
+        for problem in result.problems:
+            print(f"PROBLEM: {problem}")
+        print(
+            f"{result.transactions} transactions, {result.entries} entries: "
+            + ("the books balance." if result.ok else f"{len(result.problems)} problems.")
+        )
+        return 0 if result.ok else 1
     elif args.command == "dev":
         from sneakers_app import devserver
 

@@ -106,7 +106,21 @@ def run(*, seed: bool = True) -> int:
 
             print("Seeding the demo catalog (first run takes a little while)")
             seeding.seed_all(progress=print)
+        from datetime import timedelta
+
+        from sneakers_app.db import session_scope
+        from sneakers_app.redis_client import get_engine
+        from sneakers_app.services import books, market
+
+        with session_scope() as session:
+            books.open_all(session=session, engine=get_engine())
+            sent = market.resubmit_unseen(
+                session=session, engine=get_engine(), older_than=timedelta(0)
+            )
+        if sent:
+            print(f"Placed {sent} demo orders on the books")
         env = child_env(extra)
+        group.spawn("consumer", [sys.executable, "-m", "sneakers_app", "consume-journal"], env)
         group.spawn(
             "celery",
             [

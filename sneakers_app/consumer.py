@@ -1,0 +1,79 @@
+"""The journal consumer process: engine journal -> trades, orders, statuses -> order saga.
+
+`python -m sneakers_app consume-journal` (the run command starts one). Several may run: they
+share a consumer group, and entries a dead consumer left unacknowledged are claimed after
+`STALE_MS`. Stopping (SIGTERM/Ctrl-C) finishes the entry in hand; nothing is lost either way.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import threading
+import time
+from types import FrameType
+
+from sqlmodel import Session, select
+
+from sneakers_app.db import get_engine as get_db_engine
+from sneakers_app.models import ProductVariant
+from sneakers_app.redis_client import get_redis
+from sneakers_app.services import journal
+from trading.journal import JournalConsumer
+
+GROUP = "db"
+STALE_MS = 30_000
+REFRESH_BOOKS_S = 30.0
+
+
+def _variant_ids() -> list[str]:
+    with Session(get_db_engine()) as session:
+        return [str(v) for v in session.exec(select(ProductVariant.id)).all()]
+
+
+def _after_commit(applied: journal.Applied) -> None:
+    from sneakers_app import worker
+
+    for order_id in applied.new_order_ids:
+        worker.charge_order.delay(order_id)
+    worker.enqueue_emails(applied.emails)
+
+
+def make_consumer(name: str | None = None) -> JournalConsumer:
+    name = name or f"{socket.gethostname()}-{os.getpid()}"
+    return JournalConsumer(get_redis(), group=GROUP, consumer=name)
+
+
+def run(stop: threading.Event | None = None, *, block_ms: int = 1000) -> None:
+    stop = stop or threading.Event()
+    consumer = make_consumer()
+    handle = journal.handler(
+        lambda: Session(get_db_engine(), expire_on_commit=False), _after_commit
+    )
+    books: list[str] = []
+    refreshed = 0.0
+    while not stop.is_set():
+        if time.monotonic() - refreshed > REFRESH_BOOKS_S:
+            books = _variant_ids()
+            refreshed = time.monotonic()
+            for entry in consumer.claim_stale(books, min_idle_ms=STALE_MS):
+                handle(entry)
+                consumer.ack([entry])
+        if not books:
+            stop.wait(1.0)
+            continue
+        consumer.process(books, handle, block_ms=block_ms)
+
+
+def main() -> int:
+    stop = threading.Event()
+
+    def _stop(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    print("Journal consumer running.", flush=True)
+    run(stop)
+    return 0

@@ -1,0 +1,174 @@
+"""The journal consumer's database side: turn what the engine decided into rows.
+
+Each engine journal entry is applied in one database transaction: fills become `trades`, a
+`sales` row on the public tape and an `orders` row per unit; bids and asks take their fills,
+cancellations, expiries and price changes. Everything is keyed by the engine's ids (trade id,
+order id) and set to absolute values, so applying an entry twice changes nothing: the consumer
+acknowledges an entry only after its transaction committed, and a crash anywhere replays it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlmodel import Session, col, select
+
+from sneakers_app.models import Ask, Bid, ProductVariant, Sale, Trade, utcnow
+from sneakers_app.services import notifications, orders
+from sneakers_app.services.market import parse_engine_order_id
+from sneakers_app.services.notifications import Kind
+from trading import events as ev
+from trading.journal import JournalEntry
+
+
+@dataclass
+class Applied:
+    trades: list[str] = field(default_factory=list)
+    new_order_ids: list[int] = field(default_factory=list)
+    emails: list[int] = field(default_factory=list)
+
+
+def _at(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def _row(session: Session, order_id: str) -> Bid | Ask | None:
+    parsed = parse_engine_order_id(order_id)
+    if parsed is None:
+        return None
+    side, row_id = parsed
+    return session.get(Bid, row_id) if side == "bid" else session.get(Ask, row_id)
+
+
+def _set_remaining(row: Bid | Ask, remaining: int, now: datetime) -> None:
+    row.filled_quantity = max(row.filled_quantity, row.quantity - remaining)
+    if row.status not in ("cancelled", "expired"):
+        row.status = "filled" if remaining == 0 else "partially_filled"
+    row.engine_accepted = True
+    row.updated_at = now
+
+
+def _apply_trade(session: Session, trade: ev.Trade, now: datetime, out: Applied) -> None:
+    if session.get(Trade, trade.trade_id) is not None:
+        return
+    bid, ask = _row(session, trade.bid_order_id), _row(session, trade.ask_order_id)
+    if not isinstance(bid, Bid) or not isinstance(ask, Ask):
+        raise LookupError(f"trade {trade.trade_id} names orders the database does not have")
+    bid_remaining = trade.taker_remaining if trade.taker_side == "bid" else trade.maker_remaining
+    ask_remaining = trade.maker_remaining if trade.taker_side == "bid" else trade.taker_remaining
+    _set_remaining(bid, bid_remaining, now)
+    _set_remaining(ask, ask_remaining, now)
+    session.add(bid)
+    session.add(ask)
+    executed_at = _at(trade.at)
+    row = Trade(
+        id=trade.trade_id,
+        variant_id=int(trade.variant_id),
+        bid_id=bid.id or 0,
+        ask_id=ask.id or 0,
+        buyer_id=bid.user_id,
+        seller_id=ask.user_id,
+        price_cents=trade.price_cents,
+        quantity=trade.quantity,
+        maker_side="ask" if trade.taker_side == "bid" else "bid",
+        executed_at=executed_at,
+    )
+    session.add(row)
+    session.flush()
+    variant = session.get(ProductVariant, row.variant_id)
+    assert variant is not None
+    for unit in range(1, trade.quantity + 1):
+        session.add(
+            Sale(
+                product_id=variant.product_id,
+                variant_id=row.variant_id,
+                trade_id=row.id,
+                price_cents=row.price_cents,
+                executed_at=executed_at,
+            )
+        )
+        order, created = orders.create_from_trade(session=session, trade=row, unit=unit, now=now)
+        if created and order.id is not None:
+            out.new_order_ids.append(order.id)
+    out.trades.append(trade.trade_id)
+
+
+def _notify_outbid(session: Session, rested: ev.Rested, out: Applied) -> None:
+    """Tell the bidder who was highest for this size that a higher bid arrived."""
+    new_bid = _row(session, rested.order_id)
+    if not isinstance(new_bid, Bid):
+        return
+    previous = session.exec(
+        select(Bid)
+        .where(
+            Bid.variant_id == new_bid.variant_id,
+            col(Bid.status).in_(("open", "partially_filled")),
+            Bid.id != new_bid.id,
+        )
+        .order_by(col(Bid.price_cents).desc(), col(Bid.engine_sequence), col(Bid.id))
+        .limit(1)
+    ).first()
+    if previous is None or previous.price_cents >= new_bid.price_cents:
+        return
+    if previous.user_id == new_bid.user_id:
+        return
+    result = notifications.notify(
+        session=session,
+        user_id=previous.user_id,
+        kind=Kind.OUTBID,
+        context={
+            "variant_id": new_bid.variant_id,
+            "your_price_cents": previous.price_cents,
+            "new_price_cents": new_bid.price_cents,
+        },
+        dedupe_key=f"outbid:{previous.id}:{new_bid.id}",
+    )
+    if result is not None and result.email_notification_id is not None:
+        out.emails.append(result.email_notification_id)
+
+
+def apply_entry(session: Session, entry: JournalEntry, now: datetime | None = None) -> Applied:
+    """Apply one journal entry. The caller commits, then acknowledges the entry."""
+    now = now or utcnow()
+    out = Applied()
+    for event in entry.events:
+        if isinstance(event, ev.Trade):
+            _apply_trade(session, event, now, out)
+            continue
+        row = _row(session, getattr(event, "order_id", ""))
+        if row is None:
+            continue
+        if isinstance(event, ev.Accepted | ev.Rested):
+            row.engine_accepted = True
+            row.engine_sequence = event.sequence
+            if isinstance(event, ev.Rested) and event.side == "bid":
+                session.add(row)
+                session.flush()
+                _notify_outbid(session, event, out)
+        elif isinstance(event, ev.Cancelled):
+            row.status = "cancelled"
+        elif isinstance(event, ev.Expired):
+            row.status = "expired"
+        elif isinstance(event, ev.Modified):
+            row.price_cents = event.new_price_cents
+            row.engine_sequence = event.sequence
+        row.updated_at = now
+        session.add(row)
+    session.flush()
+    return out
+
+
+def handler(
+    session_factory: Callable[[], Session], after_commit: Callable[[Applied], None]
+) -> Callable[[JournalEntry], None]:
+    """A JournalConsumer handler: one transaction per entry, side effects after the commit."""
+
+    def handle(entry: JournalEntry) -> None:
+        with session_factory() as session:
+            applied = apply_entry(session, entry)
+            session.commit()
+        after_commit(applied)
+
+    return handle

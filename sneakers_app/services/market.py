@@ -1,0 +1,388 @@
+"""Placing, editing and cancelling bids and asks: validate, write the row, call the engine.
+
+The row is committed first and then sent to the engine with its id as the engine's order id
+(`b<id>` / `a<id>`), which is also the engine's idempotency key. If the process dies between
+the two, `resubmit_unseen` sends the row again: the engine answers a replay with the first
+outcome, so nothing happens twice. Trades, fills and status changes reach the database through
+the journal consumer (services/journal.py), the one writer of what the engine decided.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from sneakers_app.models import Ask, Bid, ProductVariant, User, utcnow
+from sneakers_app.services import fees, payments
+from trading.engine import RedisEngine
+from trading.orders import (
+    DEFAULT_CONFIG,
+    CancelOrder,
+    ModifyOrder,
+    PlaceOrder,
+    PlaceResult,
+    Rejected,
+    Side,
+    TimeInForce,
+)
+
+SideName = Literal["bid", "ask"]
+BID_EXPIRY_DAYS = (1, 3, 7, 14, 30)
+ASK_EXPIRY_DAYS = (7, 14, 30, 60, 90)
+DEFAULT_EXPIRY_DAYS = 30
+MIN_PRICE_CENTS = DEFAULT_CONFIG.min_price_cents
+MAX_PRICE_CENTS = DEFAULT_CONFIG.max_price_cents
+_CLIENT_KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+
+
+class MarketError(Exception):
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+@dataclass(frozen=True, kw_only=True)
+class Placed:
+    side: SideName
+    row_id: int
+    status: str
+    filled_quantity: int
+    resting_quantity: int
+    message: str
+    replayed: bool = False
+
+
+def engine_order_id(side: SideName, row_id: int) -> str:
+    return f"{side[0]}{row_id}"
+
+
+def parse_engine_order_id(order_id: str) -> tuple[SideName, int] | None:
+    if len(order_id) < 2 or order_id[0] not in "ba" or not order_id[1:].isdigit():
+        return None
+    return ("bid" if order_id[0] == "b" else "ask"), int(order_id[1:])
+
+
+def _get(session: Session, side: SideName, row_id: int) -> Bid | Ask | None:
+    return session.get(Bid, row_id) if side == "bid" else session.get(Ask, row_id)
+
+
+def _by_client_key(session: Session, side: SideName, client_key: str) -> Bid | Ask | None:
+    if side == "bid":
+        return session.exec(select(Bid).where(Bid.client_key == client_key)).first()
+    return session.exec(select(Ask).where(Ask.client_key == client_key)).first()
+
+
+def _unseen(session: Session, side: SideName, cutoff: datetime) -> list[Bid | Ask]:
+    table: Any = Bid if side == "bid" else Ask
+    rows = session.exec(
+        select(table).where(
+            col(table.engine_accepted).is_(False),
+            col(table.status).in_(("open", "partially_filled")),
+            col(table.created_at) <= cutoff,
+        )
+    ).all()
+    return list(rows)
+
+
+def check_price(price_cents: object, *, side: SideName) -> int:
+    if not isinstance(price_cents, int) or isinstance(price_cents, bool):
+        raise MarketError("Enter a price in whole cents.", "price")
+    if price_cents < MIN_PRICE_CENTS:
+        raise MarketError(f"The lowest price is ${MIN_PRICE_CENTS // 100}.", "price")
+    if price_cents > MAX_PRICE_CENTS:
+        raise MarketError(f"The highest price is ${MAX_PRICE_CENTS // 100:,}.", "price")
+    if side == "ask" and price_cents < fees.minimum_ask_cents():
+        raise MarketError(
+            f"Asks start at ${fees.minimum_ask_cents() // 100}: below that the fees would "
+            "exceed your payout.",
+            "price",
+        )
+    return price_cents
+
+
+def _check_client_key(client_key: str) -> str:
+    if not _CLIENT_KEY.match(client_key or ""):
+        raise MarketError("This form has expired; reload the page and try again.")
+    return client_key
+
+
+def _variant(session: Session, variant_id: object) -> ProductVariant:
+    if not isinstance(variant_id, int) or isinstance(variant_id, bool):
+        raise MarketError("Choose a size.", "size")
+    variant = session.get(ProductVariant, variant_id)
+    if variant is None:
+        raise MarketError("That size does not exist for this product.", "size")
+    return variant
+
+
+def _check_party(session: Session, user_id: int, side: SideName) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise MarketError("Log in to trade.")
+    if side == "bid" and not (user.stripe_customer_id and user.default_payment_method_id):
+        raise MarketError("Add a payment method in your account before you bid or buy.")
+    if side == "ask" and payments.payout_account_for(session=session, user_id=user_id) is None:
+        raise MarketError("Add your payout details in your account before you sell.")
+    return user
+
+
+def _epoch_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def place(
+    *,
+    session: Session,
+    engine: RedisEngine,
+    user_id: int,
+    side: SideName,
+    variant_id: int,
+    price_cents: int,
+    client_key: str,
+    expiry_days: int | None = None,
+    immediate: bool = False,
+    now: datetime | None = None,
+) -> Placed:
+    """Place a bid or ask (GTC with an expiry), or Buy Now / Sell Now (`immediate`, IOC).
+
+    A double submit with the same `client_key` returns the first order and places nothing new.
+    """
+    now = now or utcnow()
+    if side not in ("bid", "ask"):
+        raise MarketError("Unknown order side.")
+    client_key = _check_client_key(client_key)
+    existing = _by_client_key(session, side, client_key)
+    if existing is not None:
+        return _placed_from_row(side, existing, "Already placed.", replayed=True)
+    price_cents = check_price(price_cents, side=side)
+    variant = _variant(session, variant_id)
+    _check_party(session, user_id, side)
+    expires_at: datetime | None = None
+    if not immediate:
+        allowed = BID_EXPIRY_DAYS if side == "bid" else ASK_EXPIRY_DAYS
+        days = expiry_days if expiry_days is not None else DEFAULT_EXPIRY_DAYS
+        if days not in allowed:
+            raise MarketError(
+                "Choose an expiry of " + ", ".join(str(d) for d in allowed) + " days.", "expiry"
+            )
+        expires_at = now + timedelta(days=days)
+    row: Bid | Ask = (Bid if side == "bid" else Ask)(
+        user_id=user_id,
+        variant_id=variant.id or 0,
+        price_cents=price_cents,
+        quantity=1,
+        time_in_force="ioc" if immediate else "gtc",
+        client_key=client_key,
+        expires_at=expires_at,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        again = _by_client_key(session, side, client_key)
+        if again is None:
+            raise
+        return _placed_from_row(side, again, "Already placed.", replayed=True)
+    return submit(session=session, engine=engine, side=side, row=row)
+
+
+def submit(*, session: Session, engine: RedisEngine, side: SideName, row: Bid | Ask) -> Placed:
+    """Send a committed row to the engine (idempotent by the row's id)."""
+    assert row.id is not None
+    engine.open_book(str(row.variant_id))
+    outcome = engine.place(
+        PlaceOrder(
+            variant_id=str(row.variant_id),
+            order_id=engine_order_id(side, row.id),
+            user_id=str(row.user_id),
+            side=Side.BID if side == "bid" else Side.ASK,
+            price_cents=row.price_cents,
+            quantity=row.quantity,
+            time_in_force=TimeInForce.IOC if row.time_in_force == "ioc" else TimeInForce.GTC,
+            expires_at=_epoch_ms(row.expires_at) if row.expires_at else None,
+        )
+    )
+    if isinstance(outcome, Rejected):
+        row.status = "cancelled"
+        row.engine_accepted = True
+        row.updated_at = utcnow()
+        session.add(row)
+        session.commit()
+        raise MarketError(f"The order was refused: {outcome.message}")
+    row.engine_accepted = True
+    row.engine_sequence = outcome.sequence
+    session.add(row)
+    session.commit()
+    return _placed_from_result(side, row.id, outcome)
+
+
+def _placed_from_result(side: SideName, row_id: int, result: PlaceResult) -> Placed:
+    if result.filled_quantity and not result.resting_quantity:
+        message = "Matched! Your order is filled."
+        status = "filled"
+    elif result.filled_quantity:
+        message = "Partly matched; the rest is live on the book."
+        status = "partially_filled"
+    elif result.resting_quantity:
+        message = f"Your {side} is live."
+        status = "open"
+    elif result.cancel_reason == "self_trade":
+        message = "Your order would have matched your own listing, so it was cancelled."
+        status = "cancelled"
+    else:
+        message = "Nothing was available at that price, so nothing was bought or sold."
+        status = "cancelled"
+    return Placed(
+        side=side,
+        row_id=row_id,
+        status=status,
+        filled_quantity=result.filled_quantity,
+        resting_quantity=result.resting_quantity,
+        message=message,
+        replayed=result.replayed,
+    )
+
+
+def _placed_from_row(side: SideName, row: Bid | Ask, message: str, *, replayed: bool) -> Placed:
+    return Placed(
+        side=side,
+        row_id=row.id or 0,
+        status=row.status,
+        filled_quantity=row.filled_quantity,
+        resting_quantity=row.quantity - row.filled_quantity
+        if row.status in ("open", "partially_filled")
+        else 0,
+        message=message,
+        replayed=replayed,
+    )
+
+
+def _own_open_row(session: Session, user_id: int, side: SideName, row_id: int) -> Bid | Ask:
+    row = _get(session, side, row_id)
+    if row is None or row.user_id != user_id:
+        raise MarketError(f"That {side} was not found.")
+    if row.status not in ("open", "partially_filled"):
+        raise MarketError(f"That {side} is no longer open.")
+    return row
+
+
+def cancel(
+    *, session: Session, engine: RedisEngine, user_id: int, side: SideName, row_id: int
+) -> None:
+    """Cancel your own open bid or ask (the consumer records the cancellation)."""
+    row = _own_open_row(session, user_id, side, row_id)
+    outcome = engine.cancel(
+        CancelOrder(
+            variant_id=str(row.variant_id),
+            order_id=engine_order_id(side, row_id),
+            user_id=str(user_id),
+        )
+    )
+    if isinstance(outcome, Rejected):
+        raise MarketError(f"Could not cancel: {outcome.message}")
+    row.status = "cancelled"
+    row.updated_at = utcnow()
+    session.add(row)
+    session.commit()
+
+
+def edit_price(
+    *,
+    session: Session,
+    engine: RedisEngine,
+    user_id: int,
+    side: SideName,
+    row_id: int,
+    price_cents: int,
+) -> Placed:
+    """Change the price of your open bid or ask (it loses its place in the queue)."""
+    row = _own_open_row(session, user_id, side, row_id)
+    price_cents = check_price(price_cents, side=side)
+    remaining = row.quantity - row.filled_quantity
+    outcome = engine.modify(
+        ModifyOrder(
+            variant_id=str(row.variant_id),
+            order_id=engine_order_id(side, row_id),
+            user_id=str(user_id),
+            price_cents=price_cents,
+            quantity=remaining,
+        )
+    )
+    if isinstance(outcome, Rejected):
+        raise MarketError(f"Could not change the price: {outcome.message}")
+    row.price_cents = price_cents
+    row.engine_sequence = outcome.sequence
+    row.updated_at = utcnow()
+    session.add(row)
+    session.commit()
+    filled = remaining - outcome.resting_quantity - outcome.cancelled_quantity
+    return Placed(
+        side=side,
+        row_id=row_id,
+        status="filled" if outcome.resting_quantity == 0 and filled else row.status,
+        filled_quantity=filled,
+        resting_quantity=outcome.resting_quantity,
+        message="Matched at the new price!" if filled else "Price updated.",
+    )
+
+
+def resubmit_unseen(
+    *, session: Session, engine: RedisEngine, older_than: timedelta = timedelta(seconds=30)
+) -> int:
+    """Repair a crash between writing a row and calling the engine: send what it has not seen."""
+    cutoff = utcnow() - older_than
+    sent = 0
+    sides: tuple[SideName, ...] = ("bid", "ask")
+    for side in sides:
+        for row in _unseen(session, side, cutoff):
+            if row.time_in_force == "gtc" and row.expires_at and row.expires_at <= utcnow():
+                row.status = "expired"
+                session.add(row)
+                session.commit()
+                continue
+            try:
+                submit(session=session, engine=engine, side=side, row=row)
+            except MarketError:
+                continue
+            sent += 1
+    return sent
+
+
+def relist_ask(
+    *, session: Session, engine: RedisEngine, ask_id: int, reason_key: str
+) -> Placed | None:
+    """Put a seller's ask back on the book after the buyer's payment failed, if still valid.
+
+    The re-listed ask is a new row (the engine never reuses an order id) with the same price and
+    expiry; `reason_key` (e.g. the order id) makes a repeated call re-list once.
+    """
+    original = session.get(Ask, ask_id)
+    if original is None or original.time_in_force != "gtc" or original.expires_at is None:
+        return None
+    if original.expires_at <= utcnow():
+        return None
+    client_key = f"relist-{reason_key}"[:64]
+    existing = session.exec(select(Ask).where(Ask.client_key == client_key)).first()
+    if existing is not None:
+        return _placed_from_row("ask", existing, "Already re-listed.", replayed=True)
+    row = Ask(
+        user_id=original.user_id,
+        variant_id=original.variant_id,
+        price_cents=original.price_cents,
+        quantity=1,
+        time_in_force="gtc",
+        client_key=client_key,
+        expires_at=original.expires_at,
+    )
+    session.add(row)
+    session.commit()
+    return submit(session=session, engine=engine, side="ask", row=row)

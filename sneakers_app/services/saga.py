@@ -1,0 +1,449 @@
+"""The order saga: from a matched trade to a paid seller or a refunded buyer.
+
+Each step takes an order id, re-reads and locks the order, and does nothing if the order is no
+longer where the step expects it: steps are safe to run twice (Celery may deliver a task again).
+Money moves through Stripe with idempotency keys derived from our ids, and every movement posts
+balanced ledger entries in the same database transaction as the state change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import stripe
+from sqlmodel import Session, select
+
+from sneakers_app.models import Order, Payout, User, utcnow
+from sneakers_app.services import fees, ledger, notifications, payments
+from sneakers_app.services.notifications import Kind
+from sneakers_app.services.orders import (
+    APPEAL_WINDOW,
+    SHIP_BY_BUSINESS_DAYS,
+    SHIP_BY_EXTENSION,
+    OrderError,
+    add_business_days,
+    aware,
+    lock_order,
+    transition,
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepResult:
+    order_id: int
+    status: str
+    changed: bool
+    relist_ask_id: int | None = None
+    emails: tuple[int, ...] = ()
+
+
+def _notify(
+    session: Session, *, user_id: int, kind: str, order: Order, key: str, **context: object
+) -> int | None:
+    """In-app notification (and the id of an email to send after commit, if one is due)."""
+    result = notifications.notify(
+        session=session,
+        user_id=user_id,
+        kind=kind,
+        context={"order_id": order.id, **context},
+        dedupe_key=f"{kind}:order:{order.id}:{key}",
+    )
+    return result.email_notification_id if result is not None else None
+
+
+def _emails(*ids: int | None) -> tuple[int, ...]:
+    return tuple(i for i in ids if i is not None)
+
+
+def charge(
+    *,
+    session: Session,
+    order_id: int,
+    now: datetime | None = None,
+    client: stripe.StripeClient | None = None,
+) -> StepResult:
+    """Charge the buyer's saved card off-session for the order's total."""
+    now = now or utcnow()
+    order = lock_order(session, order_id)
+    if order.status != "created":
+        return StepResult(order_id=order_id, status=order.status, changed=False)
+    assert order.id is not None
+    buyer = session.get(User, order.buyer_id)
+    if buyer is None or not buyer.stripe_customer_id or not buyer.default_payment_method_id:
+        outcome = payments.ChargeResult(
+            status="failed", payment_intent_id=None, failure_reason="No saved payment method."
+        )
+    else:
+        outcome = payments.charge(
+            session=session,
+            order_id=order.id,
+            amount_cents=order.buyer_total_cents,
+            customer_id=buyer.stripe_customer_id,
+            payment_method_id=buyer.default_payment_method_id,
+            idempotency_key=f"charge:{order.trade_id}",
+            client=client,
+        )
+    if outcome.status == "succeeded":
+        ledger.post(
+            session=session,
+            txn_id=f"order:{order.id}:charge",
+            entries=[
+                (ledger.CLEARING, order.buyer_total_cents),
+                (ledger.escrow(order.id), -order.buyer_total_cents),
+            ],
+            order_id=order.id,
+            memo="buyer charged",
+        )
+        transition(
+            session=session,
+            order=order,
+            to_status="paid",
+            now=now,
+            reason=f"Charged {order.buyer_total_cents} cents",
+        )
+        order.ship_by = add_business_days(now, SHIP_BY_BUSINESS_DAYS)
+        transition(
+            session=session,
+            order=order,
+            to_status="awaiting_shipment",
+            now=now,
+            reason="Waiting for the seller to ship to authentication",
+        )
+        emails = _emails(
+            _notify(
+                session,
+                user_id=order.buyer_id,
+                kind=Kind.BID_MATCHED,
+                order=order,
+                key="matched",
+                price_cents=order.price_cents,
+                total_cents=order.buyer_total_cents,
+            ),
+            _notify(
+                session,
+                user_id=order.seller_id,
+                kind=Kind.ASK_MATCHED,
+                order=order,
+                key="matched",
+                price_cents=order.price_cents,
+                payout_cents=order.seller_payout_cents,
+                ship_by=order.ship_by.isoformat(),
+            ),
+        )
+        return StepResult(order_id=order.id, status=order.status, changed=True, emails=emails)
+    reason = outcome.failure_reason or "The card was declined."
+    transition(session=session, order=order, to_status="payment_failed", now=now, reason=reason)
+    emails = _emails(
+        _notify(
+            session,
+            user_id=order.buyer_id,
+            kind=Kind.PAYMENT_FAILED,
+            order=order,
+            key="buyer",
+            reason=reason,
+        ),
+        _notify(
+            session,
+            user_id=order.seller_id,
+            kind=Kind.SALE_CANCELLED,
+            order=order,
+            key="seller",
+            reason="The buyer's payment failed; your ask is listed again.",
+        ),
+    )
+    return StepResult(
+        order_id=order.id,
+        status=order.status,
+        changed=True,
+        relist_ask_id=order.ask_id,
+        emails=emails,
+    )
+
+
+def mark_shipped(
+    *, session: Session, order_id: int, seller_id: int, tracking: str, now: datetime | None = None
+) -> StepResult:
+    """The seller sends the pair to authentication with a tracking number."""
+    tracking = clean_tracking(tracking)
+    order = lock_order(session, order_id)
+    if order.seller_id != seller_id:
+        raise OrderError("Order not found.")
+    if order.status == "shipped_to_verification" and order.inbound_tracking == tracking:
+        return StepResult(order_id=order_id, status=order.status, changed=False)
+    order.inbound_tracking = tracking
+    transition(
+        session=session,
+        order=order,
+        to_status="shipped_to_verification",
+        actor_kind="seller",
+        actor_id=seller_id,
+        now=now,
+        reason=f"Tracking {tracking}",
+    )
+    return StepResult(order_id=order_id, status=order.status, changed=True)
+
+
+def extend_ship_by(*, session: Session, order_id: int, seller_id: int) -> StepResult:
+    """One 24-hour extension of the ship-by deadline, before it passes."""
+    order = lock_order(session, order_id)
+    if order.seller_id != seller_id:
+        raise OrderError("Order not found.")
+    if order.status != "awaiting_shipment" or order.ship_by is None:
+        raise OrderError("Only an order waiting to ship can be extended.")
+    if order.ship_by_extended:
+        raise OrderError("The ship-by date was already extended once.")
+    if aware(order.ship_by) <= utcnow():
+        raise OrderError("The ship-by date has passed.")
+    order.ship_by = aware(order.ship_by) + SHIP_BY_EXTENSION
+    order.ship_by_extended = True
+    session.add(order)
+    session.flush()
+    return StepResult(order_id=order_id, status=order.status, changed=True)
+
+
+def clean_tracking(raw: str) -> str:
+    tracking = "".join(ch for ch in (raw or "").strip().upper() if ch.isalnum())
+    if not 8 <= len(tracking) <= 40:
+        raise OrderError("Enter the carrier's tracking number (8 to 40 letters and digits).")
+    return tracking
+
+
+def _refund_and_penalise(
+    session: Session,
+    order: Order,
+    *,
+    to_status: str,
+    reason: str,
+    actor_kind: str,
+    actor_id: int | None,
+    now: datetime,
+    client: stripe.StripeClient | None = None,
+) -> StepResult:
+    """Compensation, exactly once: refund the buyer in full and charge the seller's penalty."""
+    assert order.id is not None
+    payments.refund(
+        session=session,
+        order_id=order.id,
+        amount_cents=order.buyer_total_cents,
+        idempotency_key=f"refund:{order.trade_id}",
+        reason=reason,
+        client=client,
+    )
+    ledger.post(
+        session=session,
+        txn_id=f"order:{order.id}:refund",
+        entries=[
+            (ledger.escrow(order.id), order.buyer_total_cents),
+            (ledger.CLEARING, -order.buyer_total_cents),
+        ],
+        order_id=order.id,
+        memo="buyer refunded",
+    )
+    penalty = fees.penalty_for(order.price_cents)
+    ledger.post(
+        session=session,
+        txn_id=f"order:{order.id}:penalty",
+        entries=[(ledger.seller_account(order.seller_id), penalty), (ledger.PENALTIES, -penalty)],
+        order_id=order.id,
+        memo="seller penalty",
+    )
+    order.penalty_cents = penalty
+    transition(
+        session=session,
+        order=order,
+        to_status=to_status,
+        actor_kind=actor_kind,
+        actor_id=actor_id,
+        now=now,
+        reason=reason,
+    )
+    emails = _emails(
+        _notify(
+            session,
+            user_id=order.buyer_id,
+            kind=Kind.REFUND_ISSUED,
+            order=order,
+            key="refund",
+            amount_cents=order.buyer_total_cents,
+            reason=reason,
+        ),
+        _notify(
+            session,
+            user_id=order.seller_id,
+            kind=Kind.PENALTY_CHARGED,
+            order=order,
+            key="penalty",
+            amount_cents=penalty,
+            reason=reason,
+        ),
+    )
+    return StepResult(order_id=order.id, status=order.status, changed=True, emails=emails)
+
+
+def enforce_ship_by(
+    *,
+    session: Session,
+    order_id: int,
+    now: datetime | None = None,
+    client: stripe.StripeClient | None = None,
+) -> StepResult:
+    """Past the ship-by deadline without a shipment: refund the buyer, penalise the seller."""
+    now = now or utcnow()
+    order = lock_order(session, order_id)
+    if order.status != "awaiting_shipment" or order.ship_by is None or aware(order.ship_by) > now:
+        return StepResult(order_id=order_id, status=order.status, changed=False)
+    return _refund_and_penalise(
+        session,
+        order,
+        to_status="seller_did_not_ship",
+        reason="The seller did not ship by the deadline.",
+        actor_kind="system",
+        actor_id=None,
+        now=now,
+        client=client,
+    )
+
+
+def finalize_failure(
+    *,
+    session: Session,
+    order_id: int,
+    now: datetime | None = None,
+    seller_id: int | None = None,
+    client: stripe.StripeClient | None = None,
+) -> StepResult:
+    """A failed inspection becomes final (seller accepted it, appeal denied or window passed)."""
+    now = now or utcnow()
+    order = lock_order(session, order_id)
+    if seller_id is not None and order.seller_id != seller_id:
+        raise OrderError("Order not found.")
+    if order.status != "auth_failed":
+        return StepResult(order_id=order_id, status=order.status, changed=False)
+    window_open = (
+        not order.appeal_used
+        and order.appeal_deadline is not None
+        and aware(order.appeal_deadline) > now
+    )
+    if window_open and seller_id is None:
+        return StepResult(order_id=order_id, status=order.status, changed=False)
+    return _refund_and_penalise(
+        session,
+        order,
+        to_status="returned_to_seller",
+        reason="The pair failed authentication and goes back to the seller.",
+        actor_kind="seller" if seller_id else "system",
+        actor_id=seller_id,
+        now=now,
+        client=client,
+    )
+
+
+def complete(*, session: Session, order_id: int, now: datetime | None = None) -> StepResult:
+    """Delivered: release the buyer's money to the seller (minus fees) and queue the payout."""
+    now = now or utcnow()
+    order = lock_order(session, order_id)
+    if order.status != "delivered":
+        return StepResult(order_id=order_id, status=order.status, changed=False)
+    assert order.id is not None
+    seller_acct = ledger.seller_account(order.seller_id)
+    ledger.post(
+        session=session,
+        txn_id=f"order:{order.id}:release",
+        entries=[
+            (ledger.escrow(order.id), order.buyer_total_cents),
+            (seller_acct, -order.seller_payout_cents),
+            (
+                ledger.FEES,
+                -(
+                    order.seller_transaction_fee_cents
+                    + order.seller_processing_fee_cents
+                    + order.buyer_processing_fee_cents
+                ),
+            ),
+            (ledger.SHIPPING, -(order.seller_shipping_cents + order.buyer_shipping_cents)),
+        ],
+        order_id=order.id,
+        memo="sale completed",
+    )
+    transition(
+        session=session,
+        order=order,
+        to_status="completed",
+        now=now,
+        reason="Delivered; payout released",
+    )
+    # Penalties the seller still owes are netted against this payout.
+    owed_to_seller = -ledger.balance(session=session, account=seller_acct)
+    amount = min(order.seller_payout_cents, max(0, owed_to_seller))
+    if (
+        amount > 0
+        and session.exec(select(Payout).where(Payout.order_id == order.id)).first() is None
+    ):
+        account = payments.payout_account_for(session=session, user_id=order.seller_id)
+        session.add(
+            Payout(
+                order_id=order.id,
+                seller_id=order.seller_id,
+                amount_cents=amount,
+                method=account.kind if account else "manual",
+                created_at=now,
+            )
+        )
+        session.flush()
+    return StepResult(order_id=order.id, status=order.status, changed=True)
+
+
+def pay_out(
+    *, session: Session, payout_id: int, staff_id: int, reference: str, now: datetime | None = None
+) -> Payout:
+    """Staff record a manual payout as paid (the embedded default's payout path)."""
+    now = now or utcnow()
+    payout = session.get(Payout, payout_id)
+    if payout is None:
+        raise OrderError("Payout not found.")
+    if payout.status == "paid":
+        return payout
+    reference = (reference or "").strip()[:255]
+    if not reference:
+        raise OrderError("Enter the payment reference of the transfer you made.")
+    ledger.post(
+        session=session,
+        txn_id=f"payout:{payout.id}",
+        entries=[
+            (ledger.seller_account(payout.seller_id), payout.amount_cents),
+            (ledger.CLEARING, -payout.amount_cents),
+        ],
+        order_id=payout.order_id,
+        memo="payout sent",
+    )
+    payout.status = "paid"
+    payout.reference = reference
+    payout.paid_by_id = staff_id
+    payout.paid_at = now
+    session.add(payout)
+    order = session.get(Order, payout.order_id)
+    if order is not None:
+        _notify(
+            session,
+            user_id=payout.seller_id,
+            kind=Kind.PAYOUT_SENT,
+            order=order,
+            key="payout",
+            amount_cents=payout.amount_cents,
+        )
+    session.flush()
+    return payout
+
+
+__all__ = [
+    "APPEAL_WINDOW",
+    "StepResult",
+    "charge",
+    "complete",
+    "enforce_ship_by",
+    "extend_ship_by",
+    "finalize_failure",
+    "mark_shipped",
+    "pay_out",
+]

@@ -1,0 +1,303 @@
+"""The authentication centre: receive pairs, inspect them against a checklist, pass or fail,
+appeals re-reviewed by a different inspector, and shipping on to the buyer.
+
+Every function re-checks in the database that the acting user is staff.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from sneakers_app.models import Inspection, Order, User, utcnow
+from sneakers_app.services.notifications import Kind
+from sneakers_app.services.orders import (
+    APPEAL_WINDOW,
+    OrderError,
+    aware,
+    lock_order,
+    transition,
+)
+from sneakers_app.services.saga import StepResult, _emails, _notify, clean_tracking
+
+QUEUES = {
+    "to_receive": ("shipped_to_verification",),
+    "to_inspect": ("received", "authenticating"),
+    "to_ship": ("authenticated",),
+    "in_transit": ("shipped_to_buyer",),
+}
+MAX_NOTES = 2000
+MAX_REASON = 500
+
+
+@dataclass(frozen=True, kw_only=True)
+class Checklist:
+    box_ok: bool
+    stitching_ok: bool
+    materials_ok: bool
+    tags_ok: bool
+    size_ok: bool
+
+    @property
+    def all_ok(self) -> bool:
+        return all((self.box_ok, self.stitching_ok, self.materials_ok, self.tags_ok, self.size_ok))
+
+
+def require_staff(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None or not user.is_staff:
+        raise OrderError("This action is for verification staff only.")
+    return user
+
+
+def queue_counts(*, session: Session, staff_id: int) -> dict[str, int]:
+    require_staff(session, staff_id)
+    counts = dict.fromkeys(QUEUES, 0)
+    rows = session.exec(select(Order.status, func.count()).group_by(col(Order.status))).all()
+    by_status = {status: int(n) for status, n in rows}
+    for name, statuses in QUEUES.items():
+        counts[name] = sum(by_status.get(s, 0) for s in statuses)
+    counts["appeals"] = int(
+        session.exec(
+            select(func.count())
+            .select_from(Order)
+            .where(Order.status == "authenticating", col(Order.appeal_used).is_(True))
+        ).one()
+    )
+    return counts
+
+
+def queue(*, session: Session, staff_id: int, name: str, limit: int = 100) -> list[Order]:
+    """Orders in one queue, oldest first (appeals: re-reviews waiting for a second inspector)."""
+    require_staff(session, staff_id)
+    stmt = select(Order)
+    if name == "appeals":
+        stmt = stmt.where(Order.status == "authenticating", col(Order.appeal_used).is_(True))
+    elif name in QUEUES:
+        stmt = stmt.where(col(Order.status).in_(QUEUES[name]))
+    else:
+        raise OrderError("Unknown queue.")
+    return list(session.exec(stmt.order_by(col(Order.updated_at)).limit(limit)).all())
+
+
+def receive(
+    *, session: Session, staff_id: int, order_id: int, now: datetime | None = None
+) -> StepResult:
+    require_staff(session, staff_id)
+    order = lock_order(session, order_id)
+    if order.status == "received":
+        return StepResult(order_id=order_id, status=order.status, changed=False)
+    transition(
+        session=session,
+        order=order,
+        to_status="received",
+        actor_kind="staff",
+        actor_id=staff_id,
+        now=now,
+        reason="Received at the authentication centre",
+    )
+    emails = _emails(
+        _notify(session, user_id=order.buyer_id, kind=Kind.ITEM_RECEIVED, order=order, key="b"),
+        _notify(session, user_id=order.seller_id, kind=Kind.ITEM_RECEIVED, order=order, key="s"),
+    )
+    return StepResult(order_id=order_id, status=order.status, changed=True, emails=emails)
+
+
+def start_inspection(
+    *, session: Session, staff_id: int, order_id: int, now: datetime | None = None
+) -> StepResult:
+    require_staff(session, staff_id)
+    order = lock_order(session, order_id)
+    if order.status == "authenticating":
+        return StepResult(order_id=order_id, status=order.status, changed=False)
+    transition(
+        session=session,
+        order=order,
+        to_status="authenticating",
+        actor_kind="staff",
+        actor_id=staff_id,
+        now=now,
+        reason="Inspection started",
+    )
+    return StepResult(order_id=order_id, status=order.status, changed=True)
+
+
+def inspections_for(*, session: Session, order_id: int) -> list[Inspection]:
+    return list(
+        session.exec(
+            select(Inspection).where(Inspection.order_id == order_id).order_by(col(Inspection.id))
+        ).all()
+    )
+
+
+def decide(
+    *,
+    session: Session,
+    staff_id: int,
+    order_id: int,
+    checklist: Checklist,
+    passed: bool,
+    reason: str = "",
+    notes: str = "",
+    now: datetime | None = None,
+) -> StepResult:
+    """Record an inspection and pass or fail the pair."""
+    now = now or utcnow()
+    require_staff(session, staff_id)
+    reason = (reason or "").strip()
+    notes = (notes or "").strip()
+    if len(reason) > MAX_REASON or len(notes) > MAX_NOTES:
+        raise OrderError("The reason or notes are too long.")
+    if passed and not checklist.all_ok:
+        raise OrderError("A pair can only pass when every check on the list is ticked.")
+    if not passed and not reason:
+        raise OrderError("Say why the pair failed.")
+    order = lock_order(session, order_id)
+    if order.status != "authenticating":
+        raise OrderError("Start the inspection before recording a decision.")
+    earlier = inspections_for(session=session, order_id=order_id)
+    if order.appeal_used and any(i.inspector_id == staff_id for i in earlier):
+        raise OrderError("An appeal must be reviewed by a different inspector.")
+    session.add(
+        Inspection(
+            order_id=order_id,
+            inspector_id=staff_id,
+            is_appeal=order.appeal_used,
+            box_ok=checklist.box_ok,
+            stitching_ok=checklist.stitching_ok,
+            materials_ok=checklist.materials_ok,
+            tags_ok=checklist.tags_ok,
+            size_ok=checklist.size_ok,
+            result="pass" if passed else "fail",
+            reason=reason,
+            notes=notes,
+            created_at=now,
+        )
+    )
+    if passed:
+        transition(
+            session=session,
+            order=order,
+            to_status="authenticated",
+            actor_kind="staff",
+            actor_id=staff_id,
+            now=now,
+            reason="Passed on appeal" if order.appeal_used else "Passed authentication",
+        )
+        emails = _emails(
+            _notify(session, user_id=order.buyer_id, kind=Kind.AUTHENTICATED, order=order, key="b"),
+            _notify(
+                session, user_id=order.seller_id, kind=Kind.AUTHENTICATED, order=order, key="s"
+            ),
+        )
+        return StepResult(order_id=order_id, status=order.status, changed=True, emails=emails)
+    if not order.appeal_used:
+        order.appeal_deadline = now + APPEAL_WINDOW
+    transition(
+        session=session,
+        order=order,
+        to_status="auth_failed",
+        actor_kind="staff",
+        actor_id=staff_id,
+        now=now,
+        reason=reason,
+    )
+    emails = _emails(
+        _notify(
+            session,
+            user_id=order.seller_id,
+            kind=Kind.AUTH_FAILED,
+            order=order,
+            key="appeal" if order.appeal_used else "first",
+            reason=reason,
+            can_appeal=not order.appeal_used,
+        ),
+    )
+    return StepResult(order_id=order_id, status=order.status, changed=True, emails=emails)
+
+
+def appeal(
+    *, session: Session, seller_id: int, order_id: int, reason: str, now: datetime | None = None
+) -> StepResult:
+    """The seller contests a failed inspection, once, before the appeal deadline."""
+    now = now or utcnow()
+    order = lock_order(session, order_id)
+    if order.seller_id != seller_id:
+        raise OrderError("Order not found.")
+    if order.status != "auth_failed":
+        raise OrderError("Only a failed inspection can be appealed.")
+    if order.appeal_used:
+        raise OrderError("This order was already appealed once; the decision is final.")
+    if order.appeal_deadline is None or aware(order.appeal_deadline) <= now:
+        raise OrderError("The appeal window has closed.")
+    reason = (reason or "").strip()
+    if not reason or len(reason) > MAX_REASON:
+        raise OrderError("Explain the appeal in up to 500 characters.")
+    order.appeal_used = True
+    transition(
+        session=session,
+        order=order,
+        to_status="authenticating",
+        actor_kind="seller",
+        actor_id=seller_id,
+        now=now,
+        reason=f"Appeal: {reason}",
+    )
+    return StepResult(order_id=order_id, status=order.status, changed=True)
+
+
+def ship_to_buyer(
+    *, session: Session, staff_id: int, order_id: int, tracking: str, now: datetime | None = None
+) -> StepResult:
+    require_staff(session, staff_id)
+    tracking = clean_tracking(tracking)
+    order = lock_order(session, order_id)
+    if order.status == "shipped_to_buyer":
+        return StepResult(order_id=order_id, status=order.status, changed=False)
+    order.outbound_tracking = tracking
+    transition(
+        session=session,
+        order=order,
+        to_status="shipped_to_buyer",
+        actor_kind="staff",
+        actor_id=staff_id,
+        now=now,
+        reason=f"Tracking {tracking}",
+    )
+    emails = _emails(
+        _notify(
+            session,
+            user_id=order.buyer_id,
+            kind=Kind.SHIPPED_TO_BUYER,
+            order=order,
+            key="b",
+            tracking=tracking,
+        ),
+    )
+    return StepResult(order_id=order_id, status=order.status, changed=True, emails=emails)
+
+
+def mark_delivered(
+    *, session: Session, staff_id: int, order_id: int, now: datetime | None = None
+) -> StepResult:
+    """The carrier confirmed delivery (recorded by staff, or by a carrier integration)."""
+    require_staff(session, staff_id)
+    order = lock_order(session, order_id)
+    if order.status == "delivered":
+        return StepResult(order_id=order_id, status=order.status, changed=False)
+    transition(
+        session=session,
+        order=order,
+        to_status="delivered",
+        actor_kind="staff",
+        actor_id=staff_id,
+        now=now,
+        reason="Delivered to the buyer",
+    )
+    emails = _emails(
+        _notify(session, user_id=order.buyer_id, kind=Kind.DELIVERED, order=order, key="b"),
+    )
+    return StepResult(order_id=order_id, status=order.status, changed=True, emails=emails)

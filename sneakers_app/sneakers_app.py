@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from sneakers_app import routes
+from sneakers_app.api import api_app
 from sneakers_app.pages.auth import login_page, signup_page
 from sneakers_app.pages.browse import browse_page
 from sneakers_app.pages.member import (
@@ -24,6 +25,7 @@ from state.catalog import BrowseState, ProductState
 from state.staff import VerificationState
 
 app = rx.App(
+    api_transformer=api_app,
     stylesheets=["/styles.css"],
     head_components=[rx.el.link(rel="icon", href="/logo.svg", type="image/svg+xml")],
 )

@@ -119,6 +119,22 @@ def finalize_failure(order_id: int) -> str:
     return result.status
 
 
+@celery_app.task(  # type: ignore[untyped-decorator]
+    name="sneakers.settle_payment",
+    autoretry_for=TRANSIENT,
+    retry_backoff=5,
+    retry_backoff_max=600,
+    max_retries=8,
+)
+def settle_payment(order_id: int) -> str:
+    """A payment outcome arrived by webhook: move the order on, or refund a voided one."""
+    with _session() as session:
+        result = saga.settle_late_payment(session=session, order_id=order_id)
+        session.commit()
+    _after(result)
+    return result.status
+
+
 @celery_app.task(name="sneakers.complete_order")  # type: ignore[untyped-decorator]
 def complete_order(order_id: int) -> str:
     with _session() as session:

@@ -14,7 +14,7 @@ from datetime import datetime
 import stripe
 from sqlmodel import Session, select
 
-from sneakers_app.models import Order, Payout, User, utcnow
+from sneakers_app.models import Order, Payment, Payout, User, utcnow
 from sneakers_app.services import fees, ledger, notifications, payments
 from sneakers_app.services.notifications import Kind
 from sneakers_app.services.orders import (
@@ -447,3 +447,72 @@ __all__ = [
     "mark_shipped",
     "pay_out",
 ]
+
+
+def settle_late_payment(
+    *,
+    session: Session,
+    order_id: int,
+    now: datetime | None = None,
+    client: stripe.StripeClient | None = None,
+) -> StepResult:
+    """A charge Stripe settled after we gave up on it (e.g. 3-D Secure completed later, reported
+    by webhook): an order still waiting for payment proceeds; a voided one is refunded in full."""
+    order = lock_order(session, order_id)
+    if order.status == "created":
+        return charge(session=session, order_id=order_id, now=now, client=client)
+    if order.status != "payment_failed":
+        return StepResult(order_id=order_id, status=order.status, changed=False)
+    assert order.id is not None
+    charged = session.exec(
+        select(Payment).where(
+            Payment.order_id == order.id, Payment.kind == "charge", Payment.status == "succeeded"
+        )
+    ).first()
+    refunded = session.exec(
+        select(Payment.id).where(
+            Payment.order_id == order.id, Payment.kind == "refund", Payment.status == "succeeded"
+        )
+    ).first()
+    if charged is None or refunded is not None:
+        return StepResult(order_id=order_id, status=order.status, changed=False)
+    ledger.post(
+        session=session,
+        txn_id=f"order:{order.id}:charge",
+        entries=[
+            (ledger.CLEARING, charged.amount_cents),
+            (ledger.escrow(order.id), -charged.amount_cents),
+        ],
+        order_id=order.id,
+        memo="late charge settled after the trade was voided",
+    )
+    payments.refund(
+        session=session,
+        order_id=order.id,
+        amount_cents=charged.amount_cents,
+        idempotency_key=f"refund:{order.trade_id}",
+        reason="The payment completed after the sale was cancelled.",
+        client=client,
+    )
+    ledger.post(
+        session=session,
+        txn_id=f"order:{order.id}:refund",
+        entries=[
+            (ledger.escrow(order.id), charged.amount_cents),
+            (ledger.CLEARING, -charged.amount_cents),
+        ],
+        order_id=order.id,
+        memo="late charge refunded",
+    )
+    emails = _emails(
+        _notify(
+            session,
+            user_id=order.buyer_id,
+            kind=Kind.REFUND_ISSUED,
+            order=order,
+            key="late",
+            amount_cents=charged.amount_cents,
+            reason="Your payment completed after the sale was cancelled.",
+        ),
+    )
+    return StepResult(order_id=order_id, status=order.status, changed=True, emails=emails)

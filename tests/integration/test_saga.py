@@ -22,7 +22,16 @@ from sneakers_app.services import journal, ledger, market, notifications, orders
 from sneakers_app.services import verification as vf
 from sneakers_app.services.email import SmtpMailer
 from sneakers_app.settings import Settings
-from tests.integration.test_payments import CARD_DECLINED_ON_CHARGE, CARD_OK, save_card
+from tests.integration.conftest import WebhookReceiver
+from tests.integration.test_payments import (
+    CARD_ALWAYS_3DS,
+    CARD_DECLINED_ON_CHARGE,
+    CARD_OK,
+    browser_authenticate_payment,
+    event_payload,
+    save_card,
+    sign,
+)
 from tests.support import factories
 from tests.support.servers import RedisServer
 from tests.support.smtp import SmtpServer, start_smtp
@@ -546,3 +555,70 @@ def test_outbid_notice_goes_to_the_previous_highest_bidder(mk: Market, variant: 
         assert [(n.user_id, n.dedupe_key.split(":")[1]) for n in notes] == [
             (first, str(low.row_id))
         ]
+
+
+def test_payment_completed_after_the_trade_was_voided_is_refunded(
+    mk: Market, variant: int, webhook_receiver: WebhookReceiver
+) -> None:
+    seller, buyer = mk.seller(), mk.buyer(CARD_ALWAYS_3DS)
+    order_id = mk.matched_order(seller, buyer, variant)
+    assert mk.step(saga.charge, order_id=order_id, client=mk.stripe).status == "payment_failed"
+    with mk.session() as s:
+        intent_id = s.exec(select(Payment.stripe_id).where(Payment.order_id == order_id)).one()
+    assert intent_id is not None
+    secret = mk.stripe.v1.payment_intents.retrieve(intent_id).client_secret
+    assert secret is not None
+    response = browser_authenticate_payment(mk.settings, intent_id, secret, success=True)
+    assert response.status_code == 200
+    delivery = webhook_receiver.wait_for(
+        lambda e: e["type"] == "payment_intent.succeeded" and e["data"]["object"]["id"] == intent_id
+    )
+    with mk.session() as s:
+        outcome = payments.handle_webhook(
+            session=s,
+            payload=delivery.body,
+            signature_header=delivery.signature,
+            webhook_secret=mk.settings.STRIPE_WEBHOOK_SECRET,
+        )
+        s.commit()
+    assert outcome.changed and outcome.order_id == order_id
+    result = mk.step(saga.settle_late_payment, order_id=order_id, client=mk.stripe)
+    assert result.changed and result.status == "payment_failed"
+    assert not mk.step(saga.settle_late_payment, order_id=order_id, client=mk.stripe).changed
+    with mk.session() as s:
+        kinds = [
+            (p.kind, p.status)
+            for p in s.exec(
+                select(Payment).where(Payment.order_id == order_id).order_by(Payment.id)
+            )
+        ]
+        assert kinds == [("charge", "succeeded"), ("refund", "succeeded")]
+    mk.books_balance()
+
+
+def test_webhook_endpoint_verifies_signatures(
+    mk: Market, monkeypatch: pytest.MonkeyPatch, database_url: str
+) -> None:
+    from starlette.testclient import TestClient
+
+    from sneakers_app import api, db
+
+    monkeypatch.setattr(db, "get_engine", lambda: mk.db)
+    monkeypatch.setattr(payments, "get_settings", lambda: mk.settings, raising=False)
+    client = TestClient(api.api_app)
+    payload = event_payload(
+        "payment_intent.succeeded", {"id": "pi_unknown", "object": "payment_intent"}
+    )
+    bad = client.post(
+        "/api/stripe/webhook", content=payload, headers={"Stripe-Signature": "t=1,v1=00"}
+    )
+    assert bad.status_code == 400
+    good_sig = sign(payload, mk.settings.STRIPE_WEBHOOK_SECRET)
+    first = client.post(
+        "/api/stripe/webhook", content=payload, headers={"Stripe-Signature": good_sig}
+    )
+    again = client.post(
+        "/api/stripe/webhook", content=payload, headers={"Stripe-Signature": good_sig}
+    )
+    assert first.status_code == 200 and first.json()["duplicate"] is False
+    assert again.status_code == 200 and again.json()["duplicate"] is True

@@ -14,7 +14,8 @@ def book_tag(variant_id: str) -> str:
 class BookKeys:
     variant_id: str
     meta: str
-    """HASH state (open | rebuilding), seq (last sequence used), created_at."""
+    """HASH state (open | rebuilding), seq (last sequence used), created_at, and the top of
+    book: bid, bid_qty, ask, ask_qty (0 = none), last_trade, last_price, last_qty, last_at."""
     bids: str
     """ZSET score = -price, member = '<15-digit sequence>|<order id>'."""
     asks: str
@@ -35,10 +36,13 @@ class BookKeys:
     """STREAM, one entry per command: cmd, seq, at, ev (JSON events)."""
     trades: str
     """LIST of recent trades, newest first: '<at>|<trade id>|<price>|<qty>|<taker side>'."""
-    top: str
-    """HASH bid, bid_qty, ask, ask_qty, seq, last_trade, last_price, last_qty, last_at."""
     channel: str
     """Pub/sub channel of book updates."""
+
+    @property
+    def top(self) -> str:
+        """The hash holding the top of book (the meta hash: one write per command)."""
+        return self.meta
 
     @property
     def script_keys(self) -> tuple[str, ...]:
@@ -55,7 +59,6 @@ class BookKeys:
             self.done,
             self.journal,
             self.trades,
-            self.top,
         )
 
 
@@ -74,7 +77,6 @@ def book_keys(variant_id: str) -> BookKeys:
         done=f"{t}:done",
         journal=f"{t}:journal",
         trades=f"{t}:trades",
-        top=f"{t}:top",
         channel=f"{t}:updates",
     )
 

@@ -70,17 +70,25 @@ class RecentTrade:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Quote:
+    """Best price of one side (None when the side is empty) and the quantity there."""
+
+    price_cents: int | None
+    quantity: int
+
+
+@dataclass(frozen=True, kw_only=True)
 class BookUpdate:
     """One message from a book's channel. `levels` holds only the levels the command changed
-    (quantity 0 = the level is gone); `reset` means reload the whole depth (after a rebuild)."""
+    (quantity 0 = the level is gone); `bid`/`ask` are the new best of a side the command
+    changed (None: that side did not change); `reset` means reload the whole depth (after a
+    rebuild)."""
 
     variant_id: str
     sequence: int
     at: int
-    bid_cents: int | None
-    bid_quantity: int
-    ask_cents: int | None
-    ask_quantity: int
+    bid: Quote | None
+    ask: Quote | None
     levels: tuple[tuple[str, PriceLevel], ...]
     last_trade: LastTrade | None
     reset: bool
@@ -174,20 +182,23 @@ def channel(variant_id: str) -> str:
     return book_keys(variant_id).channel
 
 
+def _quote(pair: Any) -> Quote | None:
+    if not pair:
+        return None
+    price, qty = int(pair[0]), int(pair[1])
+    return Quote(price_cents=price or None, quantity=qty if price else 0)
+
+
 def parse_update(data: str | bytes) -> BookUpdate:
     d = json.loads(data)
-    bid, bid_qty = d["bid"]
-    ask, ask_qty = d["ask"]
     levels = d.get("levels") or []
     last = d.get("last")
     return BookUpdate(
         variant_id=str(d["book"]),
         sequence=int(d["seq"]),
         at=int(d["at"]),
-        bid_cents=int(bid) or None,
-        bid_quantity=int(bid_qty) if bid else 0,
-        ask_cents=int(ask) or None,
-        ask_quantity=int(ask_qty) if ask else 0,
+        bid=_quote(d.get("bid")),
+        ask=_quote(d.get("ask")),
         levels=tuple(
             (str(side), PriceLevel(price_cents=int(p), quantity=int(q), orders=int(n)))
             for side, p, q, n in (levels if isinstance(levels, list) else [])

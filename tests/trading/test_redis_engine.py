@@ -66,7 +66,7 @@ def test_book_updates_are_published(engine: RedisEngine, client: Any) -> None:
     pubsub.close()
     assert len(messages) == 3
     first, _, last = messages
-    assert first.ask_cents == 20_000 and first.ask_quantity == 2 and first.bid_cents is None
+    assert first.ask == market_data.Quote(price_cents=20_000, quantity=2) and first.bid is None
     assert [(s, lv.price_cents, lv.quantity, lv.orders) for s, lv in first.levels] == [
         ("ask", 20_000, 2, 1)
     ]
@@ -74,7 +74,7 @@ def test_book_updates_are_published(engine: RedisEngine, client: Any) -> None:
         ("ask", 20_000, 1, 1)
     ]
     assert last.last_trade is not None and last.last_trade.trade_id == "v1-4"
-    assert (last.ask_cents, last.ask_quantity, last.sequence) == (20_000, 1, 4)
+    assert last.ask == market_data.Quote(price_cents=20_000, quantity=1) and last.sequence == 4
 
 
 def test_market_data(engine: RedisEngine, client: Any) -> None:
@@ -108,6 +108,7 @@ def test_market_data(engine: RedisEngine, client: Any) -> None:
     assert many["v1"] == top
     assert many["v2"].bid_cents == 30_000 and many["v2"].ask_cents is None
     assert many["v3"].bid_cents is None and many["v3"].sequence == 0
+    assert many["v2"].sequence == 1
 
 
 def test_scripts_reload_after_script_flush(engine: RedisEngine, client: Any) -> None:

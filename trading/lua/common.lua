@@ -4,7 +4,7 @@
 -- Command arguments start at ARGV[6]. Scripts validate before the first write and return
 -- {'rej', code, message} instead of raising: a refused command changes nothing.
 local K_META, K_BIDS, K_ASKS, K_DBIDS, K_DASKS, K_ORDERS = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
-local K_OUTCOMES, K_EXPIRY, K_DONE, K_JOURNAL, K_TRADES, K_TOP = KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12]
+local K_OUTCOMES, K_EXPIRY, K_DONE, K_JOURNAL, K_TRADES = KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]
 local VARIANT = ARGV[1]
 local CHANNEL = ARGV[2]
 local NOW = tonumber(ARGV[3])
@@ -17,7 +17,8 @@ local seen = {}
 local trades = {}
 local seq = 0
 
-local function I(n) return string.format('%d', n) end
+-- integers below 1e14 print exactly with Lua's number format, which is cheaper than format()
+local function I(n) return tostring(n) end
 
 local function rej(code, message) return {'rej', code, message} end
 
@@ -27,6 +28,15 @@ end
 
 local function load_seq()
   seq = tonumber(redis.call('HGET', K_META, 'seq') or '0')
+end
+
+-- state and sequence in one read; returns a refusal or nil
+local function open_book_or_refuse()
+  local m = redis.call('HMGET', K_META, 'state', 'seq')
+  if not m[1] then return rej('unknown_book', 'no order book for this variant') end
+  if m[1] ~= 'open' then return rej('book_halted', 'the order book is being rebuilt') end
+  seq = tonumber(m[2] or '0')
+  return nil
 end
 
 -- order record: status|side|user|price|submitted|remaining|filled|cancelled|expired|seq|expires_at|tif
@@ -59,18 +69,30 @@ local function member(o) return string.format('%015d|%s', o.seq, o.id) end
 local function zkey(side) if side == 'bid' then return K_BIDS end return K_ASKS end
 local function score(side, price) if side == 'bid' then return -price end return price end
 
+-- levels[side..price] = {side, price, qty, count}; count is false when not known yet
+local levels = {}
+local changed_side = {}
+
 local function level_add(side, price, dq, dn)
   local dk = (side == 'bid') and K_DBIDS or K_DASKS
   local p = I(price)
-  if dq ~= 0 then redis.call('HINCRBY', dk, p, dq) end
+  local k = side .. p
+  local lv = levels[k]
+  if not lv then
+    lv = {side, price, 0, false}
+    levels[k] = lv
+    changed[#changed + 1] = lv
+  end
+  changed_side[side] = true
+  if dq ~= 0 then lv[3] = redis.call('HINCRBY', dk, p, dq) end
   if dn ~= 0 then
     local n = redis.call('HINCRBY', dk, p .. ':n', dn)
-    if n <= 0 then redis.call('HDEL', dk, p, p .. ':n') end
-  end
-  local k = side .. p
-  if not seen[k] then
-    seen[k] = true
-    changed[#changed + 1] = {side, price}
+    lv[4] = n
+    if n <= 0 then
+      redis.call('HDEL', dk, p, p .. ':n')
+      lv[3] = 0
+      lv[4] = 0
+    end
   end
 end
 
@@ -189,29 +211,44 @@ local function best(side)
   if #r == 0 then return 0, 0 end
   local p = tonumber(r[2])
   if side == 'bid' then p = -p end
+  local lv = levels[side .. I(p)]
+  if lv then return p, lv[3] end
   local dk = (side == 'bid') and K_DBIDS or K_DASKS
   return p, tonumber(redis.call('HGET', dk, I(p)) or '0')
 end
 
--- Save the sequence, journal the events, refresh the top-of-book hash and publish the changed
--- levels. Returns the events as JSON ('[]' when the command did nothing).
+-- Save the sequence, journal the events, refresh the top of book (kept in the meta hash) and
+-- publish the changed levels. Only a side with a changed level is looked at again. Returns the
+-- events as JSON ('[]' when the command did nothing).
 local function commit(cmd)
   if #events == 0 then return '[]' end
-  redis.call('HSET', K_META, 'seq', I(seq))
   local ev = cjson.encode(events)
   redis.call('XADD', K_JOURNAL, '*', 'cmd', cmd, 'seq', I(seq), 'at', I(NOW), 'ev', ev)
-  if #changed == 0 then return ev end
-  local bid, bid_qty = best('bid')
-  local ask, ask_qty = best('ask')
-  local update = {book = VARIANT, seq = seq, at = NOW, bid = {bid, bid_qty}, ask = {ask, ask_qty}}
-  local levels = {}
-  for i, c in ipairs(changed) do
-    local dk = (c[1] == 'bid') and K_DBIDS or K_DASKS
-    local p = I(c[2])
-    local v = redis.call('HMGET', dk, p, p .. ':n')
-    levels[i] = {c[1], c[2], tonumber(v[1] or '0'), tonumber(v[2] or '0')}
+  if #changed == 0 then
+    redis.call('HSET', K_META, 'seq', I(seq))
+    return ev
   end
-  update.levels = levels
+  local top = {'seq', I(seq)}
+  local update = {book = VARIANT, seq = seq, at = NOW}
+  for _, side in ipairs({'bid', 'ask'}) do
+    if changed_side[side] then
+      local p, q = best(side)
+      top[#top + 1] = side
+      top[#top + 1] = p
+      top[#top + 1] = side .. '_qty'
+      top[#top + 1] = q
+      update[side] = {p, q}
+    end
+  end
+  local out = {}
+  for i, lv in ipairs(changed) do
+    if lv[4] == false then
+      local dk = (lv[1] == 'bid') and K_DBIDS or K_DASKS
+      lv[4] = tonumber(redis.call('HGET', dk, I(lv[2]) .. ':n') or '0')
+    end
+    out[i] = lv
+  end
+  update.levels = out
   if #trades > 0 then
     local pushed = {}
     for i, t in ipairs(trades) do
@@ -221,12 +258,16 @@ local function commit(cmd)
     redis.call('LTRIM', K_TRADES, 0, RECENT - 1)
     local l = trades[#trades]
     update.last = {l.trade, l.price, l.qty, NOW}
-    redis.call('HSET', K_TOP, 'bid', bid, 'bid_qty', bid_qty, 'ask', ask, 'ask_qty', ask_qty,
-      'seq', I(seq), 'last_trade', l.trade, 'last_price', l.price, 'last_qty', l.qty, 'last_at', I(NOW))
-  else
-    redis.call('HSET', K_TOP, 'bid', bid, 'bid_qty', bid_qty, 'ask', ask, 'ask_qty', ask_qty,
-      'seq', I(seq))
+    top[#top + 1] = 'last_trade'
+    top[#top + 1] = l.trade
+    top[#top + 1] = 'last_price'
+    top[#top + 1] = l.price
+    top[#top + 1] = 'last_qty'
+    top[#top + 1] = l.qty
+    top[#top + 1] = 'last_at'
+    top[#top + 1] = I(NOW)
   end
+  redis.call('HSET', K_META, unpack(top))
   redis.call('PUBLISH', CHANNEL, cjson.encode(update))
   return ev
 end

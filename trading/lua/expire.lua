@@ -2,10 +2,8 @@
 -- limit) and forgets finished orders older than the retention period (their idempotency record
 -- goes with them).
 local limit, retention = tonumber(ARGV[6]), tonumber(ARGV[7])
-local state = book_state()
-if not state then return rej('unknown_book', 'no order book for this variant') end
-if state ~= 'open' then return rej('book_halted', 'the order book is being rebuilt') end
-load_seq()
+local refused = open_book_or_refuse()
+if refused then return refused end
 sweep(limit)
 local old = redis.call('ZRANGEBYSCORE', K_DONE, '-inf', NOW - retention, 'LIMIT', 0, limit)
 for _, id in ipairs(old) do

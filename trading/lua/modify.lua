@@ -4,9 +4,8 @@
 local oid, user = ARGV[6], ARGV[7]
 local price, qty = tonumber(ARGV[8]), tonumber(ARGV[9])
 local min_price, max_price, max_qty = tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12])
-local state = book_state()
-if not state then return rej('unknown_book', 'no order book for this variant') end
-if state ~= 'open' then return rej('book_halted', 'the order book is being rebuilt') end
+local refused = open_book_or_refuse()
+if refused then return refused end
 local o = load_order(oid)
 if not o then return rej('unknown_order', 'no such order in this book') end
 if o.user ~= user then return rej('not_owner', 'the order belongs to another user') end
@@ -23,7 +22,6 @@ if qty > o.rem then
 end
 if price == o.price and qty == o.rem then return {'ok', '[]', I(NOW)} end
 
-load_seq()
 sweep(SWEEP_LIMIT)
 local old_price, old_qty = o.price, o.rem
 if price == o.price then

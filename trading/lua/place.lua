@@ -5,9 +5,8 @@ local price, qty, tif, exp = tonumber(ARGV[9]), tonumber(ARGV[10]), ARGV[11], to
 local min_price, max_price = tonumber(ARGV[13]), tonumber(ARGV[14])
 local max_qty, max_exp = tonumber(ARGV[15]), tonumber(ARGV[16])
 
-local state = book_state()
-if not state then return rej('unknown_book', 'no order book for this variant') end
-if state ~= 'open' then return rej('book_halted', 'the order book is being rebuilt') end
+local refused = open_book_or_refuse()
+if refused then return refused end
 local prior = redis.call('HGET', K_OUTCOMES, oid)
 if prior then return {'replay', prior} end
 if side ~= 'bid' and side ~= 'ask' then return rej('invalid_side', 'side must be bid or ask') end
@@ -27,7 +26,6 @@ else
   return rej('invalid_time_in_force', 'time_in_force must be gtc or ioc')
 end
 
-load_seq()
 sweep(SWEEP_LIMIT)
 seq = seq + 1
 local o = {id = oid, status = 'open', side = side, user = user, price = price, orig = qty,

@@ -41,7 +41,10 @@ def _after_commit(applied: journal.Applied) -> None:
 
 
 def make_consumer(name: str | None = None) -> JournalConsumer:
-    name = name or f"{socket.gethostname()}-{os.getpid()}"
+    """A restarted consumer keeps its name (JOURNAL_CONSUMER_NAME, else the host name), so it
+    first re-reads the entries it had not acknowledged when it stopped; give each of several
+    consumers on one host its own name."""
+    name = name or os.environ.get("JOURNAL_CONSUMER_NAME") or socket.gethostname()
     return JournalConsumer(get_redis(), group=GROUP, consumer=name)
 
 

@@ -129,6 +129,22 @@ def _notify_outbid(session: Session, rested: ev.Rested, out: Applied) -> None:
         out.emails.append(result.email_notification_id)
 
 
+def _notify_price_drops(session: Session, variant_id: int, out: Applied) -> None:
+    """Watchers whose target price the size's lowest ask now meets."""
+    lowest = session.exec(
+        select(Ask.price_cents)
+        .where(Ask.variant_id == variant_id, col(Ask.status).in_(("open", "partially_filled")))
+        .order_by(col(Ask.price_cents))
+        .limit(1)
+    ).first()
+    if lowest is None:
+        return
+    results = notifications.notify_price_drops(
+        session=session, variant_id=variant_id, lowest_ask_cents=lowest
+    )
+    out.emails.extend(notifications.email_ids(results))
+
+
 def apply_entry(session: Session, entry: JournalEntry, now: datetime | None = None) -> Applied:
     """Apply one journal entry. The caller commits, then acknowledges the entry."""
     now = now or utcnow()
@@ -143,10 +159,13 @@ def apply_entry(session: Session, entry: JournalEntry, now: datetime | None = No
         if isinstance(event, ev.Accepted | ev.Rested):
             row.engine_accepted = True
             row.engine_sequence = event.sequence
-            if isinstance(event, ev.Rested) and event.side == "bid":
+            if isinstance(event, ev.Rested):
                 session.add(row)
                 session.flush()
-                _notify_outbid(session, event, out)
+                if event.side == "bid":
+                    _notify_outbid(session, event, out)
+                else:
+                    _notify_price_drops(session, row.variant_id, out)
         elif isinstance(event, ev.Cancelled):
             row.status = "cancelled"
         elif isinstance(event, ev.Expired):

@@ -17,7 +17,18 @@ import stripe
 from sqlalchemy import Engine
 from sqlmodel import Session, func, select
 
-from sneakers_app.models import Ask, Bid, Notification, Order, Payment, Payout, Trade, utcnow
+from sneakers_app.models import (
+    Ask,
+    Bid,
+    Notification,
+    Order,
+    Payment,
+    Payout,
+    PriceAlert,
+    ProductVariant,
+    Trade,
+    utcnow,
+)
 from sneakers_app.services import journal, ledger, market, notifications, orders, payments, saga
 from sneakers_app.services import verification as vf
 from sneakers_app.services.email import SmtpMailer
@@ -622,3 +633,26 @@ def test_webhook_endpoint_verifies_signatures(
     )
     assert first.status_code == 200 and first.json()["duplicate"] is False
     assert again.status_code == 200 and again.json()["duplicate"] is True
+
+
+def test_watchers_hear_of_a_new_lowest_ask_at_their_target(mk: Market, variant: int) -> None:
+    seller, watcher = mk.seller(), mk.buyer()
+    with mk.session() as s:
+        product_id = s.get(ProductVariant, variant).product_id  # type: ignore[union-attr]
+        s.add(
+            PriceAlert(
+                user_id=watcher,
+                product_id=product_id,
+                variant_id=variant,
+                target_price_cents=22_000,
+            )
+        )
+        s.commit()
+    mk.place(seller, "ask", variant, 23_000)
+    mk.drain(variant)
+    mk.place(seller, "ask", variant, 21_500)
+    mk.drain(variant)
+    with mk.session() as s:
+        drops = s.exec(select(Notification).where(Notification.kind == "price_drop")).all()
+        assert [n.user_id for n in drops] == [watcher]
+        assert "$215" in drops[0].body or "$215" in drops[0].title

@@ -129,6 +129,25 @@ def _notify_outbid(session: Session, rested: ev.Rested, out: Applied) -> None:
         out.emails.append(result.email_notification_id)
 
 
+def _notify_placed(session: Session, row: Bid | Ask, side: str, out: Applied) -> None:
+    """ "Your bid/ask is live" (not for the demo market makers' seeded orders)."""
+    if row.client_key.startswith("seed-") or row.id is None:
+        return
+    result = notifications.notify(
+        session=session,
+        user_id=row.user_id,
+        kind=Kind.BID_PLACED if side == "bid" else Kind.ASK_PLACED,
+        context={
+            f"{side}_id": row.id,
+            "variant_id": row.variant_id,
+            "price_cents": row.price_cents,
+        },
+        dedupe_key=f"{side}_placed:{row.id}",
+    )
+    if result is not None and result.email_notification_id is not None:
+        out.emails.append(result.email_notification_id)
+
+
 def _notify_price_drops(session: Session, variant_id: int, out: Applied) -> None:
     """Watchers whose target price the size's lowest ask now meets."""
     lowest = session.exec(
@@ -162,6 +181,7 @@ def apply_entry(session: Session, entry: JournalEntry, now: datetime | None = No
             if isinstance(event, ev.Rested):
                 session.add(row)
                 session.flush()
+                _notify_placed(session, row, event.side, out)
                 if event.side == "bid":
                     _notify_outbid(session, event, out)
                 else:

@@ -48,6 +48,7 @@ from tests.support.servers import RedisServer
 from tests.support.smtp import SmtpServer, start_smtp
 from trading.engine import RedisEngine
 from trading.journal import JournalConsumer
+from trading.orders import ExpireOrders
 
 PRICE = 25_000
 ALL_OK = vf.Checklist(box_ok=True, stitching_ok=True, materials_ok=True, tags_ok=True, size_ok=True)
@@ -656,3 +657,31 @@ def test_watchers_hear_of_a_new_lowest_ask_at_their_target(mk: Market, variant: 
         drops = s.exec(select(Notification).where(Notification.kind == "price_drop")).all()
         assert [n.user_id for n in drops] == [watcher]
         assert "$215" in drops[0].body or "$215" in drops[0].title
+
+
+def test_bids_expire_in_the_engine_and_the_database_together(mk: Market, variant: int) -> None:
+    buyer = mk.buyer()
+    with mk.session() as s:
+        placed = market.place(
+            session=s,
+            engine=mk.engine,
+            user_id=buyer,
+            side="bid",
+            variant_id=variant,
+            price_cents=20_000,
+            client_key=uuid.uuid4().hex,
+            expiry_days=1,
+        )
+    assert placed.status == "open"
+    mk.drain(variant)
+    later = int((utcnow() + timedelta(days=1, minutes=1)).timestamp() * 1000)
+    outcome = RedisEngine(mk.redis, clock=lambda: later).expire(
+        ExpireOrders(variant_id=str(variant))
+    )
+    assert getattr(outcome, "expired_quantity", 0) == 1
+    mk.drain(variant)
+    with mk.session() as s:
+        bid = s.get(Bid, placed.row_id)
+        assert bid is not None and bid.status == "expired"
+        kinds = set(s.exec(select(Notification.kind).where(Notification.user_id == buyer)))
+        assert "bid_placed" in kinds

@@ -62,7 +62,7 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
 
 
-def evalsha_usec(client: redis.Redis) -> tuple[int, float]:
+def evalsha_usec(client: Any) -> tuple[int, float]:
     stats = client.info("commandstats").get("cmdstat_evalsha", {})
     return int(stats.get("calls", 0)), float(stats.get("usec", 0))
 
@@ -173,15 +173,20 @@ CREATE TABLE bench_trades (
 """
 
 
+PG_MATCH = (
+    "SELECT id, price, remaining FROM bench_orders WHERE variant = %s AND side = %s"
+    " AND status = 'open' AND user_id <> %s AND "
+)
+PG_MATCH_ASKS = PG_MATCH + "price <= %s ORDER BY price, seq LIMIT 20 FOR UPDATE"
+PG_MATCH_BIDS = PG_MATCH + "price >= %s ORDER BY price DESC, seq LIMIT 20 FOR UPDATE"
+
+
 def pg_place(conn: Any, cmd: PlaceOrder) -> None:
     """One order in one transaction: lock the crossing resting orders best-first, fill, rest."""
     bid = cmd.side is Side.BID
     with conn.transaction(), conn.cursor() as cur:
         cur.execute(
-            "SELECT id, price, remaining FROM bench_orders WHERE variant = %s AND side = %s"
-            " AND status = 'open' AND user_id <> %s AND "
-            + ("price <= %s ORDER BY price, seq" if bid else "price >= %s ORDER BY price DESC, seq")
-            + " LIMIT 20 FOR UPDATE",
+            PG_MATCH_ASKS if bid else PG_MATCH_BIDS,
             (cmd.variant_id, "ask" if bid else "bid", cmd.user_id, cmd.price_cents),
         )
         left = cmd.quantity
@@ -219,7 +224,7 @@ def bench_postgres(dsn: str, n: int) -> dict[str, float]:
     import psycopg
 
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(PG_SCHEMA)  # type: ignore[arg-type]
+        conn.execute(PG_SCHEMA)
         stream = orders(n, book="bench-pg", prefix="g")
         lat: list[float] = []
         start = time.perf_counter()
@@ -266,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     n = args.orders or (3_000 if args.quick else 20_000)
     results: dict[str, Any] = {"orders": n}
     with servers(args.redis_url, args.postgres_url) as (redis_url, pg_url):
-        client = redis.Redis.from_url(redis_url)
+        client: Any = redis.Redis.from_url(redis_url)
         client.flushdb()
         results["redis_version"] = client.info("server")["redis_version"]
         results["ceiling"] = bench_ceiling(client, n * 5)
@@ -297,12 +302,12 @@ def report(r: dict[str, Any]) -> None:
         f"   p50 {seq['p50_us']:.0f} us  p99 {seq['p99_us']:.0f} us  p99.9 {seq['p999_us']:.0f} us"
     )
     print(f"(3) engine pipelined, one client        : {pipe['orders_per_s']:12,.0f} orders/s")
+    procs = f"{multi['processes']} client processes"
+    print(f"(4) engine, {procs:28}: {multi['orders_per_s']:12,.0f} orders/s")
     print(
-        f"(4) engine, {multi['processes']} client processes        : {multi['orders_per_s']:12,.0f} orders/s"
-    )
-    print(
-        f"(5) Redis time per order (commandstats) : {seq['redis_us_per_order']:12.1f} us sequential,"
-        f" {pipe['redis_us_per_order']:.1f} us pipelined"
+        "(5) Redis time per order (commandstats) : "
+        f"{seq['redis_us_per_order']:12.1f} us sequential, "
+        f"{pipe['redis_us_per_order']:.1f} us pipelined"
     )
     if pg:
         print(
@@ -310,12 +315,9 @@ def report(r: dict[str, Any]) -> None:
             f"   p50 {pg['p50_us']:.0f} us  p99 {pg['p99_us']:.0f} us"
         )
     else:
-        print(
-            "(6) PostgreSQL baseline                 : skipped (no server binaries / --postgres-url)"
-        )
-    print(
-        f"(7) reference engine, in process        : {r['reference']['orders_per_s']:12,.0f} orders/s"
-    )
+        print("(6) PostgreSQL baseline                 : skipped (no server, no --postgres-url)")
+    ref = r["reference"]["orders_per_s"]
+    print(f"(7) reference engine, in process        : {ref:12,.0f} orders/s")
     ratios: dict[str, float] = {
         "pipelined_to_ceiling": pipe["orders_per_s"] / ceiling,
         "sequential_to_ceiling": seq["orders_per_s"] / ceiling,

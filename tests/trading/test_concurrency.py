@@ -3,6 +3,7 @@ atomic, so no resting order is filled twice and every unit of quantity is accoun
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import random
 from collections import Counter, defaultdict
@@ -105,7 +106,7 @@ def test_processes_placing_into_one_book_conserve_quantity(
     assert len(submitted) == sum(1 for e in events if isinstance(e, Accepted))
     # the processes really ran at the same time: their orders interleave in the book
     owners = [oid.split("-")[0] for oid in submitted]
-    assert sum(a != b for a, b in zip(owners, owners[1:], strict=False)) > 10 * PROCESSES
+    assert sum(a != b for a, b in itertools.pairwise(owners)) > 10 * PROCESSES
 
     snap = engine.snapshot("hot")
     resting = {o.order_id: o.quantity for o in snap.bids + snap.asks}

@@ -32,7 +32,7 @@ def _variant_ids() -> list[str]:
         return [str(v) for v in session.exec(select(ProductVariant.id)).all()]
 
 
-def _after_commit(applied: journal.Applied) -> None:
+def after_commit(applied: journal.Applied) -> None:
     from sneakers_app import worker
 
     for order_id in applied.new_order_ids:
@@ -52,7 +52,7 @@ def run(stop: threading.Event | None = None, *, block_ms: int = 1000) -> None:
     stop = stop or threading.Event()
     consumer = make_consumer()
     handle = journal.handler(
-        lambda: Session(get_db_engine(), expire_on_commit=False), _after_commit
+        lambda: Session(get_db_engine(), expire_on_commit=False), after_commit
     )
     books: list[str] = []
     refreshed = 0.0

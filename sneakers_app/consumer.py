@@ -51,9 +51,7 @@ def make_consumer(name: str | None = None) -> JournalConsumer:
 def run(stop: threading.Event | None = None, *, block_ms: int = 1000) -> None:
     stop = stop or threading.Event()
     consumer = make_consumer()
-    handle = journal.handler(
-        lambda: Session(get_db_engine(), expire_on_commit=False), after_commit
-    )
+    handle = journal.handler(lambda: Session(get_db_engine(), expire_on_commit=False), after_commit)
     books: list[str] = []
     refreshed = 0.0
     while not stop.is_set():

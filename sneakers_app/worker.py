@@ -18,7 +18,7 @@ from celery import Celery
 from sqlmodel import Session, col, select
 
 from sneakers_app.db import get_engine as get_db_engine
-from sneakers_app.models import Bid, Order, ProductVariant, utcnow
+from sneakers_app.models import Bid, Order, Payout, ProductVariant, utcnow
 from sneakers_app.services import accounts, email, market, notifications, payments, saga
 from sneakers_app.settings import get_settings
 from trading.orders import ExpireOrders
@@ -140,8 +140,32 @@ def complete_order(order_id: int) -> str:
     with _session() as session:
         result = saga.complete(session=session, order_id=order_id)
         session.commit()
+        connect = session.exec(
+            select(Payout.id).where(
+                Payout.order_id == order_id,
+                Payout.method == "stripe_connect",
+                Payout.status == "pending",
+            )
+        ).first()
     _after(result)
+    if connect is not None:
+        send_payout.delay(connect)
     return result.status
+
+
+@celery_app.task(  # type: ignore[untyped-decorator]
+    name="sneakers.send_payout",
+    autoretry_for=TRANSIENT,
+    retry_backoff=30,
+    retry_backoff_max=3600,
+    max_retries=10,
+)
+def send_payout(payout_id: int) -> str:
+    """Production payouts: a Stripe Connect transfer (manual payouts are paid by staff)."""
+    with _session() as session:
+        payout = saga.pay_out_connect(session=session, payout_id=payout_id)
+        session.commit()
+        return payout.status
 
 
 @celery_app.task(  # type: ignore[untyped-decorator]

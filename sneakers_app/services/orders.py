@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from sneakers_app.models import Order, OrderEvent, Trade, utcnow
+from sneakers_app.models import Order, OrderEvent, Trade, User, utcnow
 from sneakers_app.services import fees
 
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -72,6 +72,14 @@ class OrderError(Exception):
 
 class IllegalTransition(OrderError):
     pass
+
+
+def require_staff(session: Session, user_id: int) -> User:
+    """Re-checked in the database on every staff action, whatever the caller believes."""
+    user = session.get(User, user_id)
+    if user is None or not user.is_staff:
+        raise OrderError("This action is for verification staff only.")
+    return user
 
 
 def lock_order(session: Session, order_id: int) -> Order:

@@ -582,6 +582,37 @@ def payout_account_for(*, session: Session, user_id: int) -> PayoutAccount | Non
     return session.exec(select(PayoutAccount).where(PayoutAccount.user_id == user_id)).first()
 
 
+def transfer_to_connect_account(
+    *,
+    amount_cents: int,
+    destination: str,
+    idempotency_key: str,
+    order_id: int,
+    client: stripe.StripeClient | None = None,
+) -> str:
+    """Pay a seller through Stripe Connect (production): a Transfer to their connected account.
+
+    Returns the transfer id. The idempotency key (derived from our payout id) makes a retried
+    call return the same transfer instead of paying twice.
+    """
+    _check_amount(amount_cents)
+    _check_key(idempotency_key)
+    if not _CONNECT_ACCOUNT_ID.match(destination or ""):
+        raise PaymentError("The seller's payout account is not a Stripe Connect account.")
+    with _stripe_call("pay the seller"):
+        transfer = _client(client).v1.transfers.create(
+            params={
+                "amount": amount_cents,
+                "currency": CURRENCY,
+                "destination": destination,
+                "transfer_group": f"order-{order_id}",
+                "metadata": {"order_id": str(order_id), "idempotency_key": idempotency_key},
+            },
+            options={"idempotency_key": idempotency_key},
+        )
+    return str(transfer.id)
+
+
 # --- webhooks -------------------------------------------------------------------------------
 
 

@@ -25,6 +25,7 @@ from sneakers_app.services.orders import (
     add_business_days,
     aware,
     lock_order,
+    require_staff,
     transition,
 )
 
@@ -407,6 +408,13 @@ def pay_out(
     reference = (reference or "").strip()[:255]
     if not reference:
         raise OrderError("Enter the payment reference of the transfer you made.")
+    require_staff(session, staff_id)
+    return _record_payout(session, payout, reference=reference, staff_id=staff_id, now=now)
+
+
+def _record_payout(
+    session: Session, payout: Payout, *, reference: str, staff_id: int | None, now: datetime
+) -> Payout:
     ledger.post(
         session=session,
         txn_id=f"payout:{payout.id}",
@@ -434,6 +442,34 @@ def pay_out(
         )
     session.flush()
     return payout
+
+
+def pay_out_connect(
+    *,
+    session: Session,
+    payout_id: int,
+    now: datetime | None = None,
+    client: stripe.StripeClient | None = None,
+) -> Payout:
+    """Production payout: a Stripe Connect transfer, then the payout is recorded as paid."""
+    payout = session.get(Payout, payout_id)
+    if payout is None:
+        raise OrderError("Payout not found.")
+    if payout.status == "paid" or payout.method != "stripe_connect":
+        return payout
+    account = payments.payout_account_for(session=session, user_id=payout.seller_id)
+    if account is None or account.kind != "stripe_connect":
+        raise OrderError("The seller has no Stripe Connect account.")
+    transfer_id = payments.transfer_to_connect_account(
+        amount_cents=payout.amount_cents,
+        destination=account.account_ref,
+        idempotency_key=f"payout:{payout.id}",
+        order_id=payout.order_id,
+        client=client,
+    )
+    return _record_payout(
+        session, payout, reference=transfer_id, staff_id=None, now=now or utcnow()
+    )
 
 
 __all__ = [

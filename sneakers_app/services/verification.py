@@ -12,13 +12,14 @@ from datetime import datetime
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from sneakers_app.models import Inspection, Order, User, utcnow
+from sneakers_app.models import Inspection, Order, utcnow
 from sneakers_app.services.notifications import Kind
 from sneakers_app.services.orders import (
     APPEAL_WINDOW,
     OrderError,
     aware,
     lock_order,
+    require_staff,
     transition,
 )
 from sneakers_app.services.saga import StepResult, _emails, _notify, clean_tracking
@@ -44,13 +45,6 @@ class Checklist:
     @property
     def all_ok(self) -> bool:
         return all((self.box_ok, self.stitching_ok, self.materials_ok, self.tags_ok, self.size_ok))
-
-
-def require_staff(session: Session, user_id: int) -> User:
-    user = session.get(User, user_id)
-    if user is None or not user.is_staff:
-        raise OrderError("This action is for verification staff only.")
-    return user
 
 
 def queue_counts(*, session: Session, staff_id: int) -> dict[str, int]:

@@ -685,3 +685,105 @@ def test_bids_expire_in_the_engine_and_the_database_together(mk: Market, variant
         assert bid is not None and bid.status == "expired"
         kinds = set(s.exec(select(Notification.kind).where(Notification.user_id == buyer)))
         assert "bid_placed" in kinds
+
+
+class ConnectRecorder:
+    """Stands in for Stripe's Connect transfers endpoint, which localstripe does not have:
+    records each request exactly as sent and answers like Stripe does."""
+
+    def __init__(self) -> None:
+        import http.server
+        import json
+        import threading
+
+        from tests.support.servers import free_port
+
+        self.requests: list[dict[str, object]] = []
+        recorder = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                from urllib.parse import parse_qs
+
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode()
+                recorder.requests.append(
+                    {
+                        "path": self.path,
+                        "form": {k: v[0] for k, v in parse_qs(body).items()},
+                        "idempotency_key": self.headers.get("Idempotency-Key"),
+                        "authorization": self.headers.get("Authorization"),
+                    }
+                )
+                payload = json.dumps(
+                    {"id": "tr_1Test", "object": "transfer", "amount": 1, "currency": "usd"}
+                ).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, format: str, *args: object) -> None:
+                return
+
+        self.port = free_port()
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_connect_payout_sends_exactly_one_transfer(mk: Market, variant: int) -> None:
+    seller, buyer, staff = mk.seller(), mk.buyer(), mk.staff()
+    with mk.session() as s:
+        payments.save_payout_account(
+            session=s,
+            user_id=seller,
+            kind="stripe_connect",
+            account_ref="acct_1SellerTest",
+            holder_name="Seller",
+        )
+        s.commit()
+    order_id = mk.paid_order(seller, buyer, variant)
+    mk.to_authenticating(order_id, seller, staff)
+    mk.step(vf.decide, staff_id=staff, order_id=order_id, checklist=ALL_OK, passed=True)
+    mk.step(vf.ship_to_buyer, staff_id=staff, order_id=order_id, tracking="1Z999AA10123456788")
+    mk.step(vf.mark_delivered, staff_id=staff, order_id=order_id)
+    mk.step(saga.complete, order_id=order_id)
+    recorder = ConnectRecorder()
+    try:
+        connect = stripe.StripeClient(
+            "sk_test_connect",
+            stripe_version=payments.STRIPE_API_VERSION,
+            base_addresses={"api": f"http://127.0.0.1:{recorder.port}"},
+            max_network_retries=0,
+        )
+        with mk.session() as s:
+            payout = s.exec(select(Payout).where(Payout.order_id == order_id)).one()
+            assert payout.method == "stripe_connect"
+            paid = saga.pay_out_connect(session=s, payout_id=payout.id or 0, client=connect)
+            s.commit()
+            again = saga.pay_out_connect(session=s, payout_id=payout.id or 0, client=connect)
+            order = s.get(Order, order_id)
+            assert order is not None
+        assert paid.status == "paid" and paid.reference == "tr_1Test" and again.status == "paid"
+        assert recorder.requests == [
+            {
+                "path": "/v1/transfers",
+                "form": {
+                    "amount": str(order.seller_payout_cents),
+                    "currency": "usd",
+                    "destination": "acct_1SellerTest",
+                    "transfer_group": f"order-{order_id}",
+                    "metadata[order_id]": str(order_id),
+                    "metadata[idempotency_key]": f"payout:{payout.id}",
+                },
+                "idempotency_key": f"payout:{payout.id}",
+                "authorization": "Bearer sk_test_connect",
+            }
+        ]
+    finally:
+        recorder.stop()
+    mk.books_balance()

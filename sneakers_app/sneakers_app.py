@@ -6,22 +6,20 @@ import reflex as rx
 
 from sneakers_app import routes
 from sneakers_app.api import api_app
+from sneakers_app.pages.account import account_page
 from sneakers_app.pages.auth import login_page, signup_page
 from sneakers_app.pages.browse import browse_page
-from sneakers_app.pages.member import (
-    account_page,
-    notifications_page,
-    order_page,
-    orders_page,
-    portfolio_page,
-    sell_page,
-)
 from sneakers_app.pages.not_found import not_found_page
+from sneakers_app.pages.notifications import notifications_page
+from sneakers_app.pages.orders import order_page, orders_page
+from sneakers_app.pages.portfolio import portfolio_page
 from sneakers_app.pages.product import product_page
+from sneakers_app.pages.sell import sell_page
 from sneakers_app.pages.verification import verification_page
 from state.auth import AuthFormState
 from state.base import SessionState
-from state.catalog import BrowseState, ProductState
+from state.catalog import BrowseState
+from state.product import ProductState
 from state.staff import VerificationState
 
 app = rx.App(

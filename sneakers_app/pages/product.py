@@ -6,7 +6,7 @@ import reflex as rx
 
 from components.layout import page
 from sneakers_app import routes
-from state.catalog import ProductState, SizeView
+from state.product import ProductState, SizeView
 
 
 def fact(label: str, value: rx.Var) -> rx.Component:

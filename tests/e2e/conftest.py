@@ -3,6 +3,7 @@ and seeded SQLite database, driven by Playwright in Debian's Chromium."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -22,7 +23,9 @@ from sneakers_app import migrations
 from sneakers_app.db import make_engine
 from sneakers_app.services import accounts
 from sneakers_app.settings import PROJECT_ROOT
+from tests.support import servers
 from tests.support.servers import free_port
+from tests.support.smtp import SmtpServer, start_smtp
 
 OUTPUT_DIR = PROJECT_ROOT / "test-output" / "screenshots"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -44,6 +47,9 @@ E2E_MEMBER = ("member-e2e@example.com", "member password 123")
 class LiveApp:
     url: str
     database_url: str
+    smtp: SmtpServer
+    stripe: servers.LocalStripeServer
+    work: Path
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -71,30 +77,62 @@ def _wait_http(url: str, process: subprocess.Popen[bytes], timeout: float, log: 
     raise TimeoutError(f"the app did not answer at {url} in {timeout}s:\n{log.read_text()[-4000:]}")
 
 
+def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with open(log, "wb") as out:
+        return subprocess.Popen(
+            args,
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=20)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+
+
 @pytest.fixture(scope="session")
 def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
+    """The whole marketplace as the run command starts it, on throwaway parts: SQLite, a real
+    redis-server, localstripe, an SMTP server, the journal consumer, a Celery worker, Reflex."""
     work = tmp_path_factory.mktemp("e2e")
     database_url = f"sqlite:///{work / 'e2e.db'}"
     migrations.upgrade(database_url)
+    redis = servers.start_redis()
+    stripe_server = servers.start_localstripe()
+    smtp = start_smtp()
     port = free_port()
     env = dict(os.environ)
     env.update(
         DATABASE_URL=database_url,
+        REDIS_URL=redis.url,
+        STRIPE_API_BASE=stripe_server.url,
+        STRIPE_JS_URL=stripe_server.js_url,
+        SMTP_URL=smtp.url,
         ENVIRONMENT="test",
         FRONTEND_PORT=str(port),
         BACKEND_PORT=str(port),
         API_URL=f"http://localhost:{port}",
         APP_URL=f"http://localhost:{port}",
+        JOURNAL_CONSUMER_NAME="e2e",
     )
-    seed = subprocess.run(
-        [sys.executable, "-m", "sneakers_app", "seed"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert seed.returncode == 0, seed.stdout + seed.stderr
+    for command in ("seed", "open-books"):
+        done = subprocess.run(
+            [sys.executable, "-m", "sneakers_app", command],
+            cwd=PROJECT_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
     engine = make_engine(database_url)
     with Session(engine) as session:
         for (email, password), staff in ((E2E_STAFF, True), (E2E_MEMBER, False)):
@@ -107,25 +145,45 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
             )
         session.commit()
     engine.dispose()
+    processes = [
+        _spawn(
+            [sys.executable, "-m", "sneakers_app", "consume-journal"], env, work / "consumer.log"
+        ),
+        _spawn(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "sneakers_app.worker",
+                "worker",
+                "--pool=solo",
+                "--loglevel=warning",
+            ],
+            env,
+            work / "celery.log",
+        ),
+    ]
     log = work / "reflex.log"
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "reflex", "run", "--env", "prod", "--loglevel", "info"],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    reflex = _spawn(
+        [sys.executable, "-m", "reflex", "run", "--env", "prod", "--loglevel", "info"], env, log
+    )
+    processes.append(reflex)
     try:
-        _wait_http(f"http://localhost:{port}/", process, 600, log)
-        yield LiveApp(url=f"http://localhost:{port}", database_url=database_url)
+        _wait_http(f"http://localhost:{port}/", reflex, 600, log)
+        yield LiveApp(
+            url=f"http://localhost:{port}",
+            database_url=database_url,
+            smtp=smtp,
+            stripe=stripe_server,
+            work=work,
+        )
     finally:
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=20)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(process.pid, signal.SIGKILL)
+        for process in reversed(processes):
+            _stop(process)
+        smtp.stop()
+        stripe_server.stop()
+        redis.stop()
 
 
 @pytest.fixture

@@ -50,6 +50,7 @@ class LiveApp:
     smtp: SmtpServer
     stripe: servers.LocalStripeServer
     work: Path
+    redis_url: str
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -178,6 +178,7 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
             smtp=smtp,
             stripe=stripe_server,
             work=work,
+            redis_url=redis.url,
         )
     finally:
         for process in reversed(processes):

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, text
 from sqlmodel import Session, col, select
 
-from sneakers_app.models import Product, ProductVariant, Sale
+from sneakers_app.models import Ask, Product, ProductVariant, Sale
 
 MAX_QUERY_CHARS = 200
 MAX_TOKENS = 8
@@ -32,6 +32,15 @@ class ProductCard:
     retail_price_cents: int
     release_date: date
     last_sale_cents: int | None
+    lowest_ask_cents: int | None = None
+    change_24h_bp: int | None = None
+    change_30d_bp: int | None = None
+    sales_30d: int = 0
+
+    @property
+    def display_price_cents(self) -> int | None:
+        """What a buyer would pay now (the lowest ask), else the last sale."""
+        return self.lowest_ask_cents if self.lowest_ask_cents is not None else self.last_sale_cents
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -99,41 +108,196 @@ def _last_sales_by_product(session: Session, product_ids: list[int]) -> dict[int
     return {int(pid): int(price) for pid, price in rows}
 
 
-def search_products(
-    *, session: Session, query: str = "", brand: str = "", limit: int = 60
+SORTS = ("most_active", "price_low", "price_high", "newest", "biggest_change")
+
+
+@dataclass(frozen=True, kw_only=True)
+class BrowseFilters:
+    """What the browse page asks for; every field is already parsed and bounded."""
+
+    query: str = ""
+    brand: str = ""
+    size: str = ""
+    min_price_cents: int | None = None
+    max_price_cents: int | None = None
+    release_year: int | None = None
+    sort: str = "most_active"
+
+
+def _market_figures(
+    session: Session, product_ids: list[int], size: str, now: datetime
+) -> dict[int, dict[str, int | None]]:
+    """Lowest ask, last sale, prices 24 h and 30 days ago, and 30-day volume per product."""
+    if not product_ids:
+        return {}
+    figures: dict[int, dict[str, int | None]] = {
+        pid: {"ask": None, "last": None, "day": None, "month": None, "volume": 0}
+        for pid in product_ids
+    }
+    variant_filter = []
+    if size:
+        variant_filter = [
+            col(Sale.variant_id).in_(select(ProductVariant.id).where(ProductVariant.size == size))
+        ]
+
+    def last_price_before(moment: datetime | None, key: str) -> None:
+        inner = select(func.max(Sale.id)).where(
+            col(Sale.product_id).in_(product_ids), *variant_filter
+        )
+        if moment is not None:
+            inner = inner.where(col(Sale.executed_at) <= moment)
+        inner = inner.group_by(col(Sale.product_id))
+        for pid, price in session.exec(
+            select(Sale.product_id, Sale.price_cents).where(col(Sale.id).in_(inner))
+        ).all():
+            figures[int(pid)][key] = int(price)
+
+    last_price_before(None, "last")
+    last_price_before(now - timedelta(days=1), "day")
+    last_price_before(now - timedelta(days=30), "month")
+    for pid, n in session.exec(
+        select(Sale.product_id, func.count())
+        .where(
+            col(Sale.product_id).in_(product_ids),
+            col(Sale.executed_at) > now - timedelta(days=30),
+            *variant_filter,
+        )
+        .group_by(col(Sale.product_id))
+    ).all():
+        figures[int(pid)]["volume"] = int(n)
+    asks = (
+        select(ProductVariant.product_id, func.min(Ask.price_cents))
+        .join(ProductVariant, col(ProductVariant.id) == Ask.variant_id)
+        .where(
+            col(ProductVariant.product_id).in_(product_ids),
+            col(Ask.status).in_(("open", "partially_filled")),
+            col(Ask.time_in_force) == "gtc",
+        )
+        .group_by(col(ProductVariant.product_id))
+    )
+    if size:
+        asks = asks.where(ProductVariant.size == size)
+    for pid, price in session.exec(asks).all():
+        figures[int(pid)]["ask"] = int(price)
+    return figures
+
+
+def change_bp(now_cents: int | None, then_cents: int | None) -> int | None:
+    """Change between two prices in basis points (integer), None without both prices."""
+    if now_cents is None or then_cents is None or then_cents <= 0:
+        return None
+    return ((now_cents - then_cents) * 10_000) // then_cents
+
+
+def browse(
+    *, session: Session, filters: BrowseFilters, limit: int = 120, now: datetime | None = None
 ) -> list[ProductCard]:
-    """Products matching the search text and brand, best match first (newest first otherwise)."""
-    tokens = search_tokens(query)
+    """The browse grid: search, filter, sort, with each product's market figures."""
+    now = now or datetime.now(UTC)
+    tokens = search_tokens(filters.query)
     stmt = select(Product)
-    if brand:
-        stmt = stmt.where(Product.brand == brand[:60])
-    order: list[int] | None = None
+    if filters.brand:
+        stmt = stmt.where(Product.brand == filters.brand[:60])
+    if filters.release_year:
+        stmt = stmt.where(
+            col(Product.release_date) >= date(filters.release_year, 1, 1),
+            col(Product.release_date) <= date(filters.release_year, 12, 31),
+        )
+    if filters.size:
+        stmt = stmt.where(
+            col(Product.id).in_(
+                select(ProductVariant.product_id).where(ProductVariant.size == filters.size[:10])
+            )
+        )
+    rank: dict[int, int] = {}
     if tokens:
         order = _matching_ids(session, tokens)
         if not order:
             return []
-        stmt = stmt.where(col(Product.id).in_(order))
-    else:
-        stmt = stmt.order_by(col(Product.release_date).desc(), col(Product.id))
-    products = list(session.exec(stmt.limit(max(1, min(limit, 200)))).all())
-    if order is not None:
         rank = {pid: i for i, pid in enumerate(order)}
-        products.sort(key=lambda p: rank.get(p.id or 0, 0))
-    last = _last_sales_by_product(session, [p.id for p in products if p.id is not None])
-    return [
-        ProductCard(
-            id=p.id or 0,
-            slug=p.slug,
-            name=p.name,
-            brand=p.brand,
-            colorway=p.colorway,
-            image=p.image,
-            retail_price_cents=p.retail_price_cents,
-            release_date=p.release_date,
-            last_sale_cents=last.get(p.id or 0),
+        stmt = stmt.where(col(Product.id).in_(order))
+    products = list(session.exec(stmt).all())
+    figures = _market_figures(
+        session, [p.id for p in products if p.id is not None], filters.size[:10], now
+    )
+    cards = []
+    for p in products:
+        f = figures.get(p.id or 0, {})
+        price = f.get("ask") or f.get("last")
+        if filters.min_price_cents is not None and (
+            price is None or price < filters.min_price_cents
+        ):
+            continue
+        if filters.max_price_cents is not None and (
+            price is None or price > filters.max_price_cents
+        ):
+            continue
+        cards.append(
+            ProductCard(
+                id=p.id or 0,
+                slug=p.slug,
+                name=p.name,
+                brand=p.brand,
+                colorway=p.colorway,
+                image=p.image,
+                retail_price_cents=p.retail_price_cents,
+                release_date=p.release_date,
+                last_sale_cents=f.get("last"),
+                lowest_ask_cents=f.get("ask"),
+                change_24h_bp=change_bp(f.get("last"), f.get("day")),
+                change_30d_bp=change_bp(f.get("last"), f.get("month")),
+                sales_30d=int(f.get("volume") or 0),
+            )
         )
-        for p in products
-    ]
+    sort = filters.sort if filters.sort in SORTS else "most_active"
+    if (
+        tokens
+        and filters.sort == "most_active"
+        and not any((filters.brand, filters.size, filters.release_year))
+    ):
+        cards.sort(key=lambda c: rank.get(c.id, 0))
+    elif sort == "most_active":
+        cards.sort(key=lambda c: (-c.sales_30d, c.name))
+    elif sort in ("price_low", "price_high"):
+        priced = [c for c in cards if c.display_price_cents is not None]
+        unpriced = [c for c in cards if c.display_price_cents is None]
+        priced.sort(key=lambda c: c.display_price_cents or 0, reverse=sort == "price_high")
+        cards = priced + unpriced
+    elif sort == "newest":
+        cards.sort(key=lambda c: (c.release_date, c.id), reverse=True)
+    else:
+        cards.sort(key=lambda c: -abs(c.change_30d_bp or 0))
+    return cards[: max(1, min(limit, 200))]
+
+
+def search_products(
+    *, session: Session, query: str = "", brand: str = "", limit: int = 60
+) -> list[ProductCard]:
+    """Products matching the search text and brand, best match first (newest first otherwise)."""
+    return browse(
+        session=session,
+        filters=BrowseFilters(query=query, brand=brand, sort="most_active" if query else "newest"),
+        limit=limit,
+    )
+
+
+def list_sizes(*, session: Session) -> list[str]:
+    """Every size in the catalog, in size order (men's, then women's)."""
+    sizes = set(session.exec(select(ProductVariant.size).distinct()).all())
+
+    def key(size: str) -> tuple[int, float]:
+        womens = size.endswith("W")
+        try:
+            return (int(womens), float(size.rstrip("W")))
+        except ValueError:
+            return (2, 0.0)
+
+    return sorted(sizes, key=key)
+
+
+def release_years(*, session: Session) -> list[int]:
+    dates: list[date] = list(session.exec(select(col(Product.release_date)).distinct()).all())
+    return sorted({d.year for d in dates}, reverse=True)
 
 
 def list_brands(*, session: Session) -> list[str]:

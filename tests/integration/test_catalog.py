@@ -159,3 +159,65 @@ def test_product_detail_and_unknown_slugs(catalog_rows: Session) -> None:
     assert detail.variants[0].last_sale_cents == 32000
     for slug in ("nope", "", "../etc/passwd", "A" * 500, "jordan-1-chicago'--"):
         assert catalog.get_product(session=catalog_rows, slug=slug) is None
+
+
+def test_browse_filters_sorts_and_market_figures(catalog_rows: Session) -> None:
+    from datetime import timedelta
+
+    from sneakers_app.models import Ask, User
+
+    now = datetime(2026, 1, 10, tzinfo=UTC)
+    yeezy = catalog_rows.exec(select(Product).where(Product.slug == "adidas-yeezy-350-zebra")).one()
+    size10 = catalog_rows.exec(
+        select(ProductVariant).where(
+            ProductVariant.product_id == yeezy.id, ProductVariant.size == "10"
+        )
+    ).one()
+    catalog_rows.add(
+        Sale(
+            product_id=yeezy.id,
+            variant_id=size10.id,
+            price_cents=40_000,
+            executed_at=now - timedelta(hours=2),
+        )
+    )
+    seller = User(email="s@example.com", display_name="S", password_hash="x")
+    catalog_rows.add(seller)
+    catalog_rows.flush()
+    catalog_rows.add(
+        Ask(
+            user_id=seller.id or 0,
+            variant_id=size10.id or 0,
+            price_cents=41_000,
+            client_key="k1",
+            expires_at=now + timedelta(days=3),
+        )
+    )
+    catalog_rows.commit()
+
+    def run(**kw: object) -> list[catalog.ProductCard]:
+        return catalog.browse(session=catalog_rows, filters=catalog.BrowseFilters(**kw), now=now)  # type: ignore[arg-type]
+
+    [card] = run(query="zebra")
+    assert card.last_sale_cents == 40_000 and card.lowest_ask_cents == 41_000
+    assert card.change_24h_bp == (40_000 - 32_000) * 10_000 // 32_000
+    assert card.change_30d_bp is None  # no sale 30 days before
+    assert card.sales_30d == 3
+    assert names(run(sort="newest")) == [
+        "jordan-1-chicago",
+        "nike-dunk-panda",
+        "adidas-yeezy-350-zebra",
+    ]
+    assert names(run(sort="most_active"))[0] == "adidas-yeezy-350-zebra"
+    assert names(run(sort="price_high"))[0] == "adidas-yeezy-350-zebra"
+    assert names(run(release_year=2021)) == ["nike-dunk-panda"]
+    assert names(run(min_price_cents=40_500)) == ["adidas-yeezy-350-zebra"]
+    assert names(run(max_price_cents=40_000)) == []
+    assert names(run(size="10", sort="newest")) == [
+        "jordan-1-chicago",
+        "nike-dunk-panda",
+        "adidas-yeezy-350-zebra",
+    ]
+    assert names(run(size="15")) == []
+    assert catalog.list_sizes(session=catalog_rows) == ["9", "10", "11"]
+    assert catalog.release_years(session=catalog_rows) == [2022, 2021, 2017]

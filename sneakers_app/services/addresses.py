@@ -1,0 +1,183 @@
+"""Shipping addresses: where a buyer's pairs go and where a failed pair returns to a seller.
+
+A user keeps up to `MAX_ADDRESSES`; exactly one of them is the default whenever they have any
+(the first one added becomes it, and deleting the default promotes the newest remaining one).
+Every function takes the owner's id and looks the row up again, so an address id from the
+browser can never reach somebody else's address: missing and not-yours read the same.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlmodel import Session, col, select
+
+from sneakers_app.models import Address
+
+MAX_ADDRESSES = 10
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+_US_ZIP = re.compile(r"^\d{5}(-\d{4})?$")
+_POSTAL = re.compile(r"^[A-Z0-9][A-Z0-9 -]{1,9}$")
+
+
+class AddressError(Exception):
+    """A refusal with a message for the person; `field` names the form field it belongs to."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+@dataclass(frozen=True, kw_only=True)
+class AddressInput:
+    """What a person typed, untrusted; `clean()` returns a normalised copy or refuses."""
+
+    full_name: str
+    line1: str
+    city: str
+    postal_code: str
+    line2: str = ""
+    region: str = ""
+    country: str = "US"
+
+    def clean(self) -> AddressInput:
+        country = _text(self.country, "country", "Country", 2, 2).upper()
+        if not _COUNTRY.match(country):
+            raise AddressError("Use the two-letter country code, like US or GB.", "country")
+        postal = _text(self.postal_code, "postal_code", "Postal code", 2, 10).upper()
+        if country == "US" and not _US_ZIP.match(postal):
+            raise AddressError("A US ZIP code has 5 digits, like 10001.", "postal_code")
+        if country != "US" and not _POSTAL.match(postal):
+            raise AddressError("Enter the postal code in letters and digits.", "postal_code")
+        region = _text(self.region, "region", "State / region", 0, 100).upper()
+        if country == "US" and not re.fullmatch(r"[A-Z]{2}", region):
+            raise AddressError("Use the two-letter state code, like NY.", "region")
+        return AddressInput(
+            full_name=_text(self.full_name, "full_name", "Full name", 2, 120),
+            line1=_text(self.line1, "line1", "Street address", 3, 200),
+            line2=_text(self.line2, "line2", "Apartment, suite", 0, 200),
+            city=_text(self.city, "city", "City", 2, 100),
+            region=region,
+            postal_code=postal,
+            country=country,
+        )
+
+
+def _text(value: object, field: str, label: str, min_len: int, max_len: int) -> str:
+    raw = value if isinstance(value, str) else ""
+    if len(raw) > max_len * 4:
+        raise AddressError(f"{label} is too long.", field)
+    if _CONTROL_CHARS.search(raw.replace("\t", " ")):
+        raise AddressError(f"{label} contains characters that are not allowed.", field)
+    text = " ".join(raw.split())
+    if min_len and not text:
+        raise AddressError(f"Enter the {label.lower()}.", field)
+    if len(text) < min_len:
+        raise AddressError(f"{label} is too short.", field)
+    if len(text) > max_len:
+        raise AddressError(f"{label} must be at most {max_len} characters.", field)
+    return text
+
+
+def list_addresses(*, session: Session, user_id: int) -> list[Address]:
+    """The default first, then newest first."""
+    return list(
+        session.exec(
+            select(Address)
+            .where(Address.user_id == user_id)
+            .order_by(col(Address.is_default).desc(), col(Address.id).desc())
+        ).all()
+    )
+
+
+def _owned(session: Session, user_id: int, address_id: int) -> Address:
+    if isinstance(address_id, bool) or not isinstance(address_id, int):
+        raise AddressError("Address not found.")
+    address = session.get(Address, address_id)
+    if address is None or address.user_id != user_id:
+        raise AddressError("Address not found.")
+    return address
+
+
+def _make_default(session: Session, user_id: int, address: Address) -> None:
+    for other in list_addresses(session=session, user_id=user_id):
+        if other.id != address.id and other.is_default:
+            other.is_default = False
+            session.add(other)
+    address.is_default = True
+    session.add(address)
+
+
+def add_address(
+    *, session: Session, user_id: int, data: AddressInput, make_default: bool = False
+) -> Address:
+    clean = data.clean()
+    existing = list_addresses(session=session, user_id=user_id)
+    if len(existing) >= MAX_ADDRESSES:
+        raise AddressError(f"You can keep up to {MAX_ADDRESSES} addresses; delete one first.")
+    address = Address(user_id=user_id, **_fields(clean))
+    session.add(address)
+    session.flush()
+    if make_default or not existing:
+        _make_default(session, user_id, address)
+    session.flush()
+    return address
+
+
+def update_address(
+    *,
+    session: Session,
+    user_id: int,
+    address_id: int,
+    data: AddressInput,
+    make_default: bool = False,
+) -> Address:
+    address = _owned(session, user_id, address_id)
+    clean = data.clean()
+    for name, value in _fields(clean).items():
+        setattr(address, name, value)
+    session.add(address)
+    if make_default:
+        _make_default(session, user_id, address)
+    session.flush()
+    return address
+
+
+def set_default(*, session: Session, user_id: int, address_id: int) -> Address:
+    address = _owned(session, user_id, address_id)
+    _make_default(session, user_id, address)
+    session.flush()
+    return address
+
+
+def delete_address(*, session: Session, user_id: int, address_id: int) -> None:
+    address = _owned(session, user_id, address_id)
+    was_default = address.is_default
+    session.delete(address)
+    session.flush()
+    if was_default:
+        remaining = list_addresses(session=session, user_id=user_id)
+        if remaining:
+            _make_default(session, user_id, remaining[0])
+            session.flush()
+
+
+def default_address(*, session: Session, user_id: int) -> Address | None:
+    return session.exec(
+        select(Address).where(Address.user_id == user_id, col(Address.is_default).is_(True))
+    ).first()
+
+
+def _fields(data: AddressInput) -> dict[str, str]:
+    return {
+        "full_name": data.full_name,
+        "line1": data.line1,
+        "line2": data.line2,
+        "city": data.city,
+        "region": data.region,
+        "postal_code": data.postal_code,
+        "country": data.country,
+    }

@@ -73,7 +73,7 @@ def navbar() -> rx.Component:
                 user_menu(),
                 rx.hstack(
                     rx.link(
-                        rx.button("Log in", variant="ghost"), href=routes.LOGIN, id="nav-login"
+                        rx.button("Log in", variant="outline"), href=routes.LOGIN, id="nav-login"
                     ),
                     rx.link(rx.button("Sign up"), href=routes.SIGNUP, id="nav-signup"),
                     spacing="3",

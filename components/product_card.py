@@ -1,10 +1,20 @@
-"""A catalog card: image, name, colorway, retail and last sale."""
+"""A catalog card: image, name, lowest ask, last sale and how the price moved."""
 
 from __future__ import annotations
 
 import reflex as rx
 
 from state.catalog import CardView
+
+
+def change_badge(label: str, text: rx.Var, direction: rx.Var) -> rx.Component:
+    return rx.badge(
+        f"{label} ",
+        text,
+        color_scheme=rx.match(direction, ("up", "green"), ("down", "red"), "gray"),
+        variant="soft",
+        size="1",
+    )
 
 
 def product_card(card: CardView) -> rx.Component:
@@ -28,19 +38,25 @@ def product_card(card: CardView) -> rx.Component:
                 rx.text(card.name, size="2", weight="bold", class_name="clamp-2"),
                 rx.hstack(
                     rx.vstack(
-                        rx.text("Last sale", size="1", color="var(--gray-10)"),
-                        rx.text(card.last_sale, size="3", weight="bold"),
+                        rx.text("Lowest ask", size="1", color="var(--gray-10)"),
+                        rx.text(card.lowest_ask, size="4", weight="bold", class_name="price"),
                         spacing="0",
                     ),
                     rx.spacer(),
                     rx.vstack(
-                        rx.text("Retail", size="1", color="var(--gray-10)"),
-                        rx.text(card.retail, size="2", color="var(--gray-11)"),
+                        rx.text("Last sale", size="1", color="var(--gray-10)"),
+                        rx.text(card.last_sale, size="2", color="var(--gray-11)"),
                         spacing="0",
                         align="end",
                     ),
                     width="100%",
                     align="end",
+                ),
+                rx.hstack(
+                    change_badge("24h", card.change_24h, card.change_24h_dir),
+                    change_badge("30d", card.change_30d, card.change_30d_dir),
+                    spacing="1",
+                    wrap="wrap",
                 ),
                 spacing="2",
                 width="100%",

@@ -1,4 +1,4 @@
-"""Browse and product page state: read the URL, call the catalog service, hold view rows."""
+"""Browse state: the query lives in the URL; the catalog service does the work."""
 
 from __future__ import annotations
 
@@ -9,9 +9,17 @@ import reflex as rx
 
 from sneakers_app import routes
 from sneakers_app.db import session_scope
-from sneakers_app.money import format_usd
+from sneakers_app.money import format_usd, parse_usd
 from sneakers_app.services import catalog
 from state.base import SessionState
+
+SORT_LABELS = {
+    "most_active": "Most active",
+    "price_low": "Price: low to high",
+    "price_high": "Price: high to low",
+    "newest": "Newest release",
+    "biggest_change": "Biggest change (30 days)",
+}
 
 
 @dataclasses.dataclass
@@ -23,10 +31,26 @@ class CardView:
     image: str
     retail: str
     last_sale: str
+    lowest_ask: str
+    change_24h: str
+    change_24h_dir: str
+    change_30d: str
+    change_30d_dir: str
     href: str
 
 
-def _card(card: catalog.ProductCard) -> CardView:
+def format_change(bp: int | None) -> tuple[str, str]:
+    """(text, direction) for a change in basis points: ("+4.2%", "up")."""
+    if bp is None:
+        return "\u2014", "flat"
+    sign = "+" if bp > 0 else ("-" if bp < 0 else "")
+    whole, frac = divmod(abs(bp), 100)
+    return f"{sign}{whole}.{frac // 10}%", "up" if bp > 0 else ("down" if bp < 0 else "flat")
+
+
+def card_view(card: catalog.ProductCard) -> CardView:
+    day, day_dir = format_change(card.change_24h_bp)
+    month, month_dir = format_change(card.change_30d_bp)
     return CardView(
         slug=card.slug,
         name=card.name,
@@ -35,14 +59,41 @@ def _card(card: catalog.ProductCard) -> CardView:
         image=f"/products/{card.image}",
         retail=format_usd(card.retail_price_cents, whole=True),
         last_sale=format_usd(card.last_sale_cents, whole=True),
+        lowest_ask=format_usd(card.lowest_ask_cents, whole=True),
+        change_24h=day,
+        change_24h_dir=day_dir,
+        change_30d=month,
+        change_30d_dir=month_dir,
         href=routes.product(card.slug),
     )
+
+
+def _dollars(raw: str) -> tuple[int | None, str]:
+    """(cents, error) for an optional price filter typed in dollars."""
+    raw = (raw or "").strip()
+    if not raw:
+        return None, ""
+    try:
+        cents = parse_usd(raw)
+    except ValueError as exc:
+        return None, str(exc)
+    if cents > 10_000_000:
+        return None, "Prices go up to $100,000."
+    return cents, ""
 
 
 class BrowseState(SessionState):
     query: str = ""
     brand: str = ""
+    size: str = ""
+    min_price: str = ""
+    max_price: str = ""
+    year: str = ""
+    sort: str = "most_active"
+    price_error: str = ""
     brands: list[str] = []
+    sizes: list[str] = []
+    years: list[str] = []
     cards: list[CardView] = []
     loaded: bool = False
 
@@ -54,41 +105,104 @@ class BrowseState(SessionState):
             return f'{n} {what} for "{self.query}"'
         return f"{n} {what}"
 
+    @rx.var
+    def filtered(self) -> bool:
+        return bool(
+            self.query or self.brand or self.size or self.min_price or self.max_price or self.year
+        )
+
+    def _filters(self) -> catalog.BrowseFilters:
+        low, low_error = _dollars(self.min_price)
+        high, high_error = _dollars(self.max_price)
+        self.price_error = low_error or high_error
+        if low is not None and high is not None and low > high:
+            self.price_error = "The lowest price is above the highest."
+            low = high = None
+        year = int(self.year) if self.year.isdigit() else None
+        return catalog.BrowseFilters(
+            query=self.query,
+            brand=self.brand,
+            size=self.size,
+            min_price_cents=None if self.price_error else low,
+            max_price_cents=None if self.price_error else high,
+            release_year=year,
+            sort=self.sort if self.sort in SORT_LABELS else "most_active",
+        )
+
     def _load(self) -> None:
         with session_scope() as session:
             self.brands = catalog.list_brands(session=session)
+            self.sizes = catalog.list_sizes(session=session)
+            self.years = [str(y) for y in catalog.release_years(session=session)]
             if self.brand not in self.brands:
                 self.brand = ""
-            found = catalog.search_products(session=session, query=self.query, brand=self.brand)
-        self.cards = [_card(c) for c in found]
+            if self.size not in self.sizes:
+                self.size = ""
+            if self.year not in self.years:
+                self.year = ""
+            found = catalog.browse(session=session, filters=self._filters())
+        self.cards = [card_view(c) for c in found]
         self.loaded = True
+
+    def _url(self) -> str:
+        pairs = (
+            ("q", self.query),
+            ("brand", self.brand),
+            ("size", self.size),
+            ("min", self.min_price),
+            ("max", self.max_price),
+            ("year", self.year),
+            ("sort", "" if self.sort == "most_active" else self.sort),
+        )
+        params = {k: v for k, v in pairs if v}
+        return routes.BROWSE + (f"?{urlencode(params)}" if params else "")
+
+    def _push_url(self) -> rx.event.EventSpec:
+        return rx.call_script(f"window.history.replaceState(null, '', {self._url()!r})")
 
     @rx.event
     def on_load(self) -> None:
         params = self.router.url.query_parameters
-        self.query = str(params.get("q", ""))[: catalog.MAX_QUERY_CHARS]
+        self.query = str(params.get("q", "")).strip()[: catalog.MAX_QUERY_CHARS]
         self.brand = str(params.get("brand", ""))[:60]
+        self.size = str(params.get("size", ""))[:10]
+        self.min_price = str(params.get("min", ""))[:20]
+        self.max_price = str(params.get("max", ""))[:20]
+        self.year = str(params.get("year", ""))[:4]
+        sort = str(params.get("sort", "most_active"))
+        self.sort = sort if sort in SORT_LABELS else "most_active"
         self._load()
-
-    def _url(self) -> str:
-        params = {k: v for k, v in (("q", self.query), ("brand", self.brand)) if v}
-        return routes.BROWSE + (f"?{urlencode(params)}" if params else "")
 
     @rx.event
     def search(self, form: dict[str, str]) -> rx.event.EventSpec:
         self.query = str(form.get("q", "")).strip()[: catalog.MAX_QUERY_CHARS]
+        self.min_price = str(form.get("min", "")).strip()[:20]
+        self.max_price = str(form.get("max", "")).strip()[:20]
         self._load()
-        return rx.call_script(f"window.history.replaceState(null, '', {self._url()!r})")
+        return self._push_url()
 
     @rx.event
-    def set_brand_filter(self, brand: str) -> rx.event.EventSpec:
-        self.brand = "" if brand == "all" else str(brand)[:60]
+    def set_filter(self, name: str, value: str) -> rx.event.EventSpec:
+        value = "" if value == "all" else str(value)
+        if name == "brand":
+            self.brand = value[:60]
+        elif name == "size":
+            self.size = value[:10]
+        elif name == "year":
+            self.year = value[:4]
+        elif name == "sort":
+            self.sort = value if value in SORT_LABELS else "most_active"
         self._load()
-        return rx.call_script(f"window.history.replaceState(null, '', {self._url()!r})")
+        return self._push_url()
 
     @rx.event
     def clear_filters(self) -> rx.event.EventSpec:
-        self.query = ""
-        self.brand = ""
+        self.query = self.brand = self.size = self.min_price = self.max_price = self.year = ""
+        self.sort = "most_active"
         self._load()
-        return rx.call_script("window.history.replaceState(null, '', '/')")
+        return self._push_url()
+
+    @rx.event
+    def refresh_prices(self) -> None:
+        """Re-read the grid's prices (called when a book changed)."""
+        self._load()

@@ -1,4 +1,4 @@
-"""/ : the catalog grid with full-text search and a brand filter."""
+"""/ : the catalog grid: full-text search, filters, sort, live prices; the query is the URL."""
 
 from __future__ import annotations
 
@@ -6,37 +6,86 @@ import reflex as rx
 
 from components.layout import page
 from components.product_card import product_card
-from state.catalog import BrowseState
+from state.catalog import SORT_LABELS, BrowseState
 
 
-def search_bar() -> rx.Component:
+def select_filter(name: str, placeholder: str, options: rx.Var, value: rx.Var) -> rx.Component:
+    return rx.select.root(
+        rx.select.trigger(placeholder=placeholder, id=f"{name}-filter", min_width="120px"),
+        rx.select.content(
+            rx.select.item(placeholder, value="all"),
+            rx.foreach(options, lambda o: rx.select.item(o, value=o)),
+        ),
+        value=rx.cond(value == "", "all", value),
+        on_change=lambda v: BrowseState.set_filter(name, v),
+        size="2",
+    )
+
+
+def filters() -> rx.Component:
     return rx.form(
-        rx.hstack(
-            rx.input(
-                rx.input.slot(rx.icon("search", size=16)),
-                name="q",
-                placeholder="Search brand, model, colorway or style code",
-                default_value=BrowseState.query,
-                key=BrowseState.query,
-                max_length=200,
-                size="3",
-                width="100%",
-                id="search-input",
-            ),
-            rx.select.root(
-                rx.select.trigger(placeholder="All brands", id="brand-filter"),
-                rx.select.content(
-                    rx.select.item("All brands", value="all"),
-                    rx.foreach(BrowseState.brands, lambda b: rx.select.item(b, value=b)),
+        rx.vstack(
+            rx.hstack(
+                rx.input(
+                    rx.input.slot(rx.icon("search", size=16)),
+                    name="q",
+                    placeholder="Search brand, model, colorway or style code",
+                    default_value=BrowseState.query,
+                    key=BrowseState.query,
+                    max_length=200,
+                    size="3",
+                    width="100%",
+                    id="search-input",
                 ),
-                value=rx.cond(BrowseState.brand == "", "all", BrowseState.brand),
-                on_change=BrowseState.set_brand_filter,
-                size="3",
+                rx.button("Search", type="submit", size="3", id="search-submit"),
+                width="100%",
+                spacing="2",
             ),
-            rx.button("Search", type="submit", size="3", id="search-submit"),
+            rx.hstack(
+                select_filter("brand", "All brands", BrowseState.brands, BrowseState.brand),
+                select_filter("size", "All sizes", BrowseState.sizes, BrowseState.size),
+                select_filter("year", "Any year", BrowseState.years, BrowseState.year),
+                rx.input(
+                    name="min",
+                    placeholder="Min $",
+                    default_value=BrowseState.min_price,
+                    key=BrowseState.min_price + "min",
+                    max_length=12,
+                    width="90px",
+                    id="min-price",
+                    input_mode="decimal",
+                ),
+                rx.input(
+                    name="max",
+                    placeholder="Max $",
+                    default_value=BrowseState.max_price,
+                    key=BrowseState.max_price + "max",
+                    max_length=12,
+                    width="90px",
+                    id="max-price",
+                    input_mode="decimal",
+                ),
+                rx.spacer(),
+                rx.select.root(
+                    rx.select.trigger(id="sort-select", min_width="180px"),
+                    rx.select.content(
+                        *[rx.select.item(label, value=key) for key, label in SORT_LABELS.items()]
+                    ),
+                    value=BrowseState.sort,
+                    on_change=lambda v: BrowseState.set_filter("sort", v),
+                    size="2",
+                ),
+                width="100%",
+                spacing="2",
+                wrap="wrap",
+                align="center",
+            ),
+            rx.cond(
+                BrowseState.price_error != "",
+                rx.text(BrowseState.price_error, size="2", color="var(--red-11)", id="price-error"),
+            ),
             width="100%",
-            spacing="2",
-            class_name="search-row",
+            spacing="3",
         ),
         on_submit=BrowseState.search,
         reset_on_submit=False,
@@ -48,13 +97,22 @@ def empty_results() -> rx.Component:
     return rx.center(
         rx.vstack(
             rx.icon("search-x", size=36, color="var(--gray-9)"),
-            rx.heading("No sneakers match that search", size="4"),
-            rx.text("Try a brand, a model name or a style code.", color="var(--gray-11)"),
-            rx.button("Clear search", variant="soft", on_click=BrowseState.clear_filters),
+            rx.heading("No sneakers match", size="4"),
+            rx.text(
+                "Try a brand, a model name or a style code, or fewer filters.",
+                color="var(--gray-11)",
+            ),
+            rx.button(
+                "Clear search and filters",
+                variant="soft",
+                on_click=BrowseState.clear_filters,
+                id="clear-filters",
+            ),
             align="center",
             spacing="3",
         ),
         padding_y="64px",
+        width="100%",
         id="no-results",
     )
 
@@ -75,8 +133,23 @@ def browse_page() -> rx.Component:
                 ),
                 spacing="1",
             ),
-            search_bar(),
-            rx.text(BrowseState.result_label, size="2", color="var(--gray-10)", id="result-count"),
+            filters(),
+            rx.hstack(
+                rx.text(
+                    BrowseState.result_label, size="2", color="var(--gray-10)", id="result-count"
+                ),
+                rx.cond(
+                    BrowseState.filtered,
+                    rx.link(
+                        "Clear all",
+                        size="2",
+                        on_click=BrowseState.clear_filters,
+                        href="#",
+                        id="clear-all",
+                    ),
+                ),
+                spacing="3",
+            ),
             rx.cond(
                 BrowseState.loaded & (BrowseState.cards.length() == 0),
                 empty_results(),

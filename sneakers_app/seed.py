@@ -11,13 +11,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import httpx
 from sqlalchemy import func, insert
 from sqlmodel import Session, select
 
 from sneakers_app import catalog_data, price_history
 from sneakers_app.db import session_scope
 from sneakers_app.models import Ask, Bid, Product, ProductVariant, Sale, User
-from sneakers_app.services import accounts
+from sneakers_app.services import accounts, payments
+from sneakers_app.settings import get_settings
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -193,10 +195,66 @@ def seed_open_orders(
     return added
 
 
+DEMO_CARD = "4242424242424242"
+
+
+def seed_wallets(ids: dict[str, int], progress: Callable[[str], object]) -> None:
+    """Demo payout details for the sellers and, with localstripe, a saved test card for the
+    buyers, so the demo can trade at once. Real Stripe accounts are never touched."""
+    settings = get_settings()
+    with session_scope() as session:
+        for role in ("seller", "asks"):
+            if payments.payout_account_for(session=session, user_id=ids[role]) is None:
+                payments.save_payout_account(
+                    session=session,
+                    user_id=ids[role],
+                    kind="manual",
+                    account_ref="Demo bank account 000123456789",
+                    holder_name="Demo Seller",
+                )
+    if not settings.uses_localstripe:
+        return
+    for role in ("buyer", "bids"):
+        with session_scope() as session:
+            user = session.get(User, ids[role])
+            if user is None or payments.has_payment_method(user):
+                continue
+            try:
+                intent = payments.create_setup_intent(session=session, user_id=ids[role])
+                response = httpx.post(
+                    f"{settings.STRIPE_API_BASE}/v1/setup_intents/{intent.id}/confirm",
+                    json={
+                        "key": settings.STRIPE_PUBLISHABLE_KEY,
+                        "client_secret": intent.client_secret,
+                        "payment_method_data": {
+                            "type": "card",
+                            "card": {
+                                "number": DEMO_CARD,
+                                "exp_month": 12,
+                                "exp_year": 2034,
+                                "cvc": "123",
+                            },
+                        },
+                    },
+                    timeout=10,
+                )
+                response.raise_for_status()
+                payments.complete_setup(
+                    session=session, user_id=ids[role], setup_intent_id=intent.id
+                )
+            except (
+                httpx.HTTPError,
+                payments.PaymentError,
+                payments.PaymentTemporarilyUnavailable,
+            ) as exc:
+                progress(f"Skipped the demo card for {role}: {exc}")
+
+
 def seed_all(progress: Callable[[str], object] = lambda _m: None) -> None:
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     with session_scope() as session:
         ids = seed_accounts(session)
+    seed_wallets(ids, progress)
     new_products = sales = orders = 0
     for model in catalog_data.CATALOG:
         history = price_history.generate_trade_history(

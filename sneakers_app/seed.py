@@ -198,6 +198,21 @@ def seed_open_orders(
 DEMO_CARD = "4242424242424242"
 
 
+def _customer_exists(customer_id: str | None) -> bool:
+    settings = get_settings()
+    if not customer_id:
+        return False
+    try:
+        response = httpx.get(
+            f"{settings.STRIPE_API_BASE}/v1/customers/{customer_id}",
+            auth=(settings.STRIPE_SECRET_KEY, ""),
+            timeout=5,
+        )
+    except httpx.HTTPError:
+        return False
+    return response.status_code == 200
+
+
 def seed_wallets(ids: dict[str, int], progress: Callable[[str], object]) -> None:
     """Demo payout details for the sellers and, with localstripe, a saved test card for the
     buyers, so the demo can trade at once. Real Stripe accounts are never touched."""
@@ -217,8 +232,15 @@ def seed_wallets(ids: dict[str, int], progress: Callable[[str], object]) -> None
     for role in ("buyer", "bids"):
         with session_scope() as session:
             user = session.get(User, ids[role])
-            if user is None or payments.has_payment_method(user):
+            if user is None:
                 continue
+            if payments.has_payment_method(user) and _customer_exists(user.stripe_customer_id):
+                continue
+            # localstripe keeps its data in memory: after its restart, start the wallet again.
+            user.stripe_customer_id = None
+            user.default_payment_method_id = None
+            session.add(user)
+            session.flush()
             try:
                 intent = payments.create_setup_intent(session=session, user_id=ids[role])
                 response = httpx.post(

@@ -1,0 +1,234 @@
+"""What a buyer or seller may see of their orders: lists per side and one order's detail.
+
+Read-only views over `orders`, `order_events` and the catalog. An order is shown only to its
+buyer or its seller; anyone else, and a missing id, get the same "not found".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from sqlmodel import Session, col, select
+
+from sneakers_app.models import Order, Product, ProductVariant
+from sneakers_app.money import format_usd
+from sneakers_app.services import orders
+
+Role = Literal["buying", "selling"]
+Tone = Literal["green", "red", "amber", "blue", "gray"]
+
+_TONES: dict[str, Tone] = {
+    "created": "blue",
+    "paid": "blue",
+    "awaiting_shipment": "amber",
+    "shipped_to_verification": "blue",
+    "received": "blue",
+    "authenticating": "blue",
+    "authenticated": "green",
+    "shipped_to_buyer": "blue",
+    "delivered": "green",
+    "completed": "green",
+    "payment_failed": "red",
+    "auth_failed": "red",
+    "seller_did_not_ship": "red",
+    "returned_to_seller": "red",
+    "cancelled": "gray",
+}
+LIST_LIMIT = 200
+
+
+def tone_for(status: str) -> Tone:
+    return _TONES.get(status, "gray")
+
+
+def label_for(status: str) -> str:
+    return orders.STATUS_LABELS.get(status, status.replace("_", " ").capitalize())
+
+
+@dataclass(frozen=True, kw_only=True)
+class VariantLabel:
+    variant_id: int
+    product_id: int
+    name: str
+    brand: str
+    slug: str
+    image: str
+    size: str
+    retail_price_cents: int
+
+
+def variant_labels(session: Session, variant_ids: Iterable[int]) -> dict[int, VariantLabel]:
+    """Product name, image and size for many variants in one query."""
+    ids = sorted(set(variant_ids))
+    if not ids:
+        return {}
+    rows = session.exec(
+        select(ProductVariant, Product)
+        .join(Product, col(Product.id) == col(ProductVariant.product_id))
+        .where(col(ProductVariant.id).in_(ids))
+    ).all()
+    return {
+        variant.id or 0: VariantLabel(
+            variant_id=variant.id or 0,
+            product_id=product.id or 0,
+            name=product.name,
+            brand=product.brand,
+            slug=product.slug,
+            image=product.image,
+            size=variant.size,
+            retail_price_cents=product.retail_price_cents,
+        )
+        for variant, product in rows
+    }
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderRow:
+    id: int
+    role: Role
+    product: VariantLabel
+    status: str
+    status_label: str
+    tone: Tone
+    price_cents: int
+    amount_cents: int
+    """What this side pays (buyer total) or receives (seller payout)."""
+    created_at: datetime
+    updated_at: datetime
+
+
+def list_orders(
+    *, session: Session, user_id: int, role: Role, limit: int = LIST_LIMIT
+) -> list[OrderRow]:
+    """The user's orders on one side, newest first."""
+    party = col(Order.buyer_id) if role == "buying" else col(Order.seller_id)
+    rows = list(
+        session.exec(
+            select(Order)
+            .where(party == user_id)
+            .order_by(col(Order.created_at).desc(), col(Order.id).desc())
+            .limit(max(1, min(limit, LIST_LIMIT)))
+        ).all()
+    )
+    labels = variant_labels(session, (o.variant_id for o in rows))
+    return [_row(o, role, labels[o.variant_id]) for o in rows if o.variant_id in labels]
+
+
+def _row(order: Order, role: Role, label: VariantLabel) -> OrderRow:
+    return OrderRow(
+        id=order.id or 0,
+        role=role,
+        product=label,
+        status=order.status,
+        status_label=label_for(order.status),
+        tone=tone_for(order.status),
+        price_cents=order.price_cents,
+        amount_cents=order.buyer_total_cents if role == "buying" else order.seller_payout_cents,
+        created_at=orders.aware(order.created_at),
+        updated_at=orders.aware(order.updated_at),
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class TimelineStep:
+    status: str
+    label: str
+    tone: Tone
+    at: datetime
+    actor: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class MoneyLine:
+    label: str
+    amount_cents: int
+    """Signed from this party's point of view: a fee the seller pays is negative."""
+    is_total: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderDetail:
+    row: OrderRow
+    timeline: list[TimelineStep]
+    money: list[MoneyLine]
+    inbound_tracking: str | None
+    outbound_tracking: str | None
+    ship_by: datetime | None
+    appeal_deadline: datetime | None
+    penalty_cents: int
+    seller_level: int
+    seller_fee_bp: int
+
+
+_ACTORS = {
+    "system": "Sneakers",
+    "buyer": "Buyer",
+    "seller": "Seller",
+    "staff": "Authentication team",
+}
+
+
+def _reason(event_status: str, reason: str, price_cents: int) -> str:
+    """Event reasons written for the log, reworded where a person reads them."""
+    if event_status == "created":
+        return f"Bid and ask matched at {format_usd(price_cents)}."
+    return reason
+
+
+def order_detail(*, session: Session, user_id: int, order_id: object) -> OrderDetail:
+    """One order for its buyer or seller; OrderError("Order not found.") for anyone else."""
+    if not isinstance(order_id, int) or isinstance(order_id, bool) or order_id <= 0:
+        raise orders.OrderError("Order not found.")
+    order = orders.order_for_party(session=session, order_id=order_id, user_id=user_id)
+    role: Role = "buying" if order.buyer_id == user_id else "selling"
+    label = variant_labels(session, [order.variant_id]).get(order.variant_id)
+    if label is None:
+        raise orders.OrderError("Order not found.")
+    timeline = [
+        TimelineStep(
+            status=e.to_status,
+            label=label_for(e.to_status),
+            tone=tone_for(e.to_status),
+            at=orders.aware(e.created_at),
+            actor=_ACTORS.get(e.actor_kind, e.actor_kind),
+            reason=_reason(e.to_status, e.reason, order.price_cents),
+        )
+        for e in orders.events_for(session=session, order_id=order_id)
+    ]
+    if role == "buying":
+        money = [
+            MoneyLine(label="Price", amount_cents=order.price_cents),
+            MoneyLine(label="Processing fee", amount_cents=order.buyer_processing_fee_cents),
+            MoneyLine(label="Shipping", amount_cents=order.buyer_shipping_cents),
+            MoneyLine(label="Total", amount_cents=order.buyer_total_cents, is_total=True),
+        ]
+    else:
+        pct = f"{order.seller_fee_bp / 100:g}%"
+        money = [
+            MoneyLine(label="Sale price", amount_cents=order.price_cents),
+            MoneyLine(
+                label=f"Transaction fee (level {order.seller_level}, {pct})",
+                amount_cents=-order.seller_transaction_fee_cents,
+            ),
+            MoneyLine(label="Payment processing", amount_cents=-order.seller_processing_fee_cents),
+            MoneyLine(
+                label="Shipping to authentication", amount_cents=-order.seller_shipping_cents
+            ),
+            MoneyLine(label="Your payout", amount_cents=order.seller_payout_cents, is_total=True),
+        ]
+    return OrderDetail(
+        row=_row(order, role, label),
+        timeline=timeline,
+        money=money,
+        inbound_tracking=order.inbound_tracking,
+        outbound_tracking=order.outbound_tracking,
+        ship_by=orders.aware(order.ship_by) if order.ship_by else None,
+        appeal_deadline=orders.aware(order.appeal_deadline) if order.appeal_deadline else None,
+        penalty_cents=order.penalty_cents,
+        seller_level=order.seller_level,
+        seller_fee_bp=order.seller_fee_bp,
+    )

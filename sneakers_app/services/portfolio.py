@@ -1,0 +1,423 @@
+"""A member's collection: pairs bought here and pairs added by hand, valued at the market.
+
+Market value of an item is the last sale of its size (the public tape in `sales`); an item whose
+size never sold is valued at what was paid for it, so it neither gains nor loses. The value over
+time is the same rule applied day by day: each day's value counts the items owned that day at
+the last sale known at the end of that day.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from sneakers_app.models import Bid, Order, PortfolioItem, Product, ProductVariant, Sale, utcnow
+from sneakers_app.services import market, orders
+from sneakers_app.services.order_views import (
+    OrderRow,
+    VariantLabel,
+    list_orders,
+    variant_labels,
+)
+from trading import market_data
+
+MIN_PURCHASE_CENTS = 100
+MAX_PURCHASE_CENTS = market.MAX_PRICE_CENTS
+EARLIEST_PURCHASE = date(1985, 1, 1)
+MAX_ITEMS = 500
+SERIES_DAYS = (30, 90, 365)
+
+
+class PortfolioError(Exception):
+    """Refused input, with the field it belongs to (for the message next to it)."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+# --- adding -------------------------------------------------------------------------------
+
+
+def record_purchase(session: Session, order_id: int) -> PortfolioItem | None:
+    """Add the pair of a completed order to its buyer's portfolio, once (idempotent by order).
+
+    Called by the saga when an order completes; the purchase price is the trade price.
+    """
+    order = session.get(Order, order_id)
+    if order is None or order.status != "completed":
+        return None
+    existing = session.exec(select(PortfolioItem).where(PortfolioItem.order_id == order_id)).first()
+    if existing is not None:
+        return existing
+    item = PortfolioItem(
+        user_id=order.buyer_id,
+        variant_id=order.variant_id,
+        purchase_price_cents=order.price_cents,
+        purchased_on=orders.aware(order.created_at).date(),
+        source="bought",
+        order_id=order_id,
+    )
+    session.add(item)
+    session.flush()
+    return item
+
+
+def _int(value: object) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value
+
+
+def parse_purchase_date(text: str, *, today: date | None = None) -> date:
+    """A purchase date typed as YYYY-MM-DD (what a date input sends): not in the future."""
+    raw = (text or "").strip()
+    if not raw:
+        raise PortfolioError("Enter the date you bought the pair.", "date")
+    try:
+        when = date.fromisoformat(raw[:10]) if len(raw) <= 10 else None
+    except ValueError:
+        when = None
+    if when is None:
+        raise PortfolioError("Enter a date like 2024-05-31.", "date")
+    return check_purchase_date(when, today=today)
+
+
+def check_purchase_date(when: date, *, today: date | None = None) -> date:
+    today = today or utcnow().date()
+    if when > today:
+        raise PortfolioError("The purchase date cannot be in the future.", "date")
+    if when < EARLIEST_PURCHASE:
+        raise PortfolioError("Enter a purchase date after 1985.", "date")
+    return when
+
+
+def check_purchase_price(price_cents: object) -> int:
+    cents = _int(price_cents)
+    if cents is None:
+        raise PortfolioError("Enter the price you paid in dollars, like 180.", "price")
+    if cents < MIN_PURCHASE_CENTS:
+        raise PortfolioError("The price must be at least $1.", "price")
+    if cents > MAX_PURCHASE_CENTS:
+        raise PortfolioError(f"The price must be at most ${MAX_PURCHASE_CENTS // 100:,}.", "price")
+    return cents
+
+
+def resolve_variant(session: Session, *, product_id: object, size: str) -> ProductVariant:
+    pid = _int(product_id)
+    product = session.get(Product, pid) if pid is not None and pid > 0 else None
+    if product is None:
+        raise PortfolioError("Choose a sneaker from the list.", "product")
+    wanted = (size or "").strip().upper().removeprefix("US").strip()[:10]
+    if not wanted:
+        raise PortfolioError("Enter the size, like 10.5.", "size")
+    variants = session.exec(
+        select(ProductVariant)
+        .where(ProductVariant.product_id == product.id)
+        .order_by(col(ProductVariant.sort_order))
+    ).all()
+    for variant in variants:
+        if variant.size.upper() == wanted:
+            return variant
+    available = ", ".join(v.size for v in variants)
+    raise PortfolioError(
+        f"This sneaker does not come in size {wanted}. Sizes: {available}.", "size"
+    )
+
+
+def add_item(
+    *,
+    session: Session,
+    user_id: int,
+    product_id: object,
+    size: str,
+    purchase_price_cents: object,
+    purchased_on: date,
+    today: date | None = None,
+) -> PortfolioItem:
+    """A pair the member owns but did not buy here, with what they paid and when."""
+    price = check_purchase_price(purchase_price_cents)
+    variant = resolve_variant(session, product_id=product_id, size=size)
+    when = check_purchase_date(purchased_on, today=today)
+    count = session.exec(
+        select(func.count()).select_from(PortfolioItem).where(PortfolioItem.user_id == user_id)
+    ).one()
+    if int(count) >= MAX_ITEMS:
+        raise PortfolioError(f"A portfolio holds up to {MAX_ITEMS} pairs.")
+    item = PortfolioItem(
+        user_id=user_id,
+        variant_id=variant.id or 0,
+        purchase_price_cents=price,
+        purchased_on=when,
+        source="manual",
+    )
+    session.add(item)
+    session.flush()
+    return item
+
+
+def remove_item(*, session: Session, user_id: int, item_id: object) -> None:
+    """Remove a pair added by hand (pairs bought here stay: they are the purchase record)."""
+    iid = _int(item_id)
+    item = session.get(PortfolioItem, iid) if iid is not None else None
+    if item is None or item.user_id != user_id:
+        raise PortfolioError("That item was not found.")
+    if item.source != "manual":
+        raise PortfolioError("Pairs bought here stay in your portfolio.")
+    session.delete(item)
+    session.flush()
+
+
+# --- valuing ------------------------------------------------------------------------------
+
+
+def last_sales(session: Session, variant_ids: list[int]) -> dict[int, int]:
+    """The latest sale price of each variant that ever sold."""
+    if not variant_ids:
+        return {}
+    latest = (
+        select(Sale.variant_id, func.max(Sale.executed_at).label("at"))
+        .where(col(Sale.variant_id).in_(variant_ids))
+        .group_by(col(Sale.variant_id))
+        .subquery()
+    )
+    rows = session.exec(
+        select(Sale.variant_id, Sale.price_cents, Sale.id)
+        .join(
+            latest,
+            (col(Sale.variant_id) == latest.c.variant_id) & (col(Sale.executed_at) == latest.c.at),
+        )
+        .order_by(col(Sale.id))
+    ).all()
+    return {variant_id: price for variant_id, price, _ in rows}
+
+
+def gain_bp(value_cents: int, cost_cents: int) -> int:
+    """Gain as basis points of cost, rounded half away from zero, in integers."""
+    if cost_cents <= 0:
+        return 0
+    diff = value_cents - cost_cents
+    sign = -1 if diff < 0 else 1
+    return sign * ((abs(diff) * 10_000 * 2 + cost_cents) // (2 * cost_cents))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Holding:
+    id: int
+    product: VariantLabel
+    source: str
+    order_id: int | None
+    purchase_price_cents: int
+    purchased_on: date
+    market_value_cents: int
+    has_market_value: bool
+    gain_cents: int
+    gain_bp: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Summary:
+    items: int
+    cost_cents: int
+    value_cents: int
+    gain_cents: int
+    gain_bp: int
+
+
+def _items(session: Session, user_id: int) -> list[PortfolioItem]:
+    return list(
+        session.exec(
+            select(PortfolioItem)
+            .where(PortfolioItem.user_id == user_id)
+            .order_by(col(PortfolioItem.purchased_on).desc(), col(PortfolioItem.id).desc())
+            .limit(MAX_ITEMS)
+        ).all()
+    )
+
+
+def holdings(*, session: Session, user_id: int) -> list[Holding]:
+    items = _items(session, user_id)
+    variant_ids = [i.variant_id for i in items]
+    labels = variant_labels(session, variant_ids)
+    prices = last_sales(session, variant_ids)
+    out = []
+    for item in items:
+        label = labels.get(item.variant_id)
+        if label is None:
+            continue
+        last = prices.get(item.variant_id)
+        value = last if last is not None else item.purchase_price_cents
+        out.append(
+            Holding(
+                id=item.id or 0,
+                product=label,
+                source=item.source,
+                order_id=item.order_id,
+                purchase_price_cents=item.purchase_price_cents,
+                purchased_on=item.purchased_on,
+                market_value_cents=value,
+                has_market_value=last is not None,
+                gain_cents=value - item.purchase_price_cents,
+                gain_bp=gain_bp(value, item.purchase_price_cents),
+            )
+        )
+    return out
+
+
+def summarize(items: list[Holding]) -> Summary:
+    cost = sum(h.purchase_price_cents for h in items)
+    value = sum(h.market_value_cents for h in items)
+    return Summary(
+        items=len(items),
+        cost_cents=cost,
+        value_cents=value,
+        gain_cents=value - cost,
+        gain_bp=gain_bp(value, cost),
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ValuePoint:
+    day: date
+    value_cents: int
+    cost_cents: int
+
+
+def value_series(
+    *, session: Session, user_id: int, days: int = 90, today: date | None = None
+) -> list[ValuePoint]:
+    """The portfolio's market value at the end of each of the last `days` days."""
+    days = days if days in SERIES_DAYS else 90
+    today = today or utcnow().date()
+    start = today - timedelta(days=days - 1)
+    items = _items(session, user_id)
+    if not items:
+        return []
+    variant_ids = sorted({i.variant_id for i in items})
+    start_at = datetime.combine(start, time.min, tzinfo=UTC)
+    # Each variant's last sale before the window, then every sale inside it.
+    before = (
+        select(Sale.variant_id, func.max(Sale.executed_at).label("at"))
+        .where(col(Sale.variant_id).in_(variant_ids), col(Sale.executed_at) < start_at)
+        .group_by(col(Sale.variant_id))
+        .subquery()
+    )
+    opening = session.exec(
+        select(Sale.variant_id, Sale.executed_at, Sale.price_cents).join(
+            before,
+            (col(Sale.variant_id) == before.c.variant_id) & (col(Sale.executed_at) == before.c.at),
+        )
+    ).all()
+    inside = session.exec(
+        select(Sale.variant_id, Sale.executed_at, Sale.price_cents)
+        .where(col(Sale.variant_id).in_(variant_ids), col(Sale.executed_at) >= start_at)
+        .order_by(col(Sale.executed_at), col(Sale.id))
+    ).all()
+    # Per variant: sorted (day, price) where a later sale of the same day wins.
+    tape: dict[int, list[tuple[date, int]]] = {v: [] for v in variant_ids}
+    for variant_id, at, price in [*opening, *inside]:
+        tape[variant_id].append((orders.aware(at).date(), price))
+    day_keys: dict[int, list[date]] = {}
+    for variant_id, rows in tape.items():
+        rows.sort(key=lambda r: r[0])
+        day_keys[variant_id] = [d for d, _ in rows]
+    series = []
+    for offset in range(days):
+        day = start + timedelta(days=offset)
+        value = cost = 0
+        for item in items:
+            if item.purchased_on > day:
+                continue
+            rows = tape[item.variant_id]
+            idx = bisect.bisect_right(day_keys[item.variant_id], day) - 1
+            value += rows[idx][1] if idx >= 0 else item.purchase_price_cents
+            cost += item.purchase_price_cents
+        series.append(ValuePoint(day=day, value_cents=value, cost_cents=cost))
+    return series
+
+
+# --- bids and purchases -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class ActiveBid:
+    id: int
+    product: VariantLabel
+    price_cents: int
+    highest_bid_cents: int | None
+    lowest_ask_cents: int | None
+    state: str
+    """"highest" (no live bid above it) or "outbid"."""
+    expires_at: datetime | None
+    created_at: datetime
+
+
+def active_bids(*, session: Session, redis_client: Any, user_id: int) -> list[ActiveBid]:
+    """Open bids with their standing against the live book's highest bid."""
+    rows = list(
+        session.exec(
+            select(Bid)
+            .where(
+                Bid.user_id == user_id,
+                col(Bid.status).in_(("open", "partially_filled")),
+                Bid.time_in_force == "gtc",
+            )
+            .order_by(col(Bid.created_at).desc(), col(Bid.id).desc())
+            .limit(MAX_ITEMS)
+        ).all()
+    )
+    labels = variant_labels(session, (b.variant_id for b in rows))
+    books = market_data.tops(redis_client, [str(b.variant_id) for b in rows]) if rows else {}
+    out = []
+    for bid in rows:
+        label = labels.get(bid.variant_id)
+        if label is None:
+            continue
+        top = books.get(str(bid.variant_id))
+        best = top.bid_cents if top else None
+        out.append(
+            ActiveBid(
+                id=bid.id or 0,
+                product=label,
+                price_cents=bid.price_cents,
+                highest_bid_cents=best,
+                lowest_ask_cents=top.ask_cents if top else None,
+                state="outbid" if best is not None and best > bid.price_cents else "highest",
+                expires_at=orders.aware(bid.expires_at) if bid.expires_at else None,
+                created_at=orders.aware(bid.created_at),
+            )
+        )
+    return out
+
+
+def purchase_history(*, session: Session, user_id: int) -> list[OrderRow]:
+    return list_orders(session=session, user_id=user_id, role="buying")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProductChoice:
+    id: int
+    name: str
+    sizes: list[str]
+
+
+def product_choices(*, session: Session) -> list[ProductChoice]:
+    """Every sneaker in the catalog with its sizes, for the add-a-pair form."""
+    rows = session.exec(
+        select(Product.id, Product.name, ProductVariant.size)
+        .join(ProductVariant, col(ProductVariant.product_id) == col(Product.id))
+        .order_by(col(Product.name), col(ProductVariant.sort_order))
+    ).all()
+    choices: dict[int, ProductChoice] = {}
+    for pid, name, size in rows:
+        if pid is None:
+            continue
+        choice = choices.setdefault(pid, ProductChoice(id=pid, name=name, sizes=[]))
+        choice.sizes.append(size)
+    return list(choices.values())

@@ -1,0 +1,358 @@
+"""The seller's side of the marketplace: listings, sales to ship, payouts, analytics, level.
+
+Read-only views; the actions (edit or cancel an ask, mark shipped, extend, appeal, accept a
+failed inspection) are the market, saga and verification services, which check ownership.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal
+
+from sqlmodel import Session, col, select
+
+from sneakers_app.models import Ask, Order, Payout, utcnow
+from sneakers_app.services import fees, orders
+from sneakers_app.services.order_views import (
+    Tone,
+    VariantLabel,
+    label_for,
+    tone_for,
+    variant_labels,
+)
+from trading import market_data
+
+Period = Literal["week", "month"]
+LIMIT = 200
+PENDING = (
+    "created",
+    "paid",
+    "awaiting_shipment",
+    "shipped_to_verification",
+    "received",
+    "authenticating",
+    "authenticated",
+    "auth_failed",
+    "shipped_to_buyer",
+    "delivered",
+)
+CLOSED = ("completed", "returned_to_seller", "seller_did_not_ship")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ActiveAsk:
+    id: int
+    product: VariantLabel
+    price_cents: int
+    lowest_ask_cents: int | None
+    highest_bid_cents: int | None
+    is_lowest: bool
+    expires_at: datetime | None
+    created_at: datetime
+
+
+def active_asks(*, session: Session, redis_client: Any, seller_id: int) -> list[ActiveAsk]:
+    """Open asks with whether each is (tied for) the lowest ask of its size right now."""
+    rows = list(
+        session.exec(
+            select(Ask)
+            .where(
+                Ask.user_id == seller_id,
+                col(Ask.status).in_(("open", "partially_filled")),
+                Ask.time_in_force == "gtc",
+            )
+            .order_by(col(Ask.created_at).desc(), col(Ask.id).desc())
+            .limit(LIMIT)
+        ).all()
+    )
+    labels = variant_labels(session, (a.variant_id for a in rows))
+    books = market_data.tops(redis_client, [str(a.variant_id) for a in rows]) if rows else {}
+    out = []
+    for ask in rows:
+        label = labels.get(ask.variant_id)
+        if label is None:
+            continue
+        top = books.get(str(ask.variant_id))
+        lowest = top.ask_cents if top else None
+        out.append(
+            ActiveAsk(
+                id=ask.id or 0,
+                product=label,
+                price_cents=ask.price_cents,
+                lowest_ask_cents=lowest,
+                highest_bid_cents=top.bid_cents if top else None,
+                is_lowest=lowest is None or ask.price_cents <= lowest,
+                expires_at=orders.aware(ask.expires_at) if ask.expires_at else None,
+                created_at=orders.aware(ask.created_at),
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True, kw_only=True)
+class Sale:
+    order_id: int
+    product: VariantLabel
+    status: str
+    status_label: str
+    tone: Tone
+    price_cents: int
+    payout_cents: int
+    penalty_cents: int
+    created_at: datetime
+    updated_at: datetime
+    ship_by: datetime | None
+    can_ship: bool
+    can_extend: bool
+    appeal_deadline: datetime | None
+    can_appeal: bool
+    can_accept_failure: bool
+    inbound_tracking: str | None
+
+
+def _sale(order: Order, label: VariantLabel, now: datetime) -> Sale:
+    ship_by = orders.aware(order.ship_by) if order.ship_by else None
+    deadline = orders.aware(order.appeal_deadline) if order.appeal_deadline else None
+    waiting = order.status == "awaiting_shipment"
+    failed = order.status == "auth_failed"
+    return Sale(
+        order_id=order.id or 0,
+        product=label,
+        status=order.status,
+        status_label=label_for(order.status),
+        tone=tone_for(order.status),
+        price_cents=order.price_cents,
+        payout_cents=order.seller_payout_cents,
+        penalty_cents=order.penalty_cents,
+        created_at=orders.aware(order.created_at),
+        updated_at=orders.aware(order.updated_at),
+        ship_by=ship_by,
+        can_ship=waiting,
+        can_extend=waiting and not order.ship_by_extended and ship_by is not None and ship_by > now,
+        appeal_deadline=deadline,
+        can_appeal=failed and not order.appeal_used and deadline is not None and deadline > now,
+        can_accept_failure=failed,
+        inbound_tracking=order.inbound_tracking,
+    )
+
+
+def _sales(
+    session: Session, seller_id: int, statuses: tuple[str, ...], now: datetime, newest_first: bool
+) -> list[Sale]:
+    order_by = col(Order.updated_at).desc() if newest_first else col(Order.created_at)
+    rows = list(
+        session.exec(
+            select(Order)
+            .where(Order.seller_id == seller_id, col(Order.status).in_(statuses))
+            .order_by(order_by, col(Order.id))
+            .limit(LIMIT)
+        ).all()
+    )
+    labels = variant_labels(session, (o.variant_id for o in rows))
+    return [_sale(o, labels[o.variant_id], now) for o in rows if o.variant_id in labels]
+
+
+def pending_sales(*, session: Session, seller_id: int, now: datetime | None = None) -> list[Sale]:
+    """Sales still on their way: to ship (soonest deadline first), in transit, being checked."""
+    now = now or utcnow()
+    sales = _sales(session, seller_id, PENDING, now, newest_first=False)
+    far = datetime.max.replace(tzinfo=UTC)
+    return sorted(
+        sales,
+        key=lambda s: (
+            0 if s.can_ship or s.can_accept_failure else 1,
+            s.ship_by or s.appeal_deadline or far,
+            s.created_at,
+        ),
+    )
+
+
+def completed_sales(*, session: Session, seller_id: int, now: datetime | None = None) -> list[Sale]:
+    """Finished sales, newest first: paid out, or returned after a failure or a missed ship-by."""
+    return _sales(session, seller_id, CLOSED, now or utcnow(), newest_first=True)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PayoutRow:
+    id: int
+    order_id: int
+    product: VariantLabel | None
+    amount_cents: int
+    status: str
+    method: str
+    reference: str | None
+    created_at: datetime
+    paid_at: datetime | None
+
+
+def payouts(*, session: Session, seller_id: int) -> list[PayoutRow]:
+    rows = list(
+        session.exec(
+            select(Payout, Order)
+            .join(Order, col(Order.id) == col(Payout.order_id))
+            .where(Payout.seller_id == seller_id)
+            .order_by(col(Payout.created_at).desc(), col(Payout.id).desc())
+            .limit(LIMIT)
+        ).all()
+    )
+    labels = variant_labels(session, (o.variant_id for _, o in rows))
+    return [
+        PayoutRow(
+            id=p.id or 0,
+            order_id=p.order_id,
+            product=labels.get(o.variant_id),
+            amount_cents=p.amount_cents,
+            status=p.status,
+            method=p.method,
+            reference=p.reference,
+            created_at=orders.aware(p.created_at),
+            paid_at=orders.aware(p.paid_at) if p.paid_at else None,
+        )
+        for p, o in rows
+    ]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Bucket:
+    start: date
+    label: str
+    revenue_cents: int
+    fees_cents: int
+    payout_cents: int
+    units: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Analytics:
+    period: Period
+    buckets: list[Bucket]
+    revenue_cents: int
+    fees_cents: int
+    payout_cents: int
+    units: int
+
+
+def _bucket_start(day: date, period: Period) -> date:
+    if period == "week":
+        return day - timedelta(days=day.weekday())
+    return day.replace(day=1)
+
+
+def _previous(start: date, period: Period) -> date:
+    if period == "week":
+        return start - timedelta(days=7)
+    return (start - timedelta(days=1)).replace(day=1)
+
+
+def analytics(
+    *,
+    session: Session,
+    seller_id: int,
+    period: Period = "week",
+    count: int = 12,
+    now: datetime | None = None,
+) -> Analytics:
+    """Completed sales per week (Monday start) or calendar month, oldest first, UTC."""
+    if period not in ("week", "month"):
+        period = "week"
+    now = now or utcnow()
+    starts = [_bucket_start(now.date(), period)]
+    for _ in range(max(1, min(count, 52)) - 1):
+        starts.append(_previous(starts[-1], period))
+    starts.reverse()
+    since = datetime(starts[0].year, starts[0].month, starts[0].day, tzinfo=UTC)
+    rows = session.exec(
+        select(Order).where(
+            Order.seller_id == seller_id,
+            Order.status == "completed",
+            col(Order.updated_at) >= since,
+        )
+    ).all()
+    sums: dict[date, list[int]] = {s: [0, 0, 0, 0] for s in starts}
+    for order in rows:
+        key = _bucket_start(orders.aware(order.updated_at).date(), period)
+        if key not in sums:
+            continue
+        acc = sums[key]
+        acc[0] += order.price_cents
+        acc[1] += (
+            order.seller_transaction_fee_cents
+            + order.seller_processing_fee_cents
+            + order.seller_shipping_cents
+        )
+        acc[2] += order.seller_payout_cents
+        acc[3] += 1
+    buckets = [
+        Bucket(
+            start=s,
+            label=s.strftime("%b %-d") if period == "week" else s.strftime("%b %Y"),
+            revenue_cents=sums[s][0],
+            fees_cents=sums[s][1],
+            payout_cents=sums[s][2],
+            units=sums[s][3],
+        )
+        for s in starts
+    ]
+    return Analytics(
+        period=period,
+        buckets=buckets,
+        revenue_cents=sum(b.revenue_cents for b in buckets),
+        fees_cents=sum(b.fees_cents for b in buckets),
+        payout_cents=sum(b.payout_cents for b in buckets),
+        units=sum(b.units for b in buckets),
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class LevelCard:
+    level: int
+    fee_bp: int
+    sales: int
+    volume_cents: int
+    next_level: int | None
+    next_fee_bp: int | None
+    sales_to_next: int
+    volume_to_next_cents: int
+    progress_pct: int
+    """How far toward the next level, by whichever threshold (sales or volume) is closer."""
+    quarter_ends: date
+
+
+def level_card(
+    *,
+    session: Session,
+    seller_id: int,
+    now: datetime | None = None,
+    schedule: fees.FeeSchedule = fees.DEFAULT_SCHEDULE,
+) -> LevelCard:
+    now = now or utcnow()
+    standing = orders.seller_standing(
+        session=session, seller_id=seller_id, now=now, schedule=schedule
+    )
+    start = fees.quarter_start(now)
+    month = start.month + 3
+    next_quarter = start.replace(year=start.year + (month > 12), month=(month - 1) % 12 + 1)
+    nxt = standing.next_level
+    if nxt is None:
+        progress, sales_to, volume_to = 100, 0, 0
+    else:
+        sales_to = max(0, nxt.min_sales - standing.sales)
+        volume_to = max(0, nxt.min_volume_cents - standing.volume_cents)
+        by_sales = standing.sales * 100 // nxt.min_sales if nxt.min_sales else 100
+        by_volume = (
+            standing.volume_cents * 100 // nxt.min_volume_cents if nxt.min_volume_cents else 100
+        )
+        progress = min(99, max(by_sales, by_volume))
+    return LevelCard(
+        level=standing.level.level,
+        fee_bp=standing.level.fee_bp,
+        sales=standing.sales,
+        volume_cents=standing.volume_cents,
+        next_level=nxt.level if nxt else None,
+        next_fee_bp=nxt.fee_bp if nxt else None,
+        sales_to_next=sales_to,
+        volume_to_next_cents=volume_to,
+        progress_pct=progress,
+        quarter_ends=(next_quarter - timedelta(days=1)).date(),
+    )

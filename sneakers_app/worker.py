@@ -59,19 +59,24 @@ def enqueue_emails(ids: Iterable[int]) -> None:
         send_notification_email.delay(notification_id)
 
 
+def saga_step(name: str) -> Any:
+    """A saga step task: idempotent, so acks_late; retried with backoff on transient errors."""
+    return celery_app.task(
+        name=name,
+        autoretry_for=TRANSIENT,
+        retry_backoff=5,
+        retry_backoff_max=600,
+        max_retries=8,
+    )
+
+
 def _after(result: saga.StepResult) -> None:
     enqueue_emails(result.emails)
     if result.status == "delivered":
         complete_order.delay(result.order_id)
 
 
-@celery_app.task(  # type: ignore[untyped-decorator]
-    name="sneakers.charge_order",
-    autoretry_for=TRANSIENT,
-    retry_backoff=5,
-    retry_backoff_max=600,
-    max_retries=8,
-)
+@saga_step("sneakers.charge_order")  # type: ignore[untyped-decorator]
 def charge_order(order_id: int) -> str:
     with _session() as session:
         result = saga.charge(session=session, order_id=order_id)
@@ -89,13 +94,7 @@ def charge_order(order_id: int) -> str:
     return result.status
 
 
-@celery_app.task(  # type: ignore[untyped-decorator]
-    name="sneakers.enforce_ship_by",
-    autoretry_for=TRANSIENT,
-    retry_backoff=5,
-    retry_backoff_max=600,
-    max_retries=8,
-)
+@saga_step("sneakers.enforce_ship_by")  # type: ignore[untyped-decorator]
 def enforce_ship_by(order_id: int) -> str:
     with _session() as session:
         result = saga.enforce_ship_by(session=session, order_id=order_id)
@@ -104,13 +103,7 @@ def enforce_ship_by(order_id: int) -> str:
     return result.status
 
 
-@celery_app.task(  # type: ignore[untyped-decorator]
-    name="sneakers.finalize_failure",
-    autoretry_for=TRANSIENT,
-    retry_backoff=5,
-    retry_backoff_max=600,
-    max_retries=8,
-)
+@saga_step("sneakers.finalize_failure")  # type: ignore[untyped-decorator]
 def finalize_failure(order_id: int) -> str:
     with _session() as session:
         result = saga.finalize_failure(session=session, order_id=order_id)
@@ -119,13 +112,7 @@ def finalize_failure(order_id: int) -> str:
     return result.status
 
 
-@celery_app.task(  # type: ignore[untyped-decorator]
-    name="sneakers.settle_payment",
-    autoretry_for=TRANSIENT,
-    retry_backoff=5,
-    retry_backoff_max=600,
-    max_retries=8,
-)
+@saga_step("sneakers.settle_payment")  # type: ignore[untyped-decorator]
 def settle_payment(order_id: int) -> str:
     """A payment outcome arrived by webhook: move the order on, or refund a voided one."""
     with _session() as session:

@@ -210,6 +210,33 @@ def clean_tracking(raw: str) -> str:
     return tracking
 
 
+def _refund_buyer(
+    session: Session,
+    order: Order,
+    amount_cents: int,
+    reason: str,
+    memo: str,
+    client: stripe.StripeClient | None,
+) -> None:
+    """Refund through Stripe (keyed by the trade, so at most once) and post it to the ledger."""
+    assert order.id is not None
+    payments.refund(
+        session=session,
+        order_id=order.id,
+        amount_cents=amount_cents,
+        idempotency_key=f"refund:{order.trade_id}",
+        reason=reason,
+        client=client,
+    )
+    ledger.post(
+        session=session,
+        txn_id=f"order:{order.id}:refund",
+        entries=[(ledger.escrow(order.id), amount_cents), (ledger.CLEARING, -amount_cents)],
+        order_id=order.id,
+        memo=memo,
+    )
+
+
 def _refund_and_penalise(
     session: Session,
     order: Order,
@@ -223,24 +250,7 @@ def _refund_and_penalise(
 ) -> StepResult:
     """Compensation, exactly once: refund the buyer in full and charge the seller's penalty."""
     assert order.id is not None
-    payments.refund(
-        session=session,
-        order_id=order.id,
-        amount_cents=order.buyer_total_cents,
-        idempotency_key=f"refund:{order.trade_id}",
-        reason=reason,
-        client=client,
-    )
-    ledger.post(
-        session=session,
-        txn_id=f"order:{order.id}:refund",
-        entries=[
-            (ledger.escrow(order.id), order.buyer_total_cents),
-            (ledger.CLEARING, -order.buyer_total_cents),
-        ],
-        order_id=order.id,
-        memo="buyer refunded",
-    )
+    _refund_buyer(session, order, order.buyer_total_cents, reason, "buyer refunded", client)
     penalty = fees.penalty_for(order.price_cents)
     ledger.post(
         session=session,
@@ -522,23 +532,13 @@ def settle_late_payment(
         order_id=order.id,
         memo="late charge settled after the trade was voided",
     )
-    payments.refund(
-        session=session,
-        order_id=order.id,
-        amount_cents=charged.amount_cents,
-        idempotency_key=f"refund:{order.trade_id}",
-        reason="The payment completed after the sale was cancelled.",
-        client=client,
-    )
-    ledger.post(
-        session=session,
-        txn_id=f"order:{order.id}:refund",
-        entries=[
-            (ledger.escrow(order.id), charged.amount_cents),
-            (ledger.CLEARING, -charged.amount_cents),
-        ],
-        order_id=order.id,
-        memo="late charge refunded",
+    _refund_buyer(
+        session,
+        order,
+        charged.amount_cents,
+        "The payment completed after the sale was cancelled.",
+        "late charge refunded",
+        client,
     )
     emails = _emails(
         _notify(

@@ -46,6 +46,8 @@ from trading.outcomes import modify_result, parse_events, place_result
 from trading.scripts import Args, ScriptRunner
 
 Clock = Callable[[], int]
+BATCH_SIZE = 500
+"""Orders per `place_batch` script call in `place_many` (one book's orders per call)."""
 Outcome = PlaceOutcome | CancelOutcome | ModifyOutcome | ExpireOutcome
 
 
@@ -191,15 +193,55 @@ class RedisEngine:
         keys, args = self._place_args(cmd, self.clock())
         return self._place_outcome(cmd, self.scripts.call("place", keys, args))
 
-    def place_many(self, cmds: Sequence[PlaceOrder]) -> list[PlaceOutcome]:
-        """Place orders in one pipelined round trip (per node). Each is still its own atomic
-        script call; across books there is no ordering guarantee beyond per-book order."""
+    def place_many(
+        self, cmds: Sequence[PlaceOrder], *, batch_size: int = BATCH_SIZE
+    ) -> list[PlaceOutcome]:
+        """Place many orders, returning one outcome per command in the same order.
+
+        The orders of one book go to that book's `place_batch` script, up to `batch_size` per
+        call: each call is one atomic step that places its orders one after the other, with the
+        same outcomes (fills, trade ids, rests, refusals, replays) as calling `place` for each
+        in that order at the same clock, and writes one journal entry holding every placed
+        order's events in order. The calls for all books go out in one pipelined round trip
+        (per node on a cluster); across books there is no ordering guarantee."""
         now = self.clock()
         out: list[PlaceOutcome | None] = [place_shape_error(c) for c in cmds]
-        todo = [i for i, r in enumerate(out) if r is None]
-        replies = self.scripts.call_many("place", [self._place_args(cmds[i], now) for i in todo])
-        for i, reply in zip(todo, replies, strict=True):
-            out[i] = self._place_outcome(cmds[i], reply)
+        by_book: dict[str, list[int]] = {}
+        for i, r in enumerate(out):
+            if r is None:
+                by_book.setdefault(cmds[i].variant_id, []).append(i)
+        c = self.config
+        calls: list[tuple[Sequence[str], Args]] = []
+        groups: list[list[int]] = []
+        for variant_id, idx in by_book.items():
+            keys = book_keys(variant_id)
+            head = self._args(
+                keys, now, c.min_price_cents, c.max_price_cents, c.max_quantity, c.max_expiry_ms
+            )
+            for at in range(0, len(idx), batch_size):
+                group = idx[at : at + batch_size]
+                args: list[str | int] = list(head)
+                for i in group:
+                    cmd = cmds[i]
+                    args += (
+                        cmd.order_id,
+                        cmd.user_id,
+                        cmd.side.value,
+                        cmd.price_cents,
+                        cmd.quantity,
+                        cmd.time_in_force.value,
+                        cmd.expires_at or 0,
+                    )
+                calls.append((keys.script_keys, args))
+                groups.append(group)
+        replies = self.scripts.call_many("place_batch", calls) if calls else []
+        for group, reply in zip(groups, replies, strict=True):
+            if reply and text(reply[0]) == "rej":  # the book refused the whole batch
+                for i in group:
+                    out[i] = self._rejected(cmds[i].variant_id, cmds[i].order_id, reply)
+                continue
+            for i, one in zip(group, reply, strict=True):
+                out[i] = self._place_outcome(cmds[i], one)
         return [r for r in out if r is not None]
 
     def cancel(self, cmd: CancelOrder) -> CancelOutcome:

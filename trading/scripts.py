@@ -16,6 +16,7 @@ from redis.exceptions import NoScriptError
 
 NAMES = (
     "place",
+    "place_batch",
     "cancel",
     "modify",
     "expire",

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 from redis import Redis
 from redis.cluster import RedisCluster
 
@@ -18,7 +19,8 @@ from tests.trading.conftest import T0, FakeClock
 from tests.trading.streams import BOOKS, OPS, Ledger, StreamState, check_invariants, to_command
 from trading import market_data
 from trading.engine import MatchingEngine, RedisEngine
-from trading.orders import EngineConfig, PlaceResult, Rejected, Side
+from trading.journal import read_journal
+from trading.orders import EngineConfig, PlaceOrder, PlaceResult, Rejected, Side
 from trading.reference import ReferenceEngine
 
 # sweep one expired order per command, so matching meets expired makers too
@@ -30,6 +32,8 @@ SETTINGS = settings(
 )
 
 Op = tuple[Any, ...]
+# place_many's orders per script call: small ones split a run of places into several batches
+BATCH_SIZES = st.sampled_from([1, 2, 3, 500])
 
 
 def note_kinds(outcome: object) -> None:
@@ -83,6 +87,10 @@ def run_both(
             for t in got.fills:
                 for oid in (t.maker_order_id, t.taker_order_id):
                     assert redis_engine.order(t.variant_id, oid) == ref.order(t.variant_id, oid)
+    compare_market_data(redis_engine, ref)
+
+
+def compare_market_data(redis_engine: RedisEngine, ref: ReferenceEngine) -> None:
     client = redis_engine.client
     for b in BOOKS:
         d = market_data.depth(client, b)
@@ -98,6 +106,70 @@ def run_both(
             for r in market_data.recent_trades(client, b, limit=100)
         ]
         assert recent == ref.recent_trades(b)
+
+
+def run_batched(
+    redis_engine: RedisEngine,
+    ref: ReferenceEngine,
+    clock: FakeClock,
+    ops: list[Op],
+    batch_size: int,
+) -> None:
+    """Runs of consecutive places go to the Redis engine as one `place_many` (batches of
+    `batch_size` per book) and to the reference engine one by one: the same outcomes, books,
+    market data, and a journal that holds every event of the one-by-one run, in order."""
+    for b in BOOKS:
+        assert redis_engine.open_book(b) == ref.open_book(b)
+    state = StreamState()
+    pending: list[PlaceOrder] = []
+    expected: dict[str, list[Any]] = {b: [] for b in BOOKS}
+
+    def journal_events(outcome: object, book: str) -> None:
+        if isinstance(outcome, PlaceResult) and outcome.replayed:
+            return
+        expected[book].extend(getattr(outcome, "events", ()))
+
+    def drain() -> None:
+        if not pending:
+            return
+        got = redis_engine.place_many(pending, batch_size=batch_size)
+        want = [ref.place(c) for c in pending]
+        assert got == want, (pending, got, want)
+        for c, w in zip(pending, want, strict=True):
+            note_kinds(w)
+            journal_events(w, c.variant_id)
+        for b in {c.variant_id for c in pending}:
+            assert redis_engine.snapshot(b) == ref.snapshot(b)
+        for c in pending:
+            assert redis_engine.order(c.variant_id, c.order_id) == ref.order(
+                c.variant_id, c.order_id
+            )
+        pending.clear()
+
+    for op in ops:
+        cmd = to_command(op, state, clock.now)
+        if cmd is None:
+            continue
+        if isinstance(cmd, PlaceOrder):
+            pending.append(cmd)
+            continue
+        drain()
+        if isinstance(cmd, int):
+            clock.advance(cmd)
+            continue
+        got, want = redis_engine.execute(cmd), ref.execute(cmd)
+        assert got == want, (cmd, got, want)
+        journal_events(want, cmd.variant_id)
+        assert redis_engine.snapshot(cmd.variant_id) == ref.snapshot(cmd.variant_id)
+    drain()
+    compare_market_data(redis_engine, ref)
+    for b in BOOKS:
+        entries = read_journal(redis_engine.client, b)
+        assert [e for entry in entries for e in entry.events] == expected[b]
+        sequences = [entry.sequence for entry in entries]
+        assert sequences == sorted(sequences)
+        trade_ids = [t.trade_id for entry in entries for t in entry.trades]
+        assert len(trade_ids) == len(set(trade_ids))
 
 
 @settings(SETTINGS, max_examples=400)
@@ -126,6 +198,34 @@ def test_redis_and_reference_engines_agree(redis_client: Redis, ops: list[Op]) -
         clock,
         ops,
     )
+
+
+@settings(SETTINGS, max_examples=300)
+@given(ops=OPS, batch_size=BATCH_SIZES)
+def test_batched_places_agree_with_one_by_one(
+    redis_client: Redis, ops: list[Op], batch_size: int
+) -> None:
+    redis_client.flushdb()
+    clock = FakeClock(T0)
+    run_batched(
+        RedisEngine(redis_client, config=CONFIG, clock=clock),
+        ReferenceEngine(config=CONFIG, clock=clock),
+        clock,
+        ops,
+        batch_size,
+    )
+
+
+@pytest.mark.cluster
+@settings(SETTINGS, max_examples=40)
+@given(ops=OPS, batch_size=BATCH_SIZES)
+def test_batched_places_agree_on_a_redis_cluster(
+    cluster_client: RedisCluster, ops: list[Op], batch_size: int
+) -> None:
+    cluster_client.flushall(target_nodes=RedisCluster.PRIMARIES)
+    clock = FakeClock(T0)
+    engine = RedisEngine(cluster_client, config=CONFIG, clock=clock)
+    run_batched(engine, ReferenceEngine(config=CONFIG, clock=clock), clock, ops, batch_size)
 
 
 @pytest.mark.cluster

@@ -3,6 +3,12 @@
 -- ARGV[1..5]: variant id, channel, now (epoch ms), sweep limit, recent trades length.
 -- Command arguments start at ARGV[6]. Scripts validate before the first write and return
 -- {'rej', code, message} instead of raising: a refused command changes nothing.
+--
+-- Writes that nothing later in the script reads back from Redis are deferred and written by
+-- flush() in as few calls as possible (one HSET for every changed order record, one ZADD and one
+-- ZREM for the expiry index, one per side for the level totals...). The sides' ZSETs, which
+-- matching reads, are written at once. Orders read in a script are kept in `cache`, so an order
+-- touched twice (in a batch) is read once and written once.
 local K_META, K_BIDS, K_ASKS, K_DBIDS, K_DASKS, K_ORDERS = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local K_OUTCOMES, K_EXPIRY, K_DONE, K_JOURNAL, K_TRADES = KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]
 local VARIANT = ARGV[1]
@@ -10,12 +16,24 @@ local CHANNEL = ARGV[2]
 local NOW = tonumber(ARGV[3])
 local SWEEP_LIMIT = tonumber(ARGV[4])
 local RECENT = tonumber(ARGV[5])
+local SNOW = ARGV[3]
 
 local events = {}
 local changed = {}
-local seen = {}
 local trades = {}
 local seq = 0
+
+-- deferred writes (see flush)
+local cache = {}        -- order id -> order table (read or created by this script)
+local dirty = {}        -- orders whose record must be written, in first-change order
+local is_dirty = {}
+local exp_index = {}    -- order id -> expires_at (add to the expiry index) or false (remove)
+local exp_ids = {}
+local done_ids = {}     -- finished now: ZADD done NOW id
+local outcomes = {}     -- flat id, record pairs: idempotency records of orders placed now
+local new_outcome = {}  -- order id -> record, for a replay within a batch
+local journal = {}      -- per placed order: its events as JSON without the brackets
+local swept_all = false -- a sweep found every due order: later sweeps would find none
 
 -- integers below 1e14 print exactly with Lua's number format, which is cheaper than format()
 local function I(n) return tostring(n) end
@@ -55,12 +73,22 @@ local function pack(o)
 end
 
 local function load_order(id)
+  local o = cache[id]
+  if o then return o end
   local rec = redis.call('HGET', K_ORDERS, id)
   if not rec then return nil end
-  return parse(id, rec)
+  o = parse(id, rec)
+  cache[id] = o
+  return o
 end
 
-local function save(o) redis.call('HSET', K_ORDERS, o.id, pack(o)) end
+local function save(o)
+  cache[o.id] = o
+  if not is_dirty[o.id] then
+    is_dirty[o.id] = true
+    dirty[#dirty + 1] = o
+  end
+end
 
 -- Sides are ZSETs with the integer price as score (negated on the bid side, so both sides iterate
 -- best-first in ascending order) and member '<15-digit sequence>|<order id>': equal scores sort
@@ -69,36 +97,32 @@ local function member(o) return string.format('%015d|%s', o.seq, o.id) end
 local function zkey(side) if side == 'bid' then return K_BIDS end return K_ASKS end
 local function score(side, price) if side == 'bid' then return -price end return price end
 
--- levels[side..price] = {side, price, qty, count}; count is false when not known yet
+-- levels[side..price] = {side, price, qty, count}: changes (deltas) until flush() writes them,
+-- then the level's new totals
 local levels = {}
 local changed_side = {}
 
 local function level_add(side, price, dq, dn)
-  local dk = (side == 'bid') and K_DBIDS or K_DASKS
-  local p = I(price)
-  local k = side .. p
+  local k = side .. I(price)
   local lv = levels[k]
   if not lv then
-    lv = {side, price, 0, false}
+    lv = {side, price, 0, 0}
     levels[k] = lv
     changed[#changed + 1] = lv
   end
   changed_side[side] = true
-  if dq ~= 0 then lv[3] = redis.call('HINCRBY', dk, p, dq) end
-  if dn ~= 0 then
-    local n = redis.call('HINCRBY', dk, p .. ':n', dn)
-    lv[4] = n
-    if n <= 0 then
-      redis.call('HDEL', dk, p, p .. ':n')
-      lv[3] = 0
-      lv[4] = 0
-    end
-  end
+  lv[3] = lv[3] + dq
+  lv[4] = lv[4] + dn
+end
+
+local function set_expiry(id, exp)
+  if exp_index[id] == nil then exp_ids[#exp_ids + 1] = id end
+  exp_index[id] = exp
 end
 
 local function rest(o)
   redis.call('ZADD', zkey(o.side), score(o.side, o.price), member(o))
-  redis.call('ZADD', K_EXPIRY, o.exp, o.id)
+  set_expiry(o.id, o.exp)
   level_add(o.side, o.price, o.rem, 1)
 end
 
@@ -108,8 +132,104 @@ local function unrest(o)
 end
 
 local function finish(o)
-  redis.call('ZREM', K_EXPIRY, o.id)
-  redis.call('ZADD', K_DONE, NOW, o.id)
+  set_expiry(o.id, false)
+  done_ids[#done_ids + 1] = o.id
+end
+
+-- one command with many arguments, in chunks (Lua's unpack has a stack limit)
+local function call_many(cmd, key, args, width)
+  local n = #args
+  if n == 0 then return end
+  local chunk = 4000 - (4000 % width)
+  for i = 1, n, chunk do
+    local j = i + chunk - 1
+    if j > n then j = n end
+    redis.call(cmd, key, unpack(args, i, j))
+  end
+end
+
+local function flush_expiry()
+  if #exp_ids == 0 then return end
+  local add, del = {}, {}
+  for _, id in ipairs(exp_ids) do
+    local e = exp_index[id]
+    if e then
+      add[#add + 1] = e
+      add[#add + 1] = id
+    else
+      del[#del + 1] = id
+    end
+  end
+  call_many('ZADD', K_EXPIRY, add, 2)
+  call_many('ZREM', K_EXPIRY, del, 1)
+  exp_index = {}
+  exp_ids = {}
+end
+
+-- the level totals of one side: read the touched levels once, write the new totals once
+local function flush_levels(side, dk)
+  local fields, lvs = {}, {}
+  for _, lv in ipairs(changed) do
+    if lv[1] == side and lv[5] == nil then
+      local p = I(lv[2])
+      lvs[#lvs + 1] = lv
+      fields[#fields + 1] = p
+      fields[#fields + 1] = p .. ':n'
+    end
+  end
+  if #lvs == 0 then return end
+  local cur = redis.call('HMGET', dk, unpack(fields))
+  local set, del = {}, {}
+  for i, lv in ipairs(lvs) do
+    local q = tonumber(cur[2 * i - 1] or '0') + lv[3]
+    local n = tonumber(cur[2 * i] or '0') + lv[4]
+    lv[5] = true
+    if n <= 0 then
+      if cur[2 * i - 1] or cur[2 * i] then
+        del[#del + 1] = fields[2 * i - 1]
+        del[#del + 1] = fields[2 * i]
+      end
+      lv[3] = 0
+      lv[4] = 0
+    else
+      set[#set + 1] = fields[2 * i - 1]
+      set[#set + 1] = q
+      set[#set + 1] = fields[2 * i]
+      set[#set + 1] = n
+      lv[3] = q
+      lv[4] = n
+    end
+  end
+  call_many('HSET', dk, set, 4)
+  call_many('HDEL', dk, del, 2)
+end
+
+-- write every deferred change (idempotent: a second call writes nothing)
+local function flush()
+  if #dirty > 0 then
+    local recs = {}
+    for _, o in ipairs(dirty) do
+      recs[#recs + 1] = o.id
+      recs[#recs + 1] = pack(o)
+    end
+    call_many('HSET', K_ORDERS, recs, 2)
+    dirty = {}
+    is_dirty = {}
+  end
+  flush_expiry()
+  if #done_ids > 0 then
+    local d = {}
+    for _, id in ipairs(done_ids) do
+      d[#d + 1] = SNOW
+      d[#d + 1] = id
+    end
+    call_many('ZADD', K_DONE, d, 2)
+    done_ids = {}
+  end
+  call_many('HSET', K_OUTCOMES, outcomes, 2)
+  outcomes = {}
+  flush_levels('bid', K_DBIDS)
+  flush_levels('ask', K_DASKS)
 end
 
 local function expire_order(o)
@@ -123,62 +243,79 @@ local function expire_order(o)
   save(o)
 end
 
+-- Expire up to `limit` due orders. The clock is the same for the whole script and nothing rests
+-- with expires_at <= now, so once a sweep found fewer than `limit`, later ones would find none.
 local function sweep(limit)
-  if limit <= 0 then return 0 end
+  if limit <= 0 or swept_all then return 0 end
+  flush_expiry()
   local ids = redis.call('ZRANGEBYSCORE', K_EXPIRY, '-inf', NOW, 'LIMIT', 0, limit)
+  if #ids < limit then swept_all = true end
   for _, id in ipairs(ids) do
-    local o = load_order(id)
-    expire_order(o)
+    expire_order(load_order(id))
   end
   return #ids
 end
 
+local PAGE = 4
+
 -- Match taker t against the opposite side while prices cross. Own resting orders are passed
 -- over (they keep their place); expired makers are expired on the spot and never trade.
--- Returns how many own crossing orders were passed over.
+-- Reads the crossing orders a page at a time. Returns how many own crossing orders were passed
+-- over.
 local function match(t)
   local opp = (t.side == 'bid') and K_ASKS or K_BIDS
-  local idx = 0
+  local bound = (t.side == 'bid') and t.price or -t.price
   local skipped = 0
   while t.rem > 0 do
-    local top = redis.call('ZRANGE', opp, idx, idx, 'WITHSCORES')
-    if #top == 0 then break end
-    local mprice = tonumber(top[2])
-    if t.side == 'bid' then
-      if mprice > t.price then break end
-    else
-      mprice = -mprice
-      if mprice < t.price then break end
-    end
-    local m = load_order(string.sub(top[1], 17))
-    if m.exp <= NOW then
-      expire_order(m)
-    elseif m.user == t.user then
-      idx = idx + 1
-      skipped = skipped + 1
-    else
-      local q = t.rem
-      if m.rem < q then q = m.rem end
-      seq = seq + 1
-      m.rem = m.rem - q
-      m.filled = m.filled + q
-      t.rem = t.rem - q
-      t.filled = t.filled + q
-      local trade = {type = 'trade', trade = VARIANT .. '-' .. I(seq), price = mprice, qty = q,
-        maker = m.id, maker_user = m.user, taker = t.id, taker_user = t.user, side = t.side,
-        maker_left = m.rem, taker_left = t.rem, seq = seq}
-      events[#events + 1] = trade
-      trades[#trades + 1] = trade
-      if m.rem == 0 then
-        redis.call('ZREM', opp, top[1])
-        level_add(m.side, mprice, -q, -1)
-        m.status = 'filled'
-        finish(m)
-      else
-        level_add(m.side, mprice, -q, 0)
+    local page = redis.call('ZRANGEBYSCORE', opp, '-inf', bound, 'WITHSCORES', 'LIMIT', skipped, PAGE)
+    local np = #page / 2
+    if np == 0 then break end
+    local want, wi = {}, {}
+    for i = 1, np do
+      local id = string.sub(page[2 * i - 1], 17)
+      if not cache[id] then
+        want[#want + 1] = id
+        wi[#wi + 1] = i
       end
-      save(m)
     end
+    if #want > 0 then
+      local recs = redis.call('HMGET', K_ORDERS, unpack(want))
+      for j, id in ipairs(want) do cache[id] = parse(id, recs[j]) end
+    end
+    for i = 1, np do
+      if t.rem == 0 then break end
+      local mprice = tonumber(page[2 * i])
+      if t.side ~= 'bid' then mprice = -mprice end
+      local m = cache[string.sub(page[2 * i - 1], 17)]
+      if m.exp <= NOW then
+        expire_order(m)
+      elseif m.user == t.user then
+        skipped = skipped + 1
+      else
+        local q = t.rem
+        if m.rem < q then q = m.rem end
+        seq = seq + 1
+        m.rem = m.rem - q
+        m.filled = m.filled + q
+        t.rem = t.rem - q
+        t.filled = t.filled + q
+        local trade = {type = 'trade', trade = VARIANT .. '-' .. I(seq), price = mprice, qty = q,
+          maker = m.id, maker_user = m.user, taker = t.id, taker_user = t.user, side = t.side,
+          maker_left = m.rem, taker_left = t.rem, seq = seq}
+        events[#events + 1] = trade
+        trades[#trades + 1] = trade
+        if m.rem == 0 then
+          redis.call('ZREM', opp, page[2 * i - 1])
+          level_add(m.side, mprice, -q, -1)
+          m.status = 'filled'
+          finish(m)
+        else
+          level_add(m.side, mprice, -q, 0)
+        end
+        save(m)
+      end
+    end
+    if np < PAGE then break end
   end
   return skipped
 end
@@ -206,6 +343,45 @@ local function settle(t, skipped)
   end
 end
 
+-- Place one order (the book is open; `prior` is its stored idempotency record, if any).
+-- Returns the reply for this order: {'ok', events JSON, now}, {'replay', record} or a refusal.
+local function place_one(oid, user, side, price, qty, tif, exp, prior, min_price, max_price, max_qty, max_exp)
+  prior = new_outcome[oid] or prior
+  if prior then return {'replay', prior} end
+  if side ~= 'bid' and side ~= 'ask' then return rej('invalid_side', 'side must be bid or ask') end
+  if not price or price ~= math.floor(price) or price < min_price or price > max_price then
+    return rej('invalid_price', 'price out of bounds')
+  end
+  if not qty or qty ~= math.floor(qty) or qty < 1 or qty > max_qty then
+    return rej('invalid_quantity', 'quantity out of bounds')
+  end
+  if tif == 'gtc' then
+    if not exp or exp ~= math.floor(exp) or exp <= NOW or exp > NOW + max_exp then
+      return rej('invalid_expiry', 'a GTC order needs expires_at in the future')
+    end
+  elseif tif == 'ioc' then
+    exp = 0
+  else
+    return rej('invalid_time_in_force', 'time_in_force must be gtc or ioc')
+  end
+  events = {}
+  sweep(SWEEP_LIMIT)
+  seq = seq + 1
+  local o = {id = oid, status = 'open', side = side, user = user, price = price, orig = qty,
+    rem = qty, filled = 0, cxl = 0, expq = 0, seq = seq, exp = exp, tif = tif}
+  events[#events + 1] = {type = 'accepted', order = oid, user = user, side = side, price = price,
+    qty = qty, tif = tif, exp = exp, seq = seq}
+  settle(o, match(o))
+  save(o)
+  local ev = cjson.encode(events)
+  local rec = SNOW .. '|' .. ev
+  new_outcome[oid] = rec
+  outcomes[#outcomes + 1] = oid
+  outcomes[#outcomes + 1] = rec
+  journal[#journal + 1] = string.sub(ev, 2, -2)
+  return {'ok', ev, SNOW}
+end
+
 local function best(side)
   local r = redis.call('ZRANGE', zkey(side), 0, 0, 'WITHSCORES')
   if #r == 0 then return 0, 0 end
@@ -217,13 +393,17 @@ local function best(side)
   return p, tonumber(redis.call('HGET', dk, I(p)) or '0')
 end
 
--- Save the sequence, journal the events, refresh the top of book (kept in the meta hash) and
--- publish the changed levels. Only a side with a changed level is looked at again. Returns the
--- events as JSON ('[]' when the command did nothing).
-local function commit(cmd)
-  if #events == 0 then return '[]' end
-  local ev = cjson.encode(events)
-  redis.call('XADD', K_JOURNAL, '*', 'cmd', cmd, 'seq', I(seq), 'at', I(NOW), 'ev', ev)
+-- Write the deferred changes, save the sequence, journal the events (`ev`: JSON; default the
+-- command's `events`), refresh the top of book (kept in the meta hash) and publish the changed
+-- levels. Only a side with a changed level is looked at again. Returns the events as JSON
+-- ('[]' when the command did nothing).
+local function commit(cmd, ev)
+  flush()
+  if not ev then
+    if #events == 0 then return '[]' end
+    ev = cjson.encode(events)
+  end
+  redis.call('XADD', K_JOURNAL, '*', 'cmd', cmd, 'seq', I(seq), 'at', SNOW, 'ev', ev)
   if #changed == 0 then
     redis.call('HSET', K_META, 'seq', I(seq))
     return ev
@@ -241,20 +421,14 @@ local function commit(cmd)
     end
   end
   local out = {}
-  for i, lv in ipairs(changed) do
-    if lv[4] == false then
-      local dk = (lv[1] == 'bid') and K_DBIDS or K_DASKS
-      lv[4] = tonumber(redis.call('HGET', dk, I(lv[2]) .. ':n') or '0')
-    end
-    out[i] = lv
-  end
+  for i, lv in ipairs(changed) do out[i] = {lv[1], lv[2], lv[3], lv[4]} end
   update.levels = out
   if #trades > 0 then
     local pushed = {}
     for i, t in ipairs(trades) do
-      pushed[i] = I(NOW) .. '|' .. t.trade .. '|' .. I(t.price) .. '|' .. I(t.qty) .. '|' .. t.side
+      pushed[i] = SNOW .. '|' .. t.trade .. '|' .. I(t.price) .. '|' .. I(t.qty) .. '|' .. t.side
     end
-    redis.call('LPUSH', K_TRADES, unpack(pushed))
+    call_many('LPUSH', K_TRADES, pushed, 1)
     redis.call('LTRIM', K_TRADES, 0, RECENT - 1)
     local l = trades[#trades]
     update.last = {l.trade, l.price, l.qty, NOW}
@@ -265,7 +439,7 @@ local function commit(cmd)
     top[#top + 1] = 'last_qty'
     top[#top + 1] = l.qty
     top[#top + 1] = 'last_at'
-    top[#top + 1] = I(NOW)
+    top[#top + 1] = SNOW
   end
   redis.call('HSET', K_META, unpack(top))
   redis.call('PUBLISH', CHANNEL, cjson.encode(update))

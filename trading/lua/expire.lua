@@ -5,6 +5,7 @@ local limit, retention = tonumber(ARGV[6]), tonumber(ARGV[7])
 local refused = open_book_or_refuse()
 if refused then return refused end
 sweep(limit)
+flush() -- an order expired just now may be pruned just now too (retention 0)
 local old = redis.call('ZRANGEBYSCORE', K_DONE, '-inf', NOW - retention, 'LIMIT', 0, limit)
 for _, id in ipairs(old) do
   redis.call('HDEL', K_ORDERS, id)

@@ -18,5 +18,6 @@ for i = 6, #ARGV, 7 do
   redis.call('HSETNX', K_OUTCOMES, o.id, I(NOW) .. '|' .. ev)
   n = n + 1
 end
+flush()
 redis.call('HSET', K_META, 'seq', I(seq))
 return {'ok', n}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from sqlmodel import Session, col, select
@@ -232,3 +232,43 @@ def order_detail(*, session: Session, user_id: int, order_id: object) -> OrderDe
         seller_level=order.seller_level,
         seller_fee_bp=order.seller_fee_bp,
     )
+
+
+# --- text for people ----------------------------------------------------------------------
+
+
+def when(moment: datetime | None) -> str:
+    """ "Jun 18, 3:04 PM UTC": times are stored and shown in UTC."""
+    if moment is None:
+        return "\u2014"
+    return orders.aware(moment).strftime("%b %-d, %Y, %-I:%M %p UTC")
+
+
+def day(moment: datetime | date | None) -> str:
+    if moment is None:
+        return "\u2014"
+    return moment.strftime("%b %-d, %Y")
+
+
+def time_left(deadline: datetime | None, now: datetime) -> str:
+    """ "1d 4h left", "3h 20m left", "overdue": a countdown to a deadline."""
+    if deadline is None:
+        return ""
+    seconds = int((orders.aware(deadline) - now).total_seconds())
+    if seconds <= 0:
+        return "Overdue"
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes = rest // 60
+    if days:
+        return f"{days}d {hours}h left"
+    if hours:
+        return f"{hours}h {minutes}m left"
+    return f"{max(minutes, 1)}m left"
+
+
+def percent(bp: int) -> str:
+    """Signed basis points as a percentage: +12.3%, -4.0%."""
+    sign = "+" if bp > 0 else "-" if bp < 0 else ""
+    tenths = (abs(bp) + 5) // 10
+    return f"{sign}{tenths // 10}.{tenths % 10}%"

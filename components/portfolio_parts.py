@@ -1,0 +1,396 @@
+"""Rows and dialogs of the portfolio page."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from components.order_parts import ELLIPSIS, NUM, thumb
+from state.portfolio import BidView, HoldingView, PortfolioState
+
+
+def trend_color(trend: rx.Var) -> rx.Var:
+    return rx.match(trend, ("up", "var(--green-11)"), ("down", "var(--red-11)"), "var(--gray-11)")
+
+
+def gain_badge(gain: rx.Var, pct: rx.Var, trend: rx.Var) -> rx.Component:
+    return rx.badge(
+        rx.icon(
+            rx.match(trend, ("up", "trending-up"), ("down", "trending-down"), "minus"), size=12
+        ),
+        gain,
+        " (",
+        pct,
+        ")",
+        color_scheme=rx.match(trend, ("up", "green"), ("down", "red"), "gray"),
+        variant="soft",
+        size="2",
+        style=NUM,
+    )
+
+
+def _figure_block(label: str, value: rx.Var | str, **props: object) -> rx.Component:
+    return rx.vstack(
+        rx.text(label, size="1", color="var(--gray-11)"),
+        rx.text(value, size="3", weight="bold", style=NUM, **props),
+        spacing="0",
+        align=rx.breakpoints(initial="start", md="end"),
+        min_width="92px",
+    )
+
+
+def holding_row(item: HoldingView) -> rx.Component:
+    return rx.flex(
+        rx.hstack(
+            thumb(item.image, item.name, size="64px"),
+            rx.vstack(
+                rx.link(
+                    rx.text(item.name, size="2", weight="bold", style=ELLIPSIS, width="100%"),
+                    href=item.href,
+                    color="var(--gray-12)",
+                    underline="hover",
+                    width="100%",
+                ),
+                rx.text(
+                    "US ",
+                    item.size,
+                    " \u00b7 Bought ",
+                    item.purchased_on,
+                    size="1",
+                    color="var(--gray-11)",
+                ),
+                rx.cond(
+                    item.bought_here,
+                    rx.link(
+                        rx.badge("Bought here", variant="surface", color_scheme="green"),
+                        href=item.order_href,
+                    ),
+                    rx.badge("Added by you", variant="surface", color_scheme="gray"),
+                ),
+                spacing="1",
+                min_width="0",
+                flex="1",
+            ),
+            spacing="3",
+            align="center",
+            flex="1",
+            min_width="0",
+            width="100%",
+        ),
+        rx.hstack(
+            _figure_block("Paid", item.paid),
+            rx.vstack(
+                rx.text("Market value", size="1", color="var(--gray-11)"),
+                rx.text(item.market_value, size="3", weight="bold", style=NUM),
+                rx.cond(
+                    ~item.has_market_value,
+                    rx.text("No sales yet", size="1", color="var(--gray-10)"),
+                ),
+                spacing="0",
+                align=rx.breakpoints(initial="start", md="end"),
+                min_width="100px",
+            ),
+            rx.vstack(
+                rx.text("Gain / loss", size="1", color="var(--gray-11)"),
+                gain_badge(item.gain, item.gain_pct, item.trend),
+                spacing="1",
+                align=rx.breakpoints(initial="start", md="end"),
+                min_width="150px",
+            ),
+            rx.cond(
+                item.bought_here,
+                rx.box(width="32px"),
+                rx.icon_button(
+                    rx.icon("trash-2", size=14),
+                    variant="ghost",
+                    color_scheme="gray",
+                    size="2",
+                    on_click=PortfolioState.remove_item(item.id),
+                    aria_label="Remove from portfolio",
+                    id=f"remove-item-{item.id}",
+                ),
+            ),
+            spacing="4",
+            align="center",
+            wrap="wrap",
+        ),
+        direction=rx.breakpoints(initial="column", md="row"),
+        align=rx.breakpoints(initial="start", md="center"),
+        gap="3",
+        width="100%",
+        padding_y="12px",
+        border_top="1px solid var(--gray-a4)",
+        class_name="holding-row",
+    )
+
+
+def bid_row(bid: BidView) -> rx.Component:
+    return rx.flex(
+        rx.hstack(
+            thumb(bid.image, bid.name),
+            rx.vstack(
+                rx.link(
+                    rx.text(bid.name, size="2", weight="bold", style=ELLIPSIS, width="100%"),
+                    href=bid.href,
+                    color="var(--gray-12)",
+                    underline="hover",
+                    width="100%",
+                ),
+                rx.text(
+                    "US ",
+                    bid.size,
+                    " \u00b7 Expires ",
+                    bid.expires,
+                    size="1",
+                    color="var(--gray-11)",
+                ),
+                spacing="1",
+                min_width="0",
+                flex="1",
+            ),
+            spacing="3",
+            align="center",
+            flex="1",
+            min_width="0",
+            width="100%",
+        ),
+        rx.hstack(
+            _figure_block("Your bid", bid.price),
+            rx.vstack(
+                rx.cond(
+                    bid.state == "highest",
+                    rx.badge(
+                        rx.icon("crown", size=12),
+                        "Highest bid",
+                        color_scheme="green",
+                        variant="soft",
+                        class_name="bid-state",
+                    ),
+                    rx.badge(
+                        rx.icon("arrow-down", size=12),
+                        "Outbid",
+                        color_scheme="red",
+                        variant="soft",
+                        class_name="bid-state",
+                    ),
+                ),
+                rx.text(
+                    "Top bid ",
+                    bid.highest,
+                    " \u00b7 Ask ",
+                    bid.lowest,
+                    size="1",
+                    color="var(--gray-11)",
+                ),
+                spacing="1",
+                align=rx.breakpoints(initial="start", md="end"),
+            ),
+            rx.button(
+                rx.icon("pencil", size=14),
+                "Edit",
+                variant="soft",
+                size="2",
+                on_click=PortfolioState.open_edit_bid(bid.id),
+                id=f"edit-bid-{bid.id}",
+            ),
+            rx.button(
+                "Cancel",
+                variant="ghost",
+                color_scheme="red",
+                size="2",
+                on_click=PortfolioState.cancel_bid(bid.id),
+                id=f"cancel-bid-{bid.id}",
+            ),
+            spacing="3",
+            align="center",
+            wrap="wrap",
+        ),
+        direction=rx.breakpoints(initial="column", md="row"),
+        align=rx.breakpoints(initial="start", md="center"),
+        gap="3",
+        width="100%",
+        padding_y="12px",
+        border_top="1px solid var(--gray-a4)",
+        class_name="bid-row",
+        id=f"bid-{bid.id}",
+    )
+
+
+def _error(error: rx.Var, element_id: str) -> rx.Component:
+    return rx.cond(error != "", rx.text(error, size="2", color="var(--red-11)", id=element_id))
+
+
+def _label(text: str, html_for: str) -> rx.Component:
+    return rx.text(text, as_="label", size="2", weight="medium", html_for=html_for)
+
+
+def add_item_dialog() -> rx.Component:
+    s = PortfolioState
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title("Add a pair you own"),
+            rx.dialog.description(
+                "Track a pair you bought elsewhere. We value it at the last sale of its size.",
+                size="2",
+                color="var(--gray-11)",
+            ),
+            rx.form(
+                rx.vstack(
+                    rx.vstack(
+                        _label("Sneaker", "add-product"),
+                        rx.select.root(
+                            rx.select.trigger(
+                                placeholder="Choose a sneaker", width="100%", id="add-product"
+                            ),
+                            rx.select.content(
+                                rx.foreach(
+                                    s.product_options,
+                                    lambda o: rx.select.item(o.name, value=o.id),
+                                ),
+                                position="popper",
+                            ),
+                            value=s.add_product_id,
+                            on_change=s.choose_product,
+                            size="3",
+                        ),
+                        _error(s.add_product_error, "add-product-error"),
+                        spacing="1",
+                        width="100%",
+                    ),
+                    rx.grid(
+                        rx.vstack(
+                            _label("Size (US)", "add-size"),
+                            rx.input(
+                                name="size",
+                                id="add-size",
+                                placeholder="10.5",
+                                max_length=10,
+                                size="3",
+                                auto_complete="off",
+                                width="100%",
+                            ),
+                            _error(s.add_size_error, "add-size-error"),
+                            spacing="1",
+                            width="100%",
+                        ),
+                        rx.vstack(
+                            _label("Price paid", "add-price"),
+                            rx.input(
+                                rx.input.slot("$"),
+                                name="price",
+                                id="add-price",
+                                placeholder="220",
+                                input_mode="decimal",
+                                max_length=20,
+                                size="3",
+                                width="100%",
+                            ),
+                            _error(s.add_price_error, "add-price-error"),
+                            spacing="1",
+                            width="100%",
+                        ),
+                        columns="2",
+                        spacing="3",
+                        width="100%",
+                    ),
+                    rx.text(s.size_hint, size="1", color="var(--gray-11)", id="add-size-hint"),
+                    rx.vstack(
+                        _label("Purchase date", "add-date"),
+                        rx.input(
+                            name="purchased_on",
+                            id="add-date",
+                            type="date",
+                            default_value=s.today,
+                            key=s.today,
+                            size="3",
+                            width="100%",
+                        ),
+                        _error(s.add_date_error, "add-date-error"),
+                        spacing="1",
+                        width="100%",
+                    ),
+                    _error(s.add_form_error, "add-form-error"),
+                    rx.hstack(
+                        rx.dialog.close(
+                            rx.button("Cancel", variant="soft", color_scheme="gray", type="button")
+                        ),
+                        rx.button(
+                            "Add to portfolio",
+                            type="submit",
+                            loading=s.busy,
+                            disabled=s.busy,
+                            id="add-item-submit",
+                        ),
+                        justify="end",
+                        spacing="3",
+                        width="100%",
+                        padding_top="8px",
+                    ),
+                    spacing="3",
+                    width="100%",
+                    padding_top="12px",
+                ),
+                on_submit=s.add_item,
+                reset_on_submit=False,
+            ),
+            max_width="480px",
+            id="add-item-dialog",
+        ),
+        open=s.add_open,
+        on_open_change=s.dialog_open_change,
+    )
+
+
+def edit_bid_dialog() -> rx.Component:
+    s = PortfolioState
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title("Change your bid"),
+            rx.dialog.description(s.edit_bid_name, size="2", color="var(--gray-11)"),
+            rx.form(
+                rx.vstack(
+                    _label("New bid (USD)", "bid-price"),
+                    rx.input(
+                        rx.input.slot("$"),
+                        name="price",
+                        id="bid-price",
+                        default_value=s.edit_bid_value,
+                        key=s.edit_bid_id,
+                        input_mode="decimal",
+                        max_length=20,
+                        size="3",
+                        auto_focus=True,
+                    ),
+                    _error(s.edit_bid_error, "bid-price-error"),
+                    rx.text(
+                        "If an ask is at or below the new bid, you buy at once.",
+                        size="1",
+                        color="var(--gray-11)",
+                    ),
+                    rx.hstack(
+                        rx.dialog.close(
+                            rx.button("Cancel", variant="soft", color_scheme="gray", type="button")
+                        ),
+                        rx.button(
+                            "Save bid",
+                            type="submit",
+                            loading=s.busy,
+                            disabled=s.busy,
+                            id="bid-price-save",
+                        ),
+                        justify="end",
+                        spacing="3",
+                        width="100%",
+                    ),
+                    spacing="2",
+                    width="100%",
+                    padding_top="12px",
+                ),
+                on_submit=s.save_bid_price,
+                reset_on_submit=False,
+            ),
+            max_width="440px",
+            id="edit-bid-dialog",
+        ),
+        open=s.edit_bid_id != 0,
+        on_open_change=s.dialog_open_change,
+    )

@@ -1,0 +1,524 @@
+"""Rows and dialogs of the seller dashboard."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from components.order_parts import ELLIPSIS, NUM, status_badge, thumb
+from state.selling import AskView, PayoutView, SaleView, SellerState
+
+
+def _name_block(name: rx.Var, sub: rx.Component, href: rx.Var) -> rx.Component:
+    return rx.vstack(
+        rx.link(
+            rx.text(name, size="2", weight="bold", style=ELLIPSIS, width="100%"),
+            href=href,
+            color="var(--gray-12)",
+            underline="hover",
+            width="100%",
+        ),
+        sub,
+        spacing="1",
+        min_width="0",
+        flex="1",
+    )
+
+
+def _row(*children: rx.Component, **props: object) -> rx.Component:
+    return rx.flex(
+        *children,
+        align=rx.breakpoints(initial="start", md="center"),
+        direction=rx.breakpoints(initial="column", md="row"),
+        gap="3",
+        width="100%",
+        padding_y="12px",
+        border_top="1px solid var(--gray-a4)",
+        **props,
+    )
+
+
+def _item(image: rx.Var, name: rx.Var, sub: rx.Component, href: rx.Var) -> rx.Component:
+    return rx.hstack(
+        thumb(image, name),
+        _name_block(name, sub, href),
+        spacing="3",
+        align="center",
+        flex="1",
+        min_width="0",
+        width="100%",
+    )
+
+
+def ask_row(ask: AskView) -> rx.Component:
+    return _row(
+        _item(
+            ask.image,
+            ask.name,
+            rx.hstack(
+                rx.text(
+                    "US ",
+                    ask.size,
+                    " \u00b7 Expires ",
+                    ask.expires,
+                    size="1",
+                    color="var(--gray-11)",
+                ),
+                spacing="2",
+            ),
+            ask.href,
+        ),
+        rx.hstack(
+            rx.vstack(
+                rx.text("Your ask", size="1", color="var(--gray-11)"),
+                rx.text(ask.price, size="3", weight="bold", style=NUM),
+                spacing="0",
+                align="end",
+            ),
+            rx.vstack(
+                rx.cond(
+                    ask.is_lowest,
+                    rx.badge(
+                        rx.icon("trophy", size=12),
+                        "Lowest ask",
+                        color_scheme="green",
+                        variant="soft",
+                    ),
+                    rx.badge("Lowest is ", ask.lowest, color_scheme="amber", variant="soft"),
+                ),
+                rx.text("Highest bid ", ask.highest_bid, size="1", color="var(--gray-11)"),
+                spacing="1",
+                align="end",
+                min_width="130px",
+            ),
+            rx.button(
+                rx.icon("pencil", size=14),
+                "Edit",
+                variant="soft",
+                size="2",
+                on_click=SellerState.open_edit_ask(ask.id),
+                id=f"edit-ask-{ask.id}",
+            ),
+            rx.button(
+                "Cancel",
+                variant="ghost",
+                color_scheme="red",
+                size="2",
+                on_click=SellerState.cancel_ask(ask.id),
+                id=f"cancel-ask-{ask.id}",
+            ),
+            spacing="3",
+            align="center",
+            justify="end",
+            wrap="wrap",
+        ),
+        class_name="ask-row",
+        id=f"ask-{ask.id}",
+    )
+
+
+def _countdown(sale: SaleView) -> rx.Component:
+    return rx.badge(
+        rx.icon("clock", size=12),
+        rx.text(sale.countdown, id=f"countdown-{sale.order_id}"),
+        color_scheme=rx.cond(sale.urgent, "red", "amber"),
+        variant="soft",
+        size="2",
+    )
+
+
+def pending_row(sale: SaleView) -> rx.Component:
+    return _row(
+        _item(
+            sale.image,
+            sale.name,
+            rx.vstack(
+                rx.text(
+                    "US ",
+                    sale.size,
+                    " \u00b7 Sold ",
+                    sale.sold_on,
+                    " for ",
+                    sale.price,
+                    " \u00b7 Order #",
+                    sale.order_id,
+                    size="1",
+                    color="var(--gray-11)",
+                ),
+                rx.hstack(
+                    status_badge(sale.status_label, sale.tone),
+                    rx.cond(sale.can_ship, _countdown(sale)),
+                    rx.cond(
+                        sale.can_appeal,
+                        rx.badge(
+                            rx.icon("scale", size=12),
+                            "Appeal: ",
+                            sale.appeal_left,
+                            color_scheme="amber",
+                            variant="soft",
+                            size="2",
+                        ),
+                    ),
+                    spacing="2",
+                    wrap="wrap",
+                ),
+                rx.cond(
+                    sale.can_ship,
+                    rx.text("Ship by ", sale.ship_by, size="1", color="var(--gray-11)"),
+                ),
+                rx.cond(
+                    sale.tracking != "",
+                    rx.text(
+                        "Tracking ",
+                        rx.code(sale.tracking, size="1"),
+                        size="1",
+                        color="var(--gray-11)",
+                    ),
+                ),
+                spacing="1",
+            ),
+            sale.href,
+        ),
+        rx.hstack(
+            rx.vstack(
+                rx.text("Payout", size="1", color="var(--gray-11)"),
+                rx.text(sale.payout, size="3", weight="bold", style=NUM),
+                spacing="0",
+                align="end",
+            ),
+            rx.cond(
+                sale.can_ship,
+                rx.hstack(
+                    rx.cond(
+                        sale.can_extend,
+                        rx.button(
+                            "Extend 24h",
+                            variant="ghost",
+                            size="2",
+                            on_click=SellerState.extend_ship_by(sale.order_id),
+                            id=f"extend-{sale.order_id}",
+                        ),
+                    ),
+                    rx.button(
+                        rx.icon("truck", size=14),
+                        "Mark shipped",
+                        size="2",
+                        on_click=SellerState.open_ship(sale.order_id),
+                        id=f"ship-{sale.order_id}",
+                    ),
+                    spacing="2",
+                    align="center",
+                ),
+            ),
+            rx.cond(
+                sale.can_accept,
+                rx.hstack(
+                    rx.cond(
+                        sale.can_appeal,
+                        rx.button(
+                            "Appeal",
+                            size="2",
+                            variant="soft",
+                            on_click=SellerState.open_appeal(sale.order_id),
+                            id=f"appeal-{sale.order_id}",
+                        ),
+                    ),
+                    rx.button(
+                        "Accept result",
+                        size="2",
+                        variant="soft",
+                        color_scheme="red",
+                        on_click=SellerState.open_accept(sale.order_id),
+                        id=f"accept-{sale.order_id}",
+                    ),
+                    spacing="2",
+                ),
+            ),
+            spacing="4",
+            align="center",
+            justify="end",
+            wrap="wrap",
+        ),
+        class_name="pending-sale",
+        id=f"sale-{sale.order_id}",
+    )
+
+
+def completed_row(sale: SaleView) -> rx.Component:
+    return _row(
+        _item(
+            sale.image,
+            sale.name,
+            rx.hstack(
+                rx.text(
+                    "US ", sale.size, " \u00b7 ", sale.sold_on, size="1", color="var(--gray-11)"
+                ),
+                status_badge(sale.status_label, sale.tone),
+                spacing="2",
+                align="center",
+                wrap="wrap",
+            ),
+            sale.href,
+        ),
+        rx.vstack(
+            rx.text(
+                rx.cond(sale.penalty != "", "-" + sale.penalty.to(str), sale.payout),
+                size="3",
+                weight="bold",
+                style=NUM,
+                color=rx.cond(sale.penalty != "", "var(--red-11)", "var(--gray-12)"),
+            ),
+            rx.text(
+                rx.cond(sale.penalty != "", "Penalty", "Sold for " + sale.price.to(str)),
+                size="1",
+                color="var(--gray-11)",
+            ),
+            spacing="0",
+            align="end",
+        ),
+        class_name="completed-sale",
+    )
+
+
+def payout_row(payout: PayoutView) -> rx.Component:
+    return _row(
+        rx.hstack(
+            rx.center(
+                rx.icon(
+                    rx.cond(payout.status == "paid", "circle-check", "hourglass"),
+                    size=18,
+                    color=rx.cond(payout.status == "paid", "var(--green-11)", "var(--amber-11)"),
+                ),
+                width="36px",
+                height="36px",
+                min_width="36px",
+                border_radius="999px",
+                background=rx.cond(payout.status == "paid", "var(--green-3)", "var(--amber-3)"),
+            ),
+            rx.vstack(
+                rx.link(
+                    rx.text(payout.name, size="2", weight="bold", style=ELLIPSIS, width="100%"),
+                    href=payout.href,
+                    color="var(--gray-12)",
+                    underline="hover",
+                    width="100%",
+                ),
+                rx.text(
+                    rx.cond(
+                        payout.status == "paid",
+                        "Paid " + payout.paid.to(str) + " \u00b7 Ref " + payout.reference.to(str),
+                        rx.cond(
+                            payout.status == "failed",
+                            "Failed: we will retry and email you",
+                            "Released " + payout.created.to(str) + " \u00b7 on its way",
+                        ),
+                    ),
+                    size="1",
+                    color="var(--gray-11)",
+                ),
+                spacing="1",
+                min_width="0",
+                flex="1",
+            ),
+            spacing="3",
+            align="center",
+            flex="1",
+            min_width="0",
+            width="100%",
+        ),
+        rx.hstack(
+            rx.badge(
+                rx.match(payout.status, ("paid", "Paid"), ("failed", "Failed"), "Pending"),
+                color_scheme=rx.match(payout.status, ("paid", "green"), ("failed", "red"), "amber"),
+                variant="soft",
+                radius="full",
+            ),
+            rx.text(payout.amount, size="3", weight="bold", style=NUM),
+            spacing="3",
+            align="center",
+        ),
+        class_name="payout-row",
+    )
+
+
+def field_error(error: rx.Var, element_id: str) -> rx.Component:
+    return rx.cond(
+        error != "",
+        rx.text(error, size="2", color="var(--red-11)", id=element_id),
+    )
+
+
+def _dialog(
+    open_: rx.Var,
+    title: str,
+    description: rx.Component,
+    body: rx.Component,
+    dialog_id: str,
+) -> rx.Component:
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title(title),
+            rx.dialog.description(description, size="2", color="var(--gray-11)"),
+            rx.box(body, padding_top="12px"),
+            max_width="440px",
+            id=dialog_id,
+        ),
+        open=open_,
+        on_open_change=SellerState.dialog_open_change,
+    )
+
+
+def _buttons(confirm: str, confirm_id: str, color: str = "green") -> rx.Component:
+    return rx.hstack(
+        rx.dialog.close(rx.button("Cancel", variant="soft", color_scheme="gray", type="button")),
+        rx.button(
+            confirm,
+            type="submit",
+            loading=SellerState.busy,
+            disabled=SellerState.busy,
+            color_scheme=color,
+            id=confirm_id,
+        ),
+        justify="end",
+        spacing="3",
+        width="100%",
+    )
+
+
+def edit_ask_dialog() -> rx.Component:
+    return _dialog(
+        SellerState.edit_ask_id != 0,
+        "Change your ask",
+        rx.text(SellerState.edit_ask_name),
+        rx.form(
+            rx.vstack(
+                rx.text(
+                    "New price (USD)", as_="label", size="2", weight="medium", html_for="ask-price"
+                ),
+                rx.input(
+                    rx.input.slot("$"),
+                    name="price",
+                    id="ask-price",
+                    default_value=SellerState.edit_price_value,
+                    key=SellerState.edit_ask_id,
+                    input_mode="decimal",
+                    max_length=20,
+                    size="3",
+                    auto_focus=True,
+                ),
+                field_error(SellerState.edit_price_error, "ask-price-error"),
+                rx.text(
+                    "If a bid is at or above the new price, it sells at once.",
+                    size="1",
+                    color="var(--gray-11)",
+                ),
+                _buttons("Save price", "ask-price-save"),
+                spacing="2",
+                width="100%",
+            ),
+            on_submit=SellerState.save_ask_price,
+            reset_on_submit=False,
+        ),
+        "edit-ask-dialog",
+    )
+
+
+def ship_dialog() -> rx.Component:
+    return _dialog(
+        SellerState.ship_order_id != 0,
+        "Mark as shipped",
+        rx.text(
+            SellerState.ship_name,
+            ". Ship the pair to our authentication center and enter the carrier's tracking number.",
+        ),
+        rx.form(
+            rx.vstack(
+                rx.text(
+                    "Tracking number", as_="label", size="2", weight="medium", html_for="tracking"
+                ),
+                rx.input(
+                    name="tracking",
+                    id="tracking",
+                    placeholder="e.g. 1Z999AA10123456784",
+                    max_length=60,
+                    size="3",
+                    auto_focus=True,
+                    auto_complete="off",
+                    key=SellerState.ship_order_id,
+                ),
+                field_error(SellerState.tracking_error, "tracking-error"),
+                _buttons("Confirm shipment", "ship-confirm"),
+                spacing="2",
+                width="100%",
+            ),
+            on_submit=SellerState.mark_shipped,
+            reset_on_submit=False,
+        ),
+        "ship-dialog",
+    )
+
+
+def appeal_dialog() -> rx.Component:
+    return _dialog(
+        SellerState.appeal_order_id != 0,
+        "Appeal the inspection",
+        rx.text(
+            "A different inspector checks the pair again. You can appeal once; "
+            "their decision is final."
+        ),
+        rx.form(
+            rx.vstack(
+                rx.text(
+                    "Why should it pass?",
+                    as_="label",
+                    size="2",
+                    weight="medium",
+                    html_for="appeal-reason",
+                ),
+                rx.text_area(
+                    name="reason",
+                    id="appeal-reason",
+                    placeholder="e.g. The stitching matches the retail pair; photos sent by email.",
+                    max_length=500,
+                    rows="4",
+                    key=SellerState.appeal_order_id,
+                ),
+                field_error(SellerState.appeal_error, "appeal-error"),
+                _buttons("Send appeal", "appeal-confirm"),
+                spacing="2",
+                width="100%",
+            ),
+            on_submit=SellerState.submit_appeal,
+            reset_on_submit=False,
+        ),
+        "appeal-dialog",
+    )
+
+
+def accept_dialog() -> rx.Component:
+    return _dialog(
+        SellerState.accept_order_id != 0,
+        "Accept the failed inspection?",
+        rx.text(
+            "The buyer is refunded, the pair is shipped back to you and the penalty for a "
+            "failed inspection is charged. This cannot be undone."
+        ),
+        rx.vstack(
+            field_error(SellerState.accept_error, "accept-error"),
+            rx.hstack(
+                rx.dialog.close(rx.button("Keep it open", variant="soft", color_scheme="gray")),
+                rx.button(
+                    "Accept and refund buyer",
+                    color_scheme="red",
+                    loading=SellerState.busy,
+                    disabled=SellerState.busy,
+                    on_click=SellerState.accept_failure,
+                    id="accept-confirm",
+                ),
+                justify="end",
+                spacing="3",
+                width="100%",
+            ),
+            spacing="3",
+        ),
+        "accept-dialog",
+    )

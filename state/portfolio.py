@@ -1,0 +1,405 @@
+"""/portfolio: pairs owned with market value and gains, value over time, active bids, purchases.
+
+Thin: every handler re-checks the user; the portfolio and market services validate and check
+ownership.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import plotly.graph_objects as go
+import reflex as rx
+
+from sneakers_app import routes
+from sneakers_app.db import session_scope
+from sneakers_app.models import utcnow
+from sneakers_app.money import format_usd, parse_usd
+from sneakers_app.redis_client import get_engine, get_redis
+from sneakers_app.services import market, order_views, portfolio
+from state.base import SessionState
+from state.orders import OrderRowView, product_image, row_view
+
+
+@dataclasses.dataclass
+class HoldingView:
+    id: int
+    name: str
+    size: str
+    image: str
+    href: str
+    bought_here: bool
+    order_href: str
+    paid: str
+    purchased_on: str
+    market_value: str
+    has_market_value: bool
+    gain: str
+    gain_pct: str
+    trend: str
+
+
+@dataclasses.dataclass
+class BidView:
+    id: int
+    name: str
+    size: str
+    image: str
+    href: str
+    price: str
+    price_plain: str
+    highest: str
+    lowest: str
+    state: str
+    expires: str
+
+
+@dataclasses.dataclass
+class ProductOption:
+    id: str
+    name: str
+
+
+def _trend(cents: int) -> str:
+    return "up" if cents > 0 else "down" if cents < 0 else "flat"
+
+
+def _signed(cents: int) -> str:
+    return ("+" if cents > 0 else "") + format_usd(cents)
+
+
+def _plain(cents: int) -> str:
+    return f"{cents // 100}" + (f".{cents % 100:02d}" if cents % 100 else "")
+
+
+def _holding(h: portfolio.Holding) -> HoldingView:
+    return HoldingView(
+        id=h.id,
+        name=h.product.name,
+        size=h.product.size,
+        image=product_image(h.product.image),
+        href=routes.product(h.product.slug),
+        bought_here=h.source == "bought",
+        order_href=routes.ORDER.replace("[order_id]", str(h.order_id)) if h.order_id else "",
+        paid=format_usd(h.purchase_price_cents),
+        purchased_on=order_views.day(h.purchased_on),
+        market_value=format_usd(h.market_value_cents),
+        has_market_value=h.has_market_value,
+        gain=_signed(h.gain_cents),
+        gain_pct=order_views.percent(h.gain_bp),
+        trend=_trend(h.gain_cents),
+    )
+
+
+def _bid(b: portfolio.ActiveBid) -> BidView:
+    return BidView(
+        id=b.id,
+        name=b.product.name,
+        size=b.product.size,
+        image=product_image(b.product.image),
+        href=routes.product(b.product.slug),
+        price=format_usd(b.price_cents),
+        price_plain=_plain(b.price_cents),
+        highest=format_usd(b.highest_bid_cents),
+        lowest=format_usd(b.lowest_ask_cents),
+        state=b.state,
+        expires=order_views.day(b.expires_at),
+    )
+
+
+def _figure(points: list[portfolio.ValuePoint]) -> go.Figure:
+    days = [p.day.isoformat() for p in points]
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=days,
+            y=[p.cost_cents / 100 for p in points],
+            name="Paid",
+            mode="lines",
+            line={"color": "#8b8d98", "width": 1.5, "dash": "dot", "shape": "hv"},
+            hovertemplate="$%{y:,.0f} paid<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=days,
+            y=[p.value_cents / 100 for p in points],
+            name="Market value",
+            mode="lines",
+            fill="tozeroy",
+            fillcolor="rgba(48, 164, 108, 0.10)",
+            line={"color": "#30a46c", "width": 2.5, "shape": "hv"},
+            hovertemplate="%{x|%b %-d, %Y}<br><b>$%{y:,.0f}</b> value<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        height=260,
+        margin={"l": 8, "r": 8, "t": 8, "b": 8},
+        showlegend=True,
+        legend={"orientation": "h", "y": 1.12, "x": 0},
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        hovermode="x unified",
+        font={"family": "Inter, system-ui, sans-serif", "size": 12, "color": "#60646c"},
+        xaxis={"showgrid": False, "type": "date", "fixedrange": True},
+        yaxis={
+            "side": "right",
+            "tickprefix": "$",
+            "tickformat": ",.0f",
+            "gridcolor": "rgba(0,0,0,0.06)",
+            "fixedrange": True,
+            "zeroline": False,
+            "rangemode": "tozero",
+        },
+    )
+    return fig
+
+
+class PortfolioState(SessionState):
+    loaded: bool = False
+    holdings: list[HoldingView] = []
+    total_value: str = ""
+    total_cost: str = ""
+    total_gain: str = ""
+    total_gain_pct: str = ""
+    total_trend: str = "flat"
+    item_count: int = 0
+    days: str = "90"
+    figure: go.Figure = go.Figure()
+    bids: list[BidView] = []
+    history: list[OrderRowView] = []
+
+    # Add-a-pair dialog
+    add_open: bool = False
+    product_options: list[ProductOption] = []
+    sizes_by_product: dict[str, str] = {}
+    add_product_id: str = ""
+    add_product_error: str = ""
+    add_size_error: str = ""
+    add_price_error: str = ""
+    add_date_error: str = ""
+    add_form_error: str = ""
+    today: str = ""
+    busy: bool = False
+
+    # Edit-bid dialog
+    edit_bid_id: int = 0
+    edit_bid_name: str = ""
+    edit_bid_value: str = ""
+    edit_bid_error: str = ""
+
+    @rx.var
+    def size_hint(self) -> str:
+        sizes = self.sizes_by_product.get(self.add_product_id, "")
+        return f"Sizes: {sizes}" if sizes else "Choose a sneaker to see its sizes."
+
+    def _refresh(self, user_id: int) -> None:
+        with session_scope() as session:
+            held = portfolio.holdings(session=session, user_id=user_id)
+            series = portfolio.value_series(session=session, user_id=user_id, days=int(self.days))
+            bids = portfolio.active_bids(session=session, redis_client=get_redis(), user_id=user_id)
+            history = portfolio.purchase_history(session=session, user_id=user_id)
+        summary = portfolio.summarize(held)
+        self.holdings = [_holding(h) for h in held]
+        self.item_count = summary.items
+        self.total_value = format_usd(summary.value_cents)
+        self.total_cost = format_usd(summary.cost_cents)
+        self.total_gain = _signed(summary.gain_cents)
+        self.total_gain_pct = order_views.percent(summary.gain_bp)
+        self.total_trend = _trend(summary.gain_cents)
+        self.figure = _figure(series)
+        self.bids = [_bid(b) for b in bids]
+        self.history = [row_view(r) for r in history]
+
+    @rx.event
+    def on_load(self) -> rx.event.EventSpec | None:
+        user = self._current_user()
+        if user is None:
+            self.loaded = False
+            return self._login_redirect()
+        self._close()
+        self._refresh(user.id)
+        self.loaded = True
+        return None
+
+    def _clear_errors(self) -> None:
+        self.add_product_error = self.add_size_error = self.add_price_error = ""
+        self.add_date_error = self.add_form_error = self.edit_bid_error = ""
+
+    def _close(self) -> None:
+        self.add_open = False
+        self.edit_bid_id = 0
+        self.busy = False
+        self._clear_errors()
+
+    @rx.event
+    def dialog_open_change(self, is_open: bool) -> None:
+        if not is_open:
+            self._close()
+
+    @rx.event
+    def set_days(self, days: str | list[str]) -> rx.event.EventSpec | None:
+        user = self._current_user()
+        if user is None:
+            return self._login_redirect()
+        if isinstance(days, str) and days in ("30", "90", "365"):
+            self.days = days
+        self._refresh(user.id)
+        return None
+
+    # --- adding a pair --------------------------------------------------------------------
+
+    @rx.event
+    def open_add(self) -> rx.event.EventSpec | None:
+        if self._current_user() is None:
+            return self._login_redirect()
+        self._close()
+        if not self.product_options:
+            with session_scope() as session:
+                choices = portfolio.product_choices(session=session)
+            self.product_options = [ProductOption(id=str(c.id), name=c.name) for c in choices]
+            self.sizes_by_product = {str(c.id): ", ".join(c.sizes) for c in choices}
+        self.add_product_id = ""
+        self.today = utcnow().date().isoformat()
+        self.add_open = True
+        return None
+
+    @rx.event
+    def choose_product(self, product_id: str) -> None:
+        self.add_product_id = product_id if product_id in self.sizes_by_product else ""
+        self.add_product_error = ""
+
+    @rx.event
+    def add_item(self, form: dict[str, str]) -> list[rx.event.EventSpec] | None:
+        user = self._current_user()
+        if user is None:
+            return [self._login_redirect()]
+        if self.busy:
+            return None
+        self._clear_errors()
+        price_text = str(form.get("price", ""))[:40].strip()
+        size = str(form.get("size", ""))[:20]
+        date_text = str(form.get("purchased_on", ""))[:20]
+        price: int | None = None
+        if price_text.startswith("-"):
+            self.add_price_error = "The price cannot be negative."
+        else:
+            try:
+                price = parse_usd(price_text)
+            except ValueError as error:
+                self.add_price_error = str(error)
+        try:
+            purchased_on = portfolio.parse_purchase_date(date_text)
+        except portfolio.PortfolioError as error:
+            self.add_date_error = error.message
+            purchased_on = None
+        product_id = int(self.add_product_id) if self.add_product_id.isdigit() else 0
+        if price is None or purchased_on is None:
+            # Still check the sneaker and size so every wrong field is marked at once.
+            try:
+                with session_scope() as session:
+                    portfolio.resolve_variant(session, product_id=product_id, size=size)
+            except portfolio.PortfolioError as error:
+                self._show(error)
+            return None
+        self.busy = True
+        try:
+            with session_scope() as session:
+                portfolio.add_item(
+                    session=session,
+                    user_id=user.id,
+                    product_id=product_id,
+                    size=size,
+                    purchase_price_cents=price,
+                    purchased_on=purchased_on,
+                )
+        except portfolio.PortfolioError as error:
+            self._show(error)
+            self.busy = False
+            return None
+        self._close()
+        self._refresh(user.id)
+        return [rx.toast.success("Added to your portfolio.")]
+
+    def _show(self, error: portfolio.PortfolioError) -> None:
+        target = {
+            "product": "add_product_error",
+            "size": "add_size_error",
+            "price": "add_price_error",
+            "date": "add_date_error",
+        }.get(error.field, "add_form_error")
+        setattr(self, target, error.message)
+
+    @rx.event
+    def remove_item(self, item_id: int) -> list[rx.event.EventSpec] | None:
+        user = self._current_user()
+        if user is None:
+            return [self._login_redirect()]
+        try:
+            with session_scope() as session:
+                portfolio.remove_item(session=session, user_id=user.id, item_id=item_id)
+        except portfolio.PortfolioError as error:
+            return [rx.toast.error(error.message)]
+        self._refresh(user.id)
+        return [rx.toast.success("Removed from your portfolio.")]
+
+    # --- bids -----------------------------------------------------------------------------
+
+    @rx.event
+    def open_edit_bid(self, bid_id: int) -> None:
+        bid = next((b for b in self.bids if b.id == bid_id), None)
+        self._close()
+        if bid is not None:
+            self.edit_bid_id = bid.id
+            self.edit_bid_name = f"{bid.name} \u00b7 US {bid.size}"
+            self.edit_bid_value = bid.price_plain
+
+    @rx.event
+    def save_bid_price(self, form: dict[str, str]) -> list[rx.event.EventSpec] | None:
+        user = self._current_user()
+        if user is None:
+            return [self._login_redirect()]
+        if self.busy or not self.edit_bid_id:
+            return None
+        self.edit_bid_error = ""
+        try:
+            cents = parse_usd(str(form.get("price", ""))[:40])
+        except ValueError as error:
+            self.edit_bid_error = str(error)
+            return None
+        self.busy = True
+        try:
+            with session_scope() as session:
+                placed = market.edit_price(
+                    session=session,
+                    engine=get_engine(),
+                    user_id=user.id,
+                    side="bid",
+                    row_id=self.edit_bid_id,
+                    price_cents=cents,
+                )
+        except market.MarketError as error:
+            self.edit_bid_error = error.message
+            self.busy = False
+            return None
+        self._close()
+        self._refresh(user.id)
+        return [rx.toast.success(placed.message)]
+
+    @rx.event
+    def cancel_bid(self, bid_id: int) -> list[rx.event.EventSpec] | None:
+        user = self._current_user()
+        if user is None:
+            return [self._login_redirect()]
+        if not isinstance(bid_id, int) or isinstance(bid_id, bool):
+            return None
+        try:
+            with session_scope() as session:
+                market.cancel(
+                    session=session, engine=get_engine(), user_id=user.id, side="bid", row_id=bid_id
+                )
+        except market.MarketError as error:
+            self._refresh(user.id)
+            return [rx.toast.error(error.message)]
+        self._refresh(user.id)
+        return [rx.toast.success("Bid cancelled.")]

@@ -1,0 +1,492 @@
+"""/sell: the seller dashboard. Thin: every handler re-checks the user, parses its arguments and
+calls a service that checks ownership (market, saga, verification, seller_dashboard)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import plotly.graph_objects as go
+import reflex as rx
+
+from sneakers_app import routes
+from sneakers_app.db import session_scope
+from sneakers_app.models import utcnow
+from sneakers_app.money import format_usd, parse_usd
+from sneakers_app.redis_client import get_engine, get_redis
+from sneakers_app.services import market, order_views, orders, payments, saga, verification
+from sneakers_app.services import seller_dashboard as dash
+from state.base import SessionState
+from state.orders import order_href, product_image
+
+URGENT_SECONDS = 12 * 3600
+
+
+@dataclasses.dataclass
+class AskView:
+    id: int
+    name: str
+    size: str
+    image: str
+    href: str
+    price: str
+    price_plain: str
+    lowest: str
+    is_lowest: bool
+    highest_bid: str
+    expires: str
+
+
+@dataclasses.dataclass
+class SaleView:
+    order_id: int
+    href: str
+    name: str
+    size: str
+    image: str
+    status_label: str
+    tone: str
+    price: str
+    payout: str
+    sold_on: str
+    ship_by: str
+    countdown: str
+    urgent: bool
+    can_ship: bool
+    can_extend: bool
+    appeal_deadline: str
+    appeal_left: str
+    can_appeal: bool
+    can_accept: bool
+    tracking: str
+    penalty: str
+
+
+@dataclasses.dataclass
+class PayoutView:
+    id: int
+    order_id: int
+    href: str
+    name: str
+    amount: str
+    status: str
+    created: str
+    paid: str
+    reference: str
+
+
+def _ask_view(ask: dash.ActiveAsk) -> AskView:
+    return AskView(
+        id=ask.id,
+        name=ask.product.name,
+        size=ask.product.size,
+        image=product_image(ask.product.image),
+        href=routes.product(ask.product.slug),
+        price=format_usd(ask.price_cents),
+        price_plain=f"{ask.price_cents // 100}"
+        + (f".{ask.price_cents % 100:02d}" if ask.price_cents % 100 else ""),
+        lowest=format_usd(ask.lowest_ask_cents),
+        is_lowest=ask.is_lowest,
+        highest_bid=format_usd(ask.highest_bid_cents),
+        expires=order_views.day(ask.expires_at),
+    )
+
+
+def _sale_view(sale: dash.Sale) -> SaleView:
+    now = utcnow()
+    seconds_left = (
+        (orders.aware(sale.ship_by) - now).total_seconds() if sale.ship_by is not None else 0
+    )
+    return SaleView(
+        order_id=sale.order_id,
+        href=order_href(sale.order_id),
+        name=sale.product.name,
+        size=sale.product.size,
+        image=product_image(sale.product.image),
+        status_label=sale.status_label,
+        tone=sale.tone,
+        price=format_usd(sale.price_cents),
+        payout=format_usd(sale.payout_cents),
+        sold_on=order_views.day(sale.created_at),
+        ship_by=order_views.when(sale.ship_by) if sale.can_ship else "",
+        countdown=order_views.time_left(sale.ship_by, now) if sale.can_ship else "",
+        urgent=sale.can_ship and seconds_left < URGENT_SECONDS,
+        can_ship=sale.can_ship,
+        can_extend=sale.can_extend,
+        appeal_deadline=order_views.when(sale.appeal_deadline) if sale.can_appeal else "",
+        appeal_left=order_views.time_left(sale.appeal_deadline, now) if sale.can_appeal else "",
+        can_appeal=sale.can_appeal,
+        can_accept=sale.can_accept_failure,
+        tracking=sale.inbound_tracking or "",
+        penalty=format_usd(sale.penalty_cents) if sale.penalty_cents else "",
+    )
+
+
+def _payout_view(p: dash.PayoutRow) -> PayoutView:
+    return PayoutView(
+        id=p.id,
+        order_id=p.order_id,
+        href=order_href(p.order_id),
+        name=(f"{p.product.name} \u00b7 US {p.product.size}" if p.product else "Sale"),
+        amount=format_usd(p.amount_cents),
+        status=p.status,
+        created=order_views.day(p.created_at),
+        paid=order_views.day(p.paid_at) if p.paid_at else "",
+        reference=p.reference or "",
+    )
+
+
+def _figure(report: dash.Analytics) -> go.Figure:
+    labels = [b.label for b in report.buckets]
+    fig = go.Figure()
+    fig.add_trace(
+        go.Bar(
+            x=labels,
+            y=[b.revenue_cents / 100 for b in report.buckets],
+            name="Revenue",
+            marker={"color": "#30a46c"},
+            hovertemplate="%{x}<br><b>$%{y:,.2f}</b> revenue<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=labels,
+            y=[b.units for b in report.buckets],
+            name="Pairs sold",
+            yaxis="y2",
+            mode="lines+markers",
+            line={"color": "#3e63dd", "width": 2},
+            marker={"size": 6},
+            hovertemplate="%{y} sold<extra></extra>",
+        )
+    )
+    top_units = max([b.units for b in report.buckets] + [1])
+    fig.update_layout(
+        height=280,
+        margin={"l": 8, "r": 8, "t": 8, "b": 8},
+        showlegend=True,
+        legend={"orientation": "h", "y": 1.12, "x": 0},
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        hovermode="x unified",
+        bargap=0.35,
+        font={"family": "Inter, system-ui, sans-serif", "size": 12, "color": "#60646c"},
+        xaxis={"showgrid": False, "fixedrange": True, "type": "category"},
+        yaxis={
+            "tickprefix": "$",
+            "tickformat": ",.0f",
+            "gridcolor": "rgba(0,0,0,0.06)",
+            "fixedrange": True,
+            "zeroline": False,
+            "rangemode": "tozero",
+        },
+        yaxis2={
+            "overlaying": "y",
+            "side": "right",
+            "showgrid": False,
+            "fixedrange": True,
+            "rangemode": "tozero",
+            "range": [0, top_units * 1.3],
+            "dtick": max(1, top_units // 4),
+        },
+    )
+    return fig
+
+
+class SellerState(SessionState):
+    loaded: bool = False
+    asks: list[AskView] = []
+    pending: list[SaleView] = []
+    completed: list[SaleView] = []
+    payouts: list[PayoutView] = []
+    pending_payout_total: str = ""
+    paid_payout_total: str = ""
+    period: str = "week"
+    revenue: str = ""
+    fees: str = ""
+    net: str = ""
+    units: int = 0
+    figure: go.Figure = go.Figure()
+    level: int = 1
+    level_fee: str = ""
+    next_level: int = 0
+    next_fee: str = ""
+    level_progress: int = 0
+    level_sales: int = 0
+    level_volume: str = ""
+    level_hint: str = ""
+    quarter_ends: str = ""
+
+    # Dialogs: which row each one acts on, its input's error, and a submit guard.
+    edit_ask_id: int = 0
+    edit_ask_name: str = ""
+    edit_price_value: str = ""
+    edit_price_error: str = ""
+    ship_order_id: int = 0
+    ship_name: str = ""
+    tracking_error: str = ""
+    appeal_order_id: int = 0
+    appeal_error: str = ""
+    accept_order_id: int = 0
+    accept_error: str = ""
+    busy: bool = False
+
+    def _refresh(self, seller_id: int) -> None:
+        with session_scope() as session:
+            asks = dash.active_asks(session=session, redis_client=get_redis(), seller_id=seller_id)
+            pending = dash.pending_sales(session=session, seller_id=seller_id)
+            completed = dash.completed_sales(session=session, seller_id=seller_id)
+            payouts = dash.payouts(session=session, seller_id=seller_id)
+            period: dash.Period = "month" if self.period == "month" else "week"
+            report = dash.analytics(session=session, seller_id=seller_id, period=period)
+            card = dash.level_card(session=session, seller_id=seller_id)
+        self.asks = [_ask_view(a) for a in asks]
+        self.pending = [_sale_view(s) for s in pending]
+        self.completed = [_sale_view(s) for s in completed]
+        self.payouts = [_payout_view(p) for p in payouts]
+        self.pending_payout_total = format_usd(
+            sum(p.amount_cents for p in payouts if p.status == "pending")
+        )
+        self.paid_payout_total = format_usd(
+            sum(p.amount_cents for p in payouts if p.status == "paid")
+        )
+        self.revenue = format_usd(report.revenue_cents)
+        self.fees = format_usd(report.fees_cents)
+        self.net = format_usd(report.payout_cents)
+        self.units = report.units
+        self.figure = _figure(report)
+        self.level = card.level
+        self.level_fee = f"{card.fee_bp / 100:g}%"
+        self.next_level = card.next_level or 0
+        self.next_fee = f"{card.next_fee_bp / 100:g}%" if card.next_fee_bp is not None else ""
+        self.level_progress = card.progress_pct
+        self.level_sales = card.sales
+        self.level_volume = format_usd(card.volume_cents, whole=True)
+        if card.next_level is None:
+            self.level_hint = "You are at the top level: the lowest fee on the marketplace."
+        else:
+            self.level_hint = (
+                f"{card.sales_to_next} more sales or "
+                f"{format_usd(card.volume_to_next_cents, whole=True)} more in sales this quarter "
+                f"unlock level {card.next_level}."
+            )
+        self.quarter_ends = order_views.day(card.quarter_ends)
+
+    @rx.event
+    def on_load(self) -> rx.event.EventSpec | None:
+        user = self._current_user()
+        if user is None:
+            self.loaded = False
+            return self._login_redirect()
+        self._close_dialogs()
+        self._refresh(user.id)
+        self.loaded = True
+        return None
+
+    def _close_dialogs(self) -> None:
+        self.edit_ask_id = self.ship_order_id = self.appeal_order_id = self.accept_order_id = 0
+        self.edit_price_error = self.tracking_error = self.appeal_error = self.accept_error = ""
+        self.busy = False
+
+    @rx.event
+    def close_dialogs(self) -> None:
+        self._close_dialogs()
+
+    @rx.event
+    def dialog_open_change(self, is_open: bool) -> None:
+        if not is_open:
+            self._close_dialogs()
+
+    @rx.event
+    def set_period(self, period: str | list[str]) -> rx.event.EventSpec | None:
+        user = self._current_user()
+        if user is None:
+            return self._login_redirect()
+        self.period = "month" if period == "month" else "week"
+        self._refresh(user.id)
+        return None
+
+    # --- asks ------------------------------------------------------------------------------
+
+    @rx.event
+    def open_edit_ask(self, ask_id: int) -> None:
+        ask = next((a for a in self.asks if a.id == ask_id), None)
+        self._close_dialogs()
+        if ask is not None:
+            self.edit_ask_id = ask.id
+            self.edit_ask_name = f"{ask.name} \u00b7 US {ask.size}"
+            self.edit_price_value = ask.price_plain
+
+    @rx.event
+    def save_ask_price(self, form: dict[str, str]) -> list[rx.event.EventSpec] | None:
+        user = self._current_user()
+        if user is None:
+            return [self._login_redirect()]
+        if self.busy or not self.edit_ask_id:
+            return None
+        self.edit_price_error = ""
+        try:
+            cents = parse_usd(str(form.get("price", ""))[:40])
+        except ValueError as error:
+            self.edit_price_error = str(error)
+            return None
+        self.busy = True
+        try:
+            with session_scope() as session:
+                placed = market.edit_price(
+                    session=session,
+                    engine=get_engine(),
+                    user_id=user.id,
+                    side="ask",
+                    row_id=self.edit_ask_id,
+                    price_cents=cents,
+                )
+        except market.MarketError as error:
+            self.edit_price_error = error.message
+            self.busy = False
+            return None
+        self._close_dialogs()
+        self._refresh(user.id)
+        return [rx.toast.success(placed.message)]
+
+    @rx.event
+    def cancel_ask(self, ask_id: int) -> list[rx.event.EventSpec] | None:
+        user = self._current_user()
+        if user is None:
+            return [self._login_redirect()]
+        if not isinstance(ask_id, int) or isinstance(ask_id, bool):
+            return None
+        try:
+            with session_scope() as session:
+                market.cancel(
+                    session=session,
+                    engine=get_engine(),
+                    user_id=user.id,
+                    side="ask",
+                    row_id=ask_id,
+                )
+        except market.MarketError as error:
+            self._refresh(user.id)
+            return [rx.toast.error(error.message)]
+        self._refresh(user.id)
+        return [rx.toast.success("Ask cancelled.")]
+
+    # --- sales -----------------------------------------------------------------------------
+
+    def _sale(self, order_id: int) -> SaleView | None:
+        return next((s for s in self.pending if s.order_id == order_id), None)
+
+    @rx.event
+    def open_ship(self, order_id: int) -> None:
+        sale = self._sale(order_id)
+        self._close_dialogs()
+        if sale is not None:
+            self.ship_order_id = sale.order_id
+            self.ship_name = f"{sale.name} \u00b7 US {sale.size}"
+
+    @rx.event
+    def mark_shipped(self, form: dict[str, str]) -> list[rx.event.EventSpec] | None:
+        user = self._current_user()
+        if user is None:
+            return [self._login_redirect()]
+        if self.busy or not self.ship_order_id:
+            return None
+        self.tracking_error = ""
+        self.busy = True
+        try:
+            with session_scope() as session:
+                saga.mark_shipped(
+                    session=session,
+                    order_id=self.ship_order_id,
+                    seller_id=user.id,
+                    tracking=str(form.get("tracking", ""))[:100],
+                )
+        except orders.OrderError as error:
+            self.tracking_error = error.message
+            self.busy = False
+            return None
+        self._close_dialogs()
+        self._refresh(user.id)
+        return [rx.toast.success("Marked as shipped. We'll let you know when it arrives.")]
+
+    @rx.event
+    def extend_ship_by(self, order_id: int) -> list[rx.event.EventSpec] | None:
+        user = self._current_user()
+        if user is None:
+            return [self._login_redirect()]
+        if not isinstance(order_id, int) or isinstance(order_id, bool):
+            return None
+        try:
+            with session_scope() as session:
+                saga.extend_ship_by(session=session, order_id=order_id, seller_id=user.id)
+        except orders.OrderError as error:
+            self._refresh(user.id)
+            return [rx.toast.error(error.message)]
+        self._refresh(user.id)
+        return [rx.toast.success("Ship-by extended by 24 hours.")]
+
+    @rx.event
+    def open_appeal(self, order_id: int) -> None:
+        sale = self._sale(order_id)
+        self._close_dialogs()
+        if sale is not None and sale.can_appeal:
+            self.appeal_order_id = sale.order_id
+
+    @rx.event
+    def submit_appeal(self, form: dict[str, str]) -> list[rx.event.EventSpec] | None:
+        user = self._current_user()
+        if user is None:
+            return [self._login_redirect()]
+        if self.busy or not self.appeal_order_id:
+            return None
+        self.appeal_error = ""
+        self.busy = True
+        try:
+            with session_scope() as session:
+                verification.appeal(
+                    session=session,
+                    seller_id=user.id,
+                    order_id=self.appeal_order_id,
+                    reason=str(form.get("reason", ""))[:2000],
+                )
+        except orders.OrderError as error:
+            self.appeal_error = error.message
+            self.busy = False
+            return None
+        self._close_dialogs()
+        self._refresh(user.id)
+        return [rx.toast.success("Appeal sent: another inspector will check the pair.")]
+
+    @rx.event
+    def open_accept(self, order_id: int) -> None:
+        sale = self._sale(order_id)
+        self._close_dialogs()
+        if sale is not None and sale.can_accept:
+            self.accept_order_id = sale.order_id
+
+    @rx.event
+    def accept_failure(self) -> list[rx.event.EventSpec] | None:
+        user = self._current_user()
+        if user is None:
+            return [self._login_redirect()]
+        if self.busy or not self.accept_order_id:
+            return None
+        self.busy = True
+        try:
+            with session_scope() as session:
+                result = saga.finalize_failure(
+                    session=session, order_id=self.accept_order_id, seller_id=user.id
+                )
+        except orders.OrderError as error:
+            self.accept_error = error.message
+            self.busy = False
+            return None
+        except (payments.PaymentError, payments.PaymentTemporarilyUnavailable):
+            self.accept_error = "We could not refund the buyer right now. Try again shortly."
+            self.busy = False
+            return None
+        from sneakers_app import worker
+
+        worker.enqueue_emails(result.emails)
+        self._close_dialogs()
+        self._refresh(user.id)
+        return [rx.toast.success("Accepted. The buyer is refunded and the pair comes back to you.")]

@@ -1,0 +1,391 @@
+"""Seller dashboard, orders and portfolio in a real browser against the whole marketplace.
+
+A real trade is made through the services on the live app's database and Redis engine; the
+running journal consumer turns it into an order and the Celery worker charges the buyer's saved
+localstripe card, so the seller's dashboard shows a sale waiting to ship.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import redis
+from playwright.sync_api import Page, expect
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from sneakers_app.db import make_engine
+from sneakers_app.models import Order, Product, ProductVariant, User
+from sneakers_app.seed import DEMO_ACCOUNTS
+from sneakers_app.services import accounts, market, payments
+from tests.e2e.conftest import E2E_MEMBER, LiveApp, shoot
+from trading import market_data
+from trading.engine import RedisEngine
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+PASSWORD = "seller password 123"
+TRACKING = "1Z999AA10123456784"
+DEMO_BUYER = next(a for a in DEMO_ACCOUNTS if a.role == "buyer")
+
+
+@dataclass
+class Trade:
+    order_id: int
+    seller_email: str
+    product_name: str
+    size: str
+
+
+@pytest.fixture(scope="module")
+def live_db(live_app: LiveApp) -> Iterator[Engine]:
+    engine = make_engine(live_app.database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def live_redis(live_app: LiveApp) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(live_app.redis_url)
+    yield client
+    client.close()
+
+
+def log_in(page: Page, app: LiveApp, email: str, password: str, next_path: str = "") -> None:
+    page.goto(f"{app.url}/login" + (f"?next={next_path}" if next_path else ""))
+    page.locator("#email").fill(email)
+    page.locator("#password").fill(password)
+    page.locator("#login-submit").click()
+    expect(page.locator("#user-menu")).to_be_visible()
+
+
+def _wait_for(engine: Engine, ask_id: int, status: str, timeout: float = 60.0) -> Order:
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        with Session(engine) as session:
+            last = session.exec(select(Order).where(Order.ask_id == ask_id)).first()
+        if last is not None and last.status == status:
+            return last
+        time.sleep(0.5)
+    raise AssertionError(f"order for ask {ask_id} did not reach {status}: {last}")
+
+
+@pytest.fixture(scope="module")
+def trade(live_app: LiveApp, live_db: Engine, live_redis: redis.Redis) -> Trade:
+    """A new seller's ask taken by the demo buyer: an order waiting for the seller to ship."""
+    engine = RedisEngine(live_redis)
+    email = f"seller-{uuid.uuid4().hex[:8]}@example.com"
+    with Session(live_db, expire_on_commit=False) as session:
+        seller = accounts.sign_up(
+            session=session, email=email, display_name="Kicks Seller", password=PASSWORD
+        )
+        payments.save_payout_account(
+            session=session,
+            user_id=seller.id,
+            kind="manual",
+            account_ref="IBAN GB33BUKB20201555555555",
+            holder_name="Kicks Seller",
+        )
+        session.commit()
+        buyer = session.exec(select(User).where(User.email == DEMO_BUYER.email)).one()
+        assert buyer.default_payment_method_id, "the seed saves a localstripe card for the buyer"
+        product, variant = session.exec(
+            select(Product, ProductVariant)
+            .join(ProductVariant, col(ProductVariant.product_id) == col(Product.id))
+            .where(ProductVariant.size == "10")
+            .order_by(col(Product.id))
+        ).first() or (None, None)
+        assert product is not None and variant is not None and variant.id is not None
+        top = market_data.top_of_book(live_redis, str(variant.id))
+        price = (top.bid_cents or 10_000) + 500
+        if top.ask_cents is not None:
+            assert price < top.ask_cents, "the seeded book leaves room inside the spread"
+        ask = market.place(
+            session=session,
+            engine=engine,
+            user_id=seller.id,
+            side="ask",
+            variant_id=variant.id,
+            price_cents=price,
+            client_key=uuid.uuid4().hex,
+        )
+        assert ask.status == "open", ask
+        bought = market.place(
+            session=session,
+            engine=engine,
+            user_id=buyer.id or 0,
+            side="bid",
+            variant_id=variant.id,
+            price_cents=price,
+            client_key=uuid.uuid4().hex,
+            immediate=True,
+        )
+        assert bought.status == "filled", bought
+        # A second, resting ask so the dashboard also lists an active one.
+        market.place(
+            session=session,
+            engine=engine,
+            user_id=seller.id,
+            side="ask",
+            variant_id=variant.id,
+            price_cents=price + 20_000,
+            client_key=uuid.uuid4().hex,
+        )
+        name = product.name
+    order = _wait_for(live_db, ask.row_id, "awaiting_shipment")
+    assert order.id is not None and order.ship_by is not None
+    return Trade(order_id=order.id, seller_email=email, product_name=name, size="10")
+
+
+def _status(engine: Engine, order_id: int) -> tuple[str, str | None]:
+    with Session(engine) as session:
+        order = session.get(Order, order_id)
+        assert order is not None
+        return order.status, order.inbound_tracking
+
+
+def test_pages_need_a_login(page: Page, live_app: LiveApp) -> None:
+    for path in ("/sell", "/orders", "/portfolio", "/orders/1"):
+        page.goto(f"{live_app.url}{path}")
+        expect(page).to_have_url(re.compile(rf"/login\?next={re.escape(path)}/?$"))
+
+
+def test_seller_ships_a_pending_sale(
+    page: Page, live_app: LiveApp, live_db: Engine, trade: Trade, console_errors: list[str]
+) -> None:
+    page.set_viewport_size(DESKTOP)
+    log_in(page, live_app, trade.seller_email, PASSWORD, next_path="/sell")
+    expect(page).to_have_url(f"{live_app.url}/sell")
+    sale = page.locator(f"#sale-{trade.order_id}")
+    expect(sale).to_contain_text(trade.product_name)
+    expect(sale).to_contain_text("Waiting for the seller to ship")
+    expect(page.locator(f"#countdown-{trade.order_id}")).to_have_text(
+        re.compile(r"^\d+d \d+h left$")
+    )
+    expect(page.locator(".ask-row")).to_have_count(1)
+    expect(page.locator("#level-card")).to_contain_text("Level 1")
+    expect(page.locator("#level-card")).to_contain_text("9%")
+    page.wait_for_load_state("networkidle")
+    shoot(page, "sell-pending-desktop")
+
+    page.locator(f"#ship-{trade.order_id}").click()
+    expect(page.locator("#ship-dialog")).to_be_visible()
+    page.locator("#tracking").fill("not a number!")
+    page.locator("#ship-confirm").click()
+    expect(page.locator("#tracking-error")).to_contain_text("tracking number")
+    shoot(page, "sell-ship-error-desktop")
+    assert _status(live_db, trade.order_id) == ("awaiting_shipment", None)
+
+    page.locator("#tracking").fill(TRACKING)
+    page.locator("#ship-confirm").click()
+    expect(page.locator("#ship-dialog")).to_have_count(0)
+    expect(sale).to_contain_text("On its way to authentication")
+    expect(sale).to_contain_text(TRACKING)
+    expect(page.locator(f"#ship-{trade.order_id}")).to_have_count(0)
+    assert _status(live_db, trade.order_id) == ("shipped_to_verification", TRACKING)
+
+    page.set_viewport_size(PHONE)
+    page.reload()
+    expect(sale).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    shoot(page, "sell-phone")
+    assert console_errors == []
+
+
+def test_order_detail_timeline_and_list(
+    page: Page, live_app: LiveApp, live_db: Engine, trade: Trade, console_errors: list[str]
+) -> None:
+    status, _ = _status(live_db, trade.order_id)
+    if status == "awaiting_shipment":  # this test runs alone: ship it through the service
+        from sneakers_app.services import saga
+
+        with Session(live_db) as session:
+            seller = session.exec(select(User).where(User.email == trade.seller_email)).one()
+            saga.mark_shipped(
+                session=session,
+                order_id=trade.order_id,
+                seller_id=seller.id or 0,
+                tracking=TRACKING,
+            )
+            session.commit()
+    page.set_viewport_size(DESKTOP)
+    log_in(page, live_app, trade.seller_email, PASSWORD, next_path="/orders")
+    expect(page.locator("#tab-selling")).to_have_attribute("data-state", "active")
+    row = page.locator(f"#order-row-{trade.order_id}")
+    expect(row).to_contain_text(trade.product_name)
+    expect(row.locator(".order-status")).to_have_text("On its way to authentication")
+    page.wait_for_load_state("networkidle")
+    shoot(page, "orders-selling-desktop")
+    page.locator("#tab-buying").click()
+    expect(page.locator("#orders-empty-buying")).to_be_visible()
+
+    page.goto(f"{live_app.url}/orders/{trade.order_id}")
+    timeline = page.locator("#order-timeline")
+    expect(timeline).to_contain_text("Matched")
+    expect(timeline).to_contain_text("Payment received")
+    expect(timeline).to_contain_text("Waiting for the seller to ship")
+    expect(timeline).to_contain_text("On its way to authentication")
+    expect(timeline).to_contain_text(f"Tracking {TRACKING}")
+    expect(page.locator(".timeline-step")).to_have_count(4)
+    expect(page.locator("#order-status")).to_have_text("On its way to authentication")
+    expect(page.locator("#inbound-tracking")).to_have_text(TRACKING)
+    money = page.locator("#order-money")
+    expect(money).to_contain_text("Transaction fee (level 1, 9%)")
+    expect(money).to_contain_text("Your payout")
+    page.wait_for_load_state("networkidle")
+    shoot(page, "order-detail-seller-desktop")
+    page.set_viewport_size(PHONE)
+    shoot(page, "order-detail-seller-phone")
+
+    # The buyer sees the same order from their side: what they paid.
+    page.set_viewport_size(DESKTOP)
+    page.locator("#user-menu").click()
+    page.locator("#logout").click()
+    log_in(page, live_app, DEMO_BUYER.email, DEMO_BUYER.password)
+    page.goto(f"{live_app.url}/orders/{trade.order_id}")
+    expect(page.locator("#order-money")).to_contain_text("What you paid")
+    expect(page.locator("#order-money")).to_contain_text("Processing fee")
+    assert console_errors == []
+
+
+def test_someone_elses_order_is_not_found(
+    page: Page, live_app: LiveApp, trade: Trade, console_errors: list[str]
+) -> None:
+    page.set_viewport_size(DESKTOP)
+    log_in(page, live_app, *E2E_MEMBER)
+    page.goto(f"{live_app.url}/orders/{trade.order_id}")
+    expect(page.locator("#order-not-found")).to_be_visible()
+    expect(page.locator("#order-timeline")).to_have_count(0)
+    not_theirs = page.locator("main, body").first.inner_text()
+    assert trade.product_name not in not_theirs
+    shoot(page, "order-not-found-desktop")
+    for missing in ("999999999", "abc", "-1"):
+        page.goto(f"{live_app.url}/orders/{missing}")
+        expect(page.locator("#order-not-found")).to_be_visible()
+    page.goto(f"{live_app.url}/orders")
+    expect(page.locator("#orders-empty-buying")).to_be_visible()
+    shoot(page, "orders-empty-desktop")
+    assert console_errors == []
+
+
+def _open_add_dialog(page: Page, product_name: str) -> None:
+    page.locator("#add-item").click()
+    expect(page.locator("#add-item-dialog")).to_be_visible()
+    page.locator("#add-product").click()
+    page.get_by_role("option", name=product_name, exact=True).click()
+    expect(page.locator("#add-size-hint")).to_contain_text("Sizes:")
+
+
+def test_portfolio_add_a_pair_and_refusals(
+    page: Page, live_app: LiveApp, live_db: Engine, console_errors: list[str]
+) -> None:
+    email = f"collector-{uuid.uuid4().hex[:8]}@example.com"
+    with Session(live_db) as session:
+        accounts.sign_up(session=session, email=email, display_name="Collector", password=PASSWORD)
+        session.commit()
+        product_name = session.exec(select(Product.name).order_by(col(Product.name))).first()
+    assert product_name is not None
+    page.set_viewport_size(DESKTOP)
+    log_in(page, live_app, email, PASSWORD, next_path="/portfolio")
+    expect(page.locator("#holdings-empty")).to_be_visible()
+    expect(page.locator("#bids-empty")).to_be_visible()
+    expect(page.locator("#history-empty")).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    shoot(page, "portfolio-empty-desktop")
+
+    _open_add_dialog(page, product_name)
+    size, price, when = (
+        page.locator("#add-size"),
+        page.locator("#add-price"),
+        page.locator("#add-date"),
+    )
+    submit = page.locator("#add-item-submit")
+    tomorrow = (datetime.now(UTC) + timedelta(days=2)).date().isoformat()
+    size.fill("19")
+    price.fill("abc")
+    when.fill(tomorrow)
+    submit.click()
+    expect(page.locator("#add-price-error")).to_contain_text("Enter a price in dollars")
+    expect(page.locator("#add-date-error")).to_contain_text("cannot be in the future")
+    expect(page.locator("#add-size-error")).to_contain_text("does not come in size 19")
+    shoot(page, "portfolio-add-errors-desktop")
+    price.fill("-50")
+    submit.click()
+    expect(page.locator("#add-price-error")).to_contain_text("cannot be negative")
+    price.fill("0.50")
+    when.fill("2024-03-01")
+    size.fill("10")
+    submit.click()
+    expect(page.locator("#add-price-error")).to_contain_text("at least $1")
+    expect(page.locator("#add-date-error")).to_have_count(0)
+    expect(page.locator("#add-size-error")).to_have_count(0)
+    expect(page.locator(".holding-row")).to_have_count(0)
+
+    price.fill("180")
+    submit.click()
+    expect(page.locator("#add-item-dialog")).to_have_count(0)
+    row = page.locator(".holding-row")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text(product_name)
+    expect(row).to_contain_text("US 10")
+    expect(row).to_contain_text("$180.00")
+    expect(row).to_contain_text("Added by you")
+    expect(page.locator("#total-value")).not_to_have_text("$0.00")
+    expect(page.locator("#value-chart")).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    shoot(page, "portfolio-desktop")
+    page.set_viewport_size(PHONE)
+    shoot(page, "portfolio-phone")
+    assert console_errors == []
+
+
+def test_buyer_portfolio_bids_and_purchases(
+    page: Page,
+    live_app: LiveApp,
+    live_db: Engine,
+    live_redis: redis.Redis,
+    trade: Trade,
+    console_errors: list[str],
+) -> None:
+    """The demo buyer: a low resting bid (outbid by the market maker), and the purchase."""
+    with Session(live_db) as session:
+        buyer = session.exec(select(User).where(User.email == DEMO_BUYER.email)).one()
+        order = session.get(Order, trade.order_id)
+        assert order is not None
+        top = market_data.top_of_book(live_redis, str(order.variant_id))
+        assert top.bid_cents is not None
+        low = market.place(
+            session=session,
+            engine=RedisEngine(live_redis),
+            user_id=buyer.id or 0,
+            side="bid",
+            variant_id=order.variant_id,
+            price_cents=max(market.MIN_PRICE_CENTS, top.bid_cents - 2_000),
+            client_key=uuid.uuid4().hex,
+        )
+    page.set_viewport_size(DESKTOP)
+    log_in(page, live_app, DEMO_BUYER.email, DEMO_BUYER.password, next_path="/portfolio")
+    bid = page.locator(f"#bid-{low.row_id}")
+    expect(bid).to_contain_text("Outbid")
+    expect(page.locator(f"#order-row-{trade.order_id}")).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    shoot(page, "portfolio-bids-desktop")
+
+    page.locator(f"#edit-bid-{low.row_id}").click()
+    page.locator("#bid-price").fill("12abc")
+    page.locator("#bid-price-save").click()
+    expect(page.locator("#bid-price-error")).to_contain_text("Enter a price in dollars")
+    page.locator("#bid-price").fill(f"{(top.bid_cents + 100) // 100}")
+    page.locator("#bid-price-save").click()
+    expect(page.locator("#edit-bid-dialog")).to_have_count(0)
+    expect(bid).to_contain_text("Highest bid")
+    page.locator(f"#cancel-bid-{low.row_id}").click()
+    expect(bid).to_have_count(0)
+    assert console_errors == []

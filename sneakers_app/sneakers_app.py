@@ -11,10 +11,10 @@ from sneakers_app.pages.auth import login_page, signup_page
 from sneakers_app.pages.browse import browse_page
 from sneakers_app.pages.not_found import not_found_page
 from sneakers_app.pages.notifications import notifications_page
-from sneakers_app.pages.orders import order_page, orders_page
-from sneakers_app.pages.portfolio import portfolio_page
+from sneakers_app.pages.orders import ORDER_ON_LOAD, ORDERS_ON_LOAD, order_page, orders_page
+from sneakers_app.pages.portfolio import PORTFOLIO_ON_LOAD, portfolio_page
 from sneakers_app.pages.product import product_page
-from sneakers_app.pages.sell import sell_page
+from sneakers_app.pages.sell import SELL_ON_LOAD, sell_page
 from sneakers_app.pages.verification import verification_page
 from state.auth import AuthFormState
 from state.base import SessionState
@@ -50,11 +50,14 @@ app.add_page(
     signup_page, route=routes.SIGNUP, title=f"Sign up | {TITLE}", on_load=AuthFormState.reset_form
 )
 app.add_page(
-    portfolio_page, route=routes.PORTFOLIO, title=f"Portfolio | {TITLE}", on_load=member_load
+    portfolio_page,
+    route=routes.PORTFOLIO,
+    title=f"Portfolio | {TITLE}",
+    on_load=PORTFOLIO_ON_LOAD,
 )
-app.add_page(sell_page, route=routes.SELL, title=f"Sell | {TITLE}", on_load=member_load)
-app.add_page(orders_page, route=routes.ORDERS, title=f"Orders | {TITLE}", on_load=member_load)
-app.add_page(order_page, route=routes.ORDER, title=f"Order | {TITLE}", on_load=member_load)
+app.add_page(sell_page, route=routes.SELL, title=f"Sell | {TITLE}", on_load=SELL_ON_LOAD)
+app.add_page(orders_page, route=routes.ORDERS, title=f"Orders | {TITLE}", on_load=ORDERS_ON_LOAD)
+app.add_page(order_page, route=routes.ORDER, title=f"Order | {TITLE}", on_load=ORDER_ON_LOAD)
 app.add_page(
     notifications_page,
     route=routes.NOTIFICATIONS,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from components.notification_bell import notification_bell
 from sneakers_app import routes
 from state.base import SessionState
 
@@ -70,7 +71,7 @@ def navbar() -> rx.Component:
             ),
             rx.cond(
                 SessionState.is_authenticated,
-                user_menu(),
+                rx.hstack(notification_bell(), user_menu(), spacing="4", align="center"),
                 rx.hstack(
                     rx.link(
                         rx.button("Log in", variant="outline"), href=routes.LOGIN, id="nav-login"

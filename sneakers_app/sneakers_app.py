@@ -6,11 +6,11 @@ import reflex as rx
 
 from sneakers_app import routes
 from sneakers_app.api import api_app
-from sneakers_app.pages.account import account_page
+from sneakers_app.pages.account import ACCOUNT_ON_LOAD, account_page
 from sneakers_app.pages.auth import login_page, signup_page
 from sneakers_app.pages.browse import browse_page
 from sneakers_app.pages.not_found import not_found_page
-from sneakers_app.pages.notifications import notifications_page
+from sneakers_app.pages.notifications import NOTIFICATIONS_ON_LOAD, notifications_page
 from sneakers_app.pages.orders import ORDER_ON_LOAD, ORDERS_ON_LOAD, order_page, orders_page
 from sneakers_app.pages.portfolio import PORTFOLIO_ON_LOAD, portfolio_page
 from sneakers_app.pages.product import product_page
@@ -62,9 +62,11 @@ app.add_page(
     notifications_page,
     route=routes.NOTIFICATIONS,
     title=f"Notifications | {TITLE}",
-    on_load=member_load,
+    on_load=NOTIFICATIONS_ON_LOAD,
 )
-app.add_page(account_page, route=routes.ACCOUNT, title=f"Account | {TITLE}", on_load=member_load)
+app.add_page(
+    account_page, route=routes.ACCOUNT, title=f"Account | {TITLE}", on_load=ACCOUNT_ON_LOAD
+)
 app.add_page(
     verification_page,
     route=routes.VERIFICATION,

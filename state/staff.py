@@ -1,20 +1,532 @@
-"""The verification console's gate: staff only, checked on the server on every load."""
+"""The verification console: queues, one order's facts and checklist, staff actions, payouts.
+
+Staff only. Every handler re-reads the session (`_staff`) and the services re-check staff in
+the database, so a browser that kept the console open after its session changed can call
+nothing. After an action commits, its emails (and, once delivered, the payout) are queued.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
 import reflex as rx
 
+from sneakers_app import worker
+from sneakers_app.db import session_scope
+from sneakers_app.money import format_usd
+from sneakers_app.services import saga, verification, verification_views
+from sneakers_app.services.orders import STATUS_LABELS, OrderError
+from sneakers_app.services.saga import StepResult
 from state.base import SessionState
+from state.notifications import ago
+
+logger = logging.getLogger(__name__)
+
+QUEUE_NAMES = ("to_receive", "to_inspect", "appeals", "to_ship", "in_transit")
+CHECKS = ("box_ok", "stitching_ok", "materials_ok", "tags_ok", "size_ok")
+MAX_NOTES = verification.MAX_NOTES
+MAX_REASON = verification.MAX_REASON
+MAX_TRACKING = 60
+MAX_REFERENCE = 255
+
+
+@dataclasses.dataclass
+class QueueRow:
+    order_id: int
+    product: str
+    size: str
+    image: str
+    price: str
+    status: str
+    status_label: str
+    tracking: str
+    waiting: str
+    appeal: bool
+
+
+@dataclasses.dataclass
+class EventRow:
+    when: str
+    status_label: str
+    actor: str
+    reason: str
+
+
+@dataclasses.dataclass
+class InspectionRow:
+    when: str
+    inspector: str
+    appeal: bool
+    passed: bool
+    checks: str
+    failed_checks: str
+    reason: str
+    notes: str
+
+
+@dataclasses.dataclass
+class PayoutRow:
+    payout_id: int
+    order_id: int
+    seller: str
+    seller_email: str
+    amount: str
+    holder: str
+    account_ref: str
+    waiting: str
+
+
+def _when(moment: Any) -> str:
+    return moment.strftime("%b %-d, %H:%M UTC")
+
+
+_CENTS = re.compile(r"\b(\d+) cents\b")
+
+
+def _readable(reason: str) -> str:
+    """Event reasons are written for the log ("Charged 23125 cents"); show dollars."""
+    return _CENTS.sub(lambda m: format_usd(int(m.group(1))), reason)
+
+
+def _queue_row(item: verification_views.QueueItem) -> QueueRow:
+    return QueueRow(
+        order_id=item.order_id,
+        product=item.pair.name,
+        size=item.pair.size,
+        image=f"/products/{item.pair.image}" if item.pair.image else "",
+        price=format_usd(item.price_cents),
+        status=item.status,
+        status_label=STATUS_LABELS.get(item.status, item.status),
+        tracking=item.outbound_tracking or item.inbound_tracking,
+        waiting=ago(item.waiting_since),
+        appeal=item.is_appeal,
+    )
+
+
+def _enqueue_after_commit(result: StepResult) -> None:
+    """Emails of the step, and the payout release once delivered (the sweep repairs a miss)."""
+    try:
+        worker.enqueue_emails(result.emails)
+        if result.changed and result.status == "delivered":
+            worker.complete_order.delay(result.order_id)
+    except Exception:
+        logger.exception("could not queue follow-ups for order %s", result.order_id)
 
 
 class VerificationState(SessionState):
     access: str = "checking"  # checking | denied | granted
+    view: str = "queues"  # queues | payouts
+    queue_name: str = "to_receive"
+    counts: dict[str, int] = {}
+    rows: list[QueueRow] = []
+    search: str = ""
+    # the selected order
+    selected_id: int = 0
+    d_product: str = ""
+    d_brand: str = ""
+    d_style_code: str = ""
+    d_size: str = ""
+    d_image: str = ""
+    d_price: str = ""
+    d_buyer_total: str = ""
+    d_seller_payout: str = ""
+    d_status: str = ""
+    d_status_label: str = ""
+    d_seller: str = ""
+    d_seller_email: str = ""
+    d_buyer: str = ""
+    d_buyer_email: str = ""
+    d_inbound: str = ""
+    d_outbound: str = ""
+    d_appeal: bool = False
+    events: list[EventRow] = []
+    inspections: list[InspectionRow] = []
+    # the checklist and actions
+    box_ok: bool = False
+    stitching_ok: bool = False
+    materials_ok: bool = False
+    tags_ok: bool = False
+    size_ok: bool = False
+    notes: str = ""
+    fail_reason: str = ""
+    tracking: str = ""
+    action_error: str = ""
+    reason_error: str = ""
+    tracking_error: str = ""
+    busy: bool = False
+    # payouts
+    payouts: list[PayoutRow] = []
+    paying_id: int = 0
+    payout_reference: str = ""
+    payout_error: str = ""
 
-    @rx.event
-    def on_load(self) -> rx.event.EventSpec | None:
+    @rx.var
+    def visible_rows(self) -> list[QueueRow]:
+        needle = self.search.strip().lower()
+        if not needle:
+            return self.rows
+        return [
+            r
+            for r in self.rows
+            if needle in r.product.lower()
+            or needle in r.tracking.lower()
+            or needle.lstrip("#") == str(r.order_id)
+        ]
+
+    @rx.var
+    def all_checks_ok(self) -> bool:
+        return all((self.box_ok, self.stitching_ok, self.materials_ok, self.tags_ok, self.size_ok))
+
+    @rx.var
+    def pending_payouts(self) -> int:
+        return len(self.payouts)
+
+    # --- access ---------------------------------------------------------------------------
+
+    def _staff_id(self) -> int | rx.event.EventSpec | None:
+        """The caller's id if they are staff; a login redirect if logged out; None (and the
+        console closed) for anyone else."""
         user = self._current_user()
         if user is None:
             self.access = "checking"
+            self._forget()
             return self._login_redirect()
-        self.access = "granted" if user.is_staff else "denied"
+        if not user.is_staff:
+            self.access = "denied"
+            self._forget()
+            return None
+        self.access = "granted"
+        return user.id
+
+    def _forget(self) -> None:
+        self.rows = []
+        self.counts = {}
+        self.payouts = []
+        self.selected_id = 0
+        self.events = []
+        self.inspections = []
+
+    @rx.event
+    def on_load(self) -> rx.event.EventSpec | None:
+        staff = self._staff_id()
+        if not isinstance(staff, int):
+            return staff
+        self.search = ""
+        self.action_error = ""
+        self._load_queue(staff)
+        self._load_payouts(staff)
+        if self.selected_id and not any(r.order_id == self.selected_id for r in self.rows):
+            self.selected_id = 0
         return None
+
+    # --- queues ---------------------------------------------------------------------------
+
+    def _load_queue(self, staff_id: int) -> None:
+        with session_scope() as session:
+            self.counts = verification.queue_counts(session=session, staff_id=staff_id)
+            items = verification_views.queue_items(
+                session=session, staff_id=staff_id, name=self.queue_name
+            )
+        self.rows = [_queue_row(i) for i in items]
+
+    @rx.event
+    def choose_queue(self, name: str) -> rx.event.EventSpec | None:
+        staff = self._staff_id()
+        if not isinstance(staff, int):
+            return staff
+        if name == "payouts":
+            self.view = "payouts"
+            self._load_payouts(staff)
+            return None
+        if name not in QUEUE_NAMES:
+            return None
+        self.view = "queues"
+        self.queue_name = name
+        self.selected_id = 0
+        self._load_queue(staff)
+        return None
+
+    @rx.event
+    def set_search(self, value: str) -> None:
+        self.search = str(value)[:100]
+
+    @rx.event
+    def refresh(self) -> rx.event.EventSpec | None:
+        staff = self._staff_id()
+        if not isinstance(staff, int):
+            return staff
+        self._load_queue(staff)
+        self._load_payouts(staff)
+        if self.selected_id:
+            self._load_order(staff, self.selected_id)
+        return None
+
+    # --- one order ------------------------------------------------------------------------
+
+    def _load_order(self, staff_id: int, order_id: int) -> bool:
+        try:
+            with session_scope() as session:
+                facts = verification_views.order_facts(
+                    session=session, staff_id=staff_id, order_id=order_id
+                )
+        except OrderError as exc:
+            self.selected_id = 0
+            self.action_error = exc.message
+            return False
+        item = facts.item
+        self.selected_id = item.order_id
+        self.d_product = item.pair.name
+        self.d_brand = item.pair.brand
+        self.d_style_code = item.pair.style_code
+        self.d_size = item.pair.size
+        self.d_image = f"/products/{item.pair.image}" if item.pair.image else ""
+        self.d_price = format_usd(item.price_cents)
+        self.d_buyer_total = format_usd(facts.buyer_total_cents)
+        self.d_seller_payout = format_usd(facts.seller_payout_cents)
+        self.d_status = item.status
+        self.d_status_label = STATUS_LABELS.get(item.status, item.status)
+        self.d_seller = facts.seller.name
+        self.d_seller_email = facts.seller.email
+        self.d_buyer = facts.buyer.name
+        self.d_buyer_email = facts.buyer.email
+        self.d_inbound = item.inbound_tracking
+        self.d_outbound = item.outbound_tracking
+        self.d_appeal = item.is_appeal
+        self.events = [
+            EventRow(
+                when=_when(e.at),
+                status_label=STATUS_LABELS.get(e.to_status, e.to_status),
+                actor=e.actor_name if e.actor_kind != "system" else "Sneakers (automatic)",
+                reason=_readable(e.reason),
+            )
+            for e in reversed(facts.events)
+        ]
+        self.inspections = [
+            InspectionRow(
+                when=_when(i.at),
+                inspector=i.inspector.name,
+                appeal=i.is_appeal,
+                passed=i.passed,
+                checks=f"{sum(i.checks.values())} of {len(i.checks)} checks passed",
+                failed_checks=", ".join(name for name, ok in i.checks.items() if not ok),
+                reason=i.reason,
+                notes=i.notes,
+            )
+            for i in facts.inspections
+        ]
+        return True
+
+    def _reset_form(self) -> None:
+        for name in CHECKS:
+            setattr(self, name, False)
+        self.notes = ""
+        self.fail_reason = ""
+        self.tracking = ""
+        self.action_error = ""
+        self.reason_error = ""
+        self.tracking_error = ""
+
+    @rx.event
+    def select_order(self, order_id: int) -> rx.event.EventSpec | None:
+        staff = self._staff_id()
+        if not isinstance(staff, int):
+            return staff
+        if isinstance(order_id, bool) or not isinstance(order_id, int):
+            return None
+        self._reset_form()
+        self._load_order(staff, order_id)
+        return None
+
+    @rx.event
+    def close_order(self) -> None:
+        self.selected_id = 0
+        self._reset_form()
+
+    @rx.event
+    def set_check(self, name: str, value: bool) -> None:
+        if name in CHECKS:
+            setattr(self, name, value is True)
+
+    @rx.event
+    def set_notes(self, value: str) -> None:
+        self.notes = str(value)[:MAX_NOTES]
+
+    @rx.event
+    def set_fail_reason(self, value: str) -> None:
+        self.fail_reason = str(value)[:MAX_REASON]
+        self.reason_error = ""
+
+    @rx.event
+    def set_tracking(self, value: str) -> None:
+        self.tracking = str(value)[:MAX_TRACKING]
+        self.tracking_error = ""
+
+    # --- staff actions --------------------------------------------------------------------
+
+    def _act(
+        self, step: Callable[..., StepResult], done: str, **kwargs: Any
+    ) -> rx.event.EventSpec | None:
+        """Authorise, run one verification step on the selected order, commit, follow up."""
+        staff = self._staff_id()
+        if not isinstance(staff, int):
+            return staff
+        if not self.selected_id:
+            return None
+        order_id = self.selected_id
+        self.action_error = ""
+        try:
+            with session_scope() as session:
+                result = step(session=session, staff_id=staff, order_id=order_id, **kwargs)
+        except OrderError as exc:
+            self.action_error = exc.message
+            return None
+        _enqueue_after_commit(result)
+        self._reset_form()
+        self._load_queue(staff)
+        self._load_order(staff, order_id)
+        return rx.toast.success(f"Order #{order_id}: {done}", duration=4000)
+
+    @rx.event
+    def receive(self) -> rx.event.EventSpec | None:
+        return self._act(verification.receive, "received")
+
+    @rx.event
+    def start_inspection(self) -> rx.event.EventSpec | None:
+        return self._act(verification.start_inspection, "inspection started")
+
+    @rx.event
+    def pass_pair(self) -> rx.event.EventSpec | None:
+        return self._act(
+            verification.decide,
+            "passed authentication",
+            checklist=self._checklist(),
+            passed=True,
+            notes=self.notes,
+        )
+
+    @rx.event
+    def fail_pair(self) -> rx.event.EventSpec | None:
+        if not self.fail_reason.strip():
+            # Re-check who is asking before saying anything about the order.
+            staff = self._staff_id()
+            if not isinstance(staff, int):
+                return staff
+            self.reason_error = "Say why the pair failed; the seller sees this reason."
+            return None
+        return self._act(
+            verification.decide,
+            "failed authentication",
+            checklist=self._checklist(),
+            passed=False,
+            reason=self.fail_reason,
+            notes=self.notes,
+        )
+
+    def _checklist(self) -> verification.Checklist:
+        return verification.Checklist(
+            box_ok=self.box_ok,
+            stitching_ok=self.stitching_ok,
+            materials_ok=self.materials_ok,
+            tags_ok=self.tags_ok,
+            size_ok=self.size_ok,
+        )
+
+    @rx.event
+    def ship_to_buyer(self) -> rx.event.EventSpec | None:
+        if not self.tracking.strip():
+            staff = self._staff_id()
+            if not isinstance(staff, int):
+                return staff
+            self.tracking_error = "Enter the carrier's tracking number."
+            return None
+        tracking = self.tracking
+        self.tracking_error = ""
+        result = self._act(verification.ship_to_buyer, "shipped to the buyer", tracking=tracking)
+        if self.action_error.startswith("Enter the carrier"):
+            self.tracking_error, self.action_error = self.action_error, ""
+            self.tracking = tracking
+        return result
+
+    @rx.event
+    def mark_delivered(self) -> rx.event.EventSpec | None:
+        return self._act(verification.mark_delivered, "delivered")
+
+    # --- payouts --------------------------------------------------------------------------
+
+    def _load_payouts(self, staff_id: int) -> None:
+        with session_scope() as session:
+            pending = verification_views.pending_payouts(session=session, staff_id=staff_id)
+        self.payouts = [
+            PayoutRow(
+                payout_id=p.payout_id,
+                order_id=p.order_id,
+                seller=p.seller.name,
+                seller_email=p.seller.email,
+                amount=format_usd(p.amount_cents),
+                holder=p.holder_name or "No payout details saved",
+                account_ref=p.account_ref,
+                waiting=ago(p.created_at),
+            )
+            for p in pending
+        ]
+
+    @rx.event
+    def start_payout(self, payout_id: int) -> rx.event.EventSpec | None:
+        staff = self._staff_id()
+        if not isinstance(staff, int):
+            return staff
+        if any(p.payout_id == payout_id for p in self.payouts):
+            self.paying_id = payout_id
+            self.payout_reference = ""
+            self.payout_error = ""
+        return None
+
+    @rx.event
+    def cancel_payout(self) -> None:
+        self.paying_id = 0
+        self.payout_error = ""
+
+    @rx.event
+    def payout_dialog_changed(self, is_open: bool) -> None:
+        if not is_open:
+            self.cancel_payout()
+
+    @rx.event
+    def set_payout_reference(self, value: str) -> None:
+        self.payout_reference = str(value)[:MAX_REFERENCE]
+        self.payout_error = ""
+
+    @rx.event
+    def confirm_payout(self) -> rx.event.EventSpec | None:
+        staff = self._staff_id()
+        if not isinstance(staff, int):
+            return staff
+        payout_id = self.paying_id
+        if not payout_id:
+            return None
+        try:
+            with session_scope() as session:
+                payout = saga.pay_out(
+                    session=session,
+                    payout_id=payout_id,
+                    staff_id=staff,
+                    reference=self.payout_reference,
+                )
+                amount = format_usd(payout.amount_cents)
+                emails = verification_views.payout_email_ids(
+                    session=session, order_id=payout.order_id
+                )
+        except OrderError as exc:
+            self.payout_error = exc.message
+            return None
+        _enqueue_after_commit(
+            StepResult(order_id=0, status="", changed=False, emails=tuple(emails))
+        )
+        self.paying_id = 0
+        self.payout_reference = ""
+        self._load_payouts(staff)
+        return rx.toast.success(f"Payout of {amount} recorded as sent", duration=4000)

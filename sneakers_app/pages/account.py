@@ -1,44 +1,47 @@
-"""/account: profile, addresses, payment method, payout details, preferences."""
+"""/account: profile, addresses, payment method, payout details, notification preferences."""
 
 from __future__ import annotations
 
 import reflex as rx
 
+from components.account_sections import (
+    addresses_section,
+    card_section,
+    payout_section,
+    preferences_section,
+    profile_section,
+)
 from components.layout import page
-from state.base import SessionState
+from state.account import AccountState
+
+# Registered by the app module: the page's data, loaded after the session is re-checked.
+ACCOUNT_ON_LOAD = [AccountState.on_load]
 
 
 def account_page() -> rx.Component:
     return page(
-        rx.heading("Account", size="7"),
-        rx.card(
-            rx.vstack(
-                rx.hstack(
-                    rx.icon("circle-user", size=36, color="var(--accent-9)"),
-                    rx.vstack(
-                        rx.text(SessionState.user_name, size="4", weight="bold", id="account-name"),
-                        rx.text(SessionState.user_email, size="2", color="var(--gray-11)"),
-                        spacing="0",
+        rx.vstack(
+            rx.heading("Account", size="7"),
+            rx.cond(
+                AccountState.loaded,
+                rx.vstack(
+                    profile_section(),
+                    rx.grid(
+                        card_section(),
+                        payout_section(),
+                        columns=rx.breakpoints(initial="1", md="2"),
+                        spacing="4",
+                        width="100%",
                     ),
-                    align="center",
-                    spacing="3",
+                    addresses_section(),
+                    preferences_section(),
+                    spacing="4",
+                    width="100%",
                 ),
-                rx.cond(SessionState.user_is_staff, rx.badge("Staff", color_scheme="purple")),
-                rx.separator(size="4"),
-                rx.text(
-                    "Addresses, payment method, payout details and notification preferences "
-                    "will be managed here once buying and selling open.",
-                    size="2",
-                    color="var(--gray-11)",
-                ),
-                rx.button(
-                    "Log out", variant="soft", color_scheme="red", on_click=SessionState.log_out
-                ),
-                spacing="3",
-                align="start",
+                rx.center(rx.spinner(size="3"), padding_y="64px", width="100%"),
             ),
-            size="3",
-            margin_top="16px",
-            max_width="560px",
+            spacing="4",
+            width="100%",
         ),
+        max_width="960px",
     )

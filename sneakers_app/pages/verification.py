@@ -1,10 +1,13 @@
-"""/verification: the staff console (staff only; the queue arrives with the order workflow)."""
+"""/verification: the staff console (staff only, checked on the server on load and per action)."""
 
 from __future__ import annotations
 
 import reflex as rx
 
-from components.layout import not_built_yet, page
+from components.layout import page
+from components.staff_order import no_order_selected, order_panel
+from components.staff_payouts import payouts_view
+from components.staff_queue import queue_list, queue_tabs
 from sneakers_app import routes
 from state.staff import VerificationState
 
@@ -28,24 +31,58 @@ def denied() -> rx.Component:
     )
 
 
+def queues_view() -> rx.Component:
+    return rx.grid(
+        rx.box(queue_list(), min_width="0"),
+        rx.box(
+            rx.cond(VerificationState.selected_id > 0, order_panel(), no_order_selected()),
+            min_width="0",
+        ),
+        columns=rx.breakpoints(initial="1", md="minmax(300px, 380px) 1fr"),
+        spacing="4",
+        width="100%",
+        align_items="start",
+    )
+
+
+def console() -> rx.Component:
+    return rx.vstack(
+        rx.flex(
+            rx.vstack(
+                rx.heading("Verification console", size="7", id="console-title"),
+                rx.text(
+                    "Receive, inspect and ship every pair; pay sellers whose payout is manual.",
+                    size="2",
+                    color="var(--gray-11)",
+                ),
+                spacing="1",
+            ),
+            rx.spacer(),
+            rx.button(
+                rx.icon("refresh-cw", size=14),
+                "Refresh",
+                variant="soft",
+                color_scheme="gray",
+                on_click=VerificationState.refresh,
+                id="console-refresh",
+            ),
+            align="center",
+            spacing="3",
+            width="100%",
+        ),
+        queue_tabs(),
+        rx.cond(VerificationState.view == "payouts", payouts_view(), queues_view()),
+        spacing="4",
+        width="100%",
+    )
+
+
 def verification_page() -> rx.Component:
     return page(
         rx.match(
             VerificationState.access,
             ("denied", denied()),
-            (
-                "granted",
-                rx.vstack(
-                    rx.heading("Verification console", size="7", id="console-title"),
-                    not_built_yet(
-                        "The queue is empty",
-                        "Orders shipped to the authentication centre will queue here to be "
-                        "received, inspected and passed or failed.",
-                        "clipboard-check",
-                    ),
-                    width="100%",
-                ),
-            ),
+            ("granted", console()),
             rx.center(rx.spinner(size="3"), padding_y="80px"),
         )
     )

@@ -1,0 +1,414 @@
+"""The account page: addresses, the saved card, payout details and notification preferences.
+
+The card never touches our server. `save_card` creates a SetupIntent here; the browser confirms
+it with Stripe Elements (stripe.js from settings.STRIPE_JS_URL and the publishable key) and
+sends back only the SetupIntent's id, which `card_confirmed` checks with Stripe before saving.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+import reflex as rx
+
+from sneakers_app.db import session_scope
+from sneakers_app.models import Address, User
+from sneakers_app.services import addresses, notifications, payments
+from sneakers_app.services.addresses import AddressError, AddressInput
+from sneakers_app.services.notifications import NotificationError
+from sneakers_app.settings import get_settings
+from state.base import SessionState
+
+ADDRESS_FIELDS = ("full_name", "line1", "line2", "city", "region", "postal_code", "country")
+CHANNELS = ("in_app", "email")
+MAX_FIELD = 300
+
+# Runs in the browser: load stripe.js once, then mount a card Element into #card-element.
+_MOUNT_CARD_JS = """
+(async () => {
+  const url = %(url)s, key = %(key)s;
+  try {
+    if (!window.Stripe) {
+      await new Promise((resolve, reject) => {
+        const tag = document.createElement('script');
+        tag.src = url;
+        tag.onload = resolve;
+        tag.onerror = () => reject(new Error('load'));
+        document.head.appendChild(tag);
+      });
+    }
+    let target = null;
+    for (let i = 0; i < 50 && !target; i++) {
+      target = document.getElementById('card-element');
+      if (!target) await new Promise((r) => setTimeout(r, 100));
+    }
+    if (!target) return {error: 'The card form could not be shown. Reload the page.'};
+    const previous = window.__sneakersCard;
+    if (previous) { try { previous.element.destroy(); } catch (e) {} }
+    target.innerHTML = '';
+    const stripe = window.Stripe(key);
+    const element = stripe.elements().create('card', {style: {base: {fontSize: '16px'}}});
+    element.mount(target);
+    window.__sneakersCard = {stripe, element};
+    return {ready: true};
+  } catch (e) {
+    return {error: 'The card form could not be loaded. Check your connection and try again.'};
+  }
+})()
+"""
+
+# Runs in the browser: confirm the SetupIntent with the card typed into the Element. Only the
+# SetupIntent id (or an error message) comes back to the server.
+_CONFIRM_CARD_JS = """
+(async () => {
+  const card = window.__sneakersCard;
+  if (!card) return {error: 'The card form is not ready. Please open it again.'};
+  try {
+    const result = await card.stripe.confirmCardSetup(%(secret)s, {
+      payment_method: {card: card.element},
+    });
+    if (result.error) {
+      return {error: String(result.error.message || 'The card was declined.')};
+    }
+    return {setup_intent_id: String(result.setupIntent.id)};
+  } catch (e) {
+    return {error: 'Check the card number, expiry date and CVC.'};
+  }
+})()
+"""
+
+
+@dataclasses.dataclass
+class AddressRow:
+    id: int
+    full_name: str
+    line1: str
+    line2: str
+    city_line: str
+    country: str
+    is_default: bool
+
+
+@dataclasses.dataclass
+class PreferenceRow:
+    kind: str
+    label: str
+    in_app: bool
+    email: bool
+
+
+def _address_row(a: Address) -> AddressRow:
+    region = f", {a.region}" if a.region else ""
+    return AddressRow(
+        id=a.id or 0,
+        full_name=a.full_name,
+        line1=a.line1,
+        line2=a.line2,
+        city_line=f"{a.city}{region} {a.postal_code}",
+        country=a.country,
+        is_default=a.is_default,
+    )
+
+
+def _as_id(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isdigit() and len(value) < 12:
+        return int(value)
+    return None
+
+
+class AccountState(SessionState):
+    loaded: bool = False
+    # addresses
+    addresses: list[AddressRow] = []
+    address_dialog_open: bool = False
+    editing_address_id: int = 0
+    address_form: dict[str, str] = {}
+    address_errors: dict[str, str] = {}
+    address_error: str = ""
+    # card
+    card_brand: str = ""
+    card_last4: str = ""
+    card_form_open: bool = False
+    card_form_ready: bool = False
+    card_busy: bool = False
+    card_error: str = ""
+    # payouts
+    payout_kind: str = "manual"
+    payout_holder: str = ""
+    payout_ref: str = ""
+    payout_saved: bool = False
+    payout_errors: dict[str, str] = {}
+    # preferences
+    preferences: list[PreferenceRow] = []
+
+    @rx.var
+    def card_label(self) -> str:
+        if not self.card_last4:
+            return ""
+        return f"{self.card_brand.capitalize()} ending in {self.card_last4}"
+
+    @rx.event
+    def on_load(self) -> rx.event.EventSpec | None:
+        user = self._current_user()
+        if user is None:
+            self.loaded = False
+            return self._login_redirect()
+        self.card_form_open = False
+        self.card_form_ready = False
+        self.card_busy = False
+        self.card_error = ""
+        self.address_dialog_open = False
+        self.payout_errors = {}
+        with session_scope() as session:
+            self._load_addresses(session, user.id)
+            self._load_card(session, user.id)
+            account = payments.payout_account_for(session=session, user_id=user.id)
+            prefs = notifications.preferences(session=session, user_id=user.id)
+        self.payout_kind = account.kind if account else payments.default_payout_kind()
+        self.payout_holder = account.holder_name if account else ""
+        self.payout_ref = account.account_ref if account else ""
+        self.payout_saved = account is not None
+        self.preferences = [
+            PreferenceRow(kind=p.kind.value, label=p.label, in_app=p.in_app, email=p.email)
+            for p in prefs
+        ]
+        self.loaded = True
+        return None
+
+    def _load_addresses(self, session: Any, user_id: int) -> None:
+        self.addresses = [
+            _address_row(a) for a in addresses.list_addresses(session=session, user_id=user_id)
+        ]
+
+    def _load_card(self, session: Any, user_id: int) -> None:
+        row = session.get(User, user_id)
+        has_card = row is not None and payments.has_payment_method(row)
+        self.card_brand = (row.card_brand or "card") if has_card and row else ""
+        self.card_last4 = (row.card_last4 or "") if has_card and row else ""
+
+    # --- addresses --------------------------------------------------------------------------
+
+    @rx.event
+    def open_address_form(self, address_id: int = 0) -> rx.event.EventSpec | None:
+        user = self._current_user()
+        if user is None:
+            return self._login_redirect()
+        self.address_errors = {}
+        self.address_error = ""
+        existing = next((a for a in self.addresses if a.id == _as_id(address_id)), None)
+        if existing is None:
+            self.editing_address_id = 0
+            self.address_form = {name: "" for name in ADDRESS_FIELDS} | {"country": "US"}
+        else:
+            with session_scope() as session:
+                row = session.get(Address, existing.id)
+                if row is None or row.user_id != user.id:
+                    return None
+                self.address_form = {name: str(getattr(row, name)) for name in ADDRESS_FIELDS}
+            self.editing_address_id = existing.id
+        self.address_dialog_open = True
+        return None
+
+    @rx.event
+    def address_dialog_changed(self, is_open: bool) -> None:
+        self.address_dialog_open = bool(is_open) and self.address_dialog_open
+
+    @rx.event
+    def save_address(self, form_data: dict[str, Any]) -> rx.event.EventSpec | None:
+        user = self._current_user()
+        if user is None:
+            return self._login_redirect()
+        values = {name: str(form_data.get(name, "") or "")[:MAX_FIELD] for name in ADDRESS_FIELDS}
+        self.address_form = values
+        data = AddressInput(**values)
+        try:
+            with session_scope() as session:
+                if self.editing_address_id:
+                    addresses.update_address(
+                        session=session,
+                        user_id=user.id,
+                        address_id=self.editing_address_id,
+                        data=data,
+                    )
+                else:
+                    addresses.add_address(session=session, user_id=user.id, data=data)
+        except AddressError as exc:
+            self.address_errors = {exc.field: exc.message} if exc.field else {}
+            self.address_error = "" if exc.field else exc.message
+            return None
+        with session_scope() as session:
+            self._load_addresses(session, user.id)
+        self.address_dialog_open = False
+        self.address_errors = {}
+        return rx.toast.success("Address saved", duration=3000)
+
+    @rx.event
+    def make_default_address(self, address_id: int) -> rx.event.EventSpec | None:
+        return self._address_action(address_id, addresses.set_default, "Default address updated")
+
+    @rx.event
+    def delete_address(self, address_id: int) -> rx.event.EventSpec | None:
+        return self._address_action(address_id, addresses.delete_address, "Address deleted")
+
+    def _address_action(self, address_id: object, action: Any, done: str) -> Any:
+        user = self._current_user()
+        if user is None:
+            return self._login_redirect()
+        target = _as_id(address_id)
+        if target is None:
+            return None
+        try:
+            with session_scope() as session:
+                action(session=session, user_id=user.id, address_id=target)
+        except AddressError as exc:
+            self.address_error = exc.message
+            return None
+        with session_scope() as session:
+            self._load_addresses(session, user.id)
+        self.address_error = ""
+        return rx.toast.success(done, duration=3000)
+
+    # --- card -----------------------------------------------------------------------------
+
+    @rx.event
+    def open_card_form(self) -> rx.event.EventSpec | None:
+        if self._current_user() is None:
+            return self._login_redirect()
+        settings = get_settings()
+        self.card_form_open = True
+        self.card_form_ready = False
+        self.card_error = ""
+        script = _MOUNT_CARD_JS % {
+            "url": json.dumps(settings.STRIPE_JS_URL),
+            "key": json.dumps(settings.STRIPE_PUBLISHABLE_KEY),
+        }
+        return rx.call_script(script, callback=AccountState.card_form_mounted)
+
+    @rx.event
+    def card_form_mounted(self, result: Any) -> None:
+        if isinstance(result, dict) and result.get("ready") is True:
+            self.card_form_ready = True
+            return
+        error = result.get("error") if isinstance(result, dict) else None
+        self.card_error = str(error or "The card form could not be loaded.")[:300]
+
+    @rx.event
+    def close_card_form(self) -> None:
+        self.card_form_open = False
+        self.card_busy = False
+        self.card_error = ""
+
+    @rx.event
+    def save_card(self) -> rx.event.EventSpec | None:
+        user = self._current_user()
+        if user is None:
+            return self._login_redirect()
+        if self.card_busy or not self.card_form_ready:
+            return None
+        self.card_error = ""
+        try:
+            with session_scope() as session:
+                intent = payments.create_setup_intent(session=session, user_id=user.id)
+        except payments.PaymentTemporarilyUnavailable:
+            self.card_error = "Payments are briefly unavailable. Please try again in a minute."
+            return None
+        except payments.PaymentError as exc:
+            self.card_error = str(exc)
+            return None
+        self.card_busy = True
+        script = _CONFIRM_CARD_JS % {"secret": json.dumps(intent.client_secret)}
+        return rx.call_script(script, callback=AccountState.card_confirmed)
+
+    @rx.event
+    def card_confirmed(self, result: Any) -> rx.event.EventSpec | None:
+        self.card_busy = False
+        user = self._current_user()
+        if user is None:
+            return self._login_redirect()
+        if not isinstance(result, dict):
+            self.card_error = "The card could not be saved. Please try again."
+            return None
+        if result.get("error"):
+            self.card_error = str(result["error"])[:300]
+            return None
+        setup_intent_id = str(result.get("setup_intent_id") or "")[:300]
+        try:
+            with session_scope() as session:
+                card = payments.complete_setup(
+                    session=session, user_id=user.id, setup_intent_id=setup_intent_id
+                )
+        except payments.PaymentTemporarilyUnavailable:
+            self.card_error = "Payments are briefly unavailable. Please try again in a minute."
+            return None
+        except payments.PaymentError as exc:
+            self.card_error = str(exc)
+            return None
+        self.card_brand = card.brand
+        self.card_last4 = card.last4
+        self.card_form_open = False
+        self.card_form_ready = False
+        return rx.toast.success("Card saved", duration=3000)
+
+    # --- payouts --------------------------------------------------------------------------
+
+    @rx.event
+    def save_payout(self, form_data: dict[str, Any]) -> rx.event.EventSpec | None:
+        user = self._current_user()
+        if user is None:
+            return self._login_redirect()
+        kind = payments.default_payout_kind()
+        holder = str(form_data.get("holder_name", "") or "")[:MAX_FIELD]
+        ref = str(form_data.get("account_ref", "") or "")[:MAX_FIELD]
+        self.payout_holder, self.payout_ref = holder, ref
+        try:
+            with session_scope() as session:
+                account = payments.save_payout_account(
+                    session=session,
+                    user_id=user.id,
+                    kind=kind,
+                    account_ref=ref,
+                    holder_name=holder,
+                )
+                saved = (account.kind, account.holder_name, account.account_ref)
+        except payments.PaymentError as exc:
+            message = str(exc)
+            field = "holder_name" if message.startswith("Account holder") else "account_ref"
+            self.payout_errors = {field: message}
+            return None
+        self.payout_kind, self.payout_holder, self.payout_ref = saved
+        self.payout_errors = {}
+        self.payout_saved = True
+        return rx.toast.success("Payout details saved", duration=3000)
+
+    # --- preferences ----------------------------------------------------------------------
+
+    @rx.event
+    def set_preference(self, kind: str, channel: str, value: bool) -> rx.event.EventSpec | None:
+        user = self._current_user()
+        if user is None:
+            return self._login_redirect()
+        if channel not in CHANNELS or not isinstance(kind, str):
+            return None
+        current = next((p for p in self.preferences if p.kind == kind), None)
+        if current is None:
+            return None
+        in_app = (value is True) if channel == "in_app" else current.in_app
+        email = (value is True) if channel == "email" else current.email
+        try:
+            with session_scope() as session:
+                saved = notifications.set_preference(
+                    session=session, user_id=user.id, kind=kind, in_app=in_app, email=email
+                )
+        except NotificationError:
+            return None
+        self.preferences = [
+            dataclasses.replace(p, in_app=saved.in_app, email=saved.email) if p.kind == kind else p
+            for p in self.preferences
+        ]
+        return None

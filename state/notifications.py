@@ -1,0 +1,277 @@
+"""The inbox, the navbar's unread badge, and live toasts for the user's own trading events.
+
+`watch` is a background event started by the navbar when a logged-in page mounts. One copy per
+browser tab (the `watching` guard); it polls the database every `POLL_SECONDS` for the logged-in
+user's unread count and new notices, and toasts matches, outbid alerts and failed payments. It
+stops when asked (`stop_watch`), when the user logs out or changes, or when the tab disconnects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import time
+from datetime import UTC, datetime
+
+import reflex as rx
+
+from sneakers_app.db import session_scope
+from sneakers_app.services import accounts, notifications
+from sneakers_app.services.notifications import Kind, NotificationError
+from state.base import SessionState
+
+logger = logging.getLogger(__name__)
+
+PAGE_SIZE = 20
+POLL_SECONDS = 2.0
+MAX_WATCH_SECONDS = 6 * 3600  # a forgotten tab stops polling; the next page load restarts it
+MAX_MISSED = 5  # polls in a row without the tab's websocket before the watcher gives up
+TOAST_KINDS = frozenset({Kind.BID_MATCHED, Kind.ASK_MATCHED, Kind.OUTBID, Kind.PAYMENT_FAILED})
+KIND_ICONS: dict[str, str] = {
+    Kind.BID_MATCHED: "circle-check",
+    Kind.ASK_MATCHED: "circle-check",
+    Kind.OUTBID: "trending-up",
+    Kind.PAYMENT_FAILED: "credit-card",
+    Kind.PRICE_DROP: "trending-down",
+    Kind.AUTH_FAILED: "shield-x",
+    Kind.AUTHENTICATED: "shield-check",
+    Kind.PAYOUT_SENT: "banknote",
+    Kind.REFUND_ISSUED: "undo-2",
+    Kind.SHIPPED_TO_BUYER: "truck",
+    Kind.DELIVERED: "package-check",
+}
+
+
+def ago(moment: datetime, now: datetime | None = None) -> str:
+    """ "just now", "5 min ago", "3 h ago", "2 days ago", then the date."""
+    now = now or datetime.now(UTC)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    seconds = max(0, int((now - moment).total_seconds()))
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{seconds // 60} min ago"
+    if seconds < 86400:
+        return f"{seconds // 3600} h ago"
+    if seconds < 7 * 86400:
+        days = seconds // 86400
+        return f"{days} day{'s' if days > 1 else ''} ago"
+    return moment.strftime("%b %-d, %Y")
+
+
+def safe_link(link: str) -> str:
+    """Only paths inside the app are followed from a notification."""
+    return link if link.startswith("/") and not link.startswith("//") else ""
+
+
+@dataclasses.dataclass
+class NotificationRow:
+    id: int
+    kind: str
+    icon: str
+    title: str
+    body: str
+    link: str
+    when: str
+    read: bool
+
+
+def _row(view: notifications.NotificationView) -> NotificationRow:
+    return NotificationRow(
+        id=view.id,
+        kind=view.kind,
+        icon=KIND_ICONS.get(view.kind, "bell"),
+        title=view.title,
+        body=view.body,
+        link=safe_link(view.link),
+        when=ago(view.created_at),
+        read=view.read,
+    )
+
+
+class NotificationState(SessionState):
+    items: list[NotificationRow] = []
+    has_more: bool = False
+    loaded: bool = False
+    unread: int = 0
+    inbox_error: str = ""
+    # the live watcher
+    watching: bool = False
+    stop_requested: bool = False
+    watch_user_id: int = 0
+    last_seen_id: int = 0
+
+    @rx.var
+    def unread_label(self) -> str:
+        return "99+" if self.unread > 99 else str(self.unread)
+
+    # --- the inbox page ---------------------------------------------------------------------
+
+    @rx.event
+    def on_load(self) -> rx.event.EventSpec | None:
+        user = self._current_user()
+        if user is None:
+            self.items = []
+            self.loaded = False
+            return self._login_redirect()
+        with session_scope() as session:
+            views = notifications.inbox(session=session, user_id=user.id, limit=PAGE_SIZE + 1)
+            self.unread = notifications.unread_count(session=session, user_id=user.id)
+        self.items = [_row(v) for v in views[:PAGE_SIZE]]
+        self.has_more = len(views) > PAGE_SIZE
+        self.inbox_error = ""
+        self.loaded = True
+        return None
+
+    @rx.event
+    def load_more(self) -> rx.event.EventSpec | None:
+        user = self._current_user()
+        if user is None:
+            return self._login_redirect()
+        before = self.items[-1].id if self.items else None
+        with session_scope() as session:
+            views = notifications.inbox(
+                session=session, user_id=user.id, limit=PAGE_SIZE + 1, before_id=before
+            )
+        known = {row.id for row in self.items}
+        self.items = self.items + [_row(v) for v in views[:PAGE_SIZE] if v.id not in known]
+        self.has_more = len(views) > PAGE_SIZE
+        return None
+
+    @rx.event
+    def mark_read(self, notification_id: int) -> rx.event.EventSpec | None:
+        user = self._current_user()
+        if user is None:
+            return self._login_redirect()
+        if isinstance(notification_id, bool) or not isinstance(notification_id, int):
+            return None
+        try:
+            with session_scope() as session:
+                notifications.mark_read(
+                    session=session, user_id=user.id, notification_id=notification_id
+                )
+                self.unread = notifications.unread_count(session=session, user_id=user.id)
+        except NotificationError as exc:
+            self.inbox_error = str(exc)
+            return None
+        self.items = [
+            dataclasses.replace(row, read=True) if row.id == notification_id else row
+            for row in self.items
+        ]
+        return None
+
+    @rx.event
+    def open_notification(self, notification_id: int) -> rx.event.EventSpec | None:
+        """Mark it read and follow its link (a path inside the app, looked up on our side)."""
+        redirect = self.mark_read(notification_id)
+        if redirect is not None:
+            return redirect
+        link = next((row.link for row in self.items if row.id == notification_id), "")
+        return rx.redirect(link) if link else None
+
+    @rx.event
+    def mark_all_read(self) -> rx.event.EventSpec | None:
+        user = self._current_user()
+        if user is None:
+            return self._login_redirect()
+        with session_scope() as session:
+            notifications.mark_all_read(session=session, user_id=user.id)
+            self.unread = notifications.unread_count(session=session, user_id=user.id)
+        self.items = [dataclasses.replace(row, read=True) for row in self.items]
+        return None
+
+    # --- the live watcher ---------------------------------------------------------------------
+
+    @rx.event
+    def stop_watch(self) -> None:
+        self.stop_requested = True
+
+    @rx.event(background=True)
+    async def watch(self):  # type: ignore[no-untyped-def]
+        async with self:
+            if self.watching:
+                return
+            token = self.auth_token
+            if not token:
+                return
+            self.watching = True
+            self.stop_requested = False
+            self.watch_user_id = 0
+        started = time.monotonic()
+        missed = 0
+        try:
+            while time.monotonic() - started < MAX_WATCH_SECONDS and missed < MAX_MISSED:
+                poll = await asyncio.to_thread(_poll, token)
+                if poll is None:
+                    break
+                fresh: list[notifications.NotificationView] = []
+                async with self:
+                    if self.stop_requested or self.auth_token != token:
+                        break
+                    if poll.ok:
+                        if self.watch_user_id != poll.user_id:
+                            # The first look only sets the mark: old notices are not news.
+                            self.watch_user_id = poll.user_id
+                            self.last_seen_id = poll.newest_id
+                        else:
+                            fresh = [n for n in poll.recent if n.id > self.last_seen_id]
+                            self.last_seen_id = max(self.last_seen_id, poll.newest_id)
+                            if fresh and self.loaded:
+                                known = {row.id for row in self.items}
+                                rows = [_row(n) for n in fresh if n.id not in known]
+                                self.items = rows + self.items
+                        self.unread = poll.unread
+                for notice in reversed(fresh):
+                    if not notice.read and notice.kind in TOAST_KINDS:
+                        yield _toast(notice)
+                missed = 0 if _connected(self.router.session.client_token) else missed + 1
+                await asyncio.sleep(POLL_SECONDS)
+        finally:
+            async with self:
+                self.watching = False
+
+
+@dataclasses.dataclass(frozen=True)
+class _Poll:
+    ok: bool
+    user_id: int = 0
+    unread: int = 0
+    newest_id: int = 0
+    recent: list[notifications.NotificationView] = dataclasses.field(default_factory=list)
+
+
+def _poll(token: str) -> _Poll | None:
+    """One look at the database (runs in a thread): None when the session is over."""
+    try:
+        with session_scope() as session:
+            user = accounts.user_for_token(session=session, token=token)
+            if user is None:
+                return None
+            recent = notifications.inbox(session=session, user_id=user.id, limit=10)
+            unread = notifications.unread_count(session=session, user_id=user.id)
+    except Exception:  # a database hiccup must not end the watcher for good
+        logger.exception("notification poll failed")
+        return _Poll(ok=False)
+    newest = max((n.id for n in recent), default=0)
+    return _Poll(ok=True, user_id=user.id, unread=unread, newest_id=newest, recent=recent)
+
+
+def _toast(notice: notifications.NotificationView) -> rx.event.EventSpec:
+    kind = notice.kind
+    show = rx.toast.error if kind == Kind.PAYMENT_FAILED else rx.toast.info
+    if kind in (Kind.BID_MATCHED, Kind.ASK_MATCHED):
+        show = rx.toast.success
+    return show(notice.title, description=notice.body[:160], duration=8000, close_button=True)
+
+
+def _connected(client_token: str) -> bool:
+    """False once the tab's websocket is gone (unknown counts as connected)."""
+    with contextlib.suppress(Exception):
+        from reflex.utils.prerequisites import get_and_validate_app
+
+        namespace = get_and_validate_app().app.event_namespace
+        if namespace is not None:
+            return client_token in namespace.token_to_sid
+    return True

@@ -1,0 +1,521 @@
+"""The verification console, the account page and the notification inbox in a real browser.
+
+Orders are made through the service layer against the live app's database and localstripe (a
+card saved with a SetupIntent confirmed the way stripe.js does it, a real off-session charge),
+then staff drive them through the console. The account test types a card into the Stripe
+Elements form that localstripe's stripe.js renders.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+import stripe
+from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from sneakers_app.db import make_engine
+from sneakers_app.models import Inspection, Order, Payout, ProductVariant, User
+from sneakers_app.services import (
+    accounts,
+    addresses,
+    notifications,
+    orders,
+    payments,
+    saga,
+    verification,
+)
+from sneakers_app.services.notifications import Kind
+from sneakers_app.settings import LOCALSTRIPE_KEY, Settings
+from tests.e2e.conftest import E2E_MEMBER, E2E_STAFF, LiveApp, shoot
+from tests.integration.test_payments import browser_confirm_setup
+from tests.support import factories
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+PASSWORD = "a long enough password"
+
+
+@dataclass(frozen=True)
+class Made:
+    order_id: int
+    buyer_id: int
+    seller_id: int
+    buyer_email: str
+    seller_email: str
+
+
+@pytest.fixture(scope="module")
+def db(live_app: LiveApp) -> Iterator[Engine]:
+    engine = make_engine(live_app.database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def stripe_setup(live_app: LiveApp) -> tuple[Settings, stripe.StripeClient]:
+    settings = Settings(
+        ENVIRONMENT="test",
+        STRIPE_SECRET_KEY=LOCALSTRIPE_KEY,
+        STRIPE_PUBLISHABLE_KEY="pk_test_localstripe",
+        STRIPE_API_BASE=live_app.stripe.url,
+        STRIPE_JS_URL=live_app.stripe.js_url,
+    )
+    return settings, payments.make_client(settings)
+
+
+def email_of(session: Session, user_id: int) -> str:
+    user = session.get(User, user_id)
+    assert user is not None
+    return user.email
+
+
+def make_order(db: Engine, stripe_setup: tuple[Settings, stripe.StripeClient]) -> Made:
+    """A trade between two new members on a seeded size, charged to the buyer's saved card and
+    shipped by the seller to authentication: the first item of the "to receive" queue."""
+    settings, client = stripe_setup
+    with Session(db, expire_on_commit=False) as session:
+        buyer = factories.user(session, "Buyer")
+        seller = factories.user(session, "Seller")
+        variant = session.exec(select(ProductVariant).order_by(col(ProductVariant.id))).first()
+        assert variant is not None and variant.id is not None
+        payments.save_payout_account(
+            session=session,
+            user_id=seller,
+            kind="manual",
+            account_ref="GB33BUKB20201555555555",
+            holder_name="Seller Payee",
+        )
+        intent = payments.create_setup_intent(session=session, user_id=buyer, client=client)
+        session.commit()
+        assert browser_confirm_setup(settings, intent, "4242424242424242").status_code == 200
+        payments.complete_setup(
+            session=session, user_id=buyer, setup_intent_id=intent.id, client=client
+        )
+        trade = factories.trade(
+            session, buyer_id=buyer, seller_id=seller, variant_id=variant.id, price_cents=21_000
+        )
+        order, _ = orders.create_from_trade(session=session, trade=trade)
+        assert order.id is not None
+        session.commit()
+        charged = saga.charge(session=session, order_id=order.id, client=client)
+        assert charged.status == "awaiting_shipment", charged
+        saga.mark_shipped(
+            session=session, order_id=order.id, seller_id=seller, tracking="1Z 999 AA1 0123456784"
+        )
+        session.commit()
+        return Made(
+            order_id=order.id,
+            buyer_id=buyer,
+            seller_id=seller,
+            buyer_email=email_of(session, buyer),
+            seller_email=email_of(session, seller),
+        )
+
+
+def status_of(db: Engine, order_id: int) -> str:
+    with Session(db) as session:
+        order = session.get(Order, order_id)
+        assert order is not None
+        return order.status
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.25)
+    raise AssertionError("condition not met in time")
+
+
+def log_in(page: Page, app: LiveApp, email: str, password: str, next_path: str) -> None:
+    page.goto(f"{app.url}/login?next={next_path}")
+    page.locator("#email").fill(email)
+    page.locator("#password").fill(password)
+    page.locator("#login-submit").click()
+    expect(page).to_have_url(f"{app.url}{next_path}")
+
+
+def open_order(page: Page, queue: str, order_id: int) -> None:
+    page.locator(f"#queue-{queue}").click()
+    page.locator(f"#queue-row-{order_id}").click()
+    expect(page.locator("#order-panel")).to_contain_text(f"Order #{order_id}")
+
+
+def tick_all_checks(page: Page) -> None:
+    for name in ("box", "stitching", "materials", "tags", "size"):
+        page.locator(f"#check-{name}").click()
+
+
+def new_member(db: Engine) -> tuple[int, str]:
+    email = f"member-{uuid.uuid4().hex[:8]}@example.com"
+    with Session(db) as session:
+        created = accounts.sign_up(
+            session=session, email=email, display_name="Jordan Fan", password=PASSWORD
+        )
+        session.commit()
+        return created.id, email
+
+
+# --- the verification console ------------------------------------------------------------------
+
+
+def test_staff_receive_inspect_pass_ship_deliver_and_pay_out(
+    page: Page,
+    live_app: LiveApp,
+    db: Engine,
+    stripe_setup: tuple[Settings, stripe.StripeClient],
+    console_errors: list[str],
+) -> None:
+    made = make_order(db, stripe_setup)
+    page.set_viewport_size(DESKTOP)
+    log_in(page, live_app, *E2E_STAFF, next_path="/verification")
+    expect(page.locator("#console-title")).to_be_visible()
+    expect(page.locator("#queue-to-receive")).to_contain_text(re.compile(r"[1-9]"))
+    open_order(page, "to-receive", made.order_id)
+    expect(page.locator("#fact-inbound")).to_have_text("1Z999AA10123456784")
+    expect(page.locator("#fact-seller")).to_contain_text(made.seller_email)
+    expect(page.locator("#fact-price")).to_have_text("$210.00")
+    shoot(page, "verification-to-receive-desktop")
+
+    page.locator("#receive-button").click()
+    expect(page.locator("#order-status")).to_have_text("Received at authentication")
+    page.locator("#inspect-button").click()
+    expect(page.locator("#order-status")).to_have_text("Being authenticated")
+    expect(page.locator("#pass-button")).to_be_disabled()
+    tick_all_checks(page)
+    page.locator("#inspection-notes").fill("Box, stitching and tags all match retail.")
+    shoot(page, "verification-checklist-desktop")
+    page.locator("#pass-button").click()
+    expect(page.locator("#order-status")).to_have_text("Authenticated")
+    expect(page.locator(".inspection-record")).to_contain_text("Passed")
+    expect(page.locator(".inspection-record")).to_contain_text("5 of 5 checks passed")
+
+    page.locator("#ship-tracking").fill("abc")
+    page.locator("#ship-button").click()
+    expect(page.locator("#ship-tracking-error")).to_contain_text("8 to 40 letters and digits")
+    assert status_of(db, made.order_id) == "authenticated"
+    page.locator("#ship-tracking").fill("9400 1000 0000 0000 0000 00")
+    page.locator("#ship-button").click()
+    expect(page.locator("#order-status")).to_have_text("Shipped to the buyer")
+    expect(page.locator("#fact-outbound")).to_have_text("9400100000000000000000")
+    page.locator("#deliver-button").click()
+    expect(page.locator("#order-status")).to_have_text("Delivered")
+    audit = page.locator("#audit-trail")
+    for step in ("Delivered", "Shipped to the buyer", "Authenticated", "Received at"):
+        expect(audit).to_contain_text(step)
+    expect(audit).to_contain_text("Staff")
+    shoot(page, "verification-delivered-desktop")
+
+    # The Celery worker completes the order and queues the seller's manual payout.
+    wait_for(lambda: status_of(db, made.order_id) == "completed")
+    with Session(db) as session:
+        payout = session.exec(select(Payout).where(Payout.order_id == made.order_id)).one()
+        assert (payout.status, payout.method) == ("pending", "manual")
+        payout_id = payout.id
+    page.locator("#queue-payouts").click()
+    row = page.locator(".payout-row", has_text=f"Order #{made.order_id}")
+    expect(row).to_contain_text("GB33BUKB20201555555555")
+    expect(row).to_contain_text("Seller Payee")
+    shoot(page, "verification-payouts-desktop")
+    page.locator(f"#pay-{payout_id}").click()
+    page.locator("#payout-confirm").click()
+    expect(page.locator("#payout-error")).to_contain_text("payment reference")
+    page.locator("#payout-reference").fill("TRF-2024-0001")
+    page.locator("#payout-confirm").click()
+    expect(row).to_have_count(0)
+    with Session(db) as session:
+        paid = session.get(Payout, payout_id)
+        assert paid is not None and (paid.status, paid.reference) == ("paid", "TRF-2024-0001")
+
+    # Emails went out after each step's commit, through the Celery worker and SMTP.
+    def subjects(to: str) -> list[str]:
+        return [str(m.message["Subject"]) for m in live_app.smtp.messages if to in m.rcpt_tos]
+
+    wait_for(lambda: any("was delivered" in s for s in subjects(made.buyer_email)))
+    wait_for(lambda: any("Payout sent" in s for s in subjects(made.seller_email)))
+    assert any("arrived for authentication" in s for s in subjects(made.seller_email))
+    assert console_errors == []
+
+
+def test_failed_inspection_and_appeal_needs_another_inspector(
+    page: Page,
+    live_app: LiveApp,
+    db: Engine,
+    stripe_setup: tuple[Settings, stripe.StripeClient],
+) -> None:
+    made = make_order(db, stripe_setup)
+    page.set_viewport_size(PHONE)
+    log_in(page, live_app, *E2E_STAFF, next_path="/verification")
+    open_order(page, "to-receive", made.order_id)
+    page.locator("#receive-button").click()
+    page.locator("#inspect-button").click()
+    page.locator("#check-box").click()
+    page.locator("#check-size").click()
+    page.locator("#fail-button").click()
+    expect(page.locator("#fail-reason-error")).to_contain_text("Say why")
+    assert status_of(db, made.order_id) == "authenticating"
+    page.locator("#fail-reason").fill("Stitching on the heel tab does not match retail pairs.")
+    shoot(page, "verification-fail-phone")
+    page.locator("#fail-button").click()
+    expect(page.locator("#order-status")).to_have_text("Failed authentication")
+    record = page.locator(".inspection-record")
+    expect(record).to_contain_text("Failed")
+    expect(record).to_contain_text("Not OK: Stitching, Materials, Tags")
+    with Session(db) as session:
+        inspection = session.exec(
+            select(Inspection).where(Inspection.order_id == made.order_id)
+        ).one()
+        assert inspection.result == "fail" and inspection.box_ok and not inspection.tags_ok
+
+    # The seller appeals; the same inspector may not decide the re-review.
+    with Session(db) as session:
+        verification.appeal(
+            session=session,
+            seller_id=made.seller_id,
+            order_id=made.order_id,
+            reason="These are retail pairs from a store.",
+        )
+        session.commit()
+    page.locator("#console-refresh").click()
+    page.locator("#queue-appeals").click()
+    page.locator(f"#queue-row-{made.order_id}").click()
+    expect(page.locator("#order-panel")).to_contain_text("Appeal re-review")
+    tick_all_checks(page)
+    page.locator("#pass-button").click()
+    expect(page.locator("#action-error")).to_have_text(
+        "An appeal must be reviewed by a different inspector."
+    )
+    assert status_of(db, made.order_id) == "authenticating"
+    shoot(page, "verification-appeal-phone")
+
+
+def test_member_cannot_see_or_call_the_console(
+    browser: Browser,
+    live_app: LiveApp,
+    db: Engine,
+    stripe_setup: tuple[Settings, stripe.StripeClient],
+) -> None:
+    made = make_order(db, stripe_setup)
+    context = browser.new_context(viewport=DESKTOP)
+    console_tab = context.new_page()
+    log_in(console_tab, live_app, *E2E_STAFF, next_path="/verification")
+    open_order(console_tab, "to-receive", made.order_id)
+    expect(console_tab.locator("#receive-button")).to_be_visible()
+
+    # In a second tab the session becomes a member's; the open console now speaks for them.
+    other_tab = context.new_page()
+    other_tab.goto(f"{live_app.url}/")
+    other_tab.locator("#user-menu").click()
+    other_tab.locator("#logout").click()
+    expect(other_tab.locator("#nav-login")).to_be_visible()
+    log_in(other_tab, live_app, *E2E_MEMBER, next_path="/verification")
+    expect(other_tab.locator("#access-denied")).to_be_visible()
+    expect(other_tab.locator("#console-title")).to_have_count(0)
+    expect(other_tab.locator("#queue-list")).to_have_count(0)
+
+    console_tab.bring_to_front()
+    console_tab.wait_for_timeout(500)  # the synced session token reaches the first tab
+    if console_tab.locator("#receive-button").count():
+        console_tab.locator("#receive-button").click()
+    expect(console_tab.locator("#access-denied")).to_be_visible()
+    expect(console_tab.locator("#order-panel")).to_have_count(0)
+    assert status_of(db, made.order_id) == "shipped_to_verification"
+    with Session(db) as session:
+        inspected = select(Inspection).where(Inspection.order_id == made.order_id)
+        assert session.exec(inspected).all() == []
+    context.close()
+
+
+# --- account -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("label", "size"), [("desktop", DESKTOP), ("phone", PHONE)])
+def test_account_card_address_payout_and_preferences(
+    page: Page,
+    live_app: LiveApp,
+    db: Engine,
+    label: str,
+    size: dict[str, int],
+    console_errors: list[str],
+) -> None:
+    user_id, email = new_member(db)
+    page.set_viewport_size(size)
+    log_in(page, live_app, email, PASSWORD, next_path="/account")
+    expect(page.locator("#account-name")).to_have_text("Jordan Fan")
+    expect(page.locator("#no-card")).to_be_visible()
+    shoot(page, f"account-empty-{label}")
+
+    # The card goes from the Elements form straight to (local)stripe; we see brand and last4.
+    page.locator("#card-add").click()
+    card = page.locator("#card-element")
+    expect(card.locator("input").first).to_be_visible()
+    expect(page.locator("#card-save")).to_be_enabled()
+    card.locator("input[placeholder=number]").fill("4242424242424242")
+    card.locator("input[placeholder=exp_month]").fill("12")
+    card.locator("input[placeholder=exp_year]").fill("34")
+    card.locator("input[placeholder=cvc]").fill("123")
+    card.locator("input[placeholder=postal_code]").fill("10001")
+    shoot(page, f"account-card-form-{label}")
+    page.locator("#card-save").click()
+    expect(page.locator("#card-summary")).to_have_text("Visa ending in 4242")
+    with Session(db) as session:
+        user = session.get(User, user_id)
+        assert user is not None and payments.has_payment_method(user)
+        assert (user.card_brand, user.card_last4) == ("visa", "4242")
+
+    # An address: bad input first, shown next to its field, nothing saved.
+    page.locator("#address-add").click()
+    page.locator("#address-full_name").fill("Jordan Fan")
+    page.locator("#address-line1").fill("12 Market Street")
+    page.locator("#address-city").fill("New York")
+    page.locator("#address-region").fill("NY")
+    page.locator("#address-postal_code").fill("ABCDE")
+    page.locator("#address-save").click()
+    expect(page.locator("#address-postal_code-error")).to_contain_text("5 digits")
+    shoot(page, f"account-address-error-{label}")
+    with Session(db) as session:
+        assert addresses.list_addresses(session=session, user_id=user_id) == []
+    page.locator("#address-postal_code").fill("10001")
+    page.locator("#address-save").click()
+    expect(page.locator(".address-card")).to_contain_text("New York, NY 10001")
+    expect(page.locator(".address-card")).to_contain_text("Default")
+
+    # Payout details (manual in the embedded default).
+    page.locator("#payout-holder").fill("J")
+    page.locator("#payout-ref").fill("GB33BUKB20201555555555")
+    page.locator("#payout-save").click()
+    expect(page.locator("#payout-holder-error")).to_contain_text("2 to 120")
+    page.locator("#payout-holder").fill("Jordan Fan")
+    page.locator("#payout-save").click()
+    expect(page.locator("#payout-holder-error")).to_have_count(0)
+    with Session(db) as session:
+        account = payments.payout_account_for(session=session, user_id=user_id)
+        assert account is not None and account.holder_name == "Jordan Fan"
+
+    # A preference: no outbid emails.
+    switch = page.locator(f"#pref-{Kind.OUTBID.value}-email")
+    expect(switch).to_have_attribute("data-state", "checked")
+    switch.click()
+    expect(switch).to_have_attribute("data-state", "unchecked")
+    with Session(db) as session:
+        pref = {p.kind: p for p in notifications.preferences(session=session, user_id=user_id)}[
+            Kind.OUTBID
+        ]
+        assert (pref.in_app, pref.email) == (True, False)
+    page.reload()
+    expect(page.locator(f"#pref-{Kind.OUTBID.value}-email")).to_have_attribute(
+        "data-state", "unchecked"
+    )
+    expect(page.locator("#card-summary")).to_have_text("Visa ending in 4242")
+    shoot(page, f"account-{label}")
+    assert console_errors == []
+
+
+# --- notifications -------------------------------------------------------------------------------
+
+
+def notify(db: Engine, user_id: int, kind: Kind, key: str, **context: object) -> None:
+    with Session(db) as session:
+        notifications.notify(
+            session=session, user_id=user_id, kind=kind, context=context, dedupe_key=key
+        )
+        session.commit()
+
+
+def test_inbox_badge_mark_read_and_live_toast(
+    page: Page, live_app: LiveApp, db: Engine, console_errors: list[str]
+) -> None:
+    user_id, email = new_member(db)
+    with Session(db) as session:
+        variant = session.exec(select(ProductVariant).order_by(col(ProductVariant.id))).first()
+        assert variant is not None
+        variant_id = variant.id
+    tag = uuid.uuid4().hex[:8]
+    notify(
+        db,
+        user_id,
+        Kind.OUTBID,
+        f"t:{tag}:1",
+        variant_id=variant_id,
+        your_price_cents=20_000,
+        new_price_cents=21_000,
+    )
+    notify(
+        db,
+        user_id,
+        Kind.PRICE_DROP,
+        f"t:{tag}:2",
+        variant_id=variant_id,
+        lowest_ask_cents=19_000,
+        target_price_cents=19_500,
+    )
+    notify(db, user_id, Kind.ITEM_RECEIVED, f"t:{tag}:3", order_id=424242)
+    page.set_viewport_size(DESKTOP)
+    log_in(page, live_app, email, PASSWORD, next_path="/")
+    expect(page.locator("#unread-badge")).to_have_text("3")
+    page.locator("#nav-notifications").click()
+    expect(page).to_have_url(f"{live_app.url}/notifications")
+    rows = page.locator("#inbox .notification")
+    expect(rows).to_have_count(3)
+    expect(rows.first).to_contain_text("arrived for authentication")  # newest first
+    expect(page.locator("#inbox .notification.unread")).to_have_count(3)
+    shoot(page, "notifications-desktop")
+
+    page.locator("#inbox .mark-read").first.click()
+    expect(page.locator("#inbox .notification.unread")).to_have_count(2)
+    expect(page.locator("#unread-badge")).to_have_text("2")
+    with Session(db) as session:
+        assert notifications.unread_count(session=session, user_id=user_id) == 2
+
+    # A match arrives while the page is open: a toast and the badge, without a reload.
+    notify(
+        db,
+        user_id,
+        Kind.BID_MATCHED,
+        f"t:{tag}:4",
+        order_id=434343,
+        price_cents=21_000,
+        total_cents=23_000,
+    )
+    expect(page.get_by_text("You bought", exact=False).first).to_be_visible(timeout=10_000)
+    expect(page.locator("#unread-badge")).to_have_text("3")
+    expect(rows).to_have_count(4)  # the open inbox shows it too
+    expect(rows.first).to_contain_text("You bought")
+    shoot(page, "notifications-toast-desktop")
+
+    page.locator("#mark-all-read").click()
+    expect(page.locator("#unread-badge")).to_have_count(0)
+    expect(page.locator("#unread-summary")).to_have_text("You're all caught up")
+    with Session(db) as session:
+        assert notifications.unread_count(session=session, user_id=user_id) == 0
+    page.set_viewport_size(PHONE)
+    page.reload()
+    expect(page.locator("#inbox .notification")).to_have_count(4)
+    expect(page.locator("#inbox .notification.unread")).to_have_count(0)
+    shoot(page, "notifications-phone")
+    assert console_errors == []
+
+
+def test_inbox_pages_and_empty_state(page: Page, live_app: LiveApp, db: Engine) -> None:
+    user_id, email = new_member(db)
+    page.set_viewport_size(PHONE)
+    log_in(page, live_app, email, PASSWORD, next_path="/notifications")
+    expect(page.locator("#inbox-empty")).to_be_visible()
+    shoot(page, "notifications-empty-phone")
+    tag = uuid.uuid4().hex[:8]
+    for n in range(25):
+        notify(db, user_id, Kind.ITEM_RECEIVED, f"p:{tag}:{n}", order_id=500_000 + n)
+    page.reload()
+    expect(page.locator("#inbox .notification")).to_have_count(20)
+    page.locator("#load-more").click()
+    expect(page.locator("#inbox .notification")).to_have_count(25)
+    expect(page.locator("#load-more")).to_have_count(0)
+    expect(page.locator("#inbox .notification").last).to_contain_text("500000")

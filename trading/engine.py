@@ -168,7 +168,11 @@ class RedisEngine:
         return parse_events(text(reply[1]), variant_id=variant_id, at=int(text(reply[2])))
 
     def _place_outcome(self, cmd: PlaceOrder, reply: list[Any]) -> PlaceOutcome:
-        kind = text(reply[0])
+        kind = reply[0]
+        if kind == b"ok" or kind == "ok":  # the common case first, without decoding
+            events = parse_events(reply[1], variant_id=cmd.variant_id, at=int(reply[2]))
+            return place_result(cmd.variant_id, cmd.order_id, events)
+        kind = text(kind)
         if kind == "rej":
             return self._rejected(cmd.variant_id, cmd.order_id, reply)
         if kind == "replay":
@@ -234,14 +238,18 @@ class RedisEngine:
                     )
                 calls.append((keys.script_keys, args))
                 groups.append(group)
-        replies = self.scripts.call_many("place_batch", calls) if calls else []
-        for group, reply in zip(groups, replies, strict=True):
+
+        def handle(k: int, reply: list[Any]) -> None:
+            group = groups[k]
             if reply and text(reply[0]) == "rej":  # the book refused the whole batch
                 for i in group:
                     out[i] = self._rejected(cmds[i].variant_id, cmds[i].order_id, reply)
-                continue
+                return
             for i, one in zip(group, reply, strict=True):
                 out[i] = self._place_outcome(cmds[i], one)
+
+        if calls:
+            self.scripts.call_each("place_batch", calls, handle)
         return [r for r in out if r is not None]
 
     def cancel(self, cmd: CancelOrder) -> CancelOutcome:

@@ -9,7 +9,7 @@ from trading.events import Accepted, Cancelled, Event, Modified, Rested, Trade, 
 from trading.orders import ModifyResult, OrderStatus, PlaceResult
 
 
-def parse_events(raw: str, *, variant_id: str, at: int) -> tuple[Event, ...]:
+def parse_events(raw: str | bytes, *, variant_id: str, at: int) -> tuple[Event, ...]:
     data = json.loads(raw)
     if isinstance(data, dict):  # Lua's cjson encodes an empty table as {}
         return ()

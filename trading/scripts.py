@@ -7,12 +7,13 @@ Every script except `noop` is `lua/common.lua` followed by the command's own fil
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any
 
-from redis.exceptions import NoScriptError
+from redis.cluster import RedisCluster
+from redis.exceptions import NoScriptError, ResponseError
 
 NAMES = (
     "place",
@@ -90,6 +91,58 @@ class ScriptRunner:
             if isinstance(r, Exception):
                 raise r
         return results
+
+    def call_each(
+        self,
+        name: str,
+        calls: Sequence[tuple[Sequence[str], Args]],
+        on_reply: Callable[[int, Any], None],
+    ) -> None:
+        """Like `call_many`, but hands each reply to `on_reply(index, reply)` as soon as it
+        arrives, so the caller works on one reply while the server runs the next calls. On a
+        single Redis the calls go out together on one connection and the replies are read one
+        at a time; on a cluster this is `call_many`. Calls that met NOSCRIPT are re-sent after
+        a reload, in their order, and reported then."""
+        pool = getattr(self.client, "connection_pool", None)
+        if isinstance(self.client, RedisCluster) or pool is None or len(calls) < 2:
+            for i, reply in enumerate(self.call_many(name, calls)):
+                on_reply(i, reply)
+            return
+        script = SCRIPTS[name]
+        missing: list[int] = []
+        failure: Exception | None = None
+        conn = pool.get_connection()
+        try:
+            conn.send_packed_command(
+                conn.pack_commands(
+                    [("EVALSHA", script.sha, len(keys), *keys, *args) for keys, args in calls]
+                )
+            )
+            for i in range(len(calls)):
+                try:
+                    reply = conn.read_response()
+                except NoScriptError:
+                    missing.append(i)
+                    continue
+                except ResponseError as exc:
+                    failure = failure or exc
+                    continue
+                if failure is None:
+                    on_reply(i, reply)
+        except BaseException:
+            conn.disconnect()  # replies may be left unread: never reuse this connection
+            raise
+        finally:
+            pool.release(conn)
+        if failure is not None:
+            raise failure
+        if missing:
+            self.load_all()
+            again = self._pipeline(script, [calls[i] for i in missing])
+            for i, reply in zip(missing, again, strict=True):
+                if isinstance(reply, Exception):
+                    raise reply
+                on_reply(i, reply)
 
     def _pipeline(
         self, script: LuaScript, calls: Sequence[tuple[Sequence[str], Args]]

@@ -119,6 +119,12 @@ def test_scripts_reload_after_script_flush(engine: RedisEngine, client: Any) -> 
     many = engine.place_many([bid(f"b{i}", "u1", 20_000) for i in range(3)])
     assert [isinstance(r, PlaceResult) for r in many] == [True, True, True]
     assert [len(r.fills) for r in many if isinstance(r, PlaceResult)] == [1, 0, 0]
+    client.script_flush()  # several script calls, streamed: each is re-sent after the reload
+    engine.place(ask("a2", "s1", 21_000, 2))
+    client.script_flush()
+    more = engine.place_many([bid(f"c{i}", "u1", 21_000) for i in range(3)], batch_size=1)
+    assert [len(r.fills) for r in more if isinstance(r, PlaceResult)] == [1, 1, 0]
+    assert [r.sequence for r in more if isinstance(r, PlaceResult)] == [7, 9, 11]
 
 
 def test_place_many_keeps_per_book_order_and_reports_each(engine: RedisEngine) -> None:

@@ -10,8 +10,7 @@ if o.exp <= NOW then return rej('order_not_open', 'the order has expired') end
 
 sweep(SWEEP_LIMIT)
 unrest(o)
-events[#events + 1] = {type = 'cancelled', order = o.id, user = o.user, side = o.side,
-  price = o.price, qty = o.rem, reason = 'user'}
+events[#events + 1] = fmt(E_CANCELLED, o.id, o.user, o.side, o.price, o.rem, 'user')
 o.cxl = o.cxl + o.rem
 o.rem = 0
 o.status = 'cancelled'

@@ -35,8 +35,27 @@ local new_outcome = {}  -- order id -> record, for a replay within a batch
 local journal = {}      -- per placed order: its events as JSON without the brackets
 local swept_all = false -- a sweep found every due order: later sweeps would find none
 
--- integers below 1e14 print exactly with Lua's number format, which is cheaper than format()
-local function I(n) return tostring(n) end
+-- integers: '%d' is several times cheaper than tostring()'s '%.14g' here
+local fmt = string.format
+local function I(n) return fmt('%d', n) end
+
+-- Events are JSON objects (keys in docs/trading.md), built with one format() each: ids and
+-- users are checked to be 1-64 characters of [A-Za-z0-9_.:-] before they reach an event, so
+-- nothing needs escaping, and every number is an integer.
+local E_ACCEPTED = '{"type":"accepted","order":"%s","user":"%s","side":"%s","price":%d,"qty":%d,"tif":"%s","exp":%d,"seq":%d}'
+local E_RESTED = '{"type":"rested","order":"%s","user":"%s","side":"%s","price":%d,"qty":%d,"seq":%d,"exp":%d}'
+local E_CANCELLED = '{"type":"cancelled","order":"%s","user":"%s","side":"%s","price":%d,"qty":%d,"reason":"%s"}'
+local E_EXPIRED = '{"type":"expired","order":"%s","user":"%s","side":"%s","price":%d,"qty":%d}'
+local E_TRADE = '{"type":"trade","trade":"%s","price":%d,"qty":%d,"maker":"%s","maker_user":"%s","taker":"%s","taker_user":"%s","side":"%s","maker_left":%d,"taker_left":%d,"seq":%d}'
+local E_MODIFIED = '{"type":"modified","order":"%s","user":"%s","side":"%s","old_price":%d,"price":%d,"old_qty":%d,"qty":%d,"kept":%d,"seq":%d}'
+
+local function events_json()
+  return '[' .. table.concat(events, ',') .. ']'
+end
+
+local function valid_id(s)
+  return #s <= 64 and string.find(s, '^[%w_.:%-]+$') ~= nil
+end
 
 local function rej(code, message) return {'rej', code, message} end
 
@@ -67,9 +86,8 @@ local function parse(id, rec)
 end
 
 local function pack(o)
-  return o.status .. '|' .. o.side .. '|' .. o.user .. '|' .. I(o.price) .. '|' .. I(o.orig) .. '|' ..
-    I(o.rem) .. '|' .. I(o.filled) .. '|' .. I(o.cxl) .. '|' .. I(o.expq) .. '|' .. I(o.seq) .. '|' ..
-    I(o.exp) .. '|' .. o.tif
+  return fmt('%s|%s|%s|%d|%d|%d|%d|%d|%d|%d|%d|%s', o.status, o.side, o.user, o.price, o.orig,
+    o.rem, o.filled, o.cxl, o.expq, o.seq, o.exp, o.tif)
 end
 
 local function load_order(id)
@@ -120,8 +138,15 @@ local function set_expiry(id, exp)
   exp_index[id] = exp
 end
 
+-- floor[zset key] = a number below every score on that side (learned when a scan for crossing
+-- orders found none), so a later order that could only cross at or below it skips the read
+local floor = {}
+
 local function rest(o)
-  redis.call('ZADD', zkey(o.side), score(o.side, o.price), member(o))
+  local k, sc = zkey(o.side), score(o.side, o.price)
+  redis.call('ZADD', k, sc, member(o))
+  local f = floor[k]
+  if f and sc <= f then floor[k] = sc - 1 end
   set_expiry(o.id, o.exp)
   level_add(o.side, o.price, o.rem, 1)
 end
@@ -234,8 +259,7 @@ end
 
 local function expire_order(o)
   unrest(o)
-  events[#events + 1] = {type = 'expired', order = o.id, user = o.user, side = o.side,
-    price = o.price, qty = o.rem}
+  events[#events + 1] = fmt(E_EXPIRED, o.id, o.user, o.side, o.price, o.rem)
   o.expq = o.expq + o.rem
   o.rem = 0
   o.status = 'expired'
@@ -266,10 +290,15 @@ local function match(t)
   local opp = (t.side == 'bid') and K_ASKS or K_BIDS
   local bound = (t.side == 'bid') and t.price or -t.price
   local skipped = 0
+  local f = floor[opp]
+  if f and f >= bound then return 0 end
   while t.rem > 0 do
     local page = redis.call('ZRANGEBYSCORE', opp, '-inf', bound, 'WITHSCORES', 'LIMIT', skipped, PAGE)
     local np = #page / 2
-    if np == 0 then break end
+    if np == 0 then
+      if skipped == 0 and (not f or bound > f) then floor[opp] = bound end
+      break
+    end
     local want, wi = {}, {}
     for i = 1, np do
       local id = string.sub(page[2 * i - 1], 17)
@@ -299,10 +328,9 @@ local function match(t)
         m.filled = m.filled + q
         t.rem = t.rem - q
         t.filled = t.filled + q
-        local trade = {type = 'trade', trade = VARIANT .. '-' .. I(seq), price = mprice, qty = q,
-          maker = m.id, maker_user = m.user, taker = t.id, taker_user = t.user, side = t.side,
-          maker_left = m.rem, taker_left = t.rem, seq = seq}
-        events[#events + 1] = trade
+        local trade = {trade = VARIANT .. '-' .. I(seq), price = mprice, qty = q, side = t.side}
+        events[#events + 1] = fmt(E_TRADE, trade.trade, mprice, q, m.id, m.user, t.id, t.user,
+          t.side, m.rem, t.rem, seq)
         trades[#trades + 1] = trade
         if m.rem == 0 then
           redis.call('ZREM', opp, page[2 * i - 1])
@@ -327,14 +355,12 @@ local function settle(t, skipped)
     local reason = nil
     if t.tif == 'ioc' then reason = 'ioc' elseif skipped > 0 then reason = 'self_trade' end
     if reason then
-      events[#events + 1] = {type = 'cancelled', order = t.id, user = t.user, side = t.side,
-        price = t.price, qty = t.rem, reason = reason}
+      events[#events + 1] = fmt(E_CANCELLED, t.id, t.user, t.side, t.price, t.rem, reason)
       t.cxl = t.cxl + t.rem
       t.rem = 0
     else
       rest(t)
-      events[#events + 1] = {type = 'rested', order = t.id, user = t.user, side = t.side,
-        price = t.price, qty = t.rem, seq = t.seq, exp = t.exp}
+      events[#events + 1] = fmt(E_RESTED, t.id, t.user, t.side, t.price, t.rem, t.seq, t.exp)
     end
   end
   if t.rem == 0 then
@@ -348,6 +374,9 @@ end
 local function place_one(oid, user, side, price, qty, tif, exp, prior, min_price, max_price, max_qty, max_exp)
   prior = new_outcome[oid] or prior
   if prior then return {'replay', prior} end
+  if not valid_id(oid) or not valid_id(user) then
+    return rej('invalid_id', 'ids must be 1-64 characters of A-Z a-z 0-9 _ . : -')
+  end
   if side ~= 'bid' and side ~= 'ask' then return rej('invalid_side', 'side must be bid or ask') end
   if not price or price ~= math.floor(price) or price < min_price or price > max_price then
     return rej('invalid_price', 'price out of bounds')
@@ -369,16 +398,16 @@ local function place_one(oid, user, side, price, qty, tif, exp, prior, min_price
   seq = seq + 1
   local o = {id = oid, status = 'open', side = side, user = user, price = price, orig = qty,
     rem = qty, filled = 0, cxl = 0, expq = 0, seq = seq, exp = exp, tif = tif}
-  events[#events + 1] = {type = 'accepted', order = oid, user = user, side = side, price = price,
-    qty = qty, tif = tif, exp = exp, seq = seq}
+  events[#events + 1] = fmt(E_ACCEPTED, oid, user, side, price, qty, tif, exp, seq)
   settle(o, match(o))
   save(o)
-  local ev = cjson.encode(events)
+  local body = table.concat(events, ',')
+  local ev = '[' .. body .. ']'
   local rec = SNOW .. '|' .. ev
   new_outcome[oid] = rec
   outcomes[#outcomes + 1] = oid
   outcomes[#outcomes + 1] = rec
-  journal[#journal + 1] = string.sub(ev, 2, -2)
+  journal[#journal + 1] = body
   return {'ok', ev, SNOW}
 end
 
@@ -401,7 +430,7 @@ local function commit(cmd, ev)
   flush()
   if not ev then
     if #events == 0 then return '[]' end
-    ev = cjson.encode(events)
+    ev = events_json()
   end
   redis.call('XADD', K_JOURNAL, '*', 'cmd', cmd, 'seq', I(seq), 'at', SNOW, 'ev', ev)
   if #changed == 0 then

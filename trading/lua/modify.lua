@@ -28,8 +28,7 @@ if price == o.price then
   level_add(o.side, o.price, qty - o.rem, 0)
   o.cxl = o.cxl + (o.rem - qty)
   o.rem = qty
-  events[#events + 1] = {type = 'modified', order = o.id, user = o.user, side = o.side,
-    old_price = old_price, price = price, old_qty = old_qty, qty = qty, kept = 1, seq = o.seq}
+  events[#events + 1] = fmt(E_MODIFIED, o.id, o.user, o.side, old_price, price, old_qty, qty, 1, o.seq)
 else
   unrest(o)
   o.cxl = o.cxl + (o.rem - qty)
@@ -37,8 +36,7 @@ else
   o.price = price
   seq = seq + 1
   o.seq = seq
-  events[#events + 1] = {type = 'modified', order = o.id, user = o.user, side = o.side,
-    old_price = old_price, price = price, old_qty = old_qty, qty = qty, kept = 0, seq = seq}
+  events[#events + 1] = fmt(E_MODIFIED, o.id, o.user, o.side, old_price, price, old_qty, qty, 0, seq)
   settle(o, match(o))
 end
 save(o)

@@ -1,38 +1,27 @@
-"""/product/[slug]: details and sizes; a proper not-found page for an unknown slug."""
+"""/product/[slug]: the product, its market per size, trade dialogs, live book, chart, stats."""
 
 from __future__ import annotations
 
 import reflex as rx
 
 from components.layout import page
+from components.order_book import order_book
+from components.price_chart import price_chart, range_picker
+from components.size_picker import size_picker
+from components.trade_dialog import trade_dialog
 from sneakers_app import routes
-from state.product import ProductState, SizeView
+from state.product import OwnOrderView, ProductState, SaleRow
+
+S = ProductState
+MUTED = "var(--gray-11)"
 
 
-def fact(label: str, value: rx.Var) -> rx.Component:
-    return rx.vstack(
-        rx.text(label, size="1", color="var(--gray-10)"),
-        rx.text(value, size="2", weight="medium"),
-        spacing="0",
-    )
+def label(text: str | rx.Var) -> rx.Component:
+    return rx.text(text, size="1", color="var(--gray-10)", weight="medium")
 
 
-def size_tile(size: SizeView) -> rx.Component:
-    selected = ProductState.selected_size == size.size
-    return rx.button(
-        rx.vstack(
-            rx.text(f"US {size.size}", size="2", weight="bold"),
-            rx.text(size.last_sale, size="1", color="var(--gray-11)"),
-            spacing="0",
-            align="center",
-        ),
-        variant=rx.cond(selected, "solid", "outline"),
-        color_scheme=rx.cond(selected, "green", "gray"),
-        on_click=ProductState.select_size(size.size),
-        height="56px",
-        width="100%",
-        class_name="size-tile",
-    )
+def fact(name: str, value: rx.Var) -> rx.Component:
+    return rx.vstack(label(name), rx.text(value, size="2", weight="medium"), spacing="0")
 
 
 def not_found() -> rx.Component:
@@ -42,7 +31,7 @@ def not_found() -> rx.Component:
             rx.heading("We couldn't find that sneaker", size="6", id="not-found"),
             rx.text(
                 "The link may be mistyped, or the product is no longer listed.",
-                color="var(--gray-11)",
+                color=MUTED,
             ),
             rx.link(rx.button("Browse the catalog"), href=routes.BROWSE),
             align="center",
@@ -52,60 +41,247 @@ def not_found() -> rx.Component:
     )
 
 
-def details() -> rx.Component:
-    return rx.grid(
-        rx.box(
-            rx.image(
-                src=ProductState.image,
-                alt=ProductState.name,
-                width="100%",
-                style={"aspect_ratio": "4 / 3", "object_fit": "cover"},
-            ),
-            border_radius="var(--radius-4)",
-            overflow="hidden",
-            border="1px solid var(--gray-a4)",
-            align_self="start",
+def live_badge() -> rx.Component:
+    return rx.tooltip(
+        rx.hstack(
+            rx.box(class_name="live-dot"),
+            rx.text("Live", size="1", weight="bold", color="var(--green-11)"),
+            align="center",
+            spacing="1",
+            id="live-indicator",
+            data_updates=S.live_updates,
         ),
+        content=rx.cond(
+            S.live_at != "",
+            "Order book updated live, last at " + S.live_at + " UTC",
+            "Prices update live as orders are placed",
+        ),
+    )
+
+
+def scope_text() -> rx.Var:
+    return rx.cond(S.selected_size != "", "US " + S.selected_size, "All sizes")
+
+
+def header() -> rx.Component:
+    return rx.vstack(
+        rx.hstack(
+            rx.link(S.brand, href=routes.BROWSE + "?brand=" + S.brand, size="2", weight="medium"),
+            rx.text("/", size="2", color="var(--gray-8)"),
+            rx.text(S.model, size="2", color=MUTED, class_name="clamp-1"),
+            spacing="2",
+        ),
+        rx.heading(S.name, size=rx.breakpoints(initial="6", md="7"), id="product-name"),
+        rx.text(S.colorway, size="2", color=MUTED),
+        spacing="1",
+        width="100%",
+    )
+
+
+def quote_box(title: str, value: rx.Var, box_id: str, sub: rx.Component) -> rx.Component:
+    return rx.vstack(
+        label(title),
+        rx.text(
+            value,
+            size=rx.breakpoints(initial="4", sm="6"),
+            weight="bold",
+            id=box_id,
+            class_name="tabular",
+        ),
+        sub,
+        spacing="0",
+        min_width="0",
+    )
+
+
+def market_panel() -> rx.Component:
+    change = rx.badge(
+        rx.match(
+            S.last_change_dir,
+            ("up", rx.icon("trending-up", size=12)),
+            ("down", rx.icon("trending-down", size=12)),
+            rx.icon("minus", size=12),
+        ),
+        S.last_change,
+        color_scheme=rx.match(S.last_change_dir, ("up", "green"), ("down", "red"), "gray"),
+        variant="soft",
+        size="1",
+        id="last-change",
+    )
+    return rx.card(
         rx.vstack(
-            rx.text(ProductState.brand, size="2", color="var(--gray-10)", weight="medium"),
-            rx.heading(ProductState.name, size="7", id="product-name"),
             rx.hstack(
-                rx.vstack(
-                    rx.text("Last sale", size="1", color="var(--gray-10)"),
-                    rx.heading(ProductState.last_sale, size="6"),
-                    spacing="0",
-                ),
-                rx.badge(f"{ProductState.sales_count} sales", variant="soft", size="2"),
-                align="end",
-                spacing="4",
+                rx.text("Market · ", scope_text(), size="2", weight="bold", id="market-scope"),
+                rx.spacer(),
+                live_badge(),
+                width="100%",
+                align="center",
             ),
-            rx.separator(size="4"),
-            rx.heading("Sizes (US)", size="3"),
             rx.grid(
-                rx.foreach(ProductState.sizes, size_tile),
-                columns=rx.breakpoints(initial="3", sm="4"),
+                quote_box("Last sale", S.last_sale, "last-sale", change),
+                quote_box(
+                    "Lowest ask",
+                    S.lowest_ask,
+                    "lowest-ask",
+                    rx.text("Buy now", size="1", color=MUTED),
+                ),
+                quote_box(
+                    "Highest bid",
+                    S.highest_bid,
+                    "highest-bid",
+                    rx.text("Sell now", size="1", color=MUTED),
+                ),
+                columns="3",
+                spacing="3",
+                width="100%",
+            ),
+            rx.grid(
+                rx.button(
+                    rx.icon("shopping-bag", size=16),
+                    "Buy now",
+                    size="3",
+                    on_click=S.open_trade("buy"),
+                    id="buy-now",
+                ),
+                rx.button(
+                    rx.icon("hand-coins", size=16),
+                    "Place bid",
+                    size="3",
+                    variant="outline",
+                    on_click=S.open_trade("bid"),
+                    id="place-bid",
+                ),
+                rx.button(
+                    rx.icon("zap", size=16),
+                    "Sell now",
+                    size="3",
+                    color_scheme="gray",
+                    variant="solid",
+                    high_contrast=True,
+                    on_click=S.open_trade("sell"),
+                    id="sell-now",
+                ),
+                rx.button(
+                    rx.icon("tag", size=16),
+                    "Place ask",
+                    size="3",
+                    variant="outline",
+                    color_scheme="gray",
+                    on_click=S.open_trade("ask"),
+                    id="place-ask",
+                ),
+                columns="2",
                 spacing="2",
                 width="100%",
-                id="size-grid",
             ),
-            rx.callout(
-                "Bidding and buying open with the live order book.",
-                icon="info",
-                size="1",
-                variant="surface",
+            rx.cond(
+                S.order_message != "",
+                rx.callout(S.order_message, icon="circle-check", size="1", id="order-message"),
+            ),
+            spacing="4",
+            width="100%",
+        ),
+        size="3",
+        width="100%",
+    )
+
+
+def watch_control() -> rx.Component:
+    return rx.popover.root(
+        rx.popover.trigger(
+            rx.button(
+                rx.icon(rx.cond(S.watching, "bell-ring", "bell"), size=16),
+                rx.cond(S.watching, "Watching", "Watch"),
+                variant=rx.cond(S.watching, "soft", "outline"),
+                color_scheme="gray",
+                id="watch-button",
+            )
+        ),
+        rx.popover.content(
+            rx.vstack(
+                rx.text("Watch ", scope_text(), size="2", weight="bold"),
+                rx.text(
+                    "Get a notice when an ask drops to your target price (optional).",
+                    size="1",
+                    color=MUTED,
+                ),
+                rx.input(
+                    rx.input.slot(rx.icon("dollar-sign", size=14)),
+                    value=S.watch_target,
+                    on_change=S.set_watch_target,
+                    placeholder="Target price",
+                    id="watch-target",
+                    input_mode="decimal",
+                    width="100%",
+                ),
+                rx.cond(
+                    S.watch_error != "",
+                    rx.text(S.watch_error, size="1", color="var(--red-11)", id="watch-error"),
+                ),
+                rx.hstack(
+                    rx.cond(
+                        S.watching,
+                        rx.button(
+                            "Stop watching",
+                            variant="soft",
+                            color_scheme="red",
+                            on_click=S.remove_watch,
+                            id="watch-remove",
+                        ),
+                    ),
+                    rx.button("Save", on_click=S.save_watch, id="watch-save"),
+                    justify="end",
+                    width="100%",
+                ),
+                rx.cond(
+                    S.watch_message != "",
+                    rx.text(S.watch_message, size="1", color="var(--green-11)", id="watch-message"),
+                ),
+                spacing="2",
+                width="260px",
+            ),
+        ),
+    )
+
+
+def image_card() -> rx.Component:
+    return rx.card(
+        rx.image(
+            src=S.image,
+            alt=S.name,
+            width="100%",
+            style={"aspect_ratio": "4 / 3", "object_fit": "contain"},
+        ),
+        rx.grid(
+            fact("Style code", S.style_code),
+            fact("Retail price", S.retail),
+            fact("Release date", S.release_date),
+            fact("Colorway", S.colorway),
+            columns=rx.breakpoints(initial="2", sm="4"),
+            spacing="4",
+            width="100%",
+            padding_top="12px",
+        ),
+        size="2",
+        width="100%",
+    )
+
+
+def top_section() -> rx.Component:
+    return rx.grid(
+        rx.vstack(image_card(), width="100%", spacing="4"),
+        rx.vstack(
+            header(),
+            rx.hstack(
+                rx.text("Size", size="2", weight="bold"),
+                rx.text("(US men's) · lowest ask shown", size="1", color=MUTED),
+                rx.spacer(),
+                watch_control(),
+                align="center",
                 width="100%",
             ),
-            rx.separator(size="4"),
-            rx.grid(
-                fact("Style code", ProductState.style_code),
-                fact("Colorway", ProductState.colorway),
-                fact("Retail price", ProductState.retail),
-                fact("Release date", ProductState.release_date),
-                columns="2",
-                spacing="4",
-                width="100%",
-            ),
-            rx.text(ProductState.description, size="2", color="var(--gray-11)"),
+            size_picker(S.sizes, S.selected_size, S.all_sizes_ask, S.select_size),
+            market_panel(),
             spacing="4",
             width="100%",
         ),
@@ -115,11 +291,247 @@ def details() -> rx.Component:
     )
 
 
+def chart_card() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.vstack(
+                    rx.heading("Price history", size="4"),
+                    rx.text(scope_text(), " · daily average and pairs sold", size="1", color=MUTED),
+                    spacing="0",
+                ),
+                rx.spacer(),
+                range_picker(S.chart_range, S.set_range),
+                width="100%",
+                align="center",
+                wrap="wrap",
+                spacing="2",
+            ),
+            price_chart(S.figure, S.chart_empty),
+            spacing="3",
+            width="100%",
+        ),
+        size="2",
+        width="100%",
+    )
+
+
+def book_card() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.vstack(
+                    rx.heading("Order book", size="4"),
+                    rx.text(scope_text(), " · best prices first", size="1", color=MUTED),
+                    spacing="0",
+                ),
+                rx.spacer(),
+                live_badge(),
+                width="100%",
+                align="center",
+            ),
+            order_book(S.book_bids, S.book_asks, S.selected_size == ""),
+            spacing="3",
+            width="100%",
+        ),
+        size="2",
+        width="100%",
+        id="order-book",
+    )
+
+
+def stat(title: str, value: rx.Var, stat_id: str, sub: rx.Component | None = None) -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            label(title),
+            rx.text(value, size="5", weight="bold", id=stat_id, class_name="tabular"),
+            *([sub] if sub is not None else []),
+            spacing="1",
+        ),
+        size="1",
+        width="100%",
+    )
+
+
+def stats_section() -> rx.Component:
+    return rx.grid(
+        stat("12-month high", S.stat_high, "stat-high"),
+        stat("12-month low", S.stat_low, "stat-low"),
+        stat("12-month average", S.stat_average, "stat-average"),
+        stat(
+            "Volatility",
+            S.stat_volatility,
+            "stat-volatility",
+            rx.text("stdev / mean of sales", size="1", color=MUTED),
+        ),
+        stat(
+            "Price premium",
+            S.stat_premium,
+            "stat-premium",
+            rx.text("last sale vs retail ", S.retail, size="1", color=MUTED),
+        ),
+        stat(
+            "Sales, 12 months",
+            S.stat_sales,
+            "stat-sales",
+            rx.text(S.stat_sales_total, " all time", size="1", color=MUTED),
+        ),
+        columns=rx.breakpoints(initial="2", sm="3", lg="6"),
+        spacing="3",
+        width="100%",
+        id="stats",
+    )
+
+
+def sale_row(sale: SaleRow) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(sale.when, color=MUTED),
+        rx.table.cell("US ", sale.size),
+        rx.table.cell(sale.price, text_align="right", weight="bold", class_name="tabular"),
+    )
+
+
+def recent_sales_card() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading("Recent sales", size="4"),
+            rx.cond(
+                S.recent.length() > 0,
+                rx.table.root(
+                    rx.table.header(
+                        rx.table.row(
+                            rx.table.column_header_cell("Date (UTC)"),
+                            rx.table.column_header_cell("Size"),
+                            rx.table.column_header_cell("Price", text_align="right"),
+                        )
+                    ),
+                    rx.table.body(rx.foreach(S.recent, sale_row)),
+                    size="1",
+                    width="100%",
+                    id="recent-sales",
+                ),
+                rx.text(
+                    "No sales yet in this size. The first trade will show here.",
+                    size="2",
+                    color=MUTED,
+                    id="recent-sales-empty",
+                ),
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        size="2",
+        width="100%",
+    )
+
+
+def own_order_row(order: OwnOrderView) -> rx.Component:
+    return rx.hstack(
+        rx.badge(
+            rx.cond(order.side == "bid", "Bid", "Ask"),
+            color_scheme=rx.cond(order.side == "bid", "green", "red"),
+            variant="soft",
+        ),
+        rx.text("US ", order.size, size="2"),
+        rx.text(order.price, size="2", weight="bold", class_name="tabular"),
+        rx.text("until ", order.expires, size="1", color=MUTED),
+        rx.spacer(),
+        rx.button(
+            "Cancel",
+            size="1",
+            variant="soft",
+            color_scheme="red",
+            on_click=S.cancel_order(order.key),
+            id="cancel-" + order.key,
+        ),
+        align="center",
+        width="100%",
+        spacing="2",
+    )
+
+
+def side_column() -> rx.Component:
+    return rx.vstack(
+        rx.cond(
+            S.own_orders.length() > 0,
+            rx.card(
+                rx.vstack(
+                    rx.heading("Your orders here", size="4"),
+                    rx.foreach(S.own_orders, own_order_row),
+                    spacing="3",
+                    width="100%",
+                    id="own-orders",
+                ),
+                size="2",
+                width="100%",
+            ),
+        ),
+        rx.card(
+            rx.vstack(
+                rx.heading("About this sneaker", size="4"),
+                rx.text(S.description, size="2", color=MUTED),
+                rx.hstack(
+                    rx.icon("shield-check", size=18, color="var(--green-10)"),
+                    rx.text(
+                        "Every pair is inspected by our authenticators before it ships to you.",
+                        size="2",
+                    ),
+                    spacing="2",
+                    align="center",
+                ),
+                spacing="3",
+                width="100%",
+            ),
+            size="2",
+            width="100%",
+        ),
+        spacing="4",
+        width="100%",
+    )
+
+
+PAGE_CSS = """
+.live-dot { width: 8px; height: 8px; border-radius: 50%; background: var(--green-9);
+  box-shadow: 0 0 0 0 var(--green-a7); animation: live-pulse 1.8s infinite; }
+@keyframes live-pulse { 0% { box-shadow: 0 0 0 0 var(--green-a7); }
+  70% { box-shadow: 0 0 0 7px transparent; } 100% { box-shadow: 0 0 0 0 transparent; } }
+.tabular { font-variant-numeric: tabular-nums; }
+.clamp-1 { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.book-row { transition: background 300ms ease; }
+.size-tile { padding: 4px !important; }
+"""
+
+
+def product_view() -> rx.Component:
+    return rx.vstack(
+        rx.el.style(PAGE_CSS),
+        top_section(),
+        stats_section(),
+        rx.grid(
+            chart_card(),
+            book_card(),
+            columns=rx.breakpoints(initial="1", lg="2"),
+            spacing="4",
+            width="100%",
+        ),
+        rx.grid(
+            recent_sales_card(),
+            side_column(),
+            columns=rx.breakpoints(initial="1", md="2"),
+            spacing="4",
+            width="100%",
+        ),
+        trade_dialog(),
+        spacing="6",
+        width="100%",
+    )
+
+
 def product_page() -> rx.Component:
     return page(
         rx.cond(
-            ProductState.loaded,
-            rx.cond(ProductState.found, details(), not_found()),
+            S.loaded,
+            rx.cond(S.found, product_view(), not_found()),
             rx.center(rx.spinner(size="3"), padding_y="80px"),
         )
     )

@@ -17,7 +17,7 @@ from sqlalchemy import BigInteger, cast, func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from sneakers_app.models import Product, ProductVariant, Sale, utcnow
+from sneakers_app.models import Ask, Bid, Product, ProductVariant, Sale, utcnow
 from trading import market_data
 
 Range = Literal["1M", "3M", "6M", "1Y", "All"]
@@ -68,6 +68,16 @@ class Stats:
     premium_bp: int | None
     """(last sale - retail) / retail, in basis points (negative below retail)."""
     last_sale: LastSale | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class OwnOrder:
+    side: Literal["bid", "ask"]
+    row_id: int
+    variant_id: int
+    price_cents: int
+    remaining: int
+    expires_at: datetime | None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -260,3 +270,66 @@ def best_of(quotes: Sequence[SizeQuote]) -> tuple[int | None, int | None]:
     bids = [q.bid_cents for q in quotes if q.bid_cents is not None]
     asks = [q.ask_cents for q in quotes if q.ask_cents is not None]
     return (max(bids) if bids else None, min(asks) if asks else None)
+
+
+_OPEN = ("open", "partially_filled")
+
+
+def own_open_orders(
+    *, session: Session, user_id: int, variant_ids: Iterable[int]
+) -> list[OwnOrder]:
+    """A user's resting bids and asks on these sizes (to mark them in the book), best first."""
+    ids = [int(v) for v in variant_ids]
+    if not ids:
+        return []
+    out: list[OwnOrder] = []
+    tables: tuple[tuple[Literal["bid", "ask"], Any], ...] = (("bid", Bid), ("ask", Ask))
+    for side, table in tables:
+        rows: Sequence[Bid | Ask] = session.exec(
+            select(table).where(
+                col(table.user_id) == user_id,
+                col(table.variant_id).in_(ids),
+                col(table.status).in_(_OPEN),
+                col(table.time_in_force) == "gtc",
+            )
+        ).all()
+        for row in rows:
+            out.append(
+                OwnOrder(
+                    side=side,
+                    row_id=row.id or 0,
+                    variant_id=row.variant_id,
+                    price_cents=row.price_cents,
+                    remaining=row.quantity - row.filled_quantity,
+                    expires_at=row.expires_at,
+                )
+            )
+    out.sort(key=lambda o: (o.side, -o.price_cents if o.side == "bid" else o.price_cents))
+    return out
+
+
+def own_crossing_price(
+    *, session: Session, user_id: int, side: str, variant_id: int, price_cents: int
+) -> int | None:
+    """The price of the user's own resting order that a new order at `price_cents` would cross
+    (a bid at or above their own ask, an ask at or below their own bid), else None. The engine
+    would cancel such an order (self-trade prevention); the page says so before placing it."""
+    if side == "bid":
+        price = session.exec(
+            select(func.min(col(Ask.price_cents))).where(
+                col(Ask.user_id) == user_id,
+                col(Ask.variant_id) == variant_id,
+                col(Ask.status).in_(_OPEN),
+                col(Ask.price_cents) <= price_cents,
+            )
+        ).one()
+    else:
+        price = session.exec(
+            select(func.max(col(Bid.price_cents))).where(
+                col(Bid.user_id) == user_id,
+                col(Bid.variant_id) == variant_id,
+                col(Bid.status).in_(_OPEN),
+                col(Bid.price_cents) >= price_cents,
+            )
+        ).one()
+    return int(price) if price is not None else None

@@ -38,8 +38,7 @@ def notification_row(row: NotificationRow) -> rx.Component:
             min_width="0",
         ),
         rx.cond(
-            row.read,
-            rx.box(width="28px", flex_shrink="0"),
+            ~row.read,
             rx.icon_button(
                 rx.icon("check", size=14),
                 size="1",
@@ -51,7 +50,7 @@ def notification_row(row: NotificationRow) -> rx.Component:
                 class_name="mark-read",
             ),
         ),
-        padding="12px 14px",
+        padding=rx.breakpoints(initial="10px 8px", sm="12px 14px"),
         spacing="3",
         align="start",
         width="100%",

@@ -32,7 +32,9 @@ def fact(
 def order_header() -> rx.Component:
     return rx.vstack(
         rx.hstack(
-            rx.text(f"Order #{S.selected_id}", size="2", color="var(--gray-11)"),
+            rx.text(
+                f"Order #{S.selected_id}", size="2", color="var(--gray-11)", white_space="nowrap"
+            ),
             rx.badge(S.d_status_label, color_scheme="blue", id="order-status"),
             rx.cond(S.d_appeal, rx.badge("Appeal re-review", color_scheme="amber")),
             rx.spacer(),
@@ -344,6 +346,7 @@ def order_panel() -> rx.Component:
             rx.separator(size="4"),
             facts_grid(),
             rx.separator(size="4"),
+            next_action(),
             rx.cond(
                 S.action_error != "",
                 rx.callout(
@@ -355,7 +358,6 @@ def order_panel() -> rx.Component:
                     id="action-error",
                 ),
             ),
-            next_action(),
             rx.separator(size="4"),
             audit_trail(),
             spacing="4",

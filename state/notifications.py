@@ -83,7 +83,7 @@ def _row(view: notifications.NotificationView) -> NotificationRow:
         id=view.id,
         kind=view.kind,
         icon=KIND_ICONS.get(view.kind, "bell"),
-        title=view.title,
+        title=view.title[:1].upper() + view.title[1:],
         body=view.body,
         link=safe_link(view.link),
         when=ago(view.created_at),

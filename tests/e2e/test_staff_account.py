@@ -181,7 +181,7 @@ def test_staff_receive_inspect_pass_ship_deliver_and_pay_out(
     expect(page.locator("#queue-to-receive")).to_contain_text(re.compile(r"[1-9]"))
     open_order(page, "to-receive", made.order_id)
     expect(page.locator("#fact-inbound")).to_have_text("1Z999AA10123456784")
-    expect(page.locator("#fact-seller")).to_contain_text(made.seller_email)
+    expect(page.locator("#order-panel")).to_contain_text(made.seller_email)
     expect(page.locator("#fact-price")).to_have_text("$210.00")
     shoot(page, "verification-to-receive-desktop")
 
@@ -519,3 +519,8 @@ def test_inbox_pages_and_empty_state(page: Page, live_app: LiveApp, db: Engine) 
     expect(page.locator("#inbox .notification")).to_have_count(25)
     expect(page.locator("#load-more")).to_have_count(0)
     expect(page.locator("#inbox .notification").last).to_contain_text("500000")
+    # Opening a notice marks it read and follows its link.
+    page.locator("#inbox .notification").first.click()
+    expect(page).to_have_url(f"{live_app.url}/orders/500024")
+    with Session(db) as session:
+        assert notifications.unread_count(session=session, user_id=user_id) == 24

@@ -80,13 +80,14 @@ def empty_state(
                 border_radius="999px",
                 background="var(--accent-3)",
             ),
-            rx.text(title, size="3", weight="bold"),
+            rx.text(title, size="3", weight="bold", text_align="center"),
             rx.text(text, size="2", color="var(--gray-11)", text_align="center", max_width="420px"),
             *([action] if action is not None else []),
             align="center",
             spacing="2",
         ),
         padding_y="28px",
+        padding_x="16px",
         width="100%",
         border="1px dashed var(--gray-a6)",
         border_radius="var(--radius-4)",
@@ -183,6 +184,7 @@ def timeline_step(step: StepView) -> rx.Component:
         spacing="3",
         width="100%",
         class_name="timeline-step",
+        style={"&:last-of-type .rail": {"visibility": "hidden"}},
     )
 
 

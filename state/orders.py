@@ -165,9 +165,12 @@ class OrderDetailState(SessionState):
         ]
         self.inbound_tracking = detail.inbound_tracking or ""
         self.outbound_tracking = detail.outbound_tracking or ""
-        self.ship_by = order_views.when(detail.ship_by) if detail.ship_by else ""
+        waiting = row.status == "awaiting_shipment"
+        self.ship_by = order_views.when(detail.ship_by) if detail.ship_by and waiting else ""
         self.appeal_deadline = (
-            order_views.when(detail.appeal_deadline) if detail.appeal_deadline else ""
+            order_views.when(detail.appeal_deadline)
+            if detail.appeal_deadline and row.status == "auth_failed"
+            else ""
         )
         self.penalty = format_usd(detail.penalty_cents) if detail.penalty_cents else ""
         self.loaded = True

@@ -97,10 +97,20 @@ def analytics_card() -> rx.Component:
                 width="100%",
                 id="analytics-totals",
             ),
-            rx.box(
-                rx.plotly(data=s.figure, use_resize_handler=True, width="100%", height="280px"),
-                width="100%",
-                id="sales-chart",
+            rx.cond(
+                s.units > 0,
+                rx.box(
+                    rx.plotly(data=s.figure, use_resize_handler=True, width="100%", height="280px"),
+                    width="100%",
+                    id="sales-chart",
+                ),
+                empty_state(
+                    "chart-column",
+                    "Your sales chart starts with your first completed sale",
+                    "Revenue, fees and pairs sold per week or month appear here once a buyer "
+                    "receives a pair you sold.",
+                    id="chart-empty",
+                ),
             ),
             rx.text(
                 rx.cond(s.period == "week", "Last 12 weeks", "Last 12 months"),

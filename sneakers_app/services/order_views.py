@@ -6,6 +6,7 @@ buyer or its seller; anyone else, and a missing id, get the same "not found".
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -38,6 +39,7 @@ _TONES: dict[str, Tone] = {
     "cancelled": "gray",
 }
 LIST_LIMIT = 200
+_CENTS = re.compile(r"\b(\d{1,12}) cents\b")
 
 
 def tone_for(status: str) -> Tone:
@@ -176,7 +178,7 @@ def _reason(event_status: str, reason: str, price_cents: int) -> str:
     """Event reasons written for the log, reworded where a person reads them."""
     if event_status == "created":
         return f"Bid and ask matched at {format_usd(price_cents)}."
-    return reason
+    return _CENTS.sub(lambda m: format_usd(int(m.group(1))), reason)
 
 
 def order_detail(*, session: Session, user_id: int, order_id: object) -> OrderDetail:

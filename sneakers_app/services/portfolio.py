@@ -125,10 +125,7 @@ def resolve_variant(session: Session, *, product_id: object, size: str) -> Produ
     for variant in variants:
         if variant.size.upper() == wanted:
             return variant
-    available = ", ".join(v.size for v in variants)
-    raise PortfolioError(
-        f"This sneaker does not come in size {wanted}. Sizes: {available}.", "size"
-    )
+    raise PortfolioError(f"This sneaker does not come in size {wanted}.", "size")
 
 
 def add_item(
@@ -410,14 +407,15 @@ class ProductChoice:
 def product_choices(*, session: Session) -> list[ProductChoice]:
     """Every sneaker in the catalog with its sizes, for the add-a-pair form."""
     rows = session.exec(
-        select(Product.id, Product.name, ProductVariant.size)
+        select(Product.id, Product.brand, Product.name, ProductVariant.size)
         .join(ProductVariant, col(ProductVariant.product_id) == col(Product.id))
-        .order_by(col(Product.name), col(ProductVariant.sort_order))
+        .order_by(col(Product.brand), col(Product.name), col(ProductVariant.sort_order))
     ).all()
     choices: dict[int, ProductChoice] = {}
-    for pid, name, size in rows:
+    for pid, brand, name, size in rows:
         if pid is None:
             continue
-        choice = choices.setdefault(pid, ProductChoice(id=pid, name=name, sizes=[]))
+        label = name if name.lower().startswith(brand.lower()) else f"{brand} {name}"
+        choice = choices.setdefault(pid, ProductChoice(id=pid, name=label, sizes=[]))
         choice.sizes.append(size)
-    return list(choices.values())
+    return sorted(choices.values(), key=lambda c: c.name.lower())

@@ -118,7 +118,16 @@ def add_address(
     existing = list_addresses(session=session, user_id=user_id)
     if len(existing) >= MAX_ADDRESSES:
         raise AddressError(f"You can keep up to {MAX_ADDRESSES} addresses; delete one first.")
-    address = Address(user_id=user_id, **_fields(clean))
+    address = Address(
+        user_id=user_id,
+        full_name=clean.full_name,
+        line1=clean.line1,
+        line2=clean.line2,
+        city=clean.city,
+        region=clean.region,
+        postal_code=clean.postal_code,
+        country=clean.country,
+    )
     session.add(address)
     session.flush()
     if make_default or not existing:

@@ -280,11 +280,11 @@ local function sweep(limit)
   return #ids
 end
 
-local PAGE = 4
+local PAGE = 2
 
 -- Match taker t against the opposite side while prices cross. Own resting orders are passed
 -- over (they keep their place); expired makers are expired on the spot and never trade.
--- Reads the crossing orders a page at a time. Returns how many own crossing orders were passed
+-- Reads the crossing orders a page at a time (their records in one HMGET, parsed when used). Returns how many own crossing orders were passed
 -- over.
 local function match(t)
   local opp = (t.side == 'bid') and K_ASKS or K_BIDS
@@ -293,29 +293,32 @@ local function match(t)
   local f = floor[opp]
   if f and f >= bound then return 0 end
   while t.rem > 0 do
-    local page = redis.call('ZRANGEBYSCORE', opp, '-inf', bound, 'WITHSCORES', 'LIMIT', skipped, PAGE)
-    local np = #page / 2
+    local page = redis.call('ZRANGEBYSCORE', opp, '-inf', bound, 'LIMIT', skipped, PAGE)
+    local np = #page
     if np == 0 then
       if skipped == 0 and (not f or bound > f) then floor[opp] = bound end
       break
     end
-    local want, wi = {}, {}
+    local ids, want = {}, {}
     for i = 1, np do
-      local id = string.sub(page[2 * i - 1], 17)
-      if not cache[id] then
-        want[#want + 1] = id
-        wi[#wi + 1] = i
-      end
+      local id = string.sub(page[i], 17)
+      ids[i] = id
+      if not cache[id] then want[#want + 1] = id end
     end
+    local raw = {}
     if #want > 0 then
       local recs = redis.call('HMGET', K_ORDERS, unpack(want))
-      for j, id in ipairs(want) do cache[id] = parse(id, recs[j]) end
+      for j, id in ipairs(want) do raw[id] = recs[j] end
     end
     for i = 1, np do
       if t.rem == 0 then break end
-      local mprice = tonumber(page[2 * i])
-      if t.side ~= 'bid' then mprice = -mprice end
-      local m = cache[string.sub(page[2 * i - 1], 17)]
+      local id = ids[i]
+      local m = cache[id]
+      if not m then
+        m = parse(id, raw[id])
+        cache[id] = m
+      end
+      local mprice = m.price -- the member's score is its price (negated for bids)
       if m.exp <= NOW then
         expire_order(m)
       elseif m.user == t.user then
@@ -333,7 +336,7 @@ local function match(t)
           t.side, m.rem, t.rem, seq)
         trades[#trades + 1] = trade
         if m.rem == 0 then
-          redis.call('ZREM', opp, page[2 * i - 1])
+          redis.call('ZREM', opp, page[i])
           level_add(m.side, mprice, -q, -1)
           m.status = 'filled'
           finish(m)

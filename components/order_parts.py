@@ -126,6 +126,7 @@ def order_row(row: OrderRowView) -> rx.Component:
                 flex="1",
             ),
             rx.vstack(
+                rx.text(row.amount_label, size="1", color="var(--gray-11)"),
                 rx.text(row.amount, size="3", weight="bold", style=NUM),
                 rx.text("Price ", row.price, size="1", color="var(--gray-11)"),
                 align="end",

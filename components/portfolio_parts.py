@@ -34,7 +34,7 @@ def _figure_block(label: str, value: rx.Var | str, **props: object) -> rx.Compon
         rx.text(value, size="3", weight="bold", style=NUM, **props),
         spacing="0",
         align=rx.breakpoints(initial="start", md="end"),
-        min_width="92px",
+        min_width=rx.breakpoints(initial="0", md="92px"),
     )
 
 
@@ -87,18 +87,18 @@ def holding_row(item: HoldingView) -> rx.Component:
                 ),
                 spacing="0",
                 align=rx.breakpoints(initial="start", md="end"),
-                min_width="100px",
+                min_width=rx.breakpoints(initial="0", md="100px"),
             ),
             rx.vstack(
                 rx.text("Gain / loss", size="1", color="var(--gray-11)"),
                 gain_badge(item.gain, item.gain_pct, item.trend),
                 spacing="1",
                 align=rx.breakpoints(initial="start", md="end"),
-                min_width="150px",
+                min_width=rx.breakpoints(initial="0", md="150px"),
             ),
             rx.cond(
                 item.bought_here,
-                rx.box(width="32px"),
+                rx.box(width="32px", display=rx.breakpoints(initial="none", md="block")),
                 rx.icon_button(
                     rx.icon("trash-2", size=14),
                     variant="ghost",

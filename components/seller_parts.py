@@ -24,11 +24,12 @@ def _name_block(name: rx.Var, sub: rx.Component, href: rx.Var) -> rx.Component:
     )
 
 
-def _row(*children: rx.Component, **props: object) -> rx.Component:
+def _row(*children: rx.Component, stack: bool = True, **props: object) -> rx.Component:
+    """A list row; `stack` puts the figures and buttons under the item at phone width."""
     return rx.flex(
         *children,
-        align=rx.breakpoints(initial="start", md="center"),
-        direction=rx.breakpoints(initial="column", md="row"),
+        align=rx.breakpoints(initial="start", md="center") if stack else "center",
+        direction=rx.breakpoints(initial="column", md="row") if stack else "row",
         gap="3",
         width="100%",
         padding_y="12px",
@@ -277,6 +278,7 @@ def completed_row(sale: SaleView) -> rx.Component:
             spacing="0",
             align="end",
         ),
+        stack=False,
         class_name="completed-sale",
     )
 
@@ -338,6 +340,7 @@ def payout_row(payout: PayoutView) -> rx.Component:
             spacing="3",
             align="center",
         ),
+        stack=False,
         class_name="payout-row",
     )
 

@@ -24,6 +24,7 @@ class OrderRowView:
     tone: str
     price: str
     amount: str
+    amount_label: str
     date: str
 
 
@@ -62,6 +63,7 @@ def row_view(row: order_views.OrderRow) -> OrderRowView:
         tone=row.tone,
         price=format_usd(row.price_cents),
         amount=format_usd(row.amount_cents),
+        amount_label="Total paid" if row.role == "buying" else "Payout",
         date=order_views.day(row.created_at),
     )
 

@@ -108,7 +108,11 @@ def _bid(b: portfolio.ActiveBid) -> BidView:
 
 
 def _figure(points: list[portfolio.ValuePoint]) -> go.Figure:
+    # The chart starts on the first day something was owned, not with a run of zeros.
+    first = next((i for i, p in enumerate(points) if p.cost_cents > 0), len(points))
+    points = points[first:]
     days = [p.day.isoformat() for p in points]
+    mode = "lines+markers" if len(points) < 20 else "lines"
     fig = go.Figure()
     fig.add_trace(
         go.Scatter(
@@ -125,7 +129,7 @@ def _figure(points: list[portfolio.ValuePoint]) -> go.Figure:
             x=days,
             y=[p.value_cents / 100 for p in points],
             name="Market value",
-            mode="lines",
+            mode=mode,
             fill="tozeroy",
             fillcolor="rgba(48, 164, 108, 0.10)",
             line={"color": "#30a46c", "width": 2.5, "shape": "hv"},

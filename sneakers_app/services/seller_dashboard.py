@@ -286,7 +286,7 @@ def analytics(
     buckets = [
         Bucket(
             start=s,
-            label=s.strftime("%b %-d") if period == "week" else s.strftime("%b %Y"),
+            label=s.strftime("%b %-d") if period == "week" else s.strftime("%b '%y"),
             revenue_cents=sums[s][0],
             fees_cents=sums[s][1],
             payout_cents=sums[s][2],

@@ -201,7 +201,7 @@ def test_analytics_by_week_and_month(session: Session, people: tuple[int, int]) 
     assert weekly.payout_cents == this_week.seller_payout_cents + last_week.seller_payout_cents
     assert weekly.revenue_cents == weekly.fees_cents + weekly.payout_cents
     monthly = dash.analytics(session=session, seller_id=seller, period="month", now=NOW)
-    assert monthly.buckets[-1].label == "Jun 2025"
+    assert monthly.buckets[-1].label == "Jun '25"
     assert monthly.buckets[-1].units == 2
     assert monthly.buckets[0].start == date(2024, 7, 1)
 

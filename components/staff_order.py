@@ -388,4 +388,6 @@ def no_order_selected() -> rx.Component:
         ),
         size="3",
         width="100%",
+        # On a phone the queue is the page until a pair is chosen.
+        display=rx.breakpoints(initial="none", md="block"),
     )

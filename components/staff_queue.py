@@ -86,7 +86,7 @@ def queue_row(row: QueueRow) -> rx.Component:
                     width="100%",
                     align="center",
                 ),
-                rx.text(row.product, size="2", weight="medium", trim="both", style=ONE_LINE),
+                rx.text(row.product, size="2", weight="medium", style=ONE_LINE),
                 rx.hstack(
                     rx.text(f"US {row.size}", size="1", color="var(--gray-11)"),
                     rx.text("·", size="1", color="var(--gray-9)"),

@@ -338,7 +338,8 @@ class VerificationState(SessionState):
         if isinstance(order_id, bool) or not isinstance(order_id, int):
             return None
         self._reset_form()
-        self._load_order(staff, order_id)
+        if self._load_order(staff, order_id):
+            return rx.scroll_to("order-panel")
         return None
 
     @rx.event

@@ -387,6 +387,31 @@ def test_account_card_address_payout_and_preferences(
     page.locator("#address-save").click()
     expect(page.locator(".address-card")).to_contain_text("New York, NY 10001")
     expect(page.locator(".address-card")).to_contain_text("Default")
+    # A second address made default, edited, then the first one deleted.
+    page.locator("#address-add").click()
+    page.locator("#address-full_name").fill("Jordan Fan")
+    page.locator("#address-line1").fill("500 Harbor Blvd")
+    page.locator("#address-city").fill("Boston")
+    page.locator("#address-region").fill("ma")
+    page.locator("#address-postal_code").fill("02110")
+    page.locator("#address-save").click()
+    expect(page.locator(".address-card")).to_have_count(2)
+    with Session(db) as session:
+        first, second = sorted(
+            addresses.list_addresses(session=session, user_id=user_id), key=lambda a: a.id or 0
+        )
+    page.locator(f"#address-default-{second.id}").click()
+    expect(page.locator(".address-card").first).to_contain_text("Boston, MA 02110")
+    page.locator(f"#address-edit-{second.id}").click()
+    expect(page.locator("#address-line1")).to_have_value("500 Harbor Blvd")
+    page.locator("#address-line2").fill("Suite 200")
+    page.locator("#address-save").click()
+    expect(page.locator(".address-card").first).to_contain_text("Suite 200")
+    page.locator(f"#address-delete-{first.id}").click()
+    expect(page.locator(".address-card")).to_have_count(1)
+    with Session(db) as session:
+        [kept] = addresses.list_addresses(session=session, user_id=user_id)
+        assert (kept.id, kept.is_default, kept.line2) == (second.id, True, "Suite 200")
 
     # Payout details (manual in the embedded default).
     page.locator("#payout-holder").fill("J")

@@ -353,6 +353,7 @@ def edit_bid_dialog() -> rx.Component:
                         rx.input.slot("$"),
                         name="price",
                         id="bid-price",
+                        width="100%",
                         default_value=s.edit_bid_value,
                         key=s.edit_bid_id,
                         input_mode="decimal",

@@ -403,6 +403,7 @@ def edit_ask_dialog() -> rx.Component:
                     rx.input.slot("$"),
                     name="price",
                     id="ask-price",
+                    width="100%",
                     default_value=SellerState.edit_price_value,
                     key=SellerState.edit_ask_id,
                     input_mode="decimal",
@@ -443,6 +444,7 @@ def ship_dialog() -> rx.Component:
                 rx.input(
                     name="tracking",
                     id="tracking",
+                    width="100%",
                     placeholder="e.g. 1Z999AA10123456784",
                     max_length=60,
                     size="3",
@@ -485,6 +487,7 @@ def appeal_dialog() -> rx.Component:
                     placeholder="e.g. The stitching matches the retail pair; photos sent by email.",
                     max_length=500,
                     rows="4",
+                    width="100%",
                     key=SellerState.appeal_order_id,
                 ),
                 field_error(SellerState.appeal_error, "appeal-error"),

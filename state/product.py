@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import logging
+import sys
 import uuid
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -38,6 +40,7 @@ from sneakers_app.services import (
 from state.base import SessionState
 from trading import market_data
 
+log = logging.getLogger(__name__)
 TradeKind = Literal["buy", "bid", "sell", "ask"]
 KINDS: tuple[str, ...] = ("buy", "bid", "sell", "ask")
 BOOK_LEVELS = 8
@@ -158,7 +161,7 @@ def _figure(points: list[analytics.DailyPoint], label: str) -> go.Figure:
             y=[p.volume for p in points],
             name="Pairs sold",
             yaxis="y2",
-            marker={"color": "rgba(100, 116, 139, 0.28)"},
+            marker={"color": "rgba(100, 116, 139, 0.45)"},
             hovertemplate="%{y} sold<extra></extra>",
         )
     )
@@ -327,15 +330,14 @@ def _ms(moment: datetime) -> int:
 
 
 def _client_connected(token: str, sid: str) -> bool:
-    """Whether this tab's websocket is still connected to this backend process."""
-    try:
-        from reflex.utils import prerequisites
+    """Whether this tab's websocket is still connected to this backend process (the app's
+    socket map: token -> socket id; a reload gets a new socket id, a closed tab none)."""
+    from reflex.config import get_config
 
-        namespace = prerequisites.get_app().app.event_namespace
-    except Exception:  # no app module (the loop run outside Reflex): assume connected
-        return True
+    module = sys.modules.get(get_config().module)
+    namespace = getattr(getattr(module, "app", None), "event_namespace", None)
     if namespace is None:
-        return True
+        return True  # the loop runs outside a Reflex server (nothing to ask)
     current = namespace.token_to_sid.get(token)
     return current is not None and (not sid or current == sid)
 
@@ -610,6 +612,7 @@ class ProductState(SessionState):
         seen = hub.versions(books)
         timeout = LIVE_WAIT_SECONDS
         retries = 0
+        stopped = "navigated away"
         try:
             while True:
                 async with self:
@@ -624,6 +627,7 @@ class ProductState(SessionState):
                         "known_trade_at": self._known_trade_at,
                     }
                 if not _client_connected(token, sid):
+                    stopped = "disconnected"
                     break
                 seen, changed = await hub.wait(seen, timeout)
                 if not changed and timeout == LIVE_WAIT_SECONDS:
@@ -632,6 +636,9 @@ class ProductState(SessionState):
                 async with self:
                     if self._live_gen != gen:
                         break
+                    if {o.key for o in snap.own} != {o.key for o in self.own_orders}:
+                        # One of the viewer's orders filled or expired: the note is stale.
+                        self.order_message = ""
                     self._apply_market(snap)
                     self.live_updates += 1
                     self.live_at = datetime.now(UTC).strftime("%H:%M:%S")
@@ -639,7 +646,11 @@ class ProductState(SessionState):
                 pending = snap.tape_pending and retries <= MAX_TAPE_RETRIES
                 timeout = PENDING_TAPE_RETRY if pending else LIVE_WAIT_SECONDS
                 await asyncio.sleep(MIN_RELOAD_INTERVAL)
+        except asyncio.CancelledError:
+            stopped = "cancelled by Reflex (page left or socket closed)"
+            raise
         finally:
+            log.info("product live loop stopped: %s", stopped)
             async with self:
                 if self._live_running_gen == gen:
                     self._live_running_gen = 0

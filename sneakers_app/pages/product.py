@@ -268,10 +268,11 @@ def image_card() -> rx.Component:
 
 
 def top_section() -> rx.Component:
-    return rx.grid(
-        rx.vstack(image_card(), width="100%", spacing="4"),
+    """Desktop: image left, name and trading right. Phone: name, image, then trading."""
+    return rx.box(
+        rx.box(image_card(), grid_area="image", align_self="start"),
+        rx.box(header(), grid_area="header"),
         rx.vstack(
-            header(),
             rx.hstack(
                 rx.text("Size", size="2", weight="bold"),
                 rx.text("(US men's) · lowest ask shown", size="1", color=MUTED),
@@ -284,9 +285,16 @@ def top_section() -> rx.Component:
             market_panel(),
             spacing="4",
             width="100%",
+            grid_area="trade",
         ),
-        columns=rx.breakpoints(initial="1", md="2"),
-        spacing="6",
+        display="grid",
+        grid_template_columns=rx.breakpoints(initial="minmax(0, 1fr)", md="1fr 1fr"),
+        grid_template_rows=rx.breakpoints(initial="auto", md="auto 1fr"),
+        grid_template_areas=rx.breakpoints(
+            initial='"header" "image" "trade"', md='"image header" "image trade"'
+        ),
+        column_gap="24px",
+        row_gap="16px",
         width="100%",
     )
 

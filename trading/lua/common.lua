@@ -69,6 +69,7 @@ end
 
 -- state and sequence in one read; returns a refusal or nil
 local function open_book_or_refuse()
+  if not valid_id(VARIANT) then return rej('invalid_id', 'bad variant id') end
   local m = redis.call('HMGET', K_META, 'state', 'seq')
   if not m[1] then return rej('unknown_book', 'no order book for this variant') end
   if m[1] ~= 'open' then return rej('book_halted', 'the order book is being rebuilt') end
@@ -441,7 +442,11 @@ local function commit(cmd, ev)
     return ev
   end
   local top = {'seq', I(seq)}
-  local update = {book = VARIANT, seq = seq, at = NOW}
+  local out = {}
+  for i, lv in ipairs(changed) do out[i] = fmt('["%s",%d,%d,%d]', lv[1], lv[2], lv[3], lv[4]) end
+  -- the book update as JSON text (VARIANT was checked by open_book_or_refuse)
+  local update = {fmt('{"book":"%s","seq":%d,"at":%d,"levels":[', VARIANT, seq, NOW),
+    table.concat(out, ','), ']'}
   for _, side in ipairs({'bid', 'ask'}) do
     if changed_side[side] then
       local p, q = best(side)
@@ -449,12 +454,9 @@ local function commit(cmd, ev)
       top[#top + 1] = p
       top[#top + 1] = side .. '_qty'
       top[#top + 1] = q
-      update[side] = {p, q}
+      update[#update + 1] = fmt(',"%s":[%d,%d]', side, p, q)
     end
   end
-  local out = {}
-  for i, lv in ipairs(changed) do out[i] = {lv[1], lv[2], lv[3], lv[4]} end
-  update.levels = out
   if #trades > 0 then
     local pushed = {}
     for i, t in ipairs(trades) do
@@ -463,7 +465,7 @@ local function commit(cmd, ev)
     call_many('LPUSH', K_TRADES, pushed, 1)
     redis.call('LTRIM', K_TRADES, 0, RECENT - 1)
     local l = trades[#trades]
-    update.last = {l.trade, l.price, l.qty, NOW}
+    update[#update + 1] = fmt(',"last":["%s",%d,%d,%d]', l.trade, l.price, l.qty, NOW)
     top[#top + 1] = 'last_trade'
     top[#top + 1] = l.trade
     top[#top + 1] = 'last_price'
@@ -474,6 +476,7 @@ local function commit(cmd, ev)
     top[#top + 1] = SNOW
   end
   redis.call('HSET', K_META, unpack(top))
-  redis.call('PUBLISH', CHANNEL, cjson.encode(update))
+  update[#update + 1] = '}'
+  redis.call('PUBLISH', CHANNEL, table.concat(update))
   return ev
 end

@@ -46,7 +46,7 @@ class SessionState(rx.State):
         self.session_checked = True
 
     def _login_redirect(self) -> rx.event.EventSpec:
-        path = self.router.url.path or "/"
+        path = (self.router.url.path or "/").rstrip("/") or "/"
         return rx.redirect(f"{routes.LOGIN}?next={quote(path)}")
 
     @rx.event

@@ -15,7 +15,7 @@ import stripe
 from sqlmodel import Session, select
 
 from sneakers_app.models import Order, Payment, Payout, User, utcnow
-from sneakers_app.services import fees, ledger, notifications, payments
+from sneakers_app.services import fees, ledger, notifications, payments, portfolio
 from sneakers_app.services.notifications import Kind
 from sneakers_app.services.orders import (
     APPEAL_WINDOW,
@@ -384,6 +384,7 @@ def complete(*, session: Session, order_id: int, now: datetime | None = None) ->
         now=now,
         reason="Delivered; payout released",
     )
+    portfolio.record_purchase(session, order.id)
     # Penalties the seller still owes are netted against this payout.
     owed_to_seller = -ledger.balance(session=session, account=seller_acct)
     amount = min(order.seller_payout_cents, max(0, owed_to_seller))

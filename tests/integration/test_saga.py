@@ -24,6 +24,7 @@ from sneakers_app.models import (
     Order,
     Payment,
     Payout,
+    PortfolioItem,
     PriceAlert,
     ProductVariant,
     Trade,
@@ -272,6 +273,10 @@ def test_happy_path_from_match_to_payout(mk: Market, variant: int) -> None:
         assert ledger.balance(session=s, account=ledger.SHIPPING) == -(500 + 1_495)
         kinds = set(s.exec(select(Notification.kind).where(Notification.user_id == seller)))
         assert {"ask_matched", "authenticated", "payout_sent"} <= kinds
+        owned = s.exec(select(PortfolioItem).where(PortfolioItem.user_id == buyer)).all()
+        assert [(i.source, i.purchase_price_cents, i.order_id) for i in owned] == [
+            ("bought", PRICE, order_id)
+        ]
     mk.books_balance()
     sent = mk.send_emails()
     assert sent >= 4

@@ -867,7 +867,7 @@ class ProductState(SessionState):
                 FeeLine(label="Processing fee (3%)", amount=format_usd(q.processing_fee_cents)),
                 FeeLine(label="Shipping", amount=format_usd(q.shipping_cents)),
             ]
-            self.total_label = "Total (charged when matched)"
+            self.total_label = "Total" if self.dialog_kind == "buy" else "Total if your bid matches"
             self.total = format_usd(q.total_cents)
             return
         level = next(

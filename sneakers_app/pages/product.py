@@ -250,6 +250,7 @@ def image_card() -> rx.Component:
             src=S.image,
             alt=S.name,
             width="100%",
+            max_height=rx.breakpoints(initial="240px", md="none"),
             style={"aspect_ratio": "4 / 3", "object_fit": "contain"},
         ),
         rx.grid(

@@ -177,3 +177,53 @@ def test_size_quotes_in_one_round_trip(redis_server: RedisServer) -> None:
     assert (quotes[empty].ask_cents, quotes[empty].bid_cents) == (None, None)
     assert analytics.best_of(list(quotes.values())) == (25_000, 27_500)
     assert analytics.best_of([]) == (None, None)
+
+
+def test_own_orders_and_self_crossing_prices(session: Session) -> None:
+    from sneakers_app.models import Ask, Bid
+
+    product_id, v9, v10 = _product(session)
+    me, other = factories.user(session), factories.user(session)
+    later = NOW + timedelta(days=30)
+
+    def row(
+        table: type[Bid] | type[Ask], user: int, variant: int, price: int, **kw: object
+    ) -> None:
+        session.add(
+            table(
+                user_id=user,
+                variant_id=variant,
+                price_cents=price,
+                client_key=uuid.uuid4().hex,
+                expires_at=later,
+                **kw,
+            )
+        )
+
+    row(Ask, me, v10, 30_000)
+    row(Ask, me, v10, 28_000)
+    row(Bid, me, v10, 20_000)
+    row(Bid, me, v9, 21_000, status="cancelled")
+    row(Ask, other, v10, 25_000)
+    row(Bid, me, v10, 22_000, time_in_force="ioc", status="cancelled")
+    session.commit()
+    own = analytics.own_open_orders(session=session, user_id=me, variant_ids=[v9, v10])
+    assert [(o.side, o.price_cents) for o in own] == [
+        ("ask", 28_000),
+        ("ask", 30_000),
+        ("bid", 20_000),
+    ]
+    assert analytics.own_open_orders(session=session, user_id=me, variant_ids=[]) == []
+
+    def crossing(side: str, price: int, variant: int = v10) -> int | None:
+        return analytics.own_crossing_price(
+            session=session, user_id=me, side=side, variant_id=variant, price_cents=price
+        )
+
+    assert crossing("bid", 27_999) is None  # another user's $250 ask is not ours
+    assert crossing("bid", 28_000) == 28_000
+    assert crossing("bid", 40_000) == 28_000
+    assert crossing("ask", 20_001) is None
+    assert crossing("ask", 19_000) == 20_000
+    assert crossing("ask", 19_000, v9) is None  # the size 9 bid is cancelled
+    assert product_id

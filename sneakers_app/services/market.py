@@ -132,6 +132,44 @@ def _check_party(session: Session, user_id: int, side: SideName) -> User:
     return user
 
 
+def _refuse_self_match(
+    session: Session, user_id: int, side: SideName, variant_id: int, price_cents: int
+) -> None:
+    """An order that would meet the same user's own resting order is refused up front (the
+    engine would never trade them, see docs/trading.md, and would cancel it instead)."""
+    open_states = ("open", "partially_filled")
+    if side == "bid":
+        own = session.exec(
+            select(Ask.price_cents).where(
+                Ask.user_id == user_id,
+                Ask.variant_id == variant_id,
+                col(Ask.status).in_(open_states),
+                Ask.price_cents <= price_cents,
+            )
+        ).first()
+        if own is not None:
+            raise MarketError(
+                f"This bid would match your own ask at ${own / 100:,.2f}. Lower the bid or "
+                "cancel that ask first.",
+                "price",
+            )
+    else:
+        own = session.exec(
+            select(Bid.price_cents).where(
+                Bid.user_id == user_id,
+                Bid.variant_id == variant_id,
+                col(Bid.status).in_(open_states),
+                Bid.price_cents >= price_cents,
+            )
+        ).first()
+        if own is not None:
+            raise MarketError(
+                f"This ask would match your own bid at ${own / 100:,.2f}. Raise the ask or "
+                "cancel that bid first.",
+                "price",
+            )
+
+
 def _epoch_ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
@@ -163,6 +201,7 @@ def place(
     price_cents = check_price(price_cents, side=side)
     variant = _variant(session, variant_id)
     _check_party(session, user_id, side)
+    _refuse_self_match(session, user_id, side, variant.id or 0, price_cents)
     expires_at: datetime | None = None
     if not immediate:
         allowed = BID_EXPIRY_DAYS if side == "bid" else ASK_EXPIRY_DAYS

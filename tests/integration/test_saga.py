@@ -552,7 +552,22 @@ def test_double_submit_places_once_and_self_trade_never_matches(mk: Market, vari
     first = mk.place(trader, "ask", variant, key="double-submit-key-1")
     second = mk.place(trader, "ask", variant, key="double-submit-key-1")
     assert second.replayed and second.row_id == first.row_id
-    own = mk.place(trader, "bid", variant, immediate=True)
+    with pytest.raises(market.MarketError, match="your own ask"):
+        mk.place(trader, "bid", variant, immediate=True)
+    with mk.session() as s:
+        assert s.exec(select(func.count()).select_from(Bid)).one() == 0
+    # Had it reached the engine anyway, the engine would not have traded it with the own ask.
+    with mk.session() as s:
+        row = Bid(
+            user_id=trader,
+            variant_id=variant,
+            price_cents=PRICE,
+            time_in_force="ioc",
+            client_key=uuid.uuid4().hex,
+        )
+        s.add(row)
+        s.commit()
+        own = market.submit(session=s, engine=mk.engine, side="bid", row=row)
     assert own.status == "cancelled" and own.filled_quantity == 0
     mk.drain(variant)
     with mk.session() as s:

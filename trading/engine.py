@@ -8,11 +8,12 @@ assert the exact trades a stream of commands produces.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from trading.events import Cancelled, Event, Expired
+from trading.events import Cancelled, Event, Expired, event_from_json
 from trading.keys import BookKeys, book_keys
 from trading.orders import (
     DEFAULT_CONFIG,
@@ -46,6 +47,7 @@ from trading.outcomes import modify_result, parse_events, place_result
 from trading.scripts import Args, ScriptRunner
 
 Clock = Callable[[], int]
+_OK = (b"ok", "ok")
 BATCH_SIZE = 500
 """Orders per `place_batch` script call in `place_many` (one book's orders per call)."""
 Outcome = PlaceOutcome | CancelOutcome | ModifyOutcome | ExpireOutcome
@@ -245,8 +247,22 @@ class RedisEngine:
                 for i in group:
                     out[i] = self._rejected(cmds[i].variant_id, cmds[i].order_id, reply)
                 return
+            # the placed orders' events in one json.loads; refusals and replays one by one
+            placed = [(i, one) for i, one in zip(group, reply, strict=True) if one[0] in _OK]
+            if placed:
+                raws = [one[1] for _, one in placed]
+                sep: Any = b"," if isinstance(raws[0], bytes) else ","
+                decoded = json.loads(
+                    sep.join(raws).join(("[", "]") if sep == "," else (b"[", b"]"))
+                )
+                for (i, one), data in zip(placed, decoded, strict=True):
+                    v = cmds[i].variant_id
+                    at = int(one[2])
+                    events = tuple(event_from_json(d, variant_id=v, at=at) for d in data)
+                    out[i] = place_result(v, cmds[i].order_id, events)
             for i, one in zip(group, reply, strict=True):
-                out[i] = self._place_outcome(cmds[i], one)
+                if out[i] is None:
+                    out[i] = self._place_outcome(cmds[i], one)
 
         if calls:
             self.scripts.call_each("place_batch", calls, handle)

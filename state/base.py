@@ -7,6 +7,7 @@ are never trusted for a decision.
 
 from __future__ import annotations
 
+import sys
 from urllib.parse import quote
 
 import reflex as rx
@@ -14,6 +15,20 @@ import reflex as rx
 from sneakers_app import routes
 from sneakers_app.db import session_scope
 from sneakers_app.services import accounts
+
+
+def client_connected(token: str, sid: str) -> bool:
+    """Whether a tab's websocket is still connected to this backend process (the app's socket
+    map: token -> socket id; a reload gets a new socket id, a closed tab none). Background
+    loops check it every pass."""
+    from reflex.config import get_config
+
+    module = sys.modules.get(get_config().module)
+    namespace = getattr(getattr(module, "app", None), "event_namespace", None)
+    if namespace is None:
+        return True  # running outside a Reflex server: nothing to ask
+    current = namespace.token_to_sid.get(token)
+    return current is not None and (not sid or current == sid)
 
 
 class SessionState(rx.State):

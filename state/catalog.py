@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from urllib.parse import urlencode
 
 import reflex as rx
 
-from sneakers_app import routes
+from sneakers_app import live, routes
 from sneakers_app.db import session_scope
 from sneakers_app.money import format_usd, parse_usd
 from sneakers_app.services import catalog
-from state.base import SessionState
+from state.base import SessionState, client_connected
+
+LIVE_WAIT_SECONDS = 10.0
+BROWSE_RELOAD_DELAY = 1.0
 
 SORT_LABELS = {
     "most_active": "Most active",
@@ -96,6 +100,9 @@ class BrowseState(SessionState):
     years: list[str] = []
     cards: list[CardView] = []
     loaded: bool = False
+    _books: list[str] = []
+    _live_gen: int = 0
+    _live_running_gen: int = 0
 
     @rx.var
     def result_label(self) -> str:
@@ -141,6 +148,10 @@ class BrowseState(SessionState):
             if self.year not in self.years:
                 self.year = ""
             found = catalog.browse(session=session, filters=self._filters())
+            self._books = [
+                str(v)
+                for v in catalog.variant_ids_for(session=session, product_ids=[c.id for c in found])
+            ]
         self.cards = [card_view(c) for c in found]
         self.loaded = True
 
@@ -161,7 +172,7 @@ class BrowseState(SessionState):
         return rx.call_script(f"window.history.replaceState(null, '', {self._url()!r})")
 
     @rx.event
-    def on_load(self) -> None:
+    def on_load(self) -> rx.event.EventSpec:
         params = self.router.url.query_parameters
         self.query = str(params.get("q", "")).strip()[: catalog.MAX_QUERY_CHARS]
         self.brand = str(params.get("brand", ""))[:60]
@@ -172,6 +183,8 @@ class BrowseState(SessionState):
         sort = str(params.get("sort", "most_active"))
         self.sort = sort if sort in SORT_LABELS else "most_active"
         self._load()
+        self._live_gen += 1
+        return BrowseState.watch_prices
 
     @rx.event
     def search(self, form: dict[str, str]) -> rx.event.EventSpec:
@@ -202,7 +215,38 @@ class BrowseState(SessionState):
         self._load()
         return self._push_url()
 
-    @rx.event
-    def refresh_prices(self) -> None:
-        """Re-read the grid's prices (called when a book changed)."""
-        self._load()
+    @rx.event(background=True)
+    async def watch_prices(self) -> None:
+        """Keep the grid's prices live while this tab shows it: wait for any shown book to
+        change (one pub/sub subscriber per process wakes us), then reload, at most once a
+        second. Stops when the tab leaves the page or disconnects."""
+        async with self:
+            gen = self._live_gen
+            if self._live_running_gen == gen:
+                return
+            self._live_running_gen = gen
+            token = self.router.session.client_token
+            sid = self.router.session.session_id
+        hub = live.get_hub()
+        try:
+            while True:
+                async with self:
+                    if self._live_gen != gen or (self.router.url.path or "/") != routes.BROWSE:
+                        break
+                    books = list(self._books)
+                if not client_connected(token, sid):
+                    break
+                seen = hub.versions(books)
+                _seen, changed = await hub.wait(seen, LIVE_WAIT_SECONDS)
+                if not changed:
+                    continue
+                # Let the journal consumer record the change, and fold bursts into one reload.
+                await asyncio.sleep(BROWSE_RELOAD_DELAY)
+                async with self:
+                    if self._live_gen != gen:
+                        break
+                    self._load()
+        finally:
+            async with self:
+                if self._live_running_gen == gen:
+                    self._live_running_gen = 0

@@ -350,3 +350,13 @@ def get_product(*, session: Session, slug: str) -> ProductDetail | None:
         last_sale_cents=_last_sales_by_product(session, [product.id]).get(product.id),
         sales_count=int(sales_count),
     )
+
+
+def variant_ids_for(*, session: Session, product_ids: list[int]) -> list[int]:
+    """Every size's variant id of these products (the books a browse grid shows)."""
+    if not product_ids:
+        return []
+    rows = session.exec(
+        select(ProductVariant.id).where(col(ProductVariant.product_id).in_(product_ids))
+    ).all()
+    return [int(v) for v in rows if v is not None]

@@ -53,8 +53,12 @@ local function events_json()
   return '[' .. table.concat(events, ',') .. ']'
 end
 
+local function id_chars(s)
+  return string.find(s, '^[%w_.:%-]+$') ~= nil
+end
+
 local function valid_id(s)
-  return #s <= 64 and string.find(s, '^[%w_.:%-]+$') ~= nil
+  return #s <= 64 and id_chars(s)
 end
 
 local function rej(code, message) return {'rej', code, message} end
@@ -192,42 +196,32 @@ local function flush_expiry()
   exp_ids = {}
 end
 
--- the level totals of one side: read the touched levels once, write the new totals once
-local function flush_levels(side, dk)
-  local fields, lvs = {}, {}
+-- the level totals: each touched level's net change, applied with HINCRBY (a level whose count
+-- reaches 0 is deleted); afterwards each entry holds the level's new totals
+local function flush_levels()
   for _, lv in ipairs(changed) do
-    if lv[1] == side and lv[5] == nil then
+    if not lv[5] then
+      lv[5] = true
+      local dk = (lv[1] == 'bid') and K_DBIDS or K_DASKS
       local p = I(lv[2])
-      lvs[#lvs + 1] = lv
-      fields[#fields + 1] = p
-      fields[#fields + 1] = p .. ':n'
-    end
-  end
-  if #lvs == 0 then return end
-  local cur = redis.call('HMGET', dk, unpack(fields))
-  local set, del = {}, {}
-  for i, lv in ipairs(lvs) do
-    local q = tonumber(cur[2 * i - 1] or '0') + lv[3]
-    local n = tonumber(cur[2 * i] or '0') + lv[4]
-    lv[5] = true
-    if n <= 0 then
-      if cur[2 * i - 1] or cur[2 * i] then
-        del[#del + 1] = fields[2 * i - 1]
-        del[#del + 1] = fields[2 * i]
+      local pn = p .. ':n'
+      local q, n
+      if lv[3] ~= 0 then q = redis.call('HINCRBY', dk, p, lv[3]) end
+      if lv[4] ~= 0 then n = redis.call('HINCRBY', dk, pn, lv[4]) end
+      if not q or not n then
+        local cur = redis.call('HMGET', dk, p, pn)
+        q = q or tonumber(cur[1] or '0')
+        n = n or tonumber(cur[2] or '0')
       end
-      lv[3] = 0
-      lv[4] = 0
-    else
-      set[#set + 1] = fields[2 * i - 1]
-      set[#set + 1] = q
-      set[#set + 1] = fields[2 * i]
-      set[#set + 1] = n
+      if n <= 0 then
+        redis.call('HDEL', dk, p, pn)
+        q = 0
+        n = 0
+      end
       lv[3] = q
       lv[4] = n
     end
   end
-  call_many('HSET', dk, set, 4)
-  call_many('HDEL', dk, del, 2)
 end
 
 -- write every deferred change (idempotent: a second call writes nothing)
@@ -254,8 +248,7 @@ local function flush()
   end
   call_many('HSET', K_OUTCOMES, outcomes, 2)
   outcomes = {}
-  flush_levels('bid', K_DBIDS)
-  flush_levels('ask', K_DASKS)
+  flush_levels()
 end
 
 local function expire_order(o)
@@ -378,7 +371,7 @@ end
 local function place_one(oid, user, side, price, qty, tif, exp, prior, min_price, max_price, max_qty, max_exp)
   prior = new_outcome[oid] or prior
   if prior then return {'replay', prior} end
-  if not valid_id(oid) or not valid_id(user) then
+  if oid == '' or user == '' or #oid > 64 or #user > 64 or not id_chars(oid .. user) then
     return rej('invalid_id', 'ids must be 1-64 characters of A-Z a-z 0-9 _ . : -')
   end
   if side ~= 'bid' and side ~= 'ask' then return rej('invalid_side', 'side must be bid or ask') end

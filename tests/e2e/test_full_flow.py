@@ -1,0 +1,227 @@
+"""The whole journey in the browser, three people at once: a seller lists an ask, a buyer already
+on the page sees it arrive and buys now, the seller ships, staff receive and inspect; on a pass
+the pair ships and is delivered and the seller sees the payout; on a fail the buyer is refunded
+and the seller penalised, each seeing it on their own pages."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from sneakers_app.db import make_engine
+from sneakers_app.models import Order, Payment
+from sneakers_app.money import format_usd
+from sneakers_app.services import accounts, fees, ledger
+from tests.e2e.conftest import LiveApp, shoot
+from tests.e2e.test_product_live import (
+    DESKTOP,
+    PASSWORD,
+    Market,
+    Trader,
+    find_market,
+    log_in,
+    make_trader,
+    new_page,
+    open_product,
+)
+
+TRACKING_IN = "1Z999AA10123456784"
+TRACKING_OUT = "9400100000000000000001"
+
+
+@pytest.fixture(scope="module")
+def db(live_app: LiveApp) -> Iterator[Engine]:
+    engine = make_engine(live_app.database_url)
+    yield engine
+    engine.dispose()
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError("the marketplace did not get there in time")
+
+
+def order_for(db: Engine, buyer: Trader) -> Order:
+    with Session(db) as s:
+        order = s.exec(
+            select(Order).where(Order.buyer_id == buyer.id).order_by(col(Order.id).desc())
+        ).first()
+        assert order is not None
+        return order
+
+
+def status(db: Engine, order_id: int) -> str:
+    with Session(db) as s:
+        order = s.get(Order, order_id)
+        return order.status if order else ""
+
+
+def staff_member(db: Engine) -> Trader:
+    email = f"inspector-{time.time_ns()}@example.com"
+    with Session(db) as s:
+        user = accounts.sign_up(
+            session=s, email=email, display_name="Inspector", password=PASSWORD, is_staff=True
+        )
+        s.commit()
+    return Trader(id=user.id, email=email)
+
+
+def trade_through_the_product_page(
+    browser: Browser, live_app: LiveApp, db: Engine, market: Market
+) -> tuple[Trader, Trader, Order, list[Page]]:
+    seller = make_trader(live_app, db, card=False, payout=True)
+    buyer = make_trader(live_app, db, card=True, payout=False)
+    _, seller_page = new_page(browser, DESKTOP)
+    _, buyer_page = new_page(browser, DESKTOP)
+    path = f"/product/{market.slug}"
+    log_in(buyer_page, live_app, buyer.email, path)
+    open_product(buyer_page, live_app, market)
+    log_in(seller_page, live_app, seller.email, path)
+    open_product(seller_page, live_app, market)
+    price = format_usd(market.ask_price_cents)
+
+    seller_page.locator("#place-ask").click()
+    seller_page.locator("#price-input").fill(str(market.ask_price_cents // 100))
+    expect(seller_page.locator("#fee-total")).to_be_visible()
+    seller_page.locator("#confirm-trade").click()
+    expect(seller_page.locator("#order-message")).to_contain_text("Your ask is live")
+    # The buyer, already on the page, sees it arrive without reloading.
+    expect(buyer_page.locator("#book-asks")).to_contain_text(price)
+    buyer_page.locator("#buy-now").click()
+    expect(buyer_page.locator("#fixed-price")).to_have_text(price)
+    buyer_page.locator("#confirm-trade").click()
+    expect(buyer_page.locator("#order-message")).to_contain_text("Matched")
+    for page in (buyer_page, seller_page):
+        expect(page.locator("#last-sale")).to_have_text(price)
+    shoot(buyer_page, "flow-bought-desktop")
+
+    wait_for(lambda: _has_order(db, buyer))
+    order = order_for(db, buyer)
+    assert order.id is not None
+    wait_for(lambda: status(db, order.id or 0) == "awaiting_shipment")
+    return seller, buyer, order, [seller_page, buyer_page]
+
+
+def _has_order(db: Engine, buyer: Trader) -> bool:
+    with Session(db) as s:
+        return s.exec(select(Order.id).where(Order.buyer_id == buyer.id)).first() is not None
+
+
+def ship_to_authentication(page: Page, live_app: LiveApp, order_id: int) -> None:
+    page.goto(f"{live_app.url}/sell")
+    expect(page.locator(f"#sale-{order_id}")).to_be_visible()
+    page.locator(f"#ship-{order_id}").click()
+    page.locator("#tracking").fill(TRACKING_IN)
+    page.locator("#ship-confirm").click()
+    expect(page.locator(f"#ship-{order_id}")).to_have_count(0)
+
+
+def staff_open(page: Page, live_app: LiveApp, queue: str, order_id: int) -> None:
+    page.goto(f"{live_app.url}/verification")
+    expect(page.locator("#console-title")).to_be_visible()
+    page.locator(f"#queue-{queue}").click()
+    page.locator(f"#queue-row-{order_id}").click()
+    expect(page.locator("#order-panel")).to_contain_text(f"Order #{order_id}")
+
+
+def receive_and_start(page: Page) -> None:
+    page.locator("#receive-button").click()
+    expect(page.locator("#order-status")).to_have_text("Received at authentication")
+    page.locator("#inspect-button").click()
+    expect(page.locator("#order-status")).to_have_text("Being authenticated")
+
+
+def test_pass_ships_delivers_and_pays_the_seller(
+    browser: Browser, live_app: LiveApp, db: Engine
+) -> None:
+    market = find_market(live_app, db, skip=3)
+    _seller, _buyer, order, (seller_page, buyer_page) = trade_through_the_product_page(
+        browser, live_app, db, market
+    )
+    order_id = order.id or 0
+    ship_to_authentication(seller_page, live_app, order_id)
+
+    staff = staff_member(db)
+    _, staff_page = new_page(browser, DESKTOP)
+    log_in(staff_page, live_app, staff.email, "/verification")
+    staff_open(staff_page, live_app, "to-receive", order_id)
+    receive_and_start(staff_page)
+    for check in ("box", "stitching", "materials", "tags", "size"):
+        staff_page.locator(f"#check-{check}").click()
+    staff_page.locator("#pass-button").click()
+    expect(staff_page.locator("#order-status")).to_have_text("Authenticated")
+    staff_page.locator("#ship-tracking").fill(TRACKING_OUT)
+    staff_page.locator("#ship-button").click()
+    expect(staff_page.locator("#order-status")).to_have_text("Shipped to the buyer")
+    staff_page.locator("#deliver-button").click()
+    expect(staff_page.locator("#order-status")).to_have_text("Delivered")
+    shoot(staff_page, "flow-staff-delivered-desktop")
+
+    wait_for(lambda: status(db, order_id) == "completed")
+    buyer_page.goto(f"{live_app.url}/orders/{order_id}")
+    timeline = buyer_page.locator("#order-timeline")
+    for step in ("Authenticated", "Shipped to the buyer", "Delivered", "Completed"):
+        expect(timeline).to_contain_text(step)
+    shoot(buyer_page, "flow-buyer-order-desktop")
+
+    level = fees.DEFAULT_SCHEDULE.levels[0]
+    payout = fees.quote_seller(market.ask_price_cents, level).payout_cents
+    seller_page.goto(f"{live_app.url}/sell")
+    expect(seller_page.locator("#payouts")).to_contain_text(format_usd(payout))
+    shoot(seller_page, "flow-seller-payout-desktop")
+    with Session(db) as s:
+        assert ledger.check(session=s).ok
+
+
+def test_fail_refunds_the_buyer_and_penalises_the_seller(
+    browser: Browser, live_app: LiveApp, db: Engine
+) -> None:
+    market = find_market(live_app, db, skip=4)
+    _seller, _buyer, order, (seller_page, buyer_page) = trade_through_the_product_page(
+        browser, live_app, db, market
+    )
+    order_id = order.id or 0
+    ship_to_authentication(seller_page, live_app, order_id)
+
+    staff = staff_member(db)
+    _, staff_page = new_page(browser, DESKTOP)
+    log_in(staff_page, live_app, staff.email, "/verification")
+    staff_open(staff_page, live_app, "to-receive", order_id)
+    receive_and_start(staff_page)
+    staff_page.locator("#check-box").click()
+    staff_page.locator("#fail-reason").fill("Heel stitching does not match retail pairs.")
+    staff_page.locator("#fail-button").click()
+    expect(staff_page.locator("#order-status")).to_have_text("Failed authentication")
+
+    # The seller accepts the result instead of appealing: the buyer is refunded at once.
+    seller_page.goto(f"{live_app.url}/sell")
+    seller_page.locator(f"#accept-{order_id}").click()
+    seller_page.locator("#accept-confirm").click()
+    wait_for(lambda: status(db, order_id) == "returned_to_seller")
+    seller_page.goto(f"{live_app.url}/orders/{order_id}")
+    penalty = fees.penalty_for(market.ask_price_cents)
+    expect(seller_page.locator("#order-status")).to_contain_text("Returned to the seller")
+    expect(seller_page.get_by_text(f"A penalty of {format_usd(penalty)}")).to_be_visible()
+    shoot(seller_page, "flow-seller-penalty-desktop")
+
+    buyer_page.goto(f"{live_app.url}/orders/{order_id}")
+    expect(buyer_page.locator("#order-status")).to_contain_text("buyer refunded")
+    expect(buyer_page.locator("#order-timeline")).to_contain_text("Failed authentication")
+    shoot(buyer_page, "flow-buyer-refund-desktop")
+    with Session(db) as s:
+        refunds = s.exec(
+            select(Payment).where(Payment.order_id == order_id, Payment.kind == "refund")
+        ).all()
+        assert [(r.status, r.amount_cents) for r in refunds] == [
+            ("succeeded", order.buyer_total_cents)
+        ]
+        assert ledger.check(session=s).ok

@@ -4,6 +4,7 @@ and a resync after the subscriber reconnects."""
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 import time
 import uuid
 
@@ -77,4 +78,6 @@ def test_waiters_wake_for_their_books_only_and_conflate(redis_server: RedisServe
         assert changed and seen5[mine] == seen4[mine]
         await hub.stop()
 
-    asyncio.run(scenario())
+    # Its own thread and loop: a browser test earlier in the run may leave a loop running here.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, scenario()).result()

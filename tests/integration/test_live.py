@@ -4,9 +4,9 @@ and a resync after the subscriber reconnects."""
 from __future__ import annotations
 
 import asyncio
-from concurrent.futures import ThreadPoolExecutor
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import redis
 

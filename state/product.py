@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import json
 import logging
 import sys
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -117,6 +119,18 @@ class MarketSnapshot:
     asks: list[LevelView]
     own: list[OwnOrderView]
     tape: TapeSnapshot | None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class LiveArgs:
+    """What the live loop's read depends on (compared before applying what it read)."""
+
+    product_id: int
+    variants: tuple[tuple[int, str], ...]
+    selected: int | None
+    auth_token: str
+    range_: str
+    known_trade_at: int
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -247,25 +261,34 @@ def load_tape(
     )
 
 
-def load_market(
-    *,
-    product_id: int,
-    variants: dict[int, str],
-    selected: int | None,
-    auth_token: str,
-    range_: str,
-    with_tape: bool,
-    known_trade_at: int = 0,
-) -> MarketSnapshot:
-    """Top of book of every size, depth and last sale of the chosen size (or all), the caller's
-    own resting orders, and (with_tape, or when a trade is newer than `known_trade_at`) the
-    chart, stats and recent sales."""
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PublicMarket:
+    """What every viewer of a product page (one size, or all) sees alike: read once per book
+    update per process and shared (`live.BookHub.shared`); the own orders are per viewer."""
+
+    size_asks: dict[int, int | None]
+    size_bids: dict[int, int | None]
+    bid_cents: int | None
+    ask_cents: int | None
+    last_price_cents: int | None
+    last_change_cents: int | None
+    last_change_bp: int | None
+    newest_trade_at: int
+    tape_pending: bool
+    depths: list[tuple[str, market_data.Depth]]
+    bids: list[LevelView]
+    """The levels as seen by someone with no orders there (shared as they are)."""
+    asks: list[LevelView]
+
+
+def load_public_market(
+    *, product_id: int, variants: dict[int, str], selected: int | None
+) -> PublicMarket:
+    """Top of book of every size, depth and last sale of the chosen size (or all)."""
     client = get_redis()
     scope = [selected] if selected is not None else list(variants)
     tops = market_data.tops(client, [str(v) for v in variants])
-    pipe_depths = [
-        (variants[v], market_data.depth(client, str(v), levels=BOOK_LEVELS)) for v in scope
-    ]
+    depths = [(variants[v], market_data.depth(client, str(v), levels=BOOK_LEVELS)) for v in scope]
     bid, ask = analytics.best_of(
         [
             analytics.SizeQuote(
@@ -276,18 +299,8 @@ def load_market(
     )
     trades = [t.last_trade for v in scope if (t := tops[str(v)]).last_trade is not None]
     newest = max(trades, key=lambda t: t.at) if trades else None
-    newest_at = newest.at if newest else 0
     with session_scope() as session:
-        user = accounts.user_for_token(session=session, token=auth_token) if auth_token else None
-        own = (
-            analytics.own_open_orders(session=session, user_id=user.id, variant_ids=scope)
-            if user
-            else []
-        )
         last = analytics.last_sale(session=session, product_id=product_id, variant_id=selected)
-        tape = None
-        if with_tape or newest_at > known_trade_at:
-            tape = load_tape(session, product_id, selected, range_)
     last_price = last.price_cents if last else None
     change, change_bp = (last.change_cents, last.change_bp) if last else (None, None)
     pending = False
@@ -297,8 +310,7 @@ def load_market(
         change = newest.price_cents - last.price_cents if last else None
         change_bp = (change * 10_000) // last.price_cents if last and change is not None else None
         last_price = newest.price_cents
-    mine = {(o.side, variants.get(o.variant_id, ""), o.price_cents) for o in own}
-    return MarketSnapshot(
+    return PublicMarket(
         size_asks={v: tops[str(v)].ask_cents for v in variants},
         size_bids={v: tops[str(v)].bid_cents for v in variants},
         bid_cents=bid,
@@ -306,10 +318,39 @@ def load_market(
         last_price_cents=last_price,
         last_change_cents=change,
         last_change_bp=change_bp,
-        newest_trade_at=newest_at,
+        newest_trade_at=newest.at if newest else 0,
         tape_pending=pending,
-        bids=_levels([(s, d.bids) for s, d in pipe_depths], "bid", mine, best_high=True),
-        asks=_levels([(s, d.asks) for s, d in pipe_depths], "ask", mine, best_high=False),
+        depths=depths,
+        bids=_levels([(s, d.bids) for s, d in depths], "bid", set(), best_high=True),
+        asks=_levels([(s, d.asks) for s, d in depths], "ask", set(), best_high=False),
+    )
+
+
+def market_snapshot(
+    public: PublicMarket,
+    *,
+    variants: dict[int, str],
+    own: list[analytics.OwnOrder],
+    tape: TapeSnapshot | None,
+) -> MarketSnapshot:
+    """The page's view: the shared market, the viewer's own orders marked in it."""
+    mine = {(o.side, variants.get(o.variant_id, ""), o.price_cents) for o in own}
+    bids, asks = list(public.bids), list(public.asks)
+    if mine:
+        bids = _levels([(s, d.bids) for s, d in public.depths], "bid", mine, best_high=True)
+        asks = _levels([(s, d.asks) for s, d in public.depths], "ask", mine, best_high=False)
+    return MarketSnapshot(
+        size_asks=public.size_asks,
+        size_bids=public.size_bids,
+        bid_cents=public.bid_cents,
+        ask_cents=public.ask_cents,
+        last_price_cents=public.last_price_cents,
+        last_change_cents=public.last_change_cents,
+        last_change_bp=public.last_change_bp,
+        newest_trade_at=public.newest_trade_at,
+        tape_pending=public.tape_pending,
+        bids=bids,
+        asks=asks,
         own=[
             OwnOrderView(
                 key=market.engine_order_id(o.side, o.row_id),
@@ -325,6 +366,47 @@ def load_market(
     )
 
 
+def load_own_orders(
+    *, auth_token: str, variants: dict[int, str], selected: int | None
+) -> list[analytics.OwnOrder]:
+    """The viewer's resting orders in the shown sizes (none when logged out)."""
+    if not auth_token:
+        return []
+    scope = [selected] if selected is not None else list(variants)
+    with session_scope() as session:
+        user = accounts.user_for_token(session=session, token=auth_token)
+        if user is None:
+            return []
+        return analytics.own_open_orders(session=session, user_id=user.id, variant_ids=scope)
+
+
+def load_market(
+    *,
+    product_id: int,
+    variants: dict[int, str],
+    selected: int | None,
+    auth_token: str,
+    range_: str,
+    with_tape: bool,
+    known_trade_at: int = 0,
+) -> MarketSnapshot:
+    """Top of book of every size, depth and last sale of the chosen size (or all), the caller's
+    own resting orders, and (with_tape, or when a trade is newer than `known_trade_at`) the
+    chart, stats and recent sales."""
+    public = load_public_market(product_id=product_id, variants=variants, selected=selected)
+    own = load_own_orders(auth_token=auth_token, variants=variants, selected=selected)
+    tape = None
+    if with_tape or public.newest_trade_at > known_trade_at:
+        with session_scope() as session:
+            tape = load_tape(session, product_id, selected, range_)
+    return market_snapshot(public, variants=variants, own=own, tape=tape)
+
+
+def _load_tape(product_id: int, selected: int | None, range_: str) -> TapeSnapshot:
+    with session_scope() as session:
+        return load_tape(session, product_id, selected, range_)
+
+
 def _ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
@@ -338,7 +420,14 @@ def _client_connected(token: str, sid: str) -> bool:
     namespace = getattr(getattr(module, "app", None), "event_namespace", None)
     if namespace is None:
         return True  # the loop runs outside a Reflex server (nothing to ask)
-    current = namespace.token_to_sid.get(token)
+    # The token manager's own map: `token_to_sid` copies every connection's entry per call,
+    # which a thousand live loops asking on every update turn into quadratic work.
+    sockets = getattr(getattr(namespace, "_token_manager", None), "token_to_socket", None)
+    if isinstance(sockets, dict):
+        record = sockets.get(token)
+        current = getattr(record, "sid", None)
+    else:
+        current = namespace.token_to_sid.get(token)
     return current is not None and (not sid or current == sid)
 
 
@@ -435,33 +524,43 @@ class ProductState(SessionState):
     def _scope_label(self) -> str:
         return f"US {self.selected_size}" if self.selected_size else "all sizes"
 
+    def _put(self, name: str, value: Any) -> None:
+        """Assign a view var only when its value changes: Reflex sends every assigned var to the
+        browser, so a book update's delta then carries what changed and nothing else."""
+        if getattr(self, name) != value:
+            setattr(self, name, value)
+
     def _apply_market(self, snap: MarketSnapshot) -> None:
         self._size_asks = dict(snap.size_asks)
         self._size_bids = dict(snap.size_bids)
-        self.sizes = [
-            SizeView(
-                size=size,
-                ask=format_usd(snap.size_asks.get(v), whole=True)
-                if snap.size_asks.get(v)
-                else "Bid",
-                has_ask=snap.size_asks.get(v) is not None,
-            )
-            for v, size in self._variants.items()
-        ]
+        self._put(
+            "sizes",
+            [
+                SizeView(
+                    size=size,
+                    ask=format_usd(snap.size_asks.get(v), whole=True)
+                    if snap.size_asks.get(v)
+                    else "Bid",
+                    has_ask=snap.size_asks.get(v) is not None,
+                )
+                for v, size in self._variants.items()
+            ],
+        )
         self._ask_cents, self._bid_cents = snap.ask_cents, snap.bid_cents
         asks = [a for a in snap.size_asks.values() if a is not None]
-        self.all_sizes_ask = format_usd(min(asks), whole=True) if asks else "Bid"
-        self.lowest_ask = format_usd(snap.ask_cents)
-        self.highest_bid = format_usd(snap.bid_cents)
-        self.last_sale = format_usd(snap.last_price_cents)
+        self._put("all_sizes_ask", format_usd(min(asks), whole=True) if asks else "Bid")
+        self._put("lowest_ask", format_usd(snap.ask_cents))
+        self._put("highest_bid", format_usd(snap.bid_cents))
+        self._put("last_sale", format_usd(snap.last_price_cents))
         if snap.last_price_cents is None:
-            self.last_change, self.last_change_dir = "No sales yet", "flat"
+            change, direction = "No sales yet", "flat"
         else:
-            self.last_change, self.last_change_dir = change_text(
-                snap.last_change_cents, snap.last_change_bp
-            )
-        self.book_bids, self.book_asks = snap.bids, snap.asks
-        self.own_orders = snap.own
+            change, direction = change_text(snap.last_change_cents, snap.last_change_bp)
+        self._put("last_change", change)
+        self._put("last_change_dir", direction)
+        self._put("book_bids", snap.bids)
+        self._put("book_asks", snap.asks)
+        self._put("own_orders", snap.own)
         if snap.tape is not None:
             self._apply_tape(snap.tape)
             self._known_trade_at = max(self._known_trade_at, snap.newest_trade_at)
@@ -599,6 +698,10 @@ class ProductState(SessionState):
         Reflex also cancels the page-load chain this task belongs to, raising CancelledError
         here), or the websocket disconnects (checked every pass against the app's socket map;
         Reflex 0.10 cancels the chain on disconnect as well).
+
+        Each update costs the session one state lock: the market every viewer sees alike is read
+        once per update per process and shared (`live.BookHub.shared`); only a logged-in
+        viewer's own orders, and the chart after a trade, are read for the session.
         """
         async with self:
             gen = self._live_gen
@@ -608,40 +711,47 @@ class ProductState(SessionState):
             books = [str(v) for v in self._variants]
             token = self.router.session.client_token
             sid = self.router.session.session_id
+            args = self._live_args()
         hub = live.get_hub()
         seen = hub.versions(books)
         timeout = LIVE_WAIT_SECONDS
         retries = 0
+        again = False
         stopped = "navigated away"
         try:
             while True:
-                async with self:
-                    if self._live_gen != gen or not self._on_this_product():
-                        break
-                    args: dict[str, Any] = {
-                        "product_id": self._product_id,
-                        "variants": dict(self._variants),
-                        "selected": self._selected_variant(),
-                        "auth_token": self.auth_token,
-                        "range_": self.chart_range,
-                        "known_trade_at": self._known_trade_at,
-                    }
                 if not _client_connected(token, sid):
                     stopped = "disconnected"
                     break
-                seen, changed = await hub.wait(seen, timeout)
+                if again:
+                    changed, again = True, False
+                else:
+                    seen, changed = await hub.wait(seen, timeout)
                 if not changed and timeout == LIVE_WAIT_SECONDS:
+                    async with self:
+                        if self._live_gen != gen or not self._on_this_product():
+                            break
+                        args = self._live_args()
                     continue
-                snap = await asyncio.to_thread(load_market, with_tape=False, **args)
+                # A retry for a sale row the database lacked: a read started since half the
+                # retry interval ago is new enough (so retrying sessions still share reads).
+                not_before = None if changed else time.monotonic() - PENDING_TAPE_RETRY / 2
+                snap = await self._live_snapshot(hub, seen, args, not_before=not_before)
                 async with self:
-                    if self._live_gen != gen:
+                    if self._live_gen != gen or not self._on_this_product():
                         break
+                    current = self._live_args()
+                    if current != args:
+                        # The viewer chose another size or range meanwhile: read that instead.
+                        args, again = current, True
+                        continue
                     if {o.key for o in snap.own} != {o.key for o in self.own_orders}:
                         # One of the viewer's orders filled or expired: the note is stale.
                         self.order_message = ""
                     self._apply_market(snap)
                     self.live_updates += 1
                     self.live_at = datetime.now(UTC).strftime("%H:%M:%S")
+                    args = dataclasses.replace(args, known_trade_at=self._known_trade_at)
                 retries = retries + 1 if snap.tape_pending else 0
                 pending = snap.tape_pending and retries <= MAX_TAPE_RETRIES
                 timeout = PENDING_TAPE_RETRY if pending else LIVE_WAIT_SECONDS
@@ -654,6 +764,51 @@ class ProductState(SessionState):
             async with self:
                 if self._live_running_gen == gen:
                     self._live_running_gen = 0
+
+    def _live_args(self) -> LiveArgs:
+        return LiveArgs(
+            product_id=self._product_id,
+            variants=tuple(self._variants.items()),
+            selected=self._selected_variant(),
+            auth_token=self.auth_token,
+            range_=self.chart_range,
+            known_trade_at=self._known_trade_at,
+        )
+
+    @staticmethod
+    async def _live_snapshot(
+        hub: live.BookHub, seen: dict[str, int], args: LiveArgs, *, not_before: float | None
+    ) -> MarketSnapshot:
+        """The market for one session: the shared part from the hub, the rest for it alone."""
+        variants = dict(args.variants)
+        public = await hub.shared(
+            ("product-market", args.product_id, args.variants, args.selected),
+            seen,
+            functools.partial(
+                load_public_market,
+                product_id=args.product_id,
+                variants=variants,
+                selected=args.selected,
+            ),
+            not_before=not_before,
+        )
+        tape = None
+        if public.newest_trade_at > args.known_trade_at:
+            tape = await hub.shared(
+                ("product-tape", args.product_id, args.selected, args.range_),
+                seen,
+                functools.partial(_load_tape, args.product_id, args.selected, args.range_),
+                not_before=not_before,
+            )
+        own: list[analytics.OwnOrder] = []
+        if args.auth_token:
+            own = await asyncio.to_thread(
+                load_own_orders,
+                auth_token=args.auth_token,
+                variants=variants,
+                selected=args.selected,
+            )
+        return market_snapshot(public, variants=variants, own=own, tape=tape)
 
     # --- watch button -----------------------------------------------------------------------
 

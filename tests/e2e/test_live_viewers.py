@@ -1,0 +1,95 @@
+"""The live benchmark's socket viewer speaks Reflex's protocol: two viewers (each its own Reflex
+session on a product page) receive every one of five engine orders through the page's own live
+loop. No timing assertions: scripts/bench_live.py measures; this proves what it measures."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import sys
+import time
+import uuid
+from importlib import metadata
+from types import ModuleType
+
+import aiohttp
+import redis
+
+from sneakers_app.settings import PROJECT_ROOT
+from tests.e2e.conftest import LiveApp
+from trading.engine import RedisEngine
+
+VIEWERS = 2
+ORDERS = 5
+
+
+def _bench() -> ModuleType:
+    name = "bench_live"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, PROJECT_ROOT / "scripts" / "bench_live.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_socket_viewers_receive_every_order(live_app: LiveApp) -> None:
+    bench = _bench()
+    market = bench.find_market(live_app.redis_url, live_app.database_url)
+    page = bench.Page(base_url=live_app.url, slug=market.slug, size=market.size)
+    flow = bench.OrderFlow(
+        RedisEngine(redis.Redis.from_url(live_app.redis_url)), market, uuid.uuid4().hex[:6]
+    )
+
+    async def scenario() -> tuple[object, object]:
+        sink = bench.Observations()
+        viewers = [bench.Viewer(i, page, sink, metadata.version("reflex")) for i in range(VIEWERS)]
+        async with aiohttp.ClientSession() as session:
+            gate = asyncio.Semaphore(VIEWERS)
+            tasks = [asyncio.create_task(v.run(session, gate)) for v in viewers]
+            await asyncio.wait_for(asyncio.gather(*(v.loaded.wait() for v in viewers)), 60)
+            assert [v.error for v in viewers] == [None] * VIEWERS
+            await asyncio.sleep(1.0)  # the pages' live loops are waiting on the hub
+            for v in viewers:
+                v.recording = True
+            orders = await asyncio.to_thread(bench.place_orders, flow, ORDERS, 10.0)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                _, missing = bench.latencies(
+                    orders, [(None, sink.viewer, sink.side, sink.price, sink.at)], VIEWERS, 0
+                )
+                if missing == 0:
+                    break
+                await asyncio.sleep(0.2)
+            for v in viewers:
+                v.recording = False
+                await v.close()
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        return orders, sink
+
+    try:
+        orders, sink = asyncio.run(scenario())
+    finally:
+        flow.clean_up()
+    ks = orders[0]  # type: ignore[index]
+    assert len(ks) == ORDERS, "the engine refused an order"
+    values, missing = bench.latencies(
+        orders,
+        [(None, sink.viewer, sink.side, sink.price, sink.at)],  # type: ignore[attr-defined]
+        VIEWERS,
+        time.time_ns(),
+    )
+    assert missing == 0, "a viewer never showed one of the orders"
+    assert len(values) == VIEWERS * ORDERS
+    # Each viewer saw both sides move (asks and bids alternate).
+    for viewer in range(VIEWERS):
+        seen = {
+            side
+            for v, side in zip(sink.viewer, sink.side, strict=True)  # type: ignore[attr-defined]
+            if v == viewer
+        }
+        assert seen == {bench.ASK, bench.BID}

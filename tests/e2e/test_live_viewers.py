@@ -9,6 +9,7 @@ import importlib.util
 import sys
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata
 from types import ModuleType
 
@@ -72,7 +73,9 @@ def test_socket_viewers_receive_every_order(live_app: LiveApp) -> None:
         return orders, sink
 
     try:
-        orders, sink = asyncio.run(scenario())
+        # Its own thread and event loop: the browser tests leave Playwright's loop running here.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            orders, sink = pool.submit(asyncio.run, scenario()).result()
     finally:
         flow.clean_up()
     ks = orders[0]  # type: ignore[index]

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from trading.events import Cancelled, Event, Expired, event_from_json
+from trading.events import Cancelled, Event, Expired, events_from_data
 from trading.keys import BookKeys, book_keys
 from trading.orders import (
     DEFAULT_CONFIG,
@@ -171,17 +171,14 @@ class RedisEngine:
 
     def _place_outcome(self, cmd: PlaceOrder, reply: list[Any]) -> PlaceOutcome:
         kind = reply[0]
-        if kind == b"ok" or kind == "ok":  # the common case first, without decoding
+        if kind in _OK:  # the common case first, without decoding
             events = parse_events(reply[1], variant_id=cmd.variant_id, at=int(reply[2]))
             return place_result(cmd.variant_id, cmd.order_id, events)
-        kind = text(kind)
-        if kind == "rej":
-            return self._rejected(cmd.variant_id, cmd.order_id, reply)
-        if kind == "replay":
+        if text(kind) == "replay":
             at, _, raw = text(reply[1]).partition("|")
             events = parse_events(raw, variant_id=cmd.variant_id, at=int(at))
             return place_result(cmd.variant_id, cmd.order_id, events, replayed=True)
-        return place_result(cmd.variant_id, cmd.order_id, self._events(cmd.variant_id, reply))
+        return self._rejected(cmd.variant_id, cmd.order_id, reply)
 
     # -- commands -------------------------------------------------------------------------------
 
@@ -243,26 +240,22 @@ class RedisEngine:
 
         def handle(k: int, reply: list[Any]) -> None:
             group = groups[k]
-            if reply and text(reply[0]) == "rej":  # the book refused the whole batch
+            if reply[0] not in _OK:  # the book refused the whole batch
                 for i in group:
                     out[i] = self._rejected(cmds[i].variant_id, cmds[i].order_id, reply)
                 return
-            # the placed orders' events in one json.loads; refusals and replays one by one
-            placed = [(i, one) for i, one in zip(group, reply, strict=True) if one[0] in _OK]
-            if placed:
-                raws = [one[1] for _, one in placed]
-                sep: Any = b"," if isinstance(raws[0], bytes) else ","
-                decoded = json.loads(
-                    sep.join(raws).join(("[", "]") if sep == "," else (b"[", b"]"))
-                )
-                for (i, one), data in zip(placed, decoded, strict=True):
-                    v = cmds[i].variant_id
-                    at = int(one[2])
-                    events = tuple(event_from_json(d, variant_id=v, at=at) for d in data)
-                    out[i] = place_result(v, cmds[i].order_id, events)
-            for i, one in zip(group, reply, strict=True):
-                if out[i] is None:
-                    out[i] = self._place_outcome(cmds[i], one)
+            at = int(reply[2])
+            # one JSON array for the whole call: per order its events, a replay or a refusal
+            for i, slot in zip(group, json.loads(reply[1]), strict=True):
+                v, oid = cmds[i].variant_id, cmds[i].order_id
+                first = slot[0]
+                if type(first) is list:
+                    out[i] = place_result(v, oid, events_from_data(slot, variant_id=v, at=at))
+                elif first == "replay":
+                    events = events_from_data(slot[2], variant_id=v, at=slot[1])
+                    out[i] = place_result(v, oid, events, replayed=True)
+                else:
+                    out[i] = reject(v, oid, RejectCode(slot[1]), slot[2])
 
         if calls:
             self.scripts.call_each("place_batch", calls, handle)

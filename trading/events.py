@@ -1,13 +1,15 @@
 """Outcome events: what a command did to a book, in order.
 
-The Lua scripts build these as JSON objects (short keys, see `docs/trading.md`), return them to the
-caller and append them, in the same atomic step, to the book's journal stream. The reference
-engine produces the same events, so the two engines can be compared event by event.
+The Lua scripts build these as JSON arrays (the type, then the fields by position; see
+`docs/trading.md`), return them to the caller and append them, in the same atomic step, to the
+book's journal stream. Journal entries and idempotency records written before that encoding hold
+JSON objects with short keys; both are read. The reference engine produces the same events (as
+objects), so the two engines can be compared event by event.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -164,3 +166,85 @@ def event_from_json(d: Mapping[str, Any], *, variant_id: str, at: int) -> Event:
             sequence=int(d["seq"]),
         )
     raise ValueError(f"unknown event type {kind!r}")
+
+
+# -- the scripts' positional encoding ------------------------------------------------------------
+#
+# An event array is built by the engine's own scripts, with every number an integer and every
+# other field a string, so its values go into the object as they are: the object is created
+# without running the (frozen) dataclass __init__, several times faster, and compares, prints and
+# pickles exactly like one built by the constructor.
+
+_new = object.__new__
+_Reader = Callable[[Sequence[Any], str, int], Event]
+
+
+def _row_reader(cls: type[Event], *fields: str, in_book: bool = False) -> _Reader:
+    """A reader of one event type's array, whose fields follow the type in this order.
+    `in_book`: the event also takes the book's variant id and the command's clock."""
+
+    def read(row: Sequence[Any], variant_id: str, at: int) -> Event:
+        e = _new(cls)
+        d = e.__dict__
+        d.update(zip(fields, row[1:], strict=True))
+        if in_book:
+            d["variant_id"] = variant_id
+            d["at"] = at
+        return e
+
+    return read
+
+
+_ORDER = ("order_id", "user_id", "side")
+_ROWS: dict[Any, _Reader] = {
+    "trade": _row_reader(
+        Trade,
+        "trade_id",
+        "price_cents",
+        "quantity",
+        "maker_order_id",
+        "maker_user_id",
+        "taker_order_id",
+        "taker_user_id",
+        "taker_side",
+        "maker_remaining",
+        "taker_remaining",
+        "sequence",
+        in_book=True,
+    ),
+    "accepted": _row_reader(
+        Accepted, *_ORDER, "price_cents", "quantity", "time_in_force", "expires_at", "sequence"
+    ),
+    "rested": _row_reader(Rested, *_ORDER, "price_cents", "quantity", "sequence", "expires_at"),
+    "cancelled": _row_reader(Cancelled, *_ORDER, "price_cents", "quantity", "reason"),
+    "expired": _row_reader(Expired, *_ORDER, "price_cents", "quantity"),
+    "modified": _row_reader(
+        Modified,
+        *_ORDER,
+        "old_price_cents",
+        "new_price_cents",
+        "old_quantity",
+        "new_quantity",
+        "priority_kept",  # true or false in the array
+        "sequence",
+    ),
+}
+
+
+def _unknown_row(row: Sequence[Any], variant_id: str, at: int) -> Event:
+    raise ValueError(f"unknown event type {row[0]!r}")
+
+
+def events_from_data(data: Any, *, variant_id: str, at: int) -> tuple[Event, ...]:
+    """Events as JSON-decoded from a journal entry, a script's reply or an idempotency record:
+    an array of arrays (the scripts' encoding) or of objects (the reference engine's, and what
+    the scripts wrote before)."""
+    if isinstance(data, dict):  # Lua's cjson encodes an empty table as {}
+        return ()
+    rows, unknown = _ROWS, _unknown_row
+    return tuple(
+        rows.get(d[0], unknown)(d, variant_id, at)
+        if type(d) is list
+        else event_from_json(d, variant_id=variant_id, at=at)
+        for d in data
+    )

@@ -274,12 +274,31 @@ def _check_ids(variant_id: str, order_id: str, user_id: str) -> Rejected | None:
     return None
 
 
+_ID_MATCH = _ID.match
+_SIDES = (Side.BID, Side.ASK)
+
+
 def place_shape_error(cmd: PlaceOrder) -> Rejected | None:
-    bad = _check_ids(cmd.variant_id, cmd.order_id, cmd.user_id)
-    if bad:
-        return bad
-    v, o = cmd.variant_id, cmd.order_id
-    if cmd.side not in (Side.BID, Side.ASK):
+    v, o, u = cmd.variant_id, cmd.order_id, cmd.user_id
+    # the common case in one expression (str subclasses take the long way)
+    if not (
+        type(v) is str
+        and type(o) is str
+        and type(u) is str
+        and _ID_MATCH(v)
+        and _ID_MATCH(o)
+        and _ID_MATCH(u)
+    ):
+        bad = _check_ids(v, o, u)
+        if bad:
+            return bad
+    if type(cmd.price_cents) is int and type(cmd.quantity) is int and cmd.side in _SIDES:
+        tif, exp = cmd.time_in_force, cmd.expires_at
+        if tif == TimeInForce.GTC and type(exp) is int:
+            return None
+        if tif == TimeInForce.IOC and exp is None:
+            return None
+    if cmd.side not in _SIDES:
         return reject(v, o, RejectCode.INVALID_SIDE, "side must be bid or ask")
     if not _is_int(cmd.price_cents):
         return reject(v, o, RejectCode.INVALID_PRICE, "price must be int cents")

@@ -5,41 +5,53 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from trading.events import Accepted, Cancelled, Event, Modified, Rested, Trade, event_from_json
+from trading.events import (
+    Accepted,
+    Cancelled,
+    Event,
+    Modified,
+    Rested,
+    Trade,
+    events_from_data,
+)
 from trading.orders import ModifyResult, OrderStatus, PlaceResult
+
+_new = object.__new__
 
 
 def parse_events(raw: str | bytes, *, variant_id: str, at: int) -> tuple[Event, ...]:
-    data = json.loads(raw)
-    if isinstance(data, dict):  # Lua's cjson encodes an empty table as {}
-        return ()
-    return tuple(event_from_json(d, variant_id=variant_id, at=at) for d in data)
+    return events_from_data(json.loads(raw), variant_id=variant_id, at=at)
 
 
 def place_result(
     variant_id: str, order_id: str, events: Sequence[Event], *, replayed: bool = False
 ) -> PlaceResult:
-    sequence = submitted = resting = cancelled = 0
+    sequence = submitted = resting = cancelled = filled = 0
     reason: str | None = None
     fills: list[Trade] = []
     for e in events:
-        if isinstance(e, Accepted) and e.order_id == order_id:
-            sequence, submitted = e.sequence, e.quantity
-        elif isinstance(e, Trade) and e.taker_order_id == order_id:
-            fills.append(e)
-        elif isinstance(e, Rested) and e.order_id == order_id:
-            resting = e.quantity
+        if isinstance(e, Trade):
+            if e.taker_order_id == order_id:
+                fills.append(e)
+                filled += e.quantity
+        elif isinstance(e, Accepted):
+            if e.order_id == order_id:
+                sequence, submitted = e.sequence, e.quantity
+        elif isinstance(e, Rested):
+            if e.order_id == order_id:
+                resting = e.quantity
         elif isinstance(e, Cancelled) and e.order_id == order_id:
             cancelled += e.quantity
             reason = e.reason
-    filled = sum(f.quantity for f in fills)
     if filled == submitted:
         status = OrderStatus.FILLED
     elif resting:
         status = OrderStatus.OPEN
     else:
         status = OrderStatus.CANCELLED
-    return PlaceResult(
+    # every field is given and typed above: set them without the frozen __init__ (faster)
+    result = _new(PlaceResult)
+    result.__dict__.update(
         variant_id=variant_id,
         order_id=order_id,
         status=status,
@@ -52,6 +64,7 @@ def place_result(
         events=tuple(events),
         replayed=replayed,
     )
+    return result
 
 
 def modify_result(

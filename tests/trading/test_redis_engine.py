@@ -13,7 +13,7 @@ from tests.trading.conftest import FakeClock
 from tests.trading.helpers import T0, ask, bid, cancel
 from trading import market_data
 from trading.engine import RedisEngine
-from trading.events import Accepted, Rested, Trade
+from trading.events import Accepted, Cancelled, Rested, Trade
 from trading.journal import JournalConsumer, JournalEntry, read_journal
 from trading.keys import book_keys
 from trading.orders import PlaceResult, RejectCode, Rejected
@@ -230,26 +230,41 @@ def test_trim_keeps_unacknowledged_entries(engine: RedisEngine, client: Any) -> 
     assert worker.trim_acknowledged("v1") == 2
 
 
-def test_outcomes_are_json_with_documented_keys(engine: RedisEngine, client: Any) -> None:
+def test_events_are_json_arrays_in_the_documented_order(engine: RedisEngine, client: Any) -> None:
     engine.place(ask("a1", "s1", 20_000))
-    engine.place(bid("b1", "u1", 20_000))
+    engine.place(bid("b1", "u1", 20_000, 2, ioc=True))
     keys = book_keys("v1")
     raw = client.xrevrange(keys.journal, count=1)[0][1]
     events = json.loads(raw[b"ev"])
-    trade = next(e for e in events if e["type"] == "trade")
-    assert set(trade) == {
-        "type",
-        "trade",
-        "price",
-        "qty",
-        "maker",
-        "maker_user",
-        "taker",
-        "taker_user",
-        "side",
-        "maker_left",
-        "taker_left",
-        "seq",
-    }
+    assert events == [
+        ["accepted", "b1", "u1", "bid", 20_000, 2, "ioc", 0, 2],
+        ["trade", "v1-3", 20_000, 1, "a1", "s1", "b1", "u1", "bid", 0, 1, 3],
+        ["cancelled", "b1", "u1", "bid", 20_000, 1, "ioc"],
+    ]
+    # the idempotency record holds the same events, after the command's clock
+    assert client.hget(keys.outcomes, "b1") == f"{T0}|".encode() + raw[b"ev"]
     result = engine.place(bid("b1", "u1", 20_000))
-    assert isinstance(result, PlaceResult) and isinstance(result.fills[0], Trade)
+    assert isinstance(result, PlaceResult) and result.replayed
+    assert isinstance(result.fills[0], Trade) and result.fills[0].trade_id == "v1-3"
+
+
+def test_events_written_as_json_objects_are_still_read(engine: RedisEngine, client: Any) -> None:
+    """Journal entries and idempotency records written before the positional encoding hold
+    JSON objects with the documented short keys: consumers and replays read them alike."""
+    keys = book_keys("v1")
+    accepted = {"type": "accepted", "order": "b9", "user": "u1", "side": "bid", "price": 20_000}
+    accepted |= {"qty": 1, "tif": "ioc", "exp": 0, "seq": 7}
+    cancelled = {"type": "cancelled", "order": "b9", "user": "u1", "side": "bid"}
+    cancelled |= {"price": 20_000, "qty": 1, "reason": "ioc"}
+    old = json.dumps([accepted, cancelled])
+    client.hset(keys.outcomes, "b9", f"{T0 - 5}|{old}")
+    client.xadd(keys.journal, {"cmd": "place", "seq": 7, "at": T0 - 5, "ev": old})
+    (entry,) = read_journal(client, "v1")
+    assert [type(e) for e in entry.events] == [Accepted, Cancelled]
+    for again in (
+        engine.place(bid("b9", "u1", 20_000)),
+        engine.place_many([bid("b9", "u1", 1)])[0],
+    ):
+        assert isinstance(again, PlaceResult) and again.replayed
+        assert again.events == entry.events and again.sequence == 7
+        assert again.cancel_reason == "ioc" and again.cancelled_quantity == 1

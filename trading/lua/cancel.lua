@@ -10,10 +10,10 @@ if o.exp <= NOW then return rej('order_not_open', 'the order has expired') end
 
 sweep(SWEEP_LIMIT)
 unrest(o)
-events[#events + 1] = fmt(E_CANCELLED, o.id, o.user, o.side, o.price, o.rem, 'user')
+emit(ev_cancelled(o, o.rem, 'user'))
 o.cxl = o.cxl + o.rem
 o.rem = 0
 o.status = 'cancelled'
 finish(o)
 save(o)
-return {'ok', commit('cancel'), I(NOW)}
+return {'ok', commit('cancel'), N[NOW]}

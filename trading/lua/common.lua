@@ -18,36 +18,61 @@ local SWEEP_LIMIT = tonumber(ARGV[4])
 local RECENT = tonumber(ARGV[5])
 local SNOW = ARGV[3]
 
-local events = {}
+local events = {}       -- every event of the script, in order (JSON text each)
+local ne = 0            -- #events
 local changed = {}
-local trades = {}
+local trades = {}       -- {trade id, price, qty (strings), taker side} per trade, in order
 local seq = 0
 
 -- deferred writes (see flush)
 local cache = {}        -- order id -> order table (read or created by this script)
-local dirty = {}        -- orders whose record must be written, in first-change order
-local is_dirty = {}
+local dirty = {}        -- orders whose record must be written (o.dirty set), in first-change order
+local nd = 0            -- #dirty
 local exp_index = {}    -- order id -> expires_at (add to the expiry index) or false (remove)
 local exp_ids = {}
 local done_ids = {}     -- finished now: ZADD done NOW id
 local outcomes = {}     -- flat id, record pairs: idempotency records of orders placed now
-local new_outcome = {}  -- order id -> record, for a replay within a batch
-local journal = {}      -- per placed order: its events as JSON without the brackets
+local no = 0            -- #outcomes
 local swept_all = false -- a sweep found every due order: later sweeps would find none
 
--- integers: '%d' is several times cheaper than tostring()'s '%.14g' here
+-- Integers as text: N[n] is the decimal string of n, formatted once per script ('%d' is several
+-- times cheaper than tostring()'s '%.14g', and a batch repeats its prices and quantities). Lua
+-- numbers given to redis.call would be formatted with '%.14g' on every call: scores and other
+-- numeric arguments go as N[...] strings.
 local fmt = string.format
-local function I(n) return fmt('%d', n) end
+local N = setmetatable({}, {__index = function(t, n)
+  local s = fmt('%d', n)
+  t[n] = s
+  return s
+end})
 
--- Events are JSON objects (keys in docs/trading.md), built with one format() each: ids and
--- users are checked to be 1-64 characters of [A-Za-z0-9_.:-] before they reach an event, so
--- nothing needs escaping, and every number is an integer.
-local E_ACCEPTED = '{"type":"accepted","order":"%s","user":"%s","side":"%s","price":%d,"qty":%d,"tif":"%s","exp":%d,"seq":%d}'
-local E_RESTED = '{"type":"rested","order":"%s","user":"%s","side":"%s","price":%d,"qty":%d,"seq":%d,"exp":%d}'
-local E_CANCELLED = '{"type":"cancelled","order":"%s","user":"%s","side":"%s","price":%d,"qty":%d,"reason":"%s"}'
-local E_EXPIRED = '{"type":"expired","order":"%s","user":"%s","side":"%s","price":%d,"qty":%d}'
-local E_TRADE = '{"type":"trade","trade":"%s","price":%d,"qty":%d,"maker":"%s","maker_user":"%s","taker":"%s","taker_user":"%s","side":"%s","maker_left":%d,"taker_left":%d,"seq":%d}'
-local E_MODIFIED = '{"type":"modified","order":"%s","user":"%s","side":"%s","old_price":%d,"price":%d,"old_qty":%d,"qty":%d,"kept":%d,"seq":%d}'
+-- Events are JSON arrays, the type first and then the fields by position (docs/trading.md),
+-- built by concatenating strings: ids and users are checked to be 1-64 characters of
+-- [A-Za-z0-9_.:-] before they reach an event, so nothing needs escaping, and every number is an
+-- integer formatted once. (Concatenation copies each piece once; string.format walks its whole
+-- format string character by character, which made events with key names several times
+-- dearer.) An order table keeps `head`, the '"<id>","<user>","<side>",' its events start with.
+local function head(o)
+  local h = o.head
+  if not h then
+    h = '"' .. o.id .. '","' .. o.user .. '","' .. o.side .. '",'
+    o.head = h
+  end
+  return h
+end
+
+local function emit(ev)
+  ne = ne + 1
+  events[ne] = ev
+end
+
+local function ev_rested(o)
+  return '["rested",' .. head(o) .. N[o.price] .. ',' .. N[o.rem] .. ',' .. N[o.seq] .. ',' ..
+    N[o.exp] .. ']'
+end
+local function ev_cancelled(o, qty, reason)
+  return '["cancelled",' .. head(o) .. N[o.price] .. ',' .. N[qty] .. ',"' .. reason .. '"]'
+end
 
 local function events_json()
   return '[' .. table.concat(events, ',') .. ']'
@@ -82,6 +107,8 @@ local function open_book_or_refuse()
 end
 
 -- order record: status|side|user|price|submitted|remaining|filled|cancelled|expired|seq|expires_at|tif
+-- An order table has these 13 fields (+ head, rec of an order placed now, dirty): at most 16
+-- keys, so Lua sizes its hash part once.
 local function parse(id, rec)
   local st, side, user, price, orig, rem, filled, cxl, expq, s, exp, tif = string.match(rec,
     '^(%l+)|(%l+)|([^|]+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%l+)$')
@@ -91,8 +118,9 @@ local function parse(id, rec)
 end
 
 local function pack(o)
-  return fmt('%s|%s|%s|%d|%d|%d|%d|%d|%d|%d|%d|%s', o.status, o.side, o.user, o.price, o.orig,
-    o.rem, o.filled, o.cxl, o.expq, o.seq, o.exp, o.tif)
+  return o.status .. '|' .. o.side .. '|' .. o.user .. '|' .. N[o.price] .. '|' .. N[o.orig] ..
+    '|' .. N[o.rem] .. '|' .. N[o.filled] .. '|' .. N[o.cxl] .. '|' .. N[o.expq] .. '|' ..
+    N[o.seq] .. '|' .. N[o.exp] .. '|' .. o.tif
 end
 
 local function load_order(id)
@@ -107,30 +135,31 @@ end
 
 local function save(o)
   cache[o.id] = o
-  if not is_dirty[o.id] then
-    is_dirty[o.id] = true
-    dirty[#dirty + 1] = o
+  if not o.dirty then
+    o.dirty = true
+    nd = nd + 1
+    dirty[nd] = o
   end
 end
 
 -- Sides are ZSETs with the integer price as score (negated on the bid side, so both sides iterate
 -- best-first in ascending order) and member '<15-digit sequence>|<order id>': equal scores sort
 -- by member, i.e. by sequence, which is time priority.
-local function member(o) return string.format('%015d|%s', o.seq, o.id) end
+local function member(o) return fmt('%015d|%s', o.seq, o.id) end
 local function zkey(side) if side == 'bid' then return K_BIDS end return K_ASKS end
 local function score(side, price) if side == 'bid' then return -price end return price end
 
--- levels[side..price] = {side, price, qty, count}: changes (deltas) until flush() writes them,
+-- levels[side][price] = {side, price, qty, count}: changes (deltas) until flush() writes them,
 -- then the level's new totals
-local levels = {}
+local levels = {bid = {}, ask = {}}
 local changed_side = {}
 
 local function level_add(side, price, dq, dn)
-  local k = side .. I(price)
-  local lv = levels[k]
+  local t = levels[side]
+  local lv = t[price]
   if not lv then
     lv = {side, price, 0, 0}
-    levels[k] = lv
+    t[price] = lv
     changed[#changed + 1] = lv
   end
   changed_side[side] = true
@@ -149,7 +178,7 @@ local floor = {}
 
 local function rest(o)
   local k, sc = zkey(o.side), score(o.side, o.price)
-  redis.call('ZADD', k, sc, member(o))
+  redis.call('ZADD', k, N[sc], member(o))
   local f = floor[k]
   if f and sc <= f then floor[k] = sc - 1 end
   set_expiry(o.id, o.exp)
@@ -184,7 +213,7 @@ local function flush_expiry()
   for _, id in ipairs(exp_ids) do
     local e = exp_index[id]
     if e then
-      add[#add + 1] = e
+      add[#add + 1] = N[e]
       add[#add + 1] = id
     else
       del[#del + 1] = id
@@ -203,7 +232,7 @@ local function flush_levels()
     if not lv[5] then
       lv[5] = true
       local dk = (lv[1] == 'bid') and K_DBIDS or K_DASKS
-      local p = I(lv[2])
+      local p = N[lv[2]]
       local pn = p .. ':n'
       local q, n
       if lv[3] ~= 0 then q = redis.call('HINCRBY', dk, p, lv[3]) end
@@ -226,15 +255,17 @@ end
 
 -- write every deferred change (idempotent: a second call writes nothing)
 local function flush()
-  if #dirty > 0 then
+  if nd > 0 then
     local recs = {}
-    for _, o in ipairs(dirty) do
-      recs[#recs + 1] = o.id
-      recs[#recs + 1] = pack(o)
+    for i = 1, nd do
+      local o = dirty[i]
+      o.dirty = nil
+      recs[i + i - 1] = o.id
+      recs[i + i] = pack(o)
     end
     call_many('HSET', K_ORDERS, recs, 2)
     dirty = {}
-    is_dirty = {}
+    nd = 0
   end
   flush_expiry()
   if #done_ids > 0 then
@@ -248,12 +279,13 @@ local function flush()
   end
   call_many('HSET', K_OUTCOMES, outcomes, 2)
   outcomes = {}
+  no = 0
   flush_levels()
 end
 
 local function expire_order(o)
   unrest(o)
-  events[#events + 1] = fmt(E_EXPIRED, o.id, o.user, o.side, o.price, o.rem)
+  emit('["expired",' .. head(o) .. N[o.price] .. ',' .. N[o.rem] .. ']')
   o.expq = o.expq + o.rem
   o.rem = 0
   o.status = 'expired'
@@ -278,8 +310,8 @@ local PAGE = 2
 
 -- Match taker t against the opposite side while prices cross. Own resting orders are passed
 -- over (they keep their place); expired makers are expired on the spot and never trade.
--- Reads the crossing orders a page at a time (their records in one HMGET, parsed when used). Returns how many own crossing orders were passed
--- over.
+-- Reads the crossing orders a page at a time (their records in one HMGET, parsed when used).
+-- Returns how many own crossing orders were passed over.
 local function match(t)
   local opp = (t.side == 'bid') and K_ASKS or K_BIDS
   local bound = (t.side == 'bid') and t.price or -t.price
@@ -287,21 +319,24 @@ local function match(t)
   local f = floor[opp]
   if f and f >= bound then return 0 end
   while t.rem > 0 do
-    local page = redis.call('ZRANGEBYSCORE', opp, '-inf', bound, 'LIMIT', skipped, PAGE)
+    local page = redis.call('ZRANGEBYSCORE', opp, '-inf', N[bound], 'LIMIT', skipped, PAGE)
     local np = #page
     if np == 0 then
       if skipped == 0 and (not f or bound > f) then floor[opp] = bound end
       break
     end
-    local ids, want = {}, {}
+    local ids, want, raw = {}, nil, nil
     for i = 1, np do
       local id = string.sub(page[i], 17)
       ids[i] = id
-      if not cache[id] then want[#want + 1] = id end
+      if not cache[id] then
+        want = want or {}
+        want[#want + 1] = id
+      end
     end
-    local raw = {}
-    if #want > 0 then
+    if want then
       local recs = redis.call('HMGET', K_ORDERS, unpack(want))
+      raw = {}
       for j, id in ipairs(want) do raw[id] = recs[j] end
     end
     for i = 1, np do
@@ -325,10 +360,13 @@ local function match(t)
         m.filled = m.filled + q
         t.rem = t.rem - q
         t.filled = t.filled + q
-        local trade = {trade = VARIANT .. '-' .. I(seq), price = mprice, qty = q, side = t.side}
-        events[#events + 1] = fmt(E_TRADE, trade.trade, mprice, q, m.id, m.user, t.id, t.user,
-          t.side, m.rem, t.rem, seq)
-        trades[#trades + 1] = trade
+        local s = N[seq]
+        local tid = VARIANT .. '-' .. s
+        local mps, qs = N[mprice], N[q]
+        emit('["trade","' .. tid .. '",' .. mps .. ',' .. qs .. ',"' .. id .. '","' .. m.user ..
+          '","' .. t.id .. '","' .. t.user .. '","' .. t.side .. '",' .. N[m.rem] .. ',' ..
+          N[t.rem] .. ',' .. s .. ']')
+        trades[#trades + 1] = {tid, mps, qs, t.side}
         if m.rem == 0 then
           redis.call('ZREM', opp, page[i])
           level_add(m.side, mprice, -q, -1)
@@ -352,12 +390,12 @@ local function settle(t, skipped)
     local reason = nil
     if t.tif == 'ioc' then reason = 'ioc' elseif skipped > 0 then reason = 'self_trade' end
     if reason then
-      events[#events + 1] = fmt(E_CANCELLED, t.id, t.user, t.side, t.price, t.rem, reason)
+      emit(ev_cancelled(t, t.rem, reason))
       t.cxl = t.cxl + t.rem
       t.rem = 0
     else
       rest(t)
-      events[#events + 1] = fmt(E_RESTED, t.id, t.user, t.side, t.price, t.rem, t.seq, t.exp)
+      emit(ev_rested(t))
     end
   end
   if t.rem == 0 then
@@ -366,46 +404,50 @@ local function settle(t, skipped)
   end
 end
 
--- Place one order (the book is open; `prior` is its stored idempotency record, if any).
--- Returns the reply for this order: {'ok', events JSON, now}, {'replay', record} or a refusal.
-local function place_one(oid, user, side, price, qty, tif, exp, prior, min_price, max_price, max_qty, max_exp)
-  prior = new_outcome[oid] or prior
-  if prior then return {'replay', prior} end
+-- Place one order (the book is open; `prior` is its stored idempotency record, if any); the
+-- numbers come as the strings the caller sent. Returns 'ok', its events as JSON without the
+-- brackets; 'replay', the first outcome's record; or 'rej', code, message.
+local function place_one(oid, user, side, sprice, sqty, tif, sexp, prior, min_price, max_price, max_qty, max_exp)
+  local placed = cache[oid] -- placed earlier in this batch: replay that outcome
+  prior = (placed and placed.rec) or prior
+  if prior then return 'replay', prior end
   if oid == '' or user == '' or #oid > 64 or #user > 64 or not id_chars(oid .. user) then
-    return rej('invalid_id', 'ids must be 1-64 characters of A-Z a-z 0-9 _ . : -')
+    return 'rej', 'invalid_id', 'ids must be 1-64 characters of A-Z a-z 0-9 _ . : -'
   end
-  if side ~= 'bid' and side ~= 'ask' then return rej('invalid_side', 'side must be bid or ask') end
+  if side ~= 'bid' and side ~= 'ask' then return 'rej', 'invalid_side', 'side must be bid or ask' end
+  local price, qty, exp = tonumber(sprice), tonumber(sqty), tonumber(sexp)
   if not price or price ~= math.floor(price) or price < min_price or price > max_price then
-    return rej('invalid_price', 'price out of bounds')
+    return 'rej', 'invalid_price', 'price out of bounds'
   end
   if not qty or qty ~= math.floor(qty) or qty < 1 or qty > max_qty then
-    return rej('invalid_quantity', 'quantity out of bounds')
+    return 'rej', 'invalid_quantity', 'quantity out of bounds'
   end
   if tif == 'gtc' then
     if not exp or exp ~= math.floor(exp) or exp <= NOW or exp > NOW + max_exp then
-      return rej('invalid_expiry', 'a GTC order needs expires_at in the future')
+      return 'rej', 'invalid_expiry', 'a GTC order needs expires_at in the future'
     end
   elseif tif == 'ioc' then
     exp = 0
   else
-    return rej('invalid_time_in_force', 'time_in_force must be gtc or ioc')
+    return 'rej', 'invalid_time_in_force', 'time_in_force must be gtc or ioc'
   end
-  events = {}
+  local first = ne + 1
   sweep(SWEEP_LIMIT)
   seq = seq + 1
+  local h = '"' .. oid .. '","' .. user .. '","' .. side .. '",'
   local o = {id = oid, status = 'open', side = side, user = user, price = price, orig = qty,
-    rem = qty, filled = 0, cxl = 0, expq = 0, seq = seq, exp = exp, tif = tif}
-  events[#events + 1] = fmt(E_ACCEPTED, oid, user, side, price, qty, tif, exp, seq)
+    rem = qty, filled = 0, cxl = 0, expq = 0, seq = seq, exp = exp, tif = tif, head = h}
+  emit('["accepted",' .. h .. N[price] .. ',' .. N[qty] .. ',"' .. tif .. '",' .. N[exp] .. ',' ..
+    N[seq] .. ']')
   settle(o, match(o))
   save(o)
-  local body = table.concat(events, ',')
-  local ev = '[' .. body .. ']'
-  local rec = SNOW .. '|' .. ev
-  new_outcome[oid] = rec
-  outcomes[#outcomes + 1] = oid
-  outcomes[#outcomes + 1] = rec
-  journal[#journal + 1] = body
-  return {'ok', ev, SNOW}
+  local body = table.concat(events, ',', first, ne)
+  local rec = SNOW .. '|[' .. body .. ']'
+  o.rec = rec
+  outcomes[no + 1] = oid
+  outcomes[no + 2] = rec
+  no = no + 2
+  return 'ok', body
 end
 
 local function best(side)
@@ -413,10 +455,10 @@ local function best(side)
   if #r == 0 then return 0, 0 end
   local p = tonumber(r[2])
   if side == 'bid' then p = -p end
-  local lv = levels[side .. I(p)]
+  local lv = levels[side][p]
   if lv then return p, lv[3] end
   local dk = (side == 'bid') and K_DBIDS or K_DASKS
-  return p, tonumber(redis.call('HGET', dk, I(p)) or '0')
+  return p, tonumber(redis.call('HGET', dk, N[p]) or '0')
 end
 
 -- Write the deferred changes, save the sequence, journal the events (`ev`: JSON; default the
@@ -426,15 +468,15 @@ end
 local function commit(cmd, ev)
   flush()
   if not ev then
-    if #events == 0 then return '[]' end
+    if ne == 0 then return '[]' end
     ev = events_json()
   end
-  redis.call('XADD', K_JOURNAL, '*', 'cmd', cmd, 'seq', I(seq), 'at', SNOW, 'ev', ev)
+  redis.call('XADD', K_JOURNAL, '*', 'cmd', cmd, 'seq', N[seq], 'at', SNOW, 'ev', ev)
   if #changed == 0 then
-    redis.call('HSET', K_META, 'seq', I(seq))
+    redis.call('HSET', K_META, 'seq', N[seq])
     return ev
   end
-  local top = {'seq', I(seq)}
+  local top = {'seq', N[seq]}
   local out = {}
   for i, lv in ipairs(changed) do out[i] = fmt('["%s",%d,%d,%d]', lv[1], lv[2], lv[3], lv[4]) end
   -- the book update as JSON text (VARIANT was checked by open_book_or_refuse)
@@ -450,21 +492,26 @@ local function commit(cmd, ev)
       update[#update + 1] = fmt(',"%s":[%d,%d]', side, p, q)
     end
   end
-  if #trades > 0 then
+  local nt = #trades
+  if nt > 0 then
+    -- only the newest RECENT trades can stay in the capped list: push those, oldest first
     local pushed = {}
-    for i, t in ipairs(trades) do
-      pushed[i] = SNOW .. '|' .. t.trade .. '|' .. I(t.price) .. '|' .. I(t.qty) .. '|' .. t.side
+    local first = 1
+    if RECENT > 0 and nt > RECENT then first = nt - RECENT + 1 end
+    for i = first, nt do
+      local t = trades[i]
+      pushed[#pushed + 1] = SNOW .. '|' .. t[1] .. '|' .. t[2] .. '|' .. t[3] .. '|' .. t[4]
     end
     call_many('LPUSH', K_TRADES, pushed, 1)
     redis.call('LTRIM', K_TRADES, 0, RECENT - 1)
-    local l = trades[#trades]
-    update[#update + 1] = fmt(',"last":["%s",%d,%d,%d]', l.trade, l.price, l.qty, NOW)
+    local l = trades[nt]
+    update[#update + 1] = fmt(',"last":["%s",%d,%d,%d]', l[1], l[2], l[3], NOW)
     top[#top + 1] = 'last_trade'
-    top[#top + 1] = l.trade
+    top[#top + 1] = l[1]
     top[#top + 1] = 'last_price'
-    top[#top + 1] = l.price
+    top[#top + 1] = l[2]
     top[#top + 1] = 'last_qty'
-    top[#top + 1] = l.qty
+    top[#top + 1] = l[3]
     top[#top + 1] = 'last_at'
     top[#top + 1] = SNOW
   end

@@ -12,4 +12,4 @@ for _, id in ipairs(old) do
   redis.call('HDEL', K_OUTCOMES, id)
   redis.call('ZREM', K_DONE, id)
 end
-return {'ok', commit('expire'), I(NOW), #old}
+return {'ok', commit('expire'), N[NOW], #old}

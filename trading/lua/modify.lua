@@ -4,6 +4,10 @@
 local oid, user = ARGV[6], ARGV[7]
 local price, qty = tonumber(ARGV[8]), tonumber(ARGV[9])
 local min_price, max_price, max_qty = tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12])
+local function ev_modified(o, old_price, old_qty, kept)
+  return '["modified",' .. head(o) .. N[old_price] .. ',' .. N[o.price] .. ',' .. N[old_qty] ..
+    ',' .. N[o.rem] .. ',' .. kept .. ',' .. N[o.seq] .. ']'
+end
 local refused = open_book_or_refuse()
 if refused then return refused end
 local o = load_order(oid)
@@ -20,7 +24,7 @@ end
 if qty > o.rem then
   return rej('invalid_quantity', 'quantity can only go down; place a new order for more')
 end
-if price == o.price and qty == o.rem then return {'ok', '[]', I(NOW)} end
+if price == o.price and qty == o.rem then return {'ok', '[]', N[NOW]} end
 
 sweep(SWEEP_LIMIT)
 local old_price, old_qty = o.price, o.rem
@@ -28,7 +32,7 @@ if price == o.price then
   level_add(o.side, o.price, qty - o.rem, 0)
   o.cxl = o.cxl + (o.rem - qty)
   o.rem = qty
-  events[#events + 1] = fmt(E_MODIFIED, o.id, o.user, o.side, old_price, price, old_qty, qty, 1, o.seq)
+  emit(ev_modified(o, old_price, old_qty, 'true'))
 else
   unrest(o)
   o.cxl = o.cxl + (o.rem - qty)
@@ -36,8 +40,8 @@ else
   o.price = price
   seq = seq + 1
   o.seq = seq
-  events[#events + 1] = fmt(E_MODIFIED, o.id, o.user, o.side, old_price, price, old_qty, qty, 0, seq)
+  emit(ev_modified(o, old_price, old_qty, 'false'))
   settle(o, match(o))
 end
 save(o)
-return {'ok', commit('modify'), I(NOW)}
+return {'ok', commit('modify'), N[NOW]}

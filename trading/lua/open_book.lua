@@ -4,5 +4,5 @@ if state == 'open' then return {'ok', 0} end
 if state and ARGV[6] ~= '1' then return {'ok', 0} end
 redis.call('HSET', K_META, 'state', 'open')
 redis.call('HSETNX', K_META, 'seq', '0')
-redis.call('HSETNX', K_META, 'created_at', I(NOW))
+redis.call('HSETNX', K_META, 'created_at', N[NOW])
 return {'ok', 1}

@@ -3,8 +3,12 @@
 local refused = open_book_or_refuse()
 if refused then return refused end
 local oid = ARGV[6]
-local r = place_one(oid, ARGV[7], ARGV[8], tonumber(ARGV[9]), tonumber(ARGV[10]), ARGV[11],
-  tonumber(ARGV[12]), redis.call('HGET', K_OUTCOMES, oid), tonumber(ARGV[13]),
-  tonumber(ARGV[14]), tonumber(ARGV[15]), tonumber(ARGV[16]))
-if r[1] == 'ok' then commit('place', r[2]) end
-return r
+local kind, a, b = place_one(oid, ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11], ARGV[12],
+  redis.call('HGET', K_OUTCOMES, oid), tonumber(ARGV[13]), tonumber(ARGV[14]),
+  tonumber(ARGV[15]), tonumber(ARGV[16]))
+if kind == 'ok' then
+  local ev = '[' .. a .. ']'
+  commit('place', ev)
+  return {'ok', ev, SNOW}
+end
+return {kind, a, b} -- {'replay', record} or {'rej', code, message}

@@ -3,7 +3,9 @@
 -- The orders are placed one after the other, exactly as that many `place` calls at the same
 -- clock would place them; the deferred writes, the journal entry (every placed order's events,
 -- in order), the top of book and the book update are written once for the whole batch.
--- Returns one reply per order, as `place` would have returned it, or the book's refusal.
+-- Returns {'ok', results, now} where results is one JSON array with one entry per order: the
+-- order's events (an array of event arrays) when it was placed, ["replay", at, events] for a
+-- replay, ["rej", code, message] for a refusal. Or the book's refusal {'rej', code, message}.
 local refused = open_book_or_refuse()
 if refused then return refused end
 local min_price, max_price = tonumber(ARGV[6]), tonumber(ARGV[7])
@@ -17,11 +19,21 @@ for i = 1, #ids, 4000 do
   local got = redis.call('HMGET', K_OUTCOMES, unpack(ids, i, j))
   for k = 1, #got do priors[i + k - 1] = got[k] end
 end
-local out = {}
+local slots = {} -- each order's entry in the results, without its brackets
 for k, oid in ipairs(ids) do
   local i = 10 + (k - 1) * 7
-  out[k] = place_one(oid, ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4]),
-    ARGV[i + 5], tonumber(ARGV[i + 6]), priors[k], min_price, max_price, max_qty, max_exp)
+  local kind, a, b = place_one(oid, ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4],
+    ARGV[i + 5], ARGV[i + 6], priors[k], min_price, max_price, max_qty, max_exp)
+  if kind == 'ok' then
+    slots[k] = a
+  elseif kind == 'replay' then
+    local at, ev = string.match(a, '^(%d+)|(.*)$')
+    slots[k] = '"replay",' .. at .. ',' .. ev
+  else
+    slots[k] = '"rej","' .. a .. '","' .. b .. '"'
+  end
 end
-if #journal > 0 then commit('place', '[' .. table.concat(journal, ',') .. ']') end
-return out
+-- every event of the script belongs to a placed order: the batch's journal entry is all of them
+if ne > 0 then commit('place', events_json()) end
+if #slots == 0 then return {'ok', '[]', SNOW} end
+return {'ok', '[[' .. table.concat(slots, '],[') .. ']]', SNOW}

@@ -11,6 +11,6 @@ redis.call('DEL', K_BIDS, K_ASKS, K_DBIDS, K_DASKS, K_EXPIRY)
 load_seq()
 local floor = tonumber(ARGV[6])
 if floor > seq then seq = floor end
-redis.call('HSET', K_META, 'seq', I(seq))
-redis.call('HSETNX', K_META, 'created_at', I(NOW))
+redis.call('HSET', K_META, 'seq', N[seq])
+redis.call('HSETNX', K_META, 'created_at', N[NOW])
 return {'ok', #ids}

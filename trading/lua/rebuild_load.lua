@@ -10,14 +10,11 @@ for i = 6, #ARGV, 7 do
   rest(o)
   save(o)
   if o.seq > seq then seq = o.seq end
-  local ev = cjson.encode({
-    {type = 'accepted', order = o.id, user = o.user, side = o.side, price = o.price, qty = o.rem,
-      tif = 'gtc', exp = o.exp, seq = o.seq},
-    {type = 'rested', order = o.id, user = o.user, side = o.side, price = o.price, qty = o.rem,
-      seq = o.seq, exp = o.exp}})
-  redis.call('HSETNX', K_OUTCOMES, o.id, I(NOW) .. '|' .. ev)
+  local ev = '[["accepted",' .. head(o) .. N[o.price] .. ',' .. N[o.rem] .. ',"gtc",' ..
+    N[o.exp] .. ',' .. N[o.seq] .. '],' .. ev_rested(o) .. ']'
+  redis.call('HSETNX', K_OUTCOMES, o.id, N[NOW] .. '|' .. ev)
   n = n + 1
 end
 flush()
-redis.call('HSET', K_META, 'seq', I(seq))
+redis.call('HSET', K_META, 'seq', N[seq])
 return {'ok', n}

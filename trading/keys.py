@@ -4,6 +4,7 @@ book lives in one Redis Cluster slot and each command runs as one script on one 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 
 def book_tag(variant_id: str) -> str:
@@ -62,7 +63,9 @@ class BookKeys:
         )
 
 
+@lru_cache(maxsize=4096)
 def book_keys(variant_id: str) -> BookKeys:
+    """The keys of one book (cached: every command needs them, and they never change)."""
     t = book_tag(variant_id)
     return BookKeys(
         variant_id=variant_id,

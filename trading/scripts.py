@@ -13,7 +13,9 @@ from importlib.resources import files
 from typing import Any
 
 from redis.cluster import RedisCluster
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 NAMES = (
     "place",
@@ -69,11 +71,44 @@ class ScriptRunner:
 
     def call(self, name: str, keys: Sequence[str], args: Args) -> Any:
         script = SCRIPTS[name]
+        pool = self._plain_pool()
+        if pool is not None:
+            try:
+                return self._call_direct(pool, script, keys, args)
+            except NoScriptError:
+                self.client.script_load(script.source)
+            except (RedisConnectionError, RedisTimeoutError):
+                pass  # the client's own path below, with its retries
         try:
             return self.client.evalsha(script.sha, len(keys), *keys, *args)
         except NoScriptError:
             self.client.script_load(script.source)
             return self.client.evalsha(script.sha, len(keys), *keys, *args)
+
+    def _plain_pool(self) -> Any:
+        """The connection pool of a plain `Redis` client (not a cluster, not a client bound to
+        one connection), whose connections `call` may use directly; else None."""
+        if isinstance(self.client, RedisCluster) or getattr(self.client, "connection", None):
+            return None
+        return getattr(self.client, "connection_pool", None)
+
+    @staticmethod
+    def _call_direct(pool: Any, script: LuaScript, keys: Sequence[str], args: Args) -> Any:
+        """One EVALSHA on a pooled connection: what `client.evalsha` does, without the
+        client's per-command wrapping (retry closure, metrics hooks), which costs about as
+        much as the round trip on loopback. A connection error leaves the connection
+        closed and is raised for the caller to retry through the client."""
+        conn = pool.get_connection()
+        try:
+            conn.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
+            return conn.read_response()
+        except ResponseError:
+            raise  # an error reply, read in full: the connection is fine
+        except BaseException:
+            conn.disconnect()
+            raise
+        finally:
+            pool.release(conn)
 
     def call_many(self, name: str, calls: Sequence[tuple[Sequence[str], Args]]) -> list[Any]:
         """One non-transactional pipeline of calls (grouped per node on a cluster). A call that

@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 import pytest
+import redis
 
 from tests.trading.conftest import FakeClock
 from tests.trading.helpers import T0, ask, bid, cancel
@@ -17,7 +18,7 @@ from trading.events import Accepted, Cancelled, Rested, Trade
 from trading.journal import JournalConsumer, JournalEntry, read_journal
 from trading.keys import book_keys
 from trading.orders import PlaceResult, RejectCode, Rejected
-from trading.scripts import SCRIPTS
+from trading.scripts import SCRIPTS, ScriptRunner
 
 
 @pytest.fixture(params=["redis", pytest.param("cluster", marks=pytest.mark.cluster)])
@@ -125,6 +126,60 @@ def test_scripts_reload_after_script_flush(engine: RedisEngine, client: Any) -> 
     more = engine.place_many([bid(f"c{i}", "u1", 21_000) for i in range(3)], batch_size=1)
     assert [len(r.fills) for r in more if isinstance(r, PlaceResult)] == [1, 1, 0]
     assert [r.sequence for r in more if isinstance(r, PlaceResult)] == [7, 9, 11]
+
+
+def test_a_dropped_connection_is_reopened(engine: RedisEngine, client: Any) -> None:
+    """Single commands use a pooled connection directly: one the server closed is replaced."""
+    assert isinstance(engine.place(ask("a1", "s1", 20_000)), PlaceResult)
+    for node_client in _node_clients(client):  # from another connection: kill the pool's
+        killer = redis.Redis(**node_client.connection_pool.connection_kwargs)
+        assert killer.client_kill_filter(_type="normal", skipme=True) >= 1
+        killer.close()
+    result = engine.place(bid("b1", "u1", 20_000))
+    assert isinstance(result, PlaceResult) and result.filled_quantity == 1
+    assert isinstance(engine.place(bid("b2", "u1", 20_000)), PlaceResult)
+
+
+def test_a_connection_error_mid_call_is_retried_through_the_client() -> None:
+    class Conn:
+        disconnected = False
+
+        def send_command(self, *args: Any) -> None:
+            pass
+
+        def read_response(self) -> Any:
+            raise redis.ConnectionError("lost")
+
+        def disconnect(self) -> None:
+            self.disconnected = True
+
+    class Pool:
+        conn = Conn()
+        released = False
+
+        def get_connection(self) -> Conn:
+            return self.conn
+
+        def release(self, conn: Conn) -> None:
+            self.released = True
+
+    class Client:
+        connection = None
+        connection_pool = Pool()
+
+        def evalsha(self, *args: Any) -> Any:
+            return [b"ok", args[0]]
+
+    client = Client()
+    reply = ScriptRunner(client).call("noop", ["k"], [])
+    assert reply == [b"ok", SCRIPTS["noop"].sha]
+    assert client.connection_pool.conn.disconnected and client.connection_pool.released
+
+
+def _node_clients(client: Any) -> list[Any]:
+    if hasattr(client, "get_primaries"):  # a cluster: a plain client per primary
+        return [client.get_redis_connection(node) for node in client.get_primaries()]
+    return [client]
 
 
 def test_place_many_keeps_per_book_order_and_reports_each(engine: RedisEngine) -> None:

@@ -21,7 +21,7 @@ local SNOW = ARGV[3]
 local events = {}       -- every event of the script, in order (JSON text each)
 local ne = 0            -- #events
 local changed = {}
-local trades = {}       -- {trade id, price, qty (strings), taker side} per trade, in order
+local trades = {}       -- {sequence, price, qty (strings), taker side} per trade, in order
 local seq = 0
 
 -- deferred writes (see flush)
@@ -360,13 +360,13 @@ local function match(t)
         m.filled = m.filled + q
         t.rem = t.rem - q
         t.filled = t.filled + q
-        local s = N[seq]
-        local tid = VARIANT .. '-' .. s
+        local s = fmt('%d', seq)
+        N[seq] = s
         local mps, qs = N[mprice], N[q]
-        emit('["trade","' .. tid .. '",' .. mps .. ',' .. qs .. ',"' .. id .. '","' .. m.user ..
-          '","' .. t.id .. '","' .. t.user .. '","' .. t.side .. '",' .. N[m.rem] .. ',' ..
-          N[t.rem] .. ',' .. s .. ']')
-        trades[#trades + 1] = {tid, mps, qs, t.side}
+        emit('["trade","' .. VARIANT .. '-' .. s .. '",' .. mps .. ',' .. qs .. ',"' .. id ..
+          '","' .. m.user .. '","' .. t.id .. '","' .. t.user .. '","' .. t.side .. '",' ..
+          N[m.rem] .. ',' .. N[t.rem] .. ',' .. s .. ']')
+        trades[#trades + 1] = {seq, mps, qs, t.side}
         if m.rem == 0 then
           redis.call('ZREM', opp, page[i])
           level_add(m.side, mprice, -q, -1)
@@ -411,7 +411,7 @@ local function place_one(oid, user, side, sprice, sqty, tif, sexp, prior, min_pr
   local placed = cache[oid] -- placed earlier in this batch: replay that outcome
   prior = (placed and placed.rec) or prior
   if prior then return 'replay', prior end
-  if oid == '' or user == '' or #oid > 64 or #user > 64 or not id_chars(oid .. user) then
+  if oid == '' or user == '' or #oid > 64 or #user > 64 or not (id_chars(oid) and id_chars(user)) then
     return 'rej', 'invalid_id', 'ids must be 1-64 characters of A-Z a-z 0-9 _ . : -'
   end
   if side ~= 'bid' and side ~= 'ask' then return 'rej', 'invalid_side', 'side must be bid or ask' end
@@ -434,14 +434,28 @@ local function place_one(oid, user, side, sprice, sqty, tif, sexp, prior, min_pr
   local first = ne + 1
   sweep(SWEEP_LIMIT)
   seq = seq + 1
-  local h = '"' .. oid .. '","' .. user .. '","' .. side .. '",'
+  local s, p, q, e = fmt('%d', seq), N[price], N[qty], N[exp]
+  N[seq] = s
   local o = {id = oid, status = 'open', side = side, user = user, price = price, orig = qty,
-    rem = qty, filled = 0, cxl = 0, expq = 0, seq = seq, exp = exp, tif = tif, head = h}
-  emit('["accepted",' .. h .. N[price] .. ',' .. N[qty] .. ',"' .. tif .. '",' .. N[exp] .. ',' ..
-    N[seq] .. ']')
-  settle(o, match(o))
+    rem = qty, filled = 0, cxl = 0, expq = 0, seq = seq, exp = exp, tif = tif}
+  -- The accepted event takes its place before any trade and is written once the outcome is
+  -- known: an order that simply rests (the common case) gets both its events in one string.
+  ne = ne + 1
+  local slot = ne
+  local skipped = match(o)
+  if ne == slot and skipped == 0 and tif == 'gtc' then -- no trade, nothing stops it resting
+    rest(o)
+    events[slot] = '["accepted","' .. oid .. '","' .. user .. '","' .. side .. '",' .. p .. ',' ..
+      q .. ',"gtc",' .. e .. ',' .. s .. '],["rested","' .. oid .. '","' .. user .. '","' ..
+      side .. '",' .. p .. ',' .. q .. ',' .. s .. ',' .. e .. ']'
+  else
+    events[slot] = '["accepted","' .. oid .. '","' .. user .. '","' .. side .. '",' .. p .. ',' ..
+      q .. ',"' .. tif .. '",' .. e .. ',' .. s .. ']'
+    settle(o, skipped)
+  end
   save(o)
-  local body = table.concat(events, ',', first, ne)
+  local body = events[first]
+  if ne > first then body = table.concat(events, ',', first, ne) end
   local rec = SNOW .. '|[' .. body .. ']'
   o.rec = rec
   outcomes[no + 1] = oid
@@ -500,14 +514,16 @@ local function commit(cmd, ev)
     if RECENT > 0 and nt > RECENT then first = nt - RECENT + 1 end
     for i = first, nt do
       local t = trades[i]
-      pushed[#pushed + 1] = SNOW .. '|' .. t[1] .. '|' .. t[2] .. '|' .. t[3] .. '|' .. t[4]
+      pushed[#pushed + 1] = SNOW .. '|' .. VARIANT .. '-' .. N[t[1]] .. '|' .. t[2] .. '|' .. t[3] ..
+        '|' .. t[4]
     end
     call_many('LPUSH', K_TRADES, pushed, 1)
     redis.call('LTRIM', K_TRADES, 0, RECENT - 1)
     local l = trades[nt]
-    update[#update + 1] = fmt(',"last":["%s",%d,%d,%d]', l[1], l[2], l[3], NOW)
+    local tid = VARIANT .. '-' .. N[l[1]]
+    update[#update + 1] = fmt(',"last":["%s",%d,%d,%d]', tid, l[2], l[3], NOW)
     top[#top + 1] = 'last_trade'
-    top[#top + 1] = l[1]
+    top[#top + 1] = tid
     top[#top + 1] = 'last_price'
     top[#top + 1] = l[2]
     top[#top + 1] = 'last_qty'

@@ -244,18 +244,21 @@ class RedisEngine:
                 for i in group:
                     out[i] = self._rejected(cmds[i].variant_id, cmds[i].order_id, reply)
                 return
-            at = int(reply[2])
-            # one JSON array for the whole call: per order its events, a replay or a refusal
-            for i, slot in zip(group, json.loads(reply[1]), strict=True):
+            # the journal entry's events, and per order how many of them are its own (or its
+            # replay or refusal)
+            events, layout, at = json.loads(reply[1]), json.loads(reply[2]), int(reply[3])
+            pos = 0
+            for i, item in zip(group, layout, strict=True):
                 v, oid = cmds[i].variant_id, cmds[i].order_id
-                first = slot[0]
-                if type(first) is list:
-                    out[i] = place_result(v, oid, events_from_data(slot, variant_id=v, at=at))
-                elif first == "replay":
-                    events = events_from_data(slot[2], variant_id=v, at=slot[1])
-                    out[i] = place_result(v, oid, events, replayed=True)
+                if type(item) is int:
+                    own = events_from_data(events[pos : pos + item], variant_id=v, at=at)
+                    out[i] = place_result(v, oid, own)
+                    pos += item
+                elif item[0] == "replay":
+                    own = events_from_data(item[2], variant_id=v, at=item[1])
+                    out[i] = place_result(v, oid, own, replayed=True)
                 else:
-                    out[i] = reject(v, oid, RejectCode(slot[1]), slot[2])
+                    out[i] = reject(v, oid, RejectCode(item[1]), item[2])
 
         if calls:
             self.scripts.call_each("place_batch", calls, handle)

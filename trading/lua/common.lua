@@ -18,8 +18,9 @@ local SWEEP_LIMIT = tonumber(ARGV[4])
 local RECENT = tonumber(ARGV[5])
 local SNOW = ARGV[3]
 
-local events = {}       -- every event of the script, in order (JSON text each)
+local events = {}       -- every event of the script, in order (JSON text: one or two events)
 local ne = 0            -- #events
+local nj = 0            -- how many events they hold
 local changed = {}
 local trades = {}       -- {sequence, price, qty (strings), taker side} per trade, in order
 local seq = 0
@@ -40,6 +41,7 @@ local swept_all = false -- a sweep found every due order: later sweeps would fin
 -- numbers given to redis.call would be formatted with '%.14g' on every call: scores and other
 -- numeric arguments go as N[...] strings.
 local fmt = string.format
+local find, sub, concat, floor_of = string.find, string.sub, table.concat, math.floor
 local N = setmetatable({}, {__index = function(t, n)
   local s = fmt('%d', n)
   t[n] = s
@@ -63,6 +65,7 @@ end
 
 local function emit(ev)
   ne = ne + 1
+  nj = nj + 1
   events[ne] = ev
 end
 
@@ -75,11 +78,11 @@ local function ev_cancelled(o, qty, reason)
 end
 
 local function events_json()
-  return '[' .. table.concat(events, ',') .. ']'
+  return '[' .. concat(events, ',') .. ']'
 end
 
 local function id_chars(s)
-  return string.find(s, '^[%w_.:%-]+$') ~= nil
+  return find(s, '^[%w_.:%-]+$') ~= nil
 end
 
 local function valid_id(s)
@@ -327,7 +330,7 @@ local function match(t)
     end
     local ids, want, raw = {}, nil, nil
     for i = 1, np do
-      local id = string.sub(page[i], 17)
+      local id = sub(page[i], 17)
       ids[i] = id
       if not cache[id] then
         want = want or {}
@@ -416,14 +419,14 @@ local function place_one(oid, user, side, sprice, sqty, tif, sexp, prior, min_pr
   end
   if side ~= 'bid' and side ~= 'ask' then return 'rej', 'invalid_side', 'side must be bid or ask' end
   local price, qty, exp = tonumber(sprice), tonumber(sqty), tonumber(sexp)
-  if not price or price ~= math.floor(price) or price < min_price or price > max_price then
+  if not price or price ~= floor_of(price) or price < min_price or price > max_price then
     return 'rej', 'invalid_price', 'price out of bounds'
   end
-  if not qty or qty ~= math.floor(qty) or qty < 1 or qty > max_qty then
+  if not qty or qty ~= floor_of(qty) or qty < 1 or qty > max_qty then
     return 'rej', 'invalid_quantity', 'quantity out of bounds'
   end
   if tif == 'gtc' then
-    if not exp or exp ~= math.floor(exp) or exp <= NOW or exp > NOW + max_exp then
+    if not exp or exp ~= floor_of(exp) or exp <= NOW or exp > NOW + max_exp then
       return 'rej', 'invalid_expiry', 'a GTC order needs expires_at in the future'
     end
   elseif tif == 'ioc' then
@@ -441,10 +444,12 @@ local function place_one(oid, user, side, sprice, sqty, tif, sexp, prior, min_pr
   -- The accepted event takes its place before any trade and is written once the outcome is
   -- known: an order that simply rests (the common case) gets both its events in one string.
   ne = ne + 1
+  nj = nj + 1
   local slot = ne
   local skipped = match(o)
   if ne == slot and skipped == 0 and tif == 'gtc' then -- no trade, nothing stops it resting
     rest(o)
+    nj = nj + 1
     events[slot] = '["accepted","' .. oid .. '","' .. user .. '","' .. side .. '",' .. p .. ',' ..
       q .. ',"gtc",' .. e .. ',' .. s .. '],["rested","' .. oid .. '","' .. user .. '","' ..
       side .. '",' .. p .. ',' .. q .. ',' .. s .. ',' .. e .. ']'
@@ -455,7 +460,7 @@ local function place_one(oid, user, side, sprice, sqty, tif, sexp, prior, min_pr
   end
   save(o)
   local body = events[first]
-  if ne > first then body = table.concat(events, ',', first, ne) end
+  if ne > first then body = concat(events, ',', first, ne) end
   local rec = SNOW .. '|[' .. body .. ']'
   o.rec = rec
   outcomes[no + 1] = oid
@@ -495,7 +500,7 @@ local function commit(cmd, ev)
   for i, lv in ipairs(changed) do out[i] = fmt('["%s",%d,%d,%d]', lv[1], lv[2], lv[3], lv[4]) end
   -- the book update as JSON text (VARIANT was checked by open_book_or_refuse)
   local update = {fmt('{"book":"%s","seq":%d,"at":%d,"levels":[', VARIANT, seq, NOW),
-    table.concat(out, ','), ']'}
+    concat(out, ','), ']'}
   for _, side in ipairs({'bid', 'ask'}) do
     if changed_side[side] then
       local p, q = best(side)
@@ -533,6 +538,6 @@ local function commit(cmd, ev)
   end
   redis.call('HSET', K_META, unpack(top))
   update[#update + 1] = '}'
-  redis.call('PUBLISH', CHANNEL, table.concat(update))
+  redis.call('PUBLISH', CHANNEL, concat(update))
   return ev
 end

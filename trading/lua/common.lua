@@ -150,7 +150,6 @@ end
 -- by member, i.e. by sequence, which is time priority.
 local function member(o) return fmt('%015d|%s', o.seq, o.id) end
 local function zkey(side) if side == 'bid' then return K_BIDS end return K_ASKS end
-local function score(side, price) if side == 'bid' then return -price end return price end
 
 -- levels[side][price] = {side, price, qty, count}: changes (deltas) until flush() writes them,
 -- then the level's new totals
@@ -180,7 +179,8 @@ end
 local floor = {}
 
 local function rest(o)
-  local k, sc = zkey(o.side), score(o.side, o.price)
+  local k, sc = K_ASKS, o.price
+  if o.side == 'bid' then k, sc = K_BIDS, -sc end
   redis.call('ZADD', k, N[sc], member(o))
   local f = floor[k]
   if f and sc <= f then floor[k] = sc - 1 end
@@ -435,7 +435,7 @@ local function place_one(oid, user, side, sprice, sqty, tif, sexp, prior, min_pr
     return 'rej', 'invalid_time_in_force', 'time_in_force must be gtc or ioc'
   end
   local first = ne + 1
-  sweep(SWEEP_LIMIT)
+  if not swept_all then sweep(SWEEP_LIMIT) end
   seq = seq + 1
   local s, p, q, e = fmt('%d', seq), N[price], N[qty], N[exp]
   N[seq] = s

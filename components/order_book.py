@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 
-def _row(level: rx.Var, side: str, show_size: rx.Var) -> rx.Component:
+def _row(level: rx.Var, side: str, show_size: rx.Var, own: rx.Var) -> rx.Component:
     tint = "var(--green-a3)" if side == "bid" else "var(--red-a3)"
     color = "var(--green-11)" if side == "bid" else "var(--red-11)"
     return rx.hstack(
@@ -15,7 +15,7 @@ def _row(level: rx.Var, side: str, show_size: rx.Var) -> rx.Component:
             rx.text(f"US {level.size}", size="1", color="var(--gray-11)", width="56px"),
         ),
         rx.cond(
-            level.mine,
+            own.contains(level.key),
             rx.badge("You", color_scheme="blue", variant="solid", size="1", radius="full"),
         ),
         rx.text(level.quantity, size="2", class_name="tabular", width="32px", text_align="right"),
@@ -30,7 +30,9 @@ def _row(level: rx.Var, side: str, show_size: rx.Var) -> rx.Component:
     )
 
 
-def _side(title: str, side: str, levels: rx.Var, show_size: rx.Var, empty: str) -> rx.Component:
+def _side(
+    title: str, side: str, levels: rx.Var, show_size: rx.Var, own: rx.Var, empty: str
+) -> rx.Component:
     return rx.vstack(
         rx.hstack(
             rx.text(title, size="1", weight="bold", color="var(--gray-11)", flex="1"),
@@ -41,7 +43,7 @@ def _side(title: str, side: str, levels: rx.Var, show_size: rx.Var, empty: str) 
         rx.cond(
             levels.length() > 0,
             rx.vstack(
-                rx.foreach(levels, lambda level: _row(level, side, show_size)),
+                rx.foreach(levels, lambda level: _row(level, side, show_size, own)),
                 spacing="1",
                 width="100%",
             ),
@@ -59,10 +61,11 @@ def _side(title: str, side: str, levels: rx.Var, show_size: rx.Var, empty: str) 
     )
 
 
-def order_book(bids: rx.Var, asks: rx.Var, show_size: rx.Var) -> rx.Component:
+def order_book(bids: rx.Var, asks: rx.Var, show_size: rx.Var, own: rx.Var) -> rx.Component:
+    """`own`: the keys of the levels that hold the viewer's own orders (marked "You")."""
     return rx.grid(
-        _side("Bids (buyers)", "bid", bids, show_size, "No bids yet. Place the first one."),
-        _side("Asks (sellers)", "ask", asks, show_size, "No asks yet. Be the first to list."),
+        _side("Bids (buyers)", "bid", bids, show_size, own, "No bids yet. Place the first one."),
+        _side("Asks (sellers)", "ask", asks, show_size, own, "No asks yet. Be the first to list."),
         columns="2",
         spacing="4",
         width="100%",

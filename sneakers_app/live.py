@@ -19,12 +19,13 @@ starting its own. A thousand viewers of one product cost one read per update, no
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import time
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -39,7 +40,12 @@ PATTERN = "{book:*}:updates"
 """Every book's channel (`market_data.channel(v)`); braces are literal in Redis glob patterns."""
 SHARED_VIEWS = 512
 """Shared reads kept per process (one per distinct view: product, size, ...)."""
+MIN_PUSH_INTERVAL = 0.1
+"""A feed pushes at most ten times a second, however fast its books move (conflation)."""
+FEED_IDLE_SECONDS = 30.0
+"""A feed with no members stops after this long."""
 T = TypeVar("T")
+T_contra = TypeVar("T_contra", contravariant=True)
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,8 @@ class BookHub:
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._subscribed: asyncio.Event | None = None
+        self._kicks: dict[str, asyncio.Event] = {}
+        self._feeds: dict[Hashable, ViewFeed[Any]] = {}
         self.messages = 0
 
     # --- the subscriber ---------------------------------------------------------------------
@@ -137,9 +145,14 @@ class BookHub:
             return
         self.messages += 1
         book = update.variant_id
-        self._versions[book] = self._versions.get(book, 0) + 1
         self._latest[book] = update
-        for event in self._waiters.get(book, ()):
+        self._bump(book)
+        if update.last_trade is not None or update.reset:
+            self._bump(trade_topic(book))
+
+    def _bump(self, topic: str) -> None:
+        self._versions[topic] = self._versions.get(topic, 0) + 1
+        for event in self._waiters.get(topic, ()):
             event.set()
 
     def _resync_all(self) -> None:
@@ -165,8 +178,11 @@ class BookHub:
             return True
         return any(self._versions.get(b, 0) != v for b, v in seen.items() if b)
 
-    async def wait(self, seen: Mapping[str, int], timeout: float) -> tuple[dict[str, int], bool]:
-        """Wait until any book in `seen` moved past its version (or `timeout` seconds).
+    async def wait(
+        self, seen: Mapping[str, int], timeout: float, *, kick_key: str = ""
+    ) -> tuple[dict[str, int], bool]:
+        """Wait until any topic in `seen` (a book, or a book's trades: `trade_topic`) moved past
+        its version, or `timeout` seconds, or `kick(kick_key)`.
 
         Returns the new versions and whether anything changed; pass them back next time.
         """
@@ -176,18 +192,33 @@ class BookHub:
             event = asyncio.Event()
             for book in books:
                 self._waiters.setdefault(book, set()).add(event)
+            if kick_key:
+                self._kicks[kick_key] = event
+            # A timer that sets the event, not `wait_for`: a timeout raised and suppressed here
+            # leaves a reference cycle (exception, traceback, frames) for the garbage collector,
+            # one per sleeping tab every few seconds.
+            timer = asyncio.get_running_loop().call_later(timeout, event.set)
             try:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(event.wait(), timeout)
+                await event.wait()
             finally:
+                timer.cancel()
                 for book in books:
                     waiters = self._waiters.get(book)
                     if waiters is not None:
                         waiters.discard(event)
                         if not waiters:
                             del self._waiters[book]
+                if kick_key and self._kicks.get(kick_key) is event:
+                    del self._kicks[kick_key]
         changed = self._changed(seen)
         return self.versions(books), changed
+
+    def kick(self, key: str) -> None:
+        """Wake the `wait` registered under `key` now (it returns unchanged, so its caller looks
+        again at what it waits for: e.g. a page that opened a dialog wants every book change)."""
+        event = self._kicks.get(key)
+        if event is not None:
+            event.set()
 
     async def shared(
         self,
@@ -232,6 +263,189 @@ class BookHub:
 
     def waiting_sessions(self) -> int:
         return len({id(e) for waiters in self._waiters.values() for e in waiters})
+
+    # --- shared views pushed once per update -------------------------------------------------
+
+    def feed(
+        self, key: Hashable, books: Iterable[str], load: Callable[[], T], transport: Transport[T]
+    ) -> ViewFeed[T]:
+        """The process's feed of the view `key` (started on first use, see `ViewFeed`)."""
+        self.ensure_started()
+        feed = self._feeds.get(key)
+        if feed is None or feed.stopped:
+            feed = ViewFeed(self, key, tuple(books), load, transport)
+            self._feeds[key] = feed
+            feed.start()
+        return feed
+
+    def find_feed(self, key: Hashable) -> ViewFeed[Any] | None:
+        feed = self._feeds.get(key)
+        return None if feed is None or feed.stopped else feed
+
+    def _feed_stopped(self, feed: ViewFeed[Any]) -> None:
+        if self._feeds.get(feed.key) is feed:
+            del self._feeds[feed.key]
+
+    def feeds(self) -> list[ViewFeed[Any]]:
+        return [f for f in self._feeds.values() if not f.stopped]
+
+
+def trade_topic(book: str) -> str:
+    """The topic that moves only when a book trades (or is rebuilt): `wait` on it to sleep
+    through book changes that are not trades."""
+    return f"trade:{book}"
+
+
+class Transport(Protocol[T_contra]):
+    """How a feed reaches its members (for the pages: socket.io rooms of the Reflex app)."""
+
+    async def push(
+        self, key: Hashable, view: T_contra, previous: T_contra | None, joining: list[str]
+    ) -> None:
+        """Send what differs from `previous` (everything when it is None) to every member
+        already in, and the whole `view` to each of `joining`, who are in from then on."""
+
+    def drop(self, key: Hashable, member: str) -> None:
+        """Take `member` out at once: nothing pushed from now on reaches it."""
+
+    def alive(self, member: str) -> bool:
+        """Whether `member` is still connected (a closed tab is let go)."""
+
+
+class ViewFeed(Generic[T]):
+    """One view that many sessions show alike (say a product page's market in one size), kept
+    current by ONE loop per process: on a change of its books it reads the view once (through
+    `BookHub.shared`, under the feed's key) and pushes it once to all its members (the
+    transport encodes one message for all of them), at most every `MIN_PUSH_INTERVAL` seconds
+    (conflation). Members are strings (socket ids), each with its owner's generation, so a
+    stale owner's `leave` does not remove a newer membership of the same socket.
+
+    Joining is two steps: a session that joins has just loaded the view itself and shows that;
+    it is `joining` until the next push, which sends it the whole view as read after it joined,
+    and from then on it gets what changed. `leave` takes effect at once.
+    """
+
+    def __init__(
+        self,
+        hub: BookHub,
+        key: Hashable,
+        books: tuple[str, ...],
+        load: Callable[[], T],
+        transport: Transport[T],
+    ) -> None:
+        self.hub = hub
+        self.key = key
+        self.books = books
+        self._load = load
+        self._transport = transport
+        self.members: dict[str, int] = {}
+        self.joining: dict[str, int] = {}
+        self.view: T | None = None
+        self.pushes = 0
+        self.timings: collections.deque[tuple[float, float]] = collections.deque(maxlen=100)
+        """Seconds per push: reading the view, pushing it (logged every `maxlen` pushes)."""
+        self.stopped = False
+        self._task: asyncio.Task[None] | None = None
+        self._kick_key = f"feed:{id(self)}"
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(
+            self._run(), name=f"sneakers-feed-{self.key}"
+        )
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def join(self, member: str, generation: int) -> None:
+        self.members.pop(member, None)
+        self.joining[member] = generation
+
+    def leave(self, member: str, generation: int | None = None) -> bool:
+        """Take `member` out (only if it still belongs to `generation`, when one is given)."""
+        gone = False
+        for group in (self.joining, self.members):
+            gen = group.get(member)
+            if gen is not None and (generation is None or gen == generation):
+                del group[member]
+                gone = True
+        if gone:
+            self._transport.drop(self.key, member)
+            if not self.members and not self.joining:
+                self.hub.kick(self._kick_key)
+        return gone
+
+    def __len__(self) -> int:
+        return len(self.members) + len(self.joining)
+
+    async def _run(self) -> None:
+        seen = self.hub.versions(self.books)
+        idle_since: float | None = None
+        try:
+            while True:
+                if self.members or self.joining:
+                    idle_since = None
+                elif idle_since is None:
+                    idle_since = time.monotonic()
+                elif time.monotonic() - idle_since >= FEED_IDLE_SECONDS:
+                    break
+                seen, changed = await self.hub.wait(
+                    seen, FEED_IDLE_SECONDS / 2, kick_key=self._kick_key
+                )
+                if not changed or not (self.members or self.joining):
+                    continue
+                try:
+                    await self._round(seen)
+                except Exception:
+                    log.exception("live feed %s: a push failed; the next one sends all", self.key)
+                    self.view = None
+                await asyncio.sleep(MIN_PUSH_INTERVAL)
+        finally:
+            self.stopped = True
+            self.hub._feed_stopped(self)
+            for member in [*self.members, *self.joining]:
+                self._transport.drop(self.key, member)
+
+    async def _round(self, seen: Mapping[str, int]) -> None:
+        started = time.perf_counter()
+        for member in [m for m in self.members if not self._transport.alive(m)]:
+            self.leave(member)
+        joining = dict(self.joining)
+        view = await self.hub.shared(self.key, seen, self._load)
+        read = time.perf_counter()
+        # Those still joining under the same generation (a leave meanwhile wins).
+        arriving = [m for m, g in joining.items() if self.joining.get(m) == g]
+        previous, self.view = self.view, view
+        await self._push_and_admit(view, previous, arriving, joining)
+        self.pushes += 1
+        self.timings.append((read - started, time.perf_counter() - read))
+        if len(self.timings) == self.timings.maxlen:
+            reads = sorted(t[0] for t in self.timings)
+            pushes = sorted(t[1] for t in self.timings)
+            log.warning(
+                "live feed %s: %d members; read p50 %.1f ms max %.1f ms; push p50 %.1f ms "
+                "max %.1f ms",
+                self.key,
+                len(self.members),
+                reads[len(reads) // 2] * 1000,
+                reads[-1] * 1000,
+                pushes[len(pushes) // 2] * 1000,
+                pushes[-1] * 1000,
+            )
+            self.timings.clear()
+
+    async def _push_and_admit(
+        self, view: T, previous: T | None, arriving: list[str], joining: Mapping[str, int]
+    ) -> None:
+        await self._transport.push(self.key, view, previous, arriving)
+        for member in arriving:
+            if self.joining.get(member) == joining[member]:
+                self.members[member] = self.joining.pop(member)
+            elif member not in self.members:
+                self._transport.drop(self.key, member)
 
 
 _hub: BookHub | None = None

@@ -13,7 +13,6 @@ import dataclasses
 import functools
 import json
 import logging
-import sys
 import time
 import uuid
 from datetime import UTC, datetime
@@ -39,6 +38,7 @@ from sneakers_app.services import (
     payments,
     watchlist,
 )
+from state import live_push
 from state.base import SessionState
 from trading import market_data
 
@@ -63,11 +63,13 @@ class SizeView:
 
 @dataclasses.dataclass
 class LevelView:
+    """One price level of the book as every viewer sees it (the viewer's own are marked by
+    `ProductState.own_levels`, which holds their keys)."""
+
     key: str
     price: str
     quantity: int
     size: str
-    mine: bool
     bar: str
 
 
@@ -104,20 +106,13 @@ class OwnOrderView:
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class MarketSnapshot:
-    """Everything the live loop reloads, computed outside the state lock."""
+    """Everything a reload shows, computed outside the state lock: the market every viewer
+    sees alike (`public`, with its state vars) and the viewer's own orders and chart."""
 
-    size_asks: dict[int, int | None]
-    size_bids: dict[int, int | None]
-    bid_cents: int | None
-    ask_cents: int | None
-    last_price_cents: int | None
-    last_change_cents: int | None
-    last_change_bp: int | None
-    newest_trade_at: int
-    tape_pending: bool
-    bids: list[LevelView]
-    asks: list[LevelView]
+    public: PublicMarket
+    public_vars: dict[str, Any]
     own: list[OwnOrderView]
+    own_levels: list[str]
     tape: TapeSnapshot | None
 
 
@@ -131,6 +126,13 @@ class LiveArgs:
     auth_token: str
     range_: str
     known_trade_at: int
+    every_change: bool
+    """Whether the session needs every book change (its dialog shows the market's price, or
+    its own orders are in the book) rather than only trades."""
+
+    @property
+    def feed_key(self) -> tuple[Any, ...]:
+        return market_feed_key(self.product_id, self.variants, self.selected)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -167,6 +169,14 @@ def when_text(moment: datetime) -> str:
 
 
 def _figure(points: list[analytics.DailyPoint], label: str) -> go.Figure:
+    """The chart, shared by every session showing the same points (never changed once made:
+    a plotly figure is a few thousand objects once serialised, and a thousand open pages each
+    holding its own made the garbage collector's full passes take half a second)."""
+    return _shared_figure(tuple(points), label)
+
+
+@functools.lru_cache(maxsize=256)
+def _shared_figure(points: tuple[analytics.DailyPoint, ...], label: str) -> go.Figure:
     days = [p.day.isoformat() for p in points]
     fig = go.Figure()
     fig.add_trace(
@@ -223,12 +233,12 @@ def _figure(points: list[analytics.DailyPoint], label: str) -> go.Figure:
 # --- loading (no state access: run in a worker thread by the live loop) --------------------
 
 
+def _level_key(side: str, size: str, price_cents: int) -> str:
+    return f"{side}-{size}-{price_cents}"
+
+
 def _levels(
-    depths: list[tuple[str, tuple[market_data.PriceLevel, ...]]],
-    side: str,
-    mine: set[tuple[str, str, int]],
-    *,
-    best_high: bool,
+    depths: list[tuple[str, tuple[market_data.PriceLevel, ...]]], side: str, *, best_high: bool
 ) -> list[LevelView]:
     rows = [(size, level) for size, levels in depths for level in levels]
     rows.sort(key=lambda r: -r[1].price_cents if best_high else r[1].price_cents)
@@ -236,11 +246,10 @@ def _levels(
     biggest = max([level.quantity for _, level in rows] + [1])
     return [
         LevelView(
-            key=f"{side}-{size}-{level.price_cents}",
+            key=_level_key(side, size, level.price_cents),
             price=format_usd(level.price_cents),
             quantity=level.quantity,
             size=size,
-            mine=(side, size, level.price_cents) in mine,
             bar=f"{max(8, level.quantity * 100 // biggest)}%",
         )
         for size, level in rows
@@ -275,9 +284,7 @@ class PublicMarket:
     last_change_bp: int | None
     newest_trade_at: int
     tape_pending: bool
-    depths: list[tuple[str, market_data.Depth]]
     bids: list[LevelView]
-    """The levels as seen by someone with no orders there (shared as they are)."""
     asks: list[LevelView]
 
 
@@ -320,37 +327,65 @@ def load_public_market(
         last_change_bp=change_bp,
         newest_trade_at=newest.at if newest else 0,
         tape_pending=pending,
-        depths=depths,
-        bids=_levels([(s, d.bids) for s, d in depths], "bid", set(), best_high=True),
-        asks=_levels([(s, d.asks) for s, d in depths], "ask", set(), best_high=False),
+        bids=_levels([(s, d.bids) for s, d in depths], "bid", best_high=True),
+        asks=_levels([(s, d.asks) for s, d in depths], "ask", best_high=False),
     )
 
 
+def market_feed_key(
+    product_id: int, variants: tuple[tuple[int, str], ...], selected: int | None
+) -> tuple[Any, ...]:
+    """One shared view per product and size (or all sizes) per process."""
+    return ("product-market", product_id, variants, selected)
+
+
+def public_vars(public: PublicMarket, variants: dict[int, str]) -> dict[str, Any]:
+    """The page's vars that every viewer of this product and size shows alike (pushed as they
+    are by the view's feed, see `state.live_push`; dataclasses serialise as objects)."""
+    asks = [a for a in public.size_asks.values() if a is not None]
+    if public.last_price_cents is None:
+        change, direction = "No sales yet", "flat"
+    else:
+        change, direction = change_text(public.last_change_cents, public.last_change_bp)
+    return {
+        "sizes": [
+            SizeView(
+                size=size,
+                ask=format_usd(ask, whole=True) if (ask := public.size_asks.get(v)) else "Bid",
+                has_ask=ask is not None,
+            )
+            for v, size in variants.items()
+        ],
+        "all_sizes_ask": format_usd(min(asks), whole=True) if asks else "Bid",
+        "lowest_ask": format_usd(public.ask_cents),
+        "highest_bid": format_usd(public.bid_cents),
+        "last_sale": format_usd(public.last_price_cents),
+        "last_change": change,
+        "last_change_dir": direction,
+        "book_bids": public.bids,
+        "book_asks": public.asks,
+        "live_at": datetime.now(UTC).strftime("%H:%M:%S"),
+    }
+
+
+def load_shared_view(
+    *, product_id: int, variants: dict[int, str], selected: int | None
+) -> live_push.SharedView:
+    public = load_public_market(product_id=product_id, variants=variants, selected=selected)
+    return live_push.SharedView(market=public, vars=public_vars(public, variants))
+
+
 def market_snapshot(
-    public: PublicMarket,
+    view: live_push.SharedView,
     *,
     variants: dict[int, str],
     own: list[analytics.OwnOrder],
     tape: TapeSnapshot | None,
 ) -> MarketSnapshot:
-    """The page's view: the shared market, the viewer's own orders marked in it."""
-    mine = {(o.side, variants.get(o.variant_id, ""), o.price_cents) for o in own}
-    bids, asks = list(public.bids), list(public.asks)
-    if mine:
-        bids = _levels([(s, d.bids) for s, d in public.depths], "bid", mine, best_high=True)
-        asks = _levels([(s, d.asks) for s, d in public.depths], "ask", mine, best_high=False)
+    """The page's view: the shared market, and the viewer's own orders (marked in it)."""
     return MarketSnapshot(
-        size_asks=public.size_asks,
-        size_bids=public.size_bids,
-        bid_cents=public.bid_cents,
-        ask_cents=public.ask_cents,
-        last_price_cents=public.last_price_cents,
-        last_change_cents=public.last_change_cents,
-        last_change_bp=public.last_change_bp,
-        newest_trade_at=public.newest_trade_at,
-        tape_pending=public.tape_pending,
-        bids=bids,
-        asks=asks,
+        public=view.market,
+        public_vars=view.vars,
         own=[
             OwnOrderView(
                 key=market.engine_order_id(o.side, o.row_id),
@@ -362,6 +397,9 @@ def market_snapshot(
             )
             for o in own
         ],
+        own_levels=sorted(
+            {_level_key(o.side, variants.get(o.variant_id, ""), o.price_cents) for o in own}
+        ),
         tape=tape,
     )
 
@@ -393,13 +431,13 @@ def load_market(
     """Top of book of every size, depth and last sale of the chosen size (or all), the caller's
     own resting orders, and (with_tape, or when a trade is newer than `known_trade_at`) the
     chart, stats and recent sales."""
-    public = load_public_market(product_id=product_id, variants=variants, selected=selected)
+    view = load_shared_view(product_id=product_id, variants=variants, selected=selected)
     own = load_own_orders(auth_token=auth_token, variants=variants, selected=selected)
     tape = None
-    if with_tape or public.newest_trade_at > known_trade_at:
+    if with_tape or view.market.newest_trade_at > known_trade_at:
         with session_scope() as session:
             tape = load_tape(session, product_id, selected, range_)
-    return market_snapshot(public, variants=variants, own=own, tape=tape)
+    return market_snapshot(view, variants=variants, own=own, tape=tape)
 
 
 def _load_tape(product_id: int, selected: int | None, range_: str) -> TapeSnapshot:
@@ -411,24 +449,18 @@ def _ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
-def _client_connected(token: str, sid: str) -> bool:
-    """Whether this tab's websocket is still connected to this backend process (the app's
-    socket map: token -> socket id; a reload gets a new socket id, a closed tab none)."""
-    from reflex.config import get_config
+def _topics(books: list[str], args: LiveArgs) -> list[str]:
+    """What a tab's live loop waits for: every change of the books, or only their trades."""
+    return books if args.every_change else [live.trade_topic(b) for b in books]
 
-    module = sys.modules.get(get_config().module)
-    namespace = getattr(getattr(module, "app", None), "event_namespace", None)
-    if namespace is None:
-        return True  # the loop runs outside a Reflex server (nothing to ask)
-    # The token manager's own map: `token_to_sid` copies every connection's entry per call,
-    # which a thousand live loops asking on every update turn into quadratic work.
-    sockets = getattr(getattr(namespace, "_token_manager", None), "token_to_socket", None)
-    if isinstance(sockets, dict):
-        record = sockets.get(token)
-        current = getattr(record, "sid", None)
-    else:
-        current = namespace.token_to_sid.get(token)
-    return current is not None and (not sid or current == sid)
+
+def _in_server() -> bool:
+    return live_push.event_namespace() is not None
+
+
+@functools.cache
+def _transport() -> live_push.StateRoomTransport:
+    return live_push.StateRoomTransport(ProductState.get_full_name())
 
 
 class ProductState(SessionState):
@@ -457,7 +489,7 @@ class ProductState(SessionState):
     book_bids: list[LevelView] = []
     book_asks: list[LevelView] = []
     own_orders: list[OwnOrderView] = []
-    live_updates: int = 0
+    own_levels: list[str] = []
     live_at: str = ""
 
     chart_range: str = "1Y"
@@ -500,10 +532,7 @@ class ProductState(SessionState):
     _product_id: int = 0
     _retail_cents: int = 0
     _variants: dict[int, str] = {}
-    _size_asks: dict[int, int | None] = {}
-    _size_bids: dict[int, int | None] = {}
-    _ask_cents: int | None = None
-    _bid_cents: int | None = None
+    _feed_key: str = ""
     _known_trade_at: int = 0
     _client_key: str = ""
     _fee_level: int = 1
@@ -524,49 +553,26 @@ class ProductState(SessionState):
     def _scope_label(self) -> str:
         return f"US {self.selected_size}" if self.selected_size else "all sizes"
 
-    def _put(self, name: str, value: Any) -> None:
-        """Assign a view var only when its value changes: Reflex sends every assigned var to the
-        browser, so a book update's delta then carries what changed and nothing else."""
-        if getattr(self, name) != value:
+    def _apply_public(self, values: dict[str, Any]) -> None:
+        """The vars every viewer of this view shows alike. Assigned unconditionally (so sent):
+        the view's feed pushes them to the browser without passing through this state, so what
+        this state holds may be older than what the browser shows."""
+        for name, value in values.items():
             setattr(self, name, value)
 
-    def _apply_market(self, snap: MarketSnapshot) -> None:
-        self._size_asks = dict(snap.size_asks)
-        self._size_bids = dict(snap.size_bids)
-        self._put(
-            "sizes",
-            [
-                SizeView(
-                    size=size,
-                    ask=format_usd(snap.size_asks.get(v), whole=True)
-                    if snap.size_asks.get(v)
-                    else "Bid",
-                    has_ask=snap.size_asks.get(v) is not None,
-                )
-                for v, size in self._variants.items()
-            ],
-        )
-        self._ask_cents, self._bid_cents = snap.ask_cents, snap.bid_cents
-        asks = [a for a in snap.size_asks.values() if a is not None]
-        self._put("all_sizes_ask", format_usd(min(asks), whole=True) if asks else "Bid")
-        self._put("lowest_ask", format_usd(snap.ask_cents))
-        self._put("highest_bid", format_usd(snap.bid_cents))
-        self._put("last_sale", format_usd(snap.last_price_cents))
-        if snap.last_price_cents is None:
-            change, direction = "No sales yet", "flat"
-        else:
-            change, direction = change_text(snap.last_change_cents, snap.last_change_bp)
-        self._put("last_change", change)
-        self._put("last_change_dir", direction)
-        self._put("book_bids", snap.bids)
-        self._put("book_asks", snap.asks)
-        self._put("own_orders", snap.own)
+    def _apply_private(self, snap: MarketSnapshot) -> None:
+        """This viewer's own orders, the prices its dialog quotes, and the chart."""
+        public = snap.public
+        if self.own_orders != snap.own:
+            self.own_orders = snap.own
+        if self.own_levels != snap.own_levels:
+            self.own_levels = snap.own_levels
         if snap.tape is not None:
             self._apply_tape(snap.tape)
-            self._known_trade_at = max(self._known_trade_at, snap.newest_trade_at)
-        if snap.tape_pending:
+            self._known_trade_at = max(self._known_trade_at, public.newest_trade_at)
+        if public.tape_pending:
             # Show the trade now; the chart catches up once its sale row exists.
-            self._known_trade_at = min(self._known_trade_at, snap.newest_trade_at - 1)
+            self._known_trade_at = min(self._known_trade_at, public.newest_trade_at - 1)
         self._refresh_dialog_prices()
 
     def _apply_tape(self, tape: TapeSnapshot) -> None:
@@ -596,6 +602,8 @@ class ProductState(SessionState):
         ]
 
     def _reload(self, *, with_tape: bool) -> None:
+        """Read the market of the chosen size now (a handler's own answer), and follow that
+        view's feed from here on."""
         if not self._product_id:
             return
         snap = load_market(
@@ -607,7 +615,47 @@ class ProductState(SessionState):
             with_tape=with_tape,
             known_trade_at=self._known_trade_at,
         )
-        self._apply_market(snap)
+        self._apply_public(snap.public_vars)
+        self._apply_private(snap)
+        self._follow_feed()
+        self._kick_live()
+
+    def _follow_feed(self) -> None:
+        """Be a member of the feed of the view shown now (and of no other)."""
+        sid = self.router.session.session_id
+        key = market_feed_key(
+            self._product_id, tuple(self._variants.items()), self._selected_variant()
+        )
+        hub = live.get_hub()
+        if self._feed_key and self._feed_key != repr(key):
+            old = next((f for f in hub.feeds() if repr(f.key) == self._feed_key), None)
+            if old is not None:
+                old.leave(sid)
+        self._feed_key = ""
+        if not sid or not _in_server():
+            return
+        variants = dict(self._variants)
+        feed = hub.feed(
+            key,
+            [str(v) for v in self._variants],
+            functools.partial(
+                load_shared_view,
+                product_id=self._product_id,
+                variants=variants,
+                selected=self._selected_variant(),
+            ),
+            _transport(),
+        )
+        feed.join(sid, self._live_gen)
+        self._feed_key = repr(key)
+
+    def _leave_feed(self, generation: int | None = None) -> None:
+        sid = self.router.session.session_id
+        if self._feed_key and sid:
+            for feed in live.get_hub().feeds():
+                if repr(feed.key) == self._feed_key:
+                    feed.leave(sid, generation)
+        self._feed_key = ""
 
     def _on_this_product(self) -> bool:
         path = (self.router.url.path or "").rstrip("/")
@@ -692,16 +740,19 @@ class ProductState(SessionState):
 
     @rx.event(background=True)
     async def watch_market(self) -> None:
-        """Keep the page current while this tab shows this product.
+        """Keep this tab's own part of the page current while it shows this product.
 
-        Stops when: the tab navigates to another page or product (on_load bumps `_live_gen`;
-        Reflex also cancels the page-load chain this task belongs to, raising CancelledError
-        here), or the websocket disconnects (checked every pass against the app's socket map;
-        Reflex 0.10 cancels the chain on disconnect as well).
+        What every viewer sees alike (book, top of book, sizes, last sale) reaches the tab
+        through the view's feed (`_follow_feed`): one read and one socket.io room message per
+        update for all tabs of the process, not a loop per tab. This loop is for what is the
+        tab's own: its orders marked in the book, the prices its open dialog quotes, and the
+        chart, stats and recent sales after a trade (per chart range). So it sleeps through
+        book changes that are not trades, unless the tab has its own orders in the book or a
+        dialog open (`LiveArgs.every_change`); a handler that changes that kicks it awake.
 
-        Each update costs the session one state lock: the market every viewer sees alike is read
-        once per update per process and shared (`live.BookHub.shared`); only a logged-in
-        viewer's own orders, and the chart after a trade, are read for the session.
+        Stops when the tab navigates to another page or product (on_load bumps `_live_gen`;
+        Reflex also cancels the page-load chain this task belongs to), or its websocket is gone
+        (checked every pass). Leaving also leaves the feed.
         """
         async with self:
             gen = self._live_gen
@@ -713,47 +764,46 @@ class ProductState(SessionState):
             sid = self.router.session.session_id
             args = self._live_args()
         hub = live.get_hub()
-        seen = hub.versions(books)
+        seen = hub.versions(_topics(books, args))
         timeout = LIVE_WAIT_SECONDS
         retries = 0
-        again = False
         stopped = "navigated away"
         try:
             while True:
-                if not _client_connected(token, sid):
+                if not live_push.client_connected(token, sid):
                     stopped = "disconnected"
                     break
-                if again:
-                    changed, again = True, False
-                else:
-                    seen, changed = await hub.wait(seen, timeout)
-                if not changed and timeout == LIVE_WAIT_SECONDS:
-                    async with self:
-                        if self._live_gen != gen or not self._on_this_product():
-                            break
-                        args = self._live_args()
-                    continue
-                # A retry for a sale row the database lacked: a read started since half the
-                # retry interval ago is new enough (so retrying sessions still share reads).
-                not_before = None if changed else time.monotonic() - PENDING_TAPE_RETRY / 2
-                snap = await self._live_snapshot(hub, seen, args, not_before=not_before)
+                seen, changed = await hub.wait(seen, timeout, kick_key=sid)
                 async with self:
                     if self._live_gen != gen or not self._on_this_product():
                         break
                     current = self._live_args()
-                    if current != args:
-                        # The viewer chose another size or range meanwhile: read that instead.
-                        args, again = current, True
-                        continue
+                if current != args:
+                    # Another size, range, login, dialog, or own orders: look again at once.
+                    changed = changed or current.feed_key != args.feed_key
+                    if current.every_change != args.every_change:
+                        seen = hub.versions(_topics(books, current))
+                    args = current
+                if not changed and timeout == LIVE_WAIT_SECONDS:
+                    continue
+                # A retry for a sale row the database lacked: a read started since half the
+                # retry interval ago is new enough (so retrying sessions still share reads).
+                not_before = None if changed else time.monotonic() - PENDING_TAPE_RETRY / 2
+                snap = await self._live_snapshot(hub, args, not_before=not_before)
+                async with self:
+                    if self._live_gen != gen or not self._on_this_product():
+                        break
+                    if self._live_args() != args:
+                        continue  # read again for what the tab shows now
                     if {o.key for o in snap.own} != {o.key for o in self.own_orders}:
                         # One of the viewer's orders filled or expired: the note is stale.
                         self.order_message = ""
-                    self._apply_market(snap)
-                    self.live_updates += 1
-                    self.live_at = datetime.now(UTC).strftime("%H:%M:%S")
-                    args = dataclasses.replace(args, known_trade_at=self._known_trade_at)
-                retries = retries + 1 if snap.tape_pending else 0
-                pending = snap.tape_pending and retries <= MAX_TAPE_RETRIES
+                    self._apply_private(snap)
+                    args = self._live_args()
+                if args.every_change != current.every_change:
+                    seen = hub.versions(_topics(books, args))
+                retries = retries + 1 if snap.public.tape_pending else 0
+                pending = snap.public.tape_pending and retries <= MAX_TAPE_RETRIES
                 timeout = PENDING_TAPE_RETRY if pending else LIVE_WAIT_SECONDS
                 await asyncio.sleep(MIN_RELOAD_INTERVAL)
         except asyncio.CancelledError:
@@ -764,6 +814,8 @@ class ProductState(SessionState):
             async with self:
                 if self._live_running_gen == gen:
                     self._live_running_gen = 0
+                if self._live_gen == gen:
+                    self._leave_feed(gen)
 
     def _live_args(self) -> LiveArgs:
         return LiveArgs(
@@ -773,19 +825,26 @@ class ProductState(SessionState):
             auth_token=self.auth_token,
             range_=self.chart_range,
             known_trade_at=self._known_trade_at,
+            every_change=self.dialog_open or bool(self.own_orders),
         )
+
+    def _kick_live(self) -> None:
+        """Wake this tab's live loop to look again at what it waits for."""
+        live.get_hub().kick(self.router.session.session_id)
 
     @staticmethod
     async def _live_snapshot(
-        hub: live.BookHub, seen: dict[str, int], args: LiveArgs, *, not_before: float | None
+        hub: live.BookHub, args: LiveArgs, *, not_before: float | None
     ) -> MarketSnapshot:
         """The market for one session: the shared part from the hub, the rest for it alone."""
         variants = dict(args.variants)
-        public = await hub.shared(
-            ("product-market", args.product_id, args.variants, args.selected),
-            seen,
+        # As new as the books are now (the session may have slept through their changes).
+        books = hub.versions([str(v) for v in variants])
+        view = await hub.shared(
+            args.feed_key,
+            books,
             functools.partial(
-                load_public_market,
+                load_shared_view,
                 product_id=args.product_id,
                 variants=variants,
                 selected=args.selected,
@@ -793,10 +852,10 @@ class ProductState(SessionState):
             not_before=not_before,
         )
         tape = None
-        if public.newest_trade_at > args.known_trade_at:
+        if view.market.newest_trade_at > args.known_trade_at:
             tape = await hub.shared(
                 ("product-tape", args.product_id, args.selected, args.range_),
-                seen,
+                books,
                 functools.partial(_load_tape, args.product_id, args.selected, args.range_),
                 not_before=not_before,
             )
@@ -808,7 +867,7 @@ class ProductState(SessionState):
                 variants=variants,
                 selected=args.selected,
             )
-        return market_snapshot(public, variants=variants, own=own, tape=tape)
+        return market_snapshot(view, variants=variants, own=own, tape=tape)
 
     # --- watch button -----------------------------------------------------------------------
 
@@ -935,6 +994,7 @@ class ProductState(SessionState):
                 self._fee_level = standing.level.level
         self.dialog_open = True
         self._refresh_dialog_prices()
+        self._kick_live()  # the dialog's price follows every change of the book now
         return None
 
     @rx.event
@@ -942,6 +1002,7 @@ class ProductState(SessionState):
         if not open_ and self.submitting:
             return
         self.dialog_open = bool(open_)
+        self._kick_live()
 
     @rx.event
     def set_dialog_size(self, size: str) -> rx.event.EventSpec | None:
@@ -977,20 +1038,17 @@ class ProductState(SessionState):
     def _dialog_variant(self) -> int | None:
         return self._variant_for(self.dialog_size) if self.dialog_size else None
 
-    def _top(self, *, fresh: bool = False) -> tuple[int | None, int | None]:
-        """(highest bid, lowest ask) of the dialog's size: from the last load, or from the
-        engine right now (`fresh`, when money is about to move)."""
+    def _top(self) -> tuple[int | None, int | None]:
+        """(highest bid, lowest ask) of the dialog's size, from the engine right now."""
         variant = self._dialog_variant()
         if variant is None:
             return None, None
-        if fresh:
-            top = market_data.top_of_book(get_redis(), str(variant))
-            return top.bid_cents, top.ask_cents
-        return self._size_bids.get(variant), self._size_asks.get(variant)
+        top = market_data.top_of_book(get_redis(), str(variant))
+        return top.bid_cents, top.ask_cents
 
-    def _now_price(self, *, fresh: bool = False) -> int | None:
+    def _now_price(self) -> int | None:
         """Buy Now pays the lowest ask, Sell Now takes the highest bid, of the dialog's size."""
-        bid, ask = self._top(fresh=fresh)
+        bid, ask = self._top()
         return ask if self.dialog_kind == "buy" else bid
 
     def _price_cents(self) -> int | None:
@@ -1135,7 +1193,7 @@ class ProductState(SessionState):
         side: market.SideName = "bid" if kind in ("buy", "bid") else "ask"
         immediate = kind in ("buy", "sell")
         if immediate:
-            price = self._now_price(fresh=True)
+            price = self._now_price()
             if price is None:
                 self.form_error = (
                     "No one is selling this size right now. Place a bid instead."

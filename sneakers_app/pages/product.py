@@ -49,7 +49,7 @@ def live_badge() -> rx.Component:
             align="center",
             spacing="1",
             id="live-indicator",
-            data_updates=S.live_updates,
+            data_updated=S.live_at,
         ),
         content=rx.cond(
             S.live_at != "",
@@ -339,7 +339,7 @@ def book_card() -> rx.Component:
                 width="100%",
                 align="center",
             ),
-            order_book(S.book_bids, S.book_asks, S.selected_size == ""),
+            order_book(S.book_bids, S.book_asks, S.selected_size == "", S.own_levels),
             spacing="3",
             width="100%",
         ),

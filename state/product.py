@@ -533,6 +533,7 @@ class ProductState(SessionState):
     _retail_cents: int = 0
     _variants: dict[int, str] = {}
     _feed_key: str = ""
+    _tape_pending: bool = False
     _known_trade_at: int = 0
     _client_key: str = ""
     _fee_level: int = 1
@@ -570,8 +571,10 @@ class ProductState(SessionState):
         if snap.tape is not None:
             self._apply_tape(snap.tape)
             self._known_trade_at = max(self._known_trade_at, public.newest_trade_at)
+        self._tape_pending = public.tape_pending
         if public.tape_pending:
-            # Show the trade now; the chart catches up once its sale row exists.
+            # Show the trade now; the chart catches up once its sale row exists (the live
+            # loop retries while `_tape_pending`).
             self._known_trade_at = min(self._known_trade_at, public.newest_trade_at - 1)
         self._refresh_dialog_prices()
 
@@ -778,13 +781,16 @@ class ProductState(SessionState):
                     if self._live_gen != gen or not self._on_this_product():
                         break
                     current = self._live_args()
-                if current != args:
-                    # Another size, range, login, dialog, or own orders: look again at once.
-                    changed = changed or current.feed_key != args.feed_key
-                    if current.every_change != args.every_change:
-                        seen = hub.versions(_topics(books, current))
-                    args = current
-                if not changed and timeout == LIVE_WAIT_SECONDS:
+                    pending = self._tape_pending
+                if current.every_change != args.every_change or current.feed_key != args.feed_key:
+                    # Another size, a dialog opened or closed, own orders came or went: wait
+                    # for what the tab needs now, after one read (nothing missed in between).
+                    seen = hub.versions(_topics(books, current))
+                    changed = True
+                args = current
+                retries = retries + 1 if pending and not changed else 0
+                if not changed and (not pending or retries > MAX_TAPE_RETRIES):
+                    timeout = LIVE_WAIT_SECONDS
                     continue
                 # A retry for a sale row the database lacked: a read started since half the
                 # retry interval ago is new enough (so retrying sessions still share reads).
@@ -793,17 +799,12 @@ class ProductState(SessionState):
                 async with self:
                     if self._live_gen != gen or not self._on_this_product():
                         break
-                    if self._live_args() != args:
-                        continue  # read again for what the tab shows now
-                    if {o.key for o in snap.own} != {o.key for o in self.own_orders}:
-                        # One of the viewer's orders filled or expired: the note is stale.
-                        self.order_message = ""
-                    self._apply_private(snap)
-                    args = self._live_args()
-                if args.every_change != current.every_change:
-                    seen = hub.versions(_topics(books, args))
-                retries = retries + 1 if snap.public.tape_pending else 0
-                pending = snap.public.tape_pending and retries <= MAX_TAPE_RETRIES
+                    if self._live_args() == args:
+                        if {o.key for o in snap.own} != {o.key for o in self.own_orders}:
+                            # One of the viewer's orders filled or expired: the note is stale.
+                            self.order_message = ""
+                        self._apply_private(snap)
+                    pending = self._tape_pending
                 timeout = PENDING_TAPE_RETRY if pending else LIVE_WAIT_SECONDS
                 await asyncio.sleep(MIN_RELOAD_INTERVAL)
         except asyncio.CancelledError:

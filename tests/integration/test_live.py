@@ -6,12 +6,18 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Callable, Coroutine, Hashable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
 
+import pytest
 import redis
 
-from sneakers_app.live import BookHub
+from sneakers_app import live
+from sneakers_app.live import BookHub, trade_topic
 from tests.support.servers import RedisServer
+from trading import market_data
 from trading.engine import RedisEngine
 from trading.orders import PlaceOrder, Side, TimeInForce
 
@@ -81,3 +87,152 @@ def test_waiters_wake_for_their_books_only_and_conflate(redis_server: RedisServe
     # Its own thread and loop: a browser test earlier in the run may leave a loop running here.
     with ThreadPoolExecutor(max_workers=1) as pool:
         pool.submit(asyncio.run, scenario()).result()
+
+
+def _bid(engine: RedisEngine, book: str, order_id: str, price: int, user: str) -> None:
+    engine.place(
+        PlaceOrder(
+            variant_id=book,
+            order_id=order_id,
+            user_id=user,
+            side=Side.BID,
+            price_cents=price,
+            quantity=1,
+            time_in_force=TimeInForce.IOC,
+            expires_at=None,
+        )
+    )
+
+
+def _in_own_loop(scenario: Coroutine[Any, Any, None]) -> None:
+    # Its own thread and loop: a browser test earlier in the run may leave a loop running here.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, scenario).result()
+
+
+def test_trade_topic_moves_only_on_trades_and_a_kick_wakes_a_waiter(
+    redis_server: RedisServer,
+) -> None:
+    client = redis.Redis.from_url(redis_server.url)
+    engine = RedisEngine(client)
+    book = f"live-{uuid.uuid4().hex[:8]}"
+    engine.open_book(book)
+
+    async def scenario() -> None:
+        hub = BookHub(redis_server.url)
+        assert await hub.wait_subscribed()
+        trades = hub.versions([trade_topic(book)])
+
+        # A new ask changes the book, not its trades.
+        await asyncio.to_thread(_place, engine, book, "a1", 20_000)
+        seen, changed = await hub.wait(hub.versions([book]), timeout=0)
+        _, changed = await hub.wait(trades, timeout=0.5)
+        assert not changed
+
+        # A kick wakes a waiter at once, with nothing changed.
+        waiter = asyncio.create_task(hub.wait(trades, timeout=30, kick_key="tab-1"))
+        await asyncio.sleep(0.05)
+        started = time.monotonic()
+        hub.kick("tab-1")
+        _, changed = await waiter
+        assert not changed and time.monotonic() - started < 1.0
+        hub.kick("tab-1")  # nobody waits under that key now: nothing happens
+
+        # A trade moves both the book and its trades.
+        await asyncio.to_thread(_bid, engine, book, "b1", 20_000, "u2")
+        trades2, changed = await hub.wait(trades, timeout=5)
+        assert changed and trades2[trade_topic(book)] == trades[trade_topic(book)] + 1
+        _, changed = await hub.wait(seen, timeout=0)
+        assert changed
+        await hub.stop()
+
+    _in_own_loop(scenario())
+
+
+@dataclass
+class RecordingTransport:
+    """Our `Transport` for these tests: it records what a feed hands it (the socket.io room
+    transport is tested with real sockets in tests/e2e/test_live_viewers.py)."""
+
+    pushes: list[tuple[Any, Any, list[str]]] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+    gone: set[str] = field(default_factory=set)
+
+    async def push(self, key: Hashable, view: Any, previous: Any, joining: list[str]) -> None:
+        self.pushes.append((view, previous, list(joining)))
+
+    def drop(self, key: Hashable, member: str) -> None:
+        self.dropped.append(member)
+
+    def alive(self, member: str) -> bool:
+        return member not in self.gone
+
+
+def test_a_feed_reads_once_per_change_and_pushes_the_whole_view_to_newcomers_only(
+    redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = redis.Redis.from_url(redis_server.url)
+    engine = RedisEngine(client)
+    book = f"live-{uuid.uuid4().hex[:8]}"
+    engine.open_book(book)
+    reads: list[int] = []
+
+    def load() -> int | None:
+        ask = market_data.top_of_book(client, book).ask_cents
+        reads.append(ask or 0)
+        return ask
+
+    monkeypatch.setattr(live, "FEED_IDLE_SECONDS", 0.6)
+
+    async def until(condition: Callable[[], bool], seconds: float = 5.0) -> None:
+        deadline = time.monotonic() + seconds
+        while not condition():
+            assert time.monotonic() < deadline, "timed out"
+            await asyncio.sleep(0.02)
+
+    async def scenario() -> None:
+        hub = BookHub(redis_server.url)
+        assert await hub.wait_subscribed()
+        transport = RecordingTransport()
+        feed = hub.feed(("view", book), [book], load, transport)
+        assert hub.feed(("view", book), [book], load, transport) is feed  # one per view
+        feed.join("sid-a", 1)
+
+        # A change: one read, the whole view to the newcomer, who is a member from then on.
+        await asyncio.to_thread(_place, engine, book, "a1", 30_000)
+        await until(lambda: len(transport.pushes) == 1)
+        assert transport.pushes[0] == (30_000, None, ["sid-a"])
+        assert feed.members == {"sid-a": 1} and not feed.joining
+
+        # Another newcomer: the members get the change, it gets the whole view.
+        feed.join("sid-b", 7)
+        await asyncio.to_thread(_place, engine, book, "a2", 29_000)
+        await until(lambda: len(transport.pushes) == 2)
+        assert transport.pushes[1] == (29_000, 30_000, ["sid-b"])
+
+        # Ten changes in a burst: conflated into a few pushes, the last showing the newest.
+        before = len(reads)
+        for i in range(10):
+            await asyncio.to_thread(_place, engine, book, f"c{i}", 28_000 - i)
+        await until(lambda: transport.pushes[-1][0] == 27_991)
+        await asyncio.sleep(0.3)
+        assert len(reads) - before <= 4
+        assert transport.pushes[-1][0] == 27_991
+
+        # A stale owner's leave changes nothing; the owner's takes effect at once.
+        assert not feed.leave("sid-b", 6)
+        assert feed.leave("sid-b", 7)
+        assert transport.dropped == ["sid-b"] and "sid-b" not in feed.members
+
+        # A closed socket is let go at the next change.
+        transport.gone.add("sid-a")
+        await asyncio.to_thread(_place, engine, book, "a3", 27_000)
+        await until(lambda: "sid-a" in transport.dropped)
+        assert len(feed) == 0
+
+        # With no members the feed stops, and the hub forgets it.
+        await until(lambda: feed.stopped, seconds=5)
+        assert hub.find_feed(("view", book)) is None
+        await hub.stop()
+
+    _in_own_loop(scenario())

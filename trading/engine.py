@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
 from trading.events import Cancelled, Event, Expired, events_from_data
@@ -214,16 +214,16 @@ class RedisEngine:
             if r is None:
                 by_book.setdefault(cmds[i].variant_id, []).append(i)
         c = self.config
-        calls: list[tuple[Sequence[str], Args]] = []
-        groups: list[list[int]] = []
+        groups: list[tuple[BookKeys, list[int]]] = []
         for variant_id, idx in by_book.items():
             keys = book_keys(variant_id)
-            head = self._args(
-                keys, now, c.min_price_cents, c.max_price_cents, c.max_quantity, c.max_expiry_ms
-            )
-            for at in range(0, len(idx), batch_size):
-                group = idx[at : at + batch_size]
-                args: list[str | int] = list(head)
+            groups += ((keys, idx[at : at + batch_size]) for at in range(0, len(idx), batch_size))
+
+        def calls() -> Iterator[tuple[Sequence[str], Args]]:
+            # built one at a time: the first goes out while the next ones are being built
+            bounds = (c.min_price_cents, c.max_price_cents, c.max_quantity, c.max_expiry_ms)
+            for keys, group in groups:
+                args = self._args(keys, now, *bounds)
                 for i in group:
                     cmd = cmds[i]
                     args += (
@@ -235,11 +235,10 @@ class RedisEngine:
                         cmd.time_in_force.value,
                         cmd.expires_at or 0,
                     )
-                calls.append((keys.script_keys, args))
-                groups.append(group)
+                yield keys.script_keys, args
 
         def handle(k: int, reply: list[Any]) -> None:
-            group = groups[k]
+            group = groups[k][1]
             if reply[0] not in _OK:  # the book refused the whole batch
                 for i in group:
                     out[i] = self._rejected(cmds[i].variant_id, cmds[i].order_id, reply)
@@ -260,8 +259,8 @@ class RedisEngine:
                 else:
                     out[i] = reject(v, oid, RejectCode(item[1]), item[2])
 
-        if calls:
-            self.scripts.call_each("place_batch", calls, handle)
+        if groups:
+            self.scripts.call_each("place_batch", calls(), handle)
         return [r for r in out if r is not None]
 
     def cancel(self, cmd: CancelOrder) -> CancelOutcome:

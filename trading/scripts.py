@@ -7,7 +7,7 @@ Every script except `noop` is `lua/common.lua` followed by the command's own fil
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any
@@ -130,30 +130,32 @@ class ScriptRunner:
     def call_each(
         self,
         name: str,
-        calls: Sequence[tuple[Sequence[str], Args]],
+        calls: Iterable[tuple[Sequence[str], Args]],
         on_reply: Callable[[int, Any], None],
     ) -> None:
         """Like `call_many`, but hands each reply to `on_reply(index, reply)` as soon as it
         arrives, so the caller works on one reply while the server runs the next calls. On a
-        single Redis the calls go out together on one connection and the replies are read one
-        at a time; on a cluster this is `call_many`. Calls that met NOSCRIPT are re-sent after
-        a reload, in their order, and reported then."""
-        pool = getattr(self.client, "connection_pool", None)
-        if isinstance(self.client, RedisCluster) or pool is None or len(calls) < 2:
-            for i, reply in enumerate(self.call_many(name, calls)):
+        single Redis each call is sent as soon as `calls` yields it (the server starts on the
+        first while the caller builds the next), all on one connection, and the replies are read
+        one at a time; on a cluster this is `call_many`. Calls that met NOSCRIPT are re-sent
+        after a reload, in their order, and reported then."""
+        pool = self._plain_pool()
+        if pool is None:
+            for i, reply in enumerate(self.call_many(name, list(calls))):
                 on_reply(i, reply)
             return
         script = SCRIPTS[name]
+        sent: list[tuple[Sequence[str], Args]] = []
         missing: list[int] = []
         failure: Exception | None = None
         conn = pool.get_connection()
         try:
-            conn.send_packed_command(
-                conn.pack_commands(
-                    [("EVALSHA", script.sha, len(keys), *keys, *args) for keys, args in calls]
+            for keys, args in calls:
+                conn.send_packed_command(
+                    conn.pack_command("EVALSHA", script.sha, len(keys), *keys, *args)
                 )
-            )
-            for i in range(len(calls)):
+                sent.append((keys, args))
+            for i in range(len(sent)):
                 try:
                     reply = conn.read_response()
                 except NoScriptError:
@@ -173,7 +175,7 @@ class ScriptRunner:
             raise failure
         if missing:
             self.load_all()
-            again = self._pipeline(script, [calls[i] for i in missing])
+            again = self._pipeline(script, [sent[i] for i in missing])
             for i, reply in zip(missing, again, strict=True):
                 if isinstance(reply, Exception):
                     raise reply

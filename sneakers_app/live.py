@@ -102,10 +102,7 @@ class BookHub:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await _cancel(task)
 
     async def _run(self) -> None:
         backoff = 0.2
@@ -290,6 +287,13 @@ class BookHub:
         return [f for f in self._feeds.values() if not f.stopped]
 
 
+async def _cancel(task: asyncio.Task[None] | None) -> None:
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 def trade_topic(book: str) -> str:
     """The topic that moves only when a book trades (or is rebuilt): `wait` on it to sleep
     through book changes that are not trades."""
@@ -355,10 +359,7 @@ class ViewFeed(Generic[T]):
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await _cancel(task)
 
     def join(self, member: str, generation: int) -> None:
         self.members.pop(member, None)

@@ -11,10 +11,11 @@ import reflex as rx
 from sneakers_app import routes
 from sneakers_app.db import session_scope
 from sneakers_app.models import utcnow
-from sneakers_app.money import format_usd, parse_usd
-from sneakers_app.redis_client import get_engine, get_redis
-from sneakers_app.services import market, order_views, orders, payments, saga, verification
+from sneakers_app.money import format_usd
+from sneakers_app.redis_client import get_redis
+from sneakers_app.services import order_views, orders, payments, saga, verification
 from sneakers_app.services import seller_dashboard as dash
+from state import own_orders
 from state.base import SessionState
 from state.orders import order_href, product_image
 
@@ -324,51 +325,27 @@ class SellerState(SessionState):
         if self.busy or not self.edit_ask_id:
             return None
         self.edit_price_error = ""
-        try:
-            cents = parse_usd(str(form.get("price", ""))[:40])
-        except ValueError as error:
-            self.edit_price_error = str(error)
-            return None
-        self.busy = True
-        try:
-            with session_scope() as session:
-                placed = market.edit_price(
-                    session=session,
-                    engine=get_engine(),
-                    user_id=user.id,
-                    side="ask",
-                    row_id=self.edit_ask_id,
-                    price_cents=cents,
-                )
-        except market.MarketError as error:
-            self.edit_price_error = error.message
-            self.busy = False
+        outcome = own_orders.reprice(
+            user_id=user.id, side="ask", row_id=self.edit_ask_id, raw_price=form.get("price")
+        )
+        if not outcome.ok:
+            self.edit_price_error = outcome.message
             return None
         self._close_dialogs()
         self._refresh(user.id)
-        return [rx.toast.success(placed.message)]
+        return [rx.toast.success(outcome.message)]
 
     @rx.event
     def cancel_ask(self, ask_id: int) -> list[rx.event.EventSpec] | None:
         user = self._current_user()
         if user is None:
             return [self._login_redirect()]
-        if not isinstance(ask_id, int) or isinstance(ask_id, bool):
+        outcome = own_orders.cancel(user_id=user.id, side="ask", row_id=ask_id)
+        if outcome is None:
             return None
-        try:
-            with session_scope() as session:
-                market.cancel(
-                    session=session,
-                    engine=get_engine(),
-                    user_id=user.id,
-                    side="ask",
-                    row_id=ask_id,
-                )
-        except market.MarketError as error:
-            self._refresh(user.id)
-            return [rx.toast.error(error.message)]
         self._refresh(user.id)
-        return [rx.toast.success("Ask cancelled.")]
+        toast = rx.toast.success if outcome.ok else rx.toast.error
+        return [toast(outcome.message)]
 
     # --- sales -----------------------------------------------------------------------------
 

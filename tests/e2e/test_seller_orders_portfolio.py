@@ -191,6 +191,20 @@ def test_seller_ships_a_pending_sale(
     expect(page.locator(f"#ship-{trade.order_id}")).to_have_count(0)
     assert _status(live_db, trade.order_id) == ("shipped_to_verification", TRACKING)
 
+    # The seller's other ask: a new price (refused when it is not one), then cancelled.
+    ask = page.locator(".ask-row")
+    ask_id = (ask.get_attribute("id") or "").removeprefix("ask-")
+    page.locator(f"#edit-ask-{ask_id}").click()
+    page.locator("#ask-price").fill("-5")
+    page.locator("#ask-price-save").click()
+    expect(page.locator("#ask-price-error")).to_be_visible()
+    page.locator("#ask-price").fill("4321")
+    page.locator("#ask-price-save").click()
+    expect(page.locator("#edit-ask-dialog")).to_have_count(0)
+    expect(ask).to_contain_text("$4,321")
+    page.locator(f"#cancel-ask-{ask_id}").click()
+    expect(page.locator(".ask-row")).to_have_count(0)
+
     page.set_viewport_size(PHONE)
     page.reload()
     expect(sale).to_be_visible()

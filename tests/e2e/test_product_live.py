@@ -22,7 +22,7 @@ from sneakers_app.models import Ask, Bid, Product, ProductVariant
 from sneakers_app.money import format_usd
 from sneakers_app.services import accounts, fees, payments
 from sneakers_app.settings import LOCALSTRIPE_KEY, Settings
-from tests.e2e.conftest import OUTPUT_DIR, LiveApp, shoot
+from tests.e2e.conftest import OUTPUT_DIR, LiveApp, shoot, wait_hydrated
 from trading import market_data
 from trading.journal import read_journal
 
@@ -149,6 +149,7 @@ def find_market(live_app: LiveApp, db: Engine, *, skip: int = 0) -> Market:
 
 def log_in(page: Page, app: LiveApp, email: str, next_path: str) -> None:
     page.goto(f"{app.url}/login?next={next_path}")
+    wait_hydrated(page)  # a submit before on_load ran would be reset by it
     page.locator("#email").fill(email)
     page.locator("#password").fill(PASSWORD)
     page.locator("#login-submit").click()

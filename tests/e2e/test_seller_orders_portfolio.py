@@ -24,7 +24,7 @@ from sneakers_app.db import make_engine
 from sneakers_app.models import Order, Product, ProductVariant, User
 from sneakers_app.seed import DEMO_ACCOUNTS
 from sneakers_app.services import accounts, market, payments
-from tests.e2e.conftest import E2E_MEMBER, E2E_STAFF, LiveApp, shoot
+from tests.e2e.conftest import E2E_MEMBER, E2E_STAFF, LiveApp, shoot, wait_hydrated
 from trading import market_data
 from trading.engine import RedisEngine
 
@@ -59,6 +59,7 @@ def live_redis(live_app: LiveApp) -> Iterator[redis.Redis]:
 
 def log_in(page: Page, app: LiveApp, email: str, password: str, next_path: str = "") -> None:
     page.goto(f"{app.url}/login" + (f"?next={next_path}" if next_path else ""))
+    wait_hydrated(page)  # a submit before on_load ran would be reset by it
     page.locator("#email").fill(email)
     page.locator("#password").fill(password)
     page.locator("#login-submit").click()

@@ -8,7 +8,7 @@ import uuid
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import E2E_MEMBER, E2E_STAFF, LiveApp, shoot
+from tests.e2e.conftest import E2E_MEMBER, E2E_STAFF, LiveApp, shoot, wait_hydrated
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
@@ -16,6 +16,7 @@ DESKTOP = {"width": 1280, "height": 900}
 
 def log_in(page: Page, app: LiveApp, email: str, password: str, next_path: str = "") -> None:
     page.goto(f"{app.url}/login" + (f"?next={next_path}" if next_path else ""))
+    wait_hydrated(page)  # a submit before on_load ran would be reset by it
     page.locator("#email").fill(email)
     page.locator("#password").fill(password)
     page.locator("#login-submit").click()
@@ -26,6 +27,7 @@ def test_sign_up_reload_log_out_log_in(
 ) -> None:
     email = f"new-{uuid.uuid4().hex[:8]}@example.com"
     page.goto(f"{live_app.url}/signup")
+    wait_hydrated(page)  # a submit before on_load ran would be reset by it
     page.locator("#email").fill(email)
     page.locator("#display_name").fill("Sneaker Fan")
     page.locator("#password").fill("a long enough password")
@@ -47,6 +49,7 @@ def test_sign_up_reload_log_out_log_in(
 
 def test_sign_up_and_log_in_refusals(page: Page, live_app: LiveApp) -> None:
     page.goto(f"{live_app.url}/signup")
+    wait_hydrated(page)  # a submit before on_load ran would be reset by it
     page.locator("#email").fill(E2E_MEMBER[0])
     page.locator("#display_name").fill("Copycat")
     page.locator("#password").fill("a long enough password")

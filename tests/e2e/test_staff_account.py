@@ -33,7 +33,7 @@ from sneakers_app.services import (
 )
 from sneakers_app.services.notifications import Kind
 from sneakers_app.settings import LOCALSTRIPE_KEY, Settings
-from tests.e2e.conftest import E2E_MEMBER, E2E_STAFF, LiveApp, shoot
+from tests.e2e.conftest import E2E_MEMBER, E2E_STAFF, LiveApp, shoot, wait_hydrated
 from tests.integration.test_payments import browser_confirm_setup
 from tests.support import factories
 
@@ -137,6 +137,7 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
 
 def log_in(page: Page, app: LiveApp, email: str, password: str, next_path: str) -> None:
     page.goto(f"{app.url}/login?next={next_path}")
+    wait_hydrated(page)  # a submit before on_load ran would be reset by it
     page.locator("#email").fill(email)
     page.locator("#password").fill(password)
     page.locator("#login-submit").click()

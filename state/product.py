@@ -532,7 +532,8 @@ class ProductState(SessionState):
     _product_id: int = 0
     _retail_cents: int = 0
     _variants: dict[int, str] = {}
-    _feed_key: str = ""
+    _feed_view: tuple[Any, ...] = ()
+    """The key of the feed this tab follows (`market_feed_key`), () for none."""
     _tape_pending: bool = False
     _known_trade_at: int = 0
     _client_key: str = ""
@@ -625,40 +626,35 @@ class ProductState(SessionState):
 
     def _follow_feed(self) -> None:
         """Be a member of the feed of the view shown now (and of no other)."""
-        sid = self.router.session.session_id
         key = market_feed_key(
             self._product_id, tuple(self._variants.items()), self._selected_variant()
         )
-        hub = live.get_hub()
-        if self._feed_key and self._feed_key != repr(key):
-            old = next((f for f in hub.feeds() if repr(f.key) == self._feed_key), None)
-            if old is not None:
-                old.leave(sid)
-        self._feed_key = ""
+        if self._feed_view != key:
+            self._leave_feed()
+        self._feed_view = ()
+        sid = self.router.session.session_id
         if not sid or not _in_server():
             return
-        variants = dict(self._variants)
-        feed = hub.feed(
+        feed = live.get_hub().feed(
             key,
             [str(v) for v in self._variants],
             functools.partial(
                 load_shared_view,
                 product_id=self._product_id,
-                variants=variants,
+                variants=dict(self._variants),
                 selected=self._selected_variant(),
             ),
             _transport(),
         )
         feed.join(sid, self._live_gen)
-        self._feed_key = repr(key)
+        self._feed_view = key
 
     def _leave_feed(self, generation: int | None = None) -> None:
         sid = self.router.session.session_id
-        if self._feed_key and sid:
-            for feed in live.get_hub().feeds():
-                if repr(feed.key) == self._feed_key:
-                    feed.leave(sid, generation)
-        self._feed_key = ""
+        feed = live.get_hub().find_feed(self._feed_view) if self._feed_view else None
+        if feed is not None and sid:
+            feed.leave(sid, generation)
+        self._feed_view = ()
 
     def _on_this_product(self) -> bool:
         path = (self.router.url.path or "").rstrip("/")

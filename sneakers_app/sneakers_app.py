@@ -26,6 +26,9 @@ app = rx.App(
     api_transformer=api_app,
     stylesheets=["/styles.css"],
     head_components=[rx.el.link(rel="icon", href="/logo.svg", type="image/svg+xml")],
+    # One toast at a time: a stack of confirmations grew up the page when hovered (and hovering
+    # pauses them), covering the controls in the bottom-right corner.
+    toaster=rx.toast.provider(position="bottom-right", visible_toasts=1),
 )
 
 TITLE = "Sneakers Marketplace"

@@ -422,6 +422,9 @@ def test_account_card_address_payout_and_preferences(
     page.locator("#payout-holder").fill("Jordan Fan")
     page.locator("#payout-save").click()
     expect(page.locator("#payout-holder-error")).to_have_count(0)
+    # The confirmation is a toast; the next click waits until it no longer covers the switches.
+    expect(page.get_by_text("Payout details saved")).to_be_visible()
+    shoot(page, f"account-payout-saved-{label}")
     with Session(db) as session:
         account = payments.payout_account_for(session=session, user_id=user_id)
         assert account is not None and account.holder_name == "Jordan Fan"

@@ -87,7 +87,7 @@ def text(value: Any) -> str:
 
 def parse_order(order_id: str, record: str) -> OrderState:
     """An order record from the book's orders hash (format in keys.py)."""
-    st, side, user, price, orig, rem, filled, cxl, expq, seq, exp, tif = record.split("|")
+    st, side, user, price, orig, rem, filled, cxl, expq, seq, exp, tif = record.split("|")[:12]
     return OrderState(
         order_id=order_id,
         user_id=user,

@@ -76,10 +76,16 @@ def test_rebuild_replaces_what_redis_had(client: Any, clock: FakeClock) -> None:
     engine.open_book("v1")
     engine.place(ask("a1", "s1", 20_000, 3))
     engine.place(ask("stale", "s2", 20_500, 1))
-    db = [o for o in open_orders(engine) if o.order_id != "stale"]
+    first = engine.place(ask("gone", "s3", 20_700, 1))
+    db = [o for o in open_orders(engine) if o.order_id not in ("stale", "gone")]
     rebuild_book(client, "v1", db, clock=clock)
     assert [o.order_id for o in engine.snapshot("v1").asks] == ["a1"]
     assert reconcile(client, "v1", db) == []
+    # an order the rebuild dropped is still known: its retry is a replay, not a new order
+    again = engine.place(ask("gone", "s3", 20_700, 1))
+    assert isinstance(again, PlaceResult) and again.replayed
+    assert again.events == first.events  # type: ignore[union-attr]
+    assert [o.order_id for o in engine.snapshot("v1").asks] == ["a1"]
 
 
 def test_book_is_halted_while_rebuilding(client: Any, clock: FakeClock) -> None:

@@ -3,6 +3,8 @@ Cluster (the `engine` fixture)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from tests.trading.conftest import FakeClock
@@ -168,6 +170,22 @@ def test_idempotent_place_returns_first_outcome_and_changes_nothing(
         first.sequence,
     )
     assert engine.snapshot("v1") == before
+
+
+def test_replay_of_an_order_that_rested_whole_survives_what_happened_to_it_since(
+    engine: MatchingEngine, clock: FakeClock
+) -> None:
+    # An order that simply rested is replayed from its own record: a later fill as maker, a
+    # price change (new sequence) or a cancel must not change what the retry returns.
+    orders = [bid("b1", "u1", 20_000, 3), bid("b2", "u2", 19_000, 2), bid("b3", "u3", 18_000)]
+    first = [placed(engine, o) for o in orders]
+    placed(engine, ask("a1", "s1", 20_000, 1))  # b1 partly filled as maker
+    assert isinstance(engine.modify(modify("b2", "u2", 19_500, 1)), ModifyResult)
+    assert isinstance(engine.cancel(cancel("b3", "u3")), CancelResult)
+    clock.advance(5_000)
+    for order, was in zip(orders, first, strict=True):
+        again = placed(engine, order)
+        assert again.replayed and dataclasses.replace(again, replayed=False) == was
 
 
 def test_replay_wins_over_later_validation(engine: MatchingEngine, clock: FakeClock) -> None:

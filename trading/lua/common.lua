@@ -22,7 +22,8 @@ local events = {}       -- every event of the script, in order (JSON text: one o
 local ne = 0            -- #events
 local nj = 0            -- how many events they hold
 local changed = {}
-local trades = {}       -- {sequence, price, qty (strings), taker side} per trade, in order
+local trades = {}       -- 4 entries per trade, in order: sequence, price, qty (strings), taker side
+local nt = 0            -- how many trades
 local seq = 0
 
 -- deferred writes (see flush)
@@ -53,14 +54,9 @@ end})
 -- [A-Za-z0-9_.:-] before they reach an event, so nothing needs escaping, and every number is an
 -- integer formatted once. (Concatenation copies each piece once; string.format walks its whole
 -- format string character by character, which made events with key names several times
--- dearer.) An order table keeps `head`, the '"<id>","<user>","<side>",' its events start with.
+-- dearer.) `head` is the '"<id>","<user>","<side>",' an order's events start with.
 local function head(o)
-  local h = o.head
-  if not h then
-    h = '"' .. o.id .. '","' .. o.user .. '","' .. o.side .. '",'
-    o.head = h
-  end
-  return h
+  return '"' .. o.id .. '","' .. o.user .. '","' .. o.side .. '",'
 end
 
 local function emit(ev)
@@ -109,21 +105,45 @@ local function open_book_or_refuse()
   return nil
 end
 
--- order record: status|side|user|price|submitted|remaining|filled|cancelled|expired|seq|expires_at|tif
--- An order table has these 13 fields (+ head, rec of an order placed now, dirty): at most 16
--- keys, so Lua sizes its hash part once.
+-- order record: status|side|user|price|submitted|remaining|filled|cancelled|expired|seq|expires_at|tif|at
+-- (`at`: when it was placed, as text; records written before it existed end at tif).
+-- An order table has these 14 fields, `dirty` and (placed now) `body`, its events: at most 16
+-- keys, so Lua sizes its hash part once. Every allocation counts here (a batch's time goes as
+-- much to allocating and collecting as to the rules): no other fields.
 local function parse(id, rec)
-  local st, side, user, price, orig, rem, filled, cxl, expq, s, exp, tif = string.match(rec,
-    '^(%l+)|(%l+)|([^|]+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%l+)$')
+  local st, side, user, price, orig, rem, filled, cxl, expq, s, exp, tif, at = string.match(rec,
+    '^(%l+)|(%l+)|([^|]+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%l+)|?(%d*)$')
   return {id = id, status = st, side = side, user = user, price = tonumber(price),
     orig = tonumber(orig), rem = tonumber(rem), filled = tonumber(filled), cxl = tonumber(cxl),
-    expq = tonumber(expq), seq = tonumber(s), exp = tonumber(exp), tif = tif}
+    expq = tonumber(expq), seq = tonumber(s), exp = tonumber(exp), tif = tif, at = at}
 end
 
 local function pack(o)
   return o.status .. '|' .. o.side .. '|' .. o.user .. '|' .. N[o.price] .. '|' .. N[o.orig] ..
     '|' .. N[o.rem] .. '|' .. N[o.filled] .. '|' .. N[o.cxl] .. '|' .. N[o.expq] .. '|' ..
-    N[o.seq] .. '|' .. N[o.exp] .. '|' .. o.tif
+    N[o.seq] .. '|' .. N[o.exp] .. '|' .. o.tif .. '|' .. o.at
+end
+
+-- The events of a place that was accepted and rested whole (no trade, nothing cancelled): they
+-- follow from the order's record as long as its price and sequence are those it was placed
+-- with, so such a place writes no idempotency record of its own. Whatever changes them (a
+-- modify of the price) or forgets the record (a rebuild) first writes this one to `outcomes`.
+local function rested_events(o)
+  local p, q, s, e = N[o.price], N[o.orig], N[o.seq], N[o.exp]
+  return '["accepted","' .. o.id .. '","' .. o.user .. '","' .. o.side .. '",' .. p .. ',' ..
+    q .. ',"gtc",' .. e .. ',' .. s .. '],["rested","' .. o.id .. '","' .. o.user .. '","' ..
+    o.side .. '",' .. p .. ',' .. q .. ',' .. s .. ',' .. e .. ']'
+end
+
+local function rested_outcome(o)
+  return o.at .. '|[' .. rested_events(o) .. ']'
+end
+
+-- the idempotency record of an order id: its own, or the one its record implies (nil: new id)
+local function prior_outcome(id, stored, rec)
+  if stored then return stored end
+  if rec then return rested_outcome(parse(id, rec)) end
+  return nil
 end
 
 local function load_order(id)
@@ -369,7 +389,11 @@ local function match(t)
         emit('["trade","' .. VARIANT .. '-' .. s .. '",' .. mps .. ',' .. qs .. ',"' .. id ..
           '","' .. m.user .. '","' .. t.id .. '","' .. t.user .. '","' .. t.side .. '",' ..
           N[m.rem] .. ',' .. N[t.rem] .. ',' .. s .. ']')
-        trades[#trades + 1] = {seq, mps, qs, t.side}
+        trades[nt * 4 + 1] = s
+        trades[nt * 4 + 2] = mps
+        trades[nt * 4 + 3] = qs
+        trades[nt * 4 + 4] = t.side
+        nt = nt + 1
         if m.rem == 0 then
           redis.call('ZREM', opp, page[i])
           level_add(m.side, mprice, -q, -1)
@@ -412,7 +436,7 @@ end
 -- brackets; 'replay', the first outcome's record; or 'rej', code, message.
 local function place_one(oid, user, side, sprice, sqty, tif, sexp, prior, min_price, max_price, max_qty, max_exp)
   local placed = cache[oid] -- placed earlier in this batch: replay that outcome
-  prior = (placed and placed.rec) or prior
+  if placed and placed.body then prior = SNOW .. '|[' .. placed.body .. ']' end
   if prior then return 'replay', prior end
   if oid == '' or user == '' or #oid > 64 or #user > 64 or not (id_chars(oid) and id_chars(user)) then
     return 'rej', 'invalid_id', 'ids must be 1-64 characters of A-Z a-z 0-9 _ . : -'
@@ -440,19 +464,18 @@ local function place_one(oid, user, side, sprice, sqty, tif, sexp, prior, min_pr
   local s, p, q, e = fmt('%d', seq), N[price], N[qty], N[exp]
   N[seq] = s
   local o = {id = oid, status = 'open', side = side, user = user, price = price, orig = qty,
-    rem = qty, filled = 0, cxl = 0, expq = 0, seq = seq, exp = exp, tif = tif}
+    rem = qty, filled = 0, cxl = 0, expq = 0, seq = seq, exp = exp, tif = tif, at = SNOW}
   -- The accepted event takes its place before any trade and is written once the outcome is
   -- known: an order that simply rests (the common case) gets both its events in one string.
   ne = ne + 1
   nj = nj + 1
   local slot = ne
   local skipped = match(o)
-  if ne == slot and skipped == 0 and tif == 'gtc' then -- no trade, nothing stops it resting
+  local whole = ne == slot and skipped == 0 and tif == 'gtc'
+  if whole then -- no trade, nothing stops it resting
     rest(o)
     nj = nj + 1
-    events[slot] = '["accepted","' .. oid .. '","' .. user .. '","' .. side .. '",' .. p .. ',' ..
-      q .. ',"gtc",' .. e .. ',' .. s .. '],["rested","' .. oid .. '","' .. user .. '","' ..
-      side .. '",' .. p .. ',' .. q .. ',' .. s .. ',' .. e .. ']'
+    events[slot] = rested_events(o)
   else
     events[slot] = '["accepted","' .. oid .. '","' .. user .. '","' .. side .. '",' .. p .. ',' ..
       q .. ',"' .. tif .. '",' .. e .. ',' .. s .. ']'
@@ -461,11 +484,12 @@ local function place_one(oid, user, side, sprice, sqty, tif, sexp, prior, min_pr
   save(o)
   local body = events[first]
   if ne > first then body = concat(events, ',', first, ne) end
-  local rec = SNOW .. '|[' .. body .. ']'
-  o.rec = rec
-  outcomes[no + 1] = oid
-  outcomes[no + 2] = rec
-  no = no + 2
+  o.body = body
+  if not whole or slot ~= first then -- else its record implies this outcome (rested_outcome)
+    outcomes[no + 1] = oid
+    outcomes[no + 2] = SNOW .. '|[' .. body .. ']'
+    no = no + 2
+  end
   return 'ok', body
 end
 
@@ -511,28 +535,28 @@ local function commit(cmd, ev)
       update[#update + 1] = fmt(',"%s":[%d,%d]', side, p, q)
     end
   end
-  local nt = #trades
   if nt > 0 then
     -- only the newest RECENT trades can stay in the capped list: push those, oldest first
     local pushed = {}
     local first = 1
     if RECENT > 0 and nt > RECENT then first = nt - RECENT + 1 end
     for i = first, nt do
-      local t = trades[i]
-      pushed[#pushed + 1] = SNOW .. '|' .. VARIANT .. '-' .. N[t[1]] .. '|' .. t[2] .. '|' .. t[3] ..
-        '|' .. t[4]
+      local j = (i - 1) * 4
+      pushed[#pushed + 1] = SNOW .. '|' .. VARIANT .. '-' .. trades[j + 1] .. '|' .. trades[j + 2] ..
+        '|' .. trades[j + 3] .. '|' .. trades[j + 4]
     end
     call_many('LPUSH', K_TRADES, pushed, 1)
     redis.call('LTRIM', K_TRADES, 0, RECENT - 1)
-    local l = trades[nt]
-    local tid = VARIANT .. '-' .. N[l[1]]
-    update[#update + 1] = fmt(',"last":["%s",%d,%d,%d]', tid, l[2], l[3], NOW)
+    local j = (nt - 1) * 4
+    local tid = VARIANT .. '-' .. trades[j + 1]
+    local price, qty = trades[j + 2], trades[j + 3]
+    update[#update + 1] = ',"last":["' .. tid .. '",' .. price .. ',' .. qty .. ',' .. SNOW .. ']'
     top[#top + 1] = 'last_trade'
     top[#top + 1] = tid
     top[#top + 1] = 'last_price'
-    top[#top + 1] = l[2]
+    top[#top + 1] = price
     top[#top + 1] = 'last_qty'
-    top[#top + 1] = l[3]
+    top[#top + 1] = qty
     top[#top + 1] = 'last_at'
     top[#top + 1] = SNOW
   end

@@ -34,6 +34,8 @@ if price == o.price then
   o.rem = qty
   emit(ev_modified(o, old_price, old_qty, 'true'))
 else
+  -- the record stops implying how the order was placed: keep that outcome (if it was implied)
+  redis.call('HSETNX', K_OUTCOMES, oid, rested_outcome(o))
   unrest(o)
   o.cxl = o.cxl + (o.rem - qty)
   o.rem = qty

@@ -1,11 +1,19 @@
 -- rebuild_begin: ARGV[6] = lowest sequence the book may continue from. Halts the book (commands
 -- are refused with book_halted) and forgets every resting order; finished orders and
--- idempotency records stay, the journal is untouched.
+-- idempotency records stay (a resting order's implied one is written out first: its record
+-- goes), the journal is untouched.
 redis.call('HSET', K_META, 'state', 'rebuilding')
+local function forget(id)
+  local rec = redis.call('HGET', K_ORDERS, id)
+  if rec then
+    redis.call('HSETNX', K_OUTCOMES, id, rested_outcome(parse(id, rec)))
+    redis.call('HDEL', K_ORDERS, id)
+  end
+end
 local ids = redis.call('ZRANGE', K_EXPIRY, 0, -1)
-for _, id in ipairs(ids) do redis.call('HDEL', K_ORDERS, id) end
+for _, id in ipairs(ids) do forget(id) end
 for _, k in ipairs({K_BIDS, K_ASKS}) do
-  for _, m in ipairs(redis.call('ZRANGE', k, 0, -1)) do redis.call('HDEL', K_ORDERS, string.sub(m, 17)) end
+  for _, m in ipairs(redis.call('ZRANGE', k, 0, -1)) do forget(string.sub(m, 17)) end
 end
 redis.call('DEL', K_BIDS, K_ASKS, K_DBIDS, K_DASKS, K_EXPIRY)
 load_seq()

@@ -5,14 +5,12 @@ local n = 0
 for i = 6, #ARGV, 7 do
   local o = {id = ARGV[i], status = 'open', user = ARGV[i + 1], side = ARGV[i + 2],
     price = tonumber(ARGV[i + 3]), rem = tonumber(ARGV[i + 4]), seq = tonumber(ARGV[i + 5]),
-    exp = tonumber(ARGV[i + 6]), filled = 0, cxl = 0, expq = 0, tif = 'gtc'}
+    exp = tonumber(ARGV[i + 6]), filled = 0, cxl = 0, expq = 0, tif = 'gtc', at = N[NOW]}
   o.orig = o.rem
   rest(o)
   save(o)
   if o.seq > seq then seq = o.seq end
-  local ev = '[["accepted",' .. head(o) .. N[o.price] .. ',' .. N[o.rem] .. ',"gtc",' ..
-    N[o.exp] .. ',' .. N[o.seq] .. '],' .. ev_rested(o) .. ']'
-  redis.call('HSETNX', K_OUTCOMES, o.id, N[NOW] .. '|' .. ev)
+  redis.call('HSETNX', K_OUTCOMES, o.id, rested_outcome(o))
   n = n + 1
 end
 flush()

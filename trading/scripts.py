@@ -1,7 +1,12 @@
-"""The book's Lua scripts: loaded once per server, called by SHA, reloaded on NOSCRIPT.
+"""The book's Lua script: loaded once per server, called by SHA, reloaded on NOSCRIPT.
 
-Every script except `noop` is `lua/common.lua` followed by the command's own file, so the rules
-(matching, self-trade prevention, expiry, journal, publish) are written once.
+Every book command is one script: `lua/common.lua` followed by each command's own file, each in
+its branch of a dispatch on the command's name (sent as the last argument), so the rules
+(matching, self-trade prevention, expiry, journal, publish) are written once and compiled once.
+One compiled copy matters: Redis runs a step of Lua's garbage collector every 50 script calls,
+and its cost follows the size of the Lua heap, which was mostly the compiled scripts: with a
+copy of the rules per command it alone made the slowest 2% of single places (docs/trading.md).
+`noop` (the benchmark's ceiling) stays a script of its own.
 """
 
 from __future__ import annotations
@@ -37,19 +42,41 @@ class LuaScript:
     name: str
     source: str
     sha: str
+    tail: tuple[str, ...] = ()
+    """Arguments sent after the caller's: the book script's command name."""
 
 
 def _read(name: str) -> str:
     return (files("trading") / "lua" / f"{name}.lua").read_text(encoding="utf-8")
 
 
-def _build() -> dict[str, LuaScript]:
-    common = _read("common")
-    out: dict[str, LuaScript] = {}
+def _sha(source: str) -> str:
+    return hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()
+
+
+def book_source() -> str:
+    """common.lua, then one branch per command; the prelude takes the name off ARGV first."""
+    branches = []
     for name in NAMES:
-        source = _read(name) if name == "noop" else f"{common}\n{_read(name)}"
-        sha = hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()
-        out[name] = LuaScript(name=name, source=source, sha=sha)
+        if name != "noop":
+            keyword = "if" if not branches else "elseif"
+            branches.append(f"{keyword} CMD == '{name}' then\n{_read(name).rstrip()}\n")
+    return (
+        "local CMD = ARGV[#ARGV] -- the command's name, then its arguments as documented\n"
+        "ARGV[#ARGV] = nil\n"
+        f"{_read('common')}\n{''.join(branches)}end\n"
+        "return redis.error_reply('no such book command: ' .. tostring(CMD))\n"
+    )
+
+
+def _build() -> dict[str, LuaScript]:
+    book = book_source()
+    book_sha = _sha(book)
+    noop = _read("noop")
+    out = {"noop": LuaScript(name="noop", source=noop, sha=_sha(noop))}
+    for name in NAMES:
+        if name != "noop":
+            out[name] = LuaScript(name=name, source=book, sha=book_sha, tail=(name,))
     return out
 
 
@@ -66,8 +93,8 @@ class ScriptRunner:
 
     def load_all(self) -> None:
         # On a RedisCluster client, SCRIPT LOAD goes to every primary.
-        for script in SCRIPTS.values():
-            self.client.script_load(script.source)
+        for source in {script.source for script in SCRIPTS.values()}:
+            self.client.script_load(source)
 
     def call(self, name: str, keys: Sequence[str], args: Args) -> Any:
         script = SCRIPTS[name]
@@ -80,10 +107,10 @@ class ScriptRunner:
             except (RedisConnectionError, RedisTimeoutError):
                 pass  # the client's own path below, with its retries
         try:
-            return self.client.evalsha(script.sha, len(keys), *keys, *args)
+            return self.client.evalsha(script.sha, len(keys), *keys, *args, *script.tail)
         except NoScriptError:
             self.client.script_load(script.source)
-            return self.client.evalsha(script.sha, len(keys), *keys, *args)
+            return self.client.evalsha(script.sha, len(keys), *keys, *args, *script.tail)
 
     def _plain_pool(self) -> Any:
         """The connection pool of a plain `Redis` client (not a cluster, not a client bound to
@@ -100,7 +127,7 @@ class ScriptRunner:
         closed and is raised for the caller to retry through the client."""
         conn = pool.get_connection()
         try:
-            conn.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
+            conn.send_command("EVALSHA", script.sha, len(keys), *keys, *args, *script.tail)
             return conn.read_response()
         except ResponseError:
             raise  # an error reply, read in full: the connection is fine
@@ -152,7 +179,7 @@ class ScriptRunner:
         try:
             for keys, args in calls:
                 conn.send_packed_command(
-                    conn.pack_command("EVALSHA", script.sha, len(keys), *keys, *args)
+                    conn.pack_command("EVALSHA", script.sha, len(keys), *keys, *args, *script.tail)
                 )
                 sent.append((keys, args))
             for i in range(len(sent)):
@@ -187,5 +214,5 @@ class ScriptRunner:
         pipe = self.client.pipeline(transaction=False)
         for keys, args in calls:
             # execute_command: a RedisCluster pipeline blocks the evalsha method, not the command
-            pipe.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
+            pipe.execute_command("EVALSHA", script.sha, len(keys), *keys, *args, *script.tail)
         return list(pipe.execute(raise_on_error=False))

@@ -56,7 +56,7 @@ def _sha(source: str) -> str:
 
 def book_source() -> str:
     """common.lua, then one branch per command; the prelude takes the name off ARGV first."""
-    branches = []
+    branches: list[str] = []
     for name in NAMES:
         if name != "noop":
             keyword = "if" if not branches else "elseif"

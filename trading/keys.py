@@ -26,13 +26,15 @@ class BookKeys:
     depth_asks: str
     orders: str
     """HASH order id -> 'status|side|user|price|submitted|remaining|filled|cancelled|expired|seq|
-    expires_at|tif'."""
+    expires_at|tif|at' (at: when it was placed; older records end at tif)."""
     outcomes: str
-    """HASH order id -> '<at>|<events json>' of the first place: the idempotency record."""
+    """HASH order id -> '<at>|<events json>' of the first place: the idempotency record. An
+    order that was accepted and rested whole has none: its record implies it."""
     expiry: str
     """ZSET score = expires_at, member = order id (resting GTC orders)."""
     done: str
-    """ZSET score = time finished, member = order id (for pruning after the retention period)."""
+    """LIST, oldest first, one entry per command that finished orders: '<at>|<id>,<id>,...' in
+    the order they finished (for pruning after the retention period)."""
     journal: str
     """STREAM, one entry per command: cmd, seq, at, ev (JSON events)."""
     trades: str
@@ -77,7 +79,7 @@ def book_keys(variant_id: str) -> BookKeys:
         orders=f"{t}:orders",
         outcomes=f"{t}:outcomes",
         expiry=f"{t}:expiry",
-        done=f"{t}:done",
+        done=f"{t}:finished",
         journal=f"{t}:journal",
         trades=f"{t}:trades",
         channel=f"{t}:updates",

@@ -414,8 +414,12 @@ class ReferenceEngine:
         c = _Command(book, now, self.config)
         c.sweep(cmd.limit)
         cutoff = now - self.config.retention_ms
-        old = sorted((t, oid) for oid, t in book.done.items() if t <= cutoff)[: cmd.limit]
-        for _, oid in old:
+        old: list[str] = []  # the first finished, up to the first one finished after the cutoff
+        for oid, t in book.done.items():
+            if t > cutoff or len(old) == cmd.limit:
+                break
+            old.append(oid)
+        for oid in old:
             book.orders.pop(oid, None)
             book.outcomes.pop(oid, None)
             del book.done[oid]

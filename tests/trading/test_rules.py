@@ -245,6 +245,26 @@ def test_finished_orders_are_pruned_after_retention(
     assert engine.order("v1", "b1") is None
 
 
+def test_pruning_takes_the_first_finished_up_to_the_limit(
+    engine: MatchingEngine, clock: FakeClock
+) -> None:
+    placed(engine, bid("b1", "u1", 10_000, ioc=True))
+    placed(engine, bid("b2", "u1", 10_000, ioc=True))
+    placed(engine, ask("a1", "s1", 10_000))
+    placed(engine, bid("b3", "u2", 10_000))  # one command finishes a1, then b3
+    clock.advance(engine.config.retention_ms + 1)
+    placed(engine, bid("b4", "u1", 10_000, ioc=True))  # finished after the cutoff
+    first = engine.expire(ExpireOrders(variant_id="v1", limit=3))
+    assert isinstance(first, ExpireResult) and first.pruned == 3
+    known = {o: engine.order("v1", o) is not None for o in ("b1", "b2", "a1", "b3", "b4")}
+    assert known == {"b1": False, "b2": False, "a1": False, "b3": True, "b4": True}
+    rest = engine.expire(ExpireOrders(variant_id="v1", limit=10))
+    assert isinstance(rest, ExpireResult) and rest.pruned == 1
+    assert engine.order("v1", "b3") is None and engine.order("v1", "b4") is not None
+    # a pruned id is new again
+    assert not placed(engine, bid("b1", "u1", 10_000, ioc=True)).replayed
+
+
 def test_cancel(engine: MatchingEngine, clock: FakeClock) -> None:
     placed(engine, bid("b1", "u1", 10_000, 3))
     not_mine = engine.cancel(cancel("b1", "u2"))

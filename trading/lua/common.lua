@@ -33,7 +33,7 @@ local dirty = {}        -- orders whose record must be written (o.dirty set), in
 local nd = 0            -- #dirty
 local exp_index = {}    -- order id -> expires_at (add to the expiry index) or false (remove)
 local exp_ids = {}
-local done_ids = {}     -- finished now: ZADD done NOW id
+local done_ids = {}     -- finished now, in order: one entry of the `done` list
 local outcomes = {}     -- flat id, record pairs: idempotency records of orders placed now
 local no = 0            -- #outcomes
 local swept_all = false -- a sweep found every due order: later sweeps would find none
@@ -293,12 +293,7 @@ local function flush()
   end
   flush_expiry()
   if #done_ids > 0 then
-    local d = {}
-    for _, id in ipairs(done_ids) do
-      d[#d + 1] = SNOW
-      d[#d + 1] = id
-    end
-    call_many('ZADD', K_DONE, d, 2)
+    redis.call('RPUSH', K_DONE, SNOW .. '|' .. concat(done_ids, ','))
     done_ids = {}
   end
   call_many('HSET', K_OUTCOMES, outcomes, 2)

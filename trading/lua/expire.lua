@@ -6,10 +6,26 @@ local refused = open_book_or_refuse()
 if refused then return refused end
 sweep(limit)
 flush() -- an order expired just now may be pruned just now too (retention 0)
-local old = redis.call('ZRANGEBYSCORE', K_DONE, '-inf', NOW - retention, 'LIMIT', 0, limit)
-for _, id in ipairs(old) do
-  redis.call('HDEL', K_ORDERS, id)
-  redis.call('HDEL', K_OUTCOMES, id)
-  redis.call('ZREM', K_DONE, id)
+-- `done` holds the finished orders oldest first, an entry per command: take whole entries (the
+-- last one in part) while they finished by the cutoff
+local cutoff, pruned = NOW - retention, 0
+while pruned < limit do
+  local entry = redis.call('LINDEX', K_DONE, 0)
+  if not entry then break end
+  local bar = find(entry, '|', 1, true)
+  if tonumber(sub(entry, 1, bar - 1)) > cutoff then break end
+  local ids = {}
+  for id in string.gmatch(sub(entry, bar + 1), '[^,]+') do ids[#ids + 1] = id end
+  local take = math.min(#ids, limit - pruned)
+  for i = 1, take do
+    redis.call('HDEL', K_ORDERS, ids[i])
+    redis.call('HDEL', K_OUTCOMES, ids[i])
+  end
+  if take == #ids then
+    redis.call('LPOP', K_DONE)
+  else
+    redis.call('LSET', K_DONE, 0, sub(entry, 1, bar) .. concat(ids, ',', take + 1))
+  end
+  pruned = pruned + take
 end
-return {'ok', commit('expire'), N[NOW], #old}
+return {'ok', commit('expire'), N[NOW], pruned}

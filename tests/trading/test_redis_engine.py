@@ -323,3 +323,38 @@ def test_events_written_as_json_objects_are_still_read(engine: RedisEngine, clie
         assert isinstance(again, PlaceResult) and again.replayed
         assert again.events == entry.events and again.sequence == 7
         assert again.cancel_reason == "ioc" and again.cancelled_quantity == 1
+
+
+def test_a_batch_walks_past_what_it_read_of_the_book_like_one_by_one(engine: RedisEngine) -> None:
+    """A batch reads the front of a side once and keeps it up to date as its orders rest and
+    trade; a taker that goes past it reads on. Book v1 takes the orders in one batch, book v2
+    one by one: the same trades, the same book."""
+    engine.open_book("v2")
+    for book in ("v1", "v2"):
+        for i in range(50):  # already in Redis before the batch
+            engine.place(ask(f"a{i}", "me" if i % 7 == 0 else f"s{i % 5}", 20_050 + i, book=book))
+
+    def batch(book: str) -> list[Any]:
+        cmds = [ask(f"n{i}", f"s{i % 5}", 20_000 + 2 * i, 2, book=book) for i in range(20)]
+        cmds.append(bid("big", "me", 25_000, 75, book=book))  # past the batch's window
+        cmds += [ask(f"m{i}", "me", 20_001 + i, book=book) for i in range(3)]
+        cmds.append(bid("small", "u9", 20_200, 10, book=book))
+        return cmds
+
+    together = engine.place_many(batch("v1"))
+    alone = [engine.place(cmd) for cmd in batch("v2")]
+
+    def trades(results: list[Any]) -> list[list[tuple[str, int, int]]]:
+        return [[(t.maker_order_id, t.price_cents, t.quantity) for t in r.fills] for r in results]
+
+    assert trades(together) == trades(alone)
+    assert sum(len(f) for f in trades(together)) > 32 + 20
+
+    def book(variant: str) -> list[tuple[str, str, int, int, int]]:
+        snap = engine.snapshot(variant)
+        return [
+            (o.order_id, o.side, o.price_cents, o.quantity, o.sequence)
+            for o in snap.bids + snap.asks
+        ]
+
+    assert book("v1") == book("v2")

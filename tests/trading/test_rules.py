@@ -188,6 +188,22 @@ def test_replay_of_an_order_that_rested_whole_survives_what_happened_to_it_since
         assert again.replayed and dataclasses.replace(again, replayed=False) == was
 
 
+def test_a_taker_sweeps_more_makers_than_one_read_of_the_book_holds(
+    engine: MatchingEngine,
+) -> None:
+    # 45 asks a cent apart, every ninth the taker's own: one bid takes the other 40 in price
+    # order and passes over its own (the Redis engine reads a side a few entries at a time).
+    for i in range(45):
+        placed(engine, ask(f"a{i}", "me" if i % 9 == 0 else f"s{i}", 20_000 + i))
+    result = placed(engine, bid("b1", "me", 30_000, 40))
+    makers = [i for i in range(45) if i % 9]
+    assert [(t.maker_order_id, t.price_cents) for t in result.fills] == [
+        (f"a{i}", 20_000 + i) for i in makers
+    ]
+    assert result.status is OrderStatus.FILLED and result.resting_quantity == 0
+    assert book_ids(engine) == ([], [f"a{i}" for i in range(0, 45, 9)])
+
+
 def test_replay_wins_over_later_validation(engine: MatchingEngine, clock: FakeClock) -> None:
     first = placed(engine, bid("b1", "u1", 20_000, expires_at=T0 + 1_000))
     clock.advance(5_000)  # the retry's expires_at is now in the past

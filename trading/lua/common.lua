@@ -195,25 +195,6 @@ local function set_expiry(id, exp)
   exp_index[id] = exp
 end
 
--- floor[zset key] = a number below every score on that side (learned when a scan for crossing
--- orders found none), so a later order that could only cross at or below it skips the read
-local floor = {}
-
-local function rest(o)
-  local k, sc = K_ASKS, o.price
-  if o.side == 'bid' then k, sc = K_BIDS, -sc end
-  redis.call('ZADD', k, N[sc], member(o))
-  local f = floor[k]
-  if f and sc <= f then floor[k] = sc - 1 end
-  set_expiry(o.id, o.exp)
-  level_add(o.side, o.price, o.rem, 1)
-end
-
-local function unrest(o)
-  redis.call('ZREM', zkey(o.side), member(o))
-  level_add(o.side, o.price, -o.rem, -1)
-end
-
 local function finish(o)
   set_expiry(o.id, false)
   done_ids[#done_ids + 1] = o.id
@@ -229,6 +210,87 @@ local function call_many(cmd, key, args, width)
     if j > n then j = n end
     redis.call(cmd, key, unpack(args, i, j))
   end
+end
+
+-- The sides. A script writes them at the end like the rest (side_flush: one ZADD and one ZREM
+-- per side) and reads them through a window: win[k] holds, best first, the first entries of
+-- side k as it stands with the script's own changes, {score, sequence, member} each, and
+-- whole[k] says whether that is all of it. Matching walks the window (a batch reads a side's
+-- front once instead of once per crossing order); an order resting ahead of the window's last
+-- entry (or anywhere, if the window is the whole side) goes into it, a removed one leaves it.
+-- Before the window is read from Redis again, the side's own writes go first.
+local WINDOW = 4                      -- entries read at a time (place_batch reads more)
+local adds = {[K_BIDS] = {}, [K_ASKS] = {}} -- member -> score text: ZADD at the end
+local dels = {[K_BIDS] = {}, [K_ASKS] = {}} -- member -> true: ZREM at the end
+local win, whole = {}, {}
+
+local function side_flush(k)
+  local a, d = {}, {}
+  for m, sc in pairs(adds[k]) do
+    a[#a + 1] = sc
+    a[#a + 1] = m
+  end
+  for m in pairs(dels[k]) do d[#d + 1] = m end
+  call_many('ZADD', k, a, 2)
+  call_many('ZREM', k, d, 1)
+  adds[k] = {}
+  dels[k] = {}
+end
+
+-- (re)read the first n entries of side k
+local function load_window(k, n)
+  side_flush(k)
+  local r = redis.call('ZRANGE', k, 0, n - 1, 'WITHSCORES')
+  local w = {}
+  for i = 1, #r, 2 do
+    local m = r[i]
+    w[#w + 1] = {tonumber(r[i + 1]), tonumber(sub(m, 1, 15)), m}
+  end
+  win[k] = w
+  whole[k] = #w < n
+end
+
+-- whether (score, sequence) sorts before entry e: price, then time priority
+local function before(sc, sq, e) return sc < e[1] or (sc == e[1] and sq < e[2]) end
+
+local function rest(o)
+  local k, sc = K_ASKS, o.price
+  if o.side == 'bid' then k, sc = K_BIDS, -sc end
+  local m = member(o)
+  adds[k][m] = N[sc]
+  local w = win[k]
+  if w then
+    local n = #w
+    local sq = o.seq
+    if whole[k] or (n > 0 and before(sc, sq, w[n])) then
+      local i = n + 1
+      while i > 1 and before(sc, sq, w[i - 1]) do i = i - 1 end
+      table.insert(w, i, {sc, sq, m})
+    end
+  end
+  set_expiry(o.id, o.exp)
+  level_add(o.side, o.price, o.rem, 1)
+end
+
+-- member m leaves side k (a ZREM at the end, unless it was added in this script)
+local function leave(k, m)
+  if adds[k][m] then adds[k][m] = nil else dels[k][m] = true end
+end
+
+local function unrest(o)
+  local k = zkey(o.side)
+  local m = member(o)
+  leave(k, m)
+  local w = win[k]
+  if w then
+    for i = 1, #w do
+      if w[i][3] == m then
+        table.remove(w, i)
+        break
+      end
+    end
+  end
+  level_add(o.side, o.price, -o.rem, -1)
 end
 
 local function flush_expiry()
@@ -291,6 +353,8 @@ local function flush()
     dirty = {}
     nd = 0
   end
+  side_flush(K_BIDS)
+  side_flush(K_ASKS)
   flush_expiry()
   if #done_ids > 0 then
     redis.call('RPUSH', K_DONE, SNOW .. '|' .. concat(done_ids, ','))
@@ -325,53 +389,55 @@ local function sweep(limit)
   return #ids
 end
 
-local PAGE = 2
+-- the records of window entries i.. that cross and are not read yet (up to 4), in one HMGET
+local function read_makers(w, i, bound)
+  local want = {}
+  for j = i, #w do
+    local e = w[j]
+    if e[1] > bound or #want == 4 then break end
+    local id = sub(e[3], 17)
+    if not cache[id] then want[#want + 1] = id end
+  end
+  if #want == 0 then return end
+  local recs = redis.call('HMGET', K_ORDERS, unpack(want))
+  for j, id in ipairs(want) do cache[id] = parse(id, recs[j]) end
+end
 
 -- Match taker t against the opposite side while prices cross. Own resting orders are passed
 -- over (they keep their place); expired makers are expired on the spot and never trade.
--- Reads the crossing orders a page at a time (their records in one HMGET, parsed when used).
--- Returns how many own crossing orders were passed over.
+-- Walks the side's window (reading more of the side when it runs out); the makers' records
+-- are read a few at a time. Returns how many own crossing orders were passed over.
 local function match(t)
   local opp = (t.side == 'bid') and K_ASKS or K_BIDS
   local bound = (t.side == 'bid') and t.price or -t.price
   local skipped = 0
-  local f = floor[opp]
-  if f and f >= bound then return 0 end
+  if not win[opp] then load_window(opp, WINDOW) end
+  local i = 1
   while t.rem > 0 do
-    local page = redis.call('ZRANGEBYSCORE', opp, '-inf', N[bound], 'LIMIT', skipped, PAGE)
-    local np = #page
-    if np == 0 then
-      if skipped == 0 and (not f or bound > f) then floor[opp] = bound end
-      break
+    local w = win[opp]
+    local e = w[i]
+    if not e then
+      if whole[opp] then break end
+      load_window(opp, #w * 2 + WINDOW)
+      w = win[opp]
+      e = w[i]
+      if not e then break end
     end
-    local ids, want, raw = {}, nil, nil
-    for i = 1, np do
-      local id = sub(page[i], 17)
-      ids[i] = id
-      if not cache[id] then
-        want = want or {}
-        want[#want + 1] = id
-      end
+    if e[1] > bound then break end
+    local id = sub(e[3], 17)
+    local m = cache[id]
+    if not m then
+      read_makers(w, i, bound)
+      m = cache[id]
     end
-    if want then
-      local recs = redis.call('HMGET', K_ORDERS, unpack(want))
-      raw = {}
-      for j, id in ipairs(want) do raw[id] = recs[j] end
-    end
-    for i = 1, np do
-      if t.rem == 0 then break end
-      local id = ids[i]
-      local m = cache[id]
-      if not m then
-        m = parse(id, raw[id])
-        cache[id] = m
-      end
-      local mprice = m.price -- the member's score is its price (negated for bids)
-      if m.exp <= NOW then
-        expire_order(m)
-      elseif m.user == t.user then
-        skipped = skipped + 1
-      else
+    local mprice = m.price -- the entry's score is its price (negated for bids)
+    if m.exp <= NOW then
+      expire_order(m) -- leaves the window: entry i is the next one
+    elseif m.user == t.user then
+      skipped = skipped + 1
+      i = i + 1
+    else
+      do -- a trade
         local q = t.rem
         if m.rem < q then q = m.rem end
         seq = seq + 1
@@ -391,7 +457,8 @@ local function match(t)
         trades[nt * 4 + 4] = t.side
         nt = nt + 1
         if m.rem == 0 then
-          redis.call('ZREM', opp, page[i])
+          leave(opp, e[3])
+          table.remove(w, i)
           level_add(m.side, mprice, -q, -1)
           m.status = 'filled'
           finish(m)
@@ -401,7 +468,6 @@ local function match(t)
         save(m)
       end
     end
-    if np < PAGE then break end
   end
   return skipped
 end
@@ -490,9 +556,16 @@ local function place_one(oid, user, side, sprice, sqty, tif, sexp, prior, min_pr
 end
 
 local function best(side)
-  local r = redis.call('ZRANGE', zkey(side), 0, 0, 'WITHSCORES')
-  if #r == 0 then return 0, 0 end
-  local p = tonumber(r[2])
+  local k = zkey(side)
+  local w, p = win[k], nil
+  if w and (w[1] or whole[k]) then -- the window starts where the side does
+    if not w[1] then return 0, 0 end
+    p = w[1][1]
+  else
+    local r = redis.call('ZRANGE', k, 0, 0, 'WITHSCORES')
+    if #r == 0 then return 0, 0 end
+    p = tonumber(r[2])
+  end
   if side == 'bid' then p = -p end
   local lv = levels[side][p]
   if lv then return p, lv[3] end

@@ -9,6 +9,7 @@
 -- replay, ["rej", code, message] for a refusal. Or the book's refusal {'rej', code, message}.
 local refused = open_book_or_refuse()
 if refused then return refused end
+WINDOW = 32 -- a batch's takers share the front of the side they cross
 local min_price, max_price = tonumber(ARGV[6]), tonumber(ARGV[7])
 local max_qty, max_exp = tonumber(ARGV[8]), tonumber(ARGV[9])
 local ids = {}

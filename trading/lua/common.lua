@@ -251,7 +251,17 @@ local function load_window(k, n)
 end
 
 -- whether (score, sequence) sorts before entry e: price, then time priority
-local function before(sc, sq, e) return sc < e[1] or (sc == e[1] and sq < e[2]) end
+-- the first index of window w whose entry does not sort before (sc, sq): binary search
+local function position(w, sc, sq)
+  local lo, hi = 1, #w + 1
+  while lo < hi do
+    local mid = floor_of((lo + hi) / 2)
+    local e = w[mid]
+    local esc = e[1]
+    if esc < sc or (esc == sc and e[2] < sq) then lo = mid + 1 else hi = mid end
+  end
+  return lo
+end
 
 local function rest(o)
   local k, sc = K_ASKS, o.price
@@ -260,12 +270,15 @@ local function rest(o)
   adds[k][m] = N[sc]
   local w = win[k]
   if w then
-    local n = #w
     local sq = o.seq
-    if whole[k] or (n > 0 and before(sc, sq, w[n])) then
-      local i = n + 1
-      while i > 1 and before(sc, sq, w[i - 1]) do i = i - 1 end
+    local i = position(w, sc, sq)
+    if i <= #w or whole[k] then
       table.insert(w, i, {sc, sq, m})
+      -- keep it short: the tail goes (the window stays the side's first entries)
+      if #w > 4 * WINDOW then
+        for j = #w, 2 * WINDOW + 1, -1 do w[j] = nil end
+        whole[k] = false
+      end
     end
   end
   set_expiry(o.id, o.exp)
@@ -283,12 +296,11 @@ local function unrest(o)
   leave(k, m)
   local w = win[k]
   if w then
-    for i = 1, #w do
-      if w[i][3] == m then
-        table.remove(w, i)
-        break
-      end
-    end
+    local sc = o.price
+    if k == K_BIDS then sc = -sc end
+    local i = position(w, sc, o.seq)
+    local e = w[i]
+    if e and e[3] == m then table.remove(w, i) end
   end
   level_add(o.side, o.price, -o.rem, -1)
 end

@@ -55,15 +55,16 @@ def _sha(source: str) -> str:
 
 
 def book_source() -> str:
-    """common.lua, then one branch per command; the prelude takes the name off ARGV first."""
+    """common.lua, then one branch per command on its name (the last argument)."""
     branches: list[str] = []
     for name in NAMES:
         if name != "noop":
             keyword = "if" if not branches else "elseif"
             branches.append(f"{keyword} CMD == '{name}' then\n{_read(name).rstrip()}\n")
     return (
-        "local CMD = ARGV[#ARGV] -- the command's name, then its arguments as documented\n"
-        "ARGV[#ARGV] = nil\n"
+        "-- the command's name is the last argument; its own arguments are ARGV[6..NARGV]\n"
+        "local NARGV = #ARGV - 1\n"
+        "local CMD = ARGV[NARGV + 1]\n"
         f"{_read('common')}\n{''.join(branches)}end\n"
         "return redis.error_reply('no such book command: ' .. tostring(CMD))\n"
     )

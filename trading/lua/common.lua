@@ -1,5 +1,5 @@
 -- Shared prelude of the book script (trading/scripts.py puts it in front of every command's
--- branch and takes the command's name, the last argument, off ARGV before it).
+-- branch; the command's name is the last argument, so a command's own arguments end at NARGV).
 -- KEYS: the book's keys, all hash-tagged {book:<variant_id>} so one script touches one slot.
 -- ARGV[1..5]: variant id, channel, now (epoch ms), sweep limit, recent trades length.
 -- Command arguments start at ARGV[6]. Scripts validate before the first write and return

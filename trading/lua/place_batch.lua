@@ -13,7 +13,7 @@ WINDOW = 32 -- a batch's takers share the front of the side they cross
 local min_price, max_price = tonumber(ARGV[6]), tonumber(ARGV[7])
 local max_qty, max_exp = tonumber(ARGV[8]), tonumber(ARGV[9])
 local ids = {}
-for i = 10, #ARGV, 7 do ids[#ids + 1] = ARGV[i] end
+for i = 10, NARGV, 7 do ids[#ids + 1] = ARGV[i] end
 local priors = {}
 for i = 1, #ids, 4000 do
   local j = i + 3999

@@ -2,7 +2,7 @@
 -- expires_at. Rests each as an open GTC order and raises the book sequence past it.
 load_seq()
 local n = 0
-for i = 6, #ARGV, 7 do
+for i = 6, NARGV, 7 do
   local o = {id = ARGV[i], status = 'open', user = ARGV[i + 1], side = ARGV[i + 2],
     price = tonumber(ARGV[i + 3]), rem = tonumber(ARGV[i + 4]), seq = tonumber(ARGV[i + 5]),
     exp = tonumber(ARGV[i + 6]), filled = 0, cxl = 0, expq = 0, tif = 'gtc', at = N[NOW]}

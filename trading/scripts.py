@@ -22,7 +22,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-NAMES = (
+Args = Sequence[str | int]
+
+BOOK_COMMANDS = (
     "place",
     "place_batch",
     "cancel",
@@ -33,7 +35,6 @@ NAMES = (
     "rebuild_begin",
     "rebuild_load",
     "rebuild_end",
-    "noop",
 )
 
 
@@ -44,6 +45,10 @@ class LuaScript:
     sha: str
     tail: tuple[str, ...] = ()
     """Arguments sent after the caller's: the book script's command name."""
+
+    def evalsha(self, keys: Sequence[str], args: Args) -> tuple[str | int, ...]:
+        """The EVALSHA command calling this script with `keys` and `args`."""
+        return ("EVALSHA", self.sha, len(keys), *keys, *args, *self.tail)
 
 
 def _read(name: str) -> str:
@@ -56,11 +61,10 @@ def _sha(source: str) -> str:
 
 def book_source() -> str:
     """common.lua, then one branch per command on its name (the last argument)."""
-    branches: list[str] = []
-    for name in NAMES:
-        if name != "noop":
-            keyword = "if" if not branches else "elseif"
-            branches.append(f"{keyword} CMD == '{name}' then\n{_read(name).rstrip()}\n")
+    branches = [
+        f"{'if' if i == 0 else 'elseif'} CMD == '{name}' then\n{_read(name).rstrip()}\n"
+        for i, name in enumerate(BOOK_COMMANDS)
+    ]
     return (
         "-- the command's name is the last argument; its own arguments are ARGV[6..NARGV]\n"
         "local NARGV = #ARGV - 1\n"
@@ -75,15 +79,12 @@ def _build() -> dict[str, LuaScript]:
     book_sha = _sha(book)
     noop = _read("noop")
     out = {"noop": LuaScript(name="noop", source=noop, sha=_sha(noop))}
-    for name in NAMES:
-        if name != "noop":
-            out[name] = LuaScript(name=name, source=book, sha=book_sha, tail=(name,))
+    for name in BOOK_COMMANDS:
+        out[name] = LuaScript(name=name, source=book, sha=book_sha, tail=(name,))
     return out
 
 
 SCRIPTS = _build()
-
-Args = Sequence[str | int]
 
 
 class ScriptRunner:
@@ -108,10 +109,10 @@ class ScriptRunner:
             except (RedisConnectionError, RedisTimeoutError):
                 pass  # the client's own path below, with its retries
         try:
-            return self.client.evalsha(script.sha, len(keys), *keys, *args, *script.tail)
+            return self.client.evalsha(*script.evalsha(keys, args)[1:])
         except NoScriptError:
             self.client.script_load(script.source)
-            return self.client.evalsha(script.sha, len(keys), *keys, *args, *script.tail)
+            return self.client.evalsha(*script.evalsha(keys, args)[1:])
 
     def _plain_pool(self) -> Any:
         """The connection pool of a plain `Redis` client (not a cluster, not a client bound to
@@ -128,7 +129,7 @@ class ScriptRunner:
         closed and is raised for the caller to retry through the client."""
         conn = pool.get_connection()
         try:
-            conn.send_command("EVALSHA", script.sha, len(keys), *keys, *args, *script.tail)
+            conn.send_command(*script.evalsha(keys, args))
             return conn.read_response()
         except ResponseError:
             raise  # an error reply, read in full: the connection is fine
@@ -179,9 +180,7 @@ class ScriptRunner:
         conn = pool.get_connection()
         try:
             for keys, args in calls:
-                conn.send_packed_command(
-                    conn.pack_command("EVALSHA", script.sha, len(keys), *keys, *args, *script.tail)
-                )
+                conn.send_packed_command(conn.pack_command(*script.evalsha(keys, args)))
                 sent.append((keys, args))
             for i in range(len(sent)):
                 try:
@@ -215,5 +214,5 @@ class ScriptRunner:
         pipe = self.client.pipeline(transaction=False)
         for keys, args in calls:
             # execute_command: a RedisCluster pipeline blocks the evalsha method, not the command
-            pipe.execute_command("EVALSHA", script.sha, len(keys), *keys, *args, *script.tail)
+            pipe.execute_command(*script.evalsha(keys, args))
         return list(pipe.execute(raise_on_error=False))

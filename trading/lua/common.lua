@@ -250,7 +250,6 @@ local function load_window(k, n)
   whole[k] = #w < n
 end
 
--- whether (score, sequence) sorts before entry e: price, then time priority
 -- the first index of window w whose entry does not sort before (sc, sq): binary search
 local function position(w, sc, sq)
   local lo, hi = 1, #w + 1
@@ -448,37 +447,35 @@ local function match(t)
     elseif m.user == t.user then
       skipped = skipped + 1
       i = i + 1
-    else
-      do -- a trade
-        local q = t.rem
-        if m.rem < q then q = m.rem end
-        seq = seq + 1
-        m.rem = m.rem - q
-        m.filled = m.filled + q
-        t.rem = t.rem - q
-        t.filled = t.filled + q
-        local s = fmt('%d', seq)
-        N[seq] = s
-        local mps, qs = N[mprice], N[q]
-        emit('["trade","' .. VARIANT .. '-' .. s .. '",' .. mps .. ',' .. qs .. ',"' .. id ..
-          '","' .. m.user .. '","' .. t.id .. '","' .. t.user .. '","' .. t.side .. '",' ..
-          N[m.rem] .. ',' .. N[t.rem] .. ',' .. s .. ']')
-        trades[nt * 4 + 1] = s
-        trades[nt * 4 + 2] = mps
-        trades[nt * 4 + 3] = qs
-        trades[nt * 4 + 4] = t.side
-        nt = nt + 1
-        if m.rem == 0 then
-          leave(opp, e[3])
-          table.remove(w, i)
-          level_add(m.side, mprice, -q, -1)
-          m.status = 'filled'
-          finish(m)
-        else
-          level_add(m.side, mprice, -q, 0)
-        end
-        save(m)
+    else -- a trade
+      local q = t.rem
+      if m.rem < q then q = m.rem end
+      seq = seq + 1
+      m.rem = m.rem - q
+      m.filled = m.filled + q
+      t.rem = t.rem - q
+      t.filled = t.filled + q
+      local s = fmt('%d', seq)
+      N[seq] = s
+      local mps, qs = N[mprice], N[q]
+      emit('["trade","' .. VARIANT .. '-' .. s .. '",' .. mps .. ',' .. qs .. ',"' .. id ..
+        '","' .. m.user .. '","' .. t.id .. '","' .. t.user .. '","' .. t.side .. '",' ..
+        N[m.rem] .. ',' .. N[t.rem] .. ',' .. s .. ']')
+      trades[nt * 4 + 1] = s
+      trades[nt * 4 + 2] = mps
+      trades[nt * 4 + 3] = qs
+      trades[nt * 4 + 4] = t.side
+      nt = nt + 1
+      if m.rem == 0 then
+        leave(opp, e[3])
+        table.remove(w, i)
+        level_add(m.side, mprice, -q, -1)
+        m.status = 'filled'
+        finish(m)
+      else
+        level_add(m.side, mprice, -q, 0)
       end
+      save(m)
     end
   end
   return skipped
@@ -512,7 +509,7 @@ local function place_one(oid, user, side, sprice, sqty, tif, sexp, prior, min_pr
   local placed = cache[oid] -- placed earlier in this batch: replay that outcome
   if placed and placed.body then prior = SNOW .. '|[' .. placed.body .. ']' end
   if prior then return 'replay', prior end
-  if oid == '' or user == '' or #oid > 64 or #user > 64 or not (id_chars(oid) and id_chars(user)) then
+  if not (valid_id(oid) and valid_id(user)) then
     return 'rej', 'invalid_id', 'ids must be 1-64 characters of A-Z a-z 0-9 _ . : -'
   end
   if side ~= 'bid' and side ~= 'ask' then return 'rej', 'invalid_side', 'side must be bid or ask' end
@@ -545,8 +542,8 @@ local function place_one(oid, user, side, sprice, sqty, tif, sexp, prior, min_pr
   nj = nj + 1
   local slot = ne
   local skipped = match(o)
-  local whole = ne == slot and skipped == 0 and tif == 'gtc'
-  if whole then -- no trade, nothing stops it resting
+  local rests_whole = ne == slot and skipped == 0 and tif == 'gtc'
+  if rests_whole then -- no trade, nothing stops it resting
     rest(o)
     nj = nj + 1
     events[slot] = rested_events(o)
@@ -559,7 +556,7 @@ local function place_one(oid, user, side, sprice, sqty, tif, sexp, prior, min_pr
   local body = events[first]
   if ne > first then body = concat(events, ',', first, ne) end
   o.body = body
-  if not whole or slot ~= first then -- else its record implies this outcome (rested_outcome)
+  if not rests_whole or slot ~= first then -- else its record implies this outcome (rested_outcome)
     outcomes[no + 1] = oid
     outcomes[no + 2] = SNOW .. '|[' .. body .. ']'
     no = no + 2

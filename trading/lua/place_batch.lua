@@ -20,9 +20,7 @@ for i = 1, #ids, 4000 do
   if j > #ids then j = #ids end
   local stored = redis.call('HMGET', K_OUTCOMES, unpack(ids, i, j))
   local recs = redis.call('HMGET', K_ORDERS, unpack(ids, i, j))
-  for k = 1, #stored do
-    if stored[k] or recs[k] then priors[i + k - 1] = prior_outcome(ids[i + k - 1], stored[k], recs[k]) end
-  end
+  for k = 1, #stored do priors[i + k - 1] = prior_outcome(ids[i + k - 1], stored[k], recs[k]) end
 end
 local layout = {}
 for k, oid in ipairs(ids) do

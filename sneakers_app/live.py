@@ -77,6 +77,7 @@ class BookHub:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._subscribed: asyncio.Event | None = None
         self._kicks: dict[str, asyncio.Event] = {}
+        self._missed_kicks: set[str] = set()  # kicked while not waiting: the next wait returns
         self._feeds: dict[Hashable, ViewFeed[Any]] = {}
         self.messages = 0
 
@@ -185,7 +186,9 @@ class BookHub:
         """
         self.ensure_started()
         books = [b for b in seen if b]
-        if not self._changed(seen):
+        if kick_key in self._missed_kicks:
+            self._missed_kicks.discard(kick_key)
+        elif not self._changed(seen):
             event = asyncio.Event()
             for book in books:
                 self._waiters.setdefault(book, set()).add(event)
@@ -212,10 +215,16 @@ class BookHub:
 
     def kick(self, key: str) -> None:
         """Wake the `wait` registered under `key` now (it returns unchanged, so its caller looks
-        again at what it waits for: e.g. a page that opened a dialog wants every book change)."""
+        again at what it waits for: e.g. a page that opened a dialog wants every book change).
+        A kick while nothing waits under `key` (its loop is busy reading) is kept for the next
+        `wait` under that key, which then returns at once."""
         event = self._kicks.get(key)
         if event is not None:
             event.set()
+        elif key:
+            if len(self._missed_kicks) >= 10_000:  # keys of tabs long gone: let them go
+                self._missed_kicks.clear()
+            self._missed_kicks.add(key)
 
     async def shared(
         self,

@@ -463,6 +463,10 @@ def _transport() -> live_push.StateRoomTransport:
     return live_push.StateRoomTransport(ProductState.get_full_name())
 
 
+Top = tuple[int | None, int | None]
+"""(highest bid, lowest ask) in cents, None for an empty side."""
+
+
 class ProductState(SessionState):
     found: bool = True
     loaded: bool = False
@@ -1035,7 +1039,7 @@ class ProductState(SessionState):
     def _dialog_variant(self) -> int | None:
         return self._variant_for(self.dialog_size) if self.dialog_size else None
 
-    def _top(self) -> tuple[int | None, int | None]:
+    def _top(self) -> Top:
         """(highest bid, lowest ask) of the dialog's size, from the engine right now."""
         variant = self._dialog_variant()
         if variant is None:
@@ -1043,14 +1047,15 @@ class ProductState(SessionState):
         top = market_data.top_of_book(get_redis(), str(variant))
         return top.bid_cents, top.ask_cents
 
-    def _now_price(self) -> int | None:
-        """Buy Now pays the lowest ask, Sell Now takes the highest bid, of the dialog's size."""
-        bid, ask = self._top()
+    def _now_price(self, top: Top | None = None) -> int | None:
+        """Buy Now pays the lowest ask, Sell Now takes the highest bid, of the dialog's size
+        (`top`: the `_top()` the caller already read, so one refresh quotes one book)."""
+        bid, ask = top or self._top()
         return ask if self.dialog_kind == "buy" else bid
 
-    def _price_cents(self) -> int | None:
+    def _price_cents(self, top: Top | None = None) -> int | None:
         if self.dialog_kind in ("buy", "sell"):
-            return self._now_price()
+            return self._now_price(top)
         try:
             return parse_usd(self.price_input)
         except ValueError:
@@ -1059,14 +1064,15 @@ class ProductState(SessionState):
     def _refresh_dialog_prices(self) -> None:
         if not self.dialog_open:
             return
+        top = self._top()
         if self.dialog_kind in ("buy", "sell"):
-            price = self._now_price()
+            price = self._now_price(top)
             self.fixed_price = format_usd(price) if price else ""
-        self._refresh_hints()
-        self._refresh_quote()
+        self._refresh_hints(top)
+        self._refresh_quote(top)
 
-    def _refresh_quote(self) -> None:
-        price = self._price_cents()
+    def _refresh_quote(self, top: Top | None = None) -> None:
+        price = self._price_cents(top)
         if price is None or price < market.MIN_PRICE_CENTS or price > market.MAX_PRICE_CENTS:
             self.fee_lines, self.total = [], ""
             return
@@ -1099,12 +1105,12 @@ class ProductState(SessionState):
         self.total_label = "Your payout"
         self.total = format_usd(s.payout_cents)
 
-    def _refresh_hints(self) -> None:
+    def _refresh_hints(self, top: Top | None = None) -> None:
         variant = self._dialog_variant()
         if variant is None or self.dialog_kind in ("buy", "sell"):
             self.hints = []
             return
-        bid_cents, ask_cents = self._top()
+        bid_cents, ask_cents = top or self._top()
         hints: list[HintView] = []
         if self.dialog_kind == "bid":
             if ask_cents:
@@ -1190,7 +1196,8 @@ class ProductState(SessionState):
         side: market.SideName = "bid" if kind in ("buy", "bid") else "ask"
         immediate = kind in ("buy", "sell")
         if immediate:
-            price = self._now_price()
+            top = self._top()
+            price = self._now_price(top)
             if price is None:
                 self.form_error = (
                     "No one is selling this size right now. Place a bid instead."
@@ -1200,7 +1207,7 @@ class ProductState(SessionState):
                 return None
             if format_usd(price) != self.fixed_price:
                 self.fixed_price = format_usd(price)
-                self._refresh_quote()
+                self._refresh_quote(top)
                 self.form_error = (
                     f"The price just changed to {format_usd(price)}. Check the total and "
                     "confirm again."

@@ -8,6 +8,7 @@ are never trusted for a decision.
 from __future__ import annotations
 
 import sys
+from typing import Any
 from urllib.parse import quote
 
 import reflex as rx
@@ -17,17 +18,28 @@ from sneakers_app.db import session_scope
 from sneakers_app.services import accounts
 
 
-def client_connected(token: str, sid: str) -> bool:
-    """Whether a tab's websocket is still connected to this backend process (the app's socket
-    map: token -> socket id; a reload gets a new socket id, a closed tab none). Background
-    loops check it every pass."""
+def event_namespace() -> Any | None:
+    """The running app's socket.io namespace (None outside a Reflex server)."""
     from reflex.config import get_config
 
     module = sys.modules.get(get_config().module)
-    namespace = getattr(getattr(module, "app", None), "event_namespace", None)
+    return getattr(getattr(module, "app", None), "event_namespace", None)
+
+
+def client_connected(token: str, sid: str = "") -> bool:
+    """Whether a tab's websocket is still connected to this backend process (the app's socket
+    map: token -> socket id; a reload gets a new socket id, a closed tab none; `sid` empty:
+    any socket of that tab). Background loops check it every pass."""
+    namespace = event_namespace()
     if namespace is None:
-        return True  # running outside a Reflex server: nothing to ask
-    current = namespace.token_to_sid.get(token)
+        return True  # outside a Reflex server there is nothing to ask
+    # The token manager's own map: `token_to_sid` copies every connection's entry per call,
+    # which a thousand live loops asking on every update turn into quadratic work.
+    sockets = getattr(getattr(namespace, "_token_manager", None), "token_to_socket", None)
+    if isinstance(sockets, dict):
+        current = getattr(sockets.get(token), "sid", None)
+    else:
+        current = namespace.token_to_sid.get(token)
     return current is not None and (not sid or current == sid)
 
 

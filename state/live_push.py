@@ -15,7 +15,6 @@ so the browser always ends with the newest of the two.
 from __future__ import annotations
 
 import dataclasses
-import sys
 from collections.abc import Hashable
 from typing import Any
 
@@ -24,6 +23,7 @@ from reflex.constants.state import FIELD_MARKER
 from socketio import packet as socketio_packet
 
 from sneakers_app.live import Transport
+from state.base import event_namespace
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,30 +33,6 @@ class SharedView:
 
     market: Any
     vars: dict[str, Any]
-
-
-def event_namespace() -> Any | None:
-    """The running app's socket.io namespace (None outside a Reflex server)."""
-    from reflex.config import get_config
-
-    module = sys.modules.get(get_config().module)
-    return getattr(getattr(module, "app", None), "event_namespace", None)
-
-
-def client_connected(token: str, sid: str) -> bool:
-    """Whether this tab's websocket is still connected to this backend process (the app's
-    socket map: token -> socket id; a reload gets a new socket id, a closed tab none)."""
-    namespace = event_namespace()
-    if namespace is None:
-        return True  # outside a Reflex server there is nothing to ask
-    # The token manager's own map: `token_to_sid` copies every connection's entry per call,
-    # which a thousand live loops asking on every update turn into quadratic work.
-    sockets = getattr(getattr(namespace, "_token_manager", None), "token_to_socket", None)
-    if isinstance(sockets, dict):
-        current = getattr(sockets.get(token), "sid", None)
-    else:
-        current = namespace.token_to_sid.get(token)
-    return current is not None and (not sid or current == sid)
 
 
 async def _send_to_room(namespace: Any, room: str, update: dict[str, Any]) -> None:

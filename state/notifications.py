@@ -9,7 +9,6 @@ stops when asked (`stop_watch`), when the user logs out or changes, or when the 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 import time
@@ -20,7 +19,7 @@ import reflex as rx
 from sneakers_app.db import session_scope
 from sneakers_app.services import accounts, notifications
 from sneakers_app.services.notifications import Kind, NotificationError
-from state.base import SessionState
+from state.base import SessionState, client_connected
 
 logger = logging.getLogger(__name__)
 
@@ -226,7 +225,7 @@ class NotificationState(SessionState):
                 for notice in reversed(fresh):
                     if not notice.read and notice.kind in TOAST_KINDS:
                         yield _toast(notice)
-                missed = 0 if _connected(self.router.session.client_token) else missed + 1
+                missed = 0 if client_connected(self.router.session.client_token) else missed + 1
                 await asyncio.sleep(POLL_SECONDS)
         finally:
             async with self:
@@ -264,14 +263,3 @@ def _toast(notice: notifications.NotificationView) -> rx.event.EventSpec:
     if kind in (Kind.BID_MATCHED, Kind.ASK_MATCHED):
         show = rx.toast.success
     return show(notice.title, description=notice.body[:160], duration=8000, close_button=True)
-
-
-def _connected(client_token: str) -> bool:
-    """False once the tab's websocket is gone (unknown counts as connected)."""
-    with contextlib.suppress(Exception):
-        from reflex.utils.prerequisites import get_and_validate_app
-
-        namespace = get_and_validate_app().app.event_namespace
-        if namespace is not None:
-            return client_token in namespace.token_to_sid
-    return True

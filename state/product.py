@@ -39,7 +39,7 @@ from sneakers_app.services import (
     watchlist,
 )
 from state import live_push
-from state.base import SessionState
+from state.base import SessionState, client_connected, event_namespace
 from trading import market_data
 
 log = logging.getLogger(__name__)
@@ -455,7 +455,7 @@ def _topics(books: list[str], args: LiveArgs) -> list[str]:
 
 
 def _in_server() -> bool:
-    return live_push.event_namespace() is not None
+    return event_namespace() is not None
 
 
 @functools.cache
@@ -773,7 +773,7 @@ class ProductState(SessionState):
         stopped = "navigated away"
         try:
             while True:
-                if not live_push.client_connected(token, sid):
+                if not client_connected(token, sid):
                     stopped = "disconnected"
                     break
                 seen, changed = await hub.wait(seen, timeout, kick_key=sid)

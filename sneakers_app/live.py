@@ -19,7 +19,6 @@ starting its own. A thousand viewers of one product cost one read per update, no
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import logging
 import time
@@ -292,9 +291,6 @@ class BookHub:
         if self._feeds.get(feed.key) is feed:
             del self._feeds[feed.key]
 
-    def feeds(self) -> list[ViewFeed[Any]]:
-        return [f for f in self._feeds.values() if not f.stopped]
-
 
 async def _cancel(task: asyncio.Task[None] | None) -> None:
     if task is not None:
@@ -354,9 +350,6 @@ class ViewFeed(Generic[T]):
         self.members: dict[str, int] = {}
         self.joining: dict[str, int] = {}
         self.view: T | None = None
-        self.pushes = 0
-        self.timings: collections.deque[tuple[float, float]] = collections.deque(maxlen=100)
-        """Seconds per push: reading the view, pushing it (logged every `maxlen` pushes)."""
         self.stopped = False
         self._task: asyncio.Task[None] | None = None
         self._kick_key = f"feed:{id(self)}"
@@ -365,10 +358,6 @@ class ViewFeed(Generic[T]):
         self._task = asyncio.get_running_loop().create_task(
             self._run(), name=f"sneakers-feed-{self.key}"
         )
-
-    async def stop(self) -> None:
-        task, self._task = self._task, None
-        await _cancel(task)
 
     def join(self, member: str, generation: int) -> None:
         self.members.pop(member, None)
@@ -420,32 +409,14 @@ class ViewFeed(Generic[T]):
                 self._transport.drop(self.key, member)
 
     async def _round(self, seen: Mapping[str, int]) -> None:
-        started = time.perf_counter()
         for member in [m for m in self.members if not self._transport.alive(m)]:
             self.leave(member)
         joining = dict(self.joining)
         view = await self.hub.shared(self.key, seen, self._load)
-        read = time.perf_counter()
         # Those still joining under the same generation (a leave meanwhile wins).
         arriving = [m for m, g in joining.items() if self.joining.get(m) == g]
         previous, self.view = self.view, view
         await self._push_and_admit(view, previous, arriving, joining)
-        self.pushes += 1
-        self.timings.append((read - started, time.perf_counter() - read))
-        if len(self.timings) == self.timings.maxlen:
-            reads = sorted(t[0] for t in self.timings)
-            pushes = sorted(t[1] for t in self.timings)
-            log.warning(
-                "live feed %s: %d members; read p50 %.1f ms max %.1f ms; push p50 %.1f ms "
-                "max %.1f ms",
-                self.key,
-                len(self.members),
-                reads[len(reads) // 2] * 1000,
-                reads[-1] * 1000,
-                pushes[len(pushes) // 2] * 1000,
-                pushes[-1] * 1000,
-            )
-            self.timings.clear()
 
     async def _push_and_admit(
         self, view: T, previous: T | None, arriving: list[str], joining: Mapping[str, int]

@@ -3,6 +3,7 @@ and seeded SQLite database, driven by Playwright in Debian's Chromium."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -67,71 +68,64 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
     work = tmp_path_factory.mktemp("e2e")
     database_url = f"sqlite:///{work / 'e2e.db'}"
     migrations.upgrade(database_url)
-    redis = servers.start_redis()
-    stripe_server = servers.start_localstripe()
-    smtp = start_smtp()
-    port = free_port()
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=database_url,
-        REDIS_URL=redis.url,
-        STRIPE_API_BASE=stripe_server.url,
-        STRIPE_JS_URL=stripe_server.js_url,
-        SMTP_URL=smtp.url,
-        ENVIRONMENT="test",
-        FRONTEND_PORT=str(port),
-        BACKEND_PORT=str(port),
-        API_URL=f"http://localhost:{port}",
-        APP_URL=f"http://localhost:{port}",
-        JOURNAL_CONSUMER_NAME="e2e",
-    )
-    for command in ("seed", "open-books"):
-        done = subprocess.run(
-            [sys.executable, "-m", "sneakers_app", command],
-            cwd=PROJECT_ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
+    # Each part is stopped by the stack (last started first), whatever fails after it starts.
+    with contextlib.ExitStack() as started:
+        redis = servers.start_redis()
+        started.callback(redis.stop)
+        stripe_server = servers.start_localstripe()
+        started.callback(stripe_server.stop)
+        smtp = start_smtp()
+        started.callback(smtp.stop)
+        port = free_port()
+        env = dict(os.environ)
+        env.update(
+            DATABASE_URL=database_url,
+            REDIS_URL=redis.url,
+            STRIPE_API_BASE=stripe_server.url,
+            STRIPE_JS_URL=stripe_server.js_url,
+            SMTP_URL=smtp.url,
+            ENVIRONMENT="test",
+            FRONTEND_PORT=str(port),
+            BACKEND_PORT=str(port),
+            API_URL=f"http://localhost:{port}",
+            APP_URL=f"http://localhost:{port}",
+            JOURNAL_CONSUMER_NAME="e2e",
         )
-        assert done.returncode == 0, done.stdout + done.stderr
-    engine = make_engine(database_url)
-    with Session(engine) as session:
-        for (email, password), staff in ((E2E_STAFF, True), (E2E_MEMBER, False)):
-            accounts.sign_up(
-                session=session,
-                email=email,
-                display_name="Staff" if staff else "Member",
-                password=password,
-                is_staff=staff,
+        for command in ("seed", "open-books"):
+            done = subprocess.run(
+                [sys.executable, "-m", "sneakers_app", command],
+                cwd=PROJECT_ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=False,
             )
-        session.commit()
-    engine.dispose()
-    processes = [
-        servers.spawn(
-            [sys.executable, "-m", "sneakers_app", "consume-journal"], env, work / "consumer.log"
-        ),
-        servers.spawn(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "sneakers_app.worker",
-                "worker",
-                "--pool=solo",
-                "--loglevel=warning",
-            ],
+            assert done.returncode == 0, done.stdout + done.stderr
+        engine = make_engine(database_url)
+        with Session(engine) as session:
+            for (email, password), staff in ((E2E_STAFF, True), (E2E_MEMBER, False)):
+                accounts.sign_up(
+                    session=session,
+                    email=email,
+                    display_name="Staff" if staff else "Member",
+                    password=password,
+                    is_staff=staff,
+                )
+            session.commit()
+        engine.dispose()
+        celery = [sys.executable, "-m", "celery", "-A", "sneakers_app.worker", "worker"]
+        for command, log_name in (
+            ([sys.executable, "-m", "sneakers_app", "consume-journal"], "consumer.log"),
+            ([*celery, "--pool=solo", "--loglevel=warning"], "celery.log"),
+        ):
+            started.callback(servers.stop, servers.spawn(command, env, work / log_name))
+        log = work / "reflex.log"
+        reflex = servers.spawn(
+            [sys.executable, "-m", "reflex", "run", "--env", "prod", "--loglevel", "info"],
             env,
-            work / "celery.log",
-        ),
-    ]
-    log = work / "reflex.log"
-    reflex = servers.spawn(
-        [sys.executable, "-m", "reflex", "run", "--env", "prod", "--loglevel", "info"], env, log
-    )
-    processes.append(reflex)
-    try:
+            log,
+        )
+        started.callback(servers.stop, reflex)
         servers.wait_http(f"http://localhost:{port}/", reflex, 600, log)
         yield LiveApp(
             url=f"http://localhost:{port}",
@@ -141,12 +135,6 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
             work=work,
             redis_url=redis.url,
         )
-    finally:
-        for process in reversed(processes):
-            servers.stop(process)
-        smtp.stop()
-        stripe_server.stop()
-        redis.stop()
 
 
 @pytest.fixture

@@ -65,10 +65,8 @@ def run(stop: threading.Event | None = None, *, block_ms: int = 1000) -> None:
     handle = journal.handler(lambda: Session(get_db_engine(), expire_on_commit=False), after_commit)
 
     def handle_all(entries: list[JournalEntry]) -> set[str]:
-        for entry in entries:
-            handle(entry)
-            consumer.ack([entry])
-        return {entry.variant_id for entry in entries}
+        """Handles and acks `entries`; returns their books."""
+        return {entry.variant_id for entry in consumer.handle(entries, handle)}
 
     books: list[str] = []
     refreshed = 0.0
@@ -81,8 +79,9 @@ def run(stop: threading.Event | None = None, *, block_ms: int = 1000) -> None:
         if not books:
             stop.wait(1.0)
             continue
-        if not unacked_read:
-            handle_all(consumer.read(books, pending=True))
+        if not unacked_read:  # a read returns up to 100 per book: read until none is left
+            while handle_all(consumer.read(books, pending=True)):
+                pass
             unacked_read = True
         hot = handle_all(consumer.read(books, block_ms=block_ms))
         until = time.monotonic() + HOT_SECONDS

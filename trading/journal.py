@@ -187,13 +187,21 @@ class JournalConsumer:
         returned. A handler exception stops the pass; the entry stays pending (at least once)."""
         handled = 0
         for pending in (True, False):
-            for entry in self.read(
+            entries = self.read(
                 variant_ids, count=count, block_ms=None if pending else block_ms, pending=pending
-            ):
-                handler(entry)
-                self.ack([entry])
-                handled += 1
+            )
+            handled += len(self.handle(entries, handler))
         return handled
+
+    def handle(
+        self, entries: list[JournalEntry], handler: Callable[[JournalEntry], None]
+    ) -> list[JournalEntry]:
+        """Hand each entry to `handler` and ack it once the handler returned; returns them. A
+        handler exception stops there: that entry and the rest stay pending (at least once)."""
+        for entry in entries:
+            handler(entry)
+            self.ack([entry])
+        return entries
 
     def trim_acknowledged(self, variant_id: str) -> int:
         """Drop journal entries every group has received and acked; returns how many went."""

@@ -38,7 +38,7 @@ from sneakers_app.services import (
     payments,
     watchlist,
 )
-from state import live_push
+from state import live_push, own_orders
 from state.base import SessionState, client_connected, event_namespace
 from trading import market_data
 
@@ -1291,13 +1291,11 @@ class ProductState(SessionState):
         if parsed is None:
             return None
         side, row_id = parsed
-        try:
-            with session_scope() as session:
-                market.cancel(
-                    session=session, engine=get_engine(), user_id=user.id, side=side, row_id=row_id
-                )
-        except market.MarketError as exc:
-            self.order_message = exc.message
+        outcome = own_orders.cancel(user_id=user.id, side=side, row_id=row_id)
+        if outcome is None:
+            return None
+        if not outcome.ok:
+            self.order_message = outcome.message
             return None
         self.order_message = f"Your {side} was cancelled."
         self._reload(with_tape=False)

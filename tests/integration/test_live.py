@@ -22,17 +22,27 @@ from trading.engine import RedisEngine
 from trading.orders import PlaceOrder, Side, TimeInForce
 
 
-def _place(engine: RedisEngine, book: str, order_id: str, price: int) -> None:
+def _place(
+    engine: RedisEngine,
+    book: str,
+    order_id: str,
+    price: int,
+    *,
+    user: str = "u1",
+    side: Side = Side.ASK,
+    ioc: bool = False,
+) -> None:
+    """One order of quantity 1: a GTC ask for an hour unless told otherwise."""
     engine.place(
         PlaceOrder(
             variant_id=book,
             order_id=order_id,
-            user_id="u1",
-            side=Side.ASK,
+            user_id=user,
+            side=side,
             price_cents=price,
             quantity=1,
-            time_in_force=TimeInForce.GTC,
-            expires_at=int(time.time() * 1000) + 3_600_000,
+            time_in_force=TimeInForce.IOC if ioc else TimeInForce.GTC,
+            expires_at=None if ioc else int(time.time() * 1000) + 3_600_000,
         )
     )
 
@@ -84,24 +94,12 @@ def test_waiters_wake_for_their_books_only_and_conflate(redis_server: RedisServe
         assert changed and seen5[mine] == seen4[mine]
         await hub.stop()
 
-    # Its own thread and loop: a browser test earlier in the run may leave a loop running here.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(asyncio.run, scenario()).result()
+    _in_own_loop(scenario())
 
 
 def _bid(engine: RedisEngine, book: str, order_id: str, price: int, user: str) -> None:
-    engine.place(
-        PlaceOrder(
-            variant_id=book,
-            order_id=order_id,
-            user_id=user,
-            side=Side.BID,
-            price_cents=price,
-            quantity=1,
-            time_in_force=TimeInForce.IOC,
-            expires_at=None,
-        )
-    )
+    """A Buy Now: an IOC bid of `user`."""
+    _place(engine, book, order_id, price, user=user, side=Side.BID, ioc=True)
 
 
 def _in_own_loop(scenario: Coroutine[Any, Any, None]) -> None:

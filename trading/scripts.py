@@ -12,6 +12,7 @@ copy of the rules per command it alone made the slowest 2% of single places (doc
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
@@ -51,8 +52,42 @@ class LuaScript:
         return ("EVALSHA", self.sha, len(keys), *keys, *args, *self.tail)
 
 
+ORDER_FIELDS = (
+    "id",
+    "status",
+    "side",
+    "user",
+    "price",
+    "orig",
+    "rem",
+    "filled",
+    "cxl",
+    "expq",
+    "seq",
+    "exp",
+    "tif",
+    "at",
+    "dirty",
+    "body",
+)
+"""An order table's slots in the scripts, in order: the id, the order record's 13 fields (see
+common.lua), whether the record must be written, and the events of an order placed now."""
+
+_ORDER_SLOT = {f"O_{name.upper()}": str(i) for i, name in enumerate(ORDER_FIELDS, start=1)}
+_CONSTANT = re.compile(r"\bO_[A-Z]+\b")
+
+
+def _slot(match: re.Match[str]) -> str:
+    name = match.group(0)
+    if name not in _ORDER_SLOT:
+        raise ValueError(f"unknown order field {name} in a book script")
+    return _ORDER_SLOT[name]
+
+
 def _read(name: str) -> str:
-    return (files("trading") / "lua" / f"{name}.lua").read_text(encoding="utf-8")
+    """A script's source, each O_<FIELD> (an order table's slot) replaced with its index."""
+    source = (files("trading") / "lua" / f"{name}.lua").read_text(encoding="utf-8")
+    return _CONSTANT.sub(_slot, source)
 
 
 def _sha(source: str) -> str:

@@ -29,7 +29,7 @@ local seq = 0
 
 -- deferred writes (see flush)
 local cache = {}        -- order id -> order table (read or created by this script)
-local dirty = {}        -- orders whose record must be written (o.dirty set), in first-change order
+local dirty = {}        -- orders whose record must be written (o[O_DIRTY] set), in first-change order
 local nd = 0            -- #dirty
 local exp_index = {}    -- order id -> expires_at (add to the expiry index) or false (remove)
 local exp_ids = {}
@@ -57,7 +57,7 @@ end})
 -- format string character by character, which made events with key names several times
 -- dearer.) `head` is the '"<id>","<user>","<side>",' an order's events start with.
 local function head(o)
-  return '"' .. o.id .. '","' .. o.user .. '","' .. o.side .. '",'
+  return '"' .. o[O_ID] .. '","' .. o[O_USER] .. '","' .. o[O_SIDE] .. '",'
 end
 
 local function emit(ev)
@@ -67,11 +67,11 @@ local function emit(ev)
 end
 
 local function ev_rested(o)
-  return '["rested",' .. head(o) .. N[o.price] .. ',' .. N[o.rem] .. ',' .. N[o.seq] .. ',' ..
-    N[o.exp] .. ']'
+  return '["rested",' .. head(o) .. N[o[O_PRICE]] .. ',' .. N[o[O_REM]] .. ',' .. N[o[O_SEQ]] .. ',' ..
+    N[o[O_EXP]] .. ']'
 end
 local function ev_cancelled(o, qty, reason)
-  return '["cancelled",' .. head(o) .. N[o.price] .. ',' .. N[qty] .. ',"' .. reason .. '"]'
+  return '["cancelled",' .. head(o) .. N[o[O_PRICE]] .. ',' .. N[qty] .. ',"' .. reason .. '"]'
 end
 
 local function events_json()
@@ -108,21 +108,26 @@ end
 
 -- order record: status|side|user|price|submitted|remaining|filled|cancelled|expired|seq|expires_at|tif|at
 -- (`at`: when it was placed, as text; records written before it existed end at tif).
--- An order table has these 14 fields, `dirty` and (placed now) `body`, its events: at most 16
--- keys, so Lua sizes its hash part once. Every allocation counts here (a batch's time goes as
--- much to allocating and collecting as to the rules): no other fields.
+-- An order table is an array: the id, the record's 13 fields in its order, O_DIRTY and (placed
+-- now) O_BODY, its events. trading/scripts.py replaces each O_<NAME> with its index before the
+-- script is loaded (Lua 5.1 has no constants): an array of 16 slots is allocated once and
+-- read by index, which costs less than a table of 16 named keys (every allocation counts here:
+-- a batch's time goes as much to allocating and collecting as to the rules).
+local function new_order(id, status, side, user, price, orig, rem, filled, cxl, expq, s, exp, tif, at)
+  return {id, status, side, user, price, orig, rem, filled, cxl, expq, s, exp, tif, at, false, false}
+end
+
 local function parse(id, rec)
   local st, side, user, price, orig, rem, filled, cxl, expq, s, exp, tif, at = string.match(rec,
     '^(%l+)|(%l+)|([^|]+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%l+)|?(%d*)$')
-  return {id = id, status = st, side = side, user = user, price = tonumber(price),
-    orig = tonumber(orig), rem = tonumber(rem), filled = tonumber(filled), cxl = tonumber(cxl),
-    expq = tonumber(expq), seq = tonumber(s), exp = tonumber(exp), tif = tif, at = at}
+  return new_order(id, st, side, user, tonumber(price), tonumber(orig), tonumber(rem),
+    tonumber(filled), tonumber(cxl), tonumber(expq), tonumber(s), tonumber(exp), tif, at)
 end
 
 local function pack(o)
-  return o.status .. '|' .. o.side .. '|' .. o.user .. '|' .. N[o.price] .. '|' .. N[o.orig] ..
-    '|' .. N[o.rem] .. '|' .. N[o.filled] .. '|' .. N[o.cxl] .. '|' .. N[o.expq] .. '|' ..
-    N[o.seq] .. '|' .. N[o.exp] .. '|' .. o.tif .. '|' .. o.at
+  return o[O_STATUS] .. '|' .. o[O_SIDE] .. '|' .. o[O_USER] .. '|' .. N[o[O_PRICE]] .. '|' .. N[o[O_ORIG]] ..
+    '|' .. N[o[O_REM]] .. '|' .. N[o[O_FILLED]] .. '|' .. N[o[O_CXL]] .. '|' .. N[o[O_EXPQ]] .. '|' ..
+    N[o[O_SEQ]] .. '|' .. N[o[O_EXP]] .. '|' .. o[O_TIF] .. '|' .. o[O_AT]
 end
 
 -- The events of a place that was accepted and rested whole (no trade, nothing cancelled): they
@@ -130,14 +135,14 @@ end
 -- with, so such a place writes no idempotency record of its own. Whatever changes them (a
 -- modify of the price) or forgets the record (a rebuild) first writes this one to `outcomes`.
 local function rested_events(o)
-  local p, q, s, e = N[o.price], N[o.orig], N[o.seq], N[o.exp]
-  return '["accepted","' .. o.id .. '","' .. o.user .. '","' .. o.side .. '",' .. p .. ',' ..
-    q .. ',"gtc",' .. e .. ',' .. s .. '],["rested","' .. o.id .. '","' .. o.user .. '","' ..
-    o.side .. '",' .. p .. ',' .. q .. ',' .. s .. ',' .. e .. ']'
+  local p, q, s, e = N[o[O_PRICE]], N[o[O_ORIG]], N[o[O_SEQ]], N[o[O_EXP]]
+  return '["accepted","' .. o[O_ID] .. '","' .. o[O_USER] .. '","' .. o[O_SIDE] .. '",' .. p .. ',' ..
+    q .. ',"gtc",' .. e .. ',' .. s .. '],["rested","' .. o[O_ID] .. '","' .. o[O_USER] .. '","' ..
+    o[O_SIDE] .. '",' .. p .. ',' .. q .. ',' .. s .. ',' .. e .. ']'
 end
 
 local function rested_outcome(o)
-  return o.at .. '|[' .. rested_events(o) .. ']'
+  return o[O_AT] .. '|[' .. rested_events(o) .. ']'
 end
 
 -- the idempotency record of an order id: its own, or the one its record implies (nil: new id)
@@ -158,9 +163,9 @@ local function load_order(id)
 end
 
 local function save(o)
-  cache[o.id] = o
-  if not o.dirty then
-    o.dirty = true
+  cache[o[O_ID]] = o
+  if not o[O_DIRTY] then
+    o[O_DIRTY] = true
     nd = nd + 1
     dirty[nd] = o
   end
@@ -169,7 +174,7 @@ end
 -- Sides are ZSETs with the integer price as score (negated on the bid side, so both sides iterate
 -- best-first in ascending order) and member '<15-digit sequence>|<order id>': equal scores sort
 -- by member, i.e. by sequence, which is time priority.
-local function member(o) return fmt('%015d|%s', o.seq, o.id) end
+local function member(o) return fmt('%015d|%s', o[O_SEQ], o[O_ID]) end
 local function zkey(side) if side == 'bid' then return K_BIDS end return K_ASKS end
 
 -- levels[side][price] = {side, price, qty, count}: changes (deltas) until flush() writes them,
@@ -196,8 +201,8 @@ local function set_expiry(id, exp)
 end
 
 local function finish(o)
-  set_expiry(o.id, false)
-  done_ids[#done_ids + 1] = o.id
+  set_expiry(o[O_ID], false)
+  done_ids[#done_ids + 1] = o[O_ID]
 end
 
 -- one command with many arguments, in chunks (Lua's unpack has a stack limit)
@@ -263,13 +268,13 @@ local function position(w, sc, sq)
 end
 
 local function rest(o)
-  local k, sc = K_ASKS, o.price
-  if o.side == 'bid' then k, sc = K_BIDS, -sc end
+  local k, sc = K_ASKS, o[O_PRICE]
+  if o[O_SIDE] == 'bid' then k, sc = K_BIDS, -sc end
   local m = member(o)
   adds[k][m] = N[sc]
   local w = win[k]
   if w then
-    local sq = o.seq
+    local sq = o[O_SEQ]
     local i = position(w, sc, sq)
     if i <= #w or whole[k] then
       table.insert(w, i, {sc, sq, m})
@@ -280,8 +285,8 @@ local function rest(o)
       end
     end
   end
-  set_expiry(o.id, o.exp)
-  level_add(o.side, o.price, o.rem, 1)
+  set_expiry(o[O_ID], o[O_EXP])
+  level_add(o[O_SIDE], o[O_PRICE], o[O_REM], 1)
 end
 
 -- member m leaves side k (a ZREM at the end, unless it was added in this script)
@@ -290,18 +295,18 @@ local function leave(k, m)
 end
 
 local function unrest(o)
-  local k = zkey(o.side)
+  local k = zkey(o[O_SIDE])
   local m = member(o)
   leave(k, m)
   local w = win[k]
   if w then
-    local sc = o.price
+    local sc = o[O_PRICE]
     if k == K_BIDS then sc = -sc end
-    local i = position(w, sc, o.seq)
+    local i = position(w, sc, o[O_SEQ])
     local e = w[i]
     if e and e[3] == m then table.remove(w, i) end
   end
-  level_add(o.side, o.price, -o.rem, -1)
+  level_add(o[O_SIDE], o[O_PRICE], -o[O_REM], -1)
 end
 
 local function flush_expiry()
@@ -356,8 +361,8 @@ local function flush()
     local recs = {}
     for i = 1, nd do
       local o = dirty[i]
-      o.dirty = nil
-      recs[i + i - 1] = o.id
+      o[O_DIRTY] = false
+      recs[i + i - 1] = o[O_ID]
       recs[i + i] = pack(o)
     end
     call_many('HSET', K_ORDERS, recs, 2)
@@ -379,10 +384,10 @@ end
 
 local function expire_order(o)
   unrest(o)
-  emit('["expired",' .. head(o) .. N[o.price] .. ',' .. N[o.rem] .. ']')
-  o.expq = o.expq + o.rem
-  o.rem = 0
-  o.status = 'expired'
+  emit('["expired",' .. head(o) .. N[o[O_PRICE]] .. ',' .. N[o[O_REM]] .. ']')
+  o[O_EXPQ] = o[O_EXPQ] + o[O_REM]
+  o[O_REM] = 0
+  o[O_STATUS] = 'expired'
   finish(o)
   save(o)
 end
@@ -419,12 +424,12 @@ end
 -- Walks the side's window (reading more of the side when it runs out); the makers' records
 -- are read a few at a time. Returns how many own crossing orders were passed over.
 local function match(t)
-  local opp = (t.side == 'bid') and K_ASKS or K_BIDS
-  local bound = (t.side == 'bid') and t.price or -t.price
+  local opp = (t[O_SIDE] == 'bid') and K_ASKS or K_BIDS
+  local bound = (t[O_SIDE] == 'bid') and t[O_PRICE] or -t[O_PRICE]
   local skipped = 0
   if not win[opp] then load_window(opp, WINDOW) end
   local i = 1
-  while t.rem > 0 do
+  while t[O_REM] > 0 do
     local w = win[opp]
     local e = w[i]
     if not e then
@@ -441,39 +446,39 @@ local function match(t)
       read_makers(w, i, bound)
       m = cache[id]
     end
-    local mprice = m.price -- the entry's score is its price (negated for bids)
-    if m.exp <= NOW then
+    local mprice = m[O_PRICE] -- the entry's score is its price (negated for bids)
+    if m[O_EXP] <= NOW then
       expire_order(m) -- leaves the window: entry i is the next one
-    elseif m.user == t.user then
+    elseif m[O_USER] == t[O_USER] then
       skipped = skipped + 1
       i = i + 1
     else -- a trade
-      local q = t.rem
-      if m.rem < q then q = m.rem end
+      local q = t[O_REM]
+      if m[O_REM] < q then q = m[O_REM] end
       seq = seq + 1
-      m.rem = m.rem - q
-      m.filled = m.filled + q
-      t.rem = t.rem - q
-      t.filled = t.filled + q
+      m[O_REM] = m[O_REM] - q
+      m[O_FILLED] = m[O_FILLED] + q
+      t[O_REM] = t[O_REM] - q
+      t[O_FILLED] = t[O_FILLED] + q
       local s = fmt('%d', seq)
       N[seq] = s
       local mps, qs = N[mprice], N[q]
       emit('["trade","' .. VARIANT .. '-' .. s .. '",' .. mps .. ',' .. qs .. ',"' .. id ..
-        '","' .. m.user .. '","' .. t.id .. '","' .. t.user .. '","' .. t.side .. '",' ..
-        N[m.rem] .. ',' .. N[t.rem] .. ',' .. s .. ']')
+        '","' .. m[O_USER] .. '","' .. t[O_ID] .. '","' .. t[O_USER] .. '","' .. t[O_SIDE] .. '",' ..
+        N[m[O_REM]] .. ',' .. N[t[O_REM]] .. ',' .. s .. ']')
       trades[nt * 4 + 1] = s
       trades[nt * 4 + 2] = mps
       trades[nt * 4 + 3] = qs
-      trades[nt * 4 + 4] = t.side
+      trades[nt * 4 + 4] = t[O_SIDE]
       nt = nt + 1
-      if m.rem == 0 then
+      if m[O_REM] == 0 then
         leave(opp, e[3])
         table.remove(w, i)
-        level_add(m.side, mprice, -q, -1)
-        m.status = 'filled'
+        level_add(m[O_SIDE], mprice, -q, -1)
+        m[O_STATUS] = 'filled'
         finish(m)
       else
-        level_add(m.side, mprice, -q, 0)
+        level_add(m[O_SIDE], mprice, -q, 0)
       end
       save(m)
     end
@@ -484,20 +489,20 @@ end
 -- After matching: rest a GTC remainder, or cancel it (IOC, or it would cross the taker's own
 -- resting orders: self-trade prevention). Marks finished orders.
 local function settle(t, skipped)
-  if t.rem > 0 then
+  if t[O_REM] > 0 then
     local reason = nil
-    if t.tif == 'ioc' then reason = 'ioc' elseif skipped > 0 then reason = 'self_trade' end
+    if t[O_TIF] == 'ioc' then reason = 'ioc' elseif skipped > 0 then reason = 'self_trade' end
     if reason then
-      emit(ev_cancelled(t, t.rem, reason))
-      t.cxl = t.cxl + t.rem
-      t.rem = 0
+      emit(ev_cancelled(t, t[O_REM], reason))
+      t[O_CXL] = t[O_CXL] + t[O_REM]
+      t[O_REM] = 0
     else
       rest(t)
       emit(ev_rested(t))
     end
   end
-  if t.rem == 0 then
-    if t.filled == t.orig then t.status = 'filled' else t.status = 'cancelled' end
+  if t[O_REM] == 0 then
+    if t[O_FILLED] == t[O_ORIG] then t[O_STATUS] = 'filled' else t[O_STATUS] = 'cancelled' end
     finish(t)
   end
 end
@@ -507,7 +512,7 @@ end
 -- brackets; 'replay', the first outcome's record; or 'rej', code, message.
 local function place_one(oid, user, side, sprice, sqty, tif, sexp, prior, min_price, max_price, max_qty, max_exp)
   local placed = cache[oid] -- placed earlier in this batch: replay that outcome
-  if placed and placed.body then prior = SNOW .. '|[' .. placed.body .. ']' end
+  if placed and placed[O_BODY] then prior = SNOW .. '|[' .. placed[O_BODY] .. ']' end
   if prior then return 'replay', prior end
   if not (valid_id(oid) and valid_id(user)) then
     return 'rej', 'invalid_id', 'ids must be 1-64 characters of A-Z a-z 0-9 _ . : -'
@@ -534,8 +539,7 @@ local function place_one(oid, user, side, sprice, sqty, tif, sexp, prior, min_pr
   seq = seq + 1
   local s, p, q, e = fmt('%d', seq), N[price], N[qty], N[exp]
   N[seq] = s
-  local o = {id = oid, status = 'open', side = side, user = user, price = price, orig = qty,
-    rem = qty, filled = 0, cxl = 0, expq = 0, seq = seq, exp = exp, tif = tif, at = SNOW}
+  local o = {oid, 'open', side, user, price, qty, qty, 0, 0, 0, seq, exp, tif, SNOW, false, false}
   -- The accepted event takes its place before any trade and is written once the outcome is
   -- known: an order that simply rests (the common case) gets both its events in one string.
   ne = ne + 1
@@ -555,7 +559,7 @@ local function place_one(oid, user, side, sprice, sqty, tif, sexp, prior, min_pr
   save(o)
   local body = events[first]
   if ne > first then body = concat(events, ',', first, ne) end
-  o.body = body
+  o[O_BODY] = body
   if not rests_whole or slot ~= first then -- else its record implies this outcome (rested_outcome)
     outcomes[no + 1] = oid
     outcomes[no + 2] = SNOW .. '|[' .. body .. ']'

@@ -5,43 +5,43 @@ local oid, user = ARGV[6], ARGV[7]
 local price, qty = tonumber(ARGV[8]), tonumber(ARGV[9])
 local min_price, max_price, max_qty = tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12])
 local function ev_modified(o, old_price, old_qty, kept)
-  return '["modified",' .. head(o) .. N[old_price] .. ',' .. N[o.price] .. ',' .. N[old_qty] ..
-    ',' .. N[o.rem] .. ',' .. kept .. ',' .. N[o.seq] .. ']'
+  return '["modified",' .. head(o) .. N[old_price] .. ',' .. N[o[O_PRICE]] .. ',' .. N[old_qty] ..
+    ',' .. N[o[O_REM]] .. ',' .. kept .. ',' .. N[o[O_SEQ]] .. ']'
 end
 local refused = open_book_or_refuse()
 if refused then return refused end
 local o = load_order(oid)
 if not o then return rej('unknown_order', 'no such order in this book') end
-if o.user ~= user then return rej('not_owner', 'the order belongs to another user') end
-if o.status ~= 'open' then return rej('order_not_open', 'the order is ' .. o.status) end
-if o.exp <= NOW then return rej('order_not_open', 'the order has expired') end
+if o[O_USER] ~= user then return rej('not_owner', 'the order belongs to another user') end
+if o[O_STATUS] ~= 'open' then return rej('order_not_open', 'the order is ' .. o[O_STATUS]) end
+if o[O_EXP] <= NOW then return rej('order_not_open', 'the order has expired') end
 if not price or price ~= math.floor(price) or price < min_price or price > max_price then
   return rej('invalid_price', 'price out of bounds')
 end
 if not qty or qty ~= math.floor(qty) or qty < 1 or qty > max_qty then
   return rej('invalid_quantity', 'quantity out of bounds')
 end
-if qty > o.rem then
+if qty > o[O_REM] then
   return rej('invalid_quantity', 'quantity can only go down; place a new order for more')
 end
-if price == o.price and qty == o.rem then return {'ok', '[]', N[NOW]} end
+if price == o[O_PRICE] and qty == o[O_REM] then return {'ok', '[]', N[NOW]} end
 
 sweep(SWEEP_LIMIT)
-local old_price, old_qty = o.price, o.rem
-if price == o.price then
-  level_add(o.side, o.price, qty - o.rem, 0)
-  o.cxl = o.cxl + (o.rem - qty)
-  o.rem = qty
+local old_price, old_qty = o[O_PRICE], o[O_REM]
+if price == o[O_PRICE] then
+  level_add(o[O_SIDE], o[O_PRICE], qty - o[O_REM], 0)
+  o[O_CXL] = o[O_CXL] + (o[O_REM] - qty)
+  o[O_REM] = qty
   emit(ev_modified(o, old_price, old_qty, 'true'))
 else
   -- the record stops implying how the order was placed: keep that outcome (if it was implied)
   redis.call('HSETNX', K_OUTCOMES, oid, rested_outcome(o))
   unrest(o)
-  o.cxl = o.cxl + (o.rem - qty)
-  o.rem = qty
-  o.price = price
+  o[O_CXL] = o[O_CXL] + (o[O_REM] - qty)
+  o[O_REM] = qty
+  o[O_PRICE] = price
   seq = seq + 1
-  o.seq = seq
+  o[O_SEQ] = seq
   emit(ev_modified(o, old_price, old_qty, 'false'))
   settle(o, match(o))
 end

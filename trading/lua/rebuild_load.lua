@@ -3,14 +3,13 @@
 load_seq()
 local n = 0
 for i = 6, NARGV, 7 do
-  local o = {id = ARGV[i], status = 'open', user = ARGV[i + 1], side = ARGV[i + 2],
-    price = tonumber(ARGV[i + 3]), rem = tonumber(ARGV[i + 4]), seq = tonumber(ARGV[i + 5]),
-    exp = tonumber(ARGV[i + 6]), filled = 0, cxl = 0, expq = 0, tif = 'gtc', at = N[NOW]}
-  o.orig = o.rem
+  local rem = tonumber(ARGV[i + 4])
+  local o = new_order(ARGV[i], 'open', ARGV[i + 2], ARGV[i + 1], tonumber(ARGV[i + 3]), rem, rem,
+    0, 0, 0, tonumber(ARGV[i + 5]), tonumber(ARGV[i + 6]), 'gtc', N[NOW])
   rest(o)
   save(o)
-  if o.seq > seq then seq = o.seq end
-  redis.call('HSETNX', K_OUTCOMES, o.id, rested_outcome(o))
+  if o[O_SEQ] > seq then seq = o[O_SEQ] end
+  redis.call('HSETNX', K_OUTCOMES, o[O_ID], rested_outcome(o))
   n = n + 1
 end
 flush()

@@ -86,6 +86,32 @@ local function valid_id(s)
   return #s <= 64 and id_chars(s)
 end
 
+-- What a batch repeats (its users, prices, quantities, expiries) is checked once per script:
+-- memo(check)[text] is check(text), computed the first time it is asked for.
+local function memo(check)
+  return setmetatable({}, {__index = function(t, k)
+    local v = check(k)
+    t[k] = v
+    return v
+  end})
+end
+
+local valid_user = memo(valid_id)
+
+-- text -> its value if it is a whole number in [lo, hi], else false (memoised)
+local function whole_in(lo, hi)
+  return memo(function(s)
+    local n = tonumber(s)
+    if n and n == floor_of(n) and n >= lo and n <= hi then return n end
+    return false
+  end)
+end
+
+-- the bounds of a place, as the memos place_one checks its numbers with
+local function order_bounds(min_price, max_price, max_qty, max_exp)
+  return whole_in(min_price, max_price), whole_in(1, max_qty), whole_in(NOW + 1, NOW + max_exp)
+end
+
 local function rej(code, message) return {'rej', code, message} end
 
 local function book_state()
@@ -174,7 +200,15 @@ end
 -- Sides are ZSETs with the integer price as score (negated on the bid side, so both sides iterate
 -- best-first in ascending order) and member '<15-digit sequence>|<order id>': equal scores sort
 -- by member, i.e. by sequence, which is time priority.
-local function member(o) return fmt('%015d|%s', o[O_SEQ], o[O_ID]) end
+local PAD = setmetatable({}, {__index = function(t, n) -- zeros that pad n digits to 15
+  local z = string.rep('0', 15 - n)
+  t[n] = z
+  return z
+end})
+local function member(o)
+  local s = N[o[O_SEQ]]
+  return PAD[#s] .. s .. '|' .. o[O_ID]
+end
 local function zkey(side) if side == 'bid' then return K_BIDS end return K_ASKS end
 
 -- levels[side][price] = {side, price, qty, count}: changes (deltas) until flush() writes them,
@@ -259,7 +293,8 @@ end
 local function position(w, sc, sq)
   local lo, hi = 1, #w + 1
   while lo < hi do
-    local mid = floor_of((lo + hi) / 2)
+    local mid = lo + hi
+    mid = (mid - mid % 2) / 2 -- no call to math.floor
     local e = w[mid]
     local esc = e[1]
     if esc < sc or (esc == sc and e[2] < sq) then lo = mid + 1 else hi = mid end
@@ -508,27 +543,23 @@ local function settle(t, skipped)
 end
 
 -- Place one order (the book is open; `prior` is its stored idempotency record, if any); the
--- numbers come as the strings the caller sent. Returns 'ok', its events as JSON without the
--- brackets; 'replay', the first outcome's record; or 'rej', code, message.
-local function place_one(oid, user, side, sprice, sqty, tif, sexp, prior, min_price, max_price, max_qty, max_exp)
+-- numbers come as the strings the caller sent, checked with the memos of order_bounds. Returns
+-- 'ok', its events as JSON without the brackets; 'replay', the first outcome's record; or
+-- 'rej', code, message.
+local function place_one(oid, user, side, sprice, sqty, tif, sexp, prior, prices, qtys, exps)
   local placed = cache[oid] -- placed earlier in this batch: replay that outcome
   if placed and placed[O_BODY] then prior = SNOW .. '|[' .. placed[O_BODY] .. ']' end
   if prior then return 'replay', prior end
-  if not (valid_id(oid) and valid_id(user)) then
+  if not (valid_id(oid) and valid_user[user]) then
     return 'rej', 'invalid_id', 'ids must be 1-64 characters of A-Z a-z 0-9 _ . : -'
   end
   if side ~= 'bid' and side ~= 'ask' then return 'rej', 'invalid_side', 'side must be bid or ask' end
-  local price, qty, exp = tonumber(sprice), tonumber(sqty), tonumber(sexp)
-  if not price or price ~= floor_of(price) or price < min_price or price > max_price then
-    return 'rej', 'invalid_price', 'price out of bounds'
-  end
-  if not qty or qty ~= floor_of(qty) or qty < 1 or qty > max_qty then
-    return 'rej', 'invalid_quantity', 'quantity out of bounds'
-  end
+  local price, qty, exp = prices[sprice], qtys[sqty], 0
+  if not price then return 'rej', 'invalid_price', 'price out of bounds' end
+  if not qty then return 'rej', 'invalid_quantity', 'quantity out of bounds' end
   if tif == 'gtc' then
-    if not exp or exp ~= floor_of(exp) or exp <= NOW or exp > NOW + max_exp then
-      return 'rej', 'invalid_expiry', 'a GTC order needs expires_at in the future'
-    end
+    exp = exps[sexp]
+    if not exp then return 'rej', 'invalid_expiry', 'a GTC order needs expires_at in the future' end
   elseif tif == 'ioc' then
     exp = 0
   else

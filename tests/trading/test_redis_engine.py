@@ -17,7 +17,7 @@ from trading.engine import RedisEngine
 from trading.events import Accepted, Cancelled, Rested, Trade
 from trading.journal import JournalConsumer, JournalEntry, read_journal
 from trading.keys import book_keys
-from trading.orders import PlaceResult, RejectCode, Rejected
+from trading.orders import EngineConfig, ExpireOrders, PlaceResult, RejectCode, Rejected
 from trading.scripts import SCRIPTS, ScriptRunner
 
 
@@ -358,3 +358,32 @@ def test_a_batch_walks_past_what_it_read_of_the_book_like_one_by_one(engine: Red
         ]
 
     assert book("v1") == book("v2")
+
+
+def test_an_order_rested_and_filled_in_one_batch_leaves_no_expiry_entry(
+    client: Any, clock: FakeClock
+) -> None:
+    """An order placed by a batch is added to the expiry index at the end of the batch, or
+    earlier when a later order's sweep writes the pending changes first; once it is filled in
+    the same batch its entry must be gone either way (else its expiry would later "expire" a
+    filled order)."""
+    e = RedisEngine(client, clock=clock, config=EngineConfig(sweep_limit=1))
+    e.open_book("v1")
+    e.place(bid("old1", "u1", 10_000, expires_at=T0 + 10))
+    e.place(bid("old2", "u1", 10_000, expires_at=T0 + 10))
+    clock.advance(20)  # both due: each place of the batch expires one of them
+    out = e.place_many(
+        [
+            ask("a1", "u2", 50_000, expires_at=T0 + 1_000),  # rests (its index entry pending)
+            ask("a2", "u2", 60_000, expires_at=T0 + 1_000),  # its sweep writes a1's entry
+            bid("b1", "u3", 50_000, expires_at=T0 + 1_000),  # fills a1
+            ask("a3", "u2", 55_000, expires_at=T0 + 1_000),  # rests
+            bid("b2", "u3", 55_000, ioc=True),  # fills a3 before any write
+        ]
+    )
+    assert [len(r.fills) for r in out if isinstance(r, PlaceResult)] == [0, 0, 1, 0, 1]
+    index = {m.decode() for m in client.zrange(book_keys("v1").expiry, 0, -1)}
+    assert index == {"a2"}
+    clock.advance(2_000)
+    expired = e.expire(ExpireOrders(variant_id="v1"))
+    assert [ev.order_id for ev in expired.events] == ["a2"]

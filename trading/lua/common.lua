@@ -31,9 +31,13 @@ local seq = 0
 local cache = {}        -- order id -> order table (read or created by this script)
 local dirty = {}        -- orders whose record must be written (o[O_DIRTY] set), in first-change order
 local nd = 0            -- #dirty
-local exp_index = {}    -- order id -> expires_at (add to the expiry index) or false (remove)
-local exp_ids = {}
+local exp_index = {}    -- order id -> expires_at (add to the expiry index), false (remove) or
+                        -- 0 (nothing: added and removed by this script)
+local exp_ids = {}      -- the ids of exp_index, in first-change order
+local nx = 0            -- #exp_ids
+local exp_written = false -- whether this script wrote to the expiry index yet (a sweep flushes)
 local done_ids = {}     -- finished now, in order: one entry of the `done` list
+local ndone = 0         -- #done_ids
 local outcomes = {}     -- flat id, record pairs: idempotency records of orders placed now
 local no = 0            -- #outcomes
 local swept_all = false -- a sweep found every due order: later sweeps would find none
@@ -134,8 +138,8 @@ end
 
 -- order record: status|side|user|price|submitted|remaining|filled|cancelled|expired|seq|expires_at|tif|at
 -- (`at`: when it was placed, as text; records written before it existed end at tif).
--- An order table is an array: the id, the record's 13 fields in its order, O_DIRTY and (placed
--- now) O_BODY, its events. trading/scripts.py replaces each O_<NAME> with its index before the
+-- An order table is an array: the id, the record's 13 fields in its order, O_DIRTY and O_BODY:
+-- false, or for an order placed by this script its events ('' while it is being placed). trading/scripts.py replaces each O_<NAME> with its index before the
 -- script is loaded (Lua 5.1 has no constants): an array of 16 slots is allocated once and
 -- read by index, which costs less than a table of 16 named keys (every allocation counts here:
 -- a batch's time goes as much to allocating and collecting as to the rules).
@@ -230,13 +234,22 @@ local function level_add(side, price, dq, dn)
 end
 
 local function set_expiry(id, exp)
-  if exp_index[id] == nil then exp_ids[#exp_ids + 1] = id end
+  if exp_index[id] == nil then
+    nx = nx + 1
+    exp_ids[nx] = id
+  end
   exp_index[id] = exp
 end
 
 local function finish(o)
-  set_expiry(o[O_ID], false)
-  done_ids[#done_ids + 1] = o[O_ID]
+  local id = o[O_ID]
+  if not o[O_BODY] or exp_written then
+    set_expiry(id, false)
+  elseif exp_index[id] then -- placed by this script and not written to the index yet
+    exp_index[id] = 0       -- (else it never rested): drop the pending add
+  end
+  ndone = ndone + 1
+  done_ids[ndone] = id
 end
 
 -- one command with many arguments, in chunks (Lua's unpack has a stack limit)
@@ -345,21 +358,26 @@ local function unrest(o)
 end
 
 local function flush_expiry()
-  if #exp_ids == 0 then return end
-  local add, del = {}, {}
-  for _, id in ipairs(exp_ids) do
+  if nx == 0 then return end
+  local add, del, na, nr = {}, {}, 0, 0
+  for i = 1, nx do
+    local id = exp_ids[i]
     local e = exp_index[id]
-    if e then
-      add[#add + 1] = N[e]
-      add[#add + 1] = id
-    else
-      del[#del + 1] = id
+    if e == false then
+      nr = nr + 1
+      del[nr] = id
+    elseif e ~= 0 then
+      add[na + 1] = N[e]
+      add[na + 2] = id
+      na = na + 2
     end
   end
   call_many('ZADD', K_EXPIRY, add, 2)
   call_many('ZREM', K_EXPIRY, del, 1)
+  exp_written = true
   exp_index = {}
   exp_ids = {}
+  nx = 0
 end
 
 -- the level totals: each touched level's net change, applied with HINCRBY (a level whose count
@@ -407,9 +425,10 @@ local function flush()
   side_flush(K_BIDS)
   side_flush(K_ASKS)
   flush_expiry()
-  if #done_ids > 0 then
+  if ndone > 0 then
     redis.call('RPUSH', K_DONE, SNOW .. '|' .. concat(done_ids, ','))
     done_ids = {}
+    ndone = 0
   end
   call_many('HSET', K_OUTCOMES, outcomes, 2)
   outcomes = {}
@@ -570,7 +589,8 @@ local function place_one(oid, user, side, sprice, sqty, tif, sexp, prior, prices
   seq = seq + 1
   local s, p, q, e = fmt('%d', seq), N[price], N[qty], N[exp]
   N[seq] = s
-  local o = {oid, 'open', side, user, price, qty, qty, 0, 0, 0, seq, exp, tif, SNOW, false, false}
+  -- O_BODY: '' until its events are known (an order placed by this script has a body)
+  local o = {oid, 'open', side, user, price, qty, qty, 0, 0, 0, seq, exp, tif, SNOW, false, ''}
   -- The accepted event takes its place before any trade and is written once the outcome is
   -- known: an order that simply rests (the common case) gets both its events in one string.
   ne = ne + 1

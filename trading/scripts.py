@@ -69,9 +69,11 @@ ORDER_FIELDS = (
     "at",
     "dirty",
     "body",
+    "expiry",
 )
 """An order table's slots in the scripts, in order: the id, the order record's 13 fields (see
-common.lua), whether the record must be written, and the events of an order placed now."""
+common.lua), whether the record must be written, the events of an order placed now, and its
+pending change of the expiry index."""
 
 _ORDER_SLOT = {f"O_{name.upper()}": str(i) for i, name in enumerate(ORDER_FIELDS, start=1)}
 _CONSTANT = re.compile(r"\bO_[A-Z]+\b")

@@ -31,10 +31,8 @@ local seq = 0
 local cache = {}        -- order id -> order table (read or created by this script)
 local dirty = {}        -- orders whose record must be written (o[O_DIRTY] set), in first-change order
 local nd = 0            -- #dirty
-local exp_index = {}    -- order id -> expires_at (add to the expiry index), false (remove) or
-                        -- 0 (nothing: added and removed by this script)
-local exp_ids = {}      -- the ids of exp_index, in first-change order
-local nx = 0            -- #exp_ids
+local exp_orders = {}   -- orders with a change of the expiry index pending (o[O_EXPIRY]), in
+local nx = 0            -- first-change order; #exp_orders
 local exp_written = false -- whether this script wrote to the expiry index yet (a sweep flushes)
 local done_ids = {}     -- finished now, in order: one entry of the `done` list
 local ndone = 0         -- #done_ids
@@ -138,13 +136,15 @@ end
 
 -- order record: status|side|user|price|submitted|remaining|filled|cancelled|expired|seq|expires_at|tif|at
 -- (`at`: when it was placed, as text; records written before it existed end at tif).
--- An order table is an array: the id, the record's 13 fields in its order, O_DIRTY and O_BODY:
--- false, or for an order placed by this script its events ('' while it is being placed). trading/scripts.py replaces each O_<NAME> with its index before the
--- script is loaded (Lua 5.1 has no constants): an array of 16 slots is allocated once and
--- read by index, which costs less than a table of 16 named keys (every allocation counts here:
+-- An order table is an array: the id, the record's 13 fields in its order, O_DIRTY, O_BODY
+-- (false, or for an order placed by this script its events: '' while it is being placed) and
+-- O_EXPIRY (see set_expiry). trading/scripts.py replaces each O_<NAME> with its index before the
+-- script is loaded (Lua 5.1 has no constants): an array of 17 slots is allocated once and
+-- read by index, which costs less than a table of 17 named keys (every allocation counts here:
 -- a batch's time goes as much to allocating and collecting as to the rules).
 local function new_order(id, status, side, user, price, orig, rem, filled, cxl, expq, s, exp, tif, at)
-  return {id, status, side, user, price, orig, rem, filled, cxl, expq, s, exp, tif, at, false, false}
+  return {id, status, side, user, price, orig, rem, filled, cxl, expq, s, exp, tif, at, false, false,
+    false}
 end
 
 local function parse(id, rec)
@@ -233,23 +233,24 @@ local function level_add(side, price, dq, dn)
   lv[4] = lv[4] + dn
 end
 
-local function set_expiry(id, exp)
-  if exp_index[id] == nil then
+-- o[O_EXPIRY]: the pending change of the order's entry in the expiry index: 'add' (at its
+-- expires_at), 'del', 'none' (added and removed by this script) or false (none pending)
+local function set_expiry(o, change)
+  if not o[O_EXPIRY] then
     nx = nx + 1
-    exp_ids[nx] = id
+    exp_orders[nx] = o
   end
-  exp_index[id] = exp
+  o[O_EXPIRY] = change
 end
 
 local function finish(o)
-  local id = o[O_ID]
   if not o[O_BODY] or exp_written then
-    set_expiry(id, false)
-  elseif exp_index[id] then -- placed by this script and not written to the index yet
-    exp_index[id] = 0       -- (else it never rested): drop the pending add
+    set_expiry(o, 'del')
+  elseif o[O_EXPIRY] then -- placed by this script and not written to the index yet
+    o[O_EXPIRY] = 'none'  -- (else it never rested): drop the pending add
   end
   ndone = ndone + 1
-  done_ids[ndone] = id
+  done_ids[ndone] = o[O_ID]
 end
 
 -- one command with many arguments, in chunks (Lua's unpack has a stack limit)
@@ -322,18 +323,25 @@ local function rest(o)
   adds[k][m] = N[sc]
   local w = win[k]
   if w then
-    local sq = o[O_SEQ]
-    local i = position(w, sc, sq)
-    if i <= #w or whole[k] then
-      table.insert(w, i, {sc, sq, m})
-      -- keep it short: the tail goes (the window stays the side's first entries)
-      if #w > 4 * WINDOW then
-        for j = #w, 2 * WINDOW + 1, -1 do w[j] = nil end
-        whole[k] = false
+    local sq, n = o[O_SEQ], #w
+    local last = w[n]
+    if not last or last[1] < sc or (last[1] == sc and last[2] < sq) then
+      -- after the window's last entry (a new order often is): only a whole side's window takes it
+      if whole[k] then
+        n = n + 1
+        w[n] = {sc, sq, m}
       end
+    else
+      table.insert(w, position(w, sc, sq), {sc, sq, m})
+      n = n + 1
+    end
+    -- keep it short: the tail goes (the window stays the side's first entries)
+    if n > 4 * WINDOW then
+      for j = n, 2 * WINDOW + 1, -1 do w[j] = nil end
+      whole[k] = false
     end
   end
-  set_expiry(o[O_ID], o[O_EXP])
+  set_expiry(o, 'add')
   level_add(o[O_SIDE], o[O_PRICE], o[O_REM], 1)
 end
 
@@ -361,22 +369,22 @@ local function flush_expiry()
   if nx == 0 then return end
   local add, del, na, nr = {}, {}, 0, 0
   for i = 1, nx do
-    local id = exp_ids[i]
-    local e = exp_index[id]
-    if e == false then
-      nr = nr + 1
-      del[nr] = id
-    elseif e ~= 0 then
-      add[na + 1] = N[e]
-      add[na + 2] = id
+    local o = exp_orders[i]
+    local change = o[O_EXPIRY]
+    o[O_EXPIRY] = false
+    if change == 'add' then
+      add[na + 1] = N[o[O_EXP]]
+      add[na + 2] = o[O_ID]
       na = na + 2
+    elseif change == 'del' then
+      nr = nr + 1
+      del[nr] = o[O_ID]
     end
   end
   call_many('ZADD', K_EXPIRY, add, 2)
   call_many('ZREM', K_EXPIRY, del, 1)
   exp_written = true
-  exp_index = {}
-  exp_ids = {}
+  exp_orders = {}
   nx = 0
 end
 
@@ -590,7 +598,7 @@ local function place_one(oid, user, side, sprice, sqty, tif, sexp, prior, prices
   local s, p, q, e = fmt('%d', seq), N[price], N[qty], N[exp]
   N[seq] = s
   -- O_BODY: '' until its events are known (an order placed by this script has a body)
-  local o = {oid, 'open', side, user, price, qty, qty, 0, 0, 0, seq, exp, tif, SNOW, false, ''}
+  local o = {oid, 'open', side, user, price, qty, qty, 0, 0, 0, seq, exp, tif, SNOW, false, '', false}
   -- The accepted event takes its place before any trade and is written once the outcome is
   -- known: an order that simply rests (the common case) gets both its events in one string.
   ne = ne + 1

@@ -13,22 +13,30 @@ WINDOW = 8 -- a batch's takers share the front of the side they cross (a wider w
 -- to keep in order than the reads it saves: 32 took ~3% more instructions per order)
 local prices, qtys, exps = order_bounds(tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]),
   tonumber(ARGV[9]))
-local ids = {}
-for i = 10, NARGV, 7 do ids[#ids + 1] = ARGV[i] end
-local priors = {}
-for i = 1, #ids, 4000 do
+local args = ARGV
+local ids, n = {}, 0
+for i = 10, NARGV, 7 do
+  n = n + 1
+  ids[n] = args[i]
+end
+local priors = {} -- false: a new id
+for i = 1, n, 4000 do
   local j = i + 3999
-  if j > #ids then j = #ids end
+  if j > n then j = n end
   local stored = redis.call('HMGET', K_OUTCOMES, unpack(ids, i, j))
   local recs = redis.call('HMGET', K_ORDERS, unpack(ids, i, j))
-  for k = 1, #stored do priors[i + k - 1] = prior_outcome(ids[i + k - 1], stored[k], recs[k]) end
+  for k = 1, #stored do
+    local prior = stored[k]
+    if not prior and recs[k] then prior = prior_outcome(ids[i + k - 1], false, recs[k]) end
+    priors[i + k - 1] = prior
+  end
 end
 local layout = {}
-for k, oid in ipairs(ids) do
-  local i = 10 + (k - 1) * 7
+for k = 1, n do
+  local i = 3 + k * 7 -- this order's arguments are args[i .. i + 6]
   local before = nj
-  local kind, a, b = place_one(oid, ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4],
-    ARGV[i + 5], ARGV[i + 6], priors[k], prices, qtys, exps)
+  local kind, a, b = place_one(ids[k], args[i + 1], args[i + 2], args[i + 3], args[i + 4],
+    args[i + 5], args[i + 6], priors[k], prices, qtys, exps)
   if kind == 'ok' then
     layout[k] = N[nj - before]
   elseif kind == 'replay' then

@@ -15,8 +15,10 @@ def book_tag(variant_id: str) -> str:
 class BookKeys:
     variant_id: str
     meta: str
-    """HASH state (open | rebuilding), seq (last sequence used), created_at, and the top of
-    book: bid, bid_qty, ask, ask_qty (0 = none), last_trade, last_price, last_qty, last_at."""
+    """HASH state (open | rebuilding), seq (last sequence used), created_at, forgotten (1 once a
+    rebuild forgot order records: idempotency records may then outlive their order's record),
+    and the top of book: bid, bid_qty, ask, ask_qty (0 = none), last_trade, last_price,
+    last_qty, last_at."""
     bids: str
     """ZSET score = -price, member = '<15-digit sequence>|<order id>'."""
     asks: str

@@ -85,6 +85,8 @@ def test_rebuild_replaces_what_redis_had(client: Any, clock: FakeClock) -> None:
     again = engine.place(ask("gone", "s3", 20_700, 1))
     assert isinstance(again, PlaceResult) and again.replayed
     assert again.events == first.events  # type: ignore[union-attr]
+    (batched,) = engine.place_many([ask("stale", "s2", 20_500, 1)])  # a batch knows them too
+    assert isinstance(batched, PlaceResult) and batched.replayed
     assert [o.order_id for o in engine.snapshot("v1").asks] == ["a1"]
 
 

@@ -313,6 +313,7 @@ def test_events_written_as_json_objects_are_still_read(engine: RedisEngine, clie
     cancelled |= {"price": 20_000, "qty": 1, "reason": "ioc"}
     old = json.dumps([accepted, cancelled])
     client.hset(keys.outcomes, "b9", f"{T0 - 5}|{old}")
+    client.hset(keys.orders, "b9", "cancelled|bid|u1|20000|1|0|0|1|0|7|0|ioc")  # a record of then
     client.xadd(keys.journal, {"cmd": "place", "seq": 7, "at": T0 - 5, "ev": old})
     (entry,) = read_journal(client, "v1")
     assert [type(e) for e in entry.events] == [Accepted, Cancelled]

@@ -124,13 +124,16 @@ local function load_seq()
   seq = tonumber(redis.call('HGET', K_META, 'seq') or '0')
 end
 
--- state and sequence in one read; returns a refusal or nil
+local forgotten = false -- a rebuild forgot order records whose idempotency records stay
+
+-- state, sequence and `forgotten` in one read; returns a refusal or nil
 local function open_book_or_refuse()
   if not valid_id(VARIANT) then return rej('invalid_id', 'bad variant id') end
-  local m = redis.call('HMGET', K_META, 'state', 'seq')
+  local m = redis.call('HMGET', K_META, 'state', 'seq', 'forgotten')
   if not m[1] then return rej('unknown_book', 'no order book for this variant') end
   if m[1] ~= 'open' then return rej('book_halted', 'the order book is being rebuilt') end
   seq = tonumber(m[2] or '0')
+  forgotten = m[3] ~= false
   return nil
 end
 
@@ -164,22 +167,48 @@ end
 -- follow from the order's record as long as its price and sequence are those it was placed
 -- with, so such a place writes no idempotency record of its own. Whatever changes them (a
 -- modify of the price) or forgets the record (a rebuild) first writes this one to `outcomes`.
-local function rested_events(o)
-  local p, q, s, e = N[o[O_PRICE]], N[o[O_ORIG]], N[o[O_SEQ]], N[o[O_EXP]]
-  return '["accepted","' .. o[O_ID] .. '","' .. o[O_USER] .. '","' .. o[O_SIDE] .. '",' .. p .. ',' ..
-    q .. ',"gtc",' .. e .. ',' .. s .. '],["rested","' .. o[O_ID] .. '","' .. o[O_USER] .. '","' ..
-    o[O_SIDE] .. '",' .. p .. ',' .. q .. ',' .. s .. ',' .. e .. ']'
+-- (`p`, `q`, `s`, `e`: its price, quantity, sequence and expires_at as text)
+local function rested_events(id, user, side, p, q, s, e)
+  return '["accepted","' .. id .. '","' .. user .. '","' .. side .. '",' .. p .. ',' .. q ..
+    ',"gtc",' .. e .. ',' .. s .. '],["rested","' .. id .. '","' .. user .. '","' .. side ..
+    '",' .. p .. ',' .. q .. ',' .. s .. ',' .. e .. ']'
 end
 
 local function rested_outcome(o)
-  return o[O_AT] .. '|[' .. rested_events(o) .. ']'
+  return o[O_AT] .. '|[' .. rested_events(o[O_ID], o[O_USER], o[O_SIDE], N[o[O_PRICE]],
+    N[o[O_ORIG]], N[o[O_SEQ]], N[o[O_EXP]]) .. ']'
 end
 
--- the idempotency record of an order id: its own, or the one its record implies (nil: new id)
-local function prior_outcome(id, stored, rec)
-  if stored then return stored end
-  if rec then return rested_outcome(parse(id, rec)) end
-  return nil
+-- The idempotency records of the ids ids[1..n] (their places), by position: the stored one,
+-- the one the order record implies, or false (a new id). An order with a stored record has an
+-- order record too, unless a rebuild forgot it (meta `forgotten`): so `outcomes` is read for
+-- the ids with an order record only, or for every id once a rebuild forgot some.
+local function prior_outcomes(ids, n)
+  local priors = {}
+  for i = 1, n, 4000 do
+    local j = i + 3999
+    if j > n then j = n end
+    local recs = redis.call('HMGET', K_ORDERS, unpack(ids, i, j))
+    local ask = {}
+    for k = i, j do
+      if forgotten or recs[k - i + 1] then ask[#ask + 1] = k end
+      priors[k] = false
+    end
+    if #ask > 0 then
+      local want = {}
+      for x, k in ipairs(ask) do want[x] = ids[k] end
+      local stored = redis.call('HMGET', K_OUTCOMES, unpack(want))
+      for x, k in ipairs(ask) do
+        local rec = recs[k - i + 1]
+        if stored[x] then
+          priors[k] = stored[x]
+        elseif rec then
+          priors[k] = rested_outcome(parse(ids[k], rec))
+        end
+      end
+    end
+  end
+  return priors
 end
 
 local function load_order(id)
@@ -609,7 +638,7 @@ local function place_one(oid, user, side, sprice, sqty, tif, sexp, prior, prices
   if rests_whole then -- no trade, nothing stops it resting
     rest(o)
     nj = nj + 1
-    events[slot] = rested_events(o)
+    events[slot] = rested_events(oid, user, side, p, q, s, e)
   else
     events[slot] = '["accepted","' .. oid .. '","' .. user .. '","' .. side .. '",' .. p .. ',' ..
       q .. ',"' .. tif .. '",' .. e .. ',' .. s .. ']'

@@ -19,18 +19,7 @@ for i = 10, NARGV, 7 do
   n = n + 1
   ids[n] = args[i]
 end
-local priors = {} -- false: a new id
-for i = 1, n, 4000 do
-  local j = i + 3999
-  if j > n then j = n end
-  local stored = redis.call('HMGET', K_OUTCOMES, unpack(ids, i, j))
-  local recs = redis.call('HMGET', K_ORDERS, unpack(ids, i, j))
-  for k = 1, #stored do
-    local prior = stored[k]
-    if not prior and recs[k] then prior = prior_outcome(ids[i + k - 1], false, recs[k]) end
-    priors[i + k - 1] = prior
-  end
-end
+local priors = prior_outcomes(ids, n)
 local layout = {}
 for k = 1, n do
   local i = 3 + k * 7 -- this order's arguments are args[i .. i + 6]

@@ -11,6 +11,8 @@ local function forget(id)
   end
 end
 local ids = redis.call('ZRANGE', K_EXPIRY, 0, -1)
+-- places check `outcomes` for every id from now on (see prior_outcomes)
+redis.call('HSET', K_META, 'forgotten', '1')
 for _, id in ipairs(ids) do forget(id) end
 for _, k in ipairs({K_BIDS, K_ASKS}) do
   for _, m in ipairs(redis.call('ZRANGE', k, 0, -1)) do forget(string.sub(m, 17)) end

@@ -80,12 +80,8 @@ local function events_json()
   return '[' .. concat(events, ',') .. ']'
 end
 
-local function id_chars(s)
-  return find(s, '^[%w_.:%-]+$') ~= nil
-end
-
 local function valid_id(s)
-  return #s <= 64 and id_chars(s)
+  return #s <= 64 and find(s, '^[%w_.:%-]+$') ~= nil
 end
 
 -- What a batch repeats (its users, prices, quantities, expiries) is checked once per script:
@@ -554,13 +550,16 @@ local function match(t)
       local s = fmt('%d', seq)
       N[seq] = s
       local mps, qs = N[mprice], N[q]
-      emit('["trade","' .. VARIANT .. '-' .. s .. '",' .. mps .. ',' .. qs .. ',"' .. id ..
+      ne = ne + 1 -- emit(), inline
+      nj = nj + 1
+      events[ne] = '["trade","' .. VARIANT .. '-' .. s .. '",' .. mps .. ',' .. qs .. ',"' .. id ..
         '","' .. m[O_USER] .. '","' .. t[O_ID] .. '","' .. t[O_USER] .. '","' .. t[O_SIDE] .. '",' ..
-        N[m[O_REM]] .. ',' .. N[t[O_REM]] .. ',' .. s .. ']')
-      trades[nt * 4 + 1] = s
-      trades[nt * 4 + 2] = mps
-      trades[nt * 4 + 3] = qs
-      trades[nt * 4 + 4] = t[O_SIDE]
+        N[m[O_REM]] .. ',' .. N[t[O_REM]] .. ',' .. s .. ']'
+      local j = nt * 4
+      trades[j + 1] = s
+      trades[j + 2] = mps
+      trades[j + 3] = qs
+      trades[j + 4] = t[O_SIDE]
       nt = nt + 1
       if m[O_REM] == 0 then
         leave(opp, e[3])

@@ -84,30 +84,20 @@ local function valid_id(s)
   return #s <= 64 and find(s, '^[%w_.:%-]+$') ~= nil
 end
 
--- What a batch repeats (its users, prices, quantities, expiries) is checked once per script:
--- memo(check)[text] is check(text), computed the first time it is asked for.
-local function memo(check)
-  return setmetatable({}, {__index = function(t, k)
-    local v = check(k)
-    t[k] = v
-    return v
-  end})
+-- The checks of a place: its bounds (min price, max price, max quantity, max expiry horizon)
+-- and what was checked against them, text -> its value (a number, or for users true) or false:
+-- a batch repeats its users, prices, quantities and expiries, and checks each once. (Plain
+-- tables filled by place_one, and no script-wide locals: every local a function of this prelude
+-- captures makes every command of the book create its closures a little slower.)
+local function new_checks(min_price, max_price, max_qty, max_exp)
+  return {min_price, max_price, max_qty, max_exp, {}, {}, {}, {}}
 end
 
-local valid_user = memo(valid_id)
-
--- text -> its value if it is a whole number in [lo, hi], else false (memoised)
-local function whole_in(lo, hi)
-  return memo(function(s)
-    local n = tonumber(s)
-    if n and n == floor_of(n) and n >= lo and n <= hi then return n end
-    return false
-  end)
-end
-
--- the bounds of a place, as the memos place_one checks its numbers with
-local function order_bounds(min_price, max_price, max_qty, max_exp)
-  return whole_in(min_price, max_price), whole_in(1, max_qty), whole_in(NOW + 1, NOW + max_exp)
+-- the value of text s if it is a whole number in [lo, hi], else false
+local function whole_in(s, lo, hi)
+  local n = tonumber(s)
+  if n and n == floor_of(n) and n >= lo and n <= hi then return n end
+  return false
 end
 
 local function rej(code, message) return {'rej', code, message} end
@@ -229,14 +219,15 @@ end
 -- Sides are ZSETs with the integer price as score (negated on the bid side, so both sides iterate
 -- best-first in ascending order) and member '<15-digit sequence>|<order id>': equal scores sort
 -- by member, i.e. by sequence, which is time priority.
-local PAD = setmetatable({}, {__index = function(t, n) -- zeros that pad n digits to 15
-  local z = string.rep('0', 15 - n)
-  t[n] = z
-  return z
-end})
+local PAD = {} -- PAD[n]: the zeros that pad n digits to 15
 local function member(o)
   local s = N[o[O_SEQ]]
-  return PAD[#s] .. s .. '|' .. o[O_ID]
+  local z = PAD[#s]
+  if not z then
+    z = string.rep('0', 15 - #s)
+    PAD[#s] = z
+  end
+  return z .. s .. '|' .. o[O_ID]
 end
 local function zkey(side) if side == 'bid' then return K_BIDS end return K_ASKS end
 
@@ -597,23 +588,40 @@ local function settle(t, skipped)
   end
 end
 
--- Place one order (the book is open; `prior` is its stored idempotency record, if any); the
--- numbers come as the strings the caller sent, checked with the memos of order_bounds. Returns
--- 'ok', its events as JSON without the brackets; 'replay', the first outcome's record; or
--- 'rej', code, message.
-local function place_one(oid, user, side, sprice, sqty, tif, sexp, prior, prices, qtys, exps)
+-- Place one order (the book is open; `prior` is its stored idempotency record, if any; `checks`
+-- from new_checks); the numbers come as the strings the caller sent. Returns 'ok', its events
+-- as JSON without the brackets; 'replay', the first outcome's record; or 'rej', code, message.
+local function place_one(oid, user, side, sprice, sqty, tif, sexp, prior, checks)
   local placed = cache[oid] -- placed earlier in this batch: replay that outcome
   if placed and placed[O_BODY] then prior = SNOW .. '|[' .. placed[O_BODY] .. ']' end
   if prior then return 'replay', prior end
-  if not (valid_id(oid) and valid_user[user]) then
+  local users_ok, prices, qtys, exps = checks[5], checks[6], checks[7], checks[8]
+  local user_ok = users_ok[user]
+  if user_ok == nil then
+    user_ok = valid_id(user)
+    users_ok[user] = user_ok
+  end
+  if not (user_ok and valid_id(oid)) then
     return 'rej', 'invalid_id', 'ids must be 1-64 characters of A-Z a-z 0-9 _ . : -'
   end
   if side ~= 'bid' and side ~= 'ask' then return 'rej', 'invalid_side', 'side must be bid or ask' end
   local price, qty, exp = prices[sprice], qtys[sqty], 0
+  if price == nil then
+    price = whole_in(sprice, checks[1], checks[2])
+    prices[sprice] = price
+  end
   if not price then return 'rej', 'invalid_price', 'price out of bounds' end
+  if qty == nil then
+    qty = whole_in(sqty, 1, checks[3])
+    qtys[sqty] = qty
+  end
   if not qty then return 'rej', 'invalid_quantity', 'quantity out of bounds' end
   if tif == 'gtc' then
     exp = exps[sexp]
+    if exp == nil then
+      exp = whole_in(sexp, NOW + 1, NOW + checks[4])
+      exps[sexp] = exp
+    end
     if not exp then return 'rej', 'invalid_expiry', 'a GTC order needs expires_at in the future' end
   elseif tif == 'ioc' then
     exp = 0

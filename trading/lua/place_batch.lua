@@ -11,7 +11,7 @@ local refused = open_book_or_refuse()
 if refused then return refused end
 WINDOW = 8 -- a batch's takers share the front of the side they cross (a wider window costs more
 -- to keep in order than the reads it saves: 32 took ~3% more instructions per order)
-local prices, qtys, exps = order_bounds(tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]),
+local checks = new_checks(tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]),
   tonumber(ARGV[9]))
 local args = ARGV
 local ids, n = {}, 0
@@ -25,7 +25,7 @@ for k = 1, n do
   local i = 3 + k * 7 -- this order's arguments are args[i .. i + 6]
   local before = nj
   local kind, a, b = place_one(ids[k], args[i + 1], args[i + 2], args[i + 3], args[i + 4],
-    args[i + 5], args[i + 6], priors[k], prices, qtys, exps)
+    args[i + 5], args[i + 6], priors[k], checks)
   if kind == 'ok' then
     layout[k] = N[nj - before]
   elseif kind == 'replay' then

@@ -86,42 +86,47 @@ def _slot(match: re.Match[str]) -> str:
     return _ORDER_SLOT[name]
 
 
-def _read(name: str) -> str:
-    """A script's source, each O_<FIELD> (an order table's slot) replaced with its index."""
-    source = (files("trading") / "lua" / f"{name}.lua").read_text(encoding="utf-8")
+def order_slots(source: str) -> str:
+    """`source` with each O_<FIELD> (an order table's slot) replaced with its index."""
     return _CONSTANT.sub(_slot, source)
+
+
+def _read(name: str) -> str:
+    return order_slots((files("trading") / "lua" / f"{name}.lua").read_text(encoding="utf-8"))
 
 
 def _sha(source: str) -> str:
     return hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()
 
 
-def book_source() -> str:
-    """common.lua, then one branch per command on its name (the last argument)."""
+def book_source(read: Callable[[str], str] = _read) -> str:
+    """common.lua, then one branch per command on its name (the last argument); `read` gives a
+    file's source by name (the benchmarks compare other copies of the scripts with it)."""
     branches = [
-        f"{'if' if i == 0 else 'elseif'} CMD == '{name}' then\n{_read(name).rstrip()}\n"
+        f"{'if' if i == 0 else 'elseif'} CMD == '{name}' then\n{read(name).rstrip()}\n"
         for i, name in enumerate(BOOK_COMMANDS)
     ]
     return (
         "-- the command's name is the last argument; its own arguments are ARGV[6..NARGV]\n"
         "local NARGV = #ARGV - 1\n"
         "local CMD = ARGV[NARGV + 1]\n"
-        f"{_read('common')}\n{''.join(branches)}end\n"
+        f"{read('common')}\n{''.join(branches)}end\n"
         "return redis.error_reply('no such book command: ' .. tostring(CMD))\n"
     )
 
 
-def _build() -> dict[str, LuaScript]:
-    book = book_source()
+def build(read: Callable[[str], str] = _read) -> dict[str, LuaScript]:
+    """Every script by command name (`read` as for book_source)."""
+    book = book_source(read)
     book_sha = _sha(book)
-    noop = _read("noop")
+    noop = read("noop")
     out = {"noop": LuaScript(name="noop", source=noop, sha=_sha(noop))}
     for name in BOOK_COMMANDS:
         out[name] = LuaScript(name=name, source=book, sha=book_sha, tail=(name,))
     return out
 
 
-SCRIPTS = _build()
+SCRIPTS = build()
 
 
 class ScriptRunner:

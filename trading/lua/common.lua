@@ -143,12 +143,6 @@ local function parse(id, rec)
     tonumber(filled), tonumber(cxl), tonumber(expq), tonumber(s), tonumber(exp), tif, at)
 end
 
-local function pack(o)
-  return o[O_STATUS] .. '|' .. o[O_SIDE] .. '|' .. o[O_USER] .. '|' .. N[o[O_PRICE]] .. '|' .. N[o[O_ORIG]] ..
-    '|' .. N[o[O_REM]] .. '|' .. N[o[O_FILLED]] .. '|' .. N[o[O_CXL]] .. '|' .. N[o[O_EXPQ]] .. '|' ..
-    N[o[O_SEQ]] .. '|' .. N[o[O_EXP]] .. '|' .. o[O_TIF] .. '|' .. o[O_AT]
-end
-
 -- The events of a place that was accepted and rested whole (no trade, nothing cancelled): they
 -- follow from the order's record as long as its price and sequence are those it was placed
 -- with, so such a place writes no idempotency record of its own. Whatever changes them (a
@@ -440,7 +434,10 @@ local function flush()
       local o = dirty[i]
       o[O_DIRTY] = false
       recs[i + i - 1] = o[O_ID]
-      recs[i + i] = pack(o)
+      recs[i + i] = o[O_STATUS] .. '|' .. o[O_SIDE] .. '|' .. o[O_USER] .. '|' .. -- its record
+        N[o[O_PRICE]] .. '|' .. N[o[O_ORIG]] .. '|' .. N[o[O_REM]] .. '|' .. N[o[O_FILLED]] ..
+        '|' .. N[o[O_CXL]] .. '|' .. N[o[O_EXPQ]] .. '|' .. N[o[O_SEQ]] .. '|' .. N[o[O_EXP]] ..
+        '|' .. o[O_TIF] .. '|' .. o[O_AT]
     end
     call_many('HSET', K_ORDERS, recs, 2)
     dirty = {}

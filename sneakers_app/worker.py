@@ -25,7 +25,7 @@ from trading.orders import ExpireOrders
 
 settings = get_settings()
 
-celery_app = Celery("sneakers", broker=settings.redis_url, backend=None)
+celery_app = Celery("sneakers", broker=settings.broker_url, backend=None)
 celery_app.conf.update(
     task_serializer="json",
     accept_content=["json"],

@@ -1,0 +1,79 @@
+"""Make the fault suite's market inside the stack's own environment: one product in a few sizes,
+sellers with payout details, buyers with a card saved through localstripe the way the browser
+saves one (setup intent, confirm, complete). Prints the ids as JSON."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import httpx
+
+from sneakers_app.db import session_scope
+from sneakers_app.redis_client import get_engine
+from sneakers_app.services import books, payments
+from sneakers_app.settings import get_settings
+from tests.support import factories
+
+SIZES = ("9", "10", "11")
+
+
+def _save_card(user_id: int) -> None:
+    settings = get_settings()
+    with session_scope() as session:
+        intent = payments.create_setup_intent(session=session, user_id=user_id)
+    response = httpx.post(
+        f"{settings.STRIPE_API_BASE}/v1/setup_intents/{intent.id}/confirm",
+        json={
+            "key": settings.STRIPE_PUBLISHABLE_KEY,
+            "client_secret": intent.client_secret,
+            "payment_method_data": {
+                "type": "card",
+                "card": {
+                    "number": "4242424242424242",
+                    "exp_month": 12,
+                    "exp_year": 2034,
+                    "cvc": "123",
+                },
+            },
+        },
+        timeout=10,
+    )
+    response.raise_for_status()
+    with session_scope() as session:
+        payments.complete_setup(session=session, user_id=user_id, setup_intent_id=intent.id)
+
+
+def main() -> int:
+    sellers, buyers = int(sys.argv[1]), int(sys.argv[2])
+    with session_scope() as session:
+        first = factories.variant(session, SIZES[0])
+        from sneakers_app.models import ProductVariant
+
+        product_id = session.get(ProductVariant, first).product_id  # type: ignore[union-attr]
+        variants = [first]
+        for order, size in enumerate(SIZES[1:], start=1):
+            v = ProductVariant(product_id=product_id, size=size, sort_order=order)
+            session.add(v)
+            session.flush()
+            variants.append(v.id)
+        seller_ids = [factories.user(session, "Seller") for _ in range(sellers)]
+        buyer_ids = [factories.user(session, "Buyer") for _ in range(buyers)]
+        for seller_id in seller_ids:
+            payments.save_payout_account(
+                session=session,
+                user_id=seller_id,
+                kind="manual",
+                account_ref="Test bank 000123456789",
+                holder_name="Test Seller",
+            )
+    for buyer_id in buyer_ids:
+        _save_card(buyer_id)
+    with session_scope() as session:
+        books.open_all(session=session, engine=get_engine())
+    print(json.dumps({"sellers": seller_ids, "buyers": buyer_ids, "variants": variants}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

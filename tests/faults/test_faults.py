@@ -67,10 +67,15 @@ def test_redis_data_lost(make_stack: MakeStack) -> None:
     stack = make_stack()
     _mid_stream(stack)
     stack.flush_redis()
+    before = set(stack.engine_trade_ids)
     stack.wait_stream()
     stack.recover_and_check()
     after = [o for o in stack.outcomes() if o["at"] > stack.flushed_at]
     assert any(o["ok"] and o.get("filled") for o in after), "no fill after the rebuild"
+    stack.engine_trade_ids = set()
+    stack.snapshot_engine_trades()
+    assert stack.engine_trade_ids, "the rebuilt books' journals are empty"
+    assert not stack.engine_trade_ids & before, "trade ids repeated after the data loss"
 
 
 def test_broker_unreachable(make_stack: MakeStack) -> None:

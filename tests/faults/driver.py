@@ -37,9 +37,15 @@ def _lowest_ask(variant_id: int, buyer_id: int) -> int | None:
     return int(low) if low is not None else None
 
 
-def one(rng: random.Random, sellers: list[int], buyers: list[int], variants: list[int]) -> dict:
+def one(
+    rng: random.Random,
+    sellers: list[int],
+    buyers: list[int],
+    variants: list[int],
+    action: str = "",
+) -> dict:
     variant_id = rng.choice(variants)
-    roll = rng.random()
+    roll = 0.99 if action == "buy_now" else rng.random()
     if roll < 0.45:
         side, user_id, immediate = "ask", rng.choice(sellers), False
         price = rng.randrange(200, 241) * 100
@@ -91,7 +97,10 @@ def one(rng: random.Random, sellers: list[int], buyers: list[int], variants: lis
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=float, required=True)
+    parser.add_argument("--seconds", type=float, default=0.0)
+    parser.add_argument(
+        "--buy-now", type=int, metavar="USER", help="one Buy Now by USER on the first size"
+    )
     parser.add_argument("--rate", type=float, default=40.0, help="attempts per second")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--sellers", required=True)
@@ -102,6 +111,12 @@ def main() -> int:
     rng = random.Random(args.seed)
     ints = lambda text: [int(x) for x in text.split(",")]  # noqa: E731
     sellers, buyers, variants = ints(args.sellers), ints(args.buyers), ints(args.variants)
+    if args.buy_now:
+        rng = random.Random(0)
+        record = one(rng, sellers, [args.buy_now], variants[:1], action="buy_now")
+        with args.out.open("a") as out:
+            out.write(json.dumps(record) + "\n")
+        return 0
     end = time.monotonic() + args.seconds
     gap = 1.0 / args.rate
     with args.out.open("a", buffering=1) as out:

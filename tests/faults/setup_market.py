@@ -18,27 +18,27 @@ from tests.support import factories
 SIZES = ("9", "10", "11")
 
 
-def _save_card(user_id: int) -> None:
+CARD = "4242424242424242"
+CARD_ALWAYS_3DS = "4000002760003184"
+
+
+def _save_card(user_id: int, number: str = CARD) -> None:
     settings = get_settings()
     with session_scope() as session:
         intent = payments.create_setup_intent(session=session, user_id=user_id)
-    response = httpx.post(
-        f"{settings.STRIPE_API_BASE}/v1/setup_intents/{intent.id}/confirm",
-        json={
-            "key": settings.STRIPE_PUBLISHABLE_KEY,
-            "client_secret": intent.client_secret,
-            "payment_method_data": {
-                "type": "card",
-                "card": {
-                    "number": "4242424242424242",
-                    "exp_month": 12,
-                    "exp_year": 2034,
-                    "cvc": "123",
-                },
-            },
-        },
-        timeout=10,
-    )
+    # What stripe.js's confirmCardSetup sends; when the bank asks for 3-D Secure the shopper
+    # completes it and the intent is confirmed again.
+    url = f"{settings.STRIPE_API_BASE}/v1/setup_intents/{intent.id}/confirm"
+    auth = {
+        "key": settings.STRIPE_PUBLISHABLE_KEY,
+        "use_stripe_sdk": True,
+        "client_secret": intent.client_secret,
+    }
+    card = {"number": number, "exp_month": 12, "exp_year": 2034, "cvc": "123"}
+    body = {**auth, "payment_method_data": {"type": "card", "card": card}}
+    response = httpx.post(url, json=body, timeout=10)
+    if response.status_code == 200 and response.json()["status"] == "requires_action":
+        response = httpx.post(url, json=auth, timeout=10)
     response.raise_for_status()
     with session_scope() as session:
         payments.complete_setup(session=session, user_id=user_id, setup_intent_id=intent.id)
@@ -59,6 +59,9 @@ def main() -> int:
             variants.append(v.id)
         seller_ids = [factories.user(session, "Seller") for _ in range(sellers)]
         buyer_ids = [factories.user(session, "Buyer") for _ in range(buyers)]
+        # A buyer whose bank asks for 3-D Secure on every payment: off-session charges wait
+        # for the buyer, and a late success reaches us by webhook.
+        sca_buyer = factories.user(session, "Buyer")
         for seller_id in seller_ids:
             payments.save_payout_account(
                 session=session,
@@ -69,9 +72,19 @@ def main() -> int:
             )
     for buyer_id in buyer_ids:
         _save_card(buyer_id)
+    _save_card(sca_buyer, CARD_ALWAYS_3DS)
     with session_scope() as session:
         books.open_all(session=session, engine=get_engine())
-    print(json.dumps({"sellers": seller_ids, "buyers": buyer_ids, "variants": variants}))
+    print(
+        json.dumps(
+            {
+                "sellers": seller_ids,
+                "buyers": buyer_ids,
+                "sca_buyer": sca_buyer,
+                "variants": variants,
+            }
+        )
+    )
     return 0
 
 

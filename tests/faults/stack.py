@@ -108,7 +108,9 @@ class RedisProcess:
 
 
 class FaultStack:
-    def __init__(self, scenario: str, work: Path, *, separate_broker: bool = False) -> None:
+    def __init__(
+        self, scenario: str, work: Path, *, separate_broker: bool = False, web: bool = False
+    ) -> None:
         self.scenario = scenario
         self.work = work
         self.report = Report(scenario)
@@ -119,14 +121,14 @@ class FaultStack:
         self.engine_trade_ids: set[str] = set()
         self.flushed_at = 0.0
         try:
-            self._start(separate_broker)
+            self._start(separate_broker, web)
         except BaseException:
             self.close()
             raise
 
     # --- starting ----------------------------------------------------------------------------
 
-    def _start(self, separate_broker: bool) -> None:
+    def _start(self, separate_broker: bool, web: bool) -> None:
         self.pg = servers.start_postgres()
         self._stack.callback(self.pg.stop)
         self.database_url = self.pg.create_database("faults")
@@ -157,14 +159,39 @@ class FaultStack:
         ids = json.loads(done.stdout.strip().splitlines()[-1])
         self.sellers: list[int] = ids["sellers"]
         self.buyers: list[int] = ids["buyers"]
+        self.sca_buyer: int = ids["sca_buyer"]
         self.variants: list[int] = ids["variants"]
         celery = [sys.executable, "-m", "celery", "-A", "sneakers_app.worker", "worker"]
         self.commands = {
             "consumer": [sys.executable, "-m", "sneakers_app", "consume-journal"],
             "worker": [*celery, "--pool=solo", "--loglevel=info"],
         }
+        if web:
+            # The backend's HTTP routes (the Reflex backend mounts this same ASGI app): the
+            # Stripe webhook, registered with localstripe as Stripe's dashboard would.
+            self.web_port = servers.free_port()
+            self.commands["web"] = [
+                *(sys.executable, "-m", "granian", "--interface", "asgi"),
+                *("--host", "127.0.0.1", "--port", str(self.web_port)),
+                "sneakers_app.api:api_app",
+            ]
         for name in self.commands:
             self.start_process(name)
+        if web:
+            servers.wait_for_port(self.web_port)
+            httpx.post(
+                f"{self.stripe.url}/_config/webhooks/faults",
+                json={
+                    "url": f"http://127.0.0.1:{self.web_port}/api/stripe/webhook",
+                    "secret": "whsec_localstripe",
+                    "events": [
+                        "payment_intent.succeeded",
+                        "payment_intent.payment_failed",
+                        "charge.refunded",
+                    ],
+                },
+                timeout=10,
+            ).raise_for_status()
         self._stack.callback(self._stop_processes)
 
     def run_app(self, module: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -209,6 +236,38 @@ class FaultStack:
         args += ["--buyers", ",".join(map(str, self.buyers))]
         args += ["--variants", ",".join(map(str, self.variants))]
         self.drivers.append(servers.spawn(args, self.env, self.work / f"driver-{seed}.log"))
+
+    def buy_now(self, user_id: int) -> dict[str, Any]:
+        """One Buy Now by `user_id` on the first size, through the service layer."""
+        args = ["--buy-now", str(user_id), "--out", str(self.work / "one.jsonl")]
+        args += ["--sellers", ",".join(map(str, self.sellers)), "--buyers", str(user_id)]
+        args += ["--variants", str(self.variants[0])]
+        self.run_app("tests.faults.driver", *args)
+        lines = (self.work / "one.jsonl").read_text().splitlines()
+        return json.loads(lines[-1])
+
+    def wait_for(self, what: str, probe: Any, timeout: float = 60.0) -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = probe()
+            if found:
+                return found
+            time.sleep(0.5)
+        raise AssertionError(f"timed out waiting for {what}")
+
+    def authenticate_payment(self, intent_id: str) -> None:
+        """The buyer passes 3-D Secure in the browser (localstripe's stripe.confirmCardPayment):
+        Stripe then reports the success by webhook."""
+        auth = ("sk_test_localstripe", "")
+        intent = httpx.get(f"{self.stripe.url}/v1/payment_intents/{intent_id}", auth=auth)
+        intent.raise_for_status()
+        response = httpx.post(
+            f"{self.stripe.url}/v1/payment_intents/{intent_id}/_authenticate",
+            params={"success": "true"},
+            json={"key": "pk_test_localstripe", "client_secret": intent.json()["client_secret"]},
+            timeout=10,
+        )
+        response.raise_for_status()
 
     def wait_stream(self, timeout: float = 120.0) -> None:
         deadline = time.monotonic() + timeout
@@ -404,6 +463,15 @@ class FaultStack:
             if status in ("payment_failed", "cancelled"):
                 continue
             out.append(f"order {order_id} is {status} (ship_by {ship_by})")
+        # Money that arrived for a voided order went back.
+        for order_id, charged, refunded in self._rows(
+            "SELECT o.id, SUM(CASE WHEN p.kind = 'charge' AND p.status = 'succeeded' "
+            "THEN p.amount_cents ELSE 0 END), SUM(CASE WHEN p.kind = 'refund' AND p.status = "
+            "'succeeded' THEN p.amount_cents ELSE 0 END) FROM orders o JOIN payments p ON "
+            "p.order_id = o.id WHERE o.status IN ('payment_failed', 'cancelled') GROUP BY o.id"
+        ):
+            if charged != refunded:
+                out.append(f"voided order {order_id}: {charged} charged, {refunded} refunded")
         # Nothing charged twice.
         per_order: Counter[int] = Counter(c[0] for c in charges)
         out.extend(f"order {o} charged {n} times" for o, n in per_order.items() if n > 1)

@@ -105,25 +105,41 @@ class SessionState(rx.State):
         path = (self.router.url.path or "/").rstrip("/") or "/"
         return rx.redirect(f"{routes.LOGIN}?next={quote(path)}")
 
+    async def _forget_in_every_page_state(self) -> None:
+        """Forget the user in every page state of the tab, also those this event did not load
+        (Reflex's redis state manager loads substates lazily and would send them at the next
+        hydrate)."""
+        for cls in SessionState.get_substates():
+            substate = await self.get_state(cls)
+            if isinstance(substate, SessionState):
+                substate._forget_user()
+
     @rx.event
-    def load_session(self) -> None:
+    async def load_session(self) -> None:
         """Runs on every page load: refresh who is logged in (an expired session logs out)."""
+        had_user = self.user_id
         user = self._current_user()
+        if user is None and had_user:
+            await self._forget_in_every_page_state()
         if user is None and self.auth_token:
             self.auth_token = ""
 
     @rx.event
-    def require_login(self) -> rx.event.EventSpec | None:
+    async def require_login(self) -> rx.event.EventSpec | None:
+        had_user = self.user_id
         if self._current_user() is None:
+            if had_user:
+                await self._forget_in_every_page_state()
             return self._login_redirect()
         return None
 
     @rx.event
-    def log_out(self) -> rx.event.EventSpec:
+    async def log_out(self) -> rx.event.EventSpec:
         token = self.auth_token
         if token:
             with session_scope() as session:
                 accounts.log_out(session=session, token=token)
         self.auth_token = ""
         self._set_user(None)
+        await self._forget_in_every_page_state()
         return rx.redirect(routes.BROWSE)

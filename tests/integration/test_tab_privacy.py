@@ -13,14 +13,16 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from reflex.state import BaseState
+from sqlmodel import select
 
 from sneakers_app import db, redis_client, settings
-from sneakers_app.models import User
+from sneakers_app.models import User, UserSession, utcnow
 from sneakers_app.services import accounts, addresses, orders, payments
 from state.account import AccountState
 from state.auth import AuthFormState
@@ -177,6 +179,30 @@ def test_a_revoked_session_clears_the_staff_console_detail() -> None:
 
         assert await _left_over(tab) == {}
         assert console.d_buyer_email == console.d_seller_email == console.d_buyer_total == ""
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.usefixtures("app_db")
+@pytest.mark.parametrize("page_load", ["load_session", "require_login"])
+def test_an_expired_session_clears_the_tab_at_the_next_page_load(page_load: str) -> None:
+    seller, _ = _seller_with_a_sale()
+
+    async def scenario() -> None:
+        tab = Tab()
+        await _log_in(tab, seller)
+        for page in (AccountState, OrdersState, SellerState):
+            await tab.send(page, "on_load")
+        assert (await tab.state(AccountState)).payout_ref == IBAN
+
+        with db.session_scope() as s:  # the session's time runs out
+            for row in s.exec(select(UserSession).where(UserSession.user_id == seller)).all():
+                row.expires_at = utcnow() - timedelta(seconds=1)
+                s.add(row)
+        await tab.send(SessionState, page_load)
+
+        assert await _left_over(tab) == {}
+        assert (await tab.state(SessionState)).user_id == 0
 
     asyncio.run(scenario())
 

@@ -12,10 +12,19 @@ from typing import Any
 from urllib.parse import quote
 
 import reflex as rx
+from reflex_base.config import get_state_auto_setters
 
 from sneakers_app import routes
 from sneakers_app.db import session_scope
 from sneakers_app.services import accounts
+
+if get_state_auto_setters():
+    # Reflex would then give every state var a `set_<var>` event the browser can call, the
+    # vars the handlers decide with included (the order being acted on, `busy`, the user).
+    raise RuntimeError(
+        "Reflex's state_auto_setters (REFLEX_STATE_AUTO_SETTERS) must stay off: it lets any "
+        "browser set any state var."
+    )
 
 
 def event_namespace() -> Any | None:
@@ -66,35 +75,71 @@ class SessionState(rx.State):
         return user
 
     def _set_user(self, user: accounts.AuthenticatedUser | None) -> None:
-        self.user_id = user.id if user else 0
+        new_id = user.id if user else 0
+        if self.user_id and self.user_id != new_id:
+            # Logged out, session expired or revoked, or another account took the tab.
+            self._forget_user_data()
+        self.user_id = new_id
         self.user_name = user.display_name if user else ""
         self.user_email = user.email if user else ""
         self.user_is_staff = bool(user and user.is_staff)
         self.session_checked = True
 
+    def _forget_user_data(self) -> None:
+        """Drop, on the server, everything every page state of this tab holds for the user who
+        just left (addresses, payout details, orders, portfolio, staff detail...): each loaded
+        substate of the session forgets its own (`_forget_user`)."""
+        session_state: SessionState = self
+        while type(session_state) is not SessionState and session_state.parent_state is not None:
+            session_state = session_state.parent_state  # type: ignore[assignment]
+        for substate in list(session_state.substates.values()):
+            if isinstance(substate, SessionState):
+                substate._forget_user()
+
+    def _forget_user(self) -> None:
+        """What a page state does when its user leaves: back to its defaults (and its own
+        substates too). States that also hold public data or run live loops override it."""
+        self.reset()  # type: ignore[no-untyped-call]
+
     def _login_redirect(self) -> rx.event.EventSpec:
         path = (self.router.url.path or "/").rstrip("/") or "/"
         return rx.redirect(f"{routes.LOGIN}?next={quote(path)}")
 
+    async def _forget_in_every_page_state(self) -> None:
+        """Forget the user in every page state of the tab, also those this event did not load
+        (Reflex's redis state manager loads substates lazily and would send them at the next
+        hydrate)."""
+        for cls in SessionState.get_substates():
+            substate = await self.get_state(cls)
+            if isinstance(substate, SessionState):
+                substate._forget_user()
+
     @rx.event
-    def load_session(self) -> None:
+    async def load_session(self) -> None:
         """Runs on every page load: refresh who is logged in (an expired session logs out)."""
+        had_user = self.user_id
         user = self._current_user()
+        if user is None and had_user:
+            await self._forget_in_every_page_state()
         if user is None and self.auth_token:
             self.auth_token = ""
 
     @rx.event
-    def require_login(self) -> rx.event.EventSpec | None:
+    async def require_login(self) -> rx.event.EventSpec | None:
+        had_user = self.user_id
         if self._current_user() is None:
+            if had_user:
+                await self._forget_in_every_page_state()
             return self._login_redirect()
         return None
 
     @rx.event
-    def log_out(self) -> rx.event.EventSpec:
+    async def log_out(self) -> rx.event.EventSpec:
         token = self.auth_token
         if token:
             with session_scope() as session:
                 accounts.log_out(session=session, token=token)
         self.auth_token = ""
         self._set_user(None)
+        await self._forget_in_every_page_state()
         return rx.redirect(routes.BROWSE)

@@ -186,6 +186,9 @@ class BrowseState(SessionState):
         self._live_gen += 1
         return BrowseState.watch_prices
 
+    def _forget_user(self) -> None:
+        """Browse holds the public catalog and the search in the URL: nothing of the user."""
+
     @rx.event
     def search(self, form: dict[str, str]) -> rx.event.EventSpec:
         self.query = str(form.get("q", "")).strip()[: catalog.MAX_QUERY_CHARS]

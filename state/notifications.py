@@ -106,6 +106,14 @@ class NotificationState(SessionState):
     def unread_label(self) -> str:
         return "99+" if self.unread > 99 else str(self.unread)
 
+    def _forget_user(self) -> None:
+        """The inbox goes; the live watcher stops by itself when the session token changes."""
+        self.items = []
+        self.has_more = self.loaded = False
+        self.unread = 0
+        self.inbox_error = ""
+        self.watch_user_id = self.last_seen_id = 0
+
     # --- the inbox page ---------------------------------------------------------------------
 
     @rx.event

@@ -45,6 +45,35 @@ from trading import market_data
 log = logging.getLogger(__name__)
 TradeKind = Literal["buy", "bid", "sell", "ask"]
 KINDS: tuple[str, ...] = ("buy", "bid", "sell", "ask")
+# What a product page holds for the logged-in user (cleared when they leave); the rest is public.
+USER_VARS: tuple[str, ...] = (
+    "own_orders",
+    "own_levels",
+    "watching",
+    "watch_target",
+    "watch_error",
+    "watch_message",
+    "dialog_open",
+    "dialog_kind",
+    "dialog_size",
+    "price_input",
+    "expiry_days",
+    "expiry_choices",
+    "price_error",
+    "size_error",
+    "form_error",
+    "blocker",
+    "submitting",
+    "fee_lines",
+    "total_label",
+    "total",
+    "hints",
+    "fixed_price",
+    "result_message",
+    "order_message",
+    "_client_key",
+    "_fee_level",
+)
 BOOK_LEVELS = 8
 RECENT_SALES = 8
 LIVE_WAIT_SECONDS = 10.0
@@ -951,6 +980,13 @@ class ProductState(SessionState):
         return None
 
     # --- trade dialogs ----------------------------------------------------------------------
+
+    def _forget_user(self) -> None:
+        """The product and its market are public and stay (with the live feed); what was this
+        user's goes: their orders in the book, their watch, the dialog and its quote."""
+        fields = type(self).get_fields()
+        for name in USER_VARS:
+            setattr(self, name, fields[name].default_value())
 
     def _reset_dialog(self, kind: str) -> None:
         self.dialog_kind = kind

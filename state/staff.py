@@ -203,12 +203,11 @@ class VerificationState(SessionState):
         return user.id
 
     def _forget(self) -> None:
-        self.rows = []
-        self.counts = {}
-        self.payouts = []
-        self.selected_id = 0
-        self.events = []
-        self.inspections = []
+        """Logged out or no longer staff: nothing of the console stays on the server (queues,
+        payouts, and the open order's detail: names, emails, amounts, tracking)."""
+        access = self.access
+        self.reset()  # type: ignore[no-untyped-call]
+        self.access = access
 
     @rx.event
     def on_load(self) -> rx.event.EventSpec | None:

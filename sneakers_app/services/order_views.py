@@ -174,10 +174,22 @@ _ACTORS = {
 }
 
 
-def _reason(event_status: str, reason: str, price_cents: int) -> str:
-    """Event reasons written for the log, reworded where a person reads them."""
+# What the seller reads of the buyer's payment: whether it went through, never the amount
+# charged (the buyer's total, with the buyer's own fees) or why the buyer's card was declined.
+_SELLER_TEXT = {
+    "paid": "The buyer's payment went through.",
+    "payment_failed": "The buyer's payment did not go through, so the sale was cancelled.",
+    "cancelled": "The sale was cancelled.",
+}
+
+
+def _reason(event_status: str, reason: str, price_cents: int, role: Role = "buying") -> str:
+    """Event reasons written for the log, reworded where a person reads them (and, for the
+    seller, without the buyer's payment details)."""
     if event_status == "created":
         return f"Bid and ask matched at {format_usd(price_cents)}."
+    if role == "selling" and event_status in _SELLER_TEXT:
+        return _SELLER_TEXT[event_status]
     return _CENTS.sub(lambda m: format_usd(int(m.group(1))), reason)
 
 
@@ -197,7 +209,7 @@ def order_detail(*, session: Session, user_id: int, order_id: object) -> OrderDe
             tone=tone_for(e.to_status),
             at=orders.aware(e.created_at),
             actor=_ACTORS.get(e.actor_kind, e.actor_kind),
-            reason=_reason(e.to_status, e.reason, order.price_cents),
+            reason=_reason(e.to_status, e.reason, order.price_cents, role),
         )
         for e in orders.events_for(session=session, order_id=order_id)
     ]

@@ -1,9 +1,12 @@
 """Orders: the state machine every sale walks through, and the order created from a trade.
 
 Every transition writes an append-only `order_events` row with who, when and why; a transition
-the table below does not allow is refused and changes nothing. The order row is locked for the
-transition (SELECT ... FOR UPDATE on PostgreSQL; SQLite serialises writers), so two workers
-racing on one order apply one transition.
+the table below does not allow is refused and changes nothing. A transition is a compare-and-set
+(`UPDATE orders SET status = :to WHERE id = :id AND status = :from`): of two processes that read
+the same status and race to move the order on, exactly one changes it and the other is refused
+(`ConcurrentChange`), on every database. `lock_order` also locks the row on PostgreSQL
+(SELECT ... FOR UPDATE); on SQLite the read takes no lock, so the compare-and-set is what holds,
+and steps with outside effects (Stripe refunds) claim the transition before making them.
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func
+from sqlalchemy import func, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from sneakers_app.models import Order, OrderEvent, Trade, User, utcnow
@@ -74,6 +78,10 @@ class IllegalTransition(OrderError):
     pass
 
 
+class ConcurrentChange(IllegalTransition):
+    """Someone else moved the order on between our read and our write; nothing was changed."""
+
+
 def require_staff(session: Session, user_id: int) -> User:
     """Re-checked in the database on every staff action, whatever the caller believes."""
     user = session.get(User, user_id)
@@ -102,25 +110,42 @@ def transition(
     reason: str = "",
     now: datetime | None = None,
 ) -> OrderEvent:
-    """Move a (locked) order to `to_status` and record the event, or refuse."""
-    if to_status not in TRANSITIONS.get(order.status, frozenset()):
+    """Move an order from the status it was read in to `to_status` and record the event, or
+    refuse. The write is a compare-and-set on the status that was read: if another process
+    changed the order meanwhile, nothing is written and `ConcurrentChange` is raised (the caller's
+    transaction must then be rolled back, which `session_scope` and the tasks do)."""
+    from_status = order.status
+    if to_status not in TRANSITIONS.get(from_status, frozenset()):
         raise IllegalTransition(
-            f"An order that is {STATUS_LABELS.get(order.status, order.status).lower()} "
+            f"An order that is {STATUS_LABELS.get(from_status, from_status).lower()} "
             f"cannot become {STATUS_LABELS.get(to_status, to_status).lower()}."
         )
     now = now or utcnow()
+    claimed = session.exec(
+        update(Order)
+        .where(col(Order.id) == order.id, col(Order.status) == from_status)
+        .values(status=to_status, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        current = session.exec(select(Order.status).where(Order.id == order.id)).first()
+        label = STATUS_LABELS.get(current or "", current or "gone").lower()
+        raise ConcurrentChange(
+            f"Order {order.id} changed while this was being done: it is now {label}. "
+            "Nothing was changed; reload to see it."
+        )
+    # The row already holds the new status: record it on the object without a second UPDATE.
+    set_committed_value(order, "status", to_status)
+    set_committed_value(order, "updated_at", now)
     event = OrderEvent(
         order_id=order.id or 0,
-        from_status=order.status,
+        from_status=from_status,
         to_status=to_status,
         actor_kind=actor_kind,
         actor_id=actor_id,
         reason=reason[:500],
         created_at=now,
     )
-    order.status = to_status
-    order.updated_at = now
-    session.add(order)
     session.add(event)
     session.flush()
     return event

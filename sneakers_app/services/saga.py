@@ -8,6 +8,7 @@ balanced ledger entries in the same database transaction as the state change.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -203,11 +204,21 @@ def extend_ship_by(*, session: Session, order_id: int, seller_id: int) -> StepRe
     return StepResult(order_id=order_id, status=order.status, changed=True)
 
 
-def clean_tracking(raw: str) -> str:
-    tracking = "".join(ch for ch in (raw or "").strip().upper() if ch.isalnum())
-    if not 8 <= len(tracking) <= 40:
-        raise OrderError("Enter the carrier's tracking number (8 to 40 letters and digits).")
-    return tracking
+_TRACKING = re.compile(r"[A-Za-z0-9]{8,40}")
+
+
+def clean_tracking(raw: object) -> str:
+    """A carrier tracking number validated as typed: 8 to 40 ASCII letters and digits (spaces
+    around it aside). Anything else is refused, never cleaned into shape: a number with symbols,
+    inner spaces or look-alike characters (full-width or other scripts' digits) is not one the
+    carrier knows. Stored upper-case, as carriers print them."""
+    tracking = raw.strip() if isinstance(raw, str) else ""
+    if not _TRACKING.fullmatch(tracking):
+        raise OrderError(
+            "Enter the carrier's tracking number as 8 to 40 letters and digits "
+            "(no spaces, dashes or other characters)."
+        )
+    return tracking.upper()
 
 
 def _refund_buyer(
@@ -248,17 +259,12 @@ def _refund_and_penalise(
     now: datetime,
     client: stripe.StripeClient | None = None,
 ) -> StepResult:
-    """Compensation, exactly once: refund the buyer in full and charge the seller's penalty."""
+    """Compensation, exactly once: refund the buyer in full and charge the seller's penalty.
+
+    The transition is claimed first (compare-and-set): a process that lost the race to another
+    change of this order (the seller marking it shipped) is refused before it refunds anyone."""
     assert order.id is not None
-    _refund_buyer(session, order, order.buyer_total_cents, reason, "buyer refunded", client)
     penalty = fees.penalty_for(order.price_cents)
-    ledger.post(
-        session=session,
-        txn_id=f"order:{order.id}:penalty",
-        entries=[(ledger.seller_account(order.seller_id), penalty), (ledger.PENALTIES, -penalty)],
-        order_id=order.id,
-        memo="seller penalty",
-    )
     order.penalty_cents = penalty
     transition(
         session=session,
@@ -268,6 +274,14 @@ def _refund_and_penalise(
         actor_id=actor_id,
         now=now,
         reason=reason,
+    )
+    _refund_buyer(session, order, order.buyer_total_cents, reason, "buyer refunded", client)
+    ledger.post(
+        session=session,
+        txn_id=f"order:{order.id}:penalty",
+        entries=[(ledger.seller_account(order.seller_id), penalty), (ledger.PENALTIES, -penalty)],
+        order_id=order.id,
+        memo="seller penalty",
     )
     emails = _emails(
         _notify(

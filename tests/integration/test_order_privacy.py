@@ -1,0 +1,89 @@
+# ruff: noqa: F811  (the fixtures `mk` and `variant` are imported from test_saga)
+"""What each side of a sale may read: the seller never sees the buyer's card decline reason or
+the total the buyer was charged (price plus the buyer's own fees), on the order page, in the
+seller dashboard, or in the notifications and emails the seller gets. The buyer still does."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from sqlmodel import select
+
+from sneakers_app.db import session_scope
+from sneakers_app.models import Notification, Payment, User
+from sneakers_app.money import format_usd
+from sneakers_app.services import notifications, order_views, saga, seller_dashboard
+from tests.integration.test_payments import CARD_DECLINED_ON_CHARGE
+from tests.integration.test_saga import (  # noqa: F401 (fixtures)
+    Market,
+    mk,
+    smtp,
+    variant,
+)
+
+
+def _seller_sees(mk: Market, seller: int, order_id: int) -> str:
+    """Everything the seller's pages and messages show about their sales, as one text."""
+    with session_scope(mk.db) as s:
+        detail = order_views.order_detail(session=s, user_id=seller, order_id=order_id)
+        rows = order_views.list_orders(session=s, user_id=seller, role="selling")
+        pending = seller_dashboard.pending_sales(session=s, seller_id=seller)
+        done = seller_dashboard.completed_sales(session=s, seller_id=seller)
+        inbox = notifications.inbox(session=s, user_id=seller, limit=50)
+        user = s.get(User, seller)
+        assert user is not None
+        emails = [
+            notifications.build_email(
+                notification=n, user=user, settings=mk.settings
+            ).message.as_string()
+            for n in s.exec(select(Notification).where(Notification.user_id == seller)).all()
+        ]
+    parts = [dataclasses.asdict(detail), *map(dataclasses.asdict, [*rows, *pending, *done])]
+    parts += [dataclasses.asdict(n) for n in inbox]
+    return "\n".join([*map(repr, parts), *emails])
+
+
+def _buyer_detail(mk: Market, buyer: int, order_id: int) -> str:
+    with session_scope(mk.db) as s:
+        return repr(
+            dataclasses.asdict(
+                order_views.order_detail(session=s, user_id=buyer, order_id=order_id)
+            )
+        )
+
+
+def _amounts(cents: int) -> list[str]:
+    return [format_usd(cents), f"{cents} cents", f"{cents / 100:.2f}"]
+
+
+def test_the_seller_never_reads_the_buyers_decline_reason(mk: Market, variant: int) -> None:
+    seller, buyer = mk.seller(), mk.buyer(CARD_DECLINED_ON_CHARGE)
+    order_id = mk.matched_order(seller, buyer, variant)
+    result = mk.step(saga.charge, order_id=order_id, client=mk.stripe)
+    assert result.status == "payment_failed"
+    with mk.session() as s:
+        failed = s.exec(select(Payment).where(Payment.order_id == order_id)).one()
+    decline = failed.failure_reason
+    assert decline and len(decline) > 8
+
+    seen = _seller_sees(mk, seller, order_id)
+    assert decline not in seen
+    assert "payment did not go through" in seen
+    for amount in _amounts(mk.order(order_id).buyer_total_cents):
+        assert amount not in seen
+    # The buyer is told why.
+    assert decline in _buyer_detail(mk, buyer, order_id)
+
+
+def test_the_seller_never_reads_the_buyers_total_charge(mk: Market, variant: int) -> None:
+    seller, buyer = mk.seller(), mk.buyer()
+    order_id = mk.paid_order(seller, buyer, variant)
+    order = mk.order(order_id)
+    assert order.buyer_total_cents > order.price_cents
+
+    seen = _seller_sees(mk, seller, order_id)
+    for amount in _amounts(order.buyer_total_cents):
+        assert amount not in seen
+    assert format_usd(order.seller_payout_cents) in seen
+    assert "payment went through" in seen
+    assert format_usd(order.buyer_total_cents) in _buyer_detail(mk, buyer, order_id)

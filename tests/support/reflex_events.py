@@ -1,0 +1,75 @@
+"""Drive the app's Reflex state the way a browser tab does, without a browser.
+
+A `Tab` owns one state tree (what the backend keeps for one tab). `send` takes an event name as
+the browser sends it (`<state's full name>.<handler>`), resolves it through Reflex's own
+registry (`RegistrationContext.event_handlers`, the lookup the event processor makes for every
+websocket event: a name that is not there cannot be called by any client) and runs it with
+Reflex's `process_event`, which parses the payload for the handler and applies its return
+value. Events a handler returns (redirects, toasts) are collected, not followed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from reflex.state import BaseState, State
+from reflex_base.event.context import EventContext
+from reflex_base.event.processor.base_state_processor import process_event
+from reflex_base.registry import RegistrationContext
+
+import state.account
+import state.auth
+import state.base
+import state.catalog
+import state.notifications
+import state.orders
+import state.portfolio
+import state.product
+import state.selling
+import state.staff  # noqa: F401 (every page state registered, as in the app)
+
+
+class NoSuchEvent(LookupError):
+    """The browser asked for an event handler the app does not have."""
+
+
+@dataclass
+class Tab:
+    token: str = field(default_factory=lambda: uuid.uuid4().hex)
+    root: State = field(default_factory=lambda: State(_reflex_internal_init=True))
+    emitted: list[Any] = field(default_factory=list)
+    deltas: list[Any] = field(default_factory=list)
+
+    async def state(self, cls: type[BaseState]) -> Any:
+        return await self.root.get_state(cls)
+
+    async def send(self, cls: type[BaseState], handler: str, **payload: Any) -> None:
+        name = f"{cls.get_full_name()}.{handler}"
+        registered = RegistrationContext.get().event_handlers.get(name)
+        if registered is None:
+            raise NoSuchEvent(name)
+
+        async def enqueue(*args: Any, **kwargs: Any) -> None:
+            self.emitted.append((args, kwargs))
+
+        async def emit_event(*args: Any, **kwargs: Any) -> None:
+            self.emitted.append((args, kwargs))
+
+        async def emit_delta(_token: str, delta: Any) -> None:
+            self.deltas.append(delta)
+
+        ctx = EventContext(
+            token=self.token,
+            state_manager=None,  # type: ignore[arg-type]
+            enqueue_impl=enqueue,
+            emit_event_impl=emit_event,
+            emit_delta_impl=emit_delta,
+        )
+        reset = EventContext.set(ctx)
+        try:
+            target = await self.root.get_state(cls)
+            await process_event(registered.handler, payload, target, self.root)
+        finally:
+            EventContext.reset(reset)

@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     SESSION_TTL_HOURS: int = 24 * 14
     LOGIN_MAX_FAILURES: int = 5
     LOGIN_WINDOW_SECONDS: int = 15 * 60
+    # A delivery of an order priced above this needs a carrier's delivery event or a second,
+    # different staff member's confirmation.
+    DELIVERY_SECOND_CONFIRMATION_CENTS: int = 100_000
 
     @property
     def is_development(self) -> bool:

@@ -674,7 +674,7 @@ def change_payout_details(
     kind: str,
     account_ref: str,
     holder_name: str,
-    password: str,
+    password: str | None,
 ) -> PayoutDetailsSaved:
     """The account page's save: checks the password, saves, and tells the seller by email
     (always, whatever their notification settings) that their payout destination changed."""
@@ -684,7 +684,7 @@ def change_payout_details(
         kind=kind,
         account_ref=account_ref,
         holder_name=holder_name,
-        password=password or "",
+        password=password or None,
     )
     result = notifications.notify(
         session=session,

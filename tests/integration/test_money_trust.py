@@ -21,7 +21,7 @@ import pytest
 import redis
 import stripe
 from sqlalchemy import Engine, event
-from sqlmodel import func, select
+from sqlmodel import Session, func, select
 
 from sneakers_app.db import session_scope
 from sneakers_app.models import (
@@ -572,3 +572,88 @@ def test_a_single_staff_member_delivers_below_the_threshold(mk: Market, variant:
     mk.step(vf.decide, staff_id=staff, order_id=order_id, checklist=ALL_OK, passed=True)
     mk.step(vf.ship_to_buyer, staff_id=staff, order_id=order_id, tracking="1Z999AA10123456785")
     assert mk.step(vf.mark_delivered, staff_id=staff, order_id=order_id).status == "delivered"
+
+
+# --- the live product page ------------------------------------------------------------------
+
+
+@pytest.fixture
+def deployed(
+    monkeypatch: pytest.MonkeyPatch,
+    database_url: str,
+    engine: Engine,
+    redis_server: RedisServer,
+    stripe_settings: Settings,
+) -> Iterator[None]:
+    """Settings from the environment, as a deployed backend reads them."""
+    from sneakers_app import db, redis_client
+    from sneakers_app.settings import get_settings
+
+    for name, value in {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_server.url,
+        "STRIPE_API_BASE": stripe_settings.STRIPE_API_BASE,
+        "STRIPE_WEBHOOK_SECRET": stripe_settings.STRIPE_WEBHOOK_SECRET,
+    }.items():
+        monkeypatch.setenv(name, value)
+    caches = (get_settings, db.get_engine, redis_client.get_redis, redis_client.get_engine)
+    for cache in caches:
+        cache.cache_clear()
+    redis.Redis.from_url(redis_server.url).flushdb()
+    yield
+    for cache in caches:
+        cache.cache_clear()
+
+
+def test_the_live_page_drops_the_engines_voided_last_trade(
+    deployed: None, stripe_settings: Settings
+) -> None:
+    from sneakers_app import db, redis_client
+    from sneakers_app.services import journal
+    from state.product import load_public_market
+    from trading.journal import JournalConsumer
+
+    engine = db.get_engine()
+    client = payments.make_client()
+    book = redis_client.get_engine()
+
+    def session() -> Session:
+        return Session(engine, expire_on_commit=False)
+
+    with session() as s:
+        seller, painter = factories.user(s, "Seller"), factories.user(s, "Painter")
+        buyer = factories.user(s, "Buyer")
+        variant_id = factories.variant(s)
+        payments.save_payout_account(
+            session=s, user_id=seller, kind="manual", account_ref="ACCT 99887766", holder_name="Sam"
+        )
+        s.commit()
+        save_card(s, client, stripe_settings, buyer, CARD_OK)
+        save_card(s, client, stripe_settings, painter, CARD_DECLINED_ON_CHARGE)
+        v = s.get(ProductVariant, variant_id)
+        assert v is not None
+        product_id, size = v.product_id, v.size
+    new_orders: list[int] = []
+    for who, price in ((buyer, PRICE), (painter, PAINT)):
+        for side, user in (("ask", seller), ("bid", who)):
+            with session() as s:
+                market.place(
+                    session=s,
+                    engine=book,
+                    user_id=user,
+                    side=side,  # type: ignore[arg-type]
+                    variant_id=variant_id,
+                    price_cents=price,
+                    client_key=uuid.uuid4().hex,
+                    immediate=side == "bid",
+                )
+        consumer = JournalConsumer(redis_client.get_redis(), group="db", consumer="test")
+        handle = journal.handler(session, lambda applied: new_orders.extend(applied.new_order_ids))
+        while consumer.process([str(variant_id)], handle):
+            pass
+        with session_scope(engine) as s:  # the charge task's step
+            saga.charge(session=s, order_id=new_orders[-1], client=client)
+
+    view = load_public_market(product_id=product_id, variants={variant_id: size}, selected=None)
+    assert view.last_price_cents == PRICE
+    assert not view.tape_pending

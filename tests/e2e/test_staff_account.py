@@ -76,13 +76,19 @@ def email_of(session: Session, user_id: int) -> str:
     return user.email
 
 
-def make_order(db: Engine, stripe_setup: tuple[Settings, stripe.StripeClient]) -> Made:
-    """A trade between two new members on a seeded size, charged to the buyer's saved card and
-    shipped by the seller to authentication: the first item of the "to receive" queue."""
+def make_order(
+    db: Engine, stripe_setup: tuple[Settings, stripe.StripeClient], seller_email: str = ""
+) -> Made:
+    """A trade between two new members (or a new buyer and the account `seller_email`) on a
+    seeded size, charged to the buyer's saved card and shipped by the seller to authentication:
+    the first item of the "to receive" queue."""
     settings, client = stripe_setup
     with Session(db, expire_on_commit=False) as session:
         buyer = factories.user(session, "Buyer")
-        seller = factories.user(session, "Seller")
+        if seller_email:
+            seller = session.exec(select(User).where(User.email == seller_email)).one().id or 0
+        else:
+            seller = factories.user(session, "Seller")
         variant = session.exec(select(ProductVariant).order_by(col(ProductVariant.id))).first()
         assert variant is not None and variant.id is not None
         payments.save_payout_account(
@@ -243,6 +249,24 @@ def test_staff_receive_inspect_pass_ship_deliver_and_pay_out(
     wait_for(lambda: any("was delivered" in s for s in subjects(made.buyer_email)))
     wait_for(lambda: any("Payout sent" in s for s in subjects(made.seller_email)))
     assert any("arrived for authentication" in s for s in subjects(made.seller_email))
+    assert console_errors == []
+
+
+def test_staff_see_why_they_cannot_handle_their_own_sale(
+    page: Page,
+    live_app: LiveApp,
+    db: Engine,
+    stripe_setup: tuple[Settings, stripe.StripeClient],
+    console_errors: list[str],
+) -> None:
+    made = make_order(db, stripe_setup, seller_email=E2E_STAFF[0])  # staff sold this pair
+    page.set_viewport_size(DESKTOP)
+    log_in(page, live_app, *E2E_STAFF, next_path="/verification")
+    open_order(page, "to-receive", made.order_id)
+    expect(page.locator("#conflict-note")).to_contain_text("one you sold")
+    expect(page.locator("#receive-button")).to_have_count(0)
+    shoot(page, "verification-conflict-desktop")
+    assert status_of(db, made.order_id) == "shipped_to_verification"
     assert console_errors == []
 
 
@@ -428,6 +452,31 @@ def test_account_card_address_payout_and_preferences(
     with Session(db) as session:
         account = payments.payout_account_for(session=session, user_id=user_id)
         assert account is not None and account.holder_name == "Jordan Fan"
+
+    # Changing them needs the password, and the seller is told by email.
+    page.locator("#payout-ref").fill("GB33BUKB20201599999999")
+    page.locator("#payout-save").click()
+    expect(page.locator("#payout-password-error")).to_contain_text("password")
+    page.locator("#payout-password").fill("not my password")
+    page.locator("#payout-save").click()
+    expect(page.locator("#payout-password-error")).to_contain_text("not right")
+    with Session(db) as session:
+        account = payments.payout_account_for(session=session, user_id=user_id)
+        assert account is not None and account.account_ref == "GB33BUKB20201555555555"
+    page.locator("#payout-password").fill(PASSWORD)
+    page.locator("#payout-save").click()
+    expect(page.locator("#payout-password-error")).to_have_count(0)
+    with Session(db) as session:
+        account = payments.payout_account_for(session=session, user_id=user_id)
+        assert account is not None and account.account_ref == "GB33BUKB20201599999999"
+        email = email_of(session, user_id)
+    wait_for(
+        lambda: any(
+            "payout details were changed" in str(m.message["Subject"])
+            for m in live_app.smtp.messages
+            if email in m.rcpt_tos
+        )
+    )
 
     # A preference: no outbid emails.
     switch = page.locator(f"#pref-{Kind.OUTBID.value}-email")

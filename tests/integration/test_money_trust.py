@@ -515,14 +515,21 @@ def test_staff_never_handle_an_order_they_are_party_to(mk: Market, variant: int)
     # The buyer's side: a staff member who bought the pair cannot ship or deliver it.
     staff_buyer = mk.staff()
     with mk.session() as s:
-        s.commit()
         save_card(s, mk.stripe, mk.settings, staff_buyer, CARD_OK)
-    order_id = mk.paid_order(mk.seller(), staff_buyer, variant)
-    with mk.session() as s:
-        order = s.get(Order, order_id)
-        assert order is not None
-        with pytest.raises(OrderError, match="you bought"):
-            vf.receive(session=s, staff_id=staff_buyer, order_id=order_id)
+    seller = mk.seller()
+    order_id = mk.paid_order(seller, staff_buyer, variant)
+    mk.to_authenticating(order_id, seller, colleague)
+    with mk.session() as s, pytest.raises(OrderError, match="you bought"):
+        vf.decide(session=s, staff_id=staff_buyer, order_id=order_id, checklist=ALL_OK, passed=True)
+    mk.step(vf.decide, staff_id=colleague, order_id=order_id, checklist=ALL_OK, passed=True)
+    with mk.session() as s, pytest.raises(OrderError, match="you bought"):
+        vf.ship_to_buyer(
+            session=s, staff_id=staff_buyer, order_id=order_id, tracking="1Z999AA10123456787"
+        )
+    mk.step(vf.ship_to_buyer, staff_id=colleague, order_id=order_id, tracking="1Z999AA10123456787")
+    with mk.session() as s, pytest.raises(OrderError, match="you bought"):
+        vf.mark_delivered(session=s, staff_id=staff_buyer, order_id=order_id)
+    assert mk.order(order_id).status == "shipped_to_buyer"
 
 
 def test_high_value_deliveries_need_a_second_staff_member(mk: Market, variant: int) -> None:

@@ -975,7 +975,7 @@ class ProductState(SessionState):
         if kind in ("buy", "bid"):
             if user is None or not payments.has_payment_method(user):
                 return "Add a card in your account before you bid or buy."
-            return ""
+            return payments.card_blocked_reason(session=session, user_id=user_id)
         if payments.payout_account_for(session=session, user_id=user_id) is None:
             return "Add your payout details in your account before you sell."
         return ""

@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from sneakers_app.db import make_engine
-from sneakers_app.models import Inspection, Order, Payout, ProductVariant, User
+from sneakers_app.models import Inspection, LedgerEntry, Order, Payout, ProductVariant, User
 from sneakers_app.services import (
     accounts,
     addresses,
@@ -176,6 +176,7 @@ def new_member(db: Engine) -> tuple[int, str]:
 
 def test_staff_receive_inspect_pass_ship_deliver_and_pay_out(
     page: Page,
+    browser: Browser,
     live_app: LiveApp,
     db: Engine,
     stripe_setup: tuple[Settings, stripe.StripeClient],
@@ -232,6 +233,14 @@ def test_staff_receive_inspect_pass_ship_deliver_and_pay_out(
     expect(row).to_contain_text("GB33BUKB20201555555555")
     expect(row).to_contain_text("Seller Payee")
     shoot(page, "verification-payouts-desktop")
+    # A second console (another staff session) opens the same payout at the same time.
+    other_context = browser.new_context(viewport=DESKTOP)
+    other = other_context.new_page()
+    log_in(other, live_app, *E2E_STAFF, next_path="/verification")
+    other.locator("#queue-payouts").click()
+    other.locator(f"#pay-{payout_id}").click()
+    other.locator("#payout-reference").fill("TRF-2024-0002")
+
     page.locator(f"#pay-{payout_id}").click()
     page.locator("#payout-confirm").click()
     expect(page.locator("#payout-error")).to_contain_text("payment reference")
@@ -241,6 +250,20 @@ def test_staff_receive_inspect_pass_ship_deliver_and_pay_out(
     with Session(db) as session:
         paid = session.get(Payout, payout_id)
         assert paid is not None and (paid.status, paid.reference) == ("paid", "TRF-2024-0001")
+
+    # The second confirm is told it was already paid, and by whom; nothing is paid twice.
+    other.locator("#payout-confirm").click()
+    expect(other.locator("#payout-error")).to_contain_text("already paid on")
+    expect(other.locator("#payout-error")).to_contain_text("TRF-2024-0001")
+    shoot(other, "verification-payout-already-paid-desktop")
+    other_context.close()
+    with Session(db) as session:
+        paid = session.get(Payout, payout_id)
+        assert paid is not None and paid.reference == "TRF-2024-0001"
+        entries = session.exec(
+            select(LedgerEntry).where(LedgerEntry.txn_id == f"payout:{payout_id}")
+        ).all()
+        assert len(entries) == 2
 
     # Emails went out after each step's commit, through the Celery worker and SMTP.
     def subjects(to: str) -> list[str]:

@@ -308,10 +308,14 @@ def load_public_market(
     newest = max(trades, key=lambda t: t.at) if trades else None
     with session_scope() as session:
         last = analytics.last_sale(session=session, product_id=product_id, variant_id=selected)
+        newer = newest is not None and (last is None or newest.at > _ms(last.executed_at))
+        # A trade the database already has (e.g. voided, never paid) is the tape's to show.
+        if newer and newest is not None:
+            newer = not analytics.trade_recorded(session=session, trade_id=newest.trade_id)
     last_price = last.price_cents if last else None
     change, change_bp = (last.change_cents, last.change_bp) if last else (None, None)
     pending = False
-    if newest is not None and (last is None or newest.at > _ms(last.executed_at)):
+    if newest is not None and newer:
         # The engine traded; the journal consumer has not written the sale yet.
         pending = True
         change = newest.price_cents - last.price_cents if last else None

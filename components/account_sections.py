@@ -439,6 +439,33 @@ def payout_section() -> rx.Component:
                         spacing="1",
                         width="100%",
                     ),
+                    rx.cond(
+                        A.payout_saved,
+                        rx.vstack(
+                            rx.text("Your password", size="2", weight="medium"),
+                            rx.input(
+                                name="password",
+                                type="password",
+                                auto_complete="current-password",
+                                placeholder="Needed to change where your payouts go",
+                                max_length=256,
+                                size="3",
+                                width="100%",
+                                id="payout-password",
+                            ),
+                            error_text(
+                                A.payout_errors.get("password", ""), "payout-password-error"
+                            ),
+                            rx.text(
+                                "We email you whenever your payout details change. Payouts "
+                                "already due go to the details you had when the sale completed.",
+                                size="1",
+                                color="var(--gray-11)",
+                            ),
+                            spacing="1",
+                            width="100%",
+                        ),
+                    ),
                     columns="1",
                     spacing="3",
                     width="100%",

@@ -255,6 +255,18 @@ def next_action() -> rx.Component:
                     size="2",
                     color="var(--gray-11)",
                 ),
+                rx.cond(
+                    S.d_delivery_confirmed_by != "",
+                    rx.text(
+                        "Delivery confirmed by ",
+                        S.d_delivery_confirmed_by,
+                        ". A valuable order needs a second staff member (or the carrier's "
+                        "delivery event).",
+                        size="2",
+                        color="var(--amber-11)",
+                        id="delivery-confirmations",
+                    ),
+                ),
                 action_button("Mark delivered", "house", S.mark_delivered, "deliver-button"),
                 spacing="3",
             ),
@@ -346,7 +358,18 @@ def order_panel() -> rx.Component:
             rx.separator(size="4"),
             facts_grid(),
             rx.separator(size="4"),
-            next_action(),
+            rx.cond(
+                S.d_conflict != "",
+                rx.callout(
+                    S.d_conflict,
+                    icon="shield-alert",
+                    color_scheme="amber",
+                    size="1",
+                    width="100%",
+                    id="conflict-note",
+                ),
+                next_action(),
+            ),
             rx.cond(
                 S.action_error != "",
                 rx.callout(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from state.staff import PayoutRow, VerificationState
+from state.staff import PayoutProblemRow, PayoutRow, VerificationState
 
 S = VerificationState
 
@@ -36,6 +36,10 @@ def payout_row(row: PayoutRow) -> rx.Component:
                     border_radius="var(--radius-3)",
                     width="100%",
                 ),
+                rx.cond(
+                    row.conflict != "",
+                    rx.text(row.conflict, size="1", color="var(--amber-11)"),
+                ),
                 spacing="2",
                 flex="1",
                 min_width="0",
@@ -44,7 +48,7 @@ def payout_row(row: PayoutRow) -> rx.Component:
                 rx.icon("check", size=16),
                 "Mark paid",
                 on_click=S.start_payout(row.payout_id),
-                disabled=row.account_ref == "",
+                disabled=(row.account_ref == "") | (row.conflict != ""),
                 size="2",
                 id=f"pay-{row.payout_id}",
             ),
@@ -96,8 +100,74 @@ def payout_dialog() -> rx.Component:
     )
 
 
+def problem_row(row: PayoutProblemRow) -> rx.Component:
+    return rx.card(
+        rx.flex(
+            rx.vstack(
+                rx.hstack(
+                    rx.text(row.amount, size="4", weight="bold"),
+                    rx.badge(f"Order #{row.order_id}", color_scheme="gray", variant="soft"),
+                    rx.badge(
+                        rx.cond(row.status == "failed", "Refused by Stripe", "Not sent"),
+                        color_scheme="red",
+                    ),
+                    spacing="3",
+                    align="center",
+                    wrap="wrap",
+                ),
+                rx.text(row.seller, " · ", row.seller_email, size="2", color="var(--gray-11)"),
+                rx.text(row.problem, size="2"),
+                rx.text(
+                    "Stripe Connect account ",
+                    row.destination,
+                    size="1",
+                    color="var(--gray-10)",
+                    font_family="var(--code-font-family)",
+                ),
+                rx.cond(
+                    row.conflict != "",
+                    rx.text(row.conflict, size="1", color="var(--amber-11)"),
+                ),
+                spacing="1",
+                flex="1",
+                min_width="0",
+            ),
+            rx.button(
+                rx.icon("rotate-cw", size=16),
+                "Retry transfer",
+                on_click=S.retry_payout(row.payout_id),
+                disabled=row.conflict != "",
+                variant="soft",
+                size="2",
+                id=f"retry-payout-{row.payout_id}",
+            ),
+            direction=rx.breakpoints(initial="column", sm="row"),
+            spacing="3",
+            align=rx.breakpoints(initial="stretch", sm="center"),
+            width="100%",
+        ),
+        size="2",
+        width="100%",
+        class_name="payout-problem-row",
+    )
+
+
+def payout_problems() -> rx.Component:
+    return rx.cond(
+        S.payout_problems.length() > 0,
+        rx.vstack(
+            rx.text("Stripe Connect payouts that need attention", size="3", weight="bold"),
+            rx.foreach(S.payout_problems, problem_row),
+            spacing="3",
+            width="100%",
+            id="payout-problems",
+        ),
+    )
+
+
 def payouts_view() -> rx.Component:
     return rx.vstack(
+        payout_problems(),
         rx.text(
             "Completed sales whose payout staff send by hand (sellers without Stripe Connect).",
             size="2",

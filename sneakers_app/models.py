@@ -78,6 +78,8 @@ class User(SQLModel, table=True):
     default_payment_method_id: str | None = Field(default=None, max_length=255)
     card_brand: str | None = Field(default=None, max_length=32)
     card_last4: str | None = Field(default=None, max_length=4)
+    # When the current card was saved: off-session charge failures before it no longer count.
+    card_saved_at: datetime | None = opt_ts()
     created_at: datetime = ts()
 
 
@@ -276,6 +278,8 @@ class Sale(SQLModel, table=True):
     trade_id: str | None = Field(default=None, foreign_key="trades.id", max_length=64)
     price_cents: int
     executed_at: datetime = ts()
+    # Set when the trade was voided (never paid): the row leaves every public figure.
+    voided_at: datetime | None = opt_ts()
 
 
 # --- orders and money -----------------------------------------------------------------------
@@ -424,6 +428,23 @@ class Payout(SQLModel, table=True):
     paid_by_id: int | None = Field(default=None, foreign_key="users.id")
     created_at: datetime = ts()
     paid_at: datetime | None = opt_ts()
+    # Where the money goes, copied from the seller's payout details when the payout is created.
+    destination_kind: str = Field(default="", max_length=20)
+    destination_ref: str = Field(default="", max_length=255)
+    destination_holder: str = Field(default="", max_length=120)
+    # Why the last Stripe Connect transfer attempt was refused (status "failed").
+    failure_reason: str = Field(default="", max_length=500)
+
+
+class LedgerTransaction(SQLModel, table=True):
+    """One balanced posting; its id is unique, so a posting can never be written twice."""
+
+    __tablename__ = "ledger_transactions"
+
+    id: str = Field(primary_key=True, max_length=100)
+    order_id: int | None = Field(default=None, foreign_key="orders.id")
+    memo: str = Field(default="", max_length=200)
+    created_at: datetime = ts()
 
 
 class LedgerEntry(SQLModel, table=True):
@@ -436,11 +457,29 @@ class LedgerEntry(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    txn_id: str = Field(max_length=100, index=True)
+    txn_id: str = Field(max_length=100, index=True, foreign_key="ledger_transactions.id")
     account: str = Field(max_length=60)
     order_id: int | None = Field(default=None, foreign_key="orders.id", index=True)
     amount_cents: int = Field(sa_column=Column(BigInteger, nullable=False))
     memo: str = Field(default="", max_length=200)
+    created_at: datetime = ts()
+
+
+class DeliveryConfirmation(SQLModel, table=True):
+    """Who confirmed an order's delivery to the buyer: staff members, or the carrier's event.
+    A valuable order needs a carrier event or two different staff members."""
+
+    __tablename__ = "delivery_confirmations"
+    __table_args__ = (
+        status_check("source", ("staff", "carrier"), "ck_delivery_confirmations_source"),
+        UniqueConstraint("order_id", "staff_id", name="uq_delivery_confirmations_staff"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="orders.id", index=True)
+    source: str = Field(max_length=10)
+    staff_id: int | None = Field(default=None, foreign_key="users.id")
+    carrier_event: str = Field(default="", max_length=100)
     created_at: datetime = ts()
 
 

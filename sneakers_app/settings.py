@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     SESSION_TTL_HOURS: int = 24 * 14
     LOGIN_MAX_FAILURES: int = 5
     LOGIN_WINDOW_SECONDS: int = 15 * 60
+    # A delivery of an order priced above this needs a carrier's delivery event or a second,
+    # different staff member's confirmation.
+    DELIVERY_SECOND_CONFIRMATION_CENTS: int = Field(default=100_000, ge=0)
 
     @property
     def is_development(self) -> bool:

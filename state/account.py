@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 from typing import Any
 
 import reflex as rx
@@ -20,6 +21,8 @@ from sneakers_app.services.addresses import AddressError, AddressInput
 from sneakers_app.services.notifications import NotificationError
 from sneakers_app.settings import get_settings
 from state.base import SessionState
+
+MAX_PASSWORD = 256
 
 ADDRESS_FIELDS = ("full_name", "line1", "line2", "city", "region", "postal_code", "country")
 CHANNELS = ("in_app", "email")
@@ -365,22 +368,36 @@ class AccountState(SessionState):
         kind = payments.default_payout_kind()
         holder = str(form_data.get("holder_name", "") or "")[:MAX_FIELD]
         ref = str(form_data.get("account_ref", "") or "")[:MAX_FIELD]
+        password = str(form_data.get("password", "") or "")[:MAX_PASSWORD]
         self.payout_holder, self.payout_ref = holder, ref
         try:
             with session_scope() as session:
-                account = payments.save_payout_account(
+                result = payments.change_payout_details(
                     session=session,
                     user_id=user.id,
                     kind=kind,
                     account_ref=ref,
                     holder_name=holder,
+                    password=password or None,
                 )
+                account = result.account
                 saved = (account.kind, account.holder_name, account.account_ref)
         except payments.PaymentError as exc:
             message = str(exc)
-            field = "holder_name" if message.startswith("Account holder") else "account_ref"
+            field = "account_ref"
+            if message.startswith("Account holder"):
+                field = "holder_name"
+            elif "password" in message:
+                field = "password"
             self.payout_errors = {field: message}
             return None
+        if result.email_notification_id is not None:
+            from sneakers_app import worker
+
+            try:
+                worker.enqueue_emails([result.email_notification_id])
+            except Exception:  # the notice is in the inbox either way
+                logging.getLogger(__name__).exception("could not queue the payout-details email")
         self.payout_kind, self.payout_holder, self.payout_ref = saved
         self.payout_errors = {}
         self.payout_saved = True

@@ -337,10 +337,14 @@ def load_public_market(
     newest = max(trades, key=lambda t: t.at) if trades else None
     with session_scope() as session:
         last = analytics.last_sale(session=session, product_id=product_id, variant_id=selected)
+        newer = newest is not None and (last is None or newest.at > _ms(last.executed_at))
+        # A trade the database already has (e.g. voided, never paid) is the tape's to show.
+        if newer and newest is not None:
+            newer = not analytics.trade_recorded(session=session, trade_id=newest.trade_id)
     last_price = last.price_cents if last else None
     change, change_bp = (last.change_cents, last.change_bp) if last else (None, None)
     pending = False
-    if newest is not None and (last is None or newest.at > _ms(last.executed_at)):
+    if newest is not None and newer:
         # The engine traded; the journal consumer has not written the sale yet.
         pending = True
         change = newest.price_cents - last.price_cents if last else None
@@ -1011,7 +1015,7 @@ class ProductState(SessionState):
         if kind in ("buy", "bid"):
             if user is None or not payments.has_payment_method(user):
                 return "Add a card in your account before you bid or buy."
-            return ""
+            return payments.card_blocked_reason(session=session, user_id=user_id)
         if payments.payout_account_for(session=session, user_id=user_id) is None:
             return "Add your payout details in your account before you sell."
         return ""

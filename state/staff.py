@@ -78,6 +78,20 @@ class PayoutRow:
     holder: str
     account_ref: str
     waiting: str
+    conflict: str
+
+
+@dataclasses.dataclass
+class PayoutProblemRow:
+    payout_id: int
+    order_id: int
+    seller: str
+    seller_email: str
+    amount: str
+    destination: str
+    status: str
+    problem: str
+    conflict: str
 
 
 def _when(moment: Any) -> str:
@@ -143,6 +157,10 @@ class VerificationState(SessionState):
     d_inbound: str = ""
     d_outbound: str = ""
     d_appeal: bool = False
+    # why this staff member may not act on the selected order (they bought or sold it)
+    d_conflict: str = ""
+    # staff who confirmed delivery of a valuable order still waiting for a second confirmation
+    d_delivery_confirmed_by: str = ""
     events: list[EventRow] = []
     inspections: list[InspectionRow] = []
     # the checklist and actions
@@ -160,6 +178,7 @@ class VerificationState(SessionState):
     busy: bool = False
     # payouts
     payouts: list[PayoutRow] = []
+    payout_problems: list[PayoutProblemRow] = []
     paying_id: int = 0
     payout_reference: str = ""
     payout_error: str = ""
@@ -295,6 +314,8 @@ class VerificationState(SessionState):
         self.d_inbound = item.inbound_tracking
         self.d_outbound = item.outbound_tracking
         self.d_appeal = item.is_appeal
+        self.d_conflict = facts.conflict
+        self.d_delivery_confirmed_by = ", ".join(facts.delivery_confirmed_by)
         self.events = [
             EventRow(
                 when=_when(e.at),
@@ -388,6 +409,8 @@ class VerificationState(SessionState):
         self._reset_form()
         self._load_queue(staff)
         self._load_order(staff, order_id)
+        if result.note:
+            return rx.toast.info(f"Order #{order_id}: {result.note}", duration=6000)
         return rx.toast.success(f"Order #{order_id}: {done}", duration=4000)
 
     @rx.event
@@ -460,6 +483,21 @@ class VerificationState(SessionState):
     def _load_payouts(self, staff_id: int) -> None:
         with session_scope() as session:
             pending = verification_views.pending_payouts(session=session, staff_id=staff_id)
+            problems = verification_views.payout_problems(session=session, staff_id=staff_id)
+        self.payout_problems = [
+            PayoutProblemRow(
+                payout_id=p.payout_id,
+                order_id=p.order_id,
+                seller=p.seller.name,
+                seller_email=p.seller.email,
+                amount=format_usd(p.amount_cents),
+                destination=p.destination_ref,
+                status=p.status,
+                problem=p.problem,
+                conflict=p.conflict,
+            )
+            for p in problems
+        ]
         self.payouts = [
             PayoutRow(
                 payout_id=p.payout_id,
@@ -470,6 +508,7 @@ class VerificationState(SessionState):
                 holder=p.holder_name or "No payout details saved",
                 account_ref=p.account_ref,
                 waiting=ago(p.created_at),
+                conflict=p.conflict,
             )
             for p in pending
         ]
@@ -479,7 +518,7 @@ class VerificationState(SessionState):
         staff = self._staff_id()
         if not isinstance(staff, int):
             return staff
-        if any(p.payout_id == payout_id for p in self.payouts):
+        if any(p.payout_id == payout_id and not p.conflict for p in self.payouts):
             self.paying_id = payout_id
             self.payout_reference = ""
             self.payout_error = ""
@@ -522,6 +561,8 @@ class VerificationState(SessionState):
                 )
         except OrderError as exc:
             self.payout_error = exc.message
+            if isinstance(exc, saga.PayoutAlreadyPaid):
+                self._load_payouts(staff)
             return None
         _enqueue_after_commit(
             StepResult(order_id=0, status="", changed=False, emails=tuple(emails))
@@ -530,3 +571,26 @@ class VerificationState(SessionState):
         self.payout_reference = ""
         self._load_payouts(staff)
         return rx.toast.success(f"Payout of {amount} recorded as sent", duration=4000)
+
+    @rx.event
+    def retry_payout(self, payout_id: int) -> rx.event.EventSpec | None:
+        """Send a Stripe Connect payout that failed or whose task was lost again (the transfer's
+        idempotency key is the payout's id, so a transfer that did go out is not repeated)."""
+        staff = self._staff_id()
+        if not isinstance(staff, int):
+            return staff
+        if isinstance(payout_id, bool) or not isinstance(payout_id, int):
+            return None
+        try:
+            with session_scope() as session:
+                saga.retry_connect_payout(session=session, payout_id=payout_id, staff_id=staff)
+        except OrderError as exc:
+            self._load_payouts(staff)
+            return rx.toast.error(exc.message, duration=6000)
+        try:
+            worker.send_payout.delay(payout_id)
+        except Exception:
+            logger.exception("could not queue payout %s", payout_id)
+            return rx.toast.error("The task queue is unavailable; try again shortly.")
+        self._load_payouts(staff)
+        return rx.toast.success("Transfer queued again", duration=4000)

@@ -209,6 +209,17 @@ def log_in(
     return LoginResult(user=_public(user), token=token, expires_at=expires_at)
 
 
+def verify_password(*, session: Session, user_id: int, password: str) -> bool:
+    """Whether `password` is this user's password (for actions that re-ask for it)."""
+    user = session.get(User, user_id)
+    if user is None or not password:
+        return False
+    try:
+        return bool(_hasher.verify(user.password_hash, password[:1024]))
+    except (VerificationError, InvalidHashError):
+        return False
+
+
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 

@@ -17,7 +17,8 @@ from sqlalchemy import BigInteger, cast, func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from sneakers_app.models import Ask, Bid, Product, ProductVariant, Sale, utcnow
+from sneakers_app.models import Ask, Bid, Product, ProductVariant, Sale, Trade, utcnow
+from sneakers_app.services import tape
 from trading import market_data
 
 Range = Literal["1M", "3M", "6M", "1Y", "All"]
@@ -100,7 +101,7 @@ def _range_days(range_: str) -> int | None:
 
 
 def _scope(product_id: int, variant_id: int | None) -> list[Any]:
-    conditions: list[Any] = [col(Sale.product_id) == product_id]
+    conditions: list[Any] = [col(Sale.product_id) == product_id, tape.is_public()]
     if variant_id is not None:
         conditions.append(col(Sale.variant_id) == variant_id)
     return conditions
@@ -246,11 +247,20 @@ def recent_sales(
 
 
 def has_sale_for_trade(*, session: Session, trade_id: str) -> bool:
-    """Whether the journal consumer has written the tape row of a live trade yet."""
+    """Whether the journal consumer has written the (public) tape row of a live trade yet."""
     return (
-        session.exec(select(Sale.id).where(col(Sale.trade_id) == trade_id[:64]).limit(1)).first()
+        session.exec(
+            select(Sale.id).where(col(Sale.trade_id) == trade_id[:64], tape.is_public()).limit(1)
+        ).first()
         is not None
     )
+
+
+def trade_recorded(*, session: Session, trade_id: str) -> bool:
+    """Whether the database knows an engine trade (paid, pending or voided). The engine's own
+    "last trade" is shown ahead of the tape only while it is not recorded: once it is, the
+    tape decides, so a voided trade's price does not linger as the engine's last trade."""
+    return session.exec(select(Trade.id).where(col(Trade.id) == trade_id[:64])).first() is not None
 
 
 def size_quotes(client: Any, variant_ids: Iterable[int]) -> dict[int, SizeQuote]:

@@ -9,11 +9,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, text
 from sqlmodel import Session, col, select
 
 from sneakers_app.models import Ask, Product, ProductVariant, Sale
+from sneakers_app.services import tape
 
 MAX_QUERY_CHARS = 200
 MAX_TOKENS = 8
@@ -98,7 +100,7 @@ def _last_sales_by_product(session: Session, product_ids: list[int]) -> dict[int
         return {}
     latest = (
         select(Sale.product_id, func.max(Sale.id).label("sale_id"))
-        .where(col(Sale.product_id).in_(product_ids))
+        .where(col(Sale.product_id).in_(product_ids), tape.is_public())
         .group_by(col(Sale.product_id))
         .subquery()
     )
@@ -134,11 +136,11 @@ def _market_figures(
         pid: {"ask": None, "last": None, "day": None, "month": None, "volume": 0}
         for pid in product_ids
     }
-    variant_filter = []
+    variant_filter: list[Any] = [tape.is_public()]
     if size:
-        variant_filter = [
+        variant_filter.append(
             col(Sale.variant_id).in_(select(ProductVariant.id).where(ProductVariant.size == size))
-        ]
+        )
 
     def last_price_before(moment: datetime | None, key: str) -> None:
         inner = select(func.max(Sale.id)).where(
@@ -318,7 +320,7 @@ def get_product(*, session: Session, slug: str) -> ProductDetail | None:
     ).all()
     latest = (
         select(Sale.variant_id, func.max(Sale.id).label("sale_id"))
-        .where(Sale.product_id == product.id)
+        .where(Sale.product_id == product.id, tape.is_public())
         .group_by(col(Sale.variant_id))
         .subquery()
     )
@@ -329,7 +331,9 @@ def get_product(*, session: Session, slug: str) -> ProductDetail | None:
         ).all()
     }
     sales_count = session.exec(
-        select(func.count()).select_from(Sale).where(Sale.product_id == product.id)
+        select(func.count())
+        .select_from(Sale)
+        .where(Sale.product_id == product.id, tape.is_public())
     ).one()
     return ProductDetail(
         id=product.id,

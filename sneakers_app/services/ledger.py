@@ -8,7 +8,9 @@ Amounts are signed cents: debits positive, credits negative. Accounts:
 - `revenue:fees`, `revenue:shipping`, `revenue:penalties`   the platform's income (credits)
 
 Postings are keyed by a transaction id derived from the order and the step, so a step that runs
-twice posts once.
+twice posts once. Each posting is a `ledger_transactions` row whose primary key is that id, and
+every entry references it: two transactions racing to post the same id cannot both commit (the
+second fails on the key, and its whole transaction rolls back).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from sneakers_app.models import LedgerEntry, Order, Payment, Payout
+from sneakers_app.models import LedgerEntry, LedgerTransaction, Order, Payment, Payout
 
 CLEARING = "stripe:clearing"
 FEES = "revenue:fees"
@@ -53,9 +55,10 @@ def post(
         raise LedgerImbalance(f"{txn_id}: entries sum to {sum(a for _, a in entries)}")
     if not entries:
         return False
-    exists = session.exec(select(LedgerEntry.id).where(LedgerEntry.txn_id == txn_id)).first()
-    if exists is not None:
+    if session.get(LedgerTransaction, txn_id) is not None:
         return False
+    session.add(LedgerTransaction(id=txn_id, order_id=order_id, memo=memo[:200]))
+    session.flush()  # the unique id: a concurrent posting of the same id stops here
     for account, amount in entries:
         session.add(
             LedgerEntry(

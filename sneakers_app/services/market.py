@@ -127,6 +127,10 @@ def _check_party(session: Session, user_id: int, side: SideName) -> User:
         raise MarketError("Log in to trade.")
     if side == "bid" and not (user.stripe_customer_id and user.default_payment_method_id):
         raise MarketError("Add a payment method in your account before you bid or buy.")
+    if side == "bid":
+        blocked = payments.card_blocked_reason(session=session, user_id=user_id)
+        if blocked:
+            raise MarketError(blocked)
     if side == "ask" and payments.payout_account_for(session=session, user_id=user_id) is None:
         raise MarketError("Add your payout details in your account before you sell.")
     return user
@@ -346,6 +350,8 @@ def edit_price(
     """Change the price of your open bid or ask (it loses its place in the queue)."""
     row = _own_open_row(session, user_id, side, row_id)
     price_cents = check_price(price_cents, side=side)
+    if side == "bid":
+        _check_party(session, user_id, side)
     remaining = row.quantity - row.filled_quantity
     outcome = engine.modify(
         ModifyOrder(

@@ -135,6 +135,7 @@ class Kind(StrEnum):
     ORDER_CANCELLED = "order_cancelled"
     # money
     PAYOUT_SENT = "payout_sent"
+    PAYOUT_DETAILS_CHANGED = "payout_details_changed"
     REFUND_ISSUED = "refund_issued"
     PENALTY_CHARGED = "penalty_charged"
 
@@ -340,6 +341,18 @@ KINDS: dict[Kind, KindSpec] = {
             "We released your payout of {amount} for {order_ref} ({item}).",
             (*_ORDER, "amount_cents"),
         ),
+        KindSpec(
+            kind=Kind.PAYOUT_DETAILS_CHANGED,
+            label="Payout details changed",
+            title="Your payout details were changed",
+            body=(
+                "Your payouts now go to {destination} ({holder}). If you did not make this "
+                "change, change your password and contact us at once."
+            ),
+            context=("destination", "holder"),
+            link=routes.ACCOUNT,
+            fallback_link=routes.ACCOUNT,
+        ),
         _spec(
             Kind.REFUND_ISSUED,
             "Refund issued",
@@ -487,7 +500,13 @@ class PreferenceView:
     email: bool
 
 
+# Security notices reach the user on both channels whatever their preferences say.
+ALWAYS_SENT = frozenset({Kind.PAYOUT_DETAILS_CHANGED.value})
+
+
 def _effective(session: Session, user_id: int, kind: str) -> tuple[bool, bool]:
+    if kind in ALWAYS_SENT:
+        return True, True
     row = session.get(NotificationPreference, (user_id, kind))
     return (True, True) if row is None else (row.in_app, row.email)
 
@@ -500,6 +519,8 @@ def preferences(*, session: Session, user_id: int) -> list[PreferenceView]:
     saved = {row.kind: row for row in rows}
     views = []
     for kind, spec in KINDS.items():
+        if kind.value in ALWAYS_SENT:
+            continue  # not the user's to turn off
         row = saved.get(kind.value)
         views.append(
             PreferenceView(

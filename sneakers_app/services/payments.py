@@ -26,13 +26,25 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, NamedTuple
 
 import stripe
+from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
-from sneakers_app.models import Payment, PayoutAccount, StripeEvent, User, utcnow
+from sneakers_app.models import (
+    Order,
+    OrderEvent,
+    Payment,
+    Payout,
+    PayoutAccount,
+    StripeEvent,
+    User,
+    utcnow,
+)
+from sneakers_app.services import accounts, notifications
 from sneakers_app.settings import Settings, get_settings
 
 # The Stripe API version of every request (and the one to set on the webhook endpoint). Not the
@@ -48,6 +60,10 @@ CURRENCY = "usd"
 NETWORK_RETRIES = 2
 
 PAYOUT_KINDS = ("stripe_connect", "manual")
+# A buyer whose off-session charges failed this many times within the window may not bid or buy
+# until they save a new card (a failing card is a free way to paint the price tape).
+CARD_FAILURE_LIMIT = 2
+CARD_FAILURE_WINDOW = timedelta(days=30)
 _PAYMENT_METHOD_ID = re.compile(r"^pm_[A-Za-z0-9_]{1,250}$")
 _SETUP_INTENT_ID = re.compile(r"^seti_[A-Za-z0-9_]{1,250}$")
 _CONNECT_ACCOUNT_ID = re.compile(r"^acct_[A-Za-z0-9]{1,250}$")
@@ -266,6 +282,7 @@ def save_payment_method(
     user.default_payment_method_id = payment_method_id
     user.card_brand = summary.brand
     user.card_last4 = summary.last4
+    user.card_saved_at = utcnow()
     session.add(user)
     session.flush()
     return summary
@@ -303,6 +320,40 @@ def complete_setup(
 def has_payment_method(user: User) -> bool:
     """Whether the user can bid or buy: a Stripe customer with a default card."""
     return bool(user.stripe_customer_id and user.default_payment_method_id)
+
+
+def recent_charge_failures(*, session: Session, user_id: int, now: datetime | None = None) -> int:
+    """The buyer's orders whose charge failed within `CARD_FAILURE_WINDOW`, counting only
+    failures after the card now on file was saved (a new card starts afresh)."""
+    now = now or utcnow()
+    since = now - CARD_FAILURE_WINDOW
+    user = session.get(User, user_id)
+    if user is not None and user.card_saved_at is not None:
+        saved = user.card_saved_at
+        saved = saved if saved.tzinfo else saved.replace(tzinfo=UTC)
+        since = max(since, saved)
+    count = session.exec(
+        select(func.count())
+        .select_from(OrderEvent)
+        .join(Order, col(Order.id) == col(OrderEvent.order_id))
+        .where(
+            Order.buyer_id == user_id,
+            OrderEvent.to_status == "payment_failed",
+            col(OrderEvent.created_at) >= since,
+        )
+    ).one()
+    return int(count)
+
+
+def card_blocked_reason(*, session: Session, user_id: int, now: datetime | None = None) -> str:
+    """Why this buyer may not bid or buy now, or "" when they may."""
+    if recent_charge_failures(session=session, user_id=user_id, now=now) >= CARD_FAILURE_LIMIT:
+        days = CARD_FAILURE_WINDOW.days
+        return (
+            f"Your card was declined twice in the last {days} days: update your card in your "
+            "account before you bid or buy."
+        )
+    return ""
 
 
 # --- charges and refunds --------------------------------------------------------------------
@@ -552,9 +603,21 @@ def default_payout_kind(settings: Settings | None = None) -> str:
 
 
 def save_payout_account(
-    *, session: Session, user_id: int, kind: str, account_ref: str, holder_name: str
+    *,
+    session: Session,
+    user_id: int,
+    kind: str,
+    account_ref: str,
+    holder_name: str,
+    password: str | None = None,
 ) -> PayoutAccount:
-    """Where the seller is paid: a Connect account id, or details staff pay by hand."""
+    """Where the seller is paid: a Connect account id, or details staff pay by hand.
+
+    Setting them the first time needs nothing more than the session; changing saved details
+    needs the account's password (a stolen session must not redirect the seller's money).
+    Payouts already created keep the destination they were created with, except ones that had
+    none (the seller had no details then), which take these.
+    """
     if kind not in PAYOUT_KINDS:
         raise PaymentError("Choose Stripe Connect or manual payout.")
     if kind == "stripe_connect":
@@ -568,14 +631,81 @@ def save_payout_account(
     if session.get(User, user_id) is None:
         raise PaymentError("Account not found.")
     account = session.exec(select(PayoutAccount).where(PayoutAccount.user_id == user_id)).first()
+    changed = account is not None and (
+        (account.kind, account.account_ref, account.holder_name) != (kind, account_ref, holder_name)
+    )
+    if changed or password is not None:
+        if not accounts.verify_password(session=session, user_id=user_id, password=password or ""):
+            raise PaymentError(
+                "Enter your current password to change your payout details."
+                if password is None
+                else "That password is not right; your payout details were not changed."
+            )
     if account is None:
         account = PayoutAccount(user_id=user_id, kind=kind, account_ref=account_ref)
     account.kind = kind
     account.account_ref = account_ref
     account.holder_name = holder_name
     session.add(account)
+    session.execute(
+        update(Payout)
+        .where(
+            col(Payout.seller_id) == user_id,
+            col(Payout.status).in_(("pending", "failed")),
+            col(Payout.destination_ref) == "",
+        )
+        .values(destination_kind=kind, destination_ref=account_ref, destination_holder=holder_name)
+        .execution_options(synchronize_session=False)
+    )
     session.flush()
     return account
+
+
+@dataclass(frozen=True, kw_only=True)
+class PayoutDetailsSaved:
+    account: PayoutAccount
+    email_notification_id: int | None
+
+
+def change_payout_details(
+    *,
+    session: Session,
+    user_id: int,
+    kind: str,
+    account_ref: str,
+    holder_name: str,
+    password: str | None,
+) -> PayoutDetailsSaved:
+    """The account page's save: checks the password, saves, and tells the seller by email
+    (always, whatever their notification settings) that their payout destination changed."""
+    account = save_payout_account(
+        session=session,
+        user_id=user_id,
+        kind=kind,
+        account_ref=account_ref,
+        holder_name=holder_name,
+        password=password or None,
+    )
+    result = notifications.notify(
+        session=session,
+        user_id=user_id,
+        kind=notifications.Kind.PAYOUT_DETAILS_CHANGED,
+        context={"destination": mask_destination(account.account_ref), "holder": holder_name},
+        dedupe_key=f"payout_details:{user_id}:{utcnow().timestamp():.6f}",
+    )
+    return PayoutDetailsSaved(
+        account=account,
+        email_notification_id=result.email_notification_id if result is not None else None,
+    )
+
+
+def mask_destination(account_ref: str) -> str:
+    """Enough of a destination for its owner to recognise it, not enough to copy it."""
+    ref = account_ref.strip()
+    if ref.startswith("acct_"):
+        return f"Stripe account ending {ref[-4:]}"
+    digits = ref.replace(" ", "")
+    return f"account ending {digits[-4:]}" if len(digits) > 4 else "a new account"
 
 
 def payout_account_for(*, session: Session, user_id: int) -> PayoutAccount | None:

@@ -24,6 +24,7 @@ from sneakers_app.services.order_views import (
     list_orders,
     variant_labels,
 )
+from sneakers_app.services.tape import is_public as is_public_sale
 from trading import market_data
 
 MIN_PURCHASE_CENTS = 100
@@ -180,7 +181,7 @@ def last_sales(session: Session, variant_ids: list[int]) -> dict[int, int]:
         return {}
     latest = (
         select(Sale.variant_id, func.max(Sale.executed_at).label("at"))
-        .where(col(Sale.variant_id).in_(variant_ids))
+        .where(col(Sale.variant_id).in_(variant_ids), is_public_sale())
         .group_by(col(Sale.variant_id))
         .subquery()
     )
@@ -190,6 +191,7 @@ def last_sales(session: Session, variant_ids: list[int]) -> dict[int, int]:
             latest,
             (col(Sale.variant_id) == latest.c.variant_id) & (col(Sale.executed_at) == latest.c.at),
         )
+        .where(is_public_sale())
         .order_by(col(Sale.id))
     ).all()
     return {variant_id: price for variant_id, price, _ in rows}
@@ -301,19 +303,29 @@ def value_series(
     # Each variant's last sale before the window, then every sale inside it.
     before = (
         select(Sale.variant_id, func.max(Sale.executed_at).label("at"))
-        .where(col(Sale.variant_id).in_(variant_ids), col(Sale.executed_at) < start_at)
+        .where(
+            col(Sale.variant_id).in_(variant_ids),
+            col(Sale.executed_at) < start_at,
+            is_public_sale(),
+        )
         .group_by(col(Sale.variant_id))
         .subquery()
     )
     opening = session.exec(
-        select(Sale.variant_id, Sale.executed_at, Sale.price_cents).join(
+        select(Sale.variant_id, Sale.executed_at, Sale.price_cents)
+        .join(
             before,
             (col(Sale.variant_id) == before.c.variant_id) & (col(Sale.executed_at) == before.c.at),
         )
+        .where(is_public_sale())
     ).all()
     inside = session.exec(
         select(Sale.variant_id, Sale.executed_at, Sale.price_cents)
-        .where(col(Sale.variant_id).in_(variant_ids), col(Sale.executed_at) >= start_at)
+        .where(
+            col(Sale.variant_id).in_(variant_ids),
+            col(Sale.executed_at) >= start_at,
+            is_public_sale(),
+        )
         .order_by(col(Sale.executed_at), col(Sale.id))
     ).all()
     # Per variant: sorted (day, price) where a later sale of the same day wins.

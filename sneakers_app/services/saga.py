@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import stripe
-from sqlmodel import Session, select
+from sqlalchemy import update
+from sqlmodel import Session, col, select
 
 from sneakers_app.models import Order, Payment, Payout, User, utcnow
-from sneakers_app.services import fees, ledger, notifications, payments, portfolio
+from sneakers_app.services import fees, ledger, notifications, payments, portfolio, tape
 from sneakers_app.services.notifications import Kind
 from sneakers_app.services.orders import (
     APPEAL_WINDOW,
@@ -38,6 +39,7 @@ class StepResult:
     changed: bool
     relist_ask_id: int | None = None
     emails: tuple[int, ...] = ()
+    note: str = ""  # for the person who acted, when the step waits for something else
 
 
 def _notify(
@@ -136,6 +138,8 @@ def charge(
         return StepResult(order_id=order.id, status=order.status, changed=True, emails=emails)
     reason = outcome.failure_reason or "The card was declined."
     transition(session=session, order=order, to_status="payment_failed", now=now, reason=reason)
+    # Never paid: the trade leaves the public tape (the order history keeps it).
+    tape.void_trade(session=session, trade_id=order.trade_id, now=now)
     emails = _emails(
         _notify(
             session,
@@ -407,12 +411,17 @@ def complete(*, session: Session, order_id: int, now: datetime | None = None) ->
         and session.exec(select(Payout).where(Payout.order_id == order.id)).first() is None
     ):
         account = payments.payout_account_for(session=session, user_id=order.seller_id)
+        # The destination is copied now: a later change of the seller's details (which needs
+        # their password) does not redirect money already owed.
         session.add(
             Payout(
                 order_id=order.id,
                 seller_id=order.seller_id,
                 amount_cents=amount,
                 method=account.kind if account else "manual",
+                destination_kind=account.kind if account else "",
+                destination_ref=account.account_ref if account else "",
+                destination_holder=account.holder_name if account else "",
                 created_at=now,
             )
         )
@@ -420,26 +429,93 @@ def complete(*, session: Session, order_id: int, now: datetime | None = None) ->
     return StepResult(order_id=order.id, status=order.status, changed=True)
 
 
+class PayoutAlreadyPaid(OrderError):
+    """A payout someone else recorded first; the message says when and by whom."""
+
+
+def conflict_of_interest(order: Order, staff_id: int) -> str:
+    """Why this staff member may not handle the order ("" when they may): nobody receives,
+    inspects, ships, delivers or pays out a sale they are the buyer or the seller of."""
+    if staff_id == order.seller_id:
+        return (
+            f"Order #{order.id} is one you sold: another staff member must handle it "
+            "(conflict of interest)."
+        )
+    if staff_id == order.buyer_id:
+        return (
+            f"Order #{order.id} is one you bought: another staff member must handle it "
+            "(conflict of interest)."
+        )
+    return ""
+
+
+def require_no_conflict(order: Order, staff_id: int) -> None:
+    reason = conflict_of_interest(order, staff_id)
+    if reason:
+        raise OrderError(reason)
+
+
+def already_paid_message(session: Session, payout: Payout) -> str:
+    when = payout.paid_at
+    by = "a Stripe Connect transfer"
+    if payout.paid_by_id is not None:
+        staff = session.get(User, payout.paid_by_id)
+        by = staff.display_name if staff is not None else f"staff member #{payout.paid_by_id}"
+    day = f"{aware(when):%b %-d, %Y at %H:%M} UTC" if when is not None else "an earlier date"
+    reference = f" (reference {payout.reference})" if payout.reference else ""
+    return f"This payout was already paid on {day} by {by}{reference}."
+
+
 def pay_out(
     *, session: Session, payout_id: int, staff_id: int, reference: str, now: datetime | None = None
 ) -> Payout:
-    """Staff record a manual payout as paid (the embedded default's payout path)."""
+    """Staff record a manual payout as paid (the embedded default's payout path).
+
+    Exactly once however many staff confirm at the same moment: the payout row changes from
+    pending to paid with a compare-and-set (`UPDATE ... WHERE status = 'pending'`, which waits
+    for a concurrent one on both SQLite and PostgreSQL), and only the transaction whose update
+    changed the row posts to the ledger. The others are told when and by whom it was paid.
+    """
     now = now or utcnow()
     payout = session.get(Payout, payout_id)
     if payout is None:
         raise OrderError("Payout not found.")
+    require_staff(session, staff_id)
+    order = session.get(Order, payout.order_id)
+    if order is not None:
+        require_no_conflict(order, staff_id)
     if payout.status == "paid":
-        return payout
+        raise PayoutAlreadyPaid(already_paid_message(session, payout))
+    if payout.method != "manual":
+        raise OrderError("This payout is sent by Stripe Connect; retry the transfer instead.")
     reference = (reference or "").strip()[:255]
     if not reference:
         raise OrderError("Enter the payment reference of the transfer you made.")
-    require_staff(session, staff_id)
-    return _record_payout(session, payout, reference=reference, staff_id=staff_id, now=now)
+    if not payout.destination_ref:
+        raise OrderError("The seller has no payout details yet; nothing can be sent.")
+    return _record_payout(
+        session, payout, reference=reference, staff_id=staff_id, now=now, from_status=("pending",)
+    )
 
 
 def _record_payout(
-    session: Session, payout: Payout, *, reference: str, staff_id: int | None, now: datetime
+    session: Session,
+    payout: Payout,
+    *,
+    reference: str,
+    staff_id: int | None,
+    now: datetime,
+    from_status: tuple[str, ...],
 ) -> Payout:
+    changed = session.execute(
+        update(Payout)
+        .where(col(Payout.id) == payout.id, col(Payout.status).in_(from_status))
+        .values(status="paid", reference=reference, paid_by_id=staff_id, paid_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(payout)
+    if getattr(changed, "rowcount", 0) != 1:
+        raise PayoutAlreadyPaid(already_paid_message(session, payout))
     ledger.post(
         session=session,
         txn_id=f"payout:{payout.id}",
@@ -450,11 +526,6 @@ def _record_payout(
         order_id=payout.order_id,
         memo="payout sent",
     )
-    payout.status = "paid"
-    payout.reference = reference
-    payout.paid_by_id = staff_id
-    payout.paid_at = now
-    session.add(payout)
     order = session.get(Order, payout.order_id)
     if order is not None:
         _notify(
@@ -469,6 +540,17 @@ def _record_payout(
     return payout
 
 
+def _payout_failed(session: Session, payout: Payout, reason: str) -> Payout:
+    session.execute(
+        update(Payout)
+        .where(col(Payout.id) == payout.id, col(Payout.status).in_(("pending", "failed")))
+        .values(status="failed", failure_reason=reason[:500])
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(payout)
+    return payout
+
+
 def pay_out_connect(
     *,
     session: Session,
@@ -476,25 +558,55 @@ def pay_out_connect(
     now: datetime | None = None,
     client: stripe.StripeClient | None = None,
 ) -> Payout:
-    """Production payout: a Stripe Connect transfer, then the payout is recorded as paid."""
+    """Production payout: a Stripe Connect transfer to the destination the payout was created
+    with, then the payout is recorded as paid. A transfer Stripe refuses marks the payout
+    failed with Stripe's reason (staff see it in the console and may retry); network trouble
+    raises `PaymentTemporarilyUnavailable` for the task to retry."""
     payout = session.get(Payout, payout_id)
     if payout is None:
         raise OrderError("Payout not found.")
     if payout.status == "paid" or payout.method != "stripe_connect":
         return payout
-    account = payments.payout_account_for(session=session, user_id=payout.seller_id)
-    if account is None or account.kind != "stripe_connect":
-        raise OrderError("The seller has no Stripe Connect account.")
-    transfer_id = payments.transfer_to_connect_account(
-        amount_cents=payout.amount_cents,
-        destination=account.account_ref,
-        idempotency_key=f"payout:{payout.id}",
-        order_id=payout.order_id,
-        client=client,
-    )
-    return _record_payout(
-        session, payout, reference=transfer_id, staff_id=None, now=now or utcnow()
-    )
+    if payout.destination_kind != "stripe_connect" or not payout.destination_ref:
+        return _payout_failed(
+            session, payout, "The seller had no Stripe Connect account when the sale completed."
+        )
+    try:
+        transfer_id = payments.transfer_to_connect_account(
+            amount_cents=payout.amount_cents,
+            destination=payout.destination_ref,
+            idempotency_key=f"payout:{payout.id}",
+            order_id=payout.order_id,
+            client=client,
+        )
+    except payments.PaymentError as exc:
+        return _payout_failed(session, payout, str(exc))
+    try:
+        return _record_payout(
+            session,
+            payout,
+            reference=transfer_id,
+            staff_id=None,
+            now=now or utcnow(),
+            from_status=("pending", "failed"),
+        )
+    except PayoutAlreadyPaid:
+        return payout
+
+
+def retry_connect_payout(*, session: Session, payout_id: int, staff_id: int) -> Payout:
+    """Staff ask for a Stripe Connect payout that failed or was never sent to be tried again
+    (the caller queues the transfer after commit; its idempotency key is the payout's id)."""
+    require_staff(session, staff_id)
+    payout = session.get(Payout, payout_id)
+    if payout is None or payout.method != "stripe_connect":
+        raise OrderError("Payout not found.")
+    order = session.get(Order, payout.order_id)
+    if order is not None:
+        require_no_conflict(order, staff_id)
+    if payout.status == "paid":
+        raise PayoutAlreadyPaid(already_paid_message(session, payout))
+    return payout
 
 
 __all__ = [

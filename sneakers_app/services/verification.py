@@ -1,7 +1,10 @@
 """The authentication centre: receive pairs, inspect them against a checklist, pass or fail,
 appeals re-reviewed by a different inspector, and shipping on to the buyer.
 
-Every function re-checks in the database that the acting user is staff.
+Every function re-checks in the database that the acting user is staff, and that they are
+neither the buyer nor the seller of the order (conflict of interest). Delivering an order priced
+above `DELIVERY_SECOND_CONFIRMATION_CENTS` needs the carrier's delivery event or a second,
+different staff member's confirmation.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ from datetime import datetime
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from sneakers_app.models import Inspection, Order, utcnow
+from sneakers_app.models import DeliveryConfirmation, Inspection, Order, utcnow
+from sneakers_app.money import format_usd
 from sneakers_app.services.notifications import Kind
 from sneakers_app.services.orders import (
     APPEAL_WINDOW,
@@ -22,7 +26,14 @@ from sneakers_app.services.orders import (
     require_staff,
     transition,
 )
-from sneakers_app.services.saga import StepResult, _emails, _notify, clean_tracking
+from sneakers_app.services.saga import (
+    StepResult,
+    _emails,
+    _notify,
+    clean_tracking,
+    require_no_conflict,
+)
+from sneakers_app.settings import get_settings
 
 QUEUES = {
     "to_receive": ("shipped_to_verification",),
@@ -82,6 +93,7 @@ def receive(
 ) -> StepResult:
     require_staff(session, staff_id)
     order = lock_order(session, order_id)
+    require_no_conflict(order, staff_id)
     if order.status == "received":
         return StepResult(order_id=order_id, status=order.status, changed=False)
     transition(
@@ -105,6 +117,7 @@ def start_inspection(
 ) -> StepResult:
     require_staff(session, staff_id)
     order = lock_order(session, order_id)
+    require_no_conflict(order, staff_id)
     if order.status == "authenticating":
         return StepResult(order_id=order_id, status=order.status, changed=False)
     transition(
@@ -150,6 +163,7 @@ def decide(
     if not passed and not reason:
         raise OrderError("Say why the pair failed.")
     order = lock_order(session, order_id)
+    require_no_conflict(order, staff_id)
     if order.status != "authenticating":
         raise OrderError("Start the inspection before recording a decision.")
     earlier = inspections_for(session=session, order_id=order_id)
@@ -249,6 +263,7 @@ def ship_to_buyer(
     require_staff(session, staff_id)
     tracking = clean_tracking(tracking)
     order = lock_order(session, order_id)
+    require_no_conflict(order, staff_id)
     if order.status == "shipped_to_buyer":
         return StepResult(order_id=order_id, status=order.status, changed=False)
     order.outbound_tracking = tracking
@@ -274,24 +289,114 @@ def ship_to_buyer(
     return StepResult(order_id=order_id, status=order.status, changed=True, emails=emails)
 
 
-def mark_delivered(
-    *, session: Session, staff_id: int, order_id: int, now: datetime | None = None
+def needs_second_confirmation(order: Order) -> bool:
+    return order.price_cents > get_settings().DELIVERY_SECOND_CONFIRMATION_CENTS
+
+
+def _deliver(
+    session: Session,
+    order: Order,
+    *,
+    actor_kind: str,
+    actor_id: int | None,
+    reason: str,
+    now: datetime,
 ) -> StepResult:
-    """The carrier confirmed delivery (recorded by staff, or by a carrier integration)."""
-    require_staff(session, staff_id)
-    order = lock_order(session, order_id)
-    if order.status == "delivered":
-        return StepResult(order_id=order_id, status=order.status, changed=False)
     transition(
         session=session,
         order=order,
         to_status="delivered",
-        actor_kind="staff",
-        actor_id=staff_id,
+        actor_kind=actor_kind,
+        actor_id=actor_id,
         now=now,
-        reason="Delivered to the buyer",
+        reason=reason,
     )
     emails = _emails(
         _notify(session, user_id=order.buyer_id, kind=Kind.DELIVERED, order=order, key="b"),
     )
-    return StepResult(order_id=order_id, status=order.status, changed=True, emails=emails)
+    assert order.id is not None
+    return StepResult(order_id=order.id, status=order.status, changed=True, emails=emails)
+
+
+def mark_delivered(
+    *, session: Session, staff_id: int, order_id: int, now: datetime | None = None
+) -> StepResult:
+    """Staff record the carrier's delivery. Above the threshold one staff member is not enough:
+    the first confirmation is recorded and the order waits for a different staff member (or the
+    carrier's own delivery event, `carrier_delivered`)."""
+    now = now or utcnow()
+    require_staff(session, staff_id)
+    order = lock_order(session, order_id)
+    require_no_conflict(order, staff_id)
+    if order.status == "delivered":
+        return StepResult(order_id=order_id, status=order.status, changed=False)
+    if order.status != "shipped_to_buyer" or not needs_second_confirmation(order):
+        return _deliver(
+            session,
+            order,
+            actor_kind="staff",
+            actor_id=staff_id,
+            reason="Delivered to the buyer",
+            now=now,
+        )
+    earlier = session.exec(
+        select(DeliveryConfirmation).where(DeliveryConfirmation.order_id == order_id)
+    ).all()
+    if any(c.staff_id == staff_id for c in earlier):
+        raise OrderError(
+            "You already confirmed this delivery: a different staff member must confirm it too "
+            "(or the carrier's delivery event will)."
+        )
+    session.add(
+        DeliveryConfirmation(order_id=order_id, source="staff", staff_id=staff_id, created_at=now)
+    )
+    session.flush()
+    if not earlier:
+        limit = format_usd(get_settings().DELIVERY_SECOND_CONFIRMATION_CENTS)
+        return StepResult(
+            order_id=order_id,
+            status=order.status,
+            changed=False,
+            note=(
+                f"Your confirmation is recorded. Orders above {limit} also need a second staff "
+                "member's confirmation (or the carrier's delivery event)."
+            ),
+        )
+    return _deliver(
+        session,
+        order,
+        actor_kind="staff",
+        actor_id=staff_id,
+        reason="Delivered to the buyer (confirmed by two staff members)",
+        now=now,
+    )
+
+
+def carrier_delivered(
+    *, session: Session, order_id: int, tracking: str, event_id: str, now: datetime | None = None
+) -> StepResult:
+    """The carrier reported the outbound parcel delivered: enough on its own at any value.
+    For a carrier integration (webhook or polling); the tracking number must be the order's."""
+    now = now or utcnow()
+    tracking = clean_tracking(tracking)
+    event_id = (event_id or "").strip()[:100]
+    if not event_id:
+        raise OrderError("A carrier event needs its id.")
+    order = lock_order(session, order_id)
+    if order.outbound_tracking != tracking:
+        raise OrderError("That tracking number is not this order's parcel to the buyer.")
+    if order.status == "delivered":
+        return StepResult(order_id=order_id, status=order.status, changed=False)
+    session.add(
+        DeliveryConfirmation(
+            order_id=order_id, source="carrier", carrier_event=event_id, created_at=now
+        )
+    )
+    return _deliver(
+        session,
+        order,
+        actor_kind="system",
+        actor_id=None,
+        reason=f"Delivered to the buyer (carrier event {event_id})",
+        now=now,
+    )

@@ -6,14 +6,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from sneakers_app.models import Notification, Order, Payout, Product, ProductVariant, User
-from sneakers_app.services import payments, verification
+from sneakers_app.models import (
+    DeliveryConfirmation,
+    Notification,
+    Order,
+    Payout,
+    Product,
+    ProductVariant,
+    User,
+    utcnow,
+)
+from sneakers_app.services import verification
 from sneakers_app.services.notifications import Kind
 from sneakers_app.services.orders import OrderError, aware, events_for, require_staff
+from sneakers_app.services.saga import conflict_of_interest
 
 PAYOUT_LIST_LIMIT = 200
 
@@ -79,6 +89,10 @@ class OrderFacts:
     appeal_used: bool
     events: list[AuditEvent]
     inspections: list[InspectionRecord]
+    conflict: str = ""
+    """Why this staff member may not act on the order (they bought or sold it), or ""."""
+    delivery_confirmed_by: tuple[str, ...] = ()
+    """Staff who confirmed delivery of a valuable order that still waits for a second one."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -91,6 +105,26 @@ class PendingPayout:
     holder_name: str
     account_ref: str
     created_at: datetime
+    conflict: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class PayoutProblem:
+    """A Stripe Connect payout that failed or has not gone out long after it was due."""
+
+    payout_id: int
+    order_id: int
+    seller: Person
+    amount_cents: int
+    status: str
+    destination_ref: str
+    problem: str
+    created_at: datetime
+    conflict: str = ""
+
+
+CONNECT_PAYOUT_OVERDUE = timedelta(minutes=30)
+"""A Connect payout still pending this long after the sale completed is shown to staff."""
 
 
 def _pairs(session: Session, variant_ids: Iterable[int]) -> dict[int, Pair]:
@@ -155,11 +189,17 @@ def order_facts(*, session: Session, staff_id: int, order_id: object) -> OrderFa
         raise OrderError("Order not found.")
     events = events_for(session=session, order_id=order_id)
     inspections = verification.inspections_for(session=session, order_id=order_id)
+    confirmations = session.exec(
+        select(DeliveryConfirmation.staff_id).where(
+            DeliveryConfirmation.order_id == order_id, DeliveryConfirmation.source == "staff"
+        )
+    ).all()
     people = _people(
         session,
         [order.buyer_id, order.seller_id]
         + [e.actor_id for e in events]
-        + [i.inspector_id for i in inspections],
+        + [i.inspector_id for i in inspections]
+        + list(confirmations),
     )
     nobody = Person(id=0, name="Unknown", email="")
     actor_names = {"system": "Sneakers", "buyer": "Buyer", "seller": "Seller", "staff": "Staff"}
@@ -170,6 +210,12 @@ def order_facts(*, session: Session, staff_id: int, order_id: object) -> OrderFa
         seller_payout_cents=order.seller_payout_cents,
         buyer_total_cents=order.buyer_total_cents,
         appeal_used=order.appeal_used,
+        conflict=conflict_of_interest(order, staff_id),
+        delivery_confirmed_by=tuple(
+            people[c].name
+            for c in confirmations
+            if c is not None and c in people and order.status == "shipped_to_buyer"
+        ),
         events=[
             AuditEvent(
                 at=aware(e.created_at),
@@ -206,8 +252,20 @@ def order_facts(*, session: Session, staff_id: int, order_id: object) -> OrderFa
     )
 
 
+def _orders(session: Session, order_ids: Iterable[int]) -> dict[int, Order]:
+    ids = sorted(set(order_ids))
+    if not ids:
+        return {}
+    return {o.id or 0: o for o in session.exec(select(Order).where(col(Order.id).in_(ids))).all()}
+
+
+def _unknown_seller(seller_id: int) -> Person:
+    return Person(id=seller_id, name="?", email="")
+
+
 def pending_payouts(*, session: Session, staff_id: int) -> list[PendingPayout]:
-    """Manual payouts waiting for staff to send the money, oldest first, with where to send it."""
+    """Manual payouts waiting for staff to send the money, oldest first, with where to send it
+    (the destination the seller had when the payout was created)."""
     require_staff(session, staff_id)
     rows = session.exec(
         select(Payout)
@@ -216,10 +274,11 @@ def pending_payouts(*, session: Session, staff_id: int) -> list[PendingPayout]:
         .limit(PAYOUT_LIST_LIMIT)
     ).all()
     people = _people(session, (p.seller_id for p in rows))
+    orders = _orders(session, (p.order_id for p in rows))
     result = []
     for payout in rows:
-        account = payments.payout_account_for(session=session, user_id=payout.seller_id)
         seller = people.get(payout.seller_id, Person(id=payout.seller_id, name="?", email=""))
+        order = orders.get(payout.order_id)
         result.append(
             PendingPayout(
                 payout_id=payout.id or 0,
@@ -227,9 +286,60 @@ def pending_payouts(*, session: Session, staff_id: int) -> list[PendingPayout]:
                 seller=seller,
                 amount_cents=payout.amount_cents,
                 method=payout.method,
-                holder_name=account.holder_name if account else "",
-                account_ref=account.account_ref if account else "",
+                holder_name=payout.destination_holder,
+                account_ref=payout.destination_ref,
                 created_at=aware(payout.created_at),
+                conflict=conflict_of_interest(order, staff_id) if order else "",
+            )
+        )
+    return result
+
+
+def payout_problems(
+    *, session: Session, staff_id: int, now: datetime | None = None
+) -> list[PayoutProblem]:
+    """Stripe Connect payouts that Stripe refused, or that are still not sent
+    `CONNECT_PAYOUT_OVERDUE` after the sale completed (their task was lost or keeps failing)."""
+    require_staff(session, staff_id)
+    now = now or utcnow()
+    rows = session.exec(
+        select(Payout)
+        .where(
+            Payout.method == "stripe_connect",
+            (col(Payout.status) == "failed")
+            | (
+                (col(Payout.status) == "pending")
+                & (col(Payout.created_at) <= now - CONNECT_PAYOUT_OVERDUE)
+            ),
+        )
+        .order_by(col(Payout.created_at), col(Payout.id))
+        .limit(PAYOUT_LIST_LIMIT)
+    ).all()
+    people = _people(session, (p.seller_id for p in rows))
+    orders = _orders(session, (p.order_id for p in rows))
+    result = []
+    for payout in rows:
+        if payout.status == "failed":
+            problem = f"Stripe refused the transfer: {payout.failure_reason or 'no reason given'}"
+        else:
+            minutes = int((now - aware(payout.created_at)).total_seconds() // 60)
+            waited = f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
+            problem = (
+                f"Transfer not sent {waited} after the sale completed: its task was lost or "
+                "keeps failing."
+            )
+        order = orders.get(payout.order_id)
+        result.append(
+            PayoutProblem(
+                payout_id=payout.id or 0,
+                order_id=payout.order_id,
+                seller=people.get(payout.seller_id, _unknown_seller(payout.seller_id)),
+                amount_cents=payout.amount_cents,
+                status=payout.status,
+                destination_ref=payout.destination_ref,
+                problem=problem,
+                created_at=aware(payout.created_at),
+                conflict=conflict_of_interest(order, staff_id) if order else "",
             )
         )
     return result

@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from sneakers_app.db import make_engine
-from sneakers_app.models import Inspection, Order, Payout, ProductVariant, User
+from sneakers_app.models import Inspection, LedgerEntry, Order, Payout, ProductVariant, User
 from sneakers_app.services import (
     accounts,
     addresses,
@@ -76,13 +76,19 @@ def email_of(session: Session, user_id: int) -> str:
     return user.email
 
 
-def make_order(db: Engine, stripe_setup: tuple[Settings, stripe.StripeClient]) -> Made:
-    """A trade between two new members on a seeded size, charged to the buyer's saved card and
-    shipped by the seller to authentication: the first item of the "to receive" queue."""
+def make_order(
+    db: Engine, stripe_setup: tuple[Settings, stripe.StripeClient], seller_email: str = ""
+) -> Made:
+    """A trade between two new members (or a new buyer and the account `seller_email`) on a
+    seeded size, charged to the buyer's saved card and shipped by the seller to authentication:
+    the first item of the "to receive" queue."""
     settings, client = stripe_setup
     with Session(db, expire_on_commit=False) as session:
         buyer = factories.user(session, "Buyer")
-        seller = factories.user(session, "Seller")
+        if seller_email:
+            seller = session.exec(select(User).where(User.email == seller_email)).one().id or 0
+        else:
+            seller = factories.user(session, "Seller")
         variant = session.exec(select(ProductVariant).order_by(col(ProductVariant.id))).first()
         assert variant is not None and variant.id is not None
         payments.save_payout_account(
@@ -170,6 +176,7 @@ def new_member(db: Engine) -> tuple[int, str]:
 
 def test_staff_receive_inspect_pass_ship_deliver_and_pay_out(
     page: Page,
+    browser: Browser,
     live_app: LiveApp,
     db: Engine,
     stripe_setup: tuple[Settings, stripe.StripeClient],
@@ -226,6 +233,14 @@ def test_staff_receive_inspect_pass_ship_deliver_and_pay_out(
     expect(row).to_contain_text("GB33BUKB20201555555555")
     expect(row).to_contain_text("Seller Payee")
     shoot(page, "verification-payouts-desktop")
+    # A second console (another staff session) opens the same payout at the same time.
+    other_context = browser.new_context(viewport=DESKTOP)
+    other = other_context.new_page()
+    log_in(other, live_app, *E2E_STAFF, next_path="/verification")
+    other.locator("#queue-payouts").click()
+    other.locator(f"#pay-{payout_id}").click()
+    other.locator("#payout-reference").fill("TRF-2024-0002")
+
     page.locator(f"#pay-{payout_id}").click()
     page.locator("#payout-confirm").click()
     expect(page.locator("#payout-error")).to_contain_text("payment reference")
@@ -236,6 +251,20 @@ def test_staff_receive_inspect_pass_ship_deliver_and_pay_out(
         paid = session.get(Payout, payout_id)
         assert paid is not None and (paid.status, paid.reference) == ("paid", "TRF-2024-0001")
 
+    # The second confirm is told it was already paid, and by whom; nothing is paid twice.
+    other.locator("#payout-confirm").click()
+    expect(other.locator("#payout-error")).to_contain_text("already paid on")
+    expect(other.locator("#payout-error")).to_contain_text("TRF-2024-0001")
+    shoot(other, "verification-payout-already-paid-desktop")
+    other_context.close()
+    with Session(db) as session:
+        paid = session.get(Payout, payout_id)
+        assert paid is not None and paid.reference == "TRF-2024-0001"
+        entries = session.exec(
+            select(LedgerEntry).where(LedgerEntry.txn_id == f"payout:{payout_id}")
+        ).all()
+        assert len(entries) == 2
+
     # Emails went out after each step's commit, through the Celery worker and SMTP.
     def subjects(to: str) -> list[str]:
         return [str(m.message["Subject"]) for m in live_app.smtp.messages if to in m.rcpt_tos]
@@ -243,6 +272,24 @@ def test_staff_receive_inspect_pass_ship_deliver_and_pay_out(
     wait_for(lambda: any("was delivered" in s for s in subjects(made.buyer_email)))
     wait_for(lambda: any("Payout sent" in s for s in subjects(made.seller_email)))
     assert any("arrived for authentication" in s for s in subjects(made.seller_email))
+    assert console_errors == []
+
+
+def test_staff_see_why_they_cannot_handle_their_own_sale(
+    page: Page,
+    live_app: LiveApp,
+    db: Engine,
+    stripe_setup: tuple[Settings, stripe.StripeClient],
+    console_errors: list[str],
+) -> None:
+    made = make_order(db, stripe_setup, seller_email=E2E_STAFF[0])  # staff sold this pair
+    page.set_viewport_size(DESKTOP)
+    log_in(page, live_app, *E2E_STAFF, next_path="/verification")
+    open_order(page, "to-receive", made.order_id)
+    expect(page.locator("#conflict-note")).to_contain_text("one you sold")
+    expect(page.locator("#receive-button")).to_have_count(0)
+    shoot(page, "verification-conflict-desktop")
+    assert status_of(db, made.order_id) == "shipped_to_verification"
     assert console_errors == []
 
 
@@ -428,6 +475,31 @@ def test_account_card_address_payout_and_preferences(
     with Session(db) as session:
         account = payments.payout_account_for(session=session, user_id=user_id)
         assert account is not None and account.holder_name == "Jordan Fan"
+
+    # Changing them needs the password, and the seller is told by email.
+    page.locator("#payout-ref").fill("GB33BUKB20201599999999")
+    page.locator("#payout-save").click()
+    expect(page.locator("#payout-password-error")).to_contain_text("password")
+    page.locator("#payout-password").fill("not my password")
+    page.locator("#payout-save").click()
+    expect(page.locator("#payout-password-error")).to_contain_text("not right")
+    with Session(db) as session:
+        account = payments.payout_account_for(session=session, user_id=user_id)
+        assert account is not None and account.account_ref == "GB33BUKB20201555555555"
+    page.locator("#payout-password").fill(PASSWORD)
+    page.locator("#payout-save").click()
+    expect(page.locator("#payout-password-error")).to_have_count(0)
+    with Session(db) as session:
+        account = payments.payout_account_for(session=session, user_id=user_id)
+        assert account is not None and account.account_ref == "GB33BUKB20201599999999"
+        email = email_of(session, user_id)
+    wait_for(
+        lambda: any(
+            "payout details were changed" in str(m.message["Subject"])
+            for m in live_app.smtp.messages
+            if email in m.rcpt_tos
+        )
+    )
 
     # A preference: no outbid emails.
     switch = page.locator(f"#pref-{Kind.OUTBID.value}-email")

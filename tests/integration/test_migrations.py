@@ -30,6 +30,8 @@ EXPECTED_TABLES = {
     "payments",
     "payouts",
     "ledger_entries",
+    "ledger_transactions",
+    "delivery_confirmations",
     "stripe_events",
     "notifications",
     "notification_preferences",

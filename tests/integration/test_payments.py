@@ -748,6 +748,7 @@ def test_payout_account_is_saved_and_replaced(session: Session, buyer: int) -> N
         kind="stripe_connect",
         account_ref=" acct_1A2b3C4d ",
         holder_name="",
+        password="a long enough password",  # replacing saved details needs it
     )
     session.commit()
     assert connect.id == manual.id

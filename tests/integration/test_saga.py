@@ -764,6 +764,7 @@ def test_connect_payout_sends_exactly_one_transfer(mk: Market, variant: int) -> 
             kind="stripe_connect",
             account_ref="acct_1SellerTest",
             holder_name="Seller",
+            password="a long enough password",  # changing saved details
         )
         s.commit()
     order_id = mk.paid_order(seller, buyer, variant)

@@ -92,7 +92,18 @@ def test_pending_manual_payouts_show_where_to_pay(session: Session) -> None:
         account_ref="GB33BUKB20201555555555",
         holder_name="Seller Payee",
     )
-    session.add(Payout(order_id=order_id, seller_id=seller, amount_cents=25_000, method="manual"))
+    # The destination is copied onto the payout when it is created (as `saga.complete` does).
+    session.add(
+        Payout(
+            order_id=order_id,
+            seller_id=seller,
+            amount_cents=25_000,
+            method="manual",
+            destination_kind="manual",
+            destination_ref="GB33BUKB20201555555555",
+            destination_holder="Seller Payee",
+        )
+    )
     session.commit()
     [pending] = [
         p

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func
+from sqlalchemy import Connection, Engine, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -169,6 +169,17 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def _own_engine(session: Session) -> Engine:
+    bind = session.get_bind()
+    return bind.engine if isinstance(bind, Connection) else bind
+
+
+def _record_failure(session: Session, email: str, now: datetime) -> None:
+    with Session(_own_engine(session)) as own:
+        own.add(LoginAttempt(email=email, succeeded=False, attempted_at=now))
+        own.commit()
+
+
 def log_in(
     *, session: Session, email: str, password: str, now: datetime | None = None
 ) -> LoginResult:
@@ -191,10 +202,12 @@ def log_in(
     except (VerificationError, InvalidHashError):
         ok = False
     ok = ok and user is not None
-    session.add(LoginAttempt(email=normalized, succeeded=ok, attempted_at=now))
     if not ok or user is None:
-        session.flush()
+        # The caller's transaction rolls back with the refusal, so the failure is recorded in a
+        # transaction of its own, committed before we answer: otherwise the lockout never counts.
+        _record_failure(session, normalized, now)
         raise AccountError("Wrong email or password.", "password")
+    session.add(LoginAttempt(email=normalized, succeeded=True, attempted_at=now))
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     assert user.id is not None

@@ -458,8 +458,8 @@ def test_wrong_codes_lock_the_second_factor(engine: Engine) -> None:
     answers = [
         scoped(
             engine,
-            lambda s: accounts.verify_second_factor(
-                session=s, token=here.token, code="000000" if i % 2 else "12 34 5x", now=now
+            lambda s, c="000000" if i % 2 else "12 34 5x": accounts.verify_second_factor(
+                session=s, token=here.token, code=c, now=now
             ),
         )
         for i in range(12)

@@ -262,12 +262,19 @@ def log_out(*, session: Session, token: str) -> None:
 
 
 def create_staff(
-    *, session: Session, email: str, display_name: str, password: str, admin: bool = False
+    *, session: Session, email: str, display_name: str, password: str | None, admin: bool = False
 ) -> AuthenticatedUser:
-    """Create a staff account, or promote an existing account to staff."""
+    """Create a staff account, or promote an existing account to staff (no password needed:
+    the account keeps its own). A new account needs a password; there is no default."""
     normalized = normalize_email(email)
     user = session.exec(select(User).where(User.email == normalized)).first()
     if user is None:
+        if not password:
+            raise AccountError(
+                "A new staff account needs a password: set STAFF_PASSWORD or run the command "
+                "at a terminal to type it.",
+                "password",
+            )
         return sign_up(
             session=session,
             email=normalized,

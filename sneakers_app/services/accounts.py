@@ -297,7 +297,8 @@ def require_staff(user: AuthenticatedUser | None) -> AuthenticatedUser:
 
 
 def purge_expired_sessions(*, session: Session, now: datetime | None = None) -> int:
-    """Delete sessions that ended and login attempts older than the rate-limit window."""
+    """Delete sessions that ended, login attempts older than the rate-limit window, and emailed
+    links a day after they expired."""
     now = now or utcnow()
     expired = session.exec(
         select(UserSession).where(
@@ -312,6 +313,11 @@ def purge_expired_sessions(*, session: Session, now: datetime | None = None) -> 
     ).all()
     for attempt in old_attempts:
         session.delete(attempt)
+    old_links = session.exec(
+        select(AccountToken).where(col(AccountToken.expires_at) < now - timedelta(days=1))
+    ).all()
+    for link in old_links:
+        session.delete(link)
     session.flush()
     return len(expired)
 

@@ -488,3 +488,13 @@ def test_members_have_no_second_factor_to_set_up(engine: Engine) -> None:
             ).all()
             == []
         )
+
+
+def test_expired_links_are_purged_a_day_later(engine: Engine) -> None:
+    asked = request_sign_up(engine, "late@example.com")
+    with session_scope(engine) as session:
+        accounts.purge_expired_sessions(session=session, now=utcnow() + timedelta(hours=30))
+        assert session.get(AccountToken, asked.link_id) is not None
+        accounts.purge_expired_sessions(session=session, now=utcnow() + timedelta(hours=49))
+    with Session(engine) as session:
+        assert session.get(AccountToken, asked.link_id) is None

@@ -4,6 +4,7 @@ re-check the session, call `services.accounts`, queue the emails after the commi
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import reflex as rx
@@ -46,20 +47,21 @@ class PasswordChangeState(SessionState):
     form_key: int = 0
 
     @rx.event
-    def change_password(
-        self, form: dict[str, str]
-    ) -> rx.event.EventSpec | list[rx.event.EventSpec] | None:
+    async def change_password(self, form: dict[str, str]) -> rx.event.EventSpec | None:
         self.current_error = self.new_error = ""
         if self._current_user() is None:
             return self._login_redirect()
-        try:
+        token = self.auth_token
+        current, new = _field(form, "current_password"), _field(form, "new_password")
+
+        def change() -> accounts.PasswordChanged:
             with session_scope() as session:
-                done = accounts.change_password(
-                    session=session,
-                    token=self.auth_token,
-                    current_password=_field(form, "current_password"),
-                    new_password=_field(form, "new_password"),
+                return accounts.change_password(
+                    session=session, token=token, current_password=current, new_password=new
                 )
+
+        try:
+            done = await asyncio.to_thread(change)  # argon2 runs off the event loop
         except accounts.AccountError as error:
             if error.field == "new_password":
                 self.new_error = error.message
@@ -126,17 +128,18 @@ class RecoveryState(SessionState):
         self.checked = True
 
     @rx.event
-    def reset_password(
+    async def reset_password(
         self, form: dict[str, str]
     ) -> rx.event.EventSpec | list[rx.event.EventSpec] | None:
         self.password_error = ""
-        try:
+        token, new = _token_from_url(self), _field(form, "new_password")
+
+        def reset() -> accounts.PasswordChanged:
             with session_scope() as session:
-                done = accounts.reset_password(
-                    session=session,
-                    token=_token_from_url(self),
-                    new_password=_field(form, "new_password"),
-                )
+                return accounts.reset_password(session=session, token=token, new_password=new)
+
+        try:
+            done = await asyncio.to_thread(reset)  # argon2 runs off the event loop
         except accounts.AccountError as error:
             if error.field == "new_password":
                 self.password_error = error.message

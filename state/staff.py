@@ -199,6 +199,10 @@ class VerificationState(SessionState):
             self.access = "denied"
             self._forget()
             return None
+        if not user.second_factor:  # this session has not passed the staff second factor
+            self.access = "second_factor" if user.totp_enrolled else "enrol"
+            self._forget()
+            return None
         self.access = "granted"
         return user.id
 

@@ -23,6 +23,10 @@ def main(argv: list[str] | None = None) -> int:
     staff.add_argument("--name", default="Staff")
     staff.add_argument("--admin", action="store_true")
     sub.add_parser("demo-totp", help="development only: the demo staff's current TOTP code")
+    lost = sub.add_parser(
+        "reset-second-factor", help="a staff member lost their authenticator: set up anew"
+    )
+    lost.add_argument("email")
     sub.add_parser("consume-journal", help="run the engine journal consumer (trades -> orders)")
     sub.add_parser("open-books", help="open every order book and send orders the engine missed")
     sub.add_parser("rebuild-books", help="rebuild every order book in Redis from the database")
@@ -64,6 +68,20 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {error.message}", file=sys.stderr)
             return 2
         print(f"{user.email} is staff{' and admin' if user.is_admin else ''}.")
+    elif args.command == "reset-second-factor":
+        from sneakers_app.db import session_scope
+        from sneakers_app.services import accounts
+
+        try:
+            with session_scope() as session:
+                ended = accounts.reset_second_factor(session=session, email=args.email)
+        except accounts.AccountError as error:
+            print(f"error: {error.message}", file=sys.stderr)
+            return 2
+        print(
+            f"{args.email} sets up a new authenticator at the next visit to the console; "
+            f"{ended} sessions ended."
+        )
     elif args.command == "demo-totp":
         from sneakers_app import seed
         from sneakers_app.settings import get_settings

@@ -877,3 +877,18 @@ def enable_totp(
     user.totp_enabled_at = now or utcnow()
     session.add(user)
     session.flush()
+
+
+def reset_second_factor(*, session: Session, email: str, now: datetime | None = None) -> int:
+    """An operator's answer to a lost authenticator: the account sets up a new one at its next
+    visit to the console, and every open session of it ends. Returns the sessions ended."""
+    now = now or utcnow()
+    normalized = normalize_email(email)
+    user = session.exec(select(User).where(User.email == normalized)).first()
+    if user is None or user.id is None:
+        raise AccountError("No account has that email address.", "email")
+    user.totp_secret = None
+    user.totp_enabled_at = None
+    user.totp_last_step = None
+    session.add(user)
+    return revoke_all_sessions(session=session, user_id=user.id, now=now)

@@ -131,3 +131,25 @@ def test_create_staff_promotes_an_existing_member_without_a_password(
     with Session(engine) as session:
         user = session.exec(select(User).where(User.email == "m@example.com")).one()
         assert user.is_staff
+
+
+def test_reset_second_factor_for_a_lost_authenticator(database_url: str, engine: Engine) -> None:
+    with Session(engine) as session:
+        staff = accounts.sign_up(
+            session=session,
+            email="lost@example.com",
+            display_name="Lost",
+            password="p" * 12,
+            is_staff=True,
+        )
+        accounts.enable_totp(session=session, user_id=staff.id, secret=pyotp.random_base32())
+        login = accounts.log_in(session=session, email="lost@example.com", password="p" * 12)
+        session.commit()
+    env = {"ENVIRONMENT": "test", "DATABASE_URL": database_url}
+    assert cli("reset-second-factor", "nobody@example.com", env=env).returncode == 2
+    done = cli("reset-second-factor", "lost@example.com", env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    with Session(engine) as session:
+        user = session.get(User, staff.id)
+        assert user is not None and user.totp_secret is None and user.totp_enabled_at is None
+        assert accounts.user_for_token(session=session, token=login.token) is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
 import sys
 
 
@@ -14,11 +15,18 @@ def main(argv: list[str] | None = None) -> int:
     down = sub.add_parser("downgrade", help="downgrade the database (default: to nothing)")
     down.add_argument("revision", nargs="?", default="base")
     sub.add_parser("seed", help="load the demo catalog, history, books and accounts (idempotent)")
-    staff = sub.add_parser("create-staff", help="create a staff account or promote one")
+    staff = sub.add_parser(
+        "create-staff",
+        help="create a staff account (password from STAFF_PASSWORD or prompted) or promote one",
+    )
     staff.add_argument("email")
     staff.add_argument("--name", default="Staff")
     staff.add_argument("--admin", action="store_true")
-    staff.add_argument("--password", help="prompted for when omitted")
+    sub.add_parser("demo-totp", help="development only: the demo staff's current TOTP code")
+    lost = sub.add_parser(
+        "reset-second-factor", help="a staff member lost their authenticator: set up anew"
+    )
+    lost.add_argument("email")
     sub.add_parser("consume-journal", help="run the engine journal consumer (trades -> orders)")
     sub.add_parser("open-books", help="open every order book and send orders the engine missed")
     sub.add_parser("rebuild-books", help="rebuild every order book in Redis from the database")
@@ -46,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         from sneakers_app.db import session_scope
         from sneakers_app.services import accounts
 
-        password = args.password or getpass.getpass("Password (10+ characters): ")
+        password = _staff_password()
         try:
             with session_scope() as session:
                 user = accounts.create_staff(
@@ -60,6 +68,30 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {error.message}", file=sys.stderr)
             return 2
         print(f"{user.email} is staff{' and admin' if user.is_admin else ''}.")
+    elif args.command == "reset-second-factor":
+        from sneakers_app.db import session_scope
+        from sneakers_app.services import accounts
+
+        try:
+            with session_scope() as session:
+                ended = accounts.reset_second_factor(session=session, email=args.email)
+        except accounts.AccountError as error:
+            print(f"error: {error.message}", file=sys.stderr)
+            return 2
+        print(
+            f"{args.email} sets up a new authenticator at the next visit to the console; "
+            f"{ended} sessions ended."
+        )
+    elif args.command == "demo-totp":
+        from sneakers_app import seed
+        from sneakers_app.settings import get_settings
+
+        if get_settings().ENVIRONMENT != "development":
+            print("error: the demo staff exists in development only", file=sys.stderr)
+            return 2
+        import pyotp
+
+        print(f"Demo staff second-factor code: {pyotp.TOTP(seed.DEMO_STAFF_TOTP_SECRET).now()}")
     elif args.command == "consume-journal":
         from sneakers_app import consumer
 
@@ -115,6 +147,21 @@ def main(argv: list[str] | None = None) -> int:
 
         return devserver.run(seed=not args.no_seed)
     return 0
+
+
+def _staff_password() -> str | None:
+    """STAFF_PASSWORD, or typed twice at a terminal; None without either (enough to promote an
+    existing account; a new one is refused). There is no default and no command-line flag."""
+    from_env = os.environ.get("STAFF_PASSWORD")
+    if from_env is not None:
+        return from_env
+    if not sys.stdin.isatty():
+        return None
+    first = getpass.getpass("Password for a new account (10+ characters): ")
+    if getpass.getpass("The same password again: ") != first:
+        print("error: the passwords differ", file=sys.stderr)
+        raise SystemExit(2)
+    return first
 
 
 if __name__ == "__main__":

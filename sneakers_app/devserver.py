@@ -156,6 +156,14 @@ def run(*, seed: bool = True) -> int:
             print("Demo logins (development only):")
             for account in DEMO_ACCOUNTS:
                 print(f"  {account.role:<7} {account.email:<28} {account.password}")
+            print(
+                "  The staff console asks the demo staff for a second-factor code: "
+                "python -m sneakers_app demo-totp"
+            )
+            if not settings.SMTP_URL:
+                print(
+                    f"Emails (sign-up and password-reset links) are written to {VAR_DIR / 'outbox'}"
+                )
         print("Press Ctrl-C to stop everything.")
         while True:
             exited = group.first_exited()

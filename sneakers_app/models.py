@@ -81,6 +81,11 @@ class User(SQLModel, table=True):
     # When the current card was saved: off-session charge failures before it no longer count.
     card_saved_at: datetime | None = opt_ts()
     created_at: datetime = ts()
+    # Staff second factor (TOTP, RFC 6238): the base32 secret, when it was confirmed with a
+    # first code, and the last time step used (a code is accepted once).
+    totp_secret: str | None = Field(default=None, max_length=64)
+    totp_enabled_at: datetime | None = opt_ts()
+    totp_last_step: int | None = None
 
 
 class Address(SQLModel, table=True):
@@ -110,6 +115,35 @@ class UserSession(SQLModel, table=True):
     created_at: datetime = ts()
     expires_at: datetime = ts()
     revoked_at: datetime | None = opt_ts()
+    # When this session passed the staff second factor (TOTP); None: not (yet) verified.
+    second_factor_at: datetime | None = opt_ts()
+
+
+class AccountToken(SQLModel, table=True):
+    """A one-time emailed link: confirm a sign-up (the pending account lives here until the
+    link is opened) or reset a password. Only the token's SHA-256 is stored; the token itself is
+    an HMAC of `nonce` under SECRET_KEY, so the database alone cannot produce a working link."""
+
+    __tablename__ = "account_tokens"
+    __table_args__ = (
+        status_check("purpose", ("sign_up", "password_reset"), "ck_account_tokens_purpose"),
+        Index("ix_account_tokens_email_purpose", "email", "purpose"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    purpose: str = Field(max_length=20)
+    email: str = Field(max_length=254)
+    user_id: int | None = Field(
+        default=None, foreign_key="users.id", index=True, ondelete="CASCADE"
+    )
+    display_name: str = Field(default="", max_length=60)
+    password_hash: str = Field(default="", max_length=255)
+    nonce: str = Field(max_length=64, unique=True)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    created_at: datetime = ts()
+    expires_at: datetime = ts()
+    used_at: datetime | None = opt_ts()
+    emailed_at: datetime | None = opt_ts()
 
 
 class LoginAttempt(SQLModel, table=True):

@@ -11,6 +11,9 @@ VERIFICATION = "/verification"
 ACCOUNT = "/account"
 LOGIN = "/login"
 SIGNUP = "/signup"
+CONFIRM_SIGNUP = "/signup/confirm"
+FORGOT_PASSWORD = "/forgot-password"  # noqa: S105 (a route)
+RESET_PASSWORD = "/reset-password"  # noqa: S105 (a route)
 
 
 def product(slug: str) -> str:

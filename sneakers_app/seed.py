@@ -1,7 +1,8 @@
 """The demo marketplace: catalog, 12+ months of sales, a few open bids and asks, demo accounts.
 
 Idempotent: every run converges on the same catalog and accounts without duplicating rows, so
-the run command can seed on every start.
+the run command can seed on every start. In production only the catalog (products and their
+sizes) is loaded: no account with a published password, and no invented sales on the tape.
 """
 
 from __future__ import annotations
@@ -53,6 +54,9 @@ DEMO_ACCOUNTS = (
         is_staff=True,
     ),
 )
+# The demo staff's second factor in development: add it to an authenticator app, or print the
+# current code with `python -m sneakers_app demo-totp`.
+DEMO_STAFF_TOTP_SECRET = "DEMOSTAFFSNEAKERSDEMOSTAFF234567"  # noqa: S105 (development only)
 # Market makers whose resting bids and asks keep the demo books from being empty.
 MARKET_MAKERS = (
     ("asks", "sole-supply@demo.sneakers", "Sole Supply Co"),
@@ -78,12 +82,18 @@ def ensure_account(session: Session, *, email: str, name: str, password: str, st
 
 
 def seed_accounts(session: Session) -> dict[str, int]:
+    """The demo accounts (never in production: `seed_all` does not call this there)."""
+    if not demo_allowed():
+        raise RuntimeError("demo accounts are never created in production")
     ids = {
         a.role: ensure_account(
             session, email=a.email, name=a.display_name, password=a.password, staff=a.is_staff
         )
         for a in DEMO_ACCOUNTS
     }
+    staff = session.get(User, ids["staff"])
+    if staff is not None and staff.totp_enabled_at is None:
+        accounts.enable_totp(session=session, user_id=ids["staff"], secret=DEMO_STAFF_TOTP_SECRET)
     for side, email, name in MARKET_MAKERS:
         ids[side] = ensure_account(
             session, email=email, name=name, password=secrets.token_urlsafe(18), staff=False
@@ -272,8 +282,16 @@ def seed_wallets(ids: dict[str, int], progress: Callable[[str], object]) -> None
                 progress(f"Skipped the demo card for {role}: {exc}")
 
 
+def demo_allowed() -> bool:
+    """Demo accounts, history and open orders: development and the test suite's stacks."""
+    return get_settings().ENVIRONMENT != "production"
+
+
 def seed_all(progress: Callable[[str], object] = lambda _m: None) -> None:
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    if not demo_allowed():
+        seed_catalog(progress)
+        return
     with session_scope() as session:
         ids = seed_accounts(session)
     seed_wallets(ids, progress)
@@ -295,4 +313,17 @@ def seed_all(progress: Callable[[str], object] = lambda _m: None) -> None:
     progress(
         f"Catalog ready: {len(catalog_data.CATALOG)} models "
         f"({new_products} new, {sales} historical sales and {orders} open orders added)."
+    )
+
+
+def seed_catalog(progress: Callable[[str], object] = lambda _m: None) -> None:
+    """Production: the products and their sizes only."""
+    new_products = 0
+    for model in catalog_data.CATALOG:
+        with session_scope() as session:
+            _, created = seed_product(session, model)
+            new_products += int(created)
+    progress(
+        f"Catalog ready: {len(catalog_data.CATALOG)} models ({new_products} new). Production: "
+        "no demo accounts, sales or orders."
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -77,20 +78,65 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> Settings:
         if self.ENVIRONMENT == "production":
-            problems = []
-            if self.SECRET_KEY == PLACEHOLDER or len(self.SECRET_KEY) < 32:
-                problems.append("SECRET_KEY must be set to a random value of 32+ characters")
-            if self.STRIPE_SECRET_KEY == LOCALSTRIPE_KEY:
-                problems.append("STRIPE_SECRET_KEY must be a real Stripe key")
-            if self.STRIPE_WEBHOOK_SECRET == "whsec_localstripe":
-                problems.append("STRIPE_WEBHOOK_SECRET must be set")
-            if not self.REDIS_URL:
-                problems.append("REDIS_URL must point at your Redis")
-            if self.DATABASE_URL.startswith("sqlite"):
-                problems.append("DATABASE_URL must point at PostgreSQL")
+            problems = production_problems(self)
             if problems:
-                raise ValueError("; ".join(problems))
+                raise ValueError(
+                    "ENVIRONMENT=production refuses these settings: " + "; ".join(problems)
+                )
         return self
+
+
+_LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}  # noqa: S104 (a check, not a bind)
+
+
+def _is_local_or_localstripe(url: str) -> bool:
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    return (
+        "localstripe" in url.lower()
+        or host in _LOCAL_HOSTS
+        or host.endswith(".localhost")
+        or host.startswith("127.")
+    )
+
+
+def _placeholder_key(value: str, test_prefix: str) -> bool:
+    lowered = value.strip().lower()
+    return (
+        not lowered
+        or lowered == PLACEHOLDER
+        or lowered.startswith(test_prefix)
+        or lowered.endswith("_localstripe")
+        or "change-me" in lowered
+    )
+
+
+def production_problems(settings: Settings) -> list[str]:
+    """Every setting that must not reach production as it is, each named with what is wrong."""
+    s = settings
+    problems = []
+    if s.SECRET_KEY == PLACEHOLDER or len(s.SECRET_KEY) < 32:
+        problems.append("SECRET_KEY must be set to a random value of 32+ characters")
+    if _placeholder_key(s.STRIPE_SECRET_KEY, "sk_test_"):
+        problems.append("STRIPE_SECRET_KEY must be a live Stripe secret key (sk_live_...)")
+    if _placeholder_key(s.STRIPE_PUBLISHABLE_KEY, "pk_test_"):
+        problems.append("STRIPE_PUBLISHABLE_KEY must be a live publishable key (pk_live_...)")
+    if _placeholder_key(s.STRIPE_WEBHOOK_SECRET, "whsec_localstripe"):
+        problems.append("STRIPE_WEBHOOK_SECRET must be your endpoint's signing secret")
+    if s.STRIPE_API_BASE and (
+        _is_local_or_localstripe(s.STRIPE_API_BASE) or not s.STRIPE_API_BASE.startswith("https://")
+    ):
+        problems.append(
+            "STRIPE_API_BASE must be empty (Stripe itself) or an https:// address, "
+            f"not {s.STRIPE_API_BASE!r}"
+        )
+    if _is_local_or_localstripe(s.STRIPE_JS_URL) or not s.STRIPE_JS_URL.startswith("https://"):
+        problems.append(f"STRIPE_JS_URL must be https://js.stripe.com/v3/, not {s.STRIPE_JS_URL!r}")
+    if not s.REDIS_URL:
+        problems.append("REDIS_URL must point at your Redis (empty starts an embedded one)")
+    if s.DATABASE_URL.startswith("sqlite"):
+        problems.append("DATABASE_URL must point at PostgreSQL, not SQLite")
+    return problems
 
 
 @lru_cache

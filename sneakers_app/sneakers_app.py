@@ -7,7 +7,13 @@ import reflex as rx
 from sneakers_app import gc_tuning, routes
 from sneakers_app.api import api_app
 from sneakers_app.pages.account import ACCOUNT_ON_LOAD, account_page
-from sneakers_app.pages.auth import login_page, signup_page
+from sneakers_app.pages.auth import (
+    confirm_signup_page,
+    forgot_password_page,
+    login_page,
+    reset_password_page,
+    signup_page,
+)
 from sneakers_app.pages.browse import browse_page
 from sneakers_app.pages.not_found import not_found_page
 from sneakers_app.pages.notifications import NOTIFICATIONS_ON_LOAD, notifications_page
@@ -20,6 +26,7 @@ from state.auth import AuthFormState
 from state.base import SessionState
 from state.catalog import BrowseState
 from state.product import ProductState
+from state.security import RecoveryState
 from state.staff import VerificationState
 
 app = rx.App(
@@ -69,6 +76,24 @@ app.add_page(
 )
 app.add_page(
     account_page, route=routes.ACCOUNT, title=f"Account | {TITLE}", on_load=ACCOUNT_ON_LOAD
+)
+app.add_page(
+    confirm_signup_page,
+    route=routes.CONFIRM_SIGNUP,
+    title=f"Sign up | {TITLE}",
+    on_load=RecoveryState.confirm_sign_up,
+)
+app.add_page(
+    forgot_password_page,
+    route=routes.FORGOT_PASSWORD,
+    title=f"Forgot your password | {TITLE}",
+    on_load=RecoveryState.open_forgot,
+)
+app.add_page(
+    reset_password_page,
+    route=routes.RESET_PASSWORD,
+    title=f"New password | {TITLE}",
+    on_load=RecoveryState.open_reset,
 )
 app.add_page(
     verification_page,

@@ -43,6 +43,7 @@ celery_app.conf.update(
         "expire-books": {"task": "sneakers.expire_books", "schedule": 60.0},
         "resubmit-unseen": {"task": "sneakers.resubmit_unseen", "schedule": 60.0},
         "deadline-notices": {"task": "sneakers.deadline_notices", "schedule": 900.0},
+        "send-account-links": {"task": "sneakers.send_unsent_links", "schedule": 60.0},
     },
 )
 
@@ -171,6 +172,33 @@ def send_notification_email(notification_id: int) -> bool:
         )
         session.commit()
     return bool(sent)
+
+
+@celery_app.task(  # type: ignore[untyped-decorator]
+    name="sneakers.send_link_email",
+    autoretry_for=(email.EmailTransientError,),
+    retry_backoff=10,
+    retry_backoff_max=300,
+    max_retries=6,
+)
+def send_link_email(link_id: int) -> bool:
+    """A sign-up confirmation or password-reset link (the task carries only the row's id)."""
+    with _session() as session:
+        sent = accounts.deliver_link_email(
+            session=session, link_id=link_id, mailer=email.mailer_from_settings()
+        )
+        session.commit()
+    return bool(sent)
+
+
+@celery_app.task(name="sneakers.send_unsent_links")  # type: ignore[untyped-decorator]
+def send_unsent_links() -> int:
+    """Links whose task was lost with the broker are sent by this sweep."""
+    with _session() as session:
+        ids = accounts.unsent_links(session=session)
+    for link_id in ids:
+        send_link_email.delay(link_id)
+    return len(ids)
 
 
 @celery_app.task(name="sneakers.sweep_orders")  # type: ignore[untyped-decorator]

@@ -10,6 +10,7 @@ from sneakers_app import routes
 from sneakers_app.db import session_scope
 from sneakers_app.services import accounts
 from state.base import SessionState
+from state.security import queue_emails
 
 
 def _safe_next(raw: str) -> str:
@@ -28,6 +29,9 @@ class AuthFormState(SessionState):
     name_error: str = ""
     form_error: str = ""
     submitting: bool = False
+    # Set after a sign-up: the page then says to open the emailed link (the same answer whether
+    # or not the address already has an account).
+    sign_up_sent_to: str = ""
 
     def _clear(self) -> None:
         self.email_error = self.password_error = self.name_error = self.form_error = ""
@@ -49,6 +53,7 @@ class AuthFormState(SessionState):
     def reset_form(self) -> rx.event.EventSpec | None:
         self._clear()
         self.submitting = False
+        self.sign_up_sent_to = ""
         if self._current_user() is not None:
             return rx.redirect(self._next())
         return None
@@ -76,15 +81,12 @@ class AuthFormState(SessionState):
         password = str(form.get("password", ""))[:1024]
         try:
             with session_scope() as session:
-                accounts.sign_up(session=session, email=email, display_name=name, password=password)
-            with session_scope() as session:
-                result = accounts.log_in(session=session, email=email, password=password)
+                asked = accounts.request_sign_up(
+                    session=session, email=email, display_name=name, password=password
+                )
         except accounts.AccountError as error:
             self._show(error)
             return None
-        self.auth_token = result.token
-        self._set_user(result.user)
-        return [
-            rx.redirect(self._next()),
-            rx.toast.success(f"Welcome, {result.user.display_name}!"),
-        ]
+        queue_emails(link_id=asked.link_id, notification_id=asked.email_notification_id)
+        self.sign_up_sent_to = email.strip()[:254]
+        return None

@@ -132,7 +132,7 @@ def _enqueue_after_commit(result: StepResult) -> None:
 
 
 class VerificationState(SessionState):
-    access: str = "checking"  # checking | denied | granted
+    access: str = "checking"  # checking | denied | enrol | second_factor | granted
     view: str = "queues"  # queues | payouts
     queue_name: str = "to_receive"
     counts: dict[str, int] = {}
@@ -216,6 +216,10 @@ class VerificationState(SessionState):
             return self._login_redirect()
         if not user.is_staff:
             self.access = "denied"
+            self._forget()
+            return None
+        if not user.second_factor:  # this session has not passed the staff second factor
+            self.access = "second_factor" if user.totp_enrolled else "enrol"
             self._forget()
             return None
         self.access = "granted"

@@ -12,6 +12,7 @@ from components.account_sections import (
     profile_section,
 )
 from components.layout import page
+from components.security import security_section
 from state.account import AccountState
 
 # Registered by the app module: the page's data, loaded after the session is re-checked.
@@ -34,6 +35,7 @@ def account_page() -> rx.Component:
                         width="100%",
                     ),
                     addresses_section(),
+                    security_section(),
                     preferences_section(),
                     spacing="4",
                     width="100%",

@@ -1,4 +1,5 @@
-"""/login and /signup."""
+"""/login, /signup (finished by an emailed link at /signup/confirm), /forgot-password and
+/reset-password."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import reflex as rx
 from components.layout import page
 from sneakers_app import routes
 from state.auth import AuthFormState
+from state.security import RecoveryState
 
 
 def field(label: str, name: str, error: rx.Var, **props: object) -> rx.Component:
@@ -72,6 +74,12 @@ def login_page() -> rx.Component:
                     required=True,
                 ),
                 rx.button("Log in", type="submit", size="3", width="100%", id="login-submit"),
+                rx.link(
+                    "Forgot your password?",
+                    href=routes.FORGOT_PASSWORD,
+                    size="2",
+                    id="forgot-link",
+                ),
                 spacing="4",
                 width="100%",
             ),
@@ -79,6 +87,20 @@ def login_page() -> rx.Component:
             reset_on_submit=False,
             width="100%",
         ),
+    )
+
+
+def check_inbox(address: rx.Var, what: str, id: str) -> rx.Component:
+    return rx.callout(
+        rx.text(
+            "We sent an email to ",
+            rx.text.strong(address),
+            f". Open the link in it to {what}. It can take a minute to arrive; check your spam "
+            "folder too.",
+        ),
+        icon="mail-check",
+        color_scheme="green",
+        id=id,
     )
 
 
@@ -91,43 +113,196 @@ def signup_page() -> rx.Component:
             size="2",
             color="var(--gray-11)",
         ),
-        rx.form(
+        rx.cond(
+            AuthFormState.sign_up_sent_to != "",
+            check_inbox(
+                AuthFormState.sign_up_sent_to, "finish creating your account", "signup-sent"
+            ),
+            signup_form(),
+        ),
+    )
+
+
+def signup_form() -> rx.Component:
+    return rx.form(
+        rx.vstack(
+            field(
+                "Email",
+                "email",
+                AuthFormState.email_error,
+                type="email",
+                auto_complete="email",
+                max_length=254,
+                required=True,
+            ),
+            field(
+                "Display name",
+                "display_name",
+                AuthFormState.name_error,
+                auto_complete="nickname",
+                max_length=60,
+                required=True,
+            ),
+            field(
+                "Password",
+                "password",
+                AuthFormState.password_error,
+                type="password",
+                auto_complete="new-password",
+                max_length=256,
+                required=True,
+                placeholder="At least 10 characters",
+            ),
+            rx.button("Create account", type="submit", size="3", width="100%", id="signup-submit"),
+            spacing="4",
+            width="100%",
+        ),
+        on_submit=AuthFormState.sign_up,
+        reset_on_submit=False,
+        width="100%",
+    )
+
+
+def forgot_password_page() -> rx.Component:
+    return auth_card(
+        "Forgot your password?",
+        rx.text(
+            "We'll email you a link to choose a new one. Remembered it? ",
+            rx.link("Log in", href=routes.LOGIN),
+            size="2",
+            color="var(--gray-11)",
+        ),
+        rx.cond(
+            RecoveryState.sent_to != "",
             rx.vstack(
-                field(
-                    "Email",
-                    "email",
-                    AuthFormState.email_error,
-                    type="email",
-                    auto_complete="email",
-                    max_length=254,
-                    required=True,
-                ),
-                field(
-                    "Display name",
-                    "display_name",
-                    AuthFormState.name_error,
-                    auto_complete="nickname",
-                    max_length=60,
-                    required=True,
-                ),
-                field(
-                    "Password",
-                    "password",
-                    AuthFormState.password_error,
-                    type="password",
-                    auto_complete="new-password",
-                    max_length=256,
-                    required=True,
-                    placeholder="At least 10 characters",
+                rx.callout(
+                    rx.text(
+                        "If an account exists for ",
+                        rx.text.strong(RecoveryState.sent_to),
+                        ", we sent it a link to reset the password. The link works once, "
+                        "for one hour.",
+                    ),
+                    icon="mail-check",
+                    color_scheme="green",
+                    id="reset-sent",
                 ),
                 rx.button(
-                    "Create account", type="submit", size="3", width="100%", id="signup-submit"
+                    "Send another link",
+                    variant="soft",
+                    on_click=RecoveryState.open_forgot,
+                    id="reset-again",
                 ),
-                spacing="4",
+                spacing="3",
                 width="100%",
             ),
-            on_submit=AuthFormState.sign_up,
-            reset_on_submit=False,
-            width="100%",
+            rx.form(
+                rx.vstack(
+                    field(
+                        "Email",
+                        "email",
+                        RecoveryState.email_error,
+                        type="email",
+                        auto_complete="email",
+                        max_length=254,
+                        required=True,
+                    ),
+                    rx.button(
+                        "Email me a link", type="submit", size="3", width="100%", id="reset-submit"
+                    ),
+                    spacing="4",
+                    width="100%",
+                ),
+                on_submit=RecoveryState.request_reset,
+                reset_on_submit=False,
+                width="100%",
+            ),
+        ),
+    )
+
+
+def link_problem() -> rx.Component:
+    return rx.vstack(
+        rx.callout(
+            RecoveryState.link_error, icon="triangle-alert", color_scheme="red", id="link-error"
+        ),
+        rx.link(rx.button("Ask for a new link", variant="soft"), href=routes.FORGOT_PASSWORD),
+        spacing="3",
+        width="100%",
+    )
+
+
+def reset_password_page() -> rx.Component:
+    return auth_card(
+        "Choose a new password",
+        rx.text(
+            "Every device logged in to your account will be logged out.",
+            size="2",
+            color="var(--gray-11)",
+        ),
+        rx.cond(
+            ~RecoveryState.checked,
+            rx.center(rx.spinner(size="3"), padding_y="24px"),
+            rx.cond(
+                RecoveryState.link_error != "",
+                link_problem(),
+                rx.form(
+                    rx.vstack(
+                        rx.text(
+                            "For ",
+                            rx.text.strong(RecoveryState.link_email),
+                            size="2",
+                            id="reset-for",
+                        ),
+                        field(
+                            "New password",
+                            "new_password",
+                            RecoveryState.password_error,
+                            type="password",
+                            auto_complete="new-password",
+                            max_length=256,
+                            required=True,
+                            placeholder="At least 10 characters",
+                        ),
+                        rx.button(
+                            "Save new password",
+                            type="submit",
+                            size="3",
+                            width="100%",
+                            id="new-password-submit",
+                        ),
+                        spacing="4",
+                        width="100%",
+                    ),
+                    on_submit=RecoveryState.reset_password,
+                    reset_on_submit=False,
+                    width="100%",
+                ),
+            ),
+        ),
+    )
+
+
+def confirm_signup_page() -> rx.Component:
+    return auth_card(
+        "Finishing your sign-up",
+        rx.fragment(),
+        rx.cond(
+            RecoveryState.link_error != "",
+            rx.vstack(
+                rx.callout(
+                    RecoveryState.link_error,
+                    icon="triangle-alert",
+                    color_scheme="red",
+                    id="link-error",
+                ),
+                rx.hstack(
+                    rx.link(rx.button("Log in", variant="soft"), href=routes.LOGIN),
+                    rx.link(rx.button("Sign up again", variant="soft"), href=routes.SIGNUP),
+                    spacing="3",
+                ),
+                spacing="3",
+                width="100%",
+            ),
+            rx.center(rx.spinner(size="3"), padding_y="24px"),
         ),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from components.layout import page
+from components.security import enrol_view, second_factor_view
 from components.staff_order import no_order_selected, order_panel
 from components.staff_payouts import payouts_view
 from components.staff_queue import queue_list, queue_tabs
@@ -82,6 +83,8 @@ def verification_page() -> rx.Component:
         rx.match(
             VerificationState.access,
             ("denied", denied()),
+            ("second_factor", second_factor_view()),
+            ("enrol", enrol_view()),
             ("granted", console()),
             rx.center(rx.spinner(size="3"), padding_y="80px"),
         )

@@ -54,6 +54,7 @@ from sneakers_app.services.email import (
 from sneakers_app.settings import Settings, get_settings
 
 __all__ = [
+    "ALWAYS_SENT",
     "EMAIL_ONLY_READ_AT",
     "KINDS",
     "MAX_INBOX_PAGE",
@@ -138,6 +139,14 @@ class Kind(StrEnum):
     PAYOUT_DETAILS_CHANGED = "payout_details_changed"
     REFUND_ISSUED = "refund_issued"
     PENALTY_CHARGED = "penalty_charged"
+    # account security (always sent: not in the preferences)
+    PASSWORD_CHANGED = "password_changed"  # noqa: S105 (a kind)
+    SIGN_UP_ATTEMPT = "sign_up_attempt"
+
+
+# Security notices reach the user on both channels whatever their preferences say: a user cannot
+# turn them off (someone who took over an account could).
+ALWAYS_SENT = frozenset({Kind.PASSWORD_CHANGED, Kind.SIGN_UP_ATTEMPT, Kind.PAYOUT_DETAILS_CHANGED})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -367,6 +376,27 @@ KINDS: dict[Kind, KindSpec] = {
             "A penalty of {amount} was charged for {order_ref} ({item}). {reason}",
             (*_ORDER, "amount_cents", "reason"),
         ),
+        KindSpec(
+            kind=Kind.PASSWORD_CHANGED,
+            label="Password changed",
+            title="Your password was changed",
+            body="The password of your account was changed on {changed_at}, and every other "
+            "device was logged out. If this was not you, reset your password now.",
+            context=("changed_at",),
+            link=routes.FORGOT_PASSWORD,
+            fallback_link=routes.FORGOT_PASSWORD,
+        ),
+        KindSpec(
+            kind=Kind.SIGN_UP_ATTEMPT,
+            label="Sign-up with your email",
+            title="Someone tried to sign up with your email",
+            body="On {attempted_at} someone (maybe you) tried to create an account with this "
+            "email address. You already have one: log in, or reset your password if you forgot "
+            "it. If it was not you, there is nothing to do.",
+            context=("attempted_at",),
+            link=routes.FORGOT_PASSWORD,
+            fallback_link=routes.FORGOT_PASSWORD,
+        ),
     )
 }
 
@@ -500,10 +530,6 @@ class PreferenceView:
     email: bool
 
 
-# Security notices reach the user on both channels whatever their preferences say.
-ALWAYS_SENT = frozenset({Kind.PAYOUT_DETAILS_CHANGED.value})
-
-
 def _effective(session: Session, user_id: int, kind: str) -> tuple[bool, bool]:
     if kind in ALWAYS_SENT:
         return True, True
@@ -549,6 +575,8 @@ def set_preference(
 ) -> PreferenceView:
     """Upsert one kind's channels (safe against a concurrent save of the same kind)."""
     known = kind_of(kind)
+    if known in ALWAYS_SENT:
+        raise NotificationError("Security notices are always sent.")
     session.flush()
     stmt = (
         _insert(session, _table(NotificationPreference))

@@ -17,7 +17,7 @@ from sneakers_app.db import make_engine
 from sneakers_app.models import Order, Payment
 from sneakers_app.money import format_usd
 from sneakers_app.services import accounts, fees, ledger
-from tests.e2e.conftest import LiveApp, shoot
+from tests.e2e.conftest import E2E_STAFF_TOTP, LiveApp, pass_second_factor, shoot
 from tests.e2e.test_product_live import (
     DESKTOP,
     PASSWORD,
@@ -71,6 +71,7 @@ def staff_member(db: Engine) -> Trader:
         user = accounts.sign_up(
             session=s, email=email, display_name="Inspector", password=PASSWORD, is_staff=True
         )
+        accounts.enable_totp(session=s, user_id=user.id, secret=E2E_STAFF_TOTP)
         s.commit()
     return Trader(id=user.id, email=email)
 
@@ -153,6 +154,7 @@ def test_pass_ships_delivers_and_pays_the_seller(
     staff = staff_member(db)
     _, staff_page = new_page(browser, DESKTOP)
     log_in(staff_page, live_app, staff.email, "/verification")
+    pass_second_factor(staff_page)
     staff_open(staff_page, live_app, "to-receive", order_id)
     receive_and_start(staff_page)
     for check in ("box", "stitching", "materials", "tags", "size"):
@@ -195,6 +197,7 @@ def test_fail_refunds_the_buyer_and_penalises_the_seller(
     staff = staff_member(db)
     _, staff_page = new_page(browser, DESKTOP)
     log_in(staff_page, live_app, staff.email, "/verification")
+    pass_second_factor(staff_page)
     staff_open(staff_page, live_app, "to-receive", order_id)
     receive_and_start(staff_page)
     staff_page.locator("#check-box").click()

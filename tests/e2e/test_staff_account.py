@@ -33,7 +33,14 @@ from sneakers_app.services import (
 )
 from sneakers_app.services.notifications import Kind
 from sneakers_app.settings import LOCALSTRIPE_KEY, Settings
-from tests.e2e.conftest import E2E_MEMBER, E2E_STAFF, LiveApp, shoot, wait_hydrated
+from tests.e2e.conftest import (
+    E2E_MEMBER,
+    E2E_STAFF,
+    LiveApp,
+    pass_second_factor,
+    shoot,
+    wait_hydrated,
+)
 from tests.integration.test_payments import browser_confirm_setup
 from tests.support import factories
 
@@ -185,6 +192,7 @@ def test_staff_receive_inspect_pass_ship_deliver_and_pay_out(
     made = make_order(db, stripe_setup)
     page.set_viewport_size(DESKTOP)
     log_in(page, live_app, *E2E_STAFF, next_path="/verification")
+    pass_second_factor(page)
     expect(page.locator("#console-title")).to_be_visible()
     expect(page.locator("#queue-to-receive")).to_contain_text(re.compile(r"[1-9]"))
     open_order(page, "to-receive", made.order_id)
@@ -302,6 +310,7 @@ def test_failed_inspection_and_appeal_needs_another_inspector(
     made = make_order(db, stripe_setup)
     page.set_viewport_size(PHONE)
     log_in(page, live_app, *E2E_STAFF, next_path="/verification")
+    pass_second_factor(page)
     open_order(page, "to-receive", made.order_id)
     page.locator("#receive-button").click()
     page.locator("#inspect-button").click()
@@ -355,6 +364,7 @@ def test_member_cannot_see_or_call_the_console(
     context = browser.new_context(viewport=DESKTOP)
     console_tab = context.new_page()
     log_in(console_tab, live_app, *E2E_STAFF, next_path="/verification")
+    pass_second_factor(console_tab)
     open_order(console_tab, "to-receive", made.order_id)
     expect(console_tab.locator("#receive-button")).to_be_visible()
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from sneakers_app.db import session_scope
 from sneakers_app.models import User, UserSession, utcnow
 from sneakers_app.services import accounts
 
@@ -93,34 +95,37 @@ def test_wrong_credentials_get_one_message(session: Session, email: str) -> None
     assert info.value.message == "Wrong email or password."
 
 
-def test_failed_logins_are_rate_limited_then_recover(session: Session) -> None:
+def _log_in_as_the_handler_does(engine: Engine, password: str, now: datetime) -> str:
+    """state/auth.py's path: one `session_scope()` around `accounts.log_in`, the refusal caught
+    outside it (so the scope has rolled back by then)."""
+    try:
+        with session_scope(engine) as scoped:
+            accounts.log_in(session=scoped, email="ada@example.com", password=password, now=now)
+    except accounts.AccountError as error:
+        return error.message
+    return "logged in"
+
+
+def test_failed_logins_lock_the_email_through_the_handlers_scope(
+    engine: Engine, session: Session
+) -> None:
     make_user(session)
     start = utcnow()
-    for i in range(5):
-        with pytest.raises(accounts.AccountError, match="Wrong"):
-            accounts.log_in(
-                session=session,
-                email="ada@example.com",
-                password="nope nope nope",
-                now=start + timedelta(seconds=i),
-            )
-        session.commit()
-    # Even the right password is refused while locked.
-    with pytest.raises(accounts.AccountError, match="Too many failed attempts"):
-        accounts.log_in(
-            session=session,
-            email="ada@example.com",
-            password=PASSWORD,
-            now=start + timedelta(seconds=10),
-        )
+    answers = [
+        _log_in_as_the_handler_does(engine, "nope nope nope", start + timedelta(seconds=i))
+        for i in range(8)
+    ]
+    assert answers[:5] == ["Wrong email or password."] * 5
+    assert all(a.startswith("Too many failed attempts") for a in answers[5:])
+    # Even the right password is refused while locked, and no session is opened.
+    refused = _log_in_as_the_handler_does(engine, PASSWORD, start + timedelta(seconds=10))
+    assert refused.startswith("Too many failed attempts")
+    session.expire_all()
+    assert session.exec(select(UserSession)).all() == []
     # After the window the right password works again.
-    ok = accounts.log_in(
-        session=session,
-        email="ada@example.com",
-        password=PASSWORD,
-        now=start + timedelta(minutes=16),
+    assert _log_in_as_the_handler_does(engine, PASSWORD, start + timedelta(minutes=16)) == (
+        "logged in"
     )
-    assert ok.user.email == "ada@example.com"
 
 
 def test_staff_gate(session: Session) -> None:

@@ -17,6 +17,7 @@ EXPECTED_TABLES = {
     "addresses",
     "user_sessions",
     "login_attempts",
+    "account_tokens",
     "payout_accounts",
     "products",
     "product_variants",

@@ -5,13 +5,21 @@ from pydantic import ValidationError
 
 from sneakers_app.settings import Settings
 
+# A production configuration that passes every rule: live keys, Stripe itself, PostgreSQL, Redis.
 REAL = {
     "SECRET_KEY": "x" * 40,
-    "STRIPE_SECRET_KEY": "sk_test_" + "a" * 24,
+    "STRIPE_SECRET_KEY": "sk_live_" + "a" * 24,
+    "STRIPE_PUBLISHABLE_KEY": "pk_live_" + "c" * 24,
     "STRIPE_WEBHOOK_SECRET": "whsec_" + "b" * 24,
+    "STRIPE_API_BASE": "",
+    "STRIPE_JS_URL": "https://js.stripe.com/v3/",
     "REDIS_URL": "redis://redis:6379/0",
     "DATABASE_URL": "postgresql+psycopg://app:pw@db/sneakers",
 }
+
+
+def production(**overrides: str) -> Settings:
+    return Settings(ENVIRONMENT="production", _env_file=None, **(REAL | overrides))
 
 
 def test_development_runs_on_embedded_defaults() -> None:
@@ -22,13 +30,66 @@ def test_development_runs_on_embedded_defaults() -> None:
 
 
 @pytest.mark.parametrize("missing", sorted(REAL))
-def test_production_refuses_each_placeholder(missing: str) -> None:
+def test_production_refuses_each_embedded_default(missing: str) -> None:
+    """Left at its development default, every one of these settings stops a production start,
+    and the message names it."""
     values = {k: v for k, v in REAL.items() if k != missing}
     with pytest.raises(ValidationError, match=missing):
         Settings(ENVIRONMENT="production", _env_file=None, **values)
 
 
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("STRIPE_API_BASE", "http://localhost:8420"),
+        ("STRIPE_API_BASE", "https://localstripe.internal"),
+        ("STRIPE_API_BASE", "https://127.0.0.1:8420"),
+        ("STRIPE_API_BASE", "http://api.stripe.com"),
+        ("STRIPE_JS_URL", "http://localhost:8420/js.stripe.com/v3/"),
+        ("STRIPE_JS_URL", "https://localstripe.example.com/js.stripe.com/v3/"),
+        ("STRIPE_JS_URL", "http://js.stripe.com/v3/"),
+        ("STRIPE_SECRET_KEY", "sk_test_" + "a" * 24),
+        ("STRIPE_SECRET_KEY", "sk_test_localstripe"),
+        ("STRIPE_SECRET_KEY", "sk_live_localstripe"),
+        ("STRIPE_SECRET_KEY", "change-me"),
+        ("STRIPE_SECRET_KEY", ""),
+        ("STRIPE_PUBLISHABLE_KEY", "pk_test_" + "a" * 24),
+        ("STRIPE_PUBLISHABLE_KEY", "pk_test_localstripe"),
+        ("STRIPE_PUBLISHABLE_KEY", "change-me"),
+        ("STRIPE_WEBHOOK_SECRET", "whsec_localstripe"),
+        ("STRIPE_WEBHOOK_SECRET", "change-me"),
+        ("STRIPE_WEBHOOK_SECRET", ""),
+        ("SECRET_KEY", "change-me"),
+        ("SECRET_KEY", "short"),
+        ("DATABASE_URL", "sqlite:///var/sneakers.db"),
+        ("DATABASE_URL", "sqlite+pysqlite:////srv/app.db"),
+        ("REDIS_URL", ""),
+    ],
+)
+def test_production_refuses_each_wrong_setting_by_name(name: str, value: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        production(**{name: value})
+    text = str(info.value)
+    assert name in text
+    # Only the wrong setting is named.
+    assert all(other not in text for other in REAL if other != name and other not in name)
+
+
+def test_production_names_every_wrong_setting_in_one_message() -> None:
+    with pytest.raises(ValidationError) as info:
+        Settings(ENVIRONMENT="production", _env_file=None)
+    text = str(info.value)
+    for name in REAL:
+        assert name in text, name
+
+
 def test_production_accepts_real_values() -> None:
-    settings = Settings(ENVIRONMENT="production", _env_file=None, **REAL)
+    settings = production()
     assert settings.redis_url == REAL["REDIS_URL"]
     assert not settings.uses_localstripe
+
+
+@pytest.mark.parametrize("environment", ["development", "test"])
+def test_localstripe_and_embedded_parts_are_fine_outside_production(environment: str) -> None:
+    settings = Settings(ENVIRONMENT=environment, _env_file=None)
+    assert settings.STRIPE_API_BASE.startswith("http://localhost")

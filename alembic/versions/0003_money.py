@@ -1,8 +1,8 @@
 """money and staff: voided sales, card failures, payout snapshots, unique ledger transactions,
 delivery confirmations
 
-Revision ID: 0002_money
-Revises: 0001
+Revision ID: 0003_money
+Revises: 0002_accounts
 Create Date: 2026-12-03
 
 """
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 from alembic import op
 
-revision: str = "0002_money"
-down_revision: str | Sequence[str] | None = "0001"
+revision: str = "0003_money"
+down_revision: str | Sequence[str] | None = "0002_accounts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

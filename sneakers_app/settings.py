@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     LOGIN_MAX_FAILURES: int = 5
     LOGIN_WINDOW_SECONDS: int = 15 * 60
 
+    # The outbox (work that must follow a commit): how often each process sweeps it for rows
+    # the broker has not taken yet, and how long delivered rows are kept.
+    OUTBOX_SWEEP_SECONDS: float = 5.0
+    OUTBOX_KEEP_HOURS: int = 24 * 7
+
     @property
     def is_development(self) -> bool:
         return self.ENVIRONMENT == "development"

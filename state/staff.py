@@ -14,8 +14,9 @@ from collections.abc import Callable
 from typing import Any
 
 import reflex as rx
+from sqlmodel import Session
 
-from sneakers_app import worker
+from sneakers_app import outbox_relay
 from sneakers_app.db import session_scope
 from sneakers_app.money import format_usd
 from sneakers_app.services import saga, verification, verification_views
@@ -107,14 +108,10 @@ def _queue_row(item: verification_views.QueueItem) -> QueueRow:
     )
 
 
-def _enqueue_after_commit(result: StepResult) -> None:
-    """Emails of the step, and the payout release once delivered (the sweep repairs a miss)."""
-    try:
-        worker.enqueue_emails(result.emails)
-        if result.changed and result.status == "delivered":
-            worker.complete_order.delay(result.order_id)
-    except Exception:
-        logger.exception("could not queue follow-ups for order %s", result.order_id)
+def _enqueue_after_commit(session: Session) -> None:
+    """The step's follow-ups (emails; the payout release once delivered) are outbox rows
+    committed with it: publish them now (never raises; the outbox sweep delivers a miss)."""
+    outbox_relay.after_commit(session)
 
 
 class VerificationState(SessionState):
@@ -381,11 +378,11 @@ class VerificationState(SessionState):
         self.action_error = ""
         try:
             with session_scope() as session:
-                result = step(session=session, staff_id=staff, order_id=order_id, **kwargs)
+                step(session=session, staff_id=staff, order_id=order_id, **kwargs)
         except OrderError as exc:
             self.action_error = exc.message
             return None
-        _enqueue_after_commit(result)
+        _enqueue_after_commit(session)
         self._reset_form()
         self._load_queue(staff)
         self._load_order(staff, order_id)
@@ -518,15 +515,10 @@ class VerificationState(SessionState):
                     reference=self.payout_reference,
                 )
                 amount = format_usd(payout.amount_cents)
-                emails = verification_views.payout_email_ids(
-                    session=session, order_id=payout.order_id
-                )
         except OrderError as exc:
             self.payout_error = exc.message
             return None
-        _enqueue_after_commit(
-            StepResult(order_id=0, status="", changed=False, emails=tuple(emails))
-        )
+        _enqueue_after_commit(session)
         self.paying_id = 0
         self.payout_reference = ""
         self._load_payouts(staff)

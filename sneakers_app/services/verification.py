@@ -13,6 +13,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from sneakers_app.models import Inspection, Order, utcnow
+from sneakers_app.services import outbox
 from sneakers_app.services.notifications import Kind
 from sneakers_app.services.orders import (
     APPEAL_WINDOW,
@@ -31,6 +32,7 @@ QUEUES = {
     "in_transit": ("shipped_to_buyer",),
 }
 MAX_NOTES = 2000
+COMPLETE_TASK = "sneakers.complete_order"
 MAX_REASON = 500
 
 
@@ -274,6 +276,11 @@ def ship_to_buyer(
     return StepResult(order_id=order_id, status=order.status, changed=True, emails=emails)
 
 
+def complete_key(order_id: int) -> str:
+    """The outbox key of a delivered order's completion (payout release), written on delivery."""
+    return f"complete_order:{order_id}"
+
+
 def mark_delivered(
     *, session: Session, staff_id: int, order_id: int, now: datetime | None = None
 ) -> StepResult:
@@ -291,6 +298,7 @@ def mark_delivered(
         now=now,
         reason="Delivered to the buyer",
     )
+    outbox.add(session, COMPLETE_TASK, order_id, key=complete_key(order_id))
     emails = _emails(
         _notify(session, user_id=order.buyer_id, kind=Kind.DELIVERED, order=order, key="b"),
     )

@@ -404,3 +404,38 @@ def test_sweep_orders_requeues_what_the_broker_lost(
     monkeypatch.setattr(worker, "SETTLE_LOST_AFTER", timedelta(minutes=5))
     worker.sweep_orders()
     assert stack.queued() == queued
+
+
+def test_outbox_rows_leave_after_their_commit_once_and_wait_for_the_broker(stack: Stack) -> None:
+    from sneakers_app import outbox_relay
+    from sneakers_app.db import session_scope
+    from sneakers_app.services import outbox
+
+    with pytest.raises(RuntimeError), session_scope() as s:
+        outbox.add(s, "sneakers.complete_order", 1, key="complete_order:1")
+        raise RuntimeError("the business step failed: its follow-up goes with it")
+    with session_scope() as s:
+        outbox.add(s, "sneakers.complete_order", 7, key="complete_order:7")
+        outbox.add(s, "sneakers.complete_order", 7, key="complete_order:7")  # absorbed
+        outbox.add(s, "sneakers.no_such_task", 1, key="bogus")
+    done = outbox_relay.after_commit(s)
+    assert (done.published, done.failed, done.broker_down) == (1, 1, False)
+    assert stack.queued() == [("sneakers.complete_order", [7])]
+    with stack.session() as s:
+        [bogus] = outbox.pending(s)
+    assert bogus.key == "bogus" and "no task named" in bogus.last_error
+    assert outbox_relay.sweep().published == 0  # the bad row backs off; nothing else is due
+
+    # Asked for again after it was delivered: it goes again, through a broker outage.
+    with session_scope() as s:
+        outbox.add(s, "sneakers.complete_order", 7, key="complete_order:7")
+    stack.broker_down()
+    assert outbox_relay.after_commit(s).broker_down
+    stack.broker_up()
+    assert outbox_relay.sweep().published == 1
+    assert stack.queued() == [("sneakers.complete_order", [7])]
+
+    with session_scope() as s:
+        assert outbox.purge(s, keep=timedelta(0)) == 1  # the delivered row; the bad one stays
+    with stack.session() as s:
+        assert [p.key for p in outbox.pending(s)] == ["bogus"]

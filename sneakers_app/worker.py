@@ -13,7 +13,7 @@ Run alone: `celery -A sneakers_app.worker worker --beat --loglevel=info`.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from celery import Celery
@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 
 from sneakers_app import outbox_relay
 from sneakers_app.db import get_engine as get_db_engine
-from sneakers_app.models import Bid, Order, Payment, Payout, ProductVariant, utcnow
+from sneakers_app.models import Ask, Bid, Order, Payment, Payout, ProductVariant, utcnow
 from sneakers_app.services import (
     accounts,
     email,
@@ -77,6 +77,8 @@ PAYOUT_LOST_AFTER = timedelta(hours=1)
 SETTLE_LOST_AFTER = timedelta(minutes=5)
 PAYOUT_TASK = "sneakers.send_payout"
 SETTLE_TASK = "sneakers.settle_payment"
+RELIST_TASK = "sneakers.relist_ask"
+RELIST_LOST_AFTER = timedelta(minutes=5)
 
 
 def _session() -> Session:
@@ -104,19 +106,34 @@ def saga_step(name: str) -> Any:
 def charge_order(order_id: int) -> str:
     with _session() as session:
         result = saga.charge(session=session, order_id=order_id)
+        _relist_later(session, result)
         session.commit()
         outbox_relay.after_commit(session)
-        if result.relist_ask_id is not None:
-            from sneakers_app.redis_client import get_engine
-
-            market.relist_ask(
-                session=session,
-                engine=get_engine(),
-                ask_id=result.relist_ask_id,
-                reason_key=f"order-{order_id}",
-            )
-            outbox_relay.after_commit(session)
     return result.status
+
+
+def _relist_later(session: Session, result: saga.StepResult) -> None:
+    """The buyer's payment failed: the seller's ask goes back on the book after this commit."""
+    if result.relist_ask_id is not None:
+        key = relist_key(result.order_id)
+        outbox.add(session, RELIST_TASK, result.relist_ask_id, result.order_id, key=key)
+
+
+def relist_key(order_id: int) -> str:
+    return f"relist_ask:{order_id}"
+
+
+@celery_app.task(name="sneakers.relist_ask")  # type: ignore[untyped-decorator]
+def relist_ask(ask_id: int, order_id: int) -> bool:
+    """Re-list the seller's ask of an order whose payment failed (once per order)."""
+    from sneakers_app.redis_client import get_engine
+
+    with _session() as session:
+        placed = market.relist_ask(
+            session=session, engine=get_engine(), ask_id=ask_id, reason_key=f"order-{order_id}"
+        )
+        outbox_relay.after_commit(session)
+    return placed is not None
 
 
 @saga_step("sneakers.enforce_ship_by")  # type: ignore[untyped-decorator]
@@ -142,6 +159,7 @@ def settle_payment(order_id: int) -> str:
     """A payment outcome arrived by webhook: move the order on, or refund a voided one."""
     with _session() as session:
         result = saga.settle_late_payment(session=session, order_id=order_id)
+        _relist_later(session, result)
         session.commit()
         outbox_relay.after_commit(session)
     return result.status
@@ -238,6 +256,7 @@ def sweep_orders() -> dict[str, int]:
                 ~refund.exists(),
             )
         ).all()
+        relists = _not_relisted(session, now)
         payouts = session.exec(
             select(Payout.id).where(
                 Payout.method == "stripe_connect",
@@ -262,6 +281,15 @@ def sweep_orders() -> dict[str, int]:
         for order_id in _ids(unsettled):
             key = f"settle_payment:order:{order_id}"
             again(session, SETTLE_TASK, order_id, key, SETTLE_LOST_AFTER)
+        for order_id, ask_id in relists:
+            outbox.add(
+                session,
+                RELIST_TASK,
+                ask_id,
+                order_id,
+                key=relist_key(order_id),
+                again_after=RELIST_LOST_AFTER,
+            )
         for payout_id in _ids(payouts):
             again(session, PAYOUT_TASK, payout_id, f"send_payout:{payout_id}", PAYOUT_LOST_AFTER)
         for notification_id in emails:
@@ -280,9 +308,33 @@ def sweep_orders() -> dict[str, int]:
         "final": len(final),
         "complete": len(delivered),
         "settle": len(unsettled),
+        "relist": len(relists),
         "payout": len(payouts),
         "email": len(emails),
     }
+
+
+def _not_relisted(session: Session, now: datetime) -> list[tuple[int, int]]:
+    """(order, ask) of orders whose payment failed while the seller's ask could still be listed
+    again, and it was not (`market.relist_ask` names the new row `relist-order-<order id>`)."""
+    candidates = session.exec(
+        select(Order.id, Order.ask_id)
+        .join(Ask, col(Ask.id) == col(Order.ask_id))
+        .where(
+            Order.status == "payment_failed",
+            Ask.time_in_force == "gtc",
+            col(Ask.expires_at) > now,
+        )
+    ).all()
+    keys = {
+        f"relist-order-{order_id}": (order_id, ask_id)
+        for order_id, ask_id in candidates
+        if order_id is not None and ask_id is not None
+    }
+    if not keys:
+        return []
+    done = set(session.exec(select(Ask.client_key).where(col(Ask.client_key).in_(list(keys)))))
+    return [pair for key, pair in keys.items() if key not in done]
 
 
 def _ids(rows: Iterable[int | None]) -> list[int]:

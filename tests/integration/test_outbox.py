@@ -28,12 +28,13 @@ from sqlalchemy import Engine
 from sqlmodel import Session, func, select
 
 from sneakers_app import consumer, db, redis_client, worker
-from sneakers_app.models import Notification, Order, Payment, Payout, utcnow
+from sneakers_app.models import Ask, Notification, Order, Payment, Payout, utcnow
 from sneakers_app.services import journal, ledger, market, payments
 from sneakers_app.settings import Settings, get_settings
 from tests.integration.conftest import WebhookReceiver
 from tests.integration.test_payments import (
     CARD_ALWAYS_3DS,
+    CARD_DECLINED_ON_CHARGE,
     CARD_OK,
     browser_authenticate_payment,
     save_card,
@@ -58,6 +59,7 @@ class Stack:
     env: dict[str, str]
     work: Path
     broker_port: int
+    books_url: str
     broker: RedisServer | None = None
     workers: list[Any] = field(default_factory=list)
 
@@ -222,6 +224,7 @@ def stack(
         env=env,
         work=tmp_path,
         broker_port=broker_port,
+        books_url=redis_server.url,
     )
     built.broker_up()
     try:
@@ -439,3 +442,30 @@ def test_outbox_rows_leave_after_their_commit_once_and_wait_for_the_broker(stack
         assert outbox.purge(s, keep=timedelta(0)) == 1  # the delivered row; the bad one stays
     with stack.session() as s:
         assert [p.key for p in outbox.pending(s)] == ["bogus"]
+
+
+def test_sweep_orders_relists_the_ask_of_a_declined_order_that_was_not_relisted(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sneakers_app.db import session_scope
+    from sneakers_app.services import saga
+
+    seller, buyer = stack.seller(), stack.buyer(CARD_DECLINED_ON_CHARGE)
+    order_id = stack.match(seller, buyer, stack.variant())
+    # The worker dies right after committing the declined charge (the step the task runs, in
+    # the task's transaction), and the broker restarts without what it held.
+    with session_scope() as s:
+        assert saga.charge(session=s, order_id=order_id).status == "payment_failed"
+    stack.broker_up()
+    monkeypatch.setattr(worker, "RELIST_LOST_AFTER", timedelta(0), raising=False)
+    worker.sweep_orders()
+    with stack.session() as s:
+        ask_id = s.exec(select(Order.ask_id).where(Order.id == order_id)).one()
+    assert ask_id is not None
+    assert ("sneakers.relist_ask", [ask_id, order_id]) in stack.queued()
+
+    assert worker.relist_ask(ask_id, order_id)  # the task the worker runs
+    with stack.session() as s:
+        relisted = s.exec(select(Ask).where(Ask.client_key == f"relist-order-{order_id}")).one()
+    assert relisted.status == "open" and relisted.price_cents == PRICE
+    assert worker.sweep_orders()["relist"] == 0

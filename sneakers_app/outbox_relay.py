@@ -19,6 +19,7 @@ import asyncio
 import logging
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from kombu.exceptions import OperationalError
@@ -67,6 +68,17 @@ def deliver_keys(keys: Sequence[str]) -> outbox.Delivery:
 def after_commit(session: Session) -> outbox.Delivery:
     """The fast path: call it after `session` committed (or after its `session_scope` ended)."""
     return deliver_keys(outbox.added_keys(session))
+
+
+_background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="outbox-fast-path")
+
+
+def after_commit_soon(session: Session) -> None:
+    """The fast path for the web backend's event handlers: in a worker thread, so a broker that
+    is slow or down never holds the event loop every user's events run on."""
+    keys = outbox.added_keys(session)
+    if keys:
+        _background.submit(deliver_keys, keys)
 
 
 def sweep() -> outbox.Delivery:

@@ -461,7 +461,7 @@ class SellerState(SessionState):
             self.accept_error = "We could not refund the buyer right now. Try again shortly."
             self.busy = False
             return None
-        outbox_relay.after_commit(session)  # the emails, written with the refund
+        outbox_relay.after_commit_soon(session)  # the emails, written with the refund
         self._close_dialogs()
         self._refresh(user.id)
         return [rx.toast.success("Accepted. The buyer is refunded and the pair comes back to you.")]

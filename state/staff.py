@@ -111,7 +111,7 @@ def _queue_row(item: verification_views.QueueItem) -> QueueRow:
 def _enqueue_after_commit(session: Session) -> None:
     """The step's follow-ups (emails; the payout release once delivered) are outbox rows
     committed with it: publish them now (never raises; the outbox sweep delivers a miss)."""
-    outbox_relay.after_commit(session)
+    outbox_relay.after_commit_soon(session)
 
 
 class VerificationState(SessionState):

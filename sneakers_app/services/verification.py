@@ -32,8 +32,8 @@ QUEUES = {
     "in_transit": ("shipped_to_buyer",),
 }
 MAX_NOTES = 2000
-COMPLETE_TASK = "sneakers.complete_order"
 MAX_REASON = 500
+COMPLETE_TASK = "sneakers.complete_order"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -469,3 +469,34 @@ def test_sweep_orders_relists_the_ask_of_a_declined_order_that_was_not_relisted(
         relisted = s.exec(select(Ask).where(Ask.client_key == f"relist-order-{order_id}")).one()
     assert relisted.status == "open" and relisted.price_cents == PRICE
     assert worker.sweep_orders()["relist"] == 0
+
+
+def test_the_consumer_process_sweeper_sends_what_waited_once_the_broker_returns(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from sneakers_app import outbox_relay
+    from sneakers_app.db import session_scope
+    from sneakers_app.services import outbox
+
+    monkeypatch.setenv("OUTBOX_SWEEP_SECONDS", "0.5")
+    get_settings.cache_clear()
+    stack.broker_down()
+    with session_scope() as s:
+        outbox.add(s, "sneakers.complete_order", 9, key="complete_order:9")
+    assert outbox_relay.after_commit(s).broker_down
+    stop = threading.Event()
+    sweeper = outbox_relay.start_sweeper(stop)  # what `consume-journal` runs beside its loop
+    try:
+        stack.broker_up()
+
+        def sent() -> bool:
+            with stack.session() as s:
+                return outbox.count_pending(s) == 0
+
+        stack.wait_until("the waiting row handed to the broker", sent, timeout=30)
+    finally:
+        stop.set()
+        sweeper.join(timeout=10)
+    assert stack.queued() == [("sneakers.complete_order", [9])]

@@ -13,7 +13,6 @@ from sneakers_app.db import session_scope
 from sneakers_app.services import outbox, payments
 
 MAX_WEBHOOK_BYTES = 512 * 1024
-SETTLE_TASK = "sneakers.settle_payment"
 
 
 def _handle(body: bytes, signature: str) -> payments.WebhookOutcome:
@@ -24,8 +23,8 @@ def _handle(body: bytes, signature: str) -> payments.WebhookOutcome:
     with session_scope() as session:
         outcome = payments.handle_webhook(session=session, payload=body, signature_header=signature)
         if outcome.changed and outcome.order_id is not None:
-            key = f"settle_payment:{outcome.payment_id}:{outcome.payment_status}"
-            outbox.add(session, SETTLE_TASK, outcome.order_id, key=key)
+            key = payments.settle_key(outcome.order_id)
+            outbox.add(session, payments.SETTLE_TASK, outcome.order_id, key=key)
     outbox_relay.after_commit(session)
     return outcome
 

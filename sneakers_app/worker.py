@@ -76,7 +76,6 @@ EMAIL_SWEEP_WINDOW = timedelta(days=3)
 PAYOUT_LOST_AFTER = timedelta(hours=1)
 SETTLE_LOST_AFTER = timedelta(minutes=5)
 PAYOUT_TASK = "sneakers.send_payout"
-SETTLE_TASK = "sneakers.settle_payment"
 RELIST_TASK = "sneakers.relist_ask"
 RELIST_LOST_AFTER = timedelta(minutes=5)
 
@@ -279,8 +278,8 @@ def sweep_orders() -> dict[str, int]:
             key = verification.complete_key(order_id)
             again(session, verification.COMPLETE_TASK, order_id, key)
         for order_id in _ids(unsettled):
-            key = f"settle_payment:order:{order_id}"
-            again(session, SETTLE_TASK, order_id, key, SETTLE_LOST_AFTER)
+            key = payments.settle_key(order_id)
+            again(session, payments.SETTLE_TASK, order_id, key, SETTLE_LOST_AFTER)
         for order_id, ask_id in relists:
             outbox.add(
                 session,

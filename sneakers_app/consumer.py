@@ -16,6 +16,7 @@ from types import FrameType
 
 from sqlmodel import Session, select
 
+from sneakers_app import outbox_relay
 from sneakers_app.db import get_engine as get_db_engine
 from sneakers_app.models import ProductVariant
 from sneakers_app.redis_client import get_redis
@@ -35,11 +36,9 @@ def _variant_ids() -> list[str]:
 
 
 def after_commit(applied: journal.Applied) -> None:
-    from sneakers_app import worker
-
-    for order_id in applied.new_order_ids:
-        worker.charge_order.delay(order_id)
-    worker.enqueue_emails(applied.emails)
+    """The entry's charges and emails are outbox rows committed with it: publish them now.
+    Never raises (the entry is applied; a broker that is down leaves them to the sweep)."""
+    outbox_relay.deliver_keys(applied.follow_ups)
 
 
 def make_consumer(name: str | None = None) -> JournalConsumer:
@@ -98,5 +97,6 @@ def main() -> int:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     print("Journal consumer running.", flush=True)
+    outbox_relay.start_sweeper(stop)
     run(stop)
     return 0

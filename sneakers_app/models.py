@@ -592,3 +592,26 @@ class PortfolioItem(SQLModel, table=True):
     source: str = Field(default="manual", max_length=10)
     order_id: int | None = Field(default=None, foreign_key="orders.id", unique=True)
     created_at: datetime = ts()
+
+
+# --- outbox --------------------------------------------------------------------------------
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A Celery task that must follow a commit, written in that commit (services/outbox.py)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_due", "delivered_at", "available_at"),
+        CheckConstraint("attempts >= 0", name="ck_outbox_attempts"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    task: str = Field(max_length=100)
+    args: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    dedupe_key: str = Field(max_length=200, unique=True)
+    created_at: datetime = ts()
+    available_at: datetime = ts()
+    attempts: int = 0
+    last_error: str = Field(default="", max_length=500)
+    delivered_at: datetime | None = opt_ts()

@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     # different staff member's confirmation.
     DELIVERY_SECOND_CONFIRMATION_CENTS: int = Field(default=100_000, ge=0)
 
+    # The outbox (work that must follow a commit): how often each process sweeps it for rows
+    # the broker has not taken yet, and how long delivered rows are kept.
+    OUTBOX_SWEEP_SECONDS: float = 5.0
+    OUTBOX_KEEP_HOURS: int = 24 * 7
+
     @property
     def is_development(self) -> bool:
         return self.ENVIRONMENT == "development"

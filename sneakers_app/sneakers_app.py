@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from sneakers_app import gc_tuning, routes
+from sneakers_app import gc_tuning, outbox_relay, routes
 from sneakers_app.api import api_app
 from sneakers_app.pages.account import ACCOUNT_ON_LOAD, account_page
 from sneakers_app.pages.auth import (
@@ -105,3 +105,4 @@ app.add_page(
     not_found_page, route="404", title=f"Not found | {TITLE}", on_load=SessionState.load_session
 )
 app.register_lifespan_task(gc_tuning.tune_after_startup)
+app.register_lifespan_task(outbox_relay.sweep_forever)

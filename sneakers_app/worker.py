@@ -2,8 +2,10 @@
 
 Every saga step is idempotent (it re-reads and locks the order and does nothing if the order has
 moved on), so tasks are `acks_late` and safe to deliver twice. Retries happen only on named
-transient errors, with backoff and a limit. Emails are enqueued after the commit that created
-their notification.
+transient errors, with backoff and a limit. Work that follows a commit (the next step, emails,
+payouts) is an outbox row written in that commit (`services/outbox.py`), published right after
+it and by the `deliver_outbox` sweep; `sweep_orders` re-finds, from the database, work whose
+task the broker lost.
 
 Run alone: `celery -A sneakers_app.worker worker --beat --loglevel=info`.
 """
@@ -11,15 +13,27 @@ Run alone: `celery -A sneakers_app.worker worker --beat --loglevel=info`.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from celery import Celery
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from sneakers_app import outbox_relay
 from sneakers_app.db import get_engine as get_db_engine
-from sneakers_app.models import Bid, Order, Payout, ProductVariant, utcnow
-from sneakers_app.services import accounts, email, market, notifications, payments, saga
+from sneakers_app.models import Ask, Bid, Order, Payment, Payout, ProductVariant, utcnow
+from sneakers_app.services import (
+    accounts,
+    email,
+    journal,
+    market,
+    notifications,
+    outbox,
+    payments,
+    saga,
+    verification,
+)
 from sneakers_app.settings import get_settings
 from trading.orders import ExpireOrders
 
@@ -37,7 +51,14 @@ celery_app.conf.update(
     worker_prefetch_multiplier=1,
     broker_connection_retry_on_startup=True,
     worker_hijack_root_logger=False,
+    # A broker that does not answer fails a publish in seconds (the outbox keeps the work).
+    broker_transport_options={"socket_connect_timeout": 3},
     beat_schedule={
+        "deliver-outbox": {
+            "task": "sneakers.deliver_outbox",
+            "schedule": max(1.0, settings.OUTBOX_SWEEP_SECONDS),
+        },
+        "purge-outbox": {"task": "sneakers.purge_outbox", "schedule": 3600.0},
         "purge-expired-sessions": {"task": "sneakers.purge_expired_sessions", "schedule": 3600.0},
         "sweep-orders": {"task": "sneakers.sweep_orders", "schedule": 60.0},
         "expire-books": {"task": "sneakers.expire_books", "schedule": 60.0},
@@ -49,6 +70,15 @@ celery_app.conf.update(
 
 TRANSIENT = (payments.PaymentTemporarilyUnavailable,)
 STUCK_AFTER = timedelta(minutes=1)
+EMAIL_LOST_AFTER = timedelta(minutes=15)
+"""An email still unsent this long after its task was published is queued again (its task
+retries for up to about 20 minutes on SMTP errors; `deliver_email` sends at most once)."""
+EMAIL_SWEEP_WINDOW = timedelta(days=3)
+PAYOUT_LOST_AFTER = timedelta(hours=1)
+SETTLE_LOST_AFTER = timedelta(minutes=5)
+PAYOUT_TASK = saga.PAYOUT_TASK
+RELIST_TASK = "sneakers.relist_ask"
+RELIST_LOST_AFTER = timedelta(minutes=5)
 
 
 def _session() -> Session:
@@ -56,8 +86,9 @@ def _session() -> Session:
 
 
 def enqueue_emails(ids: Iterable[int]) -> None:
-    for notification_id in ids:
-        send_notification_email.delay(notification_id)
+    """Publish now the emails of notifications a commit just created. `notify` wrote their
+    outbox rows in that commit, so nothing is lost if this cannot reach the broker."""
+    outbox_relay.deliver_keys([notifications.email_key(i) for i in ids])
 
 
 def saga_step(name: str) -> Any:
@@ -71,28 +102,38 @@ def saga_step(name: str) -> Any:
     )
 
 
-def _after(result: saga.StepResult) -> None:
-    enqueue_emails(result.emails)
-    if result.status == "delivered":
-        complete_order.delay(result.order_id)
-
-
 @saga_step("sneakers.charge_order")  # type: ignore[untyped-decorator]
 def charge_order(order_id: int) -> str:
     with _session() as session:
         result = saga.charge(session=session, order_id=order_id)
+        _relist_later(session, result)
         session.commit()
-        if result.relist_ask_id is not None:
-            from sneakers_app.redis_client import get_engine
-
-            market.relist_ask(
-                session=session,
-                engine=get_engine(),
-                ask_id=result.relist_ask_id,
-                reason_key=f"order-{order_id}",
-            )
-    _after(result)
+        outbox_relay.after_commit(session)
     return result.status
+
+
+def _relist_later(session: Session, result: saga.StepResult) -> None:
+    """The buyer's payment failed: the seller's ask goes back on the book after this commit."""
+    if result.relist_ask_id is not None:
+        key = relist_key(result.order_id)
+        outbox.add(session, RELIST_TASK, result.relist_ask_id, result.order_id, key=key)
+
+
+def relist_key(order_id: int) -> str:
+    return f"relist_ask:{order_id}"
+
+
+@celery_app.task(name="sneakers.relist_ask")  # type: ignore[untyped-decorator]
+def relist_ask(ask_id: int, order_id: int) -> bool:
+    """Re-list the seller's ask of an order whose payment failed (once per order)."""
+    from sneakers_app.redis_client import get_engine
+
+    with _session() as session:
+        placed = market.relist_ask(
+            session=session, engine=get_engine(), ask_id=ask_id, reason_key=f"order-{order_id}"
+        )
+        outbox_relay.after_commit(session)
+    return placed is not None
 
 
 @saga_step("sneakers.enforce_ship_by")  # type: ignore[untyped-decorator]
@@ -100,7 +141,7 @@ def enforce_ship_by(order_id: int) -> str:
     with _session() as session:
         result = saga.enforce_ship_by(session=session, order_id=order_id)
         session.commit()
-    _after(result)
+        outbox_relay.after_commit(session)
     return result.status
 
 
@@ -109,7 +150,7 @@ def finalize_failure(order_id: int) -> str:
     with _session() as session:
         result = saga.finalize_failure(session=session, order_id=order_id)
         session.commit()
-    _after(result)
+        outbox_relay.after_commit(session)
     return result.status
 
 
@@ -118,8 +159,9 @@ def settle_payment(order_id: int) -> str:
     """A payment outcome arrived by webhook: move the order on, or refund a voided one."""
     with _session() as session:
         result = saga.settle_late_payment(session=session, order_id=order_id)
+        _relist_later(session, result)
         session.commit()
-    _after(result)
+        outbox_relay.after_commit(session)
     return result.status
 
 
@@ -127,7 +169,6 @@ def settle_payment(order_id: int) -> str:
 def complete_order(order_id: int) -> str:
     with _session() as session:
         result = saga.complete(session=session, order_id=order_id)
-        session.commit()
         connect = session.exec(
             select(Payout.id).where(
                 Payout.order_id == order_id,
@@ -135,9 +176,10 @@ def complete_order(order_id: int) -> str:
                 Payout.status == "pending",
             )
         ).first()
-    _after(result)
-    if connect is not None:
-        send_payout.delay(connect)
+        if connect is not None:
+            outbox.add(session, PAYOUT_TASK, connect, key=f"send_payout:{connect}")
+        session.commit()
+        outbox_relay.after_commit(session)
     return result.status
 
 
@@ -153,6 +195,7 @@ def send_payout(payout_id: int) -> str:
     with _session() as session:
         payout = saga.pay_out_connect(session=session, payout_id=payout_id)
         session.commit()
+        outbox_relay.after_commit(session)
         return payout.status
 
 
@@ -203,8 +246,14 @@ def send_unsent_links() -> int:
 
 @celery_app.task(name="sneakers.sweep_orders")  # type: ignore[untyped-decorator]
 def sweep_orders() -> dict[str, int]:
-    """Deadlines and repairs: uncharged orders, missed ship-by dates, closed appeal windows,
-    delivered orders not yet completed."""
+    """Deadlines and repairs, re-found from the database, so a task the broker lost (or never
+    got) is queued again: uncharged orders, missed ship-by dates, closed appeal windows,
+    delivered orders not yet completed, payments that settled after their trade was voided,
+    Stripe Connect payouts not sent, emails not sent. Every other active order waits on a
+    person (the seller ships; staff receive, inspect, ship, deliver), shown in their queues.
+
+    Each is an outbox row keyed like the original follow-up, queued again only when the last
+    publish of that key is older than the task's own retries could still be running."""
     now = utcnow()
     with _session() as session:
         stuck = session.exec(
@@ -222,20 +271,114 @@ def sweep_orders() -> dict[str, int]:
             )
         ).all()
         delivered = session.exec(select(Order.id).where(Order.status == "delivered")).all()
-    for order_id in stuck:
-        charge_order.delay(order_id)
-    for order_id in overdue:
-        enforce_ship_by.delay(order_id)
-    for order_id in final:
-        finalize_failure.delay(order_id)
-    for order_id in delivered:
-        complete_order.delay(order_id)
+        refunds = aliased(Payment)
+        refund = select(refunds.id).where(refunds.order_id == Order.id, refunds.kind == "refund")
+        unsettled = session.exec(
+            select(Order.id)
+            .join(Payment, col(Payment.order_id) == col(Order.id))
+            .where(
+                Order.status == "payment_failed",
+                Payment.kind == "charge",
+                Payment.status == "succeeded",
+                ~refund.exists(),
+            )
+        ).all()
+        relists = _not_relisted(session, now)
+        payouts = session.exec(
+            select(Payout.id).where(
+                Payout.method == "stripe_connect",
+                Payout.status == "pending",
+                col(Payout.created_at) <= now - STUCK_AFTER,
+            )
+        ).all()
+        emails = notifications.emails_pending(
+            session=session,
+            created_after=now - EMAIL_SWEEP_WINDOW,
+            created_before=now - STUCK_AFTER,
+        )
+        for order_id in _ids(stuck):
+            again(session, journal.CHARGE_TASK, order_id, journal.charge_key(order_id))
+        for order_id in _ids(overdue):
+            again(session, "sneakers.enforce_ship_by", order_id, f"enforce_ship_by:{order_id}")
+        for order_id in _ids(final):
+            again(session, "sneakers.finalize_failure", order_id, f"finalize_failure:{order_id}")
+        for order_id in _ids(delivered):
+            key = verification.complete_key(order_id)
+            again(session, verification.COMPLETE_TASK, order_id, key)
+        for order_id in _ids(unsettled):
+            key = payments.settle_key(order_id)
+            again(session, payments.SETTLE_TASK, order_id, key, SETTLE_LOST_AFTER)
+        for order_id, ask_id in relists:
+            outbox.add(
+                session,
+                RELIST_TASK,
+                ask_id,
+                order_id,
+                key=relist_key(order_id),
+                again_after=RELIST_LOST_AFTER,
+            )
+        for payout_id in _ids(payouts):
+            again(session, PAYOUT_TASK, payout_id, f"send_payout:{payout_id}", PAYOUT_LOST_AFTER)
+        for notification_id in emails:
+            again(
+                session,
+                notifications.EMAIL_TASK,
+                notification_id,
+                notifications.email_key(notification_id),
+                EMAIL_LOST_AFTER,
+            )
+        session.commit()
+        outbox_relay.after_commit(session)
     return {
         "charge": len(stuck),
         "ship_by": len(overdue),
         "final": len(final),
         "complete": len(delivered),
+        "settle": len(unsettled),
+        "relist": len(relists),
+        "payout": len(payouts),
+        "email": len(emails),
     }
+
+
+def _not_relisted(session: Session, now: datetime) -> list[tuple[int, int]]:
+    """(order, ask) of orders whose payment failed while the seller's ask could still be listed
+    again, and it was not (`market.relist_ask` names the new row `relist-order-<order id>`)."""
+    candidates = session.exec(
+        select(Order.id, Order.ask_id)
+        .join(Ask, col(Ask.id) == col(Order.ask_id))
+        .where(
+            Order.status == "payment_failed",
+            Ask.time_in_force == "gtc",
+            col(Ask.expires_at) > now,
+        )
+    ).all()
+    keys = {
+        f"relist-order-{order_id}": (order_id, ask_id)
+        for order_id, ask_id in candidates
+        if order_id is not None and ask_id is not None
+    }
+    if not keys:
+        return []
+    done = set(session.exec(select(Ask.client_key).where(col(Ask.client_key).in_(list(keys)))))
+    return [pair for key, pair in keys.items() if key not in done]
+
+
+def _ids(rows: Iterable[int | None]) -> list[int]:
+    return [row for row in rows if row is not None]
+
+
+def again(
+    session: Session,
+    task: str,
+    arg: int,
+    key: str,
+    after: timedelta | None = None,
+) -> None:
+    """Queue re-found work, unless its task was published less than `after` (by default
+    `STUCK_AFTER`) ago."""
+    again_after = STUCK_AFTER if after is None else after
+    outbox.add(session, task, arg, key=key, again_after=again_after)
 
 
 @celery_app.task(name="sneakers.expire_books")  # type: ignore[untyped-decorator]
@@ -304,7 +447,7 @@ def deadline_notices() -> int:
             if result is not None and result.email_notification_id is not None:
                 emails.append(result.email_notification_id)
         session.commit()
-    enqueue_emails(emails)
+        outbox_relay.after_commit(session)
     return len(emails)
 
 
@@ -313,5 +456,20 @@ def purge_expired_sessions() -> int:
     """Housekeeping: ended sessions and old login attempts (idempotent)."""
     with _session() as session:
         removed = accounts.purge_expired_sessions(session=session)
+        session.commit()
+        return removed
+
+
+@celery_app.task(name="sneakers.deliver_outbox")  # type: ignore[untyped-decorator]
+def deliver_outbox() -> int:
+    """The beat's outbox sweep (the web and consumer processes run one too)."""
+    return int(outbox_relay.sweep().published)
+
+
+@celery_app.task(name="sneakers.purge_outbox")  # type: ignore[untyped-decorator]
+def purge_outbox() -> int:
+    """Housekeeping: outbox rows delivered more than OUTBOX_KEEP_HOURS ago."""
+    with _session() as session:
+        removed = outbox.purge(session, keep=timedelta(hours=get_settings().OUTBOX_KEEP_HOURS))
         session.commit()
         return removed

@@ -9,26 +9,23 @@ import logging
 
 import reflex as rx
 
-from sneakers_app import routes
+from sneakers_app import outbox_relay, routes
 from sneakers_app.db import session_scope
-from sneakers_app.services import accounts
+from sneakers_app.services import accounts, notifications
 from state.base import SessionState
 
 logger = logging.getLogger(__name__)
 
 
 def queue_emails(*, link_id: int | None = None, notification_id: int | None = None) -> None:
-    """After the commit. A broker that is away delays the email and loses nothing the sweep
-    cannot find again (unsent links are re-sent by `send_unsent_links`)."""
-    from sneakers_app import worker
-
-    try:
-        if link_id is not None:
-            worker.send_link_email.delay(link_id)
-        if notification_id is not None:
-            worker.enqueue_emails([notification_id])
-    except Exception:
-        logger.exception("could not queue an account email (link %s)", link_id)
+    """After the commit: publish the link's and the notice's emails now. Both are outbox rows
+    committed with the change, so a broker that is away delays them and loses nothing."""
+    keys = []
+    if link_id is not None:
+        keys.append(accounts.link_email_key(link_id))
+    if notification_id is not None:
+        keys.append(notifications.email_key(notification_id))
+    outbox_relay.deliver_keys(keys)
 
 
 def _field(form: dict[str, str], name: str, limit: int = 1024) -> str:

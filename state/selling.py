@@ -8,7 +8,7 @@ import dataclasses
 import plotly.graph_objects as go
 import reflex as rx
 
-from sneakers_app import routes
+from sneakers_app import outbox_relay, routes
 from sneakers_app.db import session_scope
 from sneakers_app.models import utcnow
 from sneakers_app.money import format_usd
@@ -450,7 +450,7 @@ class SellerState(SessionState):
         self.busy = True
         try:
             with session_scope() as session:
-                result = saga.finalize_failure(
+                saga.finalize_failure(
                     session=session, order_id=self.accept_order_id, seller_id=user.id
                 )
         except orders.OrderError as error:
@@ -461,9 +461,7 @@ class SellerState(SessionState):
             self.accept_error = "We could not refund the buyer right now. Try again shortly."
             self.busy = False
             return None
-        from sneakers_app import worker
-
-        worker.enqueue_emails(result.emails)
+        outbox_relay.after_commit_soon(session)  # the emails, written with the refund
         self._close_dialogs()
         self._refresh(user.id)
         return [rx.toast.success("Accepted. The buyer is refunded and the pair comes back to you.")]

@@ -14,8 +14,9 @@ from collections.abc import Callable
 from typing import Any
 
 import reflex as rx
+from sqlmodel import Session
 
-from sneakers_app import worker
+from sneakers_app import outbox_relay
 from sneakers_app.db import session_scope
 from sneakers_app.money import format_usd
 from sneakers_app.services import saga, verification, verification_views
@@ -121,14 +122,10 @@ def _queue_row(item: verification_views.QueueItem) -> QueueRow:
     )
 
 
-def _enqueue_after_commit(result: StepResult) -> None:
-    """Emails of the step, and the payout release once delivered (the sweep repairs a miss)."""
-    try:
-        worker.enqueue_emails(result.emails)
-        if result.changed and result.status == "delivered":
-            worker.complete_order.delay(result.order_id)
-    except Exception:
-        logger.exception("could not queue follow-ups for order %s", result.order_id)
+def _enqueue_after_commit(session: Session) -> None:
+    """The step's follow-ups (emails; the payout release once delivered) are outbox rows
+    committed with it: publish them now (never raises; the outbox sweep delivers a miss)."""
+    outbox_relay.after_commit_soon(session)
 
 
 class VerificationState(SessionState):
@@ -409,7 +406,7 @@ class VerificationState(SessionState):
         except OrderError as exc:
             self.action_error = exc.message
             return None
-        _enqueue_after_commit(result)
+        _enqueue_after_commit(session)
         self._reset_form()
         self._load_queue(staff)
         self._load_order(staff, order_id)
@@ -560,17 +557,12 @@ class VerificationState(SessionState):
                     reference=self.payout_reference,
                 )
                 amount = format_usd(payout.amount_cents)
-                emails = verification_views.payout_email_ids(
-                    session=session, order_id=payout.order_id
-                )
         except OrderError as exc:
             self.payout_error = exc.message
             if isinstance(exc, saga.PayoutAlreadyPaid):
                 self._load_payouts(staff)
             return None
-        _enqueue_after_commit(
-            StepResult(order_id=0, status="", changed=False, emails=tuple(emails))
-        )
+        _enqueue_after_commit(session)
         self.paying_id = 0
         self.payout_reference = ""
         self._load_payouts(staff)
@@ -591,10 +583,6 @@ class VerificationState(SessionState):
         except OrderError as exc:
             self._load_payouts(staff)
             return rx.toast.error(exc.message, duration=6000)
-        try:
-            worker.send_payout.delay(payout_id)
-        except Exception:
-            logger.exception("could not queue payout %s", payout_id)
-            return rx.toast.error("The task queue is unavailable; try again shortly.")
+        _enqueue_after_commit(session)
         self._load_payouts(staff)
         return rx.toast.success("Transfer queued again", duration=4000)

@@ -28,7 +28,7 @@ from sqlmodel import Session, col, select
 from sneakers_app import routes
 from sneakers_app.models import AccountToken, LoginAttempt, User, UserSession, utcnow
 from sneakers_app.services import email as email_service
-from sneakers_app.services import notifications
+from sneakers_app.services import notifications, outbox
 from sneakers_app.settings import Settings, get_settings
 
 MIN_PASSWORD_LENGTH = 10
@@ -492,7 +492,17 @@ def _new_link(
     )
     session.add(row)
     session.flush()
+    assert row.id is not None
+    # The email goes out after the commit, through the outbox: a broker that is away delays it.
+    outbox.add(session, LINK_EMAIL_TASK, row.id, key=link_email_key(row.id))
     return row
+
+
+LINK_EMAIL_TASK = "sneakers.send_link_email"
+
+
+def link_email_key(link_id: int) -> str:
+    return f"link_email:{link_id}"
 
 
 def _usable_link(session: Session, token: str, purpose: str, now: datetime) -> AccountToken:

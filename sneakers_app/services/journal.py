@@ -5,6 +5,7 @@ Each engine journal entry is applied in one database transaction: fills become `
 cancellations, expiries and price changes. Everything is keyed by the engine's ids (trade id,
 order id) and set to absolute values, so applying an entry twice changes nothing: the consumer
 acknowledges an entry only after its transaction committed, and a crash anywhere replays it.
+The saga's first step (charge) and the emails are outbox rows written in the same transaction.
 """
 
 from __future__ import annotations
@@ -16,11 +17,18 @@ from datetime import UTC, datetime
 from sqlmodel import Session, col, select
 
 from sneakers_app.models import Ask, Bid, ProductVariant, Sale, Trade, utcnow
-from sneakers_app.services import notifications, orders
+from sneakers_app.services import notifications, orders, outbox
 from sneakers_app.services.market import parse_engine_order_id
 from sneakers_app.services.notifications import Kind
 from trading import events as ev
 from trading.journal import JournalEntry
+
+CHARGE_TASK = "sneakers.charge_order"
+
+
+def charge_key(order_id: int) -> str:
+    """The outbox key of an order's charge (written with the order)."""
+    return f"charge_order:{order_id}"
 
 
 @dataclass
@@ -28,6 +36,8 @@ class Applied:
     trades: list[str] = field(default_factory=list)
     new_order_ids: list[int] = field(default_factory=list)
     emails: list[int] = field(default_factory=list)
+    follow_ups: list[str] = field(default_factory=list)
+    """Outbox keys written with the entry (charges, emails): delivered after the commit."""
 
 
 def _at(ms: int) -> datetime:
@@ -92,6 +102,7 @@ def _apply_trade(session: Session, trade: ev.Trade, now: datetime, out: Applied)
         order, created = orders.create_from_trade(session=session, trade=row, unit=unit, now=now)
         if created and order.id is not None:
             out.new_order_ids.append(order.id)
+            outbox.add(session, CHARGE_TASK, order.id, key=charge_key(order.id))
     out.trades.append(trade.trade_id)
 
 
@@ -208,6 +219,7 @@ def handler(
         with session_factory() as session:
             applied = apply_entry(session, entry)
             session.commit()
+            applied.follow_ups = outbox.added_keys(session)
         after_commit(applied)
 
     return handle

@@ -2,9 +2,10 @@
 
 How other services use it: inside their own transaction they call `notify(...)` with a
 `Kind`, a context and a dedupe key naming the event (`f"outbid:{bid_id}:{new_best_bid_id}"`).
-The row commits together with the state change that caused it. After the commit, if
-`NotifyResult.email_notification_id` is set, the caller enqueues the email task, which calls
-`deliver_email`. One event never sends two emails: the dedupe key makes `notify` idempotent,
+The row commits together with the state change that caused it, and so does the outbox row
+that sends its email (the `send_notification_email` task, which calls `deliver_email`); after
+the commit the caller may deliver it at once (`outbox_relay.after_commit`), else a sweep does.
+One event never sends two emails: the dedupe key makes `notify` idempotent,
 and `deliver_email` claims the row (emailed_at) before it sends.
 
 Without a schema change the `notifications` table has no "shown in the inbox" flag, yet a
@@ -43,6 +44,7 @@ from sneakers_app.models import (
     utcnow,
 )
 from sneakers_app.money import format_usd
+from sneakers_app.services import outbox
 from sneakers_app.services.email import (
     EmailRejected,
     EmailTransientError,
@@ -596,8 +598,8 @@ def set_preference(
 @dataclass(frozen=True, kw_only=True)
 class NotifyResult:
     """`created` is False when the dedupe key had already been used (nothing new was written).
-    `email_notification_id` is set when the caller should enqueue `deliver_email` after its
-    commit; enqueuing it twice is harmless."""
+    `email_notification_id` is set when an email is due: `notify` wrote its outbox row, which
+    goes out after the commit; queuing it twice is harmless."""
 
     notification: Notification
     created: bool
@@ -666,13 +668,25 @@ def notify(
         created, row = False, existing
     if row.user_id != user_id or row.kind != known.value:
         raise NotificationError(f"Dedupe key {dedupe_key!r} already names another event.")
+    email_due = email and row.emailed_at is None
+    if email_due:
+        # In this transaction: the email cannot be lost between the commit and the broker.
+        outbox.add(session, EMAIL_TASK, row.id, key=email_key(row.id or 0))
     session.flush()
     return NotifyResult(
         notification=row,
         created=created,
         in_app=row.read_at != EMAIL_ONLY_READ_AT,
-        email_due=email and row.emailed_at is None,
+        email_due=email_due,
     )
+
+
+EMAIL_TASK = "sneakers.send_notification_email"
+
+
+def email_key(notification_id: int) -> str:
+    """The outbox key of a notification's email (`notify` writes the row)."""
+    return f"email:{notification_id}"
 
 
 # --- email ---------------------------------------------------------------------------------
@@ -769,6 +783,29 @@ def deliver_email(
     finally:
         session.expire(row)
     return True
+
+
+def emails_pending(
+    *, session: Session, created_after: datetime, created_before: datetime, limit: int = 500
+) -> list[int]:
+    """Notifications created in the window whose email is wanted and was never sent (its task
+    lost with the broker, or still retrying): the sweep queues them again; `deliver_email`
+    sends each at most once."""
+    rows = session.exec(
+        select(Notification.id, Notification.user_id, Notification.kind)
+        .where(
+            col(Notification.emailed_at).is_(None),
+            col(Notification.created_at) > created_after,
+            col(Notification.created_at) <= created_before,
+        )
+        .order_by(col(Notification.id))
+        .limit(limit)
+    ).all()
+    return [
+        notification_id
+        for notification_id, user_id, kind in rows
+        if notification_id is not None and _effective(session, user_id, kind)[1]
+    ]
 
 
 # --- inbox ---------------------------------------------------------------------------------
@@ -949,7 +986,7 @@ def notify_price_drops(
     now: datetime | None = None,
 ) -> list[NotifyResult]:
     """`price_drop_alerts` then `notify` for each, stamping the alert's last_notified_at.
-    Returns what was notified (the caller enqueues the due emails after commit)."""
+    Returns what was notified (the due emails are in the outbox)."""
     now = now or utcnow()
     results: list[NotifyResult] = []
     for drop in price_drop_alerts(
@@ -974,7 +1011,7 @@ def notify_price_drops(
 
 
 def email_ids(results: Sequence[NotifyResult | None]) -> tuple[int, ...]:
-    """The notification ids whose email the caller should enqueue after commit."""
+    """The notification ids whose email is due (their outbox rows are written)."""
     return tuple(
         r.email_notification_id
         for r in results

@@ -128,6 +128,16 @@ class WebhookOutcome:
         return self.payment_status is not None and self.payment_status != self.previous_status
 
 
+SETTLE_TASK = "sneakers.settle_payment"
+"""What follows a webhook that changed a payment (`saga.settle_late_payment`, via the outbox)."""
+
+
+def settle_key(order_id: int) -> str:
+    """One outbox key per order for its settlement, from the webhook or the sweep that re-finds
+    it, so the two never run it side by side."""
+    return f"settle_payment:order:{order_id}"
+
+
 # --- client ---------------------------------------------------------------------------------
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from sneakers_app.models import Order, Payment, Payout, User, utcnow
-from sneakers_app.services import fees, ledger, notifications, payments, portfolio, tape
+from sneakers_app.services import fees, ledger, notifications, outbox, payments, portfolio, tape
 from sneakers_app.services.notifications import Kind
 from sneakers_app.services.orders import (
     APPEAL_WINDOW,
@@ -594,9 +594,13 @@ def pay_out_connect(
         return payout
 
 
+PAYOUT_TASK = "sneakers.send_payout"
+
+
 def retry_connect_payout(*, session: Session, payout_id: int, staff_id: int) -> Payout:
     """Staff ask for a Stripe Connect payout that failed or was never sent to be tried again
-    (the caller queues the transfer after commit; its idempotency key is the payout's id)."""
+    (the transfer is an outbox row committed with this; its idempotency key is the payout's id,
+    so a transfer that did go out is not repeated)."""
     require_staff(session, staff_id)
     payout = session.get(Payout, payout_id)
     if payout is None or payout.method != "stripe_connect":
@@ -606,6 +610,7 @@ def retry_connect_payout(*, session: Session, payout_id: int, staff_id: int) -> 
         require_no_conflict(order, staff_id)
     if payout.status == "paid":
         raise PayoutAlreadyPaid(already_paid_message(session, payout))
+    outbox.add(session, PAYOUT_TASK, payout_id, key=f"send_payout:{payout_id}")
     return payout
 
 

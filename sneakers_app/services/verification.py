@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from sneakers_app.models import DeliveryConfirmation, Inspection, Order, utcnow
 from sneakers_app.money import format_usd
+from sneakers_app.services import outbox
 from sneakers_app.services.notifications import Kind
 from sneakers_app.services.orders import (
     APPEAL_WINDOW,
@@ -43,6 +44,7 @@ QUEUES = {
 }
 MAX_NOTES = 2000
 MAX_REASON = 500
+COMPLETE_TASK = "sneakers.complete_order"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -289,6 +291,11 @@ def ship_to_buyer(
     return StepResult(order_id=order_id, status=order.status, changed=True, emails=emails)
 
 
+def complete_key(order_id: int) -> str:
+    """The outbox key of a delivered order's completion (payout release), written on delivery."""
+    return f"complete_order:{order_id}"
+
+
 def needs_second_confirmation(order: Order) -> bool:
     return order.price_cents > get_settings().DELIVERY_SECOND_CONFIRMATION_CENTS
 
@@ -311,10 +318,11 @@ def _deliver(
         now=now,
         reason=reason,
     )
+    assert order.id is not None
+    outbox.add(session, COMPLETE_TASK, order.id, key=complete_key(order.id))
     emails = _emails(
         _notify(session, user_id=order.buyer_id, kind=Kind.DELIVERED, order=order, key="b"),
     )
-    assert order.id is not None
     return StepResult(order_id=order.id, status=order.status, changed=True, emails=emails)
 
 

@@ -38,6 +38,7 @@ EXPECTED_TABLES = {
     "notification_preferences",
     "price_alerts",
     "portfolio_items",
+    "outbox",
 }
 
 

@@ -236,11 +236,13 @@ def send_link_email(link_id: int) -> bool:
 
 @celery_app.task(name="sneakers.send_unsent_links")  # type: ignore[untyped-decorator]
 def send_unsent_links() -> int:
-    """Links whose task was lost with the broker are sent by this sweep."""
+    """Links whose email was never sent (its task lost with the broker) are queued again."""
     with _session() as session:
         ids = accounts.unsent_links(session=session)
-    for link_id in ids:
-        send_link_email.delay(link_id)
+        for link_id in ids:
+            again(session, accounts.LINK_EMAIL_TASK, link_id, accounts.link_email_key(link_id))
+        session.commit()
+        outbox_relay.after_commit(session)
     return len(ids)
 
 

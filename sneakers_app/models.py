@@ -233,6 +233,18 @@ class Ask(SQLModel, table=True):
     updated_at: datetime = ts()
 
 
+class OrderBook(SQLModel, table=True):
+    """What the database knows of each book in the engine: the last sequence it saw from it
+    (journal entries, rebuilds). A book in Redis below it lost state and is rebuilt."""
+
+    __tablename__ = "order_books"
+
+    variant_id: int = Field(primary_key=True, foreign_key="product_variants.id", ondelete="CASCADE")
+    last_sequence: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    rebuilt_at: datetime | None = opt_ts()
+    updated_at: datetime = ts()
+
+
 class Trade(SQLModel, table=True):
     """A match from the engine (the original design's "match"); its id is the engine's trade id."""
 

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from sqlmodel import Session, col, select
 
 from sneakers_app.models import Ask, Bid, ProductVariant, Sale, Trade, utcnow
-from sneakers_app.services import notifications, orders
+from sneakers_app.services import book_sequences, notifications, orders
 from sneakers_app.services.market import parse_engine_order_id
 from sneakers_app.services.notifications import Kind
 from trading import events as ev
@@ -50,9 +50,22 @@ def _set_remaining(row: Bid | Ask, remaining: int, now: datetime) -> None:
     row.updated_at = now
 
 
+class TradeIdConflict(Exception):
+    """A journal entry's trade id is already recorded for another match: the book issued it a
+    second time (it lost state and restarted below the database's last sequence). Retrying
+    cannot help: the entry is parked for staff and the book rebuilt."""
+
+
 def _apply_trade(session: Session, trade: ev.Trade, now: datetime, out: Applied) -> None:
-    if session.get(Trade, trade.trade_id) is not None:
-        return
+    known = session.get(Trade, trade.trade_id)
+    if known is not None:
+        names = (f"b{known.bid_id}", f"a{known.ask_id}")
+        if names != (trade.bid_order_id, trade.ask_order_id):
+            raise TradeIdConflict(
+                f"trade {trade.trade_id} is recorded between {names[0]} and {names[1]}, the "
+                f"journal has it between {trade.bid_order_id} and {trade.ask_order_id}"
+            )
+        return  # a replay of an entry already applied
     bid, ask = _row(session, trade.bid_order_id), _row(session, trade.ask_order_id)
     if not isinstance(bid, Bid) or not isinstance(ask, Ask):
         raise LookupError(f"trade {trade.trade_id} names orders the database does not have")
@@ -195,6 +208,8 @@ def apply_entry(session: Session, entry: JournalEntry, now: datetime | None = No
             row.engine_sequence = event.sequence
         row.updated_at = now
         session.add(row)
+    if entry.variant_id.isdigit():
+        book_sequences.raise_to(session, int(entry.variant_id), entry.sequence)
     session.flush()
     return out
 

@@ -35,6 +35,7 @@ EXPECTED_TABLES = {
     "notification_preferences",
     "price_alerts",
     "portfolio_items",
+    "order_books",
 }
 
 

@@ -1,0 +1,34 @@
+"""order_books: the last sequence the database saw from each book in the engine
+
+Revision ID: 0002_book_sequences
+Revises: 0001
+Create Date: 2026-12-03
+
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+
+from alembic import op
+
+revision: str = "0002_book_sequences"
+down_revision: str | Sequence[str] | None = "0001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "order_books",
+        sa.Column("variant_id", sa.Integer(), nullable=False),
+        sa.Column("last_sequence", sa.BigInteger(), nullable=False),
+        sa.Column("rebuilt_at", sa.DateTime(), nullable=True),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(["variant_id"], ["product_variants.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("variant_id"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("order_books")

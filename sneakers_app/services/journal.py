@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -20,7 +21,7 @@ from sneakers_app.services import book_sequences, notifications, orders
 from sneakers_app.services.market import parse_engine_order_id
 from sneakers_app.services.notifications import Kind
 from trading import events as ev
-from trading.journal import JournalEntry
+from trading.journal import DeadLetters, JournalEntry, ParkedEntry
 
 
 @dataclass
@@ -226,3 +227,84 @@ def handler(
         after_commit(applied)
 
     return handle
+
+
+# --- parked entries (the consumer's dead letters), for staff -------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class ParkedView:
+    parked_id: str
+    book: str
+    entry_id: str
+    command: str
+    sequence: int
+    summary: str
+    """What the entry holds, e.g. '1 trade, 2 other events'."""
+    error: str
+    attempts: int
+    parked_at: datetime
+
+
+def _redis() -> Any:
+    from sneakers_app.redis_client import get_redis
+
+    return get_redis()
+
+
+def _summary(parked: ParkedEntry) -> str:
+    if parked.entry.malformed:
+        return "unreadable entry"
+    trades = len(parked.entry.trades)
+    others = len(parked.entry.events) - trades
+    parts = [f"{trades} trade{'s' if trades != 1 else ''}"] if trades else []
+    if others:
+        parts.append(f"{others} other event{'s' if others != 1 else ''}")
+    return ", ".join(parts) or "no events"
+
+
+def parked_entries(
+    *, session: Session, staff_id: int, client: Any = None, limit: int = 50
+) -> list[ParkedView]:
+    """Journal entries the consumer gave up on, newest first (staff only)."""
+    orders.require_staff(session, staff_id)
+    client = client or _redis()
+    return [
+        ParkedView(
+            parked_id=p.parked_id,
+            book=p.entry.variant_id,
+            entry_id=p.entry.entry_id,
+            command=p.entry.command,
+            sequence=p.entry.sequence,
+            summary=_summary(p),
+            error=p.error,
+            attempts=p.attempts,
+            parked_at=_at(p.parked_at),
+        )
+        for p in DeadLetters(client).list(count=limit)
+    ]
+
+
+def reapply_parked(
+    *, session: Session, staff_id: int, parked_id: str, client: Any = None
+) -> Applied:
+    """Apply a parked entry again (after its cause was fixed) and drop it from the dead letters.
+    Raises what applying raises (nothing is committed then, and it stays parked); the caller
+    hands the result's follow-ups on after this returns."""
+    orders.require_staff(session, staff_id)
+    dead = DeadLetters(client or _redis())
+    parked = dead.get(parked_id)
+    if parked is None:
+        raise LookupError("That entry is no longer parked.")
+    if parked.entry.malformed:
+        raise ValueError(parked.entry.malformed)
+    applied = apply_entry(session, parked.entry)
+    session.commit()
+    dead.remove(parked_id)
+    return applied
+
+
+def dismiss_parked(*, session: Session, staff_id: int, parked_id: str, client: Any = None) -> bool:
+    """Drop a parked entry without applying it (staff decided it holds nothing to record)."""
+    orders.require_staff(session, staff_id)
+    return DeadLetters(client or _redis()).remove(parked_id)

@@ -251,15 +251,17 @@ def place(
     return submit(session=session, engine=engine, side=side, row=row)
 
 
-def repair_book(*, session: Session, engine: RedisEngine, variant_id: int) -> None:
+def repair_book(*, session: Session, engine: RedisEngine, variant_id: int) -> bool:
     """Rebuild a book that refused an order because Redis lost it or is behind (books.py);
-    a failure here leaves it to the next trigger (beat's repair_books)."""
+    True when this call rebuilt it. A failure here leaves it to the next trigger (beat's
+    repair_books)."""
     from sneakers_app.services import books
 
     try:
-        books.ensure_book(session=session, client=engine.client, variant_id=variant_id)
+        return books.ensure_book(session=session, client=engine.client, variant_id=variant_id)
     except Exception:  # the answer to the user does not depend on it
         session.rollback()
+        return False
 
 
 def _book_refused(session: Session, engine: RedisEngine, variant_id: int, code: RejectCode) -> None:
@@ -268,30 +270,42 @@ def _book_refused(session: Session, engine: RedisEngine, variant_id: int, code: 
         raise MarketError(BOOK_PAUSED)
 
 
+def _place_command(session: Session, side: SideName, row: Bid | Ask) -> PlaceOrder:
+    assert row.id is not None
+    ioc = row.time_in_force == "ioc"
+    return PlaceOrder(
+        variant_id=str(row.variant_id),
+        order_id=engine_order_id(side, row.id),
+        user_id=str(row.user_id),
+        side=Side.BID if side == "bid" else Side.ASK,
+        price_cents=row.price_cents,
+        quantity=row.quantity,
+        time_in_force=TimeInForce.IOC if ioc else TimeInForce.GTC,
+        expires_at=_epoch_ms(row.expires_at) if row.expires_at else None,
+        deadline=_epoch_ms(row.created_at + IOC_SEND_WINDOW) if ioc else None,
+        min_sequence=book_sequences.recorded(session, row.variant_id),
+    )
+
+
 def submit(*, session: Session, engine: RedisEngine, side: SideName, row: Bid | Ask) -> Placed:
     """Send a committed row to the engine (idempotent by the row's id).
 
     The book must exist and be at least at the sequence the database last recorded for it: a
     place never creates a book (one Redis lost would come back empty, at sequence 0, and issue
     trade ids the database already has). A book that refuses for that reason is rebuilt at once
-    and the order is cancelled with a message to try again."""
+    and the order is cancelled with a message to try again; only a book the database never
+    recorded (a size nobody traded yet) is opened and the order sent again at once."""
     assert row.id is not None
-    ioc = row.time_in_force == "ioc"
     try:
-        outcome = engine.place(
-            PlaceOrder(
-                variant_id=str(row.variant_id),
-                order_id=engine_order_id(side, row.id),
-                user_id=str(row.user_id),
-                side=Side.BID if side == "bid" else Side.ASK,
-                price_cents=row.price_cents,
-                quantity=row.quantity,
-                time_in_force=TimeInForce.IOC if ioc else TimeInForce.GTC,
-                expires_at=_epoch_ms(row.expires_at) if row.expires_at else None,
-                deadline=_epoch_ms(row.created_at + IOC_SEND_WINDOW) if ioc else None,
-                min_sequence=book_sequences.recorded(session, row.variant_id),
-            )
-        )
+        cmd = _place_command(session, side, row)
+        outcome = engine.place(cmd)
+        if (
+            isinstance(outcome, Rejected)
+            and outcome.code is RejectCode.UNKNOWN_BOOK
+            and cmd.min_sequence == 0
+            and repair_book(session=session, engine=engine, variant_id=row.variant_id)
+        ):
+            outcome = engine.place(_place_command(session, side, row))
     except _ENGINE_DOWN as exc:
         # the engine may or may not have run it: the journal says which (an IOC the engine never
         # saw is cancelled with a notice by resubmit_unseen, never sent late)

@@ -21,7 +21,8 @@ from sqlmodel import Session, col, select
 
 from sneakers_app import consumer, db, redis_client
 from sneakers_app.models import Ask, Bid, Notification, Order, Trade, User, utcnow
-from sneakers_app.services import book_sequences, books, market, payments
+from sneakers_app.services import book_sequences, books, journal, market, payments
+from sneakers_app.services.orders import OrderError
 from sneakers_app.settings import get_settings
 from tests.support import factories, servers
 from trading.journal import DeadLetters
@@ -398,3 +399,59 @@ def test_the_journal_consumer_records_each_books_last_sequence(stack: Stack) -> 
             return book_sequences.recorded(s, m.variant) == seq
 
     stack.wait(recorded)
+
+
+def test_staff_see_a_parked_entry_apply_it_once_fixed_or_dismiss_it(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(consumer, "RETRY_BASE_S", 0.01)
+    m = _market(stack.db)
+    with Session(stack.db) as s:
+        staff = factories.user(s, "Staff", staff=True)
+        s.commit()
+    stack.start_consumer()
+    ask = _place(stack, m, "ask", 20_000)
+    journal_key = book_keys(str(m.variant)).journal
+    missing_bid = 900_000 + m.variant
+    now_ms = str(int(time.time() * 1000))
+    trade = (
+        f'[["trade","{m.variant}-77",20000,1,"a{ask.row_id}","{m.seller}",'
+        f'"b{missing_bid}","{m.buyer}","bid",0,0,77]]'
+    )
+    stack.client.xadd(journal_key, {"cmd": "place", "seq": "77", "at": now_ms, "ev": trade})
+    stack.client.xadd(journal_key, {"cmd": "place", "seq": "78", "at": now_ms, "ev": "not json"})
+    dead = DeadLetters(stack.client)
+    stack.wait(lambda: dead.count() == 2)
+
+    with db.session_scope(stack.db) as s, pytest.raises(OrderError):
+        journal.parked_entries(session=s, staff_id=m.buyer)  # members see nothing
+    with db.session_scope(stack.db) as s:
+        views = journal.parked_entries(session=s, staff_id=staff)
+    assert [v.summary for v in views] == ["unreadable entry", "1 trade"]
+    unreadable, lost_trade = views
+
+    with db.session_scope(stack.db) as s, pytest.raises(LookupError):
+        journal.reapply_parked(session=s, staff_id=staff, parked_id=lost_trade.parked_id)
+    assert dead.count() == 2  # still failing: still parked, nothing recorded
+    with db.session_scope(stack.db) as s:  # the cause fixed: the bid it names exists
+        s.add(
+            Bid(
+                id=missing_bid,
+                user_id=m.buyer,
+                variant_id=m.variant,
+                price_cents=20_000,
+                client_key=uuid.uuid4().hex,
+                time_in_force="ioc",
+                engine_accepted=True,
+            )
+        )
+    with db.session_scope(stack.db) as s:
+        applied = journal.reapply_parked(session=s, staff_id=staff, parked_id=lost_trade.parked_id)
+    assert applied.trades == [f"{m.variant}-77"] and len(applied.new_order_ids) == 1
+    with db.session_scope(stack.db) as s:
+        assert journal.dismiss_parked(session=s, staff_id=staff, parked_id=unreadable.parked_id)
+    assert dead.count() == 0
+    with Session(stack.db) as s:
+        assert s.get(Trade, f"{m.variant}-77") is not None
+        row = s.get(Ask, ask.row_id)
+        assert row is not None and row.status == "filled"

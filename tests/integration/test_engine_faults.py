@@ -7,6 +7,7 @@ environment."""
 from __future__ import annotations
 
 import contextlib
+import subprocess
 import threading
 import time
 import uuid
@@ -455,3 +456,57 @@ def test_staff_see_a_parked_entry_apply_it_once_fixed_or_dismiss_it(
         assert s.get(Trade, f"{m.variant}-77") is not None
         row = s.get(Ask, ask.row_id)
         assert row is not None and row.status == "filled"
+
+
+def _pg_ctl(server: servers.PostgresServer, *args: str) -> None:
+    pg_ctl = servers.postgres_bin("pg_ctl")
+    assert pg_ctl is not None
+    subprocess.run(
+        server._cmd(pg_ctl, "-D", str(server.directory / "data"), *args),
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+@pytest.mark.postgres
+def test_the_database_stopped_and_started_under_the_consumer(
+    monkeypatch: pytest.MonkeyPatch,
+    postgres_server: servers.PostgresServer,
+    postgres_template: str,
+    redis_server: servers.RedisServer,
+) -> None:
+    from tests.conftest import _fresh_postgres
+
+    url = _fresh_postgres(postgres_server, postgres_template)
+    with _running(monkeypatch, url, redis_server.url) as stack:
+        m = _market(stack.db)
+        stack.start_consumer()
+        _place(stack, m, "ask", 20_000)
+        with db.session_scope(stack.db) as s:  # a Buy Now written just before the database went
+            row = Bid(
+                user_id=m.buyer,
+                variant_id=m.variant,
+                price_cents=20_000,
+                time_in_force="ioc",
+                client_key=uuid.uuid4().hex,
+            )
+            s.add(row)
+            s.commit()
+            command = market._place_command(s, "bid", row)
+        stack.db.dispose()
+        _pg_ctl(postgres_server, "-m", "fast", "stop")
+        try:
+            outcome = redis_client.get_engine().place(command)  # the engine takes it
+            assert outcome.filled_quantity == 1  # type: ignore[union-attr]
+            time.sleep(2.0)  # the consumer meets the missing database, again and again
+            assert stack.thread is not None and stack.thread.is_alive()
+        finally:
+            opts = (
+                f"-p {postgres_server.port} -k {postgres_server.directory} "
+                "-c listen_addresses=127.0.0.1 -c fsync=off"
+            )
+            log = str(postgres_server.directory / "log")
+            _pg_ctl(postgres_server, "-o", opts, "-l", log, "-w", "start")
+        _check_every_fill_is_a_trade_and_an_order(stack, {row.id or 0: 1})
+        assert DeadLetters(stack.client).count() == 0  # an outage is not the entry's fault

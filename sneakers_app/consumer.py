@@ -155,7 +155,7 @@ class _Loop:
         self.failures.pop(entry.entry_id, None)
         # its book goes on with the next entry: the engine decided those already, and applying
         # is idempotent and order-insensitive enough that the parked entry can be re-applied
-        # later (docs/trading.md, "The journal consumer under faults")
+        # later (docs/trading.md, "Books and the journal under faults")
         self.stalled[entry.variant_id] = time.monotonic()
         log.error(
             "journal entry %s of book %s parked after %d attempts: %r",
@@ -173,9 +173,8 @@ class _Loop:
         due = sorted(b for b, at in self.stalled.items() if at <= now)
         if due:
             entries = self.consumer.read(due, pending=True)
-            if not entries:
-                for b in due:
-                    self.stalled.pop(b, None)
+            for b in set(due) - {e.variant_id for e in entries}:
+                self.stalled.pop(b, None)  # nothing left pending: it reads new entries again
             self.handle_all(entries)
 
     def flowing(self, books: list[str]) -> list[str]:
@@ -183,7 +182,7 @@ class _Loop:
 
 
 def _repair(variant_id: int) -> None:
-    """Rebuild a book that issued a trade id twice or whose journal vanished."""
+    """Rebuild a book that issued a trade id twice, if it is still behind the database."""
     from sneakers_app.services import books as book_service
 
     try:

@@ -26,8 +26,10 @@ from sneakers_app.services import book_sequences, books, journal, market, paymen
 from sneakers_app.services.orders import OrderError
 from sneakers_app.settings import get_settings
 from tests.support import factories, servers
-from trading.journal import DeadLetters
+from trading.engine import RedisEngine
+from trading.journal import DeadLetters, JournalConsumer, JournalEntry
 from trading.keys import book_keys
+from trading.orders import PlaceOrder, Side
 
 
 @dataclass
@@ -510,3 +512,71 @@ def test_the_database_stopped_and_started_under_the_consumer(
             _pg_ctl(postgres_server, "-o", opts, "-l", log, "-w", "start")
         _check_every_fill_is_a_trade_and_an_order(stack, {row.id or 0: 1})
         assert DeadLetters(stack.client).count() == 0  # an outage is not the entry's fault
+
+
+def test_a_failing_entry_holds_back_only_its_own_books_later_entries(
+    redis_server: servers.RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The consumer loop's ordering with the real journal: while an entry of one book is
+    retried, that book's later entries wait (and then apply in sequence order), other books go
+    on; an entry that never succeeds is parked and its book goes on."""
+    monkeypatch.setattr(consumer, "RETRY_BASE_S", 0.01)
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushall()
+    engine = RedisEngine(client)
+    for book in ("901", "902"):
+        engine.open_book(book)
+    far = int(time.time() * 1000) + 86_400_000
+
+    def rest(book: str, n: int) -> None:
+        engine.place(
+            PlaceOrder(
+                variant_id=book,
+                order_id=f"o{book}-{n}",
+                user_id="u1",
+                side=Side.BID,
+                price_cents=10_000 + n,
+                quantity=1,
+                expires_at=far,
+            )
+        )
+
+    failing = {"901": {2: 2, 4: 99}}  # book -> sequence -> failures before it succeeds
+    applied: list[tuple[str, int]] = []
+
+    def handle(entry: JournalEntry) -> None:
+        left = failing.get(entry.variant_id, {}).get(entry.sequence, 0)
+        if left:
+            failing[entry.variant_id][entry.sequence] = left - 1
+            raise RuntimeError(f"cannot apply {entry.sequence} yet")
+        applied.append((entry.variant_id, entry.sequence))
+
+    group = JournalConsumer(client, group="db", consumer="ordering-test")
+    loop = consumer._Loop(group, handle)
+    books_ = ["901", "902"]
+
+    def step() -> None:
+        loop.retry_stalled()
+        loop.handle_all(group.read(loop.flowing(books_)))
+
+    for n in range(1, 4):
+        rest("901", n)
+        rest("902", n)
+    step()  # 901's seq 2 fails: 901 stops there, 902 goes on
+    assert applied == [("901", 1), ("902", 1), ("902", 2), ("902", 3)]
+    rest("901", 4)
+    rest("901", 5)
+    rest("902", 4)
+    deadline = time.monotonic() + 10
+    while (len(applied) < 8 or loop.stalled) and time.monotonic() < deadline:
+        step()
+        time.sleep(0.01)
+    assert [s for b, s in applied if b == "901"] == [1, 2, 3, 5]  # 4 parked, in order otherwise
+    assert [s for b, s in applied if b == "902"] == [1, 2, 3, 4]
+    (parked,) = DeadLetters(client).list()
+    assert (parked.entry.variant_id, parked.entry.sequence) == ("901", 4)
+    assert parked.attempts == consumer.MAX_ATTEMPTS and "cannot apply 4" in parked.error
+    assert loop.stalled == {} and loop.failures == {}
+    for book in books_:
+        assert group.pending_count(book) == 0
+    client.close()

@@ -580,3 +580,67 @@ def test_a_failing_entry_holds_back_only_its_own_books_later_entries(
     for book in books_:
         assert group.pending_count(book) == 0
     client.close()
+
+
+def test_cancel_and_edit_on_a_lost_book_are_refused_until_it_is_rebuilt(stack: Stack) -> None:
+    m = _market(stack.db)
+    stack.start_consumer()
+    first = _place(stack, m, "ask", 20_000)
+    second = _place(stack, m, "ask", 21_000)
+    bought = _place(stack, m, "bid", 20_000, immediate=True)
+    stack.wait(_applied(stack, {bought.row_id: 1}))
+    stack.client.flushall()
+    with db.session_scope(stack.db) as s, pytest.raises(market.MarketError) as refused:
+        market.cancel(
+            session=s,
+            engine=redis_client.get_engine(),
+            user_id=m.seller,
+            side="ask",
+            row_id=second.row_id,
+        )
+    assert refused.value.message == market.BOOK_PAUSED
+    with Session(stack.db) as s:
+        row = s.get(Ask, second.row_id)
+        assert row is not None and row.status == "open"  # nothing changed
+    with db.session_scope(stack.db) as s:  # rebuilt by that refusal: the edit goes through
+        edited = market.edit_price(
+            session=s,
+            engine=redis_client.get_engine(),
+            user_id=m.seller,
+            side="ask",
+            row_id=second.row_id,
+            price_cents=20_500,
+        )
+    assert edited.message == "Price updated."
+    snap = redis_client.get_engine().snapshot(str(m.variant))
+    assert [(o.order_id, o.price_cents) for o in snap.asks] == [(f"a{second.row_id}", 20_500)]
+    assert first.row_id != second.row_id
+
+
+def test_a_trade_id_issued_twice_is_parked_at_once_never_skipped_as_a_replay(
+    stack: Stack,
+) -> None:
+    m = _market(stack.db)
+    stack.start_consumer()
+    _place(stack, m, "ask", 20_000)
+    bought = _place(stack, m, "bid", 20_000, immediate=True)
+    stack.wait(_applied(stack, {bought.row_id: 1}))
+    with Session(stack.db) as s:
+        (trade,) = s.exec(select(Trade)).all()
+    again = _place(stack, m, "ask", 20_100)
+    # the same trade id for another match, as a book that restarted below the database would
+    ev = (
+        f'[["trade","{trade.id}",20100,1,"a{again.row_id}","{m.seller}",'
+        f'"b{bought.row_id}","{m.buyer}","bid",0,0,{trade.id.rsplit("-", 1)[1]}]]'
+    )
+    now_ms = str(int(time.time() * 1000))
+    journal_key = book_keys(str(m.variant)).journal
+    stack.client.xadd(journal_key, {"cmd": "place", "seq": "3", "at": now_ms, "ev": ev})
+    dead = DeadLetters(stack.client)
+    stack.wait(lambda: dead.count() == 1)
+    (parked,) = dead.list()
+    assert parked.attempts == 1 and parked.error.startswith("TradeIdConflict")
+    with Session(stack.db) as s:
+        assert len(s.exec(select(Trade)).all()) == 1
+        row = s.get(Ask, again.row_id)
+        assert row is not None and row.status == "open"

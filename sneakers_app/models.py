@@ -245,6 +245,22 @@ class OrderBook(SQLModel, table=True):
     updated_at: datetime = ts()
 
 
+class EngineFill(SQLModel, table=True):
+    """A fill the engine reported to the user who placed the order, written in the same commit
+    that records the engine's answer, before the user is told. The journal consumer deletes it
+    once the trade is recorded; if Redis lost the journal first, the book's rebuild records the
+    trade from here, so nothing a user was told "Matched!" for is lost."""
+
+    __tablename__ = "engine_fills"
+
+    trade_id: str = Field(primary_key=True, max_length=64)
+    variant_id: int = Field(foreign_key="product_variants.id", index=True, ondelete="CASCADE")
+    at_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+    event: str = Field(sa_column=Column(Text, nullable=False))
+    """The engine's trade event as JSON (the journal's array form)."""
+    created_at: datetime = ts()
+
+
 class Trade(SQLModel, table=True):
     """A match from the engine (the original design's "match"); its id is the engine's trade id."""
 

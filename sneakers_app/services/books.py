@@ -13,20 +13,28 @@ vanished, and every few seconds from beat (`sneakers.repair_books`).
 
 from __future__ import annotations
 
+import json
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from sneakers_app.models import Ask, Bid, OrderBook, ProductVariant, Trade
+from sneakers_app.models import Ask, Bid, EngineFill, OrderBook, ProductVariant, Trade
 from sneakers_app.services import book_sequences
 from sneakers_app.services.market import engine_order_id
 from trading.engine import RedisEngine, text
+from trading.events import Trade as TradeEvent
+from trading.events import events_from_data
+from trading.journal import JournalEntry
 from trading.keys import book_keys, book_tag
 from trading.orders import Side
 from trading.recovery import Difference, OpenOrder, rebuild_book, reconcile
+
+log = logging.getLogger(__name__)
 
 REBUILD_LOCK_MS = 60_000
 """How long a rebuild may hold its book's lock (a crashed rebuilder's lock lapses)."""
@@ -154,6 +162,7 @@ def ensure_book(*, session: Session, client: Any, variant_id: int) -> bool:
         (h,) = health(session=session, client=client, variant_ids=[variant_id])
         if h.state == "open" and not h.behind:
             return False
+        recover_fills(session, variant_id)
         orders = open_orders(session, variant_id)
         floor = last_sequence(session, variant_id)
         if not orders and h.state is None:
@@ -169,9 +178,51 @@ def ensure_book(*, session: Session, client: Any, variant_id: int) -> bool:
         client.eval(_UNLOCK, 1, lock, token)
 
 
+def recover_fills(session: Session, variant_id: int) -> list[str]:
+    """Record the fills users were told about whose journal entry was lost before the consumer
+    recorded them (engine_fills, written by the place path), oldest first; committed. Their new
+    orders are charged by the order sweep (`sweep_orders`: orders still `created`)."""
+    from sneakers_app.services import journal
+
+    rows = session.exec(
+        select(EngineFill)
+        .where(EngineFill.variant_id == variant_id)
+        .order_by(col(EngineFill.at_ms), col(EngineFill.trade_id))
+    ).all()
+    recovered = []
+    for row in rows:
+        trade_id = row.trade_id
+        try:
+            events = events_from_data(
+                json.loads(row.event), variant_id=str(variant_id), at=row.at_ms
+            )
+            fills = tuple(t for t in events if isinstance(t, TradeEvent))
+            if fills and session.get(Trade, trade_id) is None:
+                entry = JournalEntry(
+                    entry_id="",
+                    variant_id=str(variant_id),
+                    command="recovered",
+                    sequence=max(t.sequence for t in fills),
+                    at=row.at_ms,
+                    events=fills,
+                )
+                journal.apply_entry(session, entry)  # deletes the row too
+                recovered.append(trade_id)
+            else:
+                session.delete(row)
+            session.commit()
+        except Exception:  # one bad row never keeps the book from being rebuilt
+            session.rollback()
+            log.exception("could not record the kept fill %s", trade_id)
+    return recovered
+
+
 def ensure_all(*, session: Session, client: Any) -> list[int]:
     """Open every new book and rebuild every book Redis lost or is behind on; returns the
     variant ids of the books it opened or rebuilt."""
+    # kept fills the consumer recorded after the place path wrote them (a race) are done with
+    session.execute(delete(EngineFill).where(col(EngineFill.trade_id).in_(select(Trade.id))))
+    session.commit()
     done = []
     for h in health(session=session, client=client, variant_ids=variant_ids(session)):
         if (h.state != "open" or h.behind) and ensure_book(

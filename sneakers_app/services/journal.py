@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from sneakers_app.models import Ask, Bid, ProductVariant, Sale, Trade, utcnow
+from sneakers_app.models import Ask, Bid, EngineFill, ProductVariant, Sale, Trade, utcnow
 from sneakers_app.services import book_sequences, notifications, orders
 from sneakers_app.services.market import parse_engine_order_id
 from sneakers_app.services.notifications import Kind
@@ -211,6 +212,9 @@ def apply_entry(session: Session, entry: JournalEntry, now: datetime | None = No
         session.add(row)
     if entry.variant_id.isdigit():
         book_sequences.raise_to(session, int(entry.variant_id), entry.sequence)
+    trade_ids = [e.trade_id for e in entry.events if isinstance(e, ev.Trade)]
+    if trade_ids:  # recorded now: the copies kept for a lost journal are done with
+        session.execute(delete(EngineFill).where(col(EngineFill.trade_id).in_(trade_ids)))
     session.flush()
     return out
 

@@ -9,7 +9,9 @@ the journal consumer (services/journal.py), the one writer of what the engine de
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -19,9 +21,11 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from sneakers_app.models import Ask, Bid, ProductVariant, User, utcnow
+from sneakers_app.models import Ask, Bid, EngineFill, ProductVariant, User, utcnow
+from sneakers_app.models import Trade as TradeRow
 from sneakers_app.services import book_sequences, fees, notifications, payments
 from trading.engine import RedisEngine
+from trading.events import Trade, trade_row
 from trading.orders import (
     DEFAULT_CONFIG,
     CancelOrder,
@@ -326,8 +330,25 @@ def submit(*, session: Session, engine: RedisEngine, side: SideName, row: Bid | 
     row.engine_accepted = True
     row.engine_sequence = outcome.sequence
     session.add(row)
+    _keep_fills(session, outcome.fills)
     session.commit()
     return _placed_from_result(side, row.id, outcome)
+
+
+def _keep_fills(session: Session, fills: Iterable[Trade]) -> None:
+    """Write the fills the engine just reported, in the commit before the user is told: if Redis
+    loses the journal before the consumer records them, the book's rebuild does (books.py)."""
+    for t in fills:
+        if session.get(TradeRow, t.trade_id) is not None:
+            continue  # the journal consumer was quicker
+        session.merge(
+            EngineFill(
+                trade_id=t.trade_id,
+                variant_id=int(t.variant_id),
+                at_ms=t.at,
+                event=json.dumps([trade_row(t)]),
+            )
+        )
 
 
 def _placed_from_result(side: SideName, row_id: int, result: PlaceResult) -> Placed:
@@ -431,6 +452,7 @@ def edit_price(
     row.engine_sequence = outcome.sequence
     row.updated_at = utcnow()
     session.add(row)
+    _keep_fills(session, (e for e in outcome.events if isinstance(e, Trade)))
     session.commit()
     filled = remaining - outcome.resting_quantity - outcome.cancelled_quantity
     return Placed(

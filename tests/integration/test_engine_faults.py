@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from sneakers_app import consumer, db, redis_client
-from sneakers_app.models import Ask, Bid, Notification, Order, Trade, User, utcnow
+from sneakers_app.models import Ask, Bid, EngineFill, Notification, Order, Trade, User, utcnow
 from sneakers_app.services import book_sequences, books, journal, market, payments
 from sneakers_app.services.orders import OrderError
 from sneakers_app.settings import get_settings
@@ -45,6 +45,12 @@ class Stack:
     def client(self) -> redis.Redis:
         client: redis.Redis = redis_client.get_redis()
         return client
+
+    def stop_consumer(self) -> None:
+        self.stop.set()
+        if self.thread is not None:
+            self.thread.join(timeout=30)
+        self.stop = threading.Event()
 
     def start_consumer(self) -> None:
         self.thread = threading.Thread(
@@ -179,25 +185,33 @@ def test_flushall_mid_stream_refuses_rebuilds_by_itself_and_loses_no_fill(stack:
     m = _market(stack.db)
     stack.start_consumer()
     reported: dict[int, int] = {}  # bid row id -> fills the buyer was told about
-    for price in (20_000, 20_100, 20_200, 20_300, 20_400, 20_500):
+    for price in (20_000, 20_100, 20_200, 20_300, 20_400, 20_500, 20_600):
         assert _place(stack, m, "ask", price).status == "open"
+    bought = _place(stack, m, "bid", 20_600, immediate=True)
+    assert bought.message == "Matched! Your order is filled."
+    reported[bought.row_id] = bought.filled_quantity
+    stack.wait(_applied(stack, reported))
+    stack.stop_consumer()  # lagging: what the engine decides next is not recorded yet
+    unrecorded = []
     for _ in range(2):
-        bought = _place(stack, m, "bid", 20_500, immediate=True)
+        bought = _place(stack, m, "bid", 20_600, immediate=True)
         assert bought.message == "Matched! Your order is filled."
         reported[bought.row_id] = bought.filled_quantity
-    stack.wait(_applied(stack, reported))  # the consumer has what the engine decided so far
-    before = _trade_ids(stack.db)
+        unrecorded.append(bought.row_id)
     with Session(stack.db) as s:
+        assert s.exec(select(Trade).where(col(Trade.bid_id).in_(unrecorded))).all() == []
         floor = books.last_sequence(s, m.variant)
     assert floor > 0
 
     stack.client.flushall()  # Redis loses every book, journal and consumer group
+    stack.start_consumer()
 
     with pytest.raises(market.MarketError) as refused:
-        _place(stack, m, "bid", 20_500, immediate=True)
+        _place(stack, m, "bid", 20_600, immediate=True)
     assert refused.value.message == market.BOOK_PAUSED
-    # ...and that refusal had the book rebuilt: the asks the database holds open are back, in
-    # their time priority, and the sequence resumed above the last one the database saw
+    # ...and that refusal had the book rebuilt: first the two fills whose journal was lost are
+    # recorded (the buyers were told), then the asks the database holds open come back in
+    # their time priority, the sequence resumed above the last one the database saw
     snap = redis_client.get_engine().snapshot(str(m.variant))
     with Session(stack.db) as s:
         still_open = s.exec(
@@ -206,21 +220,36 @@ def test_flushall_mid_stream_refuses_rebuilds_by_itself_and_loses_no_fill(stack:
             .order_by(col(Ask.price_cents), col(Ask.engine_sequence))
         ).all()
         refused_row = s.exec(select(Bid).order_by(col(Bid.id).desc())).first()
+        recovered = s.exec(select(Trade).where(col(Trade.bid_id).in_(unrecorded))).all()
+    assert len(recovered) == 2
     assert [o.order_id for o in snap.asks] == [f"a{a.id}" for a in still_open]
     assert len(still_open) == 4
     assert snap.sequence >= floor
     assert refused_row is not None and refused_row.status == "cancelled"
 
     for _ in range(3):
-        bought = _place(stack, m, "bid", 20_500, immediate=True)
+        bought = _place(stack, m, "bid", 20_600, immediate=True)
         assert bought.message == "Matched! Your order is filled."
         reported[bought.row_id] = bought.filled_quantity
-    _check_every_fill_is_a_trade_and_an_order(stack, reported)
-    after = _trade_ids(stack.db)
-    assert len(after) == len(set(after)) == 5
-    new = set(after) - set(before)
-    assert len(new) == 3
-    assert min(int(t.rsplit("-", 1)[1]) for t in new) > floor  # no trade id issued twice
+    stack.wait(_applied(stack, reported))
+    with db.session_scope(stack.db) as s:  # beat's repair_books: nothing to rebuild, and...
+        assert books.ensure_all(session=s, client=stack.client) == []
+    with Session(stack.db) as s:
+        trades = s.exec(select(Trade)).all()
+        orders = s.exec(select(Order)).all()
+        # ...the fills kept for a lost journal are all recorded, and dropped
+        assert s.exec(select(EngineFill)).all() == []
+    assert sorted(t.bid_id for t in trades) == sorted(reported)  # every fill, once
+    assert len(orders) == len(trades) == 6
+    ids = [t.id for t in trades]
+    assert len(ids) == len(set(ids))
+    assert min(int(t.rsplit("-", 1)[1]) for t in ids[3:]) > floor  # no trade id issued twice
+    # the consumer handed on the orders it created; the two the rebuild recorded wait,
+    # `created`, for the order sweep (`sweep_orders`) to charge them
+    by_trade = {o.trade_id: o for o in orders}
+    swept = {by_trade[t.id].id for t in recovered}
+    assert all(by_trade[t.id].status == "created" for t in recovered)
+    assert sorted(stack.handed_on) == sorted(o.id for o in orders if o.id not in swept)
     assert DeadLetters(stack.client).count() == 0
     assert stack.thread is not None and stack.thread.is_alive()
 

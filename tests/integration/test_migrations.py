@@ -36,6 +36,7 @@ EXPECTED_TABLES = {
     "price_alerts",
     "portfolio_items",
     "order_books",
+    "engine_fills",
 }
 
 

@@ -221,7 +221,8 @@ def ensure_all(*, session: Session, client: Any) -> list[int]:
     """Open every new book and rebuild every book Redis lost or is behind on; returns the
     variant ids of the books it opened or rebuilt."""
     # kept fills the consumer recorded after the place path wrote them (a race) are done with
-    session.execute(delete(EngineFill).where(col(EngineFill.trade_id).in_(select(Trade.id))))
+    recorded = select(Trade.id).where(col(Trade.id) == col(EngineFill.trade_id)).exists()
+    session.execute(delete(EngineFill).where(recorded))  # by the trades' key, per kept fill
     session.commit()
     done = []
     for h in health(session=session, client=client, variant_ids=variant_ids(session)):

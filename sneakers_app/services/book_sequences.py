@@ -19,7 +19,7 @@ from sneakers_app.models import OrderBook, utcnow
 
 def recorded(session: Session, variant_id: int) -> int:
     """The last sequence recorded for the book (0 when none was)."""
-    row = session.get(OrderBook, variant_id)
+    row = session.get(OrderBook, variant_id, populate_existing=True)  # never a cached value
     return row.last_sequence if row is not None else 0
 
 

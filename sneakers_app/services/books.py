@@ -117,7 +117,9 @@ def health(*, session: Session, client: Any, variant_ids: list[int]) -> list[Boo
     floors = {
         row.variant_id: row.last_sequence
         for row in session.exec(
-            select(OrderBook).where(col(OrderBook.variant_id).in_(variant_ids))
+            select(OrderBook)
+            .where(col(OrderBook.variant_id).in_(variant_ids))
+            .execution_options(populate_existing=True)
         ).all()
     }
     pipe = client.pipeline(transaction=False)

@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
             sent = market.resubmit_unseen(
                 session=session, engine=get_engine(), older_than=timedelta(0)
             )
-        print(f"Opened {opened} new books; sent {sent} orders the engine had not seen.")
+        print(f"Opened or rebuilt {opened} books; sent {sent} orders the engine had not seen.")
     elif args.command == "rebuild-books":
         from sneakers_app.db import session_scope
         from sneakers_app.redis_client import get_redis

@@ -7,13 +7,16 @@ share a consumer group, and entries a dead consumer left unacknowledged are clai
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import socket
 import threading
 import time
+from collections.abc import Callable
 from types import FrameType
 
+from redis.exceptions import ResponseError
 from sqlmodel import Session, select
 
 from sneakers_app import outbox_relay
@@ -21,7 +24,9 @@ from sneakers_app.db import get_engine as get_db_engine
 from sneakers_app.models import ProductVariant
 from sneakers_app.redis_client import get_redis
 from sneakers_app.services import journal
-from trading.journal import JournalConsumer, JournalEntry
+from trading.journal import DeadLetters, JournalConsumer, JournalEntry
+
+log = logging.getLogger(__name__)
 
 GROUP = "db"
 STALE_MS = 30_000
@@ -49,6 +54,143 @@ def make_consumer(name: str | None = None) -> JournalConsumer:
     return JournalConsumer(get_redis(), group=GROUP, consumer=name)
 
 
+MAX_ATTEMPTS = 5
+"""An entry whose handler fails this many times in a row is parked (dead letters)."""
+RETRY_BASE_S = 0.2
+RETRY_MAX_S = 5.0
+
+
+def is_blip(exc: BaseException) -> bool:
+    """Redis or the database away (connection refused or lost, a timeout, Redis loading, a
+    locked SQLite file): the loop waits and goes on, nothing counts against an entry. Anything
+    else an entry's handler raises counts against that entry."""
+    from redis.exceptions import BusyLoadingError
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+    from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+    blips = (
+        RedisConnectionError,
+        RedisTimeoutError,
+        BusyLoadingError,
+        OperationalError,
+        InterfaceError,
+        DisconnectionError,
+        PoolTimeoutError,
+        ConnectionError,
+        TimeoutError,
+    )
+    return isinstance(exc, blips)
+
+
+def backoff_s(attempt: int) -> float:
+    """Seconds to wait before attempt `attempt + 1` (exponential, capped)."""
+    return float(min(RETRY_MAX_S, RETRY_BASE_S * 2 ** max(0, attempt - 1)))
+
+
+class _Loop:
+    """The consumer's state across reads. A book whose entry failed is *stalled*: its later
+    entries are not read (they stay in the journal, or pending on this consumer) until that
+    entry is applied or parked, so each book's entries are applied in sequence order; other
+    books go on. Several consumers share the group: an entry is delivered to one of them, and a
+    book's entries reach another consumer only through `claim_stale` after STALE_MS (the first
+    one is then presumed dead)."""
+
+    def __init__(self, consumer: JournalConsumer, handle: Callable[[JournalEntry], None]) -> None:
+        self.consumer = consumer
+        self.handle = handle
+        self.dead = DeadLetters(consumer.client)
+        self.failures: dict[str, int] = {}  # entry id -> failed attempts in a row
+        self.stalled: dict[str, float] = {}  # book -> when its failed entry may be tried again
+
+    def handle_all(self, entries: list[JournalEntry]) -> set[str]:
+        """Handles and acks `entries` in order, stopping a book at its first failure; returns
+        the books that made progress. A blip propagates (the caller backs off)."""
+        progressed: set[str] = set()
+        stopped: set[str] = set()
+        for entry in entries:
+            book = entry.variant_id
+            if book in stopped:
+                continue
+            try:
+                if entry.malformed:
+                    raise ValueError(entry.malformed)
+                self.handle(entry)
+            except Exception as exc:
+                if is_blip(exc):
+                    raise
+                stopped.add(book)
+                self._failed(entry, exc)
+                continue
+            self.consumer.ack([entry])
+            self.failures.pop(entry.entry_id, None)
+            progressed.add(book)
+        for book in progressed - stopped:
+            self.stalled.pop(book, None)
+        return progressed
+
+    def _failed(self, entry: JournalEntry, exc: Exception) -> None:
+        attempts = self.failures.get(entry.entry_id, 0) + 1
+        conflict = isinstance(exc, journal.TradeIdConflict)
+        if attempts < MAX_ATTEMPTS and not conflict:
+            self.failures[entry.entry_id] = attempts
+            self.stalled[entry.variant_id] = time.monotonic() + backoff_s(attempts)
+            log.warning(
+                "journal entry %s of book %s failed (attempt %d): %r",
+                entry.entry_id,
+                entry.variant_id,
+                attempts,
+                exc,
+            )
+            return
+        self.dead.park(
+            entry,
+            error=f"{type(exc).__name__}: {exc}",
+            attempts=attempts,
+            consumer=self.consumer.consumer,
+            group=self.consumer.group,
+        )
+        self.failures.pop(entry.entry_id, None)
+        # its book goes on with the next entry: the engine decided those already, and applying
+        # is idempotent and order-insensitive enough that the parked entry can be re-applied
+        # later (docs/trading.md, "Books and the journal under faults")
+        self.stalled[entry.variant_id] = time.monotonic()
+        log.error(
+            "journal entry %s of book %s parked after %d attempts: %r",
+            entry.entry_id,
+            entry.variant_id,
+            attempts,
+            exc,
+        )
+        if conflict and entry.variant_id.isdigit():
+            _repair(int(entry.variant_id))
+
+    def retry_stalled(self) -> None:
+        """Re-read (in order) the pending entries of the stalled books that are due."""
+        now = time.monotonic()
+        due = sorted(b for b, at in self.stalled.items() if at <= now)
+        if due:
+            entries = self.consumer.read(due, pending=True)
+            for b in set(due) - {e.variant_id for e in entries}:
+                self.stalled.pop(b, None)  # nothing left pending: it reads new entries again
+            self.handle_all(entries)
+
+    def flowing(self, books: list[str]) -> list[str]:
+        return [b for b in books if b not in self.stalled]
+
+
+def _repair(variant_id: int) -> None:
+    """Rebuild a book that issued a trade id twice, if it is still behind the database."""
+    from sneakers_app.services import books as book_service
+
+    try:
+        with Session(get_db_engine(), expire_on_commit=False) as session:
+            book_service.ensure_book(session=session, client=get_redis(), variant_id=variant_id)
+    except Exception as exc:  # beat's repair_books tries again
+        log.warning("could not rebuild book %s yet: %r", variant_id, exc)
+
+
 def run(stop: threading.Event | None = None, *, block_ms: int = 1000) -> None:
     """Handle journal entries until `stop`: first the ones this consumer had read and not
     acknowledged before it stopped, then new ones as they come.
@@ -58,34 +200,62 @@ def run(stop: threading.Event | None = None, *, block_ms: int = 1000) -> None:
     entry: after a read, the books that had entries are read on their own (blocking up to
     `HOT_BLOCK_MS`) for up to `HOT_SECONDS`, then every book again. No book waits longer than
     `HOT_SECONDS` plus one read for its entries to be looked at.
+
+    Faults: Redis or the database away makes the loop wait (backoff up to RETRY_MAX_S) and go
+    on where it was once they are back; a book's journal that vanished (Redis lost its data)
+    gets its group again; an entry that fails
+    MAX_ATTEMPTS times is parked in the dead-letter stream (staff console) and its book goes
+    on. Nothing here ever ends the loop but `stop`.
     """
     stop = stop or threading.Event()
     consumer = make_consumer()
     handle = journal.handler(lambda: Session(get_db_engine(), expire_on_commit=False), after_commit)
-
-    def handle_all(entries: list[JournalEntry]) -> set[str]:
-        """Handles and acks `entries`; returns their books."""
-        return {entry.variant_id for entry in consumer.handle(entries, handle)}
-
+    loop = _Loop(consumer, handle)
     books: list[str] = []
     refreshed = 0.0
     unacked_read = False
+    blips = 0
     while not stop.is_set():
-        if time.monotonic() - refreshed > REFRESH_BOOKS_S:
-            books = _variant_ids()
-            refreshed = time.monotonic()
-            handle_all(consumer.claim_stale(books, min_idle_ms=STALE_MS))
-        if not books:
-            stop.wait(1.0)
-            continue
-        if not unacked_read:  # a read returns up to 100 per book: read until none is left
-            while handle_all(consumer.read(books, pending=True)):
-                pass
-            unacked_read = True
-        hot = handle_all(consumer.read(books, block_ms=block_ms))
-        until = time.monotonic() + HOT_SECONDS
-        while hot and time.monotonic() < until and not stop.is_set():
-            hot = handle_all(consumer.read(sorted(hot), block_ms=HOT_BLOCK_MS))
+        try:
+            if time.monotonic() - refreshed > REFRESH_BOOKS_S:
+                books = _variant_ids()
+                refreshed = time.monotonic()
+                loop.handle_all(consumer.claim_stale(loop.flowing(books), min_idle_ms=STALE_MS))
+            if not books:
+                stop.wait(1.0)
+                continue
+            if not unacked_read:  # a read returns up to 100 per book: read until none is left
+                while loop.handle_all(consumer.read(loop.flowing(books), pending=True)):
+                    pass
+                unacked_read = True
+            loop.retry_stalled()
+            hot = loop.handle_all(consumer.read(loop.flowing(books), block_ms=block_ms))
+            until = time.monotonic() + HOT_SECONDS
+            while hot and time.monotonic() < until and not stop.is_set():
+                hot_books = loop.flowing(sorted(hot))
+                hot = loop.handle_all(consumer.read(hot_books, block_ms=HOT_BLOCK_MS))
+            blips = 0
+        except ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                blips += 1
+                log.exception("journal consumer: %r; retrying in %.1fs", exc, backoff_s(blips))
+                stop.wait(backoff_s(blips))
+                continue
+            # a journal and its group vanished: Redis lost its data. Make the groups again; the
+            # book itself refuses orders until it is rebuilt (by the first order it refuses, or
+            # beat's repair_books), from the database, which holds everything applied so far.
+            log.warning("a book's journal vanished (%s); creating its group again", exc)
+            consumer.forget_groups()
+            unacked_read = False
+        except Exception as exc:
+            blips += 1
+            if is_blip(exc):
+                log.warning("journal consumer: %r; retrying in %.1fs", exc, backoff_s(blips))
+            else:  # not an entry's fault (those are counted in handle_all): log it and go on
+                log.exception("journal consumer loop failed; retrying in %.1fs", backoff_s(blips))
+            stop.wait(backoff_s(blips))
+            consumer.forget_groups()  # a restarted Redis may have lost them
+            unacked_read = False  # entries read before the blip are pending: read them first
 
 
 def main() -> int:

@@ -269,6 +269,34 @@ class Ask(SQLModel, table=True):
     updated_at: datetime = ts()
 
 
+class OrderBook(SQLModel, table=True):
+    """What the database knows of each book in the engine: the last sequence it saw from it
+    (journal entries, rebuilds). A book in Redis below it lost state and is rebuilt."""
+
+    __tablename__ = "order_books"
+
+    variant_id: int = Field(primary_key=True, foreign_key="product_variants.id", ondelete="CASCADE")
+    last_sequence: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    rebuilt_at: datetime | None = opt_ts()
+    updated_at: datetime = ts()
+
+
+class EngineFill(SQLModel, table=True):
+    """A fill the engine reported to the user who placed the order, written in the same commit
+    that records the engine's answer, before the user is told. The journal consumer deletes it
+    once the trade is recorded; if Redis lost the journal first, the book's rebuild records the
+    trade from here, so nothing a user was told "Matched!" for is lost."""
+
+    __tablename__ = "engine_fills"
+
+    trade_id: str = Field(primary_key=True, max_length=64)
+    variant_id: int = Field(foreign_key="product_variants.id", index=True, ondelete="CASCADE")
+    at_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+    event: str = Field(sa_column=Column(Text, nullable=False))
+    """The engine's trade event as JSON (the journal's array form)."""
+    created_at: datetime = ts()
+
+
 class Trade(SQLModel, table=True):
     """A match from the engine (the original design's "match"); its id is the engine's trade id."""
 

@@ -62,7 +62,8 @@ celery_app.conf.update(
         "purge-expired-sessions": {"task": "sneakers.purge_expired_sessions", "schedule": 3600.0},
         "sweep-orders": {"task": "sneakers.sweep_orders", "schedule": 60.0},
         "expire-books": {"task": "sneakers.expire_books", "schedule": 60.0},
-        "resubmit-unseen": {"task": "sneakers.resubmit_unseen", "schedule": 60.0},
+        "resubmit-unseen": {"task": "sneakers.resubmit_unseen", "schedule": 15.0},
+        "repair-books": {"task": "sneakers.repair_books", "schedule": 10.0},
         "deadline-notices": {"task": "sneakers.deadline_notices", "schedule": 900.0},
         "send-account-links": {"task": "sneakers.send_unsent_links", "schedule": 60.0},
     },
@@ -398,12 +399,25 @@ def expire_books() -> int:
     return expired
 
 
+@celery_app.task(name="sneakers.repair_books")  # type: ignore[untyped-decorator]
+def repair_books() -> list[int]:
+    """Rebuild every book Redis lost or is behind on (services/books.py)."""
+    from sneakers_app.redis_client import get_redis
+    from sneakers_app.services import books
+
+    with _session() as session:
+        return books.ensure_all(session=session, client=get_redis())
+
+
 @celery_app.task(name="sneakers.resubmit_unseen")  # type: ignore[untyped-decorator]
 def resubmit_unseen() -> int:
     from sneakers_app.redis_client import get_engine
 
+    emails: list[int] = []
     with _session() as session:
-        return market.resubmit_unseen(session=session, engine=get_engine())
+        sent = market.resubmit_unseen(session=session, engine=get_engine(), emails=emails)
+    enqueue_emails(emails)
+    return sent
 
 
 @celery_app.task(name="sneakers.deadline_notices")  # type: ignore[untyped-decorator]

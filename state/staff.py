@@ -19,7 +19,7 @@ from sqlmodel import Session
 from sneakers_app import outbox_relay
 from sneakers_app.db import session_scope
 from sneakers_app.money import format_usd
-from sneakers_app.services import saga, verification, verification_views
+from sneakers_app.services import journal, saga, verification, verification_views
 from sneakers_app.services.orders import STATUS_LABELS, OrderError
 from sneakers_app.services.saga import StepResult
 from state.base import SessionState
@@ -586,3 +586,96 @@ class VerificationState(SessionState):
         _enqueue_after_commit(session)
         self._load_payouts(staff)
         return rx.toast.success("Transfer queued again", duration=4000)
+
+
+# --- parked journal entries -------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class ParkedRow:
+    parked_id: str
+    book: str
+    entry_id: str
+    command: str
+    sequence: int
+    summary: str
+    error: str
+    attempts: int
+    when: str
+
+
+class JournalFaultsState(VerificationState):
+    """Journal entries the consumer parked after they failed every attempt: what they hold and
+    why they failed; apply one again once its cause is fixed, or dismiss it."""
+
+    parked: list[ParkedRow] = []
+    parked_error: str = ""
+    parked_notice: str = ""
+
+    def _load_parked(self, staff_id: int) -> None:
+        with session_scope() as session:
+            views = journal.parked_entries(session=session, staff_id=staff_id)
+        self.parked = [
+            ParkedRow(
+                parked_id=v.parked_id,
+                book=v.book,
+                entry_id=v.entry_id,
+                command=v.command,
+                sequence=v.sequence,
+                summary=v.summary,
+                error=v.error,
+                attempts=v.attempts,
+                when=_when(v.parked_at),
+            )
+            for v in views
+        ]
+
+    @rx.event
+    def load_parked(self) -> rx.event.EventSpec | None:
+        staff = self._staff_id()
+        if not isinstance(staff, int):
+            self.parked = []
+            return staff
+        self.parked_error = ""
+        try:
+            self._load_parked(staff)
+        except Exception:
+            logger.exception("could not read the parked journal entries")
+            self.parked_error = "Could not read the parked journal entries; try again."
+        return None
+
+    def _parked_action(self, parked_id: str, apply: bool) -> rx.event.EventSpec | None:
+        staff = self._staff_id()
+        if not isinstance(staff, int):
+            self.parked = []
+            return staff
+        if not any(p.parked_id == parked_id for p in self.parked):
+            self.parked_error = "That entry is no longer parked."
+            return None
+        self.parked_error = ""
+        self.parked_notice = ""
+        try:
+            with session_scope() as session:
+                if apply:
+                    journal.reapply_parked(session=session, staff_id=staff, parked_id=parked_id)
+                else:
+                    journal.dismiss_parked(session=session, staff_id=staff, parked_id=parked_id)
+        except OrderError as exc:
+            self.parked_error = str(exc)
+            return None
+        except Exception as exc:
+            self.parked_error = f"It still fails: {type(exc).__name__}: {str(exc)[:300]}"
+            return None
+        if apply:  # the entry's charges and emails are outbox rows committed with it
+            _enqueue_after_commit(session)
+        self.parked_notice = "Applied." if apply else "Dismissed."
+        self._load_parked(staff)
+        return None
+
+    @rx.event
+    def reapply(self, parked_id: str) -> rx.event.EventSpec | None:
+        return self._parked_action(str(parked_id)[:40], apply=True)
+
+    @rx.event
+    def dismiss(self, parked_id: str) -> rx.event.EventSpec | None:
+        return self._parked_action(str(parked_id)[:40], apply=False)

@@ -154,11 +154,12 @@ class RedisEngine:
             cmd.price_cents,
             cmd.quantity,
             cmd.time_in_force.value,
-            cmd.expires_at or 0,
+            cmd.expires_at or cmd.deadline or 0,  # an IOC's slot holds its deadline
             c.min_price_cents,
             c.max_price_cents,
             c.max_quantity,
             c.max_expiry_ms,
+            cmd.min_sequence,
         )
         return keys.script_keys, args
 
@@ -182,10 +183,14 @@ class RedisEngine:
 
     # -- commands -------------------------------------------------------------------------------
 
-    def open_book(self, variant_id: str, *, reopen: bool = False) -> bool:
-        """Create the book (idempotent). True when it was created or reopened just now."""
+    def open_book(self, variant_id: str, *, reopen: bool = False, last_sequence: int = 0) -> bool:
+        """Create the book (idempotent). True when it was created or reopened just now.
+
+        A book created now starts from `last_sequence`: the last sequence the system of record
+        saw from it (0 for a new book). A book that held orders and was lost with Redis must be
+        rebuilt (trading.recovery.rebuild_book), not opened: opening brings no order back."""
         keys = book_keys(variant_id)
-        args = self._args(keys, self.clock(), "1" if reopen else "0")
+        args = self._args(keys, self.clock(), "1" if reopen else "0", last_sequence)
         reply = self.scripts.call("open_book", keys.script_keys, args)
         return int(reply[1]) == 1
 
@@ -223,7 +228,8 @@ class RedisEngine:
             # built one at a time: the first goes out while the next ones are being built
             bounds = (c.min_price_cents, c.max_price_cents, c.max_quantity, c.max_expiry_ms)
             for keys, group in groups:
-                args = self._args(keys, now, *bounds)
+                floor = max(cmds[i].min_sequence for i in group)
+                args = self._args(keys, now, *bounds, floor)
                 for i in group:
                     cmd = cmds[i]
                     args += (
@@ -233,7 +239,7 @@ class RedisEngine:
                         cmd.price_cents,
                         cmd.quantity,
                         cmd.time_in_force.value,
-                        cmd.expires_at or 0,
+                        cmd.expires_at or cmd.deadline or 0,
                     )
                 yield keys.script_keys, args
 
@@ -299,6 +305,7 @@ class RedisEngine:
             c.min_price_cents,
             c.max_price_cents,
             c.max_quantity,
+            cmd.min_sequence,
         )
         reply = self.scripts.call("modify", keys.script_keys, args)
         if text(reply[0]) == "rej":

@@ -231,6 +231,24 @@ _ROWS: dict[Any, _Reader] = {
 }
 
 
+def trade_row(t: Trade) -> list[Any]:
+    """A trade in the journal's array form (what `events_from_data` reads back)."""
+    return [
+        "trade",
+        t.trade_id,
+        t.price_cents,
+        t.quantity,
+        t.maker_order_id,
+        t.maker_user_id,
+        t.taker_order_id,
+        t.taker_user_id,
+        t.taker_side,
+        t.maker_remaining,
+        t.taker_remaining,
+        t.sequence,
+    ]
+
+
 def _unknown_row(row: Sequence[Any], variant_id: str, at: int) -> Event:
     raise ValueError(f"unknown event type {row[0]!r}")
 

@@ -42,6 +42,8 @@ class JournalEntry:
     """The book's sequence after the command: strictly increasing within a book."""
     at: int
     events: tuple[Event, ...]
+    malformed: str = ""
+    """Why the entry's fields could not be read (then `events` is empty): a poison entry."""
 
     @property
     def trades(self) -> tuple[Trade, ...]:
@@ -51,15 +53,27 @@ class JournalEntry:
 def _entry(stream: str, entry_id: Any, fields: Any) -> JournalEntry:
     f = {_s(k): _s(v) for k, v in dict(fields).items()}
     variant_id = variant_of_key(stream)
-    at = int(f["at"])
-    return JournalEntry(
-        entry_id=_s(entry_id),
-        variant_id=variant_id,
-        command=f["cmd"],
-        sequence=int(f["seq"]),
-        at=at,
-        events=parse_events(f["ev"], variant_id=variant_id, at=at),
-    )
+    try:
+        at = int(f["at"])
+        return JournalEntry(
+            entry_id=_s(entry_id),
+            variant_id=variant_id,
+            command=f["cmd"],
+            sequence=int(f["seq"]),
+            at=at,
+            events=parse_events(f["ev"], variant_id=variant_id, at=at),
+        )
+    except (KeyError, ValueError, TypeError, IndexError) as exc:
+        # not something the engine wrote: handed on as a poison entry (never stops a read)
+        return JournalEntry(
+            entry_id=_s(entry_id),
+            variant_id=variant_id,
+            command=f.get("cmd", ""),
+            sequence=0,
+            at=0,
+            events=(),
+            malformed=f"unreadable journal entry: {exc!r}",
+        )
 
 
 def read_journal(
@@ -94,6 +108,10 @@ class JournalConsumer:
         self.consumer = consumer
         self._ready: set[str] = set()
         self._cluster = isinstance(client, RedisCluster)
+
+    def forget_groups(self) -> None:
+        """Check every group again before the next read (Redis may have lost them)."""
+        self._ready.clear()
 
     def ensure_group(self, variant_id: str) -> None:
         """Create the group at the start of the book's journal (and the stream if missing)."""
@@ -221,3 +239,83 @@ class JournalConsumer:
             floor = bound if floor is None else min(floor, bound)
         assert floor is not None
         return int(self.client.xtrim(stream, minid=f"{floor[0]}-{floor[1]}", approximate=False))
+
+
+DEAD_LETTERS = "journal:dead-letters"
+"""The stream of journal entries a consumer gave up on (parked), for staff."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ParkedEntry:
+    parked_id: str
+    """Its id in the dead-letter stream."""
+    entry: JournalEntry
+    error: str
+    attempts: int
+    consumer: str
+    parked_at: int
+    """Epoch ms."""
+
+
+class DeadLetters:
+    """Journal entries that failed every attempt: parked here (and acknowledged in their book's
+    journal) so the entries after them go on; staff see them, re-apply them or dismiss them."""
+
+    def __init__(self, client: Any, *, key: str = DEAD_LETTERS, maxlen: int = 10_000) -> None:
+        self.client = client
+        self.key = key
+        self.maxlen = maxlen
+
+    def park(
+        self, entry: JournalEntry, *, error: str, attempts: int, consumer: str, group: str
+    ) -> str:
+        """Copy the entry (its raw fields, read back from its journal) here, then ack it."""
+        stream = book_keys(entry.variant_id).journal
+        raw = self.client.xrange(stream, min=entry.entry_id, max=entry.entry_id)
+        fields = {_s(k): _s(v) for k, v in dict(raw[0][1]).items()} if raw else {}
+        parked = self.client.xadd(
+            self.key,
+            {
+                "book": entry.variant_id,
+                "entry": entry.entry_id,
+                "cmd": fields.get("cmd", entry.command),
+                "seq": fields.get("seq", str(entry.sequence)),
+                "at": fields.get("at", str(entry.at)),
+                "ev": fields.get("ev", "[]"),
+                "error": error[:2000],
+                "attempts": str(attempts),
+                "consumer": consumer,
+                "parked_at": str(int(time.time() * 1000)),
+            },
+            maxlen=self.maxlen,
+            approximate=True,
+        )
+        self.client.xack(stream, group, entry.entry_id)
+        return _s(parked)
+
+    @staticmethod
+    def _parked(pid: Any, raw: Any) -> ParkedEntry:
+        f = {_s(k): _s(v) for k, v in dict(raw).items()}
+        parsed = _entry(book_keys(f["book"]).journal, f["entry"], f)
+        return ParkedEntry(
+            parked_id=_s(pid),
+            entry=parsed,
+            error=f["error"],
+            attempts=int(f["attempts"]),
+            consumer=f["consumer"],
+            parked_at=int(f["parked_at"]),
+        )
+
+    def list(self, count: int = 100) -> list[ParkedEntry]:
+        """The newest parked entries first."""
+        return [self._parked(i, raw) for i, raw in self.client.xrevrange(self.key, count=count)]
+
+    def get(self, parked_id: str) -> ParkedEntry | None:
+        found = self.client.xrange(self.key, min=parked_id, max=parked_id)
+        return self._parked(*found[0]) if found else None
+
+    def remove(self, parked_id: str) -> bool:
+        return int(self.client.xdel(self.key, parked_id)) == 1
+
+    def count(self) -> int:
+        return int(self.client.xlen(self.key))

@@ -47,6 +47,8 @@ class OrderStatus(StrEnum):
 class RejectCode(StrEnum):
     UNKNOWN_BOOK = "unknown_book"
     BOOK_HALTED = "book_halted"
+    BOOK_BEHIND = "book_behind"
+    TOO_LATE = "too_late"
     INVALID_ID = "invalid_id"
     INVALID_SIDE = "invalid_side"
     INVALID_PRICE = "invalid_price"
@@ -93,6 +95,12 @@ class PlaceOrder:
     time_in_force: TimeInForce = TimeInForce.GTC
     expires_at: int | None = None
     """Epoch ms from which the order no longer matches. Required for GTC, must be None for IOC."""
+    deadline: int | None = None
+    """IOC only: epoch ms from which the engine refuses the order (`too_late`) instead of
+    executing it: a request that stalled or a late retry never buys or sells late."""
+    min_sequence: int = 0
+    """The last book sequence the caller's system of record saw: a book whose sequence is below
+    it lost state and refuses the order (`book_behind`) until it is rebuilt."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -116,6 +124,8 @@ class ModifyOrder:
     user_id: str
     price_cents: int
     quantity: int
+    min_sequence: int = 0
+    """As for PlaceOrder: a book behind this sequence refuses (`book_behind`)."""
 
 
 @dataclass(frozen=True, kw_only=True)

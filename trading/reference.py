@@ -220,7 +220,9 @@ class _Command:
         )
 
 
-def _check_book(book: _Book | None, variant_id: str, order_id: str | None) -> Rejected | None:
+def _check_book(
+    book: _Book | None, variant_id: str, order_id: str | None, floor: int = 0
+) -> Rejected | None:
     if book is None:
         return reject(
             variant_id, order_id, RejectCode.UNKNOWN_BOOK, "no order book for this variant"
@@ -228,6 +230,13 @@ def _check_book(book: _Book | None, variant_id: str, order_id: str | None) -> Re
     if book.state != "open":
         return reject(
             variant_id, order_id, RejectCode.BOOK_HALTED, "the order book is being rebuilt"
+        )
+    if book.seq < floor:
+        return reject(
+            variant_id,
+            order_id,
+            RejectCode.BOOK_BEHIND,
+            "the order book is behind the database and must be rebuilt",
         )
     return None
 
@@ -248,10 +257,11 @@ class ReferenceEngine:
         self.clock = clock
         self.books: dict[str, _Book] = {}
 
-    def open_book(self, variant_id: str, *, reopen: bool = False) -> bool:
+    def open_book(self, variant_id: str, *, reopen: bool = False, last_sequence: int = 0) -> bool:
         book = self.books.get(variant_id)
         if book is None:
             self.books[variant_id] = _Book(variant_id=variant_id)
+            self.books[variant_id].seq = last_sequence
             return True
         if book.state != "open" and reopen:
             book.state = "open"
@@ -264,7 +274,7 @@ class ReferenceEngine:
             return bad
         now, cfg, v, oid = self.clock(), self.config, cmd.variant_id, cmd.order_id
         book = self.books.get(v)
-        bad = _check_book(book, v, oid)
+        bad = _check_book(book, v, oid, cmd.min_sequence)
         if bad:
             return bad
         assert book is not None
@@ -283,6 +293,10 @@ class ReferenceEngine:
                 return reject(
                     v, oid, RejectCode.INVALID_EXPIRY, "a GTC order needs expires_at in the future"
                 )
+        elif cmd.deadline and cmd.deadline <= now:
+            return reject(
+                v, oid, RejectCode.TOO_LATE, "the order reached the book after its deadline"
+            )
         c = _Command(book, now, cfg)
         c.sweep(cfg.sweep_limit)
         book.seq += 1
@@ -311,9 +325,9 @@ class ReferenceEngine:
         return place_result(v, oid, c.commit())
 
     def _open_order(
-        self, book: _Book | None, v: str, oid: str, user: str, now: int
+        self, book: _Book | None, v: str, oid: str, user: str, now: int, floor: int = 0
     ) -> _Order | Rejected:
-        bad = _check_book(book, v, oid)
+        bad = _check_book(book, v, oid, floor)
         if bad:
             return bad
         assert book is not None
@@ -360,7 +374,7 @@ class ReferenceEngine:
             return bad
         now, v, price, qty = self.clock(), cmd.variant_id, cmd.price_cents, cmd.quantity
         book = self.books.get(v)
-        o = self._open_order(book, v, cmd.order_id, cmd.user_id, now)
+        o = self._open_order(book, v, cmd.order_id, cmd.user_id, now, cmd.min_sequence)
         if isinstance(o, Rejected):
             return o
         assert book is not None

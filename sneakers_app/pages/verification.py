@@ -6,6 +6,7 @@ import reflex as rx
 
 from components.layout import page
 from components.security import enrol_view, second_factor_view
+from components.staff_journal import parked_view
 from components.staff_order import no_order_selected, order_panel
 from components.staff_payouts import payouts_view
 from components.staff_queue import queue_list, queue_tabs
@@ -73,6 +74,8 @@ def console() -> rx.Component:
         ),
         queue_tabs(),
         rx.cond(VerificationState.view == "payouts", payouts_view(), queues_view()),
+        rx.divider(),
+        parked_view(),
         spacing="4",
         width="100%",
     )

@@ -13,15 +13,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
+from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from sneakers_app.models import Ask, Bid, ProductVariant, Sale, Trade, utcnow
-from sneakers_app.services import notifications, orders, outbox
+from sneakers_app.models import Ask, Bid, EngineFill, ProductVariant, Sale, Trade, utcnow
+from sneakers_app.services import book_sequences, notifications, orders, outbox
 from sneakers_app.services.market import parse_engine_order_id
 from sneakers_app.services.notifications import Kind
 from trading import events as ev
-from trading.journal import JournalEntry
+from trading.journal import DeadLetters, JournalEntry, ParkedEntry
 
 CHARGE_TASK = "sneakers.charge_order"
 
@@ -60,9 +62,22 @@ def _set_remaining(row: Bid | Ask, remaining: int, now: datetime) -> None:
     row.updated_at = now
 
 
+class TradeIdConflict(Exception):
+    """A journal entry's trade id is already recorded for another match: the book issued it a
+    second time (it lost state and restarted below the database's last sequence). Retrying
+    cannot help: the entry is parked for staff and the book rebuilt."""
+
+
 def _apply_trade(session: Session, trade: ev.Trade, now: datetime, out: Applied) -> None:
-    if session.get(Trade, trade.trade_id) is not None:
-        return
+    known = session.get(Trade, trade.trade_id)
+    if known is not None:
+        names = (f"b{known.bid_id}", f"a{known.ask_id}")
+        if names != (trade.bid_order_id, trade.ask_order_id):
+            raise TradeIdConflict(
+                f"trade {trade.trade_id} is recorded between {names[0]} and {names[1]}, the "
+                f"journal has it between {trade.bid_order_id} and {trade.ask_order_id}"
+            )
+        return  # a replay of an entry already applied
     bid, ask = _row(session, trade.bid_order_id), _row(session, trade.ask_order_id)
     if not isinstance(bid, Bid) or not isinstance(ask, Ask):
         raise LookupError(f"trade {trade.trade_id} names orders the database does not have")
@@ -206,6 +221,11 @@ def apply_entry(session: Session, entry: JournalEntry, now: datetime | None = No
             row.engine_sequence = event.sequence
         row.updated_at = now
         session.add(row)
+    if entry.variant_id.isdigit():
+        book_sequences.raise_to(session, int(entry.variant_id), entry.sequence)
+    trade_ids = [e.trade_id for e in entry.events if isinstance(e, ev.Trade)]
+    if trade_ids:  # recorded now: the copies kept for a lost journal are done with
+        session.execute(delete(EngineFill).where(col(EngineFill.trade_id).in_(trade_ids)))
     session.flush()
     return out
 
@@ -223,3 +243,84 @@ def handler(
         after_commit(applied)
 
     return handle
+
+
+# --- parked entries (the consumer's dead letters), for staff -------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class ParkedView:
+    parked_id: str
+    book: str
+    entry_id: str
+    command: str
+    sequence: int
+    summary: str
+    """What the entry holds, e.g. '1 trade, 2 other events'."""
+    error: str
+    attempts: int
+    parked_at: datetime
+
+
+def _redis() -> Any:
+    from sneakers_app.redis_client import get_redis
+
+    return get_redis()
+
+
+def _summary(parked: ParkedEntry) -> str:
+    if parked.entry.malformed:
+        return "unreadable entry"
+    trades = len(parked.entry.trades)
+    others = len(parked.entry.events) - trades
+    parts = [f"{trades} trade{'s' if trades != 1 else ''}"] if trades else []
+    if others:
+        parts.append(f"{others} other event{'s' if others != 1 else ''}")
+    return ", ".join(parts) or "no events"
+
+
+def parked_entries(
+    *, session: Session, staff_id: int, client: Any = None, limit: int = 50
+) -> list[ParkedView]:
+    """Journal entries the consumer gave up on, newest first (staff only)."""
+    orders.require_staff(session, staff_id)
+    client = client or _redis()
+    return [
+        ParkedView(
+            parked_id=p.parked_id,
+            book=p.entry.variant_id,
+            entry_id=p.entry.entry_id,
+            command=p.entry.command,
+            sequence=p.entry.sequence,
+            summary=_summary(p),
+            error=p.error,
+            attempts=p.attempts,
+            parked_at=_at(p.parked_at),
+        )
+        for p in DeadLetters(client).list(count=limit)
+    ]
+
+
+def reapply_parked(
+    *, session: Session, staff_id: int, parked_id: str, client: Any = None
+) -> Applied:
+    """Apply a parked entry again (after its cause was fixed) and drop it from the dead letters.
+    Raises what applying raises (nothing is committed then, and it stays parked); the caller
+    hands the result's follow-ups on after this returns."""
+    orders.require_staff(session, staff_id)
+    dead = DeadLetters(client or _redis())
+    parked = dead.get(parked_id)
+    if parked is None:
+        raise LookupError("That entry is no longer parked.")
+    if parked.entry.malformed:
+        raise ValueError(parked.entry.malformed)
+    applied = apply_entry(session, parked.entry)
+    session.commit()
+    dead.remove(parked_id)
+    return applied
+
+
+def dismiss_parked(*, session: Session, staff_id: int, parked_id: str, client: Any = None) -> bool:
+    """Drop a parked entry without applying it (staff decided it holds nothing to record)."""
+    orders.require_staff(session, staff_id)
+    return DeadLetters(client or _redis()).remove(parked_id)

@@ -9,23 +9,30 @@ the journal consumer (services/journal.py), the one writer of what the engine de
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from sneakers_app.models import Ask, Bid, ProductVariant, User, utcnow
-from sneakers_app.services import fees, payments
+from sneakers_app.models import Ask, Bid, EngineFill, ProductVariant, User, utcnow
+from sneakers_app.models import Trade as TradeRow
+from sneakers_app.services import book_sequences, fees, notifications, payments
 from trading.engine import RedisEngine
+from trading.events import Trade, trade_row
 from trading.orders import (
     DEFAULT_CONFIG,
     CancelOrder,
     ModifyOrder,
     PlaceOrder,
     PlaceResult,
+    RejectCode,
     Rejected,
     Side,
     TimeInForce,
@@ -38,6 +45,20 @@ DEFAULT_EXPIRY_DAYS = 30
 MIN_PRICE_CENTS = DEFAULT_CONFIG.min_price_cents
 MAX_PRICE_CENTS = DEFAULT_CONFIG.max_price_cents
 _CLIENT_KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+IOC_SEND_WINDOW = timedelta(seconds=10)
+"""A Buy Now / Sell Now (IOC) is sent by the request that wrote it, within this long of being
+written, or never: the engine refuses it after that (`too_late`), the resubmit sweep never
+re-sends one and cancels it with a notice when the engine never saw it."""
+BOOK_PAUSED = (
+    "Trading in this size is paused for a moment while its order book is restored. Nothing "
+    "was placed; please try again shortly."
+)
+ENGINE_UNSURE = (
+    "The market did not answer in time. If your order went through it will show in your "
+    "orders within a minute; if not, it is cancelled and nothing is charged."
+)
+_BOOK_FAULTS = frozenset({RejectCode.UNKNOWN_BOOK, RejectCode.BOOK_HALTED, RejectCode.BOOK_BEHIND})
+_ENGINE_DOWN = (RedisConnectionError, RedisTimeoutError)
 
 
 class MarketError(Exception):
@@ -238,34 +259,100 @@ def place(
     return submit(session=session, engine=engine, side=side, row=row)
 
 
-def submit(*, session: Session, engine: RedisEngine, side: SideName, row: Bid | Ask) -> Placed:
-    """Send a committed row to the engine (idempotent by the row's id)."""
+def repair_book(*, session: Session, engine: RedisEngine, variant_id: int) -> bool:
+    """Rebuild a book that refused an order because Redis lost it or is behind (books.py);
+    True when this call rebuilt it. A failure here leaves it to the next trigger (beat's
+    repair_books)."""
+    from sneakers_app.services import books
+
+    try:
+        return books.ensure_book(session=session, client=engine.client, variant_id=variant_id)
+    except Exception:  # the answer to the user does not depend on it
+        session.rollback()
+        return False
+
+
+def _book_refused(session: Session, engine: RedisEngine, variant_id: int, code: RejectCode) -> None:
+    if code in _BOOK_FAULTS:
+        repair_book(session=session, engine=engine, variant_id=variant_id)
+        raise MarketError(BOOK_PAUSED)
+
+
+def _place_command(session: Session, side: SideName, row: Bid | Ask) -> PlaceOrder:
     assert row.id is not None
-    engine.open_book(str(row.variant_id))
-    outcome = engine.place(
-        PlaceOrder(
-            variant_id=str(row.variant_id),
-            order_id=engine_order_id(side, row.id),
-            user_id=str(row.user_id),
-            side=Side.BID if side == "bid" else Side.ASK,
-            price_cents=row.price_cents,
-            quantity=row.quantity,
-            time_in_force=TimeInForce.IOC if row.time_in_force == "ioc" else TimeInForce.GTC,
-            expires_at=_epoch_ms(row.expires_at) if row.expires_at else None,
-        )
+    ioc = row.time_in_force == "ioc"
+    return PlaceOrder(
+        variant_id=str(row.variant_id),
+        order_id=engine_order_id(side, row.id),
+        user_id=str(row.user_id),
+        side=Side.BID if side == "bid" else Side.ASK,
+        price_cents=row.price_cents,
+        quantity=row.quantity,
+        time_in_force=TimeInForce.IOC if ioc else TimeInForce.GTC,
+        expires_at=_epoch_ms(row.expires_at) if row.expires_at else None,
+        deadline=_epoch_ms(row.created_at + IOC_SEND_WINDOW) if ioc else None,
+        min_sequence=book_sequences.recorded(session, row.variant_id),
     )
+
+
+def submit(*, session: Session, engine: RedisEngine, side: SideName, row: Bid | Ask) -> Placed:
+    """Send a committed row to the engine (idempotent by the row's id).
+
+    The book must exist and be at least at the sequence the database last recorded for it: a
+    place never creates a book (one Redis lost would come back empty, at sequence 0, and issue
+    trade ids the database already has). A book that refuses for that reason is rebuilt at once
+    and the order is cancelled with a message to try again; only a book the database never
+    recorded (a size nobody traded yet) is opened and the order sent again at once."""
+    assert row.id is not None
+    try:
+        cmd = _place_command(session, side, row)
+        outcome = engine.place(cmd)
+        if (
+            isinstance(outcome, Rejected)
+            and outcome.code is RejectCode.UNKNOWN_BOOK
+            and cmd.min_sequence == 0
+            and repair_book(session=session, engine=engine, variant_id=row.variant_id)
+        ):
+            outcome = engine.place(_place_command(session, side, row))
+    except _ENGINE_DOWN as exc:
+        # the engine may or may not have run it: the journal says which (an IOC the engine never
+        # saw is cancelled with a notice by resubmit_unseen, never sent late)
+        raise MarketError(ENGINE_UNSURE) from exc
     if isinstance(outcome, Rejected):
         row.status = "cancelled"
         row.engine_accepted = True
         row.updated_at = utcnow()
         session.add(row)
         session.commit()
+        _book_refused(session, engine, row.variant_id, outcome.code)
+        if outcome.code is RejectCode.TOO_LATE:
+            raise MarketError(
+                "The market took too long to take your order, so it was cancelled. Nothing was "
+                "bought or sold; please try again."
+            )
         raise MarketError(f"The order was refused: {outcome.message}")
     row.engine_accepted = True
     row.engine_sequence = outcome.sequence
     session.add(row)
+    _keep_fills(session, outcome.fills)
     session.commit()
     return _placed_from_result(side, row.id, outcome)
+
+
+def _keep_fills(session: Session, fills: Iterable[Trade]) -> None:
+    """Write the fills the engine just reported, in the commit before the user is told: if Redis
+    loses the journal before the consumer records them, the book's rebuild does (books.py)."""
+    for t in fills:
+        if session.get(TradeRow, t.trade_id) is not None:
+            continue  # the journal consumer was quicker
+        session.merge(
+            EngineFill(
+                trade_id=t.trade_id,
+                variant_id=int(t.variant_id),
+                at_ms=t.at,
+                event=json.dumps([trade_row(t)]),
+            )
+        )
 
 
 def _placed_from_result(side: SideName, row_id: int, result: PlaceResult) -> Placed:
@@ -331,6 +418,7 @@ def cancel(
         )
     )
     if isinstance(outcome, Rejected):
+        _book_refused(session, engine, row.variant_id, outcome.code)
         raise MarketError(f"Could not cancel: {outcome.message}")
     row.status = "cancelled"
     row.updated_at = utcnow()
@@ -360,14 +448,17 @@ def edit_price(
             user_id=str(user_id),
             price_cents=price_cents,
             quantity=remaining,
+            min_sequence=book_sequences.recorded(session, row.variant_id),
         )
     )
     if isinstance(outcome, Rejected):
+        _book_refused(session, engine, row.variant_id, outcome.code)
         raise MarketError(f"Could not change the price: {outcome.message}")
     row.price_cents = price_cents
     row.engine_sequence = outcome.sequence
     row.updated_at = utcnow()
     session.add(row)
+    _keep_fills(session, (e for e in outcome.events if isinstance(e, Trade)))
     session.commit()
     filled = remaining - outcome.resting_quantity - outcome.cancelled_quantity
     return Placed(
@@ -380,15 +471,58 @@ def edit_price(
     )
 
 
+def _drop_unsent_immediate(
+    session: Session, engine: RedisEngine, side: SideName, row: Bid | Ask, emails: list[int] | None
+) -> bool:
+    """An IOC row the engine has not seen, past its send window: cancel it and tell the user,
+    unless the engine did see it (the journal consumer then records what happened)."""
+    assert row.id is not None
+    if engine.order(str(row.variant_id), engine_order_id(side, row.id)) is not None:
+        return False
+    row.status = "cancelled"
+    row.updated_at = utcnow()
+    session.add(row)
+    result = notifications.notify(
+        session=session,
+        user_id=row.user_id,
+        kind=notifications.Kind.ORDER_NOT_PLACED,
+        context={
+            "variant_id": row.variant_id,
+            "price_cents": row.price_cents,
+            "action": "Buy Now" if side == "bid" else "Sell Now",
+        },
+        dedupe_key=f"not_placed:{side}:{row.id}",
+    )
+    session.commit()
+    if result is not None and result.email_notification_id is not None and emails is not None:
+        emails.append(result.email_notification_id)
+    return True
+
+
 def resubmit_unseen(
-    *, session: Session, engine: RedisEngine, older_than: timedelta = timedelta(seconds=30)
+    *,
+    session: Session,
+    engine: RedisEngine,
+    older_than: timedelta = timedelta(seconds=30),
+    emails: list[int] | None = None,
 ) -> int:
-    """Repair a crash between writing a row and calling the engine: send what it has not seen."""
+    """Repair a crash between writing a row and calling the engine: send the bids and asks it
+    has not seen. A Buy Now / Sell Now (IOC) is never sent late: one the engine has not seen
+    after IOC_SEND_WINDOW is cancelled with a notice (a user who saw it fail may already have
+    clicked again: sending it now could buy twice). The notices' email ids go to `emails`, for
+    the caller to send after this returns."""
     cutoff = utcnow() - older_than
+    ioc_cutoff = utcnow() - IOC_SEND_WINDOW
     sent = 0
     sides: tuple[SideName, ...] = ("bid", "ask")
     for side in sides:
-        for row in _unseen(session, side, cutoff):
+        for row in _unseen(session, side, max(cutoff, ioc_cutoff)):
+            if row.time_in_force == "ioc":
+                if row.created_at <= ioc_cutoff:
+                    _drop_unsent_immediate(session, engine, side, row, emails)
+                continue
+            if row.created_at > cutoff:
+                continue
             if row.time_in_force == "gtc" and row.expires_at and row.expires_at <= utcnow():
                 row.status = "expired"
                 session.add(row)

@@ -123,6 +123,7 @@ class Kind(StrEnum):
     BID_EXPIRING = "bid_expiring"
     ASK_EXPIRING = "ask_expiring"
     PRICE_DROP = "price_drop"
+    ORDER_NOT_PLACED = "order_not_placed"
     # the sale
     BID_MATCHED = "bid_matched"
     ASK_MATCHED = "ask_matched"
@@ -255,6 +256,16 @@ KINDS: dict[Kind, KindSpec] = {
             "The lowest ask for {item} is now {lowest_ask}, at or below your target of "
             "{target_price}.",
             ("variant_id", "lowest_ask_cents", "target_price_cents"),
+            order=False,
+        ),
+        _spec(
+            Kind.ORDER_NOT_PLACED,
+            "Buy Now / Sell Now not completed",
+            "Your {action} for {item} did not go through",
+            "The market did not confirm your {action} for {item} at {price} in time, so we "
+            "cancelled it. Nothing was bought or sold and nothing was charged; you can place it "
+            "again.",
+            ("variant_id", "price_cents", "action"),
             order=False,
         ),
         _spec(

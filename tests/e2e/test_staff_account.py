@@ -195,6 +195,9 @@ def test_staff_receive_inspect_pass_ship_deliver_and_pay_out(
     pass_second_factor(page)
     expect(page.locator("#console-title")).to_be_visible()
     expect(page.locator("#queue-to-receive")).to_contain_text(re.compile(r"[1-9]"))
+    # the journal entries the consumer parked, loaded by the section itself: none here
+    expect(page.locator("#parked-entries")).to_contain_text("Parked journal entries")
+    expect(page.locator("#no-parked")).to_have_text("Nothing is parked.")
     open_order(page, "to-receive", made.order_id)
     expect(page.locator("#fact-inbound")).to_have_text("1Z999AA10123456784")
     expect(page.locator("#order-panel")).to_contain_text(made.seller_email)

@@ -39,6 +39,8 @@ EXPECTED_TABLES = {
     "price_alerts",
     "portfolio_items",
     "outbox",
+    "order_books",
+    "engine_fills",
 }
 
 

@@ -155,3 +155,21 @@ def test_rebuild_refuses_bad_orders_before_touching_redis(client: Any, clock: Fa
     with pytest.raises(ValueError, match="not an open order"):
         rebuild_book(client, "v1", [bad], clock=clock)
     assert [o.order_id for o in engine.snapshot("v1").asks] == ["a1"]
+
+
+def test_only_a_rebuild_that_forgot_orders_marks_the_book_forgotten(
+    client: Any, clock: FakeClock
+) -> None:
+    """A book Redis lost whole has no records to forget: its places keep skipping the
+    idempotency-record read for new ids; one whose resting orders were dropped must not."""
+    engine = RedisEngine(client, clock=clock)
+    engine.open_book("v1")
+    engine.place(ask("a1", "s1", 20_000))
+    saved = open_orders(engine)
+    client.flushall()
+    rebuild_book(client, "v1", saved, last_sequence=5, clock=clock)
+    assert client.hget(book_keys("v1").meta, "forgotten") is None
+    rebuild_book(client, "v1", saved, last_sequence=5, clock=clock)  # drops a1's record
+    assert client.hget(book_keys("v1").meta, "forgotten") is not None
+    again = engine.place(ask("a1", "s1", 20_000))  # still a replay of the first place
+    assert isinstance(again, PlaceResult) and again.replayed

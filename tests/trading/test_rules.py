@@ -438,3 +438,43 @@ def test_trade_ids_are_unique_per_book_and_deterministic(engine: MatchingEngine)
         "a1",
     )
     assert t.at == T0
+
+
+def test_a_book_behind_the_callers_last_sequence_refuses_and_changes_nothing(
+    engine: MatchingEngine,
+) -> None:
+    """After a failover to a replica that was behind, the book's sequence is below the last one
+    the database saw: a place, a batch or a modify that names that floor is refused, so no trade
+    id the database already holds is issued twice."""
+    placed(engine, ask("a1", "s1", 20_000))
+    before = engine.snapshot("v1")
+    assert before.sequence == 1
+    behind = dataclasses.replace(bid("b1", "u1", 20_000), min_sequence=2)
+    result = engine.place(behind)
+    assert isinstance(result, Rejected) and result.code is RejectCode.BOOK_BEHIND
+    edit = dataclasses.replace(modify("a1", "s1", 19_000, 1), min_sequence=2)
+    refused = engine.modify(edit)
+    assert isinstance(refused, Rejected) and refused.code is RejectCode.BOOK_BEHIND
+    assert engine.snapshot("v1") == before
+    # at or above the floor the book trades as usual
+    at_floor = dataclasses.replace(bid("b1", "u1", 20_000), min_sequence=1)
+    assert trades(placed(engine, at_floor)) == [("v1-3", 20_000, 1, "a1", "b1")]
+
+
+def test_a_book_opened_from_a_last_sequence_continues_above_it(engine: MatchingEngine) -> None:
+    assert engine.open_book("v9", last_sequence=41) is True
+    placed(engine, ask("a1", "s1", 20_000, book="v9"))
+    result = placed(engine, bid("b1", "u1", 20_000, book="v9"))
+    assert [t.trade_id for t in result.fills] == ["v9-44"]
+
+
+def test_an_ioc_that_reaches_the_book_after_its_deadline_is_refused(
+    engine: MatchingEngine, clock: FakeClock
+) -> None:
+    placed(engine, ask("a1", "s1", 20_000))
+    late = dataclasses.replace(bid("b1", "u1", 20_000, ioc=True), deadline=clock() - 1)
+    result = engine.place(late)
+    assert isinstance(result, Rejected) and result.code is RejectCode.TOO_LATE
+    assert book_ids(engine) == ([], ["a1"])
+    in_time = dataclasses.replace(bid("b2", "u1", 20_000, ioc=True), deadline=clock() + 5_000)
+    assert trades(placed(engine, in_time)) == [("v1-3", 20_000, 1, "a1", "b2")]

@@ -125,13 +125,19 @@ local head, emit, ev_cancelled, events_json, new_checks, whole_in, rej, book_sta
 
   local forgotten = false -- a rebuild forgot order records whose idempotency records stay
 
-  -- state, sequence and `forgotten` in one read; returns a refusal or nil
-  local function open_book_or_refuse()
+  -- state, sequence and `forgotten` in one read; returns a refusal or nil. `floor` (text, may
+  -- be nil): the last sequence the caller's system of record saw from this book; a book whose
+  -- sequence is below it lost state (a failover to a replica that was behind) and is refused
+  -- until it is rebuilt, so its trade ids never repeat ones already recorded.
+  local function open_book_or_refuse(floor)
     if not valid_id(VARIANT) then return rej('invalid_id', 'bad variant id') end
     local m = redis.call('HMGET', K_META, 'state', 'seq', 'forgotten')
     if not m[1] then return rej('unknown_book', 'no order book for this variant') end
     if m[1] ~= 'open' then return rej('book_halted', 'the order book is being rebuilt') end
     seq = tonumber(m[2] or '0')
+    if floor and seq < (tonumber(floor) or 0) then
+      return rej('book_behind', 'the order book is behind the database and must be rebuilt')
+    end
     forgotten = m[3] ~= false
     return nil
   end
@@ -638,6 +644,12 @@ local head, emit, ev_cancelled, events_json, new_checks, whole_in, rej, book_sta
       end
       if not exp then return 'rej', 'invalid_expiry', 'a GTC order needs expires_at in the future' end
     elseif tif == 'ioc' then
+      -- an IOC's expires_at argument is its deadline (0: none): one that arrives after it (a
+      -- request that stalled, a late retry) is refused, never executed late
+      local deadline = tonumber(sexp)
+      if deadline and deadline > 0 and deadline <= NOW then
+        return 'rej', 'too_late', 'the order reached the book after its deadline'
+      end
       exp = 0
     else
       return 'rej', 'invalid_time_in_force', 'time_in_force must be gtc or ioc'

@@ -1,5 +1,5 @@
 -- modify: ARGV[6..] order id, user id, new price, new open quantity, min price, max price,
--- max quantity. Same price and lower quantity keeps time priority; a price change is a
+-- max quantity, the book's lowest acceptable sequence (see open_book_or_refuse). Same price and lower quantity keeps time priority; a price change is a
 -- cancel/replace (new sequence) and may trade at once.
 local oid, user = ARGV[6], ARGV[7]
 local price = whole_in(ARGV[8], tonumber(ARGV[10]), tonumber(ARGV[11]))
@@ -8,7 +8,7 @@ local function ev_modified(o, old_price, old_qty, kept)
   return '["modified",' .. head(o) .. N[old_price] .. ',' .. N[o[O_PRICE]] .. ',' .. N[old_qty] ..
     ',' .. N[o[O_REM]] .. ',' .. kept .. ',' .. N[o[O_SEQ]] .. ']'
 end
-local refused = open_book_or_refuse()
+local refused = open_book_or_refuse(ARGV[13])
 if refused then return refused end
 local o = load_order(oid)
 if not o then return rej('unknown_order', 'no such order in this book') end

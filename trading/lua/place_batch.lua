@@ -1,5 +1,5 @@
--- place_batch: ARGV[6..9] min price, max price, max quantity, max expiry horizon (ms), then
--- groups of 7 per order: order id, user id, side, price, quantity, tif, expires_at (0 for IOC).
+-- place_batch: ARGV[6..10] min price, max price, max quantity, max expiry horizon (ms), the
+-- book's lowest acceptable sequence (see open_book_or_refuse), then groups of 7 per order: order id, user id, side, price, quantity, tif, expires_at (0 for IOC).
 -- The orders are placed one after the other, exactly as that many `place` calls at the same
 -- clock would place them; the deferred writes, the journal entry (every placed order's events,
 -- in order), the top of book and the book update are written once for the whole batch.
@@ -7,7 +7,7 @@
 -- placed order's events, in order; '[]' when none) and `layout` a JSON array with one entry per
 -- order: how many of those events are its own when it was placed, ["replay", at, events] for a
 -- replay, ["rej", code, message] for a refusal. Or the book's refusal {'rej', code, message}.
-local refused = open_book_or_refuse()
+local refused = open_book_or_refuse(ARGV[10])
 if refused then return refused end
 WINDOW = 8 -- a batch's takers share the front of the side they cross (a wider window costs more
 -- to keep in order than the reads it saves: 32 took ~3% more instructions per order)
@@ -15,14 +15,14 @@ local checks = new_checks(tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]
   tonumber(ARGV[9]))
 local args = ARGV
 local ids, n = {}, 0
-for i = 10, NARGV, 7 do
+for i = 11, NARGV, 7 do
   n = n + 1
   ids[n] = args[i]
 end
 local priors = prior_outcomes(ids, n)
 local layout = {}
 for k = 1, n do
-  local i = 3 + k * 7 -- this order's arguments are args[i .. i + 6]
+  local i = 4 + k * 7 -- this order's arguments are args[i .. i + 6]
   local before = nj
   local kind, a, b = place_one(ids[k], args[i + 1], args[i + 2], args[i + 3], args[i + 4],
     args[i + 5], args[i + 6], priors[k], checks)

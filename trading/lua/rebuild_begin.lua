@@ -11,12 +11,17 @@ local function forget(id)
   end
 end
 local ids = redis.call('ZRANGE', K_EXPIRY, 0, -1)
--- places check `outcomes` for every id from now on (see prior_outcomes)
-redis.call('HSET', K_META, 'forgotten', '1')
 for _, id in ipairs(ids) do forget(id) end
+local members = 0
 for _, k in ipairs({K_BIDS, K_ASKS}) do
-  for _, m in ipairs(redis.call('ZRANGE', k, 0, -1)) do forget(string.sub(m, 17)) end
+  for _, m in ipairs(redis.call('ZRANGE', k, 0, -1)) do
+    forget(string.sub(m, 17))
+    members = members + 1
+  end
 end
+-- places check `outcomes` for every id from now on (see prior_outcomes), once a record went (a
+-- book Redis lost whole forgets nothing: its places need no such check)
+if #ids + members > 0 then redis.call('HSET', K_META, 'forgotten', '1') end
 redis.call('DEL', K_BIDS, K_ASKS, K_DBIDS, K_DASKS, K_EXPIRY)
 load_seq()
 local floor = tonumber(ARGV[6])

@@ -17,6 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pyotp
 import pytest
 from reflex.state import BaseState
 from sqlmodel import select
@@ -32,6 +33,7 @@ from state.notifications import NotificationState
 from state.orders import OrderDetailState, OrdersState
 from state.portfolio import PortfolioState
 from state.product import USER_VARS, ProductState
+from state.security import SecondFactorState
 from state.selling import SellerState
 from state.staff import VerificationState
 from tests.support import factories
@@ -161,12 +163,15 @@ def test_log_out_leaves_nothing_of_the_user_in_the_tab() -> None:
 @pytest.mark.usefixtures("app_db")
 def test_a_revoked_session_clears_the_staff_console_detail() -> None:
     _, order_id = _seller_with_a_sale()
+    secret = pyotp.random_base32()
     with db.session_scope() as s:
         staff = factories.user(s, "Staff", staff=True)
+        accounts.enable_totp(session=s, user_id=staff, secret=secret)
 
     async def scenario() -> None:
         tab = Tab()
         await _log_in(tab, staff)
+        await tab.send(SecondFactorState, "submit_code", form={"code": pyotp.TOTP(secret).now()})
         await tab.send(VerificationState, "on_load")
         await tab.send(VerificationState, "select_order", order_id=order_id)
         console = await tab.state(VerificationState)

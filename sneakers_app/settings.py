@@ -51,6 +51,22 @@ class Settings(BaseSettings):
     LOGIN_MAX_FAILURES: int = 5
     LOGIN_WINDOW_SECONDS: int = 15 * 60
 
+    # Rate limits (services/limits.py): "N/second|minute|hour|day" per window; empty: off.
+    RATE_LIMIT_LOGIN_IP: str = "30/minute"
+    RATE_LIMIT_LOGIN_USER: str = "10/minute"  # per email typed
+    RATE_LIMIT_SIGNUP_IP: str = "10/hour"
+    RATE_LIMIT_ORDERS_USER: str = "30/minute"  # placing, cancelling, editing bids and asks
+    RATE_LIMIT_ORDERS_IP: str = "120/minute"
+    RATE_LIMIT_WATCH_USER: str = "30/minute"
+    RATE_LIMIT_WATCH_IP: str = "120/minute"
+    RATE_LIMIT_EMAILS_CAUSED: str = "60/hour"  # emails one user's actions cause to others
+    RATE_LIMIT_EMAILS_RECEIVED: str = "10/hour"  # per recipient and kind (outbid, price drop)
+
+    # Time limits on every outside call (so a slow part never holds a user for long).
+    STRIPE_TIMEOUT_SECONDS: float = 5.0  # SMTP: `?timeout=` in SMTP_URL (default 20 s)
+    # PostgreSQL statement_timeout for the app's connections; 0: none.
+    DATABASE_STATEMENT_TIMEOUT_MS: int = 15_000
+
     @property
     def is_development(self) -> bool:
         return self.ENVIRONMENT == "development"

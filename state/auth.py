@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
 from urllib.parse import unquote
 
 import reflex as rx
 
 from sneakers_app import routes
 from sneakers_app.db import session_scope
-from sneakers_app.services import accounts
+from sneakers_app.services import accounts, limits
 from state.base import SessionState
+
+
+def _log_in(email: str, password: str, ip: str) -> accounts.LoginResult:
+    """Off the event loop (argon2 takes tens of milliseconds): the limit, then the log-in."""
+    limits.check(limits.LOG_IN, user=email, ip=ip)
+    with session_scope() as session:
+        return accounts.log_in(session=session, email=email, password=password)
+
+
+def _sign_up(email: str, name: str, password: str, ip: str) -> accounts.LoginResult:
+    limits.check(limits.SIGN_UP, ip=ip)
+    with session_scope() as session:
+        accounts.sign_up(session=session, email=email, display_name=name, password=password)
+    with session_scope() as session:
+        return accounts.log_in(session=session, email=email, password=password)
 
 
 def _safe_next(raw: str) -> str:
@@ -53,38 +69,68 @@ class AuthFormState(SessionState):
             return rx.redirect(self._next())
         return None
 
-    @rx.event
-    def log_in(self, form: dict[str, str]) -> rx.event.EventSpec | None:
-        self._clear()
+    async def _begin(self) -> tuple[str, str] | None:
+        """Start one submission (None while one is running): (next page, client IP)."""
+        async with self:
+            if self.submitting:
+                return None
+            self._clear()
+            self.submitting = True
+            return self._next(), self.router.session.client_ip
+
+    async def _finish(
+        self, next_url: str, result: accounts.LoginResult | None, refused: Exception | None
+    ) -> bool:
+        async with self:
+            self.submitting = False
+            if isinstance(refused, accounts.AccountError):
+                self._show(refused)
+            elif isinstance(refused, limits.RateLimited):
+                self.form_error = refused.message
+            if result is None:
+                return False
+            self.auth_token = result.token
+            self._set_user(result.user)
+            return True
+
+    # Background events: the password hash runs in a worker thread, so a log-in never holds
+    # up the events of other tabs (they share this process's event loop).
+    @rx.event(background=True)
+    async def log_in(self, form: dict[str, str]) -> rx.event.EventSpec | None:
         email = str(form.get("email", ""))[:300]
         password = str(form.get("password", ""))[:1024]
-        try:
-            with session_scope() as session:
-                result = accounts.log_in(session=session, email=email, password=password)
-        except accounts.AccountError as error:
-            self._show(error)
+        begun = await self._begin()
+        if begun is None:
             return None
-        self.auth_token = result.token
-        self._set_user(result.user)
-        return rx.redirect(self._next())
+        next_url, ip = begun
+        result, refused = None, None
+        try:
+            result = await asyncio.to_thread(_log_in, email, password, ip)
+        except (accounts.AccountError, limits.RateLimited) as error:
+            refused = error
+        finally:
+            done = await self._finish(next_url, result, refused)
+        return rx.redirect(next_url) if done else None
 
-    @rx.event
-    def sign_up(self, form: dict[str, str]) -> rx.event.EventSpec | None:
-        self._clear()
+    @rx.event(background=True)
+    async def sign_up(self, form: dict[str, str]) -> list[rx.event.EventSpec] | None:
         email = str(form.get("email", ""))[:300]
         name = str(form.get("display_name", ""))[:300]
         password = str(form.get("password", ""))[:1024]
-        try:
-            with session_scope() as session:
-                accounts.sign_up(session=session, email=email, display_name=name, password=password)
-            with session_scope() as session:
-                result = accounts.log_in(session=session, email=email, password=password)
-        except accounts.AccountError as error:
-            self._show(error)
+        begun = await self._begin()
+        if begun is None:
             return None
-        self.auth_token = result.token
-        self._set_user(result.user)
+        next_url, ip = begun
+        result, refused = None, None
+        try:
+            result = await asyncio.to_thread(_sign_up, email, name, password, ip)
+        except (accounts.AccountError, limits.RateLimited) as error:
+            refused = error
+        finally:
+            done = await self._finish(next_url, result, refused)
+        if not done or result is None:
+            return None
         return [
-            rx.redirect(self._next()),
+            rx.redirect(next_url),
             rx.toast.success(f"Welcome, {result.user.display_name}!"),
         ]

@@ -47,9 +47,7 @@ def reprice(
     return Outcome(placed.message, ok=True)
 
 
-def cancel(
-    *, user_id: int, side: market.SideName, row_id: object, ip: str = ""
-) -> Outcome | None:
+def cancel(*, user_id: int, side: market.SideName, row_id: object, ip: str = "") -> Outcome | None:
     """Cancel the caller's order `row_id` (None: not an order id at all, nothing to say)."""
     if not isinstance(row_id, int) or isinstance(row_id, bool):
         return None

@@ -368,7 +368,10 @@ class PortfolioState(SessionState):
             return None
         self.edit_bid_error = ""
         outcome = own_orders.reprice(
-            user_id=user.id, side="bid", row_id=self.edit_bid_id, raw_price=form.get("price"),
+            user_id=user.id,
+            side="bid",
+            row_id=self.edit_bid_id,
+            raw_price=form.get("price"),
             ip=self.router.session.client_ip,
         )
         if not outcome.ok:

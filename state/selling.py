@@ -332,7 +332,10 @@ class SellerState(SessionState):
             return None
         self.edit_price_error = ""
         outcome = own_orders.reprice(
-            user_id=user.id, side="ask", row_id=self.edit_ask_id, raw_price=form.get("price"),
+            user_id=user.id,
+            side="ask",
+            row_id=self.edit_ask_id,
+            raw_price=form.get("price"),
             ip=self.router.session.client_ip,
         )
         if not outcome.ok:

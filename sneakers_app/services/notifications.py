@@ -597,9 +597,7 @@ def notify(
     existing = _by_key(session, dedupe_key)
     if existing is None:
         if email and caused_by is not None:
-            email = limits.allow_email(
-                kind=known.value, recipient_id=user_id, caused_by=caused_by
-            )
+            email = limits.allow_email(kind=known.value, recipient_id=user_id, caused_by=caused_by)
         if not in_app and not email:
             return None
         now = now or utcnow()

@@ -270,8 +270,10 @@ def test_placing_cancelling_and_editing_orders_share_one_limit_per_user(app: App
         mark = len(tab.updates)
         await tab.send(PRODUCT, "submit_trade", form_data={"price": price})
         done = await tab.wait_for(
-            lambda u: bool(u.value(PRODUCT, "form_error") or u.value(PRODUCT, "order_message"))
-            or u.value(PRODUCT, "dialog_open") is False,
+            lambda u: (
+                bool(u.value(PRODUCT, "form_error") or u.value(PRODUCT, "order_message"))
+                or u.value(PRODUCT, "dialog_open") is False
+            ),
             ANSWER,
             since=mark,
         )

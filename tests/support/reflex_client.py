@@ -74,11 +74,16 @@ class Tab:
             "query": dict(self.query),
         }
 
-    async def open(self) -> None:
-        """Connect and hydrate (the page's on_load handlers run)."""
+    async def open(self, timeout: float = 60.0) -> None:
+        """Connect and hydrate (the page's on_load handlers run); TimeoutError when the backend
+        does not answer within `timeout`."""
+        await asyncio.wait_for(self._open(), timeout)
+
+    async def _open(self) -> None:
         import aiohttp
 
-        self._session = aiohttp.ClientSession()
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
         ws_url = self.base_url.replace("http", "ws", 1) + "/_event/"
         self._ws = await self._session.ws_connect(
             f"{ws_url}?EIO=4&transport=websocket&token={self.token}",

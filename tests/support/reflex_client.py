@@ -75,9 +75,11 @@ class Tab:
         }
 
     async def open(self, timeout: float = 60.0) -> None:
-        """Connect and hydrate (the page's on_load handlers run); TimeoutError when the backend
-        does not answer within `timeout`."""
+        """Connect and hydrate, until the page's on_load handlers have run (as a browser tab
+        is ready); TimeoutError when the backend does not answer within `timeout`."""
+        started = time.monotonic()
         await asyncio.wait_for(self._open(), timeout)
+        await self.wait_var(STATE, "is_hydrated", True, timeout - (time.monotonic() - started))
 
     async def _open(self) -> None:
         import aiohttp

@@ -7,7 +7,6 @@ sends back only the SetupIntent's id, which `card_confirmed` checks with Stripe 
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 from typing import Any
@@ -20,6 +19,7 @@ from sneakers_app.services import addresses, notifications, payments
 from sneakers_app.services.addresses import AddressError, AddressInput
 from sneakers_app.services.notifications import NotificationError
 from sneakers_app.settings import get_settings
+from state import offload
 from state.base import SessionState
 
 ADDRESS_FIELDS = ("full_name", "line1", "line2", "city", "region", "postal_code", "country")
@@ -334,7 +334,7 @@ class AccountState(SessionState):
             self.card_busy = True
         intent, error = None, _UNAVAILABLE
         try:
-            intent = await asyncio.to_thread(_create_setup_intent, user.id)
+            intent = await offload.outside_call(_create_setup_intent, user.id)
         except payments.PaymentTemporarilyUnavailable:
             pass
         except payments.PaymentError as exc:
@@ -369,7 +369,7 @@ class AccountState(SessionState):
         setup_intent_id = str(result.get("setup_intent_id") or "")[:300]
         card, error = None, _UNAVAILABLE
         try:
-            card = await asyncio.to_thread(_complete_setup, user.id, setup_intent_id)
+            card = await offload.outside_call(_complete_setup, user.id, setup_intent_id)
         except payments.PaymentTemporarilyUnavailable:
             pass
         except payments.PaymentError as exc:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from urllib.parse import unquote
 
 import reflex as rx
@@ -10,6 +9,7 @@ import reflex as rx
 from sneakers_app import routes
 from sneakers_app.db import session_scope
 from sneakers_app.services import accounts, limits
+from state import offload
 from state.base import SessionState
 
 
@@ -105,7 +105,7 @@ class AuthFormState(SessionState):
         next_url, ip = begun
         result, refused = None, None
         try:
-            result = await asyncio.to_thread(_log_in, email, password, ip)
+            result = await offload.password_work(_log_in, email, password, ip)
         except (accounts.AccountError, limits.RateLimited) as error:
             refused = error
         finally:
@@ -123,7 +123,7 @@ class AuthFormState(SessionState):
         next_url, ip = begun
         result, refused = None, None
         try:
-            result = await asyncio.to_thread(_sign_up, email, name, password, ip)
+            result = await offload.password_work(_sign_up, email, name, password, ip)
         except (accounts.AccountError, limits.RateLimited) as error:
             refused = error
         finally:

@@ -3,7 +3,6 @@ calls a service that checks ownership (market, saga, verification, seller_dashbo
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 
 import plotly.graph_objects as go
@@ -16,7 +15,7 @@ from sneakers_app.money import format_usd
 from sneakers_app.redis_client import get_redis
 from sneakers_app.services import order_views, orders, payments, saga, verification
 from sneakers_app.services import seller_dashboard as dash
-from state import own_orders
+from state import offload, own_orders
 from state.base import SessionState
 from state.orders import order_href, product_image
 
@@ -466,7 +465,7 @@ class SellerState(SessionState):
             order_id = self.accept_order_id
         result, error = None, "We could not refund the buyer right now. Try again shortly."
         try:
-            result = await asyncio.to_thread(_finalize_failure, order_id, user.id)
+            result = await offload.outside_call(_finalize_failure, order_id, user.id)
         except orders.OrderError as exc:
             error = exc.message
         except (payments.PaymentError, payments.PaymentTemporarilyUnavailable):
@@ -483,5 +482,5 @@ class SellerState(SessionState):
             return None
         from sneakers_app import worker
 
-        await asyncio.to_thread(worker.enqueue_emails, result.emails)
+        await offload.outside_call(worker.enqueue_emails, result.emails)
         return [rx.toast.success("Accepted. The buyer is refunded and the pair comes back to you.")]

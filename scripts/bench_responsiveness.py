@@ -17,7 +17,8 @@ Reflex's own websocket protocol (tests/support/reflex_client.py, one session per
 
 Prints the observer's p50/p99/max round trip (target p99 <= 100 ms), the log-ins done and
 their p50/p99 (argon2 costs tens of milliseconds of CPU each: on a small machine 20 a second
-may be more than it can do; the ones it cannot start at once wait in the password pool), the card saves that gave up, and the machine's load average before and after.
+may be more than it can do; the ones it cannot start at once wait in the password pool), the
+card saves that gave up, and the machine's load average before and after.
 Rate limits are off in this stack (every log-in comes from 127.0.0.1). Ends with a JSON line.
 """
 

@@ -77,10 +77,11 @@ def backend_stack(work: Path, **settings: str) -> Iterator[Stack]:
             if done.returncode != 0:
                 raise RuntimeError(done.stdout + done.stderr)
         celery = [sys.executable, "-m", "celery", "-A", "sneakers_app.worker", "worker"]
-        for command, log_name in (
+        workers: list[tuple[list[str], str]] = [
             ([sys.executable, "-m", "sneakers_app", "consume-journal"], "consumer.log"),
             ([*celery, "--pool=solo", "--loglevel=warning"], "celery.log"),
-        ):
+        ]
+        for command, log_name in workers:
             started.callback(servers.stop, servers.spawn(command, env, work / log_name))
         log = work / "reflex.log"
         backend = servers.spawn(

@@ -81,8 +81,8 @@ def backend_stack(work: Path, **settings: str) -> Iterator[Stack]:
             ([sys.executable, "-m", "sneakers_app", "consume-journal"], "consumer.log"),
             ([*celery, "--pool=solo", "--loglevel=warning"], "celery.log"),
         ]
-        for command, log_name in workers:
-            started.callback(servers.stop, servers.spawn(command, env, work / log_name))
+        for argv, log_name in workers:
+            started.callback(servers.stop, servers.spawn(argv, env, work / log_name))
         log = work / "reflex.log"
         backend = servers.spawn(
             [

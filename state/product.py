@@ -1056,9 +1056,8 @@ class ProductState(SessionState):
         self.size_error = ""
         self.form_error = ""
         if self.selected_size != size:
-            self.selected_size = size
-            self._reload(with_tape=True)
-            return self._size_in_url()
+            # The page follows the dialog's size: its chart is read off the event loop.
+            return ProductState.select_size(size)
         self._refresh_dialog_prices()
         return None
 

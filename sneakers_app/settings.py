@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -66,6 +66,31 @@ class Settings(BaseSettings):
     STRIPE_TIMEOUT_SECONDS: float = 5.0  # SMTP: `?timeout=` in SMTP_URL (default 20 s)
     # PostgreSQL statement_timeout for the app's connections; 0: none.
     DATABASE_STATEMENT_TIMEOUT_MS: int = 15_000
+
+    @field_validator(
+        "RATE_LIMIT_LOGIN_IP",
+        "RATE_LIMIT_LOGIN_USER",
+        "RATE_LIMIT_SIGNUP_IP",
+        "RATE_LIMIT_ORDERS_USER",
+        "RATE_LIMIT_ORDERS_IP",
+        "RATE_LIMIT_WATCH_USER",
+        "RATE_LIMIT_WATCH_IP",
+        "RATE_LIMIT_EMAILS_CAUSED",
+        "RATE_LIMIT_EMAILS_RECEIVED",
+    )
+    @classmethod
+    def _a_rate_limit(cls, value: str, info: ValidationInfo) -> str:
+        """A limit like "10/minute" or "100 per hour", or empty (off): refused at start-up."""
+        from limits import parse
+
+        if value.strip():
+            try:
+                parse(value)
+            except ValueError:
+                raise ValueError(
+                    f"{info.field_name}={value!r} is not a limit like '10/minute'"
+                ) from None
+        return value
 
     @property
     def is_development(self) -> bool:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -61,6 +61,47 @@ class Settings(BaseSettings):
     # the broker has not taken yet, and how long delivered rows are kept.
     OUTBOX_SWEEP_SECONDS: float = 5.0
     OUTBOX_KEEP_HOURS: int = 24 * 7
+
+    # Rate limits (services/limits.py): "N/second|minute|hour|day" per window; empty: off.
+    RATE_LIMIT_LOGIN_IP: str = "30/minute"
+    RATE_LIMIT_LOGIN_USER: str = "10/minute"  # per email typed
+    RATE_LIMIT_SIGNUP_IP: str = "10/hour"
+    RATE_LIMIT_ORDERS_USER: str = "30/minute"  # placing, cancelling, editing bids and asks
+    RATE_LIMIT_ORDERS_IP: str = "120/minute"
+    RATE_LIMIT_WATCH_USER: str = "30/minute"
+    RATE_LIMIT_WATCH_IP: str = "120/minute"
+    RATE_LIMIT_EMAILS_CAUSED: str = "60/hour"  # emails one user's actions cause to others
+    RATE_LIMIT_EMAILS_RECEIVED: str = "10/hour"  # per recipient and kind (outbid, price drop)
+
+    # Time limits on every outside call (so a slow part never holds a user for long).
+    STRIPE_TIMEOUT_SECONDS: float = 5.0  # SMTP: `?timeout=` in SMTP_URL (default 20 s)
+    # PostgreSQL statement_timeout for the app's connections; 0: none.
+    DATABASE_STATEMENT_TIMEOUT_MS: int = 15_000
+
+    @field_validator(
+        "RATE_LIMIT_LOGIN_IP",
+        "RATE_LIMIT_LOGIN_USER",
+        "RATE_LIMIT_SIGNUP_IP",
+        "RATE_LIMIT_ORDERS_USER",
+        "RATE_LIMIT_ORDERS_IP",
+        "RATE_LIMIT_WATCH_USER",
+        "RATE_LIMIT_WATCH_IP",
+        "RATE_LIMIT_EMAILS_CAUSED",
+        "RATE_LIMIT_EMAILS_RECEIVED",
+    )
+    @classmethod
+    def _a_rate_limit(cls, value: str, info: ValidationInfo) -> str:
+        """A limit like "10/minute" or "100 per hour", or empty (off): refused at start-up."""
+        from limits import parse
+
+        if value.strip():
+            try:
+                parse(value)
+            except ValueError:
+                raise ValueError(
+                    f"{info.field_name}={value!r} is not a limit like '10/minute'"
+                ) from None
+        return value
 
     @property
     def is_development(self) -> bool:

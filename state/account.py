@@ -20,6 +20,7 @@ from sneakers_app.services import addresses, notifications, payments
 from sneakers_app.services.addresses import AddressError, AddressInput
 from sneakers_app.services.notifications import NotificationError
 from sneakers_app.settings import get_settings
+from state import offload
 from state.base import SessionState
 
 MAX_PASSWORD = 256
@@ -81,6 +82,21 @@ _CONFIRM_CARD_JS = """
   }
 })()
 """
+
+
+_UNAVAILABLE = "Payments are briefly unavailable. Please try again in a minute."
+
+
+def _create_setup_intent(user_id: int) -> payments.SetupIntentSecret:
+    with session_scope() as session:
+        return payments.create_setup_intent(session=session, user_id=user_id)
+
+
+def _complete_setup(user_id: int, setup_intent_id: str) -> payments.CardSummary:
+    with session_scope() as session:
+        return payments.complete_setup(
+            session=session, user_id=user_id, setup_intent_id=setup_intent_id
+        )
 
 
 @dataclasses.dataclass
@@ -307,55 +323,72 @@ class AccountState(SessionState):
         self.card_busy = False
         self.card_error = ""
 
-    @rx.event
-    def save_card(self) -> rx.event.EventSpec | None:
-        user = self._current_user()
-        if user is None:
-            return self._login_redirect()
-        if self.card_busy or not self.card_form_ready:
-            return None
-        self.card_error = ""
+    # Background events: the Stripe calls run in a worker thread (each gives up after
+    # STRIPE_TIMEOUT_SECONDS), so a slow or unreachable Stripe never holds up other tabs.
+    @rx.event(background=True)
+    async def save_card(self) -> rx.event.EventSpec | None:
+        async with self:
+            user = self._current_user()
+            if user is None:
+                return self._login_redirect()
+            if self.card_busy or not self.card_form_ready:
+                return None
+            self.card_error = ""
+            self.card_busy = True
+        intent, error = None, _UNAVAILABLE
         try:
-            with session_scope() as session:
-                intent = payments.create_setup_intent(session=session, user_id=user.id)
+            intent = await offload.outside_call(_create_setup_intent, user.id)
         except payments.PaymentTemporarilyUnavailable:
-            self.card_error = "Payments are briefly unavailable. Please try again in a minute."
-            return None
+            pass
         except payments.PaymentError as exc:
-            self.card_error = str(exc)
+            error = str(exc)
+        finally:
+            async with self:
+                if intent is None:
+                    self.card_busy = False
+                    self.card_error = error
+                elif not self.card_form_open:  # closed while Stripe answered
+                    self.card_busy = False
+                    intent = None
+        if intent is None:
             return None
-        self.card_busy = True
         script = _CONFIRM_CARD_JS % {"secret": json.dumps(intent.client_secret)}
         return rx.call_script(script, callback=AccountState.card_confirmed)
 
-    @rx.event
-    def card_confirmed(self, result: Any) -> rx.event.EventSpec | None:
-        self.card_busy = False
-        user = self._current_user()
-        if user is None:
-            return self._login_redirect()
-        if not isinstance(result, dict):
-            self.card_error = "The card could not be saved. Please try again."
-            return None
-        if result.get("error"):
-            self.card_error = str(result["error"])[:300]
-            return None
+    @rx.event(background=True)
+    async def card_confirmed(self, result: Any) -> rx.event.EventSpec | None:
+        async with self:
+            self.card_busy = False
+            user = self._current_user()
+            if user is None:
+                return self._login_redirect()
+            if not isinstance(result, dict):
+                self.card_error = "The card could not be saved. Please try again."
+                return None
+            if result.get("error"):
+                self.card_error = str(result["error"])[:300]
+                return None
+            self.card_busy = True
         setup_intent_id = str(result.get("setup_intent_id") or "")[:300]
+        card, error = None, _UNAVAILABLE
         try:
-            with session_scope() as session:
-                card = payments.complete_setup(
-                    session=session, user_id=user.id, setup_intent_id=setup_intent_id
-                )
+            card = await offload.outside_call(_complete_setup, user.id, setup_intent_id)
         except payments.PaymentTemporarilyUnavailable:
-            self.card_error = "Payments are briefly unavailable. Please try again in a minute."
-            return None
+            pass
         except payments.PaymentError as exc:
-            self.card_error = str(exc)
+            error = str(exc)
+        finally:
+            async with self:
+                self.card_busy = False
+                if card is None:
+                    self.card_error = error
+                else:
+                    self.card_brand = card.brand
+                    self.card_last4 = card.last4
+                    self.card_form_open = False
+                    self.card_form_ready = False
+        if card is None:
             return None
-        self.card_brand = card.brand
-        self.card_last4 = card.last4
-        self.card_form_open = False
-        self.card_form_ready = False
         return rx.toast.success("Card saved", duration=3000)
 
     # --- payouts --------------------------------------------------------------------------

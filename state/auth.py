@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
+import asyncio
 from urllib.parse import unquote
 
 import reflex as rx
 
 from sneakers_app import routes
 from sneakers_app.db import session_scope
-from sneakers_app.services import accounts
+from sneakers_app.services import accounts, limits
+from state import offload
 from state.base import SessionState
 from state.security import queue_emails
+
+
+def _log_in(email: str, password: str) -> accounts.LoginResult:
+    """In the password pool (argon2 costs about a quarter of a CPU second)."""
+    with session_scope() as session:
+        return accounts.log_in(session=session, email=email, password=password)
+
+
+def _request_sign_up(email: str, name: str, password: str) -> accounts.SignUpRequested:
+    """In the password pool (the password is hashed whether or not the address is taken)."""
+    with session_scope() as session:
+        return accounts.request_sign_up(
+            session=session, email=email, display_name=name, password=password
+        )
 
 
 def _safe_next(raw: str) -> str:
@@ -58,35 +74,74 @@ class AuthFormState(SessionState):
             return rx.redirect(self._next())
         return None
 
-    @rx.event
-    def log_in(self, form: dict[str, str]) -> rx.event.EventSpec | None:
-        self._clear()
+    async def _begin(self) -> tuple[str, str] | None:
+        """Start one submission (None while one is running): (next page, client IP)."""
+        async with self:
+            if self.submitting:
+                return None
+            self._clear()
+            self.submitting = True
+            return self._next(), self.router.session.client_ip
+
+    async def _finish(
+        self, next_url: str, result: accounts.LoginResult | None, refused: Exception | None
+    ) -> bool:
+        async with self:
+            self.submitting = False
+            if isinstance(refused, accounts.AccountError):
+                self._show(refused)
+            elif isinstance(refused, limits.RateLimited):
+                self.form_error = refused.message
+            if result is None:
+                return False
+            self.auth_token = result.token
+            self._set_user(result.user)
+            return True
+
+    # Background events: the password hash runs in a worker thread, so a log-in never holds
+    # up the events of other tabs (they share this process's event loop).
+    @rx.event(background=True)
+    async def log_in(self, form: dict[str, str]) -> rx.event.EventSpec | None:
         email = str(form.get("email", ""))[:300]
         password = str(form.get("password", ""))[:1024]
-        try:
-            with session_scope() as session:
-                result = accounts.log_in(session=session, email=email, password=password)
-        except accounts.AccountError as error:
-            self._show(error)
+        begun = await self._begin()
+        if begun is None:
             return None
-        self.auth_token = result.token
-        self._set_user(result.user)
-        return rx.redirect(self._next())
+        next_url, ip = begun
+        result, refused = None, None
+        try:
+            # The limit first, outside the password pool: a refused attempt costs no hash and
+            # never waits behind the hashes of others.
+            await asyncio.to_thread(limits.check, limits.LOG_IN, user=email, ip=ip)
+            result = await offload.password_work(_log_in, email, password)
+        except (accounts.AccountError, limits.RateLimited) as error:
+            refused = error
+        finally:
+            done = await self._finish(next_url, result, refused)
+        return rx.redirect(next_url) if done else None
 
-    @rx.event
-    def sign_up(self, form: dict[str, str]) -> rx.event.EventSpec | None:
-        self._clear()
+    @rx.event(background=True)
+    async def sign_up(self, form: dict[str, str]) -> None:
         email = str(form.get("email", ""))[:300]
         name = str(form.get("display_name", ""))[:300]
         password = str(form.get("password", ""))[:1024]
-        try:
-            with session_scope() as session:
-                asked = accounts.request_sign_up(
-                    session=session, email=email, display_name=name, password=password
-                )
-        except accounts.AccountError as error:
-            self._show(error)
+        begun = await self._begin()
+        if begun is None:
             return None
-        queue_emails(link_id=asked.link_id, notification_id=asked.email_notification_id)
-        self.sign_up_sent_to = email.strip()[:254]
+        _next_url, ip = begun
+        asked, refused = None, None
+        try:
+            await asyncio.to_thread(limits.check, limits.SIGN_UP, ip=ip)
+            asked = await offload.password_work(_request_sign_up, email, name, password)
+        except (accounts.AccountError, limits.RateLimited) as error:
+            refused = error
+        finally:
+            await self._finish("", None, refused)
+        if asked is None:
+            return None
+        await asyncio.to_thread(
+            queue_emails, link_id=asked.link_id, notification_id=asked.email_notification_id
+        )
+        async with self:
+            self.sign_up_sent_to = email.strip()[:254]
         return None

@@ -1,6 +1,7 @@
 """Editing and cancelling one's own resting order from a list (the portfolio's bids, the seller
 dashboard's asks): parse the price field, call the market service, and say what happened.
-Callers have already checked who is calling; the service checks the order is theirs."""
+Callers have already checked who is calling (and pass the client IP for the rate limit); the
+service checks the order is theirs."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import dataclasses
 from sneakers_app.db import session_scope
 from sneakers_app.money import parse_usd
 from sneakers_app.redis_client import get_engine
-from sneakers_app.services import market
+from sneakers_app.services import limits, market
 
 
 @dataclasses.dataclass(frozen=True)
@@ -19,12 +20,18 @@ class Outcome:
     ok: bool
 
 
-def reprice(*, user_id: int, side: market.SideName, row_id: int, raw_price: object) -> Outcome:
+def reprice(
+    *, user_id: int, side: market.SideName, row_id: int, raw_price: object, ip: str = ""
+) -> Outcome:
     """A new price for the caller's order `row_id` (it loses its place in the queue)."""
     try:
         cents = parse_usd(str(raw_price or "")[:40])
     except ValueError as error:
         return Outcome(str(error), ok=False)
+    try:
+        limits.check(limits.ORDERS, user=user_id, ip=ip)
+    except limits.RateLimited as error:
+        return Outcome(error.message, ok=False)
     try:
         with session_scope() as session:
             placed = market.edit_price(
@@ -40,10 +47,14 @@ def reprice(*, user_id: int, side: market.SideName, row_id: int, raw_price: obje
     return Outcome(placed.message, ok=True)
 
 
-def cancel(*, user_id: int, side: market.SideName, row_id: object) -> Outcome | None:
+def cancel(*, user_id: int, side: market.SideName, row_id: object, ip: str = "") -> Outcome | None:
     """Cancel the caller's order `row_id` (None: not an order id at all, nothing to say)."""
     if not isinstance(row_id, int) or isinstance(row_id, bool):
         return None
+    try:
+        limits.check(limits.ORDERS, user=user_id, ip=ip)
+    except limits.RateLimited as error:
+        return Outcome(error.message, ok=False)
     try:
         with session_scope() as session:
             market.cancel(

@@ -368,7 +368,11 @@ class PortfolioState(SessionState):
             return None
         self.edit_bid_error = ""
         outcome = own_orders.reprice(
-            user_id=user.id, side="bid", row_id=self.edit_bid_id, raw_price=form.get("price")
+            user_id=user.id,
+            side="bid",
+            row_id=self.edit_bid_id,
+            raw_price=form.get("price"),
+            ip=self.router.session.client_ip,
         )
         if not outcome.ok:
             self.edit_bid_error = outcome.message
@@ -382,7 +386,9 @@ class PortfolioState(SessionState):
         user = self._current_user()
         if user is None:
             return [self._login_redirect()]
-        outcome = own_orders.cancel(user_id=user.id, side="bid", row_id=bid_id)
+        outcome = own_orders.cancel(
+            user_id=user.id, side="bid", row_id=bid_id, ip=self.router.session.client_ip
+        )
         if outcome is None:
             return None
         self._refresh(user.id)

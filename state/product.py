@@ -33,6 +33,7 @@ from sneakers_app.services import (
     analytics,
     catalog,
     fees,
+    limits,
     market,
     orders,
     payments,
@@ -577,6 +578,8 @@ class ProductState(SessionState):
     _fee_level: int = 1
     _live_gen: int = 0
     _live_running_gen: int = 0
+    _size_request: int = 0
+    _range_request: int = 0
 
     # --- helpers (not callable from the browser) -----------------------------------------------
 
@@ -647,15 +650,22 @@ class ProductState(SessionState):
         view's feed from here on."""
         if not self._product_id:
             return
-        snap = load_market(
+        self._show_reload(self._market_loader(with_tape=with_tape)())
+
+    def _market_loader(self, *, with_tape: bool) -> functools.partial[MarketSnapshot]:
+        """`load_market` for the view shown now, to call outside the state lock."""
+        return functools.partial(
+            load_market,
             product_id=self._product_id,
-            variants=self._variants,
+            variants=dict(self._variants),
             selected=self._selected_variant(),
             auth_token=self.auth_token,
             range_=self.chart_range,
             with_tape=with_tape,
             known_trade_at=self._known_trade_at,
         )
+
+    def _show_reload(self, snap: MarketSnapshot) -> None:
         self._apply_public(snap.public_vars)
         self._apply_private(snap)
         self._follow_feed()
@@ -742,18 +752,34 @@ class ProductState(SessionState):
         self._reload(with_tape=True)
         return ProductState.watch_market
 
-    @rx.event
-    def select_size(self, size: str) -> rx.event.EventSpec | None:
+    # Background events (also `set_range`): the chart's price history is read in a worker
+    # thread, so a slow query never holds up other tabs. A later choice of size (or range)
+    # supersedes an earlier one still reading: only the latest is shown.
+    @rx.event(background=True)
+    async def select_size(self, size: str) -> rx.event.EventSpec | None:
         size = str(size)[:10]
-        if size == ALL_SIZES or size == "":
-            self.selected_size = ""
-        elif size in self._variants.values():
-            self.selected_size = size
-        else:
-            return None
-        self._load_watch()
-        self._reload(with_tape=True)
-        return self._size_in_url()
+        async with self:
+            if size == ALL_SIZES or size == "":
+                self.selected_size = ""
+            elif size in self._variants.values():
+                self.selected_size = size
+            else:
+                return None
+            self._size_request += 1
+            request, range_request = self._size_request, self._range_request
+            self._load_watch()
+            if not self._product_id:
+                return None
+            load = self._market_loader(with_tape=True)
+        snap = await asyncio.to_thread(load)
+        async with self:
+            if self._size_request != request:
+                return None
+            if self._range_request != range_request:
+                # Another range was chosen meanwhile; its own read shows that chart.
+                snap = dataclasses.replace(snap, tape=None)
+            self._show_reload(snap)
+            return self._size_in_url()
 
     def _size_in_url(self) -> rx.event.EventSpec:
         """Keep the chosen size in the address (shareable) without a navigation."""
@@ -762,15 +788,21 @@ class ProductState(SessionState):
             url += "?" + urlencode({"size": self.selected_size})
         return rx.call_script(f"window.history.replaceState(null, '', {json.dumps(url)})")
 
-    @rx.event
-    def set_range(self, range_: str | list[str]) -> None:
+    @rx.event(background=True)
+    async def set_range(self, range_: str | list[str]) -> None:
         value = range_ if isinstance(range_, str) else (range_[0] if range_ else "")
-        if value not in analytics.RANGES or not self._product_id:
-            return
-        self.chart_range = value
-        with session_scope() as session:
-            tape = load_tape(session, self._product_id, self._selected_variant(), value)
-        self._apply_tape(tape)
+        async with self:
+            if value not in analytics.RANGES or not self._product_id:
+                return
+            self.chart_range = value
+            self._range_request += 1
+            request, size_request = self._range_request, self._size_request
+            load = functools.partial(_load_tape, self._product_id, self._selected_variant(), value)
+        tape = await asyncio.to_thread(load)
+        async with self:
+            # A size chosen since reads the chart in this range itself.
+            if self._range_request == request and self._size_request == size_request:
+                self._apply_tape(tape)
 
     # --- live -------------------------------------------------------------------------------
 
@@ -945,6 +977,11 @@ class ProductState(SessionState):
                 self.watch_error = str(exc)
                 return None
         try:
+            limits.check(limits.WATCH, user=user.id, ip=self.router.session.client_ip)
+        except limits.RateLimited as exc:
+            self.watch_error = exc.message
+            return None
+        try:
             with session_scope() as session:
                 watchlist.watch(
                     session=session,
@@ -971,6 +1008,11 @@ class ProductState(SessionState):
         user = self._current_user()
         if user is None:
             return self._login_redirect()
+        try:
+            limits.check(limits.WATCH, user=user.id, ip=self.router.session.client_ip)
+        except limits.RateLimited as exc:
+            self.watch_error = exc.message
+            return None
         with session_scope() as session:
             watchlist.unwatch(
                 session=session,
@@ -1054,9 +1096,8 @@ class ProductState(SessionState):
         self.size_error = ""
         self.form_error = ""
         if self.selected_size != size:
-            self.selected_size = size
-            self._reload(with_tape=True)
-            return self._size_in_url()
+            # The page follows the dialog's size: its chart is read off the event loop.
+            return ProductState.select_size(size)
         self._refresh_dialog_prices()
         return None
 
@@ -1264,6 +1305,11 @@ class ProductState(SessionState):
         except ValueError:
             self.form_error = "Choose an expiry."
             return None
+        try:
+            limits.check(limits.ORDERS, user=user.id, ip=self.router.session.client_ip)
+        except limits.RateLimited as exc:
+            self.form_error = exc.message
+            return None
         self.submitting = True
         try:
             with session_scope() as session:
@@ -1331,7 +1377,9 @@ class ProductState(SessionState):
         if parsed is None:
             return None
         side, row_id = parsed
-        outcome = own_orders.cancel(user_id=user.id, side=side, row_id=row_id)
+        outcome = own_orders.cancel(
+            user_id=user.id, side=side, row_id=row_id, ip=self.router.session.client_ip
+        )
         if outcome is None:
             return None
         if not outcome.ok:

@@ -8,18 +8,23 @@ import dataclasses
 import plotly.graph_objects as go
 import reflex as rx
 
-from sneakers_app import outbox_relay, routes
+from sneakers_app import routes
 from sneakers_app.db import session_scope
 from sneakers_app.models import utcnow
 from sneakers_app.money import format_usd
 from sneakers_app.redis_client import get_redis
 from sneakers_app.services import order_views, orders, payments, saga, verification
 from sneakers_app.services import seller_dashboard as dash
-from state import own_orders
+from state import offload, own_orders
 from state.base import SessionState
 from state.orders import order_href, product_image
 
 URGENT_SECONDS = 12 * 3600
+
+
+def _finalize_failure(order_id: int, seller_id: int) -> saga.StepResult:
+    with session_scope() as session:
+        return saga.finalize_failure(session=session, order_id=order_id, seller_id=seller_id)
 
 
 @dataclasses.dataclass
@@ -326,7 +331,11 @@ class SellerState(SessionState):
             return None
         self.edit_price_error = ""
         outcome = own_orders.reprice(
-            user_id=user.id, side="ask", row_id=self.edit_ask_id, raw_price=form.get("price")
+            user_id=user.id,
+            side="ask",
+            row_id=self.edit_ask_id,
+            raw_price=form.get("price"),
+            ip=self.router.session.client_ip,
         )
         if not outcome.ok:
             self.edit_price_error = outcome.message
@@ -340,7 +349,9 @@ class SellerState(SessionState):
         user = self._current_user()
         if user is None:
             return [self._login_redirect()]
-        outcome = own_orders.cancel(user_id=user.id, side="ask", row_id=ask_id)
+        outcome = own_orders.cancel(
+            user_id=user.id, side="ask", row_id=ask_id, ip=self.router.session.client_ip
+        )
         if outcome is None:
             return None
         self._refresh(user.id)
@@ -440,28 +451,36 @@ class SellerState(SessionState):
         if sale is not None and sale.can_accept:
             self.accept_order_id = sale.order_id
 
-    @rx.event
-    def accept_failure(self) -> list[rx.event.EventSpec] | None:
-        user = self._current_user()
-        if user is None:
-            return [self._login_redirect()]
-        if self.busy or not self.accept_order_id:
-            return None
-        self.busy = True
+    # A background event: the refund is a Stripe call (worker thread, STRIPE_TIMEOUT_SECONDS),
+    # so it never holds up other tabs.
+    @rx.event(background=True)
+    async def accept_failure(self) -> list[rx.event.EventSpec] | None:
+        async with self:
+            user = self._current_user()
+            if user is None:
+                return [self._login_redirect()]
+            if self.busy or not self.accept_order_id:
+                return None
+            self.busy = True
+            order_id = self.accept_order_id
+        result, error = None, "We could not refund the buyer right now. Try again shortly."
         try:
-            with session_scope() as session:
-                saga.finalize_failure(
-                    session=session, order_id=self.accept_order_id, seller_id=user.id
-                )
-        except orders.OrderError as error:
-            self.accept_error = error.message
-            self.busy = False
-            return None
+            result = await offload.outside_call(_finalize_failure, order_id, user.id)
+        except orders.OrderError as exc:
+            error = exc.message
         except (payments.PaymentError, payments.PaymentTemporarilyUnavailable):
-            self.accept_error = "We could not refund the buyer right now. Try again shortly."
-            self.busy = False
+            pass
+        finally:
+            async with self:
+                if result is None:
+                    self.accept_error = error
+                    self.busy = False
+                else:
+                    self._close_dialogs()
+                    self._refresh(user.id)
+        if result is None:
             return None
-        outbox_relay.after_commit_soon(session)  # the emails, written with the refund
-        self._close_dialogs()
-        self._refresh(user.id)
+        from sneakers_app import worker
+
+        await offload.outside_call(worker.enqueue_emails, result.emails)
         return [rx.toast.success("Accepted. The buyer is refunded and the pair comes back to you.")]

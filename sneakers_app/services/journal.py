@@ -150,6 +150,7 @@ def _notify_outbid(session: Session, rested: ev.Rested, out: Applied) -> None:
             "new_price_cents": new_bid.price_cents,
         },
         dedupe_key=f"outbid:{previous.id}:{new_bid.id}",
+        caused_by=new_bid.user_id,
     )
     if result is not None and result.email_notification_id is not None:
         out.emails.append(result.email_notification_id)
@@ -174,7 +175,9 @@ def _notify_placed(session: Session, row: Bid | Ask, side: str, out: Applied) ->
         out.emails.append(result.email_notification_id)
 
 
-def _notify_price_drops(session: Session, variant_id: int, out: Applied) -> None:
+def _notify_price_drops(
+    session: Session, variant_id: int, out: Applied, caused_by: int | None = None
+) -> None:
     """Watchers whose target price the size's lowest ask now meets."""
     lowest = session.exec(
         select(Ask.price_cents)
@@ -185,7 +188,7 @@ def _notify_price_drops(session: Session, variant_id: int, out: Applied) -> None
     if lowest is None:
         return
     results = notifications.notify_price_drops(
-        session=session, variant_id=variant_id, lowest_ask_cents=lowest
+        session=session, variant_id=variant_id, lowest_ask_cents=lowest, caused_by=caused_by
     )
     out.emails.extend(notifications.email_ids(results))
 
@@ -211,7 +214,7 @@ def apply_entry(session: Session, entry: JournalEntry, now: datetime | None = No
                 if event.side == "bid":
                     _notify_outbid(session, event, out)
                 else:
-                    _notify_price_drops(session, row.variant_id, out)
+                    _notify_price_drops(session, row.variant_id, out, caused_by=row.user_id)
         elif isinstance(event, ev.Cancelled):
             row.status = "cancelled"
         elif isinstance(event, ev.Expired):

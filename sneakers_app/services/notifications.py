@@ -44,7 +44,7 @@ from sneakers_app.models import (
     utcnow,
 )
 from sneakers_app.money import format_usd
-from sneakers_app.services import outbox
+from sneakers_app.services import limits, outbox
 from sneakers_app.services.email import (
     EmailRejected,
     EmailTransientError,
@@ -638,8 +638,13 @@ def notify(
     context: Mapping[str, object] | None = None,
     dedupe_key: str,
     now: datetime | None = None,
+    caused_by: int | None = None,
 ) -> NotifyResult | None:
     """Record one event for one user, once per `dedupe_key`, on the channels they want.
+
+    `caused_by`: the user whose action caused this event for someone else (outbid, price
+    drop). Such emails are rate limited (limits.allow_email): over the limit the in-app notice
+    is still recorded, the email is not sent.
 
     None when the user has turned both channels off for this kind (nothing is stored). Flushes;
     the caller commits. A concurrent call with the same key (another worker, on PostgreSQL or
@@ -652,6 +657,8 @@ def notify(
     in_app, email = _effective(session, user_id, known.value)
     existing = _by_key(session, dedupe_key)
     if existing is None:
+        if email and caused_by is not None:
+            email = limits.allow_email(kind=known.value, recipient_id=user_id, caused_by=caused_by)
         if not in_app and not email:
             return None
         now = now or utcnow()
@@ -995,6 +1002,7 @@ def notify_price_drops(
     variant_id: int,
     lowest_ask_cents: int,
     now: datetime | None = None,
+    caused_by: int | None = None,
 ) -> list[NotifyResult]:
     """`price_drop_alerts` then `notify` for each, stamping the alert's last_notified_at.
     Returns what was notified (the due emails are in the outbox)."""
@@ -1010,6 +1018,7 @@ def notify_price_drops(
             context=drop.context,
             dedupe_key=drop.dedupe_key,
             now=now,
+            caused_by=caused_by,
         )
         alert = session.get(PriceAlert, drop.alert_id)
         if alert is not None:

@@ -146,29 +146,39 @@ def make_client(
 ) -> stripe.StripeClient:
     """A new client for these settings (STRIPE_API_BASE points it at localstripe)."""
     settings = settings or get_settings()
-    return _new_client(settings.STRIPE_SECRET_KEY, settings.STRIPE_API_BASE, max_network_retries)
+    return _new_client(
+        settings.STRIPE_SECRET_KEY,
+        settings.STRIPE_API_BASE,
+        max_network_retries,
+        settings.STRIPE_TIMEOUT_SECONDS,
+    )
 
 
-def _new_client(api_key: str, api_base: str, retries: int) -> stripe.StripeClient:
+def _new_client(api_key: str, api_base: str, retries: int, timeout: float) -> stripe.StripeClient:
+    # Every request gives up after `timeout` seconds (connect and read; the SDK's own default
+    # is 80 s) and raises APIConnectionError, which callers see as PaymentTemporarilyUnavailable.
     return stripe.StripeClient(
         api_key,
         stripe_version=STRIPE_API_VERSION,
         base_addresses={"api": api_base} if api_base else None,
         max_network_retries=retries,
+        http_client=stripe.RequestsClient(timeout=timeout),
     )
 
 
 @lru_cache(maxsize=4)
-def _shared_client(api_key: str, api_base: str) -> stripe.StripeClient:
+def _shared_client(api_key: str, api_base: str, timeout: float) -> stripe.StripeClient:
     # Keyed by immutable configuration only, so tests with other settings get other clients.
-    return _new_client(api_key, api_base, NETWORK_RETRIES)
+    return _new_client(api_key, api_base, NETWORK_RETRIES, timeout)
 
 
 def _client(client: stripe.StripeClient | None) -> stripe.StripeClient:
     if client is not None:
         return client
     settings = get_settings()
-    return _shared_client(settings.STRIPE_SECRET_KEY, settings.STRIPE_API_BASE)
+    return _shared_client(
+        settings.STRIPE_SECRET_KEY, settings.STRIPE_API_BASE, settings.STRIPE_TIMEOUT_SECONDS
+    )
 
 
 @contextmanager

@@ -95,6 +95,12 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
             API_URL=f"http://localhost:{port}",
             APP_URL=f"http://localhost:{port}",
             JOURNAL_CONSUMER_NAME="e2e",
+            # Every browser here is 127.0.0.1 and the flows log in and trade quickly; the
+            # limits themselves are tested in test_backend_faults_limits.py.
+            RATE_LIMIT_LOGIN_IP="1000/minute",
+            RATE_LIMIT_SIGNUP_IP="1000/minute",
+            RATE_LIMIT_ORDERS_USER="1000/minute",
+            RATE_LIMIT_ORDERS_IP="1000/minute",
         )
         for command in ("seed", "open-books"):
             done = subprocess.run(

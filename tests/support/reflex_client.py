@@ -1,0 +1,198 @@
+"""A browser tab as far as the Reflex backend can tell: Reflex 0.10's own websocket protocol
+(what .web/utils/state.js speaks), without a browser.
+
+Engine.IO v4 over a websocket at `/_event/?EIO=4&transport=websocket&token=<uuid>`; the socket.io
+CONNECT packet to namespace "/_event" carries the page's hydrate event as its auth payload (so
+the page's on_load runs); events go out as `42/_event,["event", {name, payload, router_data}]`
+and updates come back as `42/_event,["event", {"delta": ..., "events": [...]}]`. Each tab is its
+own Reflex session (own token). Used by the backend tests in tests/e2e/ and by
+scripts/bench_responsiveness.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any
+
+STATE = "reflex___state____state"
+NAMESPACE = "/_event"
+EVENT_PACKET = f"42{NAMESPACE},"
+CONNECT_ERROR = f"44{NAMESPACE},"
+
+
+def state_name(cls: type) -> str:
+    """The full name Reflex gives a State class (the prefix of its events' names)."""
+    full: str = cls.get_full_name()  # type: ignore[attr-defined]
+    return full
+
+
+def var(name: str) -> str:
+    """A var's key in a delta."""
+    return f"{name}_rx_state_"
+
+
+@dataclass
+class Update:
+    at: float
+    """time.monotonic() when it arrived."""
+    delta: dict[str, dict[str, Any]]
+    events: list[dict[str, Any]]
+
+    def value(self, state: str, name: str) -> Any:
+        return self.delta.get(state, {}).get(var(name))
+
+    def has(self, state: str, name: str) -> bool:
+        return var(name) in self.delta.get(state, {})
+
+
+@dataclass
+class Tab:
+    base_url: str
+    """http://host:port of the backend."""
+    path: str = "/"
+    query: dict[str, str] = field(default_factory=dict)
+    token: str = field(default_factory=lambda: str(uuid.uuid4()))
+    updates: list[Update] = field(default_factory=list)
+    error: str | None = None
+    _ws: Any = None
+    _session: Any = None
+    _reader: asyncio.Task[None] | None = None
+    _arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def router_data(self) -> dict[str, Any]:
+        search = "&".join(f"{k}={v}" for k, v in self.query.items())
+        return {
+            "pathname": self.path,
+            "asPath": self.path + (f"?{search}" if search else ""),
+            "query": dict(self.query),
+        }
+
+    async def open(self, timeout: float = 60.0) -> None:
+        """Connect and hydrate, until the page's on_load handlers have run (as a browser tab
+        is ready); TimeoutError when the backend does not answer within `timeout`."""
+        started = time.monotonic()
+        await asyncio.wait_for(self._open(), timeout)
+        await self.wait_var(STATE, "is_hydrated", True, timeout - (time.monotonic() - started))
+
+    async def _open(self) -> None:
+        import aiohttp
+
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        ws_url = self.base_url.replace("http", "ws", 1) + "/_event/"
+        self._ws = await self._session.ws_connect(
+            f"{ws_url}?EIO=4&transport=websocket&token={self.token}",
+            headers={"Origin": self.base_url},
+            protocols=(metadata.version("reflex"),),
+            autoping=True,
+            max_msg_size=0,
+        )
+        opened = await self._ws.receive(timeout=30)
+        if opened.type != aiohttp.WSMsgType.TEXT or not opened.data.startswith("0"):
+            raise RuntimeError(f"no Engine.IO open packet: {opened!r}")
+        hydrate = {
+            "name": f"{STATE}.hydrate_and_load",
+            "payload": {},
+            "router_data": self.router_data(),
+        }
+        await self._ws.send_str(f"40{NAMESPACE},{json.dumps({'event': hydrate})}")
+        self._reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        import aiohttp
+
+        try:
+            while True:
+                msg = await self._ws.receive()
+                if msg.type != aiohttp.WSMsgType.TEXT:
+                    if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED):
+                        return
+                    continue
+                data: str = msg.data
+                if data == "2":  # Engine.IO ping -> pong
+                    await self._ws.send_str("3")
+                    continue
+                if data.startswith(CONNECT_ERROR):
+                    self.error = data[:300]
+                    return
+                if not data.startswith(EVENT_PACKET):
+                    continue
+                name, body = json.loads(data[len(EVENT_PACKET) :])[:2]
+                if name != "event" or not isinstance(body, dict):
+                    continue
+                self.updates.append(
+                    Update(
+                        at=time.monotonic(),
+                        delta=body.get("delta") or {},
+                        events=body.get("events") or [],
+                    )
+                )
+                self._arrived.set()
+        finally:
+            self._arrived.set()
+
+    async def send(self, state: str, handler: str, **payload: Any) -> float:
+        """Send one event; returns time.monotonic() just before it went out."""
+        event = {
+            "name": f"{state}.{handler}",
+            "payload": payload,
+            "router_data": self.router_data(),
+        }
+        sent = time.monotonic()
+        await self._ws.send_str(f"{EVENT_PACKET}{json.dumps(['event', event])}")
+        return sent
+
+    async def wait_for(
+        self, predicate: Callable[[Update], bool], timeout: float, *, since: int = 0
+    ) -> Update:
+        """The first update from index `since` on that matches (TimeoutError after `timeout`)."""
+        deadline = time.monotonic() + timeout
+        seen = since
+        while True:
+            while seen < len(self.updates):
+                update = self.updates[seen]
+                seen += 1
+                if predicate(update):
+                    return update
+            if self.error is not None:
+                raise RuntimeError(self.error)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("no such update")
+            self._arrived.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._arrived.wait(), remaining)
+
+    async def wait_var(
+        self, state: str, name: str, expected: Any, timeout: float, *, since: int = 0
+    ) -> Update:
+        return await self.wait_for(
+            lambda u: u.has(state, name) and u.value(state, name) == expected,
+            timeout,
+            since=since,
+        )
+
+    def latest(self, state: str, name: str, default: Any = None) -> Any:
+        """The last value of a var the backend sent this tab."""
+        for update in reversed(self.updates):
+            if update.has(state, name):
+                return update.value(state, name)
+        return default
+
+    async def close(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(BaseException):
+                await self._reader
+        if self._ws is not None and not self._ws.closed:
+            with contextlib.suppress(Exception):
+                await self._ws.close()
+        if self._session is not None:
+            await self._session.close()

@@ -81,6 +81,12 @@ def after_commit_soon(session: Session) -> None:
         _background.submit(deliver_keys, keys)
 
 
+def deliver_keys_soon(keys: Sequence[str]) -> None:
+    """`deliver_keys` in a worker thread (for the web backend's event handlers)."""
+    if keys:
+        _background.submit(deliver_keys, list(keys))
+
+
 def sweep() -> outbox.Delivery:
     """Deliver every due row; never raises."""
     try:

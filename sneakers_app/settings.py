@@ -66,6 +66,7 @@ class Settings(BaseSettings):
     RATE_LIMIT_LOGIN_IP: str = "30/minute"
     RATE_LIMIT_LOGIN_USER: str = "10/minute"  # per email typed
     RATE_LIMIT_SIGNUP_IP: str = "10/hour"
+    RATE_LIMIT_RESET_IP: str = "10/hour"  # password-reset links asked for, per IP
     RATE_LIMIT_ORDERS_USER: str = "30/minute"  # placing, cancelling, editing bids and asks
     RATE_LIMIT_ORDERS_IP: str = "120/minute"
     RATE_LIMIT_WATCH_USER: str = "30/minute"
@@ -82,6 +83,7 @@ class Settings(BaseSettings):
         "RATE_LIMIT_LOGIN_IP",
         "RATE_LIMIT_LOGIN_USER",
         "RATE_LIMIT_SIGNUP_IP",
+        "RATE_LIMIT_RESET_IP",
         "RATE_LIMIT_ORDERS_USER",
         "RATE_LIMIT_ORDERS_IP",
         "RATE_LIMIT_WATCH_USER",

@@ -241,7 +241,13 @@ def send_unsent_links() -> int:
     with _session() as session:
         ids = accounts.unsent_links(session=session)
         for link_id in ids:
-            again(session, accounts.LINK_EMAIL_TASK, link_id, accounts.link_email_key(link_id))
+            again(
+                session,
+                accounts.LINK_EMAIL_TASK,
+                link_id,
+                accounts.link_email_key(link_id),
+                EMAIL_LOST_AFTER,  # longer than the task's own retries
+            )
         session.commit()
         outbox_relay.after_commit(session)
     return len(ids)

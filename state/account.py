@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import logging
 from typing import Any
 
 import reflex as rx
 
+from sneakers_app import outbox_relay
 from sneakers_app.db import session_scope
 from sneakers_app.models import Address, User
 from sneakers_app.services import addresses, notifications, payments
@@ -139,6 +139,26 @@ def _as_id(value: object) -> int | None:
     if isinstance(value, str) and value.isdigit() and len(value) < 12:
         return int(value)
     return None
+
+
+def _change_payout_details(
+    user_id: int, kind: str, ref: str, holder: str, password: str | None
+) -> tuple[str, str, str]:
+    """In the password pool: check the password, save, and publish the seller's notice (an
+    outbox row committed with the change)."""
+    with session_scope() as session:
+        result = payments.change_payout_details(
+            session=session,
+            user_id=user_id,
+            kind=kind,
+            account_ref=ref,
+            holder_name=holder,
+            password=password,
+        )
+        account = result.account
+        saved = (account.kind, account.holder_name, account.account_ref)
+    outbox_relay.after_commit(session)
+    return saved
 
 
 class AccountState(SessionState):
@@ -382,7 +402,7 @@ class AccountState(SessionState):
                 self.card_busy = False
                 if card is None:
                     self.card_error = error
-                else:
+                elif self.user_id == user.id:  # not logged out meanwhile
                     self.card_brand = card.brand
                     self.card_last4 = card.last4
                     self.card_form_open = False
@@ -393,47 +413,40 @@ class AccountState(SessionState):
 
     # --- payouts --------------------------------------------------------------------------
 
-    @rx.event
-    def save_payout(self, form_data: dict[str, Any]) -> rx.event.EventSpec | None:
-        user = self._current_user()
-        if user is None:
-            return self._login_redirect()
+    # A background event: the password check (argon2) runs in the password pool, so it never
+    # holds up other tabs.
+    @rx.event(background=True)
+    async def save_payout(self, form_data: dict[str, Any]) -> rx.event.EventSpec | None:
         kind = payments.default_payout_kind()
         holder = str(form_data.get("holder_name", "") or "")[:MAX_FIELD]
         ref = str(form_data.get("account_ref", "") or "")[:MAX_FIELD]
         password = str(form_data.get("password", "") or "")[:MAX_PASSWORD]
-        self.payout_holder, self.payout_ref = holder, ref
+        async with self:
+            user = self._current_user()
+            if user is None:
+                return self._login_redirect()
+            self.payout_holder, self.payout_ref = holder, ref
         try:
-            with session_scope() as session:
-                result = payments.change_payout_details(
-                    session=session,
-                    user_id=user.id,
-                    kind=kind,
-                    account_ref=ref,
-                    holder_name=holder,
-                    password=password or None,
-                )
-                account = result.account
-                saved = (account.kind, account.holder_name, account.account_ref)
+            saved = await offload.password_work(
+                _change_payout_details, user.id, kind, ref, holder, password or None
+            )
         except payments.PaymentError as exc:
             message = str(exc)
             field = "account_ref"
             if message.startswith("Account holder"):
                 field = "holder_name"
-            elif "password" in message:
+            elif "password" in message or message.startswith("Too many"):
                 field = "password"
-            self.payout_errors = {field: message}
+            async with self:
+                if self.user_id == user.id:
+                    self.payout_errors = {field: message}
             return None
-        if result.email_notification_id is not None:
-            from sneakers_app import worker
-
-            try:
-                worker.enqueue_emails([result.email_notification_id])
-            except Exception:  # the notice is in the inbox either way
-                logging.getLogger(__name__).exception("could not queue the payout-details email")
-        self.payout_kind, self.payout_holder, self.payout_ref = saved
-        self.payout_errors = {}
-        self.payout_saved = True
+        async with self:
+            if self.user_id != user.id:  # logged out meanwhile: nothing of theirs stays
+                return None
+            self.payout_kind, self.payout_holder, self.payout_ref = saved
+            self.payout_errors = {}
+            self.payout_saved = True
         return rx.toast.success("Payout details saved", duration=3000)
 
     # --- preferences ----------------------------------------------------------------------

@@ -775,6 +775,8 @@ class ProductState(SessionState):
         async with self:
             if self._size_request != request:
                 return None
+            if self.auth_token != load.keywords["auth_token"]:
+                return None  # logged out (or in) meanwhile: this read holds another user's view
             if self._range_request != range_request:
                 # Another range was chosen meanwhile; its own read shows that chart.
                 snap = dataclasses.replace(snap, tape=None)

@@ -11,7 +11,8 @@ import reflex as rx
 
 from sneakers_app import outbox_relay, routes
 from sneakers_app.db import session_scope
-from sneakers_app.services import accounts, notifications
+from sneakers_app.services import accounts, limits, notifications
+from state import offload
 from state.base import SessionState
 
 logger = logging.getLogger(__name__)
@@ -25,7 +26,7 @@ def queue_emails(*, link_id: int | None = None, notification_id: int | None = No
         keys.append(accounts.link_email_key(link_id))
     if notification_id is not None:
         keys.append(notifications.email_key(notification_id))
-    outbox_relay.deliver_keys(keys)
+    outbox_relay.deliver_keys_soon(keys)  # never on the event loop
 
 
 def _field(form: dict[str, str], name: str, limit: int = 1024) -> str:
@@ -58,7 +59,7 @@ class PasswordChangeState(SessionState):
                 )
 
         try:
-            done = await asyncio.to_thread(change)  # argon2 runs off the event loop
+            done = await offload.password_work(change)  # argon2 in the password pool
         except accounts.AccountError as error:
             if error.field == "new_password":
                 self.new_error = error.message
@@ -72,7 +73,7 @@ class PasswordChangeState(SessionState):
         return rx.toast.success(f"Password changed.{others}", duration=5000)
 
     @rx.event
-    def log_out_everywhere(self) -> rx.event.EventSpec:
+    async def log_out_everywhere(self) -> rx.event.EventSpec:
         token = self.auth_token
         try:
             with session_scope() as session:
@@ -81,6 +82,7 @@ class PasswordChangeState(SessionState):
             pass  # this session had ended already: logging out here is all that is left
         self.auth_token = ""
         self._set_user(None)
+        await self._forget_in_every_page_state()
         return rx.redirect(routes.LOGIN)
 
 
@@ -99,15 +101,26 @@ class RecoveryState(SessionState):
         self.email_error = self.sent_to = ""
 
     @rx.event
-    def request_reset(self, form: dict[str, str]) -> None:
-        """Answers the same whether or not the address has an account."""
+    async def request_reset(self, form: dict[str, str]) -> None:
+        """Answers the same whether or not the address has an account; limited per client IP
+        (each request can email someone)."""
         email = _field(form, "email", 300).strip()
         self.email_error = ""
         if not email:
             self.email_error = "Enter your email address."
             return
-        with session_scope() as session:
-            link_id = accounts.request_password_reset(session=session, email=email)
+        ip = self.router.session.client_ip
+
+        def request() -> int | None:
+            limits.check(limits.PASSWORD_RESET, ip=ip)
+            with session_scope() as session:
+                return accounts.request_password_reset(session=session, email=email)
+
+        try:
+            link_id = await asyncio.to_thread(request)
+        except limits.RateLimited as refused:
+            self.email_error = refused.message
+            return
         queue_emails(link_id=link_id)
         self.sent_to = email[:254]
 
@@ -136,7 +149,7 @@ class RecoveryState(SessionState):
                 return accounts.reset_password(session=session, token=token, new_password=new)
 
         try:
-            done = await asyncio.to_thread(reset)  # argon2 runs off the event loop
+            done = await offload.password_work(reset)  # argon2 in the password pool
         except accounts.AccountError as error:
             if error.field == "new_password":
                 self.password_error = error.message
@@ -146,6 +159,7 @@ class RecoveryState(SessionState):
         queue_emails(notification_id=done.email_notification_id)
         self.auth_token = ""
         self._set_user(None)
+        await self._forget_in_every_page_state()
         return [
             rx.redirect(routes.LOGIN),
             rx.toast.success("Password changed. Log in with your new password.", duration=6000),

@@ -475,7 +475,7 @@ class SellerState(SessionState):
                 if result is None:
                     self.accept_error = error
                     self.busy = False
-                else:
+                elif self.user_id == user.id:  # not logged out meanwhile
                     self._close_dialogs()
                     self._refresh(user.id)
         if result is None:

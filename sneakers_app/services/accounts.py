@@ -225,15 +225,24 @@ def log_in(
     return _open_session(session, user, now)
 
 
-def verify_password(*, session: Session, user_id: int, password: str) -> bool:
-    """Whether `password` is this user's password (for actions that re-ask for it)."""
+def verify_password(
+    *, session: Session, user_id: int, password: str, now: datetime | None = None
+) -> bool:
+    """Whether `password` is this user's password (for actions that re-ask for it). Wrong
+    guesses count towards the log-in lockout (recorded in their own committed transaction, so
+    the caller's rollback keeps them); while it holds every guess is refused (AccountError)."""
     user = session.get(User, user_id)
     if user is None or not password:
         return False
-    try:
-        return bool(_hasher.verify(user.password_hash, password[:1024]))
-    except (VerificationError, InvalidHashError):
+    now = now or utcnow()
+    settings = get_settings()
+    if _recent_failures(session, user.email, now) >= settings.LOGIN_MAX_FAILURES:
+        minutes = settings.LOGIN_WINDOW_SECONDS // 60
+        raise AccountError(f"Too many failed attempts. Try again in {minutes} minutes.", "password")
+    if not _password_matches(user.password_hash, password):
+        _record_failure(session, user.email, now)
         return False
+    return True
 
 
 def _token_hash(token: str) -> str:

@@ -35,10 +35,11 @@ log = logging.getLogger(__name__)
 # Actions a user can be limited on (the key names in Redis and in the log).
 LOG_IN = "log_in"
 SIGN_UP = "sign_up"
+PASSWORD_RESET = "password_reset"  # noqa: S105 (an action name: asking for a reset link)
 ORDERS = "orders"  # placing, cancelling and editing bids and asks
 WATCH = "watch"  # watching a size, setting or removing a target price
 EMAIL = "email"  # emails one user's action causes to another (outbid, price drop)
-ACTIONS = (LOG_IN, SIGN_UP, ORDERS, WATCH, EMAIL)
+ACTIONS = (LOG_IN, SIGN_UP, PASSWORD_RESET, ORDERS, WATCH, EMAIL)
 
 
 class RateLimited(Exception):
@@ -76,6 +77,7 @@ def rule(action: str, settings: Settings | None = None) -> Rule:
     user, ip = {
         LOG_IN: ("RATE_LIMIT_LOGIN_USER", "RATE_LIMIT_LOGIN_IP"),
         SIGN_UP: ("", "RATE_LIMIT_SIGNUP_IP"),
+        PASSWORD_RESET: ("", "RATE_LIMIT_RESET_IP"),
         ORDERS: ("RATE_LIMIT_ORDERS_USER", "RATE_LIMIT_ORDERS_IP"),
         WATCH: ("RATE_LIMIT_WATCH_USER", "RATE_LIMIT_WATCH_IP"),
     }[action]

@@ -26,7 +26,8 @@ from email.utils import format_datetime, formataddr
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import Table, func, or_, update
+from sqlalchemy import String, Table, func, literal, or_, update
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -37,6 +38,7 @@ from sneakers_app.models import (
     Notification,
     NotificationPreference,
     Order,
+    OutboxMessage,
     PriceAlert,
     Product,
     ProductVariant,
@@ -806,11 +808,17 @@ def deliver_email(
 def emails_pending(
     *, session: Session, created_after: datetime, created_before: datetime, limit: int = 500
 ) -> list[int]:
-    """Notifications created in the window whose email is wanted and was never sent (its task
+    """Notifications created in the window whose email was due and was never sent (its task
     lost with the broker, or still retrying): the sweep queues them again; `deliver_email`
-    sends each at most once."""
+    sends each at most once. Only notices that got an email row in the outbox when they were
+    made count: one whose email a rate limit refused stays in the inbox only."""
     rows = session.exec(
         select(Notification.id, Notification.user_id, Notification.kind)
+        .join(
+            OutboxMessage,
+            col(OutboxMessage.dedupe_key)
+            == literal("email:", String) + sql_cast(col(Notification.id), String),
+        )
         .where(
             col(Notification.emailed_at).is_(None),
             col(Notification.created_at) > created_after,

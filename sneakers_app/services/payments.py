@@ -655,7 +655,13 @@ def save_payout_account(
         (account.kind, account.account_ref, account.holder_name) != (kind, account_ref, holder_name)
     )
     if changed or password is not None:
-        if not accounts.verify_password(session=session, user_id=user_id, password=password or ""):
+        try:
+            right = accounts.verify_password(
+                session=session, user_id=user_id, password=password or ""
+            )
+        except accounts.AccountError as exc:
+            raise PaymentError(exc.message) from exc
+        if not right:
             raise PaymentError(
                 "Enter your current password to change your payout details."
                 if password is None

@@ -25,12 +25,21 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, func, select
 
 from sneakers_app.db import make_engine
-from sneakers_app.models import Ask, PriceAlert, Product, ProductVariant, User, UserSession
+from sneakers_app.models import (
+    AccountToken,
+    Ask,
+    PriceAlert,
+    Product,
+    ProductVariant,
+    User,
+    UserSession,
+)
 from sneakers_app.services import accounts, payments
 from state.account import AccountState
 from state.auth import AuthFormState
 from state.base import SessionState
 from state.product import ProductState
+from state.security import RecoveryState
 from state.selling import SellerState
 from tests.support.reflex_client import Tab, Update, state_name
 from tests.support.stack import Stack, backend_stack
@@ -40,6 +49,7 @@ ACCOUNT = state_name(AccountState)
 PRODUCT = state_name(ProductState)
 SESSION = state_name(SessionState)
 SELLER = state_name(SellerState)
+RECOVERY = state_name(RecoveryState)
 PASSWORD = "member password 123"
 ANSWER = 60.0
 """How long a tab waits for an answer it must get (generous: this is a 2-core machine)."""
@@ -66,6 +76,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
         RATE_LIMIT_LOGIN_IP="6/minute",
         RATE_LIMIT_LOGIN_USER="3/minute",
         RATE_LIMIT_SIGNUP_IP="2/hour",
+        RATE_LIMIT_RESET_IP="2/hour",
         RATE_LIMIT_ORDERS_USER="3/minute",
         RATE_LIMIT_ORDERS_IP="100/minute",
         RATE_LIMIT_WATCH_USER="2/minute",
@@ -244,7 +255,7 @@ def test_log_in_is_limited_per_ip(app: App) -> None:
     run(scenario())
 
 
-def test_sign_up_is_limited_per_ip_and_the_refused_account_is_not_created(app: App) -> None:
+def test_sign_up_is_limited_per_ip_and_the_refused_one_sends_no_link(app: App) -> None:
     emails = [f"new-{uuid.uuid4().hex[:10]}@example.com" for _ in range(3)]
 
     async def scenario() -> None:
@@ -254,8 +265,8 @@ def test_sign_up_is_limited_per_ip_and_the_refused_account_is_not_created(app: A
             mark = len(tab.updates)
             form = {"email": email, "display_name": "New", "password": PASSWORD}
             await tab.send(AUTH, "sign_up", form=form)
-            if i < 2:
-                await tab.wait_for(lambda u: (u.value(SESSION, "user_id") or 0) > 0, ANSWER)
+            if i < 2:  # "we sent you a link"
+                await tab.wait_for(lambda u: bool(u.value(AUTH, "sign_up_sent_to")), ANSWER)
             else:
                 refused = await tab.wait_for(
                     lambda u: LIMITED in str(u.value(AUTH, "form_error") or ""),
@@ -266,10 +277,37 @@ def test_sign_up_is_limited_per_ip_and_the_refused_account_is_not_created(app: A
             await tab.close()
 
     run(scenario())
-    users = select(func.count()).select_from(User).where(col(User.email).in_(emails))
-    assert count(app, users) == 2
-    third = select(func.count()).select_from(User).where(User.email == emails[2])
+    links = (
+        select(func.count())
+        .select_from(AccountToken)
+        .where(col(AccountToken.email).in_(emails), AccountToken.purpose == "sign_up")
+    )
+    assert count(app, links) == 2
+    third = select(func.count()).select_from(AccountToken).where(AccountToken.email == emails[2])
     assert count(app, third) == 0
+
+
+def test_password_reset_requests_are_limited_per_ip(app: App) -> None:
+    """Each request can email someone: one client cannot mail every member."""
+    emails = [f"someone-{uuid.uuid4().hex[:10]}@example.com" for _ in range(3)]
+
+    async def scenario() -> None:
+        for i, email in enumerate(emails):  # RATE_LIMIT_RESET_IP=2/hour
+            tab = Tab(app.stack.url, path="/forgot-password")
+            await tab.open()
+            mark = len(tab.updates)
+            await tab.send(RECOVERY, "request_reset", form={"email": email})
+            if i < 2:  # the same answer whether or not the address has an account
+                await tab.wait_for(lambda u: bool(u.value(RECOVERY, "sent_to")), ANSWER)
+            else:
+                await tab.wait_for(
+                    lambda u: LIMITED in str(u.value(RECOVERY, "email_error") or ""),
+                    ANSWER,
+                    since=mark,
+                )
+            await tab.close()
+
+    run(scenario())
 
 
 def test_placing_cancelling_and_editing_orders_share_one_limit_per_user(app: App) -> None:

@@ -7,12 +7,13 @@ backend in tests/e2e/test_backend_faults_limits.py."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from sqlmodel import col, select
 
-from sneakers_app.models import Notification, ProductVariant
-from sneakers_app.services import limits, market, watchlist
+from sneakers_app.models import Notification, ProductVariant, utcnow
+from sneakers_app.services import limits, market, notifications, watchlist
 from sneakers_app.settings import Settings, get_settings
 from tests.integration.test_saga import Market, mk, smtp, variant  # noqa: F401 (fixtures)
 from tests.support.servers import RedisServer, free_port
@@ -132,6 +133,19 @@ def test_outbid_emails_to_one_bidder_stop_at_the_limit_and_the_inbox_still_hears
     assert (notices, emails) == (4, 2)  # RATE_LIMIT_EMAILS_RECEIVED=2/hour per kind
     mk.drain(variant)  # a replayed journal changes nothing
     assert _emails_due_to(mk, victim, "outbid") == (4, 2)
+    # The sweep that re-finds emails lost with the broker does not send the refused ones.
+    later = utcnow() + timedelta(minutes=5)
+    with mk.session() as s:
+        pending = notifications.emails_pending(
+            session=s, created_after=later - timedelta(days=3), created_before=later
+        )
+        outbid = s.exec(
+            select(Notification.id).where(
+                Notification.user_id == victim, Notification.kind == "outbid"
+            )
+        ).all()
+    refused = set(outbid) - set(mk.emails)
+    assert len(refused) == 2 and not refused & set(pending)
 
 
 @pytest.mark.usefixtures("email_limits")

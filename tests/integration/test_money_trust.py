@@ -664,3 +664,23 @@ def test_the_live_page_drops_the_engines_voided_last_trade(
     view = load_public_market(product_id=product_id, variants={variant_id: size}, selected=None)
     assert view.last_price_cents == PRICE
     assert not view.tape_pending
+
+
+def test_guessing_the_password_to_change_payout_details_locks_like_log_in(mk: Market) -> None:
+    """Someone holding a stolen session cannot try passwords here without limit: wrong guesses
+    count towards the log-in lockout (committed even though the change rolls back), and while
+    it holds even the right password is refused."""
+    seller = mk.seller()
+    new = {"kind": "manual", "account_ref": "IBAN XX00 ATTACKER 0001", "holder_name": "Mallory"}
+    for n in range(8):
+        with pytest.raises(payments.PaymentError), session_scope(mk.db) as s:
+            payments.change_payout_details(
+                session=s, user_id=seller, password=f"guess number {n}", **new
+            )
+    with pytest.raises(payments.PaymentError, match="Too many"), session_scope(mk.db) as s:
+        payments.change_payout_details(
+            session=s, user_id=seller, password="a long enough password", **new
+        )
+    with mk.session() as s:
+        account = payments.payout_account_for(session=s, user_id=seller)
+        assert account is not None and account.account_ref != new["account_ref"]

@@ -500,10 +500,9 @@ class FaultStack:
             keys[meta.get("order_id", "?")].add(meta.get("idempotency_key", "?"))
             seen[meta.get("idempotency_key", "?")] += 1
         same_key = sum(n - 1 for n in seen.values() if n > 1)
+        self.report.notes = [n for n in self.report.notes if "same-key" not in n]
         if same_key:
-            note = f"{same_key} same-key retries reached localstripe"
-            if note not in self.report.notes:
-                self.report.notes.append(note)
+            self.report.notes.append(f"{same_key} same-key retries reached localstripe")
         return [
             f"order {order} charged in Stripe under {len(k)} keys"
             for order, k in keys.items()

@@ -1,3 +1,4 @@
+# ruff: noqa: F811 (the shared fixtures mk, smtp and variant come from test_saga)
 """Money and staff under pressure: voided trades leave the public tape, a buyer whose card keeps
 failing stops bidding, a payout is paid once however many staff confirm it, payout details
 change only with the password, and staff never handle their own orders.
@@ -50,53 +51,14 @@ from sneakers_app.services import verification as vf
 from sneakers_app.services.orders import OrderError
 from sneakers_app.settings import Settings
 from tests.integration.test_payments import CARD_DECLINED_ON_CHARGE, CARD_OK, save_card
-from tests.integration.test_saga import ALL_OK, PRICE, Market
+from tests.integration.test_saga import ALL_OK, PRICE, Market, mk, smtp, variant  # noqa: F401
 from tests.support import factories
 from tests.support.servers import RedisServer, free_port
-from tests.support.smtp import SmtpServer, start_smtp
-from trading.engine import RedisEngine
 
 PAINT = 90_000
 
 
 # --- fixtures and helpers --------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def smtp() -> Iterator[SmtpServer]:
-    server = start_smtp()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def mk(
-    engine: Engine,
-    redis_server: RedisServer,
-    stripe_client: stripe.StripeClient,
-    stripe_settings: Settings,
-    smtp: SmtpServer,
-) -> Iterator[Market]:
-    client = redis.Redis.from_url(redis_server.url)
-    client.flushdb()
-    smtp.collector.clear()
-    yield Market(
-        db=engine,
-        engine=RedisEngine(client),
-        redis=client,
-        stripe=stripe_client,
-        settings=stripe_settings,
-        smtp=smtp,
-    )
-    client.close()
-
-
-@pytest.fixture
-def variant(mk: Market) -> int:
-    with mk.session() as s:
-        variant_id = factories.variant(s)
-        s.commit()
-    return variant_id
 
 
 def _match(mk: Market, seller: int, buyer: int, variant_id: int, price: int) -> int:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -143,7 +144,21 @@ async def logged_in_tab(app: App, email: str, path: str, **query: str) -> Tab:
 
 
 def run(coro: object) -> None:
-    asyncio.run(coro)  # type: ignore[arg-type]
+    """Run a tab scenario on its own loop in its own thread (the browser tests' sync Playwright
+    keeps an event loop running in this one)."""
+    done: list[BaseException] = []
+
+    def main() -> None:
+        try:
+            asyncio.run(coro)  # type: ignore[arg-type]
+        except BaseException as exc:  # handed to the test's thread
+            done.append(exc)
+
+    thread = threading.Thread(target=main, name="tab-scenario")
+    thread.start()
+    thread.join()
+    if done:
+        raise done[0]
 
 
 # --- nothing freezes other users --------------------------------------------------------------

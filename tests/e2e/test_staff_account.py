@@ -248,6 +248,7 @@ def test_staff_receive_inspect_pass_ship_deliver_and_pay_out(
     other_context = browser.new_context(viewport=DESKTOP)
     other = other_context.new_page()
     log_in(other, live_app, *E2E_STAFF, next_path="/verification")
+    pass_second_factor(other)
     other.locator("#queue-payouts").click()
     other.locator(f"#pay-{payout_id}").click()
     other.locator("#payout-reference").fill("TRF-2024-0002")
@@ -296,6 +297,7 @@ def test_staff_see_why_they_cannot_handle_their_own_sale(
     made = make_order(db, stripe_setup, seller_email=E2E_STAFF[0])  # staff sold this pair
     page.set_viewport_size(DESKTOP)
     log_in(page, live_app, *E2E_STAFF, next_path="/verification")
+    pass_second_factor(page)
     open_order(page, "to-receive", made.order_id)
     expect(page.locator("#conflict-note")).to_contain_text("one you sold")
     expect(page.locator("#receive-button")).to_have_count(0)

@@ -114,10 +114,36 @@ def charge_order(order_id: int) -> str:
 
 
 def _relist_later(session: Session, result: saga.StepResult) -> None:
-    """The buyer's payment failed: the seller's ask goes back on the book after this commit."""
+    """The buyer's payment failed: the seller's ask goes back on the book after this commit,
+    and a buyer whose card is now blocked loses their resting bids."""
     if result.relist_ask_id is not None:
         key = relist_key(result.order_id)
         outbox.add(session, RELIST_TASK, result.relist_ask_id, result.order_id, key=key)
+    if result.status == "payment_failed" and result.changed:
+        order = session.get(Order, result.order_id)
+        if order is not None:
+            outbox.add(
+                session,
+                CANCEL_BIDS_TASK,
+                order.buyer_id,
+                key=f"cancel_bids:{result.order_id}",
+            )
+
+
+CANCEL_BIDS_TASK = "sneakers.cancel_bids_of_blocked_buyer"
+
+
+@celery_app.task(name=CANCEL_BIDS_TASK)  # type: ignore[untyped-decorator]
+def cancel_bids_of_blocked_buyer(user_id: int) -> int:
+    """After a failed charge: a buyer whose card is now blocked loses their resting bids."""
+    from sneakers_app.redis_client import get_engine
+
+    with _session() as session:
+        cancelled = market.cancel_bids_of_blocked_buyer(
+            session=session, engine=get_engine(), user_id=user_id
+        )
+        outbox_relay.after_commit(session)
+    return cancelled
 
 
 def relist_key(order_id: int) -> str:

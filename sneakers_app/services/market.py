@@ -426,6 +426,38 @@ def cancel(
     session.commit()
 
 
+def cancel_bids_of_blocked_buyer(
+    *, session: Session, engine: RedisEngine, user_id: int, now: datetime | None = None
+) -> int:
+    """A buyer whose card was declined twice cannot buy until the card is updated: their
+    resting bids are taken off the book (each as if they cancelled it) and they are told once.
+    Does nothing while the card is not blocked; returns how many bids were cancelled."""
+    if not payments.card_blocked_reason(session=session, user_id=user_id, now=now):
+        return 0
+    bids = session.exec(
+        select(Bid.id).where(
+            Bid.user_id == user_id, col(Bid.status).in_(("open", "partially_filled"))
+        )
+    ).all()
+    cancelled: list[int] = []
+    for bid_id in bids:
+        try:
+            cancel(session=session, engine=engine, user_id=user_id, side="bid", row_id=bid_id or 0)
+        except MarketError:
+            continue  # filled or cancelled meanwhile
+        cancelled.append(bid_id or 0)
+    if cancelled:
+        notifications.notify(
+            session=session,
+            user_id=user_id,
+            kind=notifications.Kind.BIDS_CANCELLED_CARD,
+            context={"count": len(cancelled)},
+            dedupe_key=f"bids_cancelled_card:{user_id}:{max(cancelled)}",
+        )
+        session.commit()
+    return len(cancelled)
+
+
 def edit_price(
     *,
     session: Session,

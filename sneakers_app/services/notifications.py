@@ -126,6 +126,7 @@ class Kind(StrEnum):
     ASK_EXPIRING = "ask_expiring"
     PRICE_DROP = "price_drop"
     ORDER_NOT_PLACED = "order_not_placed"
+    BIDS_CANCELLED_CARD = "bids_cancelled_card"
     # the sale
     BID_MATCHED = "bid_matched"
     ASK_MATCHED = "ask_matched"
@@ -269,6 +270,19 @@ KINDS: dict[Kind, KindSpec] = {
             "again.",
             ("variant_id", "price_cents", "action"),
             order=False,
+        ),
+        KindSpec(
+            kind=Kind.BIDS_CANCELLED_CARD,
+            label="Bids cancelled after card declines",
+            title="Your open bids were cancelled",
+            body=(
+                "Your card was declined twice in the last 30 days, so we cancelled your {count} "
+                "open bid(s) before they could match. Update your card in your account, then "
+                "bid again."
+            ),
+            context=("count",),
+            link=routes.ACCOUNT,
+            fallback_link=routes.ACCOUNT,
         ),
         _spec(
             Kind.BID_MATCHED,

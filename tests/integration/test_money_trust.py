@@ -24,12 +24,14 @@ import stripe
 from sqlalchemy import Engine, event
 from sqlmodel import Session, func, select
 
+from sneakers_app import worker
 from sneakers_app.db import session_scope
 from sneakers_app.models import (
     Bid,
     LedgerEntry,
     Notification,
     Order,
+    OutboxMessage,
     Payout,
     Product,
     ProductVariant,
@@ -646,3 +648,39 @@ def test_guessing_the_password_to_change_payout_details_locks_like_log_in(mk: Ma
     with mk.session() as s:
         account = payments.payout_account_for(session=s, user_id=seller)
         assert account is not None and account.account_ref != new["account_ref"]
+
+
+def test_a_blocked_buyers_resting_bids_leave_the_book(mk: Market, variant: int) -> None:
+    """The second declined charge in 30 days also takes the buyer's resting bids off the book
+    (they could otherwise still buy with the failing card); the buyer is told once. The charge
+    task queues this (an outbox row written with the failure)."""
+    buyer = mk.buyer(CARD_DECLINED_ON_CHARGE)
+    resting = mk.place(buyer, "bid", variant, PRICE - 5_000)  # below any ask: it rests
+    assert resting.status == "open"
+    for n in range(2):
+        order_id = _match(mk, mk.seller(), buyer, variant, PRICE)
+        with session_scope(mk.db) as s:
+            result = saga.charge(session=s, order_id=order_id, client=mk.stripe)
+            worker._relist_later(s, result)  # what the charge task writes with the failure
+        assert result.status == "payment_failed"
+        with mk.session() as s:
+            queued = s.exec(
+                select(OutboxMessage).where(OutboxMessage.dedupe_key == f"cancel_bids:{order_id}")
+            ).first()
+            assert queued is not None and queued.task == worker.CANCEL_BIDS_TASK
+        with mk.session() as s:  # what that task runs
+            cancelled = market.cancel_bids_of_blocked_buyer(
+                session=s, engine=mk.engine, user_id=buyer
+            )
+        assert cancelled == (0 if n == 0 else 1)  # blocked only after the second
+    mk.drain(variant)
+    with mk.session() as s:
+        bid = s.get(Bid, resting.row_id)
+        assert bid is not None and bid.status == "cancelled"
+        notices = s.exec(
+            select(Notification).where(
+                Notification.user_id == buyer, Notification.kind == "bids_cancelled_card"
+            )
+        ).all()
+        assert len(notices) == 1 and "update your card" in notices[0].body.lower()
+    assert mk.engine.order(str(variant), f"b{resting.row_id}").status != "open"  # off the book

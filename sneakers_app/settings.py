@@ -166,9 +166,11 @@ def production_problems(settings: Settings) -> list[str]:
     if s.SECRET_KEY == PLACEHOLDER or len(s.SECRET_KEY) < 32:
         problems.append("SECRET_KEY must be set to a random value of 32+ characters")
     if _placeholder_key(s.STRIPE_SECRET_KEY, "sk_test_"):
-        problems.append("STRIPE_SECRET_KEY must be a live Stripe secret key (sk_live_...)")
+        problems.append("STRIPE_SECRET_KEY must be your account's live secret key, not a test key")
     if _placeholder_key(s.STRIPE_PUBLISHABLE_KEY, "pk_test_"):
-        problems.append("STRIPE_PUBLISHABLE_KEY must be a live publishable key (pk_live_...)")
+        problems.append(
+            "STRIPE_PUBLISHABLE_KEY must be your account's live publishable key, not a test one"
+        )
     if _placeholder_key(s.STRIPE_WEBHOOK_SECRET, "whsec_localstripe"):
         problems.append("STRIPE_WEBHOOK_SECRET must be your endpoint's signing secret")
     if s.STRIPE_API_BASE and (

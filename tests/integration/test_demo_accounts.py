@@ -16,15 +16,11 @@ from sneakers_app import catalog_data, seed
 from sneakers_app.models import Product, ProductVariant, Sale, User
 from sneakers_app.services import accounts
 from sneakers_app.settings import PROJECT_ROOT
+from tests.support.production import PRODUCTION_SETTINGS
 
 PRODUCTION = {
+    **PRODUCTION_SETTINGS,
     "ENVIRONMENT": "production",
-    "SECRET_KEY": "s" * 48,
-    "STRIPE_SECRET_KEY": "sk_live_" + "a" * 24,
-    "STRIPE_PUBLISHABLE_KEY": "pk_live_" + "b" * 24,
-    "STRIPE_WEBHOOK_SECRET": "whsec_" + "c" * 24,
-    "STRIPE_API_BASE": "",
-    "STRIPE_JS_URL": "https://js.stripe.com/v3/",
     "REDIS_URL": "redis://127.0.0.1:1/0",  # never reached: seeding needs only the database
 }
 

@@ -26,6 +26,7 @@ from sneakers_app.services import orders, payments
 from sneakers_app.settings import LOCALSTRIPE_KEY, Settings
 from tests.integration.conftest import WebhookReceiver
 from tests.support import factories, servers
+from tests.support.production import PRODUCTION_SETTINGS
 
 CARD_OK = "4242424242424242"
 CARD_DECLINED_ON_CHARGE = "4000000000000341"
@@ -797,5 +798,7 @@ def test_payout_account_validation(
 def test_payout_kind_follows_the_stripe_backend(stripe_settings: Settings) -> None:
     assert stripe_settings.STRIPE_SECRET_KEY == LOCALSTRIPE_KEY
     assert payments.default_payout_kind(stripe_settings) == "manual"
-    real = stripe_settings.model_copy(update={"STRIPE_SECRET_KEY": "sk_live_example"})
+    real = stripe_settings.model_copy(
+        update={"STRIPE_SECRET_KEY": PRODUCTION_SETTINGS["STRIPE_SECRET_KEY"]}
+    )
     assert payments.default_payout_kind(real) == "stripe_connect"

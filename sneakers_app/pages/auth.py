@@ -44,15 +44,15 @@ def auth_card(title: str, subtitle: rx.Component, form: rx.Component) -> rx.Comp
     )
 
 
+def _aside(text: str, link: str, href: str) -> rx.Component:
+    """The line under a card's title that points to the other way in."""
+    return rx.text(text, rx.link(link, href=href), size="2", color="var(--gray-11)")
+
+
 def login_page() -> rx.Component:
     return auth_card(
         "Log in",
-        rx.text(
-            "New here? ",
-            rx.link("Create an account", href=routes.SIGNUP),
-            size="2",
-            color="var(--gray-11)",
-        ),
+        _aside("New here? ", "Create an account", routes.SIGNUP),
         rx.form(
             rx.vstack(
                 field(
@@ -107,12 +107,7 @@ def check_inbox(address: rx.Var, what: str, id: str) -> rx.Component:
 def signup_page() -> rx.Component:
     return auth_card(
         "Create your account",
-        rx.text(
-            "Already have one? ",
-            rx.link("Log in", href=routes.LOGIN),
-            size="2",
-            color="var(--gray-11)",
-        ),
+        _aside("Already have one? ", "Log in", routes.LOGIN),
         rx.cond(
             AuthFormState.sign_up_sent_to != "",
             check_inbox(
@@ -166,11 +161,8 @@ def signup_form() -> rx.Component:
 def forgot_password_page() -> rx.Component:
     return auth_card(
         "Forgot your password?",
-        rx.text(
-            "We'll email you a link to choose a new one. Remembered it? ",
-            rx.link("Log in", href=routes.LOGIN),
-            size="2",
-            color="var(--gray-11)",
+        _aside(
+            "We'll email you a link to choose a new one. Remembered it? ", "Log in", routes.LOGIN
         ),
         rx.cond(
             RecoveryState.sent_to != "",

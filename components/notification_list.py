@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from sneakers_app import routes
 from state.notifications import NotificationRow, NotificationState
 
 
@@ -77,7 +78,7 @@ def empty_inbox() -> rx.Component:
                 max_width="420px",
                 size="2",
             ),
-            rx.link(rx.button("Browse sneakers", variant="soft"), href="/"),
+            rx.link(rx.button("Browse sneakers", variant="soft"), href=routes.BROWSE),
             align="center",
             spacing="3",
         ),

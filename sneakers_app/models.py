@@ -22,6 +22,8 @@ from sqlalchemy import (
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
+from sneakers_app.vocabulary import ListingStatus, OrderStatus, TimeInForce
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -209,8 +211,8 @@ class ProductVariant(SQLModel, table=True):
 
 # --- trading --------------------------------------------------------------------------------
 
-ORDER_SIDE_STATUSES = ("open", "partially_filled", "filled", "cancelled", "expired")
-TIME_IN_FORCE = ("gtc", "ioc")
+ORDER_SIDE_STATUSES = tuple(ListingStatus)
+TIME_IN_FORCE = tuple(TimeInForce)
 
 
 def _order_side_args(table: str) -> tuple[Any, ...]:
@@ -346,23 +348,7 @@ class Sale(SQLModel, table=True):
 
 # --- orders and money -----------------------------------------------------------------------
 
-ORDER_STATUSES = (
-    "created",
-    "paid",
-    "payment_failed",
-    "awaiting_shipment",
-    "shipped_to_verification",
-    "received",
-    "authenticating",
-    "authenticated",
-    "auth_failed",
-    "shipped_to_buyer",
-    "delivered",
-    "completed",
-    "seller_did_not_ship",
-    "returned_to_seller",
-    "cancelled",
-)
+ORDER_STATUSES = tuple(OrderStatus)
 
 
 class Order(SQLModel, table=True):

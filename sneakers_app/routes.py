@@ -1,4 +1,8 @@
-"""Every route of the app, in one place."""
+"""Every route of the app, in one place, and the builders that fill them in.
+
+Pages register the patterns; pages, components, state and emails build links with the functions
+below, never by spelling a path themselves.
+"""
 
 BROWSE = "/"
 PRODUCT = "/product/[slug]"
@@ -14,7 +18,31 @@ SIGNUP = "/signup"
 CONFIRM_SIGNUP = "/signup/confirm"
 FORGOT_PASSWORD = "/forgot-password"  # noqa: S105 (a route)
 RESET_PASSWORD = "/reset-password"  # noqa: S105 (a route)
+NOTIFICATION_PREFERENCES = "/account#preferences"
+
+_PRODUCT_PREFIX = "/product/"
+_ORDER_PREFIX = "/orders/"
+_IMAGE_PREFIX = "/products/"
 
 
 def product(slug: str) -> str:
-    return f"/product/{slug}"
+    return f"{_PRODUCT_PREFIX}{slug}"
+
+
+def order(order_id: int | str) -> str:
+    return f"{_ORDER_PREFIX}{order_id}"
+
+
+def product_image(image: str | None) -> str:
+    """The served path of a product's picture (under `assets/products/`); "" for none."""
+    return f"{_IMAGE_PREFIX}{image}" if image else ""
+
+
+def slug_in(path: str) -> str:
+    """The product slug in a `/product/<slug>` path, "" for any other path."""
+    return path.rstrip("/").rsplit("/", 1)[-1] if path.startswith(_PRODUCT_PREFIX) else ""
+
+
+def order_id_in(path: str) -> str:
+    """The raw order id in an `/orders/<id>` path (unchecked text), "" for any other path."""
+    return path.rsplit("/", 1)[-1] if path.startswith(_ORDER_PREFIX) else ""

@@ -35,6 +35,7 @@ from sneakers_app.services import (
     verification,
 )
 from sneakers_app.settings import get_settings
+from sneakers_app.vocabulary import LISTING_OPEN
 from trading.orders import ExpireOrders
 
 settings = get_settings()
@@ -461,7 +462,7 @@ def deadline_notices() -> int:
     with _session() as session:
         bids = session.exec(
             select(Bid).where(
-                col(Bid.status).in_(("open", "partially_filled")),
+                col(Bid.status).in_(LISTING_OPEN),
                 Bid.time_in_force == "gtc",
                 col(Bid.expires_at) > now,
                 col(Bid.expires_at) <= soon,

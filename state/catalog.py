@@ -60,7 +60,7 @@ def card_view(card: catalog.ProductCard) -> CardView:
         name=card.name,
         brand=card.brand,
         colorway=card.colorway,
-        image=f"/products/{card.image}",
+        image=routes.product_image(card.image),
         retail=format_usd(card.retail_price_cents, whole=True),
         last_sale=format_usd(card.last_sale_cents, whole=True),
         lowest_ask=format_usd(card.lowest_ask_cents, whole=True),

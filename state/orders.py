@@ -44,12 +44,8 @@ class MoneyView:
     is_total: bool
 
 
-def order_href(order_id: int) -> str:
-    return routes.ORDER.replace("[order_id]", str(order_id))
-
-
-def product_image(image: str) -> str:
-    return f"/products/{image}"
+order_href = routes.order
+product_image = routes.product_image
 
 
 def row_view(row: order_views.OrderRow) -> OrderRowView:
@@ -126,7 +122,7 @@ class OrderDetailState(SessionState):
         if user is None:
             return self._login_redirect()
         path = (self.router.url.path or "").rstrip("/")
-        raw = path.rsplit("/", 1)[-1] if path.startswith("/orders/") else ""
+        raw = routes.order_id_in(path)
         order_id = int(raw) if raw.isdigit() and len(raw) <= 12 else 0
         try:
             with session_scope() as session:

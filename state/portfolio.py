@@ -11,7 +11,7 @@ import dataclasses
 import plotly.graph_objects as go
 import reflex as rx
 
-from sneakers_app import routes
+from sneakers_app import routes, vocabulary
 from sneakers_app.db import session_scope
 from sneakers_app.models import utcnow
 from sneakers_app.money import format_usd, parse_usd
@@ -81,13 +81,13 @@ def _holding(h: portfolio.Holding) -> HoldingView:
         image=product_image(h.product.image),
         href=routes.product(h.product.slug),
         bought_here=h.source == "bought",
-        order_href=routes.ORDER.replace("[order_id]", str(h.order_id)) if h.order_id else "",
+        order_href=routes.order(h.order_id) if h.order_id else "",
         paid=format_usd(h.purchase_price_cents),
         purchased_on=order_views.day(h.purchased_on),
         market_value=format_usd(h.market_value_cents),
         has_market_value=h.has_market_value,
         gain=_signed(h.gain_cents),
-        gain_pct=order_views.percent(h.gain_bp),
+        gain_pct=vocabulary.percent_text(h.gain_bp),
         trend=_trend(h.gain_cents),
     )
 
@@ -210,7 +210,7 @@ class PortfolioState(SessionState):
         self.total_value = format_usd(summary.value_cents)
         self.total_cost = format_usd(summary.cost_cents)
         self.total_gain = _signed(summary.gain_cents)
-        self.total_gain_pct = order_views.percent(summary.gain_bp)
+        self.total_gain_pct = vocabulary.percent_text(summary.gain_bp)
         self.total_trend = _trend(summary.gain_cents)
         self.figure = _figure(series)
         self.bids = [_bid(b) for b in bids]

@@ -23,7 +23,7 @@ import plotly.graph_objects as go
 import reflex as rx
 from sqlmodel import Session
 
-from sneakers_app import live, routes
+from sneakers_app import live, routes, vocabulary
 from sneakers_app.db import session_scope
 from sneakers_app.models import User
 from sneakers_app.money import format_usd, parse_usd
@@ -177,21 +177,13 @@ class TapeSnapshot:
 # --- formatting -------------------------------------------------------------------------------
 
 
-def percent_text(bp: int | None, *, signed: bool = True) -> str:
-    if bp is None:
-        return "\u2014"
-    sign = ("+" if bp > 0 else "-" if bp < 0 else "") if signed else ("-" if bp < 0 else "")
-    whole, frac = divmod(abs(bp), 100)
-    return f"{sign}{whole}.{frac // 10}%"
-
-
 def change_text(cents: int | None, bp: int | None) -> tuple[str, str]:
     """("+$20 (+8.3%)", "up") for a last-sale change."""
     if cents is None:
         return "No earlier sale", "flat"
     direction = "up" if cents > 0 else "down" if cents < 0 else "flat"
     sign = "+" if cents > 0 else "-" if cents < 0 else ""
-    return f"{sign}{format_usd(abs(cents), whole=True)} ({percent_text(bp)})", direction
+    return f"{sign}{format_usd(abs(cents), whole=True)} ({vocabulary.percent_text(bp)})", direction
 
 
 def when_text(moment: datetime) -> str:
@@ -349,7 +341,7 @@ def load_public_market(
         # The engine traded; the journal consumer has not written the sale yet.
         pending = True
         change = newest.price_cents - last.price_cents if last else None
-        change_bp = (change * 10_000) // last.price_cents if last and change is not None else None
+        change_bp = vocabulary.change_bp(newest.price_cents, last.price_cents) if last else None
         last_price = newest.price_cents
     return PublicMarket(
         size_asks={v: tops[str(v)].ask_cents for v in variants},
@@ -626,8 +618,8 @@ class ProductState(SessionState):
         self.stat_high = format_usd(st.high_12m_cents, whole=True)
         self.stat_low = format_usd(st.low_12m_cents, whole=True)
         self.stat_average = format_usd(st.average_12m_cents, whole=True)
-        self.stat_volatility = percent_text(st.volatility_bp, signed=False)
-        self.stat_premium = percent_text(st.premium_bp)
+        self.stat_volatility = vocabulary.percent_text(st.volatility_bp, signed=False)
+        self.stat_premium = vocabulary.percent_text(st.premium_bp)
         self.stat_premium_dir = (
             "flat"
             if st.premium_bp is None or st.premium_bp == 0
@@ -712,7 +704,7 @@ class ProductState(SessionState):
     @rx.event
     def on_load(self) -> rx.event.EventSpec | None:
         path = self.router.url.path or ""
-        slug = path.rstrip("/").rsplit("/", 1)[-1] if path.startswith("/product/") else ""
+        slug = routes.slug_in(path)
         self._live_gen += 1
         with session_scope() as session:
             detail = catalog.get_product(session=session, slug=slug)
@@ -737,7 +729,7 @@ class ProductState(SessionState):
         self.colorway = detail.colorway
         self.style_code = detail.style_code
         self.description = detail.description
-        self.image = f"/products/{detail.image}"
+        self.image = routes.product_image(detail.image)
         self.retail = format_usd(detail.retail_price_cents, whole=True)
         self.release_date = detail.release_date.strftime("%b %-d, %Y")
         self._product_id = detail.id
@@ -1177,7 +1169,10 @@ class ProductState(SessionState):
         self.fee_lines = [
             FeeLine(label="Price", amount=format_usd(s.price_cents)),
             FeeLine(
-                label=f"Transaction fee (level {s.level}, {percent_text(s.fee_bp, signed=False)})",
+                label=(
+                    f"Transaction fee (level {s.level}, "
+                    f"{vocabulary.percent_text(s.fee_bp, signed=False)})"
+                ),
                 amount="-" + format_usd(s.transaction_fee_cents),
             ),
             FeeLine(

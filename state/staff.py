@@ -16,11 +16,11 @@ from typing import Any
 import reflex as rx
 from sqlmodel import Session
 
-from sneakers_app import outbox_relay
+from sneakers_app import outbox_relay, routes, vocabulary
 from sneakers_app.db import session_scope
 from sneakers_app.money import format_usd
 from sneakers_app.services import journal, saga, verification, verification_views
-from sneakers_app.services.orders import STATUS_LABELS, OrderError
+from sneakers_app.services.orders import OrderError
 from sneakers_app.services.saga import StepResult
 from state.base import SessionState
 from state.notifications import ago
@@ -112,10 +112,10 @@ def _queue_row(item: verification_views.QueueItem) -> QueueRow:
         order_id=item.order_id,
         product=item.pair.name,
         size=item.pair.size,
-        image=f"/products/{item.pair.image}" if item.pair.image else "",
+        image=routes.product_image(item.pair.image),
         price=format_usd(item.price_cents),
         status=item.status,
-        status_label=STATUS_LABELS.get(item.status, item.status),
+        status_label=vocabulary.order_label(item.status),
         tracking=item.outbound_tracking or item.inbound_tracking,
         waiting=ago(item.waiting_since),
         appeal=item.is_appeal,
@@ -302,12 +302,12 @@ class VerificationState(SessionState):
         self.d_brand = item.pair.brand
         self.d_style_code = item.pair.style_code
         self.d_size = item.pair.size
-        self.d_image = f"/products/{item.pair.image}" if item.pair.image else ""
+        self.d_image = routes.product_image(item.pair.image)
         self.d_price = format_usd(item.price_cents)
         self.d_buyer_total = format_usd(facts.buyer_total_cents)
         self.d_seller_payout = format_usd(facts.seller_payout_cents)
         self.d_status = item.status
-        self.d_status_label = STATUS_LABELS.get(item.status, item.status)
+        self.d_status_label = vocabulary.order_label(item.status)
         self.d_seller = facts.seller.name
         self.d_seller_email = facts.seller.email
         self.d_buyer = facts.buyer.name
@@ -320,7 +320,7 @@ class VerificationState(SessionState):
         self.events = [
             EventRow(
                 when=_when(e.at),
-                status_label=STATUS_LABELS.get(e.to_status, e.to_status),
+                status_label=vocabulary.order_label(e.to_status),
                 actor=e.actor_name if e.actor_kind != "system" else "Sneakers (automatic)",
                 reason=_readable(e.reason),
             )

@@ -6,6 +6,7 @@ import reflex as rx
 
 from components.layout import page
 from components.notification_list import empty_inbox, notification_row
+from sneakers_app import routes
 from state.notifications import NotificationState
 
 # Registered by the app module: the inbox's first page, after the session is re-checked.
@@ -69,7 +70,7 @@ def notifications_page() -> rx.Component:
                 rx.hstack(
                     rx.link(
                         rx.button(rx.icon("settings-2", size=14), "Preferences", variant="ghost"),
-                        href="/account#preferences",
+                        href=routes.NOTIFICATION_PREFERENCES,
                     ),
                     rx.button(
                         rx.icon("check-check", size=14),

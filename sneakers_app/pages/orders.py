@@ -72,7 +72,9 @@ def orders_page() -> rx.Component:
                             "No purchases yet",
                             "When your bid matches or you buy now, the order appears here and "
                             "you can follow it through authentication to your door.",
-                            rx.link(rx.button("Browse sneakers", variant="soft"), href="/"),
+                            rx.link(
+                                rx.button("Browse sneakers", variant="soft"), href=routes.BROWSE
+                            ),
                             id="orders-empty-buying",
                         ),
                     ),

@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from sneakers_app.models import Ask, Bid, Product, ProductVariant, Sale, Trade, utcnow
 from sneakers_app.services import tape
+from sneakers_app.vocabulary import LISTING_OPEN, ratio_bp
 from trading import market_data
 
 Range = Literal["1M", "3M", "6M", "1Y", "All"]
@@ -86,12 +87,6 @@ class SizeQuote:
     variant_id: int
     bid_cents: int | None
     ask_cents: int | None
-
-
-def _ratio_bp(numerator: int, denominator: int) -> int:
-    """numerator / denominator in basis points, truncated towards zero (so +x% and -x% match)."""
-    value = abs(numerator) * 10_000 // denominator
-    return value if numerator >= 0 else -value
 
 
 def _range_days(range_: str) -> int | None:
@@ -179,7 +174,7 @@ def last_sale(
     if len(rows) == 2:
         previous = int(rows[1][0])
         change = price - previous
-        change_bp = _ratio_bp(change, previous) if previous else None
+        change_bp = ratio_bp(change, previous) if previous else None
     return LastSale(price_cents=price, executed_at=at, change_cents=change, change_bp=change_bp)
 
 
@@ -219,7 +214,7 @@ def stats(
     retail = session.exec(select(Product.retail_price_cents).where(Product.id == product_id)).one()
     premium = None
     if last is not None and retail:
-        premium = _ratio_bp(last.price_cents - int(retail), int(retail))
+        premium = ratio_bp(last.price_cents - int(retail), int(retail))
     return Stats(
         sales_12m=n,
         sales_total=int(total_count),
@@ -282,9 +277,6 @@ def best_of(quotes: Sequence[SizeQuote]) -> tuple[int | None, int | None]:
     return (max(bids) if bids else None, min(asks) if asks else None)
 
 
-_OPEN = ("open", "partially_filled")
-
-
 def own_open_orders(
     *, session: Session, user_id: int, variant_ids: Iterable[int]
 ) -> list[OwnOrder]:
@@ -299,7 +291,7 @@ def own_open_orders(
             select(table).where(
                 col(table.user_id) == user_id,
                 col(table.variant_id).in_(ids),
-                col(table.status).in_(_OPEN),
+                col(table.status).in_(LISTING_OPEN),
                 col(table.time_in_force) == "gtc",
             )
         ).all()
@@ -329,7 +321,7 @@ def own_crossing_price(
             select(func.min(col(Ask.price_cents))).where(
                 col(Ask.user_id) == user_id,
                 col(Ask.variant_id) == variant_id,
-                col(Ask.status).in_(_OPEN),
+                col(Ask.status).in_(LISTING_OPEN),
                 col(Ask.price_cents) <= price_cents,
             )
         ).one()
@@ -338,7 +330,7 @@ def own_crossing_price(
             select(func.max(col(Bid.price_cents))).where(
                 col(Bid.user_id) == user_id,
                 col(Bid.variant_id) == variant_id,
-                col(Bid.status).in_(_OPEN),
+                col(Bid.status).in_(LISTING_OPEN),
                 col(Bid.price_cents) >= price_cents,
             )
         ).one()

@@ -26,6 +26,7 @@ from sqlmodel import Session, col, select
 from sneakers_app.models import Ask, Bid, EngineFill, OrderBook, ProductVariant, Trade
 from sneakers_app.services import book_sequences
 from sneakers_app.services.market import engine_order_id
+from sneakers_app.vocabulary import LISTING_OPEN
 from trading.engine import RedisEngine, text
 from trading.events import Trade as TradeEvent
 from trading.events import events_from_data
@@ -59,7 +60,7 @@ def open_orders(session: Session, variant_id: int) -> list[OpenOrder]:
         rows: Any = session.exec(
             select(table).where(
                 table.variant_id == variant_id,
-                col(table.status).in_(("open", "partially_filled")),
+                col(table.status).in_(LISTING_OPEN),
                 table.time_in_force == "gtc",
                 col(table.engine_accepted).is_(True),
             )

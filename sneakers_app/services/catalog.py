@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from sneakers_app.models import Ask, Product, ProductVariant, Sale
 from sneakers_app.services import tape
+from sneakers_app.vocabulary import LISTING_OPEN, change_bp
 
 MAX_QUERY_CHARS = 200
 MAX_TOKENS = 8
@@ -172,7 +173,7 @@ def _market_figures(
         .join(ProductVariant, col(ProductVariant.id) == Ask.variant_id)
         .where(
             col(ProductVariant.product_id).in_(product_ids),
-            col(Ask.status).in_(("open", "partially_filled")),
+            col(Ask.status).in_(LISTING_OPEN),
             col(Ask.time_in_force) == "gtc",
         )
         .group_by(col(ProductVariant.product_id))
@@ -182,13 +183,6 @@ def _market_figures(
     for pid, price in session.exec(asks).all():
         figures[int(pid)]["ask"] = int(price)
     return figures
-
-
-def change_bp(now_cents: int | None, then_cents: int | None) -> int | None:
-    """Change between two prices in basis points (integer), None without both prices."""
-    if now_cents is None or then_cents is None or then_cents <= 0:
-        return None
-    return ((now_cents - then_cents) * 10_000) // then_cents
 
 
 def browse(

@@ -22,6 +22,7 @@ from sneakers_app.models import Ask, Bid, EngineFill, ProductVariant, Sale, Trad
 from sneakers_app.services import book_sequences, notifications, orders, outbox
 from sneakers_app.services.market import parse_engine_order_id
 from sneakers_app.services.notifications import Kind
+from sneakers_app.vocabulary import LISTING_OPEN
 from trading import events as ev
 from trading.journal import DeadLetters, JournalEntry, ParkedEntry
 
@@ -130,7 +131,7 @@ def _notify_outbid(session: Session, rested: ev.Rested, out: Applied) -> None:
         select(Bid)
         .where(
             Bid.variant_id == new_bid.variant_id,
-            col(Bid.status).in_(("open", "partially_filled")),
+            col(Bid.status).in_(LISTING_OPEN),
             Bid.id != new_bid.id,
         )
         .order_by(col(Bid.price_cents).desc(), col(Bid.engine_sequence), col(Bid.id))
@@ -181,7 +182,7 @@ def _notify_price_drops(
     """Watchers whose target price the size's lowest ask now meets."""
     lowest = session.exec(
         select(Ask.price_cents)
-        .where(Ask.variant_id == variant_id, col(Ask.status).in_(("open", "partially_filled")))
+        .where(Ask.variant_id == variant_id, col(Ask.status).in_(LISTING_OPEN))
         .order_by(col(Ask.price_cents))
         .limit(1)
     ).first()

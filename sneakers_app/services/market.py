@@ -24,6 +24,7 @@ from sqlmodel import Session, col, select
 from sneakers_app.models import Ask, Bid, EngineFill, ProductVariant, User, utcnow
 from sneakers_app.models import Trade as TradeRow
 from sneakers_app.services import book_sequences, fees, notifications, payments
+from sneakers_app.vocabulary import LISTING_OPEN
 from trading.engine import RedisEngine
 from trading.events import Trade, trade_row
 from trading.orders import (
@@ -104,7 +105,7 @@ def _unseen(session: Session, side: SideName, cutoff: datetime) -> list[Bid | As
     rows = session.exec(
         select(table).where(
             col(table.engine_accepted).is_(False),
-            col(table.status).in_(("open", "partially_filled")),
+            col(table.status).in_(LISTING_OPEN),
             col(table.created_at) <= cutoff,
         )
     ).all()
@@ -162,13 +163,12 @@ def _refuse_self_match(
 ) -> None:
     """An order that would meet the same user's own resting order is refused up front (the
     engine would never trade them, see docs/trading.md, and would cancel it instead)."""
-    open_states = ("open", "partially_filled")
     if side == "bid":
         own = session.exec(
             select(Ask.price_cents).where(
                 Ask.user_id == user_id,
                 Ask.variant_id == variant_id,
-                col(Ask.status).in_(open_states),
+                col(Ask.status).in_(LISTING_OPEN),
                 Ask.price_cents <= price_cents,
             )
         ).first()
@@ -183,7 +183,7 @@ def _refuse_self_match(
             select(Bid.price_cents).where(
                 Bid.user_id == user_id,
                 Bid.variant_id == variant_id,
-                col(Bid.status).in_(open_states),
+                col(Bid.status).in_(LISTING_OPEN),
                 Bid.price_cents >= price_cents,
             )
         ).first()
@@ -388,9 +388,7 @@ def _placed_from_row(side: SideName, row: Bid | Ask, message: str, *, replayed: 
         row_id=row.id or 0,
         status=row.status,
         filled_quantity=row.filled_quantity,
-        resting_quantity=row.quantity - row.filled_quantity
-        if row.status in ("open", "partially_filled")
-        else 0,
+        resting_quantity=row.quantity - row.filled_quantity if row.status in LISTING_OPEN else 0,
         message=message,
         replayed=replayed,
     )
@@ -400,7 +398,7 @@ def _own_open_row(session: Session, user_id: int, side: SideName, row_id: int) -
     row = _get(session, side, row_id)
     if row is None or row.user_id != user_id:
         raise MarketError(f"That {side} was not found.")
-    if row.status not in ("open", "partially_filled"):
+    if row.status not in LISTING_OPEN:
         raise MarketError(f"That {side} is no longer open.")
     return row
 
@@ -435,9 +433,7 @@ def cancel_bids_of_blocked_buyer(
     if not payments.card_blocked_reason(session=session, user_id=user_id, now=now):
         return 0
     bids = session.exec(
-        select(Bid.id).where(
-            Bid.user_id == user_id, col(Bid.status).in_(("open", "partially_filled"))
-        )
+        select(Bid.id).where(Bid.user_id == user_id, col(Bid.status).in_(LISTING_OPEN))
     ).all()
     cancelled: list[int] = []
     for bid_id in bids:

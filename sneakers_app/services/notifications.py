@@ -170,8 +170,8 @@ class KindSpec:
     fallback_link: str
 
 
-_PRODUCT_LINK = "/product/{product_slug}"
-_ORDER_LINK = "/orders/{order_id}"
+_PRODUCT_LINK = routes.product("{product_slug}")
+_ORDER_LINK = routes.order("{order_id}")
 
 
 def _spec(

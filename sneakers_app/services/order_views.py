@@ -14,40 +14,20 @@ from typing import Literal
 
 from sqlmodel import Session, col, select
 
+from sneakers_app import vocabulary
 from sneakers_app.models import Order, Product, ProductVariant
 from sneakers_app.money import format_usd
 from sneakers_app.services import orders
 
 Role = Literal["buying", "selling"]
-Tone = Literal["green", "red", "amber", "blue", "gray"]
+Tone = vocabulary.Tone
 
-_TONES: dict[str, Tone] = {
-    "created": "blue",
-    "paid": "blue",
-    "awaiting_shipment": "amber",
-    "shipped_to_verification": "blue",
-    "received": "blue",
-    "authenticating": "blue",
-    "authenticated": "green",
-    "shipped_to_buyer": "blue",
-    "delivered": "green",
-    "completed": "green",
-    "payment_failed": "red",
-    "auth_failed": "red",
-    "seller_did_not_ship": "red",
-    "returned_to_seller": "red",
-    "cancelled": "gray",
-}
 LIST_LIMIT = 200
 _CENTS = re.compile(r"\b(\d{1,12}) cents\b")
 
 
-def tone_for(status: str) -> Tone:
-    return _TONES.get(status, "gray")
-
-
-def label_for(status: str) -> str:
-    return orders.STATUS_LABELS.get(status, status.replace("_", " ").capitalize())
+tone_for = vocabulary.order_tone
+label_for = vocabulary.order_label
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -279,10 +259,3 @@ def time_left(deadline: datetime | None, now: datetime) -> str:
     if hours:
         return f"{hours}h {minutes}m left"
     return f"{max(minutes, 1)}m left"
-
-
-def percent(bp: int) -> str:
-    """Signed basis points as a percentage: +12.3%, -4.0%."""
-    sign = "+" if bp > 0 else "-" if bp < 0 else ""
-    tenths = (abs(bp) + 5) // 10
-    return f"{sign}{tenths // 10}.{tenths % 10}%"

@@ -18,52 +18,19 @@ from sqlalchemy import func, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
+from sneakers_app import vocabulary
 from sneakers_app.models import Order, OrderEvent, Trade, User, utcnow
 from sneakers_app.services import fees
 
-TRANSITIONS: dict[str, frozenset[str]] = {
-    "created": frozenset({"paid", "payment_failed", "cancelled"}),
-    "paid": frozenset({"awaiting_shipment"}),
-    "awaiting_shipment": frozenset({"shipped_to_verification", "seller_did_not_ship", "cancelled"}),
-    "shipped_to_verification": frozenset({"received"}),
-    "received": frozenset({"authenticating"}),
-    "authenticating": frozenset({"authenticated", "auth_failed"}),
-    # A failure may be appealed once (back to authenticating, another inspector) until the
-    # appeal deadline; then it is final: the buyer is refunded and the pair goes back.
-    "auth_failed": frozenset({"authenticating", "returned_to_seller"}),
-    "authenticated": frozenset({"shipped_to_buyer"}),
-    "shipped_to_buyer": frozenset({"delivered"}),
-    "delivered": frozenset({"completed"}),
-    "completed": frozenset(),
-    "payment_failed": frozenset(),
-    "seller_did_not_ship": frozenset(),
-    "returned_to_seller": frozenset(),
-    "cancelled": frozenset(),
-}
-TERMINAL = frozenset(state for state, nexts in TRANSITIONS.items() if not nexts)
-ACTIVE = frozenset(TRANSITIONS) - TERMINAL
+TRANSITIONS = vocabulary.ORDER_TRANSITIONS
+TERMINAL = vocabulary.ORDER_TERMINAL
+ACTIVE = vocabulary.ORDER_ACTIVE
 
 SHIP_BY_BUSINESS_DAYS = 2
 SHIP_BY_EXTENSION = timedelta(hours=24)
 APPEAL_WINDOW = timedelta(hours=48)
 
-STATUS_LABELS = {
-    "created": "Matched",
-    "paid": "Payment received",
-    "payment_failed": "Payment failed",
-    "awaiting_shipment": "Waiting for the seller to ship",
-    "shipped_to_verification": "On its way to authentication",
-    "received": "Received at authentication",
-    "authenticating": "Being authenticated",
-    "authenticated": "Authenticated",
-    "auth_failed": "Failed authentication",
-    "shipped_to_buyer": "Shipped to the buyer",
-    "delivered": "Delivered",
-    "completed": "Completed",
-    "seller_did_not_ship": "Cancelled: the seller did not ship",
-    "returned_to_seller": "Returned to the seller, buyer refunded",
-    "cancelled": "Cancelled",
-}
+STATUS_LABELS = vocabulary.ORDER_LABELS
 
 
 class OrderError(Exception):

@@ -25,6 +25,7 @@ from sneakers_app.services.order_views import (
     variant_labels,
 )
 from sneakers_app.services.tape import is_public as is_public_sale
+from sneakers_app.vocabulary import LISTING_OPEN, ratio_bp
 from trading import market_data
 
 MIN_PURCHASE_CENTS = 100
@@ -198,12 +199,10 @@ def last_sales(session: Session, variant_ids: list[int]) -> dict[int, int]:
 
 
 def gain_bp(value_cents: int, cost_cents: int) -> int:
-    """Gain as basis points of cost, rounded half away from zero, in integers."""
+    """Gain as basis points of cost, by the one ratio rule (`vocabulary.ratio_bp`); 0 at no cost."""
     if cost_cents <= 0:
         return 0
-    diff = value_cents - cost_cents
-    sign = -1 if diff < 0 else 1
-    return sign * ((abs(diff) * 10_000 * 2 + cost_cents) // (2 * cost_cents))
+    return ratio_bp(value_cents - cost_cents, cost_cents)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -374,7 +373,7 @@ def active_bids(*, session: Session, redis_client: Any, user_id: int) -> list[Ac
             select(Bid)
             .where(
                 Bid.user_id == user_id,
-                col(Bid.status).in_(("open", "partially_filled")),
+                col(Bid.status).in_(LISTING_OPEN),
                 Bid.time_in_force == "gtc",
             )
             .order_by(col(Bid.created_at).desc(), col(Bid.id).desc())

@@ -21,6 +21,7 @@ from sneakers_app.services.order_views import (
     tone_for,
     variant_labels,
 )
+from sneakers_app.vocabulary import LISTING_OPEN
 from trading import market_data
 
 Period = Literal["week", "month"]
@@ -59,7 +60,7 @@ def active_asks(*, session: Session, redis_client: Any, seller_id: int) -> list[
             select(Ask)
             .where(
                 Ask.user_id == seller_id,
-                col(Ask.status).in_(("open", "partially_filled")),
+                col(Ask.status).in_(LISTING_OPEN),
                 Ask.time_in_force == "gtc",
             )
             .order_by(col(Ask.created_at).desc(), col(Ask.id).desc())

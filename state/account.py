@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 import reflex as rx
+from reflex.event import EventSpec
 
 from sneakers_app import outbox_relay
 from sneakers_app.db import session_scope
@@ -193,7 +194,7 @@ class AccountState(SessionState):
         return f"{self.card_brand.capitalize()} ending in {self.card_last4}"
 
     @rx.event
-    def on_load(self) -> rx.event.EventSpec | None:
+    def on_load(self) -> EventSpec | None:
         user = self._current_user()
         if user is None:
             self.loaded = False
@@ -234,7 +235,7 @@ class AccountState(SessionState):
     # --- addresses --------------------------------------------------------------------------
 
     @rx.event
-    def open_address_form(self, address_id: int = 0) -> rx.event.EventSpec | None:
+    def open_address_form(self, address_id: int = 0) -> EventSpec | None:
         user = self._current_user()
         if user is None:
             return self._login_redirect()
@@ -259,7 +260,7 @@ class AccountState(SessionState):
         self.address_dialog_open = bool(is_open) and self.address_dialog_open
 
     @rx.event
-    def save_address(self, form_data: dict[str, Any]) -> rx.event.EventSpec | None:
+    def save_address(self, form_data: dict[str, Any]) -> EventSpec | None:
         user = self._current_user()
         if user is None:
             return self._login_redirect()
@@ -288,11 +289,11 @@ class AccountState(SessionState):
         return rx.toast.success("Address saved", duration=3000)
 
     @rx.event
-    def make_default_address(self, address_id: int) -> rx.event.EventSpec | None:
+    def make_default_address(self, address_id: int) -> EventSpec | None:
         return self._address_action(address_id, addresses.set_default, "Default address updated")
 
     @rx.event
-    def delete_address(self, address_id: int) -> rx.event.EventSpec | None:
+    def delete_address(self, address_id: int) -> EventSpec | None:
         return self._address_action(address_id, addresses.delete_address, "Address deleted")
 
     def _address_action(self, address_id: object, action: Any, done: str) -> Any:
@@ -316,7 +317,7 @@ class AccountState(SessionState):
     # --- card -----------------------------------------------------------------------------
 
     @rx.event
-    def open_card_form(self) -> rx.event.EventSpec | None:
+    def open_card_form(self) -> EventSpec | None:
         if self._current_user() is None:
             return self._login_redirect()
         settings = get_settings()
@@ -346,7 +347,7 @@ class AccountState(SessionState):
     # Background events: the Stripe calls run in a worker thread (each gives up after
     # STRIPE_TIMEOUT_SECONDS), so a slow or unreachable Stripe never holds up other tabs.
     @rx.event(background=True)
-    async def save_card(self) -> rx.event.EventSpec | None:
+    async def save_card(self) -> EventSpec | None:
         async with self:
             user = self._current_user()
             if user is None:
@@ -376,7 +377,7 @@ class AccountState(SessionState):
         return rx.call_script(script, callback=AccountState.card_confirmed)
 
     @rx.event(background=True)
-    async def card_confirmed(self, result: Any) -> rx.event.EventSpec | None:
+    async def card_confirmed(self, result: Any) -> EventSpec | None:
         async with self:
             self.card_busy = False
             user = self._current_user()
@@ -416,7 +417,7 @@ class AccountState(SessionState):
     # A background event: the password check (argon2) runs in the password pool, so it never
     # holds up other tabs.
     @rx.event(background=True)
-    async def save_payout(self, form_data: dict[str, Any]) -> rx.event.EventSpec | None:
+    async def save_payout(self, form_data: dict[str, Any]) -> EventSpec | None:
         kind = payments.default_payout_kind()
         holder = str(form_data.get("holder_name", "") or "")[:MAX_FIELD]
         ref = str(form_data.get("account_ref", "") or "")[:MAX_FIELD]
@@ -452,7 +453,7 @@ class AccountState(SessionState):
     # --- preferences ----------------------------------------------------------------------
 
     @rx.event
-    def set_preference(self, kind: str, channel: str, value: bool) -> rx.event.EventSpec | None:
+    def set_preference(self, kind: str, channel: str, value: bool) -> EventSpec | None:
         user = self._current_user()
         if user is None:
             return self._login_redirect()

@@ -6,6 +6,7 @@ import asyncio
 from urllib.parse import unquote
 
 import reflex as rx
+from reflex.event import EventSpec
 
 from sneakers_app import routes
 from sneakers_app.db import session_scope
@@ -66,7 +67,7 @@ class AuthFormState(SessionState):
         return _safe_next(self.router.url.query_parameters.get("next", ""))
 
     @rx.event
-    def reset_form(self) -> rx.event.EventSpec | None:
+    def reset_form(self) -> EventSpec | None:
         self._clear()
         self.submitting = False
         self.sign_up_sent_to = ""
@@ -101,7 +102,7 @@ class AuthFormState(SessionState):
     # Background events: the password hash runs in a worker thread, so a log-in never holds
     # up the events of other tabs (they share this process's event loop).
     @rx.event(background=True)
-    async def log_in(self, form: dict[str, str]) -> rx.event.EventSpec | None:
+    async def log_in(self, form: dict[str, str]) -> EventSpec | None:
         email = str(form.get("email", ""))[:300]
         password = str(form.get("password", ""))[:1024]
         begun = await self._begin()

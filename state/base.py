@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 import reflex as rx
+from reflex.event import EventSpec
 from reflex_base.config import get_state_auto_setters
 
 from sneakers_app import routes
@@ -101,7 +102,7 @@ class SessionState(rx.State):
         substates too). States that also hold public data or run live loops override it."""
         self.reset()  # type: ignore[no-untyped-call]
 
-    def _login_redirect(self) -> rx.event.EventSpec:
+    def _login_redirect(self) -> EventSpec:
         path = (self.router.url.path or "/").rstrip("/") or "/"
         return rx.redirect(f"{routes.LOGIN}?next={quote(path)}")
 
@@ -125,7 +126,7 @@ class SessionState(rx.State):
             self.auth_token = ""
 
     @rx.event
-    async def require_login(self) -> rx.event.EventSpec | None:
+    async def require_login(self) -> EventSpec | None:
         had_user = self.user_id
         if self._current_user() is None:
             if had_user:
@@ -134,7 +135,7 @@ class SessionState(rx.State):
         return None
 
     @rx.event
-    async def log_out(self) -> rx.event.EventSpec:
+    async def log_out(self) -> EventSpec:
         token = self.auth_token
         if token:
             with session_scope() as session:

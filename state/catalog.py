@@ -7,6 +7,7 @@ import dataclasses
 from urllib.parse import urlencode
 
 import reflex as rx
+from reflex.event import EventSpec
 
 from sneakers_app import live, routes
 from sneakers_app.db import session_scope
@@ -168,11 +169,11 @@ class BrowseState(SessionState):
         params = {k: v for k, v in pairs if v}
         return routes.BROWSE + (f"?{urlencode(params)}" if params else "")
 
-    def _push_url(self) -> rx.event.EventSpec:
+    def _push_url(self) -> EventSpec:
         return rx.call_script(f"window.history.replaceState(null, '', {self._url()!r})")
 
     @rx.event
-    def on_load(self) -> rx.event.EventSpec:
+    def on_load(self) -> EventSpec:
         params = self.router.url.query_parameters
         self.query = str(params.get("q", "")).strip()[: catalog.MAX_QUERY_CHARS]
         self.brand = str(params.get("brand", ""))[:60]
@@ -190,7 +191,7 @@ class BrowseState(SessionState):
         """Browse holds the public catalog and the search in the URL: nothing of the user."""
 
     @rx.event
-    def search(self, form: dict[str, str]) -> rx.event.EventSpec:
+    def search(self, form: dict[str, str]) -> EventSpec:
         self.query = str(form.get("q", "")).strip()[: catalog.MAX_QUERY_CHARS]
         self.min_price = str(form.get("min", "")).strip()[:20]
         self.max_price = str(form.get("max", "")).strip()[:20]
@@ -198,7 +199,7 @@ class BrowseState(SessionState):
         return self._push_url()
 
     @rx.event
-    def set_filter(self, name: str, value: str) -> rx.event.EventSpec:
+    def set_filter(self, name: str, value: str) -> EventSpec:
         value = "" if value == "all" else str(value)
         if name == "brand":
             self.brand = value[:60]
@@ -212,7 +213,7 @@ class BrowseState(SessionState):
         return self._push_url()
 
     @rx.event
-    def clear_filters(self) -> rx.event.EventSpec:
+    def clear_filters(self) -> EventSpec:
         self.query = self.brand = self.size = self.min_price = self.max_price = self.year = ""
         self.sort = "most_active"
         self._load()

@@ -15,6 +15,7 @@ import time
 from datetime import UTC, datetime
 
 import reflex as rx
+from reflex.event import EventSpec
 
 from sneakers_app.db import session_scope
 from sneakers_app.services import accounts, notifications
@@ -117,7 +118,7 @@ class NotificationState(SessionState):
     # --- the inbox page ---------------------------------------------------------------------
 
     @rx.event
-    def on_load(self) -> rx.event.EventSpec | None:
+    def on_load(self) -> EventSpec | None:
         user = self._current_user()
         if user is None:
             self.items = []
@@ -133,7 +134,7 @@ class NotificationState(SessionState):
         return None
 
     @rx.event
-    def load_more(self) -> rx.event.EventSpec | None:
+    def load_more(self) -> EventSpec | None:
         user = self._current_user()
         if user is None:
             return self._login_redirect()
@@ -148,7 +149,7 @@ class NotificationState(SessionState):
         return None
 
     @rx.event
-    def mark_read(self, notification_id: int) -> rx.event.EventSpec | None:
+    def mark_read(self, notification_id: int) -> EventSpec | None:
         user = self._current_user()
         if user is None:
             return self._login_redirect()
@@ -170,7 +171,7 @@ class NotificationState(SessionState):
         return None
 
     @rx.event
-    def open_notification(self, notification_id: int) -> rx.event.EventSpec | None:
+    def open_notification(self, notification_id: int) -> EventSpec | None:
         """Mark it read and follow its link (a path inside the app, looked up on our side)."""
         redirect = self.mark_read(notification_id)
         if redirect is not None:
@@ -179,7 +180,7 @@ class NotificationState(SessionState):
         return rx.redirect(link) if link else None
 
     @rx.event
-    def mark_all_read(self) -> rx.event.EventSpec | None:
+    def mark_all_read(self) -> EventSpec | None:
         user = self._current_user()
         if user is None:
             return self._login_redirect()
@@ -265,7 +266,7 @@ def _poll(token: str) -> _Poll | None:
     return _Poll(ok=True, user_id=user.id, unread=unread, newest_id=newest, recent=recent)
 
 
-def _toast(notice: notifications.NotificationView) -> rx.event.EventSpec:
+def _toast(notice: notifications.NotificationView) -> EventSpec:
     kind = notice.kind
     show = rx.toast.error if kind == Kind.PAYMENT_FAILED else rx.toast.info
     if kind in (Kind.BID_MATCHED, Kind.ASK_MATCHED):

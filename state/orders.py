@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import reflex as rx
+from reflex.event import EventSpec
 
 from sneakers_app import routes
 from sneakers_app.db import session_scope
@@ -71,7 +72,7 @@ class OrdersState(SessionState):
     loaded: bool = False
 
     @rx.event
-    def on_load(self) -> rx.event.EventSpec | None:
+    def on_load(self) -> EventSpec | None:
         user = self._current_user()
         if user is None:
             self.loaded = False
@@ -116,7 +117,7 @@ class OrderDetailState(SessionState):
     penalty: str = ""
 
     @rx.event
-    def on_load(self) -> rx.event.EventSpec | None:
+    def on_load(self) -> EventSpec | None:
         user = self._current_user()
         self.loaded = False
         if user is None:

@@ -10,6 +10,7 @@ import dataclasses
 
 import plotly.graph_objects as go
 import reflex as rx
+from reflex.event import EventSpec
 
 from sneakers_app import routes, vocabulary
 from sneakers_app.db import session_scope
@@ -217,7 +218,7 @@ class PortfolioState(SessionState):
         self.history = [row_view(r) for r in history]
 
     @rx.event
-    def on_load(self) -> rx.event.EventSpec | None:
+    def on_load(self) -> EventSpec | None:
         user = self._current_user()
         if user is None:
             self.loaded = False
@@ -243,7 +244,7 @@ class PortfolioState(SessionState):
             self._close()
 
     @rx.event
-    def set_days(self, days: str | list[str]) -> rx.event.EventSpec | None:
+    def set_days(self, days: str | list[str]) -> EventSpec | None:
         user = self._current_user()
         if user is None:
             return self._login_redirect()
@@ -255,7 +256,7 @@ class PortfolioState(SessionState):
     # --- adding a pair --------------------------------------------------------------------
 
     @rx.event
-    def open_add(self) -> rx.event.EventSpec | None:
+    def open_add(self) -> EventSpec | None:
         if self._current_user() is None:
             return self._login_redirect()
         self._close()
@@ -275,7 +276,7 @@ class PortfolioState(SessionState):
         self.add_product_error = ""
 
     @rx.event
-    def add_item(self, form: dict[str, str]) -> list[rx.event.EventSpec] | None:
+    def add_item(self, form: dict[str, str]) -> list[EventSpec] | None:
         user = self._current_user()
         if user is None:
             return [self._login_redirect()]
@@ -336,7 +337,7 @@ class PortfolioState(SessionState):
         setattr(self, target, error.message)
 
     @rx.event
-    def remove_item(self, item_id: int) -> list[rx.event.EventSpec] | None:
+    def remove_item(self, item_id: int) -> list[EventSpec] | None:
         user = self._current_user()
         if user is None:
             return [self._login_redirect()]
@@ -360,7 +361,7 @@ class PortfolioState(SessionState):
             self.edit_bid_value = bid.price_plain
 
     @rx.event
-    def save_bid_price(self, form: dict[str, str]) -> list[rx.event.EventSpec] | None:
+    def save_bid_price(self, form: dict[str, str]) -> list[EventSpec] | None:
         user = self._current_user()
         if user is None:
             return [self._login_redirect()]
@@ -382,7 +383,7 @@ class PortfolioState(SessionState):
         return [rx.toast.success(outcome.message)]
 
     @rx.event
-    def cancel_bid(self, bid_id: int) -> list[rx.event.EventSpec] | None:
+    def cancel_bid(self, bid_id: int) -> list[EventSpec] | None:
         user = self._current_user()
         if user is None:
             return [self._login_redirect()]

@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 
 import plotly.graph_objects as go
 import reflex as rx
+from reflex.event import EventSpec
 from sqlmodel import Session
 
 from sneakers_app import live, routes, vocabulary
@@ -702,7 +703,7 @@ class ProductState(SessionState):
     # --- page load and navigation ----------------------------------------------------------
 
     @rx.event
-    def on_load(self) -> rx.event.EventSpec | None:
+    def on_load(self) -> EventSpec | None:
         path = self.router.url.path or ""
         slug = routes.slug_in(path)
         self._live_gen += 1
@@ -748,7 +749,7 @@ class ProductState(SessionState):
     # thread, so a slow query never holds up other tabs. A later choice of size (or range)
     # supersedes an earlier one still reading: only the latest is shown.
     @rx.event(background=True)
-    async def select_size(self, size: str) -> rx.event.EventSpec | None:
+    async def select_size(self, size: str) -> EventSpec | None:
         size = str(size)[:10]
         async with self:
             if size == ALL_SIZES or size == "":
@@ -775,7 +776,7 @@ class ProductState(SessionState):
             self._show_reload(snap)
             return self._size_in_url()
 
-    def _size_in_url(self) -> rx.event.EventSpec:
+    def _size_in_url(self) -> EventSpec:
         """Keep the chosen size in the address (shareable) without a navigation."""
         url = routes.product(self.slug)
         if self.selected_size:
@@ -958,7 +959,7 @@ class ProductState(SessionState):
         self.watch_error = ""
 
     @rx.event
-    def save_watch(self) -> rx.event.EventSpec | None:
+    def save_watch(self) -> EventSpec | None:
         user = self._current_user()
         if user is None:
             return self._login_redirect()
@@ -998,7 +999,7 @@ class ProductState(SessionState):
         return None
 
     @rx.event
-    def remove_watch(self) -> rx.event.EventSpec | None:
+    def remove_watch(self) -> EventSpec | None:
         user = self._current_user()
         if user is None:
             return self._login_redirect()
@@ -1057,7 +1058,7 @@ class ProductState(SessionState):
         return ""
 
     @rx.event
-    def open_trade(self, kind: str) -> rx.event.EventSpec | None:
+    def open_trade(self, kind: str) -> EventSpec | None:
         user = self._current_user()
         if user is None:
             return self._login_redirect()
@@ -1082,7 +1083,7 @@ class ProductState(SessionState):
         self._kick_live()
 
     @rx.event
-    def set_dialog_size(self, size: str) -> rx.event.EventSpec | None:
+    def set_dialog_size(self, size: str) -> EventSpec | None:
         size = str(size)[:10]
         if size not in self._variants.values():
             return None
@@ -1252,14 +1253,14 @@ class ProductState(SessionState):
             self.form_error = exc.message
 
     @rx.event
-    def submit_trade(self, form_data: dict[str, Any]) -> rx.event.EventSpec | None:
+    def submit_trade(self, form_data: dict[str, Any]) -> EventSpec | None:
         """The dialog's form (confirm button or Enter in the price field)."""
         price = form_data.get("price") if isinstance(form_data, dict) else None
         if isinstance(price, str) and self.dialog_kind in ("bid", "ask"):
             self.price_input = price[:20]
         return self._confirm()
 
-    def _confirm(self) -> rx.event.EventSpec | None:
+    def _confirm(self) -> EventSpec | None:
         user = self._current_user()
         if user is None:
             return self._login_redirect()
@@ -1366,7 +1367,7 @@ class ProductState(SessionState):
         return rx.toast.success(placed.message)
 
     @rx.event
-    def cancel_order(self, key: str) -> rx.event.EventSpec | None:
+    def cancel_order(self, key: str) -> EventSpec | None:
         user = self._current_user()
         if user is None:
             return self._login_redirect()

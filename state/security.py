@@ -8,6 +8,7 @@ import asyncio
 import logging
 
 import reflex as rx
+from reflex.event import EventSpec
 
 from sneakers_app import outbox_relay, routes
 from sneakers_app.db import session_scope
@@ -45,7 +46,7 @@ class PasswordChangeState(SessionState):
     form_key: int = 0
 
     @rx.event
-    async def change_password(self, form: dict[str, str]) -> rx.event.EventSpec | None:
+    async def change_password(self, form: dict[str, str]) -> EventSpec | None:
         self.current_error = self.new_error = ""
         if self._current_user() is None:
             return self._login_redirect()
@@ -73,7 +74,7 @@ class PasswordChangeState(SessionState):
         return rx.toast.success(f"Password changed.{others}", duration=5000)
 
     @rx.event
-    async def log_out_everywhere(self) -> rx.event.EventSpec:
+    async def log_out_everywhere(self) -> EventSpec:
         token = self.auth_token
         try:
             with session_scope() as session:
@@ -138,9 +139,7 @@ class RecoveryState(SessionState):
         self.checked = True
 
     @rx.event
-    async def reset_password(
-        self, form: dict[str, str]
-    ) -> rx.event.EventSpec | list[rx.event.EventSpec] | None:
+    async def reset_password(self, form: dict[str, str]) -> EventSpec | list[EventSpec] | None:
         self.password_error = ""
         token, new = _token_from_url(self), _field(form, "new_password")
 
@@ -166,7 +165,7 @@ class RecoveryState(SessionState):
         ]
 
     @rx.event
-    def confirm_sign_up(self) -> rx.event.EventSpec | list[rx.event.EventSpec] | None:
+    def confirm_sign_up(self) -> EventSpec | list[EventSpec] | None:
         self.checked = False
         self.link_error = ""
         try:
@@ -197,7 +196,7 @@ class SecondFactorState(SessionState):
         self.totp_secret = self.totp_uri = self.totp_qr = ""
 
     @rx.event
-    def start_enrolment(self) -> rx.event.EventSpec | None:
+    def start_enrolment(self) -> EventSpec | None:
         self.code_error = ""
         if self._current_user() is None:
             self._clear_secret()
@@ -215,7 +214,7 @@ class SecondFactorState(SessionState):
         return None
 
     @rx.event
-    def submit_code(self, form: dict[str, str]) -> rx.event.EventSpec | None:
+    def submit_code(self, form: dict[str, str]) -> EventSpec | None:
         from state.staff import VerificationState
 
         self.code_error = ""
@@ -236,4 +235,4 @@ class SecondFactorState(SessionState):
             self.code_error = error.message
             return None
         self._clear_secret()
-        return VerificationState.on_load
+        return VerificationState.on_load()

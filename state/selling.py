@@ -7,6 +7,7 @@ import dataclasses
 
 import plotly.graph_objects as go
 import reflex as rx
+from reflex.event import EventSpec
 
 from sneakers_app import routes
 from sneakers_app.db import session_scope
@@ -278,7 +279,7 @@ class SellerState(SessionState):
         self.quarter_ends = order_views.day(card.quarter_ends)
 
     @rx.event
-    def on_load(self) -> rx.event.EventSpec | None:
+    def on_load(self) -> EventSpec | None:
         user = self._current_user()
         if user is None:
             self.loaded = False
@@ -303,7 +304,7 @@ class SellerState(SessionState):
             self._close_dialogs()
 
     @rx.event
-    def set_period(self, period: str | list[str]) -> rx.event.EventSpec | None:
+    def set_period(self, period: str | list[str]) -> EventSpec | None:
         user = self._current_user()
         if user is None:
             return self._login_redirect()
@@ -323,7 +324,7 @@ class SellerState(SessionState):
             self.edit_price_value = ask.price_plain
 
     @rx.event
-    def save_ask_price(self, form: dict[str, str]) -> list[rx.event.EventSpec] | None:
+    def save_ask_price(self, form: dict[str, str]) -> list[EventSpec] | None:
         user = self._current_user()
         if user is None:
             return [self._login_redirect()]
@@ -345,7 +346,7 @@ class SellerState(SessionState):
         return [rx.toast.success(outcome.message)]
 
     @rx.event
-    def cancel_ask(self, ask_id: int) -> list[rx.event.EventSpec] | None:
+    def cancel_ask(self, ask_id: int) -> list[EventSpec] | None:
         user = self._current_user()
         if user is None:
             return [self._login_redirect()]
@@ -372,7 +373,7 @@ class SellerState(SessionState):
             self.ship_name = f"{sale.name} \u00b7 US {sale.size}"
 
     @rx.event
-    def mark_shipped(self, form: dict[str, str]) -> list[rx.event.EventSpec] | None:
+    def mark_shipped(self, form: dict[str, str]) -> list[EventSpec] | None:
         user = self._current_user()
         if user is None:
             return [self._login_redirect()]
@@ -397,7 +398,7 @@ class SellerState(SessionState):
         return [rx.toast.success("Marked as shipped. We'll let you know when it arrives.")]
 
     @rx.event
-    def extend_ship_by(self, order_id: int) -> list[rx.event.EventSpec] | None:
+    def extend_ship_by(self, order_id: int) -> list[EventSpec] | None:
         user = self._current_user()
         if user is None:
             return [self._login_redirect()]
@@ -420,7 +421,7 @@ class SellerState(SessionState):
             self.appeal_order_id = sale.order_id
 
     @rx.event
-    def submit_appeal(self, form: dict[str, str]) -> list[rx.event.EventSpec] | None:
+    def submit_appeal(self, form: dict[str, str]) -> list[EventSpec] | None:
         user = self._current_user()
         if user is None:
             return [self._login_redirect()]
@@ -454,7 +455,7 @@ class SellerState(SessionState):
     # A background event: the refund is a Stripe call (worker thread, STRIPE_TIMEOUT_SECONDS),
     # so it never holds up other tabs.
     @rx.event(background=True)
-    async def accept_failure(self) -> list[rx.event.EventSpec] | None:
+    async def accept_failure(self) -> list[EventSpec] | None:
         async with self:
             user = self._current_user()
             if user is None:

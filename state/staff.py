@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import reflex as rx
+from reflex.event import EventSpec
 from sqlmodel import Session
 
 from sneakers_app import outbox_relay, routes, vocabulary
@@ -203,7 +204,7 @@ class VerificationState(SessionState):
 
     # --- access ---------------------------------------------------------------------------
 
-    def _staff_id(self) -> int | rx.event.EventSpec | None:
+    def _staff_id(self) -> int | EventSpec | None:
         """The caller's id if they are staff; a login redirect if logged out; None (and the
         console closed) for anyone else."""
         user = self._current_user()
@@ -230,7 +231,7 @@ class VerificationState(SessionState):
         self.access = access
 
     @rx.event
-    def on_load(self) -> rx.event.EventSpec | None:
+    def on_load(self) -> EventSpec | None:
         staff = self._staff_id()
         if not isinstance(staff, int):
             return staff
@@ -253,7 +254,7 @@ class VerificationState(SessionState):
         self.rows = [_queue_row(i) for i in items]
 
     @rx.event
-    def choose_queue(self, name: str) -> rx.event.EventSpec | None:
+    def choose_queue(self, name: str) -> EventSpec | None:
         staff = self._staff_id()
         if not isinstance(staff, int):
             return staff
@@ -274,7 +275,7 @@ class VerificationState(SessionState):
         self.search = str(value)[:100]
 
     @rx.event
-    def refresh(self) -> rx.event.EventSpec | None:
+    def refresh(self) -> EventSpec | None:
         staff = self._staff_id()
         if not isinstance(staff, int):
             return staff
@@ -352,7 +353,7 @@ class VerificationState(SessionState):
         self.tracking_error = ""
 
     @rx.event
-    def select_order(self, order_id: int) -> rx.event.EventSpec | None:
+    def select_order(self, order_id: int) -> EventSpec | None:
         staff = self._staff_id()
         if not isinstance(staff, int):
             return staff
@@ -389,9 +390,7 @@ class VerificationState(SessionState):
 
     # --- staff actions --------------------------------------------------------------------
 
-    def _act(
-        self, step: Callable[..., StepResult], done: str, **kwargs: Any
-    ) -> rx.event.EventSpec | None:
+    def _act(self, step: Callable[..., StepResult], done: str, **kwargs: Any) -> EventSpec | None:
         """Authorise, run one verification step on the selected order, commit, follow up."""
         staff = self._staff_id()
         if not isinstance(staff, int):
@@ -415,15 +414,15 @@ class VerificationState(SessionState):
         return rx.toast.success(f"Order #{order_id}: {done}", duration=4000)
 
     @rx.event
-    def receive(self) -> rx.event.EventSpec | None:
+    def receive(self) -> EventSpec | None:
         return self._act(verification.receive, "received")
 
     @rx.event
-    def start_inspection(self) -> rx.event.EventSpec | None:
+    def start_inspection(self) -> EventSpec | None:
         return self._act(verification.start_inspection, "inspection started")
 
     @rx.event
-    def pass_pair(self) -> rx.event.EventSpec | None:
+    def pass_pair(self) -> EventSpec | None:
         return self._act(
             verification.decide,
             "passed authentication",
@@ -433,7 +432,7 @@ class VerificationState(SessionState):
         )
 
     @rx.event
-    def fail_pair(self) -> rx.event.EventSpec | None:
+    def fail_pair(self) -> EventSpec | None:
         if not self.fail_reason.strip():
             # Re-check who is asking before saying anything about the order.
             staff = self._staff_id()
@@ -460,7 +459,7 @@ class VerificationState(SessionState):
         )
 
     @rx.event
-    def ship_to_buyer(self) -> rx.event.EventSpec | None:
+    def ship_to_buyer(self) -> EventSpec | None:
         if not self.tracking.strip():
             staff = self._staff_id()
             if not isinstance(staff, int):
@@ -476,7 +475,7 @@ class VerificationState(SessionState):
         return result
 
     @rx.event
-    def mark_delivered(self) -> rx.event.EventSpec | None:
+    def mark_delivered(self) -> EventSpec | None:
         return self._act(verification.mark_delivered, "delivered")
 
     # --- payouts --------------------------------------------------------------------------
@@ -515,7 +514,7 @@ class VerificationState(SessionState):
         ]
 
     @rx.event
-    def start_payout(self, payout_id: int) -> rx.event.EventSpec | None:
+    def start_payout(self, payout_id: int) -> EventSpec | None:
         staff = self._staff_id()
         if not isinstance(staff, int):
             return staff
@@ -541,7 +540,7 @@ class VerificationState(SessionState):
         self.payout_error = ""
 
     @rx.event
-    def confirm_payout(self) -> rx.event.EventSpec | None:
+    def confirm_payout(self) -> EventSpec | None:
         staff = self._staff_id()
         if not isinstance(staff, int):
             return staff
@@ -569,7 +568,7 @@ class VerificationState(SessionState):
         return rx.toast.success(f"Payout of {amount} recorded as sent", duration=4000)
 
     @rx.event
-    def retry_payout(self, payout_id: int) -> rx.event.EventSpec | None:
+    def retry_payout(self, payout_id: int) -> EventSpec | None:
         """Send a Stripe Connect payout that failed or whose task was lost again (the transfer's
         idempotency key is the payout's id, so a transfer that did go out is not repeated)."""
         staff = self._staff_id()
@@ -631,7 +630,7 @@ class JournalFaultsState(VerificationState):
         ]
 
     @rx.event
-    def load_parked(self) -> rx.event.EventSpec | None:
+    def load_parked(self) -> EventSpec | None:
         staff = self._staff_id()
         if not isinstance(staff, int):
             self.parked = []
@@ -644,7 +643,7 @@ class JournalFaultsState(VerificationState):
             self.parked_error = "Could not read the parked journal entries; try again."
         return None
 
-    def _parked_action(self, parked_id: str, apply: bool) -> rx.event.EventSpec | None:
+    def _parked_action(self, parked_id: str, apply: bool) -> EventSpec | None:
         staff = self._staff_id()
         if not isinstance(staff, int):
             self.parked = []
@@ -673,9 +672,9 @@ class JournalFaultsState(VerificationState):
         return None
 
     @rx.event
-    def reapply(self, parked_id: str) -> rx.event.EventSpec | None:
+    def reapply(self, parked_id: str) -> EventSpec | None:
         return self._parked_action(str(parked_id)[:40], apply=True)
 
     @rx.event
-    def dismiss(self, parked_id: str) -> rx.event.EventSpec | None:
+    def dismiss(self, parked_id: str) -> EventSpec | None:
         return self._parked_action(str(parked_id)[:40], apply=False)

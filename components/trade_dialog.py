@@ -6,9 +6,9 @@ from __future__ import annotations
 import reflex as rx
 
 from sneakers_app import routes
-from state.product import FeeLine, HintView, ProductState
+from state.product_trade import FeeLine, HintView, TradeState
 
-S = ProductState
+S = TradeState
 
 
 def _error(text: rx.Var, error_id: str) -> rx.Component:

@@ -86,11 +86,11 @@ async def run(args: argparse.Namespace, stack: object) -> dict[str, object]:
     from state.account import AccountState
     from state.auth import AuthFormState
     from state.base import SessionState
-    from state.product import ProductState
+    from state.product_watch import WatchState
     from tests.support.reflex_client import Tab, Update, state_name
 
     auth, account = state_name(AuthFormState), state_name(AccountState)
-    product, session_state = state_name(ProductState), state_name(SessionState)
+    product, session_state = state_name(WatchState), state_name(SessionState)
     url = stack.url  # type: ignore[attr-defined]
     database_url = stack.database_url  # type: ignore[attr-defined]
     stripe_pid = stack.stripe.process.pid  # type: ignore[attr-defined]

@@ -11,8 +11,12 @@ from components.size_picker import size_picker
 from components.trade_dialog import trade_dialog
 from sneakers_app import routes
 from state.product import OwnOrderView, ProductState, SaleRow
+from state.product_trade import TradeState
+from state.product_watch import WatchState
 
 S = ProductState
+T = TradeState
+W = WatchState
 MUTED = "var(--gray-11)"
 
 
@@ -140,7 +144,7 @@ def market_panel() -> rx.Component:
                     rx.icon("shopping-bag", size=16),
                     "Buy now",
                     size="3",
-                    on_click=S.open_trade("buy"),
+                    on_click=T.open_trade("buy"),
                     id="buy-now",
                 ),
                 rx.button(
@@ -148,7 +152,7 @@ def market_panel() -> rx.Component:
                     "Place bid",
                     size="3",
                     variant="outline",
-                    on_click=S.open_trade("bid"),
+                    on_click=T.open_trade("bid"),
                     id="place-bid",
                 ),
                 rx.button(
@@ -158,7 +162,7 @@ def market_panel() -> rx.Component:
                     color_scheme="gray",
                     variant="solid",
                     high_contrast=True,
-                    on_click=S.open_trade("sell"),
+                    on_click=T.open_trade("sell"),
                     id="sell-now",
                 ),
                 rx.button(
@@ -167,7 +171,7 @@ def market_panel() -> rx.Component:
                     size="3",
                     variant="outline",
                     color_scheme="gray",
-                    on_click=S.open_trade("ask"),
+                    on_click=T.open_trade("ask"),
                     id="place-ask",
                 ),
                 columns="2",
@@ -190,9 +194,9 @@ def watch_control() -> rx.Component:
     return rx.popover.root(
         rx.popover.trigger(
             rx.button(
-                rx.icon(rx.cond(S.watching, "bell-ring", "bell"), size=16),
-                rx.cond(S.watching, "Watching", "Watch"),
-                variant=rx.cond(S.watching, "soft", "outline"),
+                rx.icon(rx.cond(W.watching, "bell-ring", "bell"), size=16),
+                rx.cond(W.watching, "Watching", "Watch"),
+                variant=rx.cond(W.watching, "soft", "outline"),
                 color_scheme="gray",
                 id="watch-button",
             )
@@ -207,35 +211,35 @@ def watch_control() -> rx.Component:
                 ),
                 rx.input(
                     rx.input.slot(rx.icon("dollar-sign", size=14)),
-                    value=S.watch_target,
-                    on_change=S.set_watch_target,
+                    value=W.watch_target,
+                    on_change=W.set_watch_target,
                     placeholder="Target price",
                     id="watch-target",
                     input_mode="decimal",
                     width="100%",
                 ),
                 rx.cond(
-                    S.watch_error != "",
-                    rx.text(S.watch_error, size="1", color="var(--red-11)", id="watch-error"),
+                    W.watch_error != "",
+                    rx.text(W.watch_error, size="1", color="var(--red-11)", id="watch-error"),
                 ),
                 rx.hstack(
                     rx.cond(
-                        S.watching,
+                        W.watching,
                         rx.button(
                             "Stop watching",
                             variant="soft",
                             color_scheme="red",
-                            on_click=S.remove_watch,
+                            on_click=W.remove_watch,
                             id="watch-remove",
                         ),
                     ),
-                    rx.button("Save", on_click=S.save_watch, id="watch-save"),
+                    rx.button("Save", on_click=W.save_watch, id="watch-save"),
                     justify="end",
                     width="100%",
                 ),
                 rx.cond(
-                    S.watch_message != "",
-                    rx.text(S.watch_message, size="1", color="var(--green-11)", id="watch-message"),
+                    W.watch_message != "",
+                    rx.text(W.watch_message, size="1", color="var(--green-11)", id="watch-message"),
                 ),
                 spacing="2",
                 width="260px",

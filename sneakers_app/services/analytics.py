@@ -308,30 +308,3 @@ def own_open_orders(
             )
     out.sort(key=lambda o: (o.side, -o.price_cents if o.side == "bid" else o.price_cents))
     return out
-
-
-def own_crossing_price(
-    *, session: Session, user_id: int, side: str, variant_id: int, price_cents: int
-) -> int | None:
-    """The price of the user's own resting order that a new order at `price_cents` would cross
-    (a bid at or above their own ask, an ask at or below their own bid), else None. The engine
-    would cancel such an order (self-trade prevention); the page says so before placing it."""
-    if side == "bid":
-        price = session.exec(
-            select(func.min(col(Ask.price_cents))).where(
-                col(Ask.user_id) == user_id,
-                col(Ask.variant_id) == variant_id,
-                col(Ask.status).in_(LISTING_OPEN),
-                col(Ask.price_cents) <= price_cents,
-            )
-        ).one()
-    else:
-        price = session.exec(
-            select(func.max(col(Bid.price_cents))).where(
-                col(Bid.user_id) == user_id,
-                col(Bid.variant_id) == variant_id,
-                col(Bid.status).in_(LISTING_OPEN),
-                col(Bid.price_cents) >= price_cents,
-            )
-        ).one()
-    return int(price) if price is not None else None

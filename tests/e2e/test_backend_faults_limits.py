@@ -40,6 +40,8 @@ from state.account import AccountState
 from state.auth import AuthFormState
 from state.base import SessionState
 from state.product import ProductState
+from state.product_trade import TradeState
+from state.product_watch import WatchState
 from state.security import RecoveryState
 from state.selling import SellerState
 from tests.support.reflex_client import Tab, Update, state_name
@@ -48,6 +50,8 @@ from tests.support.stack import Stack, backend_stack
 AUTH = state_name(AuthFormState)
 ACCOUNT = state_name(AccountState)
 PRODUCT = state_name(ProductState)
+TRADE = state_name(TradeState)
+WATCH = state_name(WatchState)
 SESSION = state_name(SessionState)
 SELLER = state_name(SellerState)
 RECOVERY = state_name(RecoveryState)
@@ -192,9 +196,9 @@ def test_other_tabs_are_answered_while_a_card_save_waits_on_a_stopped_stripe(app
             await saver.wait_var(ACCOUNT, "card_busy", True, ANSWER, since=mark)
             other = Tab(app.stack.url, path=app.product_path, query={"slug": app.slug})
             await other.open()
-            await other.send(PRODUCT, "set_watch_target", value="123")
+            await other.send(WATCH, "set_watch_target", value="123")
             # Answered while the save is still waiting on Stripe (before: only after it).
-            await other.wait_var(PRODUCT, "watch_target", "123", ANSWER)
+            await other.wait_var(WATCH, "watch_target", "123", ANSWER)
             assert not any(confirm_step(u) for u in saver.updates[mark:])
             assert saver.latest(ACCOUNT, "card_error", "") == ""
             assert saver.latest(ACCOUNT, "card_busy") is True, "the save is still waiting"
@@ -332,20 +336,20 @@ def test_placing_cancelling_and_editing_orders_share_one_limit_per_user(app: App
 
     async def place(tab: Tab, price: str) -> str:
         mark = len(tab.updates)
-        await tab.send(PRODUCT, "open_trade", kind="ask")
+        await tab.send(TRADE, "open_trade", kind="ask")
         await tab.wait_var(PRODUCT, "dialog_open", True, ANSWER, since=mark)
-        await tab.send(PRODUCT, "set_dialog_size", size=app.size)
+        await tab.send(TRADE, "set_dialog_size", size=app.size)
         mark = len(tab.updates)
-        await tab.send(PRODUCT, "submit_trade", form_data={"price": price})
+        await tab.send(TRADE, "submit_trade", form_data={"price": price})
         done = await tab.wait_for(
             lambda u: (
-                bool(u.value(PRODUCT, "form_error") or u.value(PRODUCT, "order_message"))
+                bool(u.value(TRADE, "form_error") or u.value(PRODUCT, "order_message"))
                 or u.value(PRODUCT, "dialog_open") is False
             ),
             ANSWER,
             since=mark,
         )
-        return str(done.value(PRODUCT, "form_error") or "")
+        return str(done.value(TRADE, "form_error") or "")
 
     async def scenario() -> None:
         tab = await logged_in_tab(app, email, app.product_path, **query)
@@ -398,23 +402,23 @@ def test_watching_is_limited_per_user(app: App) -> None:
         tab = await logged_in_tab(app, email, app.product_path, **query)
         await tab.send(PRODUCT, "on_load")
         for target in ("150", "140"):  # RATE_LIMIT_WATCH_USER=2/minute
-            await tab.send(PRODUCT, "set_watch_target", value=target)
+            await tab.send(WATCH, "set_watch_target", value=target)
             mark = len(tab.updates)
-            await tab.send(PRODUCT, "save_watch")
-            await tab.wait_var(PRODUCT, "watching", True, ANSWER, since=mark)
+            await tab.send(WATCH, "save_watch")
+            await tab.wait_var(WATCH, "watching", True, ANSWER, since=mark)
         with Session(app.db) as session:
             alert = session.exec(select(PriceAlert).where(PriceAlert.user_id == user_id)).one()
             assert alert.target_price_cents == 14_000
-        await tab.send(PRODUCT, "set_watch_target", value="100")
+        await tab.send(WATCH, "set_watch_target", value="100")
         mark = len(tab.updates)
-        await tab.send(PRODUCT, "save_watch")
+        await tab.send(WATCH, "save_watch")
         await tab.wait_for(
-            lambda u: LIMITED in str(u.value(PRODUCT, "watch_error") or ""), ANSWER, since=mark
+            lambda u: LIMITED in str(u.value(WATCH, "watch_error") or ""), ANSWER, since=mark
         )
         mark = len(tab.updates)
-        await tab.send(PRODUCT, "remove_watch")
+        await tab.send(WATCH, "remove_watch")
         await tab.wait_for(
-            lambda u: LIMITED in str(u.value(PRODUCT, "watch_error") or ""), ANSWER, since=mark
+            lambda u: LIMITED in str(u.value(WATCH, "watch_error") or ""), ANSWER, since=mark
         )
         await tab.close()
 

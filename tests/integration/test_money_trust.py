@@ -581,7 +581,7 @@ def test_the_live_page_drops_the_engines_voided_last_trade(
 ) -> None:
     from sneakers_app import db, redis_client
     from sneakers_app.services import journal
-    from state.product import load_public_market
+    from sneakers_app.services.product_page import load_public_market
     from trading.journal import JournalConsumer
 
     engine = db.get_engine()

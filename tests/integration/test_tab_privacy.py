@@ -33,6 +33,8 @@ from state.notifications import NotificationState
 from state.orders import OrderDetailState, OrdersState
 from state.portfolio import PortfolioState
 from state.product import USER_VARS, ProductState
+from state.product_trade import TradeState
+from state.product_watch import WatchState
 from state.security import SecondFactorState
 from state.selling import SellerState
 from state.staff import VerificationState
@@ -147,7 +149,7 @@ def test_log_out_leaves_nothing_of_the_user_in_the_tab() -> None:
         assert [row.id for row in (await tab.state(OrdersState)).selling] == [order_id]
         assert (await tab.state(SellerState)).pending
         product = await tab.state(ProductState)
-        product.watch_target = "250"  # what a product page would hold for this user
+        (await tab.state(WatchState)).watch_target = "250"  # what a product page would hold
         product.own_levels = ["250.00"]
         assert await _left_over(tab)
 
@@ -221,7 +223,8 @@ GUARDS: dict[type[BaseState], tuple[str, ...]] = {
     VerificationState: ("access", "selected_id", "paying_id", "busy"),
     SellerState: ("ship_order_id", "appeal_order_id", "accept_order_id", "edit_ask_id", "busy"),
     PortfolioState: ("edit_bid_id", "busy"),
-    ProductState: ("submitting", "dialog_kind", "_client_key", "_product_id"),
+    ProductState: ("_product_id",),
+    TradeState: ("submitting", "dialog_kind", "_client_key"),
     AccountState: ("editing_address_id", "card_busy"),
     OrderDetailState: ("order_id", "role"),
 }

@@ -1,0 +1,371 @@
+"""The product page's read model: what a product page shows of a product's market, as plain
+view dataclasses and already-formatted text (no Reflex here).
+
+`load_public_market` is what every viewer of one size (or all sizes) sees alike: top of book of
+every size, the book's depth and the last sale, read from the engine's book (Redis) and the
+tape; `load_own_orders` is one viewer's resting orders; `load_tape` is what only a trade
+changes (chart points, stats, recent sales). `market_snapshot` puts them together for one
+viewer, marking their own orders in the book.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from sneakers_app import vocabulary
+from sneakers_app.db import session_scope
+from sneakers_app.money import format_usd
+from sneakers_app.redis_client import get_redis
+from sneakers_app.services import accounts, analytics, market
+from trading import market_data
+
+BOOK_LEVELS = 8
+RECENT_SALES = 8
+
+
+@dataclasses.dataclass
+class SizeView:
+    size: str
+    ask: str
+    has_ask: bool
+
+
+@dataclasses.dataclass
+class LevelView:
+    """One price level of the book as every viewer sees it (the viewer's own are marked by
+    `MarketSnapshot.own_levels`, which holds their keys)."""
+
+    key: str
+    price: str
+    quantity: int
+    size: str
+    bar: str
+
+
+@dataclasses.dataclass
+class SaleRow:
+    key: str
+    size: str
+    price: str
+    when: str
+
+
+@dataclasses.dataclass
+class OwnOrderView:
+    key: str
+    side: str
+    row_id: int
+    size: str
+    price: str
+    expires: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TapeSnapshot:
+    """What only a trade changes (from the `sales` table)."""
+
+    points: list[analytics.DailyPoint]
+    stats: analytics.Stats
+    recent: list[analytics.SaleView]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PublicMarket:
+    """What every viewer of a product page (one size, or all) sees alike: read once per book
+    update per process and shared (`live.BookHub.shared`); the own orders are per viewer."""
+
+    size_asks: dict[int, int | None]
+    size_bids: dict[int, int | None]
+    bid_cents: int | None
+    ask_cents: int | None
+    last_price_cents: int | None
+    last_change_cents: int | None
+    last_change_bp: int | None
+    newest_trade_at: int
+    tape_pending: bool
+    bids: list[LevelView]
+    asks: list[LevelView]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MarketSnapshot:
+    """Everything a reload shows, computed outside the state lock: the market every viewer
+    sees alike (`public`, with its state vars) and the viewer's own orders and chart."""
+
+    public: PublicMarket
+    public_vars: dict[str, Any]
+    own: list[OwnOrderView]
+    own_levels: list[str]
+    tape: TapeSnapshot | None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TapeView:
+    """A `TapeSnapshot` as the page shows it (the chart's points stay for the figure)."""
+
+    points: list[analytics.DailyPoint]
+    empty: bool
+    high: str
+    low: str
+    average: str
+    volatility: str
+    premium: str
+    premium_dir: str
+    sales: str
+    sales_total: str
+    recent: list[SaleRow]
+
+
+# --- formatting -------------------------------------------------------------------------------
+
+
+def change_text(cents: int | None, bp: int | None) -> tuple[str, str]:
+    """("+$20 (+8.3%)", "up") for a last-sale change."""
+    if cents is None:
+        return "No earlier sale", "flat"
+    direction = "up" if cents > 0 else "down" if cents < 0 else "flat"
+    sign = "+" if cents > 0 else "-" if cents < 0 else ""
+    return f"{sign}{format_usd(abs(cents), whole=True)} ({vocabulary.percent_text(bp)})", direction
+
+
+def when_text(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%b %-d, %Y %H:%M")
+
+
+def tape_view(tape: TapeSnapshot) -> TapeView:
+    st = tape.stats
+    return TapeView(
+        points=tape.points,
+        empty=not tape.points,
+        high=format_usd(st.high_12m_cents, whole=True),
+        low=format_usd(st.low_12m_cents, whole=True),
+        average=format_usd(st.average_12m_cents, whole=True),
+        volatility=vocabulary.percent_text(st.volatility_bp, signed=False),
+        premium=vocabulary.percent_text(st.premium_bp),
+        premium_dir=(
+            "flat"
+            if st.premium_bp is None or st.premium_bp == 0
+            else ("up" if st.premium_bp > 0 else "down")
+        ),
+        sales=f"{st.sales_12m:,}",
+        sales_total=f"{st.sales_total:,}",
+        recent=[
+            SaleRow(
+                key=f"{i}-{s.executed_at.isoformat()}",
+                size=s.size,
+                price=format_usd(s.price_cents, whole=True),
+                when=when_text(s.executed_at),
+            )
+            for i, s in enumerate(tape.recent)
+        ],
+    )
+
+
+# --- loading (no state access: run in a worker thread by the live loop) --------------------
+
+
+def level_key(side: str, size: str, price_cents: int) -> str:
+    return f"{side}-{size}-{price_cents}"
+
+
+def _levels(
+    depths: list[tuple[str, tuple[market_data.PriceLevel, ...]]], side: str, *, best_high: bool
+) -> list[LevelView]:
+    rows = [(size, level) for size, levels in depths for level in levels]
+    rows.sort(key=lambda r: -r[1].price_cents if best_high else r[1].price_cents)
+    rows = rows[:BOOK_LEVELS]
+    biggest = max([level.quantity for _, level in rows] + [1])
+    return [
+        LevelView(
+            key=level_key(side, size, level.price_cents),
+            price=format_usd(level.price_cents),
+            quantity=level.quantity,
+            size=size,
+            bar=f"{max(8, level.quantity * 100 // biggest)}%",
+        )
+        for size, level in rows
+    ]
+
+
+def load_tape(
+    session: Session, product_id: int, variant_id: int | None, range_: str
+) -> TapeSnapshot:
+    return TapeSnapshot(
+        points=analytics.price_history(
+            session=session, product_id=product_id, variant_id=variant_id, range_=range_
+        ),
+        stats=analytics.stats(session=session, product_id=product_id, variant_id=variant_id),
+        recent=analytics.recent_sales(
+            session=session, product_id=product_id, variant_id=variant_id, limit=RECENT_SALES
+        ),
+    )
+
+
+def read_tape(product_id: int, selected: int | None, range_: str) -> TapeSnapshot:
+    """`load_tape` in a transaction of its own."""
+    with session_scope() as session:
+        return load_tape(session, product_id, selected, range_)
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def load_public_market(
+    *, product_id: int, variants: dict[int, str], selected: int | None
+) -> PublicMarket:
+    """Top of book of every size, depth and last sale of the chosen size (or all)."""
+    client = get_redis()
+    scope = [selected] if selected is not None else list(variants)
+    tops = market_data.tops(client, [str(v) for v in variants])
+    depths = [(variants[v], market_data.depth(client, str(v), levels=BOOK_LEVELS)) for v in scope]
+    bid, ask = analytics.best_of(
+        [
+            analytics.SizeQuote(
+                variant_id=v, bid_cents=tops[str(v)].bid_cents, ask_cents=tops[str(v)].ask_cents
+            )
+            for v in scope
+        ]
+    )
+    trades = [t.last_trade for v in scope if (t := tops[str(v)]).last_trade is not None]
+    newest = max(trades, key=lambda t: t.at) if trades else None
+    with session_scope() as session:
+        last = analytics.last_sale(session=session, product_id=product_id, variant_id=selected)
+        newer = newest is not None and (last is None or newest.at > _ms(last.executed_at))
+        # A trade the database already has (e.g. voided, never paid) is the tape's to show.
+        if newer and newest is not None:
+            newer = not analytics.trade_recorded(session=session, trade_id=newest.trade_id)
+    last_price = last.price_cents if last else None
+    change, change_bp = (last.change_cents, last.change_bp) if last else (None, None)
+    pending = False
+    if newest is not None and newer:
+        # The engine traded; the journal consumer has not written the sale yet.
+        pending = True
+        change = newest.price_cents - last.price_cents if last else None
+        change_bp = vocabulary.change_bp(newest.price_cents, last.price_cents) if last else None
+        last_price = newest.price_cents
+    return PublicMarket(
+        size_asks={v: tops[str(v)].ask_cents for v in variants},
+        size_bids={v: tops[str(v)].bid_cents for v in variants},
+        bid_cents=bid,
+        ask_cents=ask,
+        last_price_cents=last_price,
+        last_change_cents=change,
+        last_change_bp=change_bp,
+        newest_trade_at=newest.at if newest else 0,
+        tape_pending=pending,
+        bids=_levels([(s, d.bids) for s, d in depths], "bid", best_high=True),
+        asks=_levels([(s, d.asks) for s, d in depths], "ask", best_high=False),
+    )
+
+
+def market_feed_key(
+    product_id: int, variants: tuple[tuple[int, str], ...], selected: int | None
+) -> tuple[Any, ...]:
+    """One shared view per product and size (or all sizes) per process."""
+    return ("product-market", product_id, variants, selected)
+
+
+def tape_key(product_id: int, selected: int | None, range_: str) -> tuple[Any, ...]:
+    """One shared chart read per product, size and range per process."""
+    return ("product-tape", product_id, selected, range_)
+
+
+def public_vars(public: PublicMarket, variants: dict[int, str]) -> dict[str, Any]:
+    """The page's vars that every viewer of this product and size shows alike (pushed as they
+    are by the view's feed, see `state.live_push`; dataclasses serialise as objects)."""
+    asks = [a for a in public.size_asks.values() if a is not None]
+    if public.last_price_cents is None:
+        change, direction = "No sales yet", "flat"
+    else:
+        change, direction = change_text(public.last_change_cents, public.last_change_bp)
+    return {
+        "sizes": [
+            SizeView(
+                size=size,
+                ask=format_usd(ask, whole=True) if (ask := public.size_asks.get(v)) else "Bid",
+                has_ask=ask is not None,
+            )
+            for v, size in variants.items()
+        ],
+        "all_sizes_ask": format_usd(min(asks), whole=True) if asks else "Bid",
+        "lowest_ask": format_usd(public.ask_cents),
+        "highest_bid": format_usd(public.bid_cents),
+        "last_sale": format_usd(public.last_price_cents),
+        "last_change": change,
+        "last_change_dir": direction,
+        "book_bids": public.bids,
+        "book_asks": public.asks,
+        "live_at": datetime.now(UTC).strftime("%H:%M:%S"),
+    }
+
+
+def market_snapshot(
+    public: PublicMarket,
+    public_vars_: dict[str, Any],
+    *,
+    variants: dict[int, str],
+    own: list[analytics.OwnOrder],
+    tape: TapeSnapshot | None,
+) -> MarketSnapshot:
+    """The page's view: the shared market, and the viewer's own orders (marked in it)."""
+    return MarketSnapshot(
+        public=public,
+        public_vars=public_vars_,
+        own=[
+            OwnOrderView(
+                key=market.engine_order_id(o.side, o.row_id),
+                side=o.side,
+                row_id=o.row_id,
+                size=variants.get(o.variant_id, ""),
+                price=format_usd(o.price_cents),
+                expires=o.expires_at.astimezone(UTC).strftime("%b %-d") if o.expires_at else "",
+            )
+            for o in own
+        ],
+        own_levels=sorted(
+            {level_key(o.side, variants.get(o.variant_id, ""), o.price_cents) for o in own}
+        ),
+        tape=tape,
+    )
+
+
+def load_own_orders(
+    *, auth_token: str, variants: dict[int, str], selected: int | None
+) -> list[analytics.OwnOrder]:
+    """The viewer's resting orders in the shown sizes (none when logged out)."""
+    if not auth_token:
+        return []
+    scope = [selected] if selected is not None else list(variants)
+    with session_scope() as session:
+        user = accounts.user_for_token(session=session, token=auth_token)
+        if user is None:
+            return []
+        return analytics.own_open_orders(session=session, user_id=user.id, variant_ids=scope)
+
+
+def load_market(
+    *,
+    product_id: int,
+    variants: dict[int, str],
+    selected: int | None,
+    auth_token: str,
+    range_: str,
+    with_tape: bool,
+    known_trade_at: int = 0,
+) -> MarketSnapshot:
+    """Top of book of every size, depth and last sale of the chosen size (or all), the caller's
+    own resting orders, and (with_tape, or when a trade is newer than `known_trade_at`) the
+    chart, stats and recent sales."""
+    public = load_public_market(product_id=product_id, variants=variants, selected=selected)
+    own = load_own_orders(auth_token=auth_token, variants=variants, selected=selected)
+    tape = None
+    if with_tape or public.newest_trade_at > known_trade_at:
+        tape = read_tape(product_id, selected, range_)
+    return market_snapshot(
+        public, public_vars(public, variants), variants=variants, own=own, tape=tape
+    )

@@ -1,0 +1,263 @@
+"""The product page's trade dialog (Buy Now / Place Bid / Sell Now / Place Ask): a substate of
+`ProductState` holding only its user's ticket.
+
+The ticket's rules and words (who may trade, fee lines, hints, expiry choices, refusals) are
+`sneakers_app.services.ticket`'s; this state parses the input, asks the service for a quote,
+and shows it. Whether the dialog is open (`ProductState.dialog_open`) stays on the page's
+state: its live loop follows every book change while it is, and re-quotes the open dialog
+through `_market_changed`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import reflex as rx
+from reflex.event import EventSpec
+
+from sneakers_app.db import session_scope
+from sneakers_app.money import format_usd, parse_usd
+from sneakers_app.services import limits, market, ticket
+from sneakers_app.services.ticket import FeeLine, HintView
+from sneakers_app.vocabulary import ListingStatus
+from state.product import ProductState
+
+__all__ = ["FeeLine", "HintView", "TradeState"]
+
+
+class TradeState(ProductState):
+    dialog_kind: str = "bid"
+    dialog_size: str = ""
+    price_input: str = ""
+    expiry_days: str = "30"
+    expiry_choices: list[str] = []
+    price_error: str = ""
+    size_error: str = ""
+    form_error: str = ""
+    blocker: str = ""
+    submitting: bool = False
+    fee_lines: list[FeeLine] = []
+    total_label: str = "Total"
+    total: str = ""
+    hints: list[HintView] = []
+    fixed_price: str = ""
+    result_message: str = ""
+
+    _client_key: str = ""
+    _fee_level: int = 1
+
+    def _forget_user(self) -> None:
+        """Everything here was the user's: back to the defaults."""
+        self.reset()  # type: ignore[no-untyped-call]
+
+    # --- the quote -----------------------------------------------------------------------
+
+    def _dialog_variant(self) -> int | None:
+        return self._variant_for(self.dialog_size) if self.dialog_size else None
+
+    def _quote(self, top: ticket.Top) -> ticket.Quote:
+        return ticket.quote(
+            self.dialog_kind,
+            self.price_input,
+            top,
+            fee_level=self._fee_level,
+            size_chosen=self._dialog_variant() is not None,
+        )
+
+    def _show_fees(self, quote: ticket.Quote) -> None:
+        self.fee_lines = quote.fee_lines
+        self.total_label = quote.total_label
+        self.total = quote.total
+
+    def _market_changed(self) -> None:
+        """Quote the open dialog at the size's top of book now."""
+        if not self.dialog_open:
+            return
+        quote = self._quote(ticket.top_of_book(self._dialog_variant()))
+        if ticket.is_immediate(self.dialog_kind):
+            self.fixed_price = quote.fixed_price
+        self.hints = quote.hints
+        self._show_fees(quote)
+
+    def _reset_dialog(self, kind: str) -> None:
+        self.dialog_kind = kind
+        self.dialog_size = self.selected_size
+        self.price_input = ""
+        self.price_error = ""
+        self.size_error = ""
+        self.form_error = ""
+        self.blocker = ""
+        self.result_message = ""
+        self.submitting = False
+        self.fee_lines = []
+        self.total = ""
+        self.fixed_price = ""
+        self._client_key = uuid.uuid4().hex
+
+    # --- handlers ------------------------------------------------------------------------
+
+    @rx.event
+    def open_trade(self, kind: str) -> EventSpec | None:
+        user = self._current_user()
+        if user is None:
+            return self._login_redirect()
+        if kind not in ticket.KINDS or not self._product_id:
+            return None
+        self._reset_dialog(kind)
+        with session_scope() as session:
+            opening = ticket.open_ticket(session=session, user_id=user.id, kind=kind)
+        self.blocker = opening.blocker
+        self._fee_level = opening.fee_level
+        self.expiry_choices = opening.expiry_choices
+        self.expiry_days = opening.expiry_days
+        self.dialog_open = True
+        self._market_changed()
+        self._kick_live()  # the dialog's price follows every change of the book now
+        return None
+
+    @rx.event
+    def set_dialog_open(self, open_: bool) -> None:
+        if not open_ and self.submitting:
+            return
+        self.dialog_open = bool(open_)
+        self._kick_live()
+
+    @rx.event
+    def set_dialog_size(self, size: str) -> EventSpec | None:
+        size = str(size)[:10]
+        if size not in self._variants.values():
+            return None
+        self.dialog_size = size
+        self.size_error = ""
+        self.form_error = ""
+        if self.selected_size != size:
+            # The page follows the dialog's size: its chart is read off the event loop.
+            select: Any = ProductState.select_size
+            spec: EventSpec = select(size)
+            return spec
+        self._market_changed()
+        return None
+
+    @rx.event
+    def set_expiry(self, days: str) -> None:
+        if days in self.expiry_choices:
+            self.expiry_days = days
+
+    @rx.event
+    def set_price(self, text: str) -> None:
+        text = str(text)[:20]
+        if text == self.price_input:
+            # A late debounced keystroke after a submit: keep the submit's error visible.
+            return
+        self.price_input = text
+        self.price_error = ""
+        self.form_error = ""
+        # A typed price needs no book; Buy Now / Sell Now quote the best price.
+        top: ticket.Top = (None, None)
+        if ticket.is_immediate(self.dialog_kind):
+            top = ticket.top_of_book(self._dialog_variant())
+        self._show_fees(self._quote(top))
+
+    @rx.event
+    def submit_trade(self, form_data: dict[str, Any]) -> EventSpec | None:
+        """The dialog's form (confirm button or Enter in the price field)."""
+        price = form_data.get("price") if isinstance(form_data, dict) else None
+        if isinstance(price, str) and not ticket.is_immediate(self.dialog_kind):
+            self.price_input = price[:20]
+        return self._confirm()
+
+    # --- confirming ----------------------------------------------------------------------
+
+    def _refuse(self, refusal: ticket.Refusal) -> None:
+        if refusal.field == "price":
+            self.price_error = refusal.message
+        elif refusal.field == "size":
+            self.size_error = refusal.message
+        elif refusal.field == "blocker":
+            self.blocker = refusal.message
+        else:
+            self.form_error = refusal.message
+
+    def _ticket_price(self, kind: str, variant: int) -> int | None:
+        """The price to place at, or None (with the reason shown): the best price for Buy
+        Now / Sell Now (unless it moved since the dialog showed it), else the typed one."""
+        if not ticket.is_immediate(kind):
+            try:
+                return parse_usd(self.price_input)
+            except ValueError as exc:
+                self.price_error = str(exc)
+                return None
+        top = ticket.top_of_book(variant)
+        price = ticket.now_price(kind, top)
+        if price is None:
+            self.form_error = ticket.no_counterparty(kind)
+            return None
+        if format_usd(price) != self.fixed_price:
+            self.fixed_price = format_usd(price)
+            self._show_fees(self._quote(top))
+            self.form_error = ticket.price_changed(price)
+            return None
+        return price
+
+    def _confirm(self) -> EventSpec | None:
+        user = self._current_user()
+        if user is None:
+            return self._login_redirect()
+        if self.submitting or not self.dialog_open or self.dialog_kind not in ticket.KINDS:
+            return None
+        self.price_error = self.size_error = self.form_error = ""
+        kind = self.dialog_kind
+        variant = self._dialog_variant()
+        if variant is None:
+            self.size_error = "Choose a size."
+            return None
+        price = self._ticket_price(kind, variant)
+        if price is None:
+            return None
+        try:
+            days = int(self.expiry_days)
+        except ValueError:
+            self.form_error = "Choose an expiry."
+            return None
+        try:
+            limits.check(limits.ORDERS, user=user.id, ip=self.router.session.client_ip)
+        except limits.RateLimited as exc:
+            self.form_error = exc.message
+            return None
+        self.submitting = True
+        try:
+            with session_scope() as session:
+                refusal = ticket.refusal(
+                    session=session,
+                    user_id=user.id,
+                    kind=kind,
+                    variant_id=variant,
+                    price_cents=price,
+                )
+                if refusal is not None:
+                    self._refuse(refusal)
+                    return None
+                placed = ticket.place(
+                    session=session,
+                    user_id=user.id,
+                    kind=kind,
+                    variant_id=variant,
+                    price_cents=price,
+                    client_key=self._client_key,
+                    expiry_days=days,
+                )
+        except market.MarketError as exc:
+            self._refuse(ticket.Refusal(field=exc.field, message=exc.message))
+            return None
+        finally:
+            self.submitting = False
+        if placed.status == ListingStatus.CANCELLED:
+            self.form_error = placed.message
+            self._client_key = uuid.uuid4().hex
+            return None
+        self.dialog_open = False
+        self.order_message = placed.message
+        self._page()._reload(with_tape=False)
+        done: EventSpec = rx.toast.success(placed.message)
+        return done

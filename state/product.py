@@ -28,7 +28,7 @@ from reflex.event import EventSpec
 from sneakers_app import live, routes
 from sneakers_app.db import session_scope
 from sneakers_app.money import format_usd
-from sneakers_app.services import analytics, catalog, market, product_page
+from sneakers_app.services import analytics, catalog, limits, market, product_page
 from sneakers_app.services.product_page import (
     LevelView,
     MarketSnapshot,
@@ -264,6 +264,15 @@ class ProductState(SessionState):
         if feed is not None and sid:
             feed.leave(sid, generation)
         self._feed_view = ()
+
+    def _refused_by_limit(self, action: str, user_id: int) -> str:
+        """Count one attempt at `action` (`limits.ORDERS`, `limits.WATCH`): "" when allowed,
+        else what to tell the user."""
+        try:
+            limits.check(action, user=user_id, ip=self.router.session.client_ip)
+        except limits.RateLimited as exc:
+            return exc.message
+        return ""
 
     def _on_this_product(self) -> bool:
         path = (self.router.url.path or "").rstrip("/")

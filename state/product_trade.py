@@ -220,10 +220,8 @@ class TradeState(ProductState):
         except ValueError:
             self.form_error = "Choose an expiry."
             return None
-        try:
-            limits.check(limits.ORDERS, user=user.id, ip=self.router.session.client_ip)
-        except limits.RateLimited as exc:
-            self.form_error = exc.message
+        self.form_error = self._refused_by_limit(limits.ORDERS, user.id)
+        if self.form_error:
             return None
         self.submitting = True
         try:

@@ -69,10 +69,8 @@ class WatchState(ProductState):
             except ValueError as exc:
                 self.watch_error = str(exc)
                 return None
-        try:
-            limits.check(limits.WATCH, user=user.id, ip=self.router.session.client_ip)
-        except limits.RateLimited as exc:
-            self.watch_error = exc.message
+        self.watch_error = self._refused_by_limit(limits.WATCH, user.id)
+        if self.watch_error:
             return None
         try:
             with session_scope() as session:
@@ -101,10 +99,8 @@ class WatchState(ProductState):
         user = self._current_user()
         if user is None:
             return self._login_redirect()
-        try:
-            limits.check(limits.WATCH, user=user.id, ip=self.router.session.client_ip)
-        except limits.RateLimited as exc:
-            self.watch_error = exc.message
+        self.watch_error = self._refused_by_limit(limits.WATCH, user.id)
+        if self.watch_error:
             return None
         with session_scope() as session:
             watchlist.unwatch(

@@ -18,11 +18,13 @@ from typing import Any, Literal
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from sneakers_app.models import Ask, Bid, EngineFill, ProductVariant, User, utcnow
 from sneakers_app.models import Trade as TradeRow
+from sneakers_app.money import format_usd
 from sneakers_app.services import book_sequences, fees, notifications, payments
 from sneakers_app.vocabulary import LISTING_OPEN
 from trading.engine import RedisEngine
@@ -143,19 +145,58 @@ def _variant(session: Session, variant_id: object) -> ProductVariant:
     return variant
 
 
+NO_CARD = "Add a card in your account before you bid or buy."
+NO_PAYOUT = "Add your payout details in your account before you sell."
+
+
+def trade_blocker(*, session: Session, user_id: int, side: SideName) -> str:
+    """Why the user may not bid or buy (a card on file, not blocked by failed charges) or ask
+    or sell (payout details) now, or "" when they may."""
+    if side == "bid":
+        user = session.get(User, user_id)
+        if user is None or not payments.has_payment_method(user):
+            return NO_CARD
+        return payments.card_blocked_reason(session=session, user_id=user_id)
+    if payments.payout_account_for(session=session, user_id=user_id) is None:
+        return NO_PAYOUT
+    return ""
+
+
 def _check_party(session: Session, user_id: int, side: SideName) -> User:
     user = session.get(User, user_id)
     if user is None:
         raise MarketError("Log in to trade.")
-    if side == "bid" and not (user.stripe_customer_id and user.default_payment_method_id):
-        raise MarketError("Add a payment method in your account before you bid or buy.")
-    if side == "bid":
-        blocked = payments.card_blocked_reason(session=session, user_id=user_id)
-        if blocked:
-            raise MarketError(blocked)
-    if side == "ask" and payments.payout_account_for(session=session, user_id=user_id) is None:
-        raise MarketError("Add your payout details in your account before you sell.")
+    blocked = trade_blocker(session=session, user_id=user_id, side=side)
+    if blocked:
+        raise MarketError(blocked)
     return user
+
+
+def own_crossing_price(
+    *, session: Session, user_id: int, side: str, variant_id: int, price_cents: int
+) -> int | None:
+    """The price of the user's own resting order that a new order at `price_cents` would cross
+    (a bid at or above their own ask, an ask at or below their own bid), else None. The engine
+    would cancel such an order (self-trade prevention, see docs/trading.md)."""
+    if side == "bid":
+        price = session.exec(
+            select(func.min(col(Ask.price_cents))).where(
+                col(Ask.user_id) == user_id,
+                col(Ask.variant_id) == variant_id,
+                col(Ask.status).in_(LISTING_OPEN),
+                col(Ask.price_cents) <= price_cents,
+            )
+        ).one()
+    else:
+        price = session.exec(
+            select(func.max(col(Bid.price_cents))).where(
+                col(Bid.user_id) == user_id,
+                col(Bid.variant_id) == variant_id,
+                col(Bid.status).in_(LISTING_OPEN),
+                col(Bid.price_cents) >= price_cents,
+            )
+        ).one()
+    return int(price) if price is not None else None
 
 
 def _refuse_self_match(
@@ -163,36 +204,22 @@ def _refuse_self_match(
 ) -> None:
     """An order that would meet the same user's own resting order is refused up front (the
     engine would never trade them, see docs/trading.md, and would cancel it instead)."""
+    own = own_crossing_price(
+        session=session, user_id=user_id, side=side, variant_id=variant_id, price_cents=price_cents
+    )
+    if own is None:
+        return
     if side == "bid":
-        own = session.exec(
-            select(Ask.price_cents).where(
-                Ask.user_id == user_id,
-                Ask.variant_id == variant_id,
-                col(Ask.status).in_(LISTING_OPEN),
-                Ask.price_cents <= price_cents,
-            )
-        ).first()
-        if own is not None:
-            raise MarketError(
-                f"This bid would match your own ask at ${own / 100:,.2f}. Lower the bid or "
-                "cancel that ask first.",
-                "price",
-            )
-    else:
-        own = session.exec(
-            select(Bid.price_cents).where(
-                Bid.user_id == user_id,
-                Bid.variant_id == variant_id,
-                col(Bid.status).in_(LISTING_OPEN),
-                Bid.price_cents >= price_cents,
-            )
-        ).first()
-        if own is not None:
-            raise MarketError(
-                f"This ask would match your own bid at ${own / 100:,.2f}. Raise the ask or "
-                "cancel that bid first.",
-                "price",
-            )
+        raise MarketError(
+            f"This bid would match your own ask at {format_usd(own)}. Lower the bid or "
+            "cancel that ask first.",
+            "price",
+        )
+    raise MarketError(
+        f"This ask would match your own bid at {format_usd(own)}. Raise the ask or "
+        "cancel that bid first.",
+        "price",
+    )
 
 
 def _epoch_ms(moment: datetime) -> int:

@@ -1,7 +1,8 @@
 """The trade ticket: what the Buy Now / Place Bid / Sell Now / Place Ask dialog says before and
 when its user confirms (no Reflex here).
 
-- who may trade (`blocker`): a card on file to buy or bid, payout details to sell or ask;
+- who may trade (`blocker`, the rule `market.place` applies too): a card on file to buy or bid,
+  payout details to sell or ask;
 - the quote (`quote`): the fee lines with their labels (from the `FeeSchedule`), the total or
   payout, the price hints (bid the lowest ask, beat the highest bid by the $1 step, sell now at
   the highest bid, undercut the lowest ask, never below the minimum ask), the fixed price of a
@@ -19,15 +20,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from sqlalchemy import func
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from sneakers_app import vocabulary
-from sneakers_app.models import Ask, Bid, User
 from sneakers_app.money import format_usd, parse_usd
 from sneakers_app.redis_client import get_engine, get_redis
-from sneakers_app.services import fees, market, orders, payments
-from sneakers_app.vocabulary import LISTING_OPEN
+from sneakers_app.services import fees, market, orders
 from trading import market_data
 
 TradeKind = Literal["buy", "bid", "sell", "ask"]
@@ -38,8 +36,8 @@ PRICE_STEP_CENTS = 100
 Top = tuple[int | None, int | None]
 """(highest bid, lowest ask) in cents, None for an empty side."""
 
-NO_CARD = "Add a card in your account before you bid or buy."
-NO_PAYOUT = "Add your payout details in your account before you sell."
+NO_CARD = market.NO_CARD
+NO_PAYOUT = market.NO_PAYOUT
 
 
 @dataclass
@@ -105,15 +103,9 @@ def expiry_choices(kind: str) -> list[str]:
 
 
 def blocker(*, session: Session, user_id: int, kind: str) -> str:
-    """Why the user may not trade this kind now, or "" when they may."""
-    if side_of(kind) == "bid":
-        user = session.get(User, user_id)
-        if user is None or not payments.has_payment_method(user):
-            return NO_CARD
-        return payments.card_blocked_reason(session=session, user_id=user_id)
-    if payments.payout_account_for(session=session, user_id=user_id) is None:
-        return NO_PAYOUT
-    return ""
+    """Why the user may not trade this kind now, or "" when they may (`market.trade_blocker`,
+    the rule placing an order applies too)."""
+    return market.trade_blocker(session=session, user_id=user_id, side=side_of(kind))
 
 
 def open_ticket(*, session: Session, user_id: int, kind: str) -> Opening:
@@ -301,33 +293,6 @@ def price_changed(price_cents: int) -> str:
     )
 
 
-def own_crossing_price(
-    *, session: Session, user_id: int, side: str, variant_id: int, price_cents: int
-) -> int | None:
-    """The price of the user's own resting order that a new order at `price_cents` would cross
-    (a bid at or above their own ask, an ask at or below their own bid), else None. The engine
-    would cancel such an order (self-trade prevention); the page says so before placing it."""
-    if side == "bid":
-        price = session.exec(
-            select(func.min(col(Ask.price_cents))).where(
-                col(Ask.user_id) == user_id,
-                col(Ask.variant_id) == variant_id,
-                col(Ask.status).in_(LISTING_OPEN),
-                col(Ask.price_cents) <= price_cents,
-            )
-        ).one()
-    else:
-        price = session.exec(
-            select(func.max(col(Bid.price_cents))).where(
-                col(Bid.user_id) == user_id,
-                col(Bid.variant_id) == variant_id,
-                col(Bid.status).in_(LISTING_OPEN),
-                col(Bid.price_cents) >= price_cents,
-            )
-        ).one()
-    return int(price) if price is not None else None
-
-
 def self_match(kind: str, crossing: int | None, price_cents: int) -> Refusal | None:
     """The refusal of an order that would meet the user's own order at `crossing`."""
     if crossing is None:
@@ -363,7 +328,7 @@ def refusal(
     blocked = blocker(session=session, user_id=user_id, kind=kind)
     if blocked:
         return Refusal(field="blocker", message=blocked)
-    crossing = own_crossing_price(
+    crossing = market.own_crossing_price(
         session=session, user_id=user_id, side=side, variant_id=variant_id, price_cents=price_cents
     )
     return self_match(kind, crossing, price_cents)

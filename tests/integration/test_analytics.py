@@ -10,7 +10,7 @@ import redis
 from sqlmodel import Session
 
 from sneakers_app.models import ProductVariant, Sale
-from sneakers_app.services import analytics, ticket, watchlist
+from sneakers_app.services import analytics, market, watchlist
 from tests.support import factories
 from tests.support.servers import RedisServer
 from trading.engine import RedisEngine
@@ -216,7 +216,7 @@ def test_own_orders_and_self_crossing_prices(session: Session) -> None:
     assert analytics.own_open_orders(session=session, user_id=me, variant_ids=[]) == []
 
     def crossing(side: str, price: int, variant: int = v10) -> int | None:
-        return ticket.own_crossing_price(
+        return market.own_crossing_price(
             session=session, user_id=me, side=side, variant_id=variant, price_cents=price
         )
 

@@ -140,6 +140,8 @@ class ProductState(SessionState):
     recent: list[SaleRow] = []
 
     dialog_open: bool = False
+    """Whether the trade dialog (`TradeState`) is open: here, as the live loop follows every
+    book change while it is."""
     order_message: str = ""
 
     _product_id: int = 0

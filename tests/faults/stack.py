@@ -178,7 +178,8 @@ class FaultStack:
         args += ["--variants", str(self.variants[0])]
         self.run_app("tests.faults.driver", *args)
         lines = (self.work / "one.jsonl").read_text().splitlines()
-        return json.loads(lines[-1])
+        outcome: dict[str, Any] = json.loads(lines[-1])
+        return outcome
 
     def wait_for(self, what: str, probe: Any, timeout: float = 60.0) -> Any:
         deadline = time.monotonic() + timeout

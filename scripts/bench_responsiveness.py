@@ -34,6 +34,10 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tests.support.stack import Stack
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 if str(PROJECT_ROOT) not in sys.path:
@@ -82,7 +86,7 @@ def product_path(database_url: str) -> tuple[str, str]:
     return f"/product/{slug}", slug
 
 
-async def run(args: argparse.Namespace, stack: object) -> dict[str, object]:
+async def run(args: argparse.Namespace, stack: Stack) -> dict[str, object]:
     from state.account import AccountState
     from state.auth import AuthFormState
     from state.base import SessionState
@@ -91,9 +95,9 @@ async def run(args: argparse.Namespace, stack: object) -> dict[str, object]:
 
     auth, account = state_name(AuthFormState), state_name(AccountState)
     product, session_state = state_name(WatchState), state_name(SessionState)
-    url = stack.url  # type: ignore[attr-defined]
-    database_url = stack.database_url  # type: ignore[attr-defined]
-    stripe_pid = stack.stripe.process.pid  # type: ignore[attr-defined]
+    url = stack.url
+    database_url = stack.database_url
+    stripe_pid = stack.stripe.process.pid
     emails = make_users(database_url, LOGIN_TABS + 1)
     path, slug = product_path(database_url)
 
@@ -112,7 +116,7 @@ async def run(args: argparse.Namespace, stack: object) -> dict[str, object]:
     login_tabs = [Tab(url, path="/login") for _ in range(LOGIN_TABS)]
     for tab in login_tabs:
         await tab.open()
-    observer = Tab(url, path=path, query={"slug": slug})
+    observer = Tab(url, path=path, params={"slug": slug})
     await observer.open()
     await asyncio.sleep(2.0)  # let the hydrates and page loads settle
 
@@ -227,11 +231,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stripe-timeout", type=float, default=5.0)
     args = parser.parse_args(argv)
     os.environ.setdefault("ENVIRONMENT", "test")
-    from tests.support.stack import backend_stack
+    from tests.support.stack import app_stack
 
     with tempfile.TemporaryDirectory(prefix="bench-responsive-") as work:
         print("starting the stack ...", flush=True)
-        with backend_stack(
+        with app_stack(
             Path(work),
             STRIPE_TIMEOUT_SECONDS=str(args.stripe_timeout),
             RATE_LIMIT_LOGIN_IP="",

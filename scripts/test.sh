@@ -21,7 +21,7 @@ say "ruff"
 ruff check . || failed+=("ruff check")
 ruff format --check . || failed+=("ruff format")
 say "mypy"
-mypy trading sneakers_app state components || failed+=("mypy")
+mypy trading sneakers_app state components tests scripts || failed+=("mypy")
 say "pytest"
 set +e
 python -m pytest "$@"

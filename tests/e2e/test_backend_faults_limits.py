@@ -45,7 +45,7 @@ from state.product_watch import WatchState
 from state.security import RecoveryState
 from state.selling import SellerState
 from tests.support.reflex_client import Tab, Update, state_name
-from tests.support.stack import Stack, backend_stack
+from tests.support.stack import Stack, app_stack
 
 AUTH = state_name(AuthFormState)
 ACCOUNT = state_name(AccountState)
@@ -73,7 +73,7 @@ class App:
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
-    with backend_stack(
+    with app_stack(
         tmp_path_factory.mktemp("backend"),
         # A card save on a stopped localstripe waits 3 x 15 s (the SDK's two retries) before
         # it gives up: far longer than another tab's event takes, short enough to watch.

@@ -34,6 +34,7 @@ def test_a_lower_ask_reaches_the_open_grid_without_a_reload(page: Page, live_app
             .order_by(col(Ask.price_cents))
         ).first()  # type: ignore[misc]
         seller = s.exec(select(User.id).where(User.email == seller_email)).one()
+        assert seller is not None
     page.goto(f"{live_app.url}/?q={product.style_code}")
     card = page.locator("#product-grid a").first
     expect(card).to_contain_text(format_usd(lowest, whole=True))

@@ -17,9 +17,8 @@ from sneakers_app.db import make_engine
 from sneakers_app.models import Order, Payment
 from sneakers_app.money import format_usd
 from sneakers_app.services import accounts, fees, ledger
-from tests.e2e.conftest import E2E_STAFF_TOTP, LiveApp, pass_second_factor, shoot
+from tests.e2e.conftest import DESKTOP, E2E_STAFF_TOTP, LiveApp, pass_second_factor, shoot
 from tests.e2e.test_product_live import (
-    DESKTOP,
     PASSWORD,
     Market,
     Trader,

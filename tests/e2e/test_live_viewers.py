@@ -10,7 +10,6 @@ import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from importlib import metadata
 from types import ModuleType
 
 import aiohttp
@@ -46,7 +45,7 @@ def test_socket_viewers_receive_every_order(live_app: LiveApp) -> None:
 
     async def scenario() -> tuple[object, object]:
         sink = bench.Observations()
-        viewers = [bench.Viewer(i, page, sink, metadata.version("reflex")) for i in range(VIEWERS)]
+        viewers = [bench.Viewer(i, page, sink) for i in range(VIEWERS)]
         async with aiohttp.ClientSession() as session:
             gate = asyncio.Semaphore(VIEWERS)
             tasks = [asyncio.create_task(v.run(session, gate)) for v in viewers]

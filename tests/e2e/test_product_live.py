@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 import redis
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
@@ -22,12 +22,10 @@ from sneakers_app.models import Ask, Bid, Product, ProductVariant
 from sneakers_app.money import format_usd
 from sneakers_app.services import accounts, fees, payments
 from sneakers_app.settings import LOCALSTRIPE_KEY, Settings
-from tests.e2e.conftest import OUTPUT_DIR, LiveApp, shoot, wait_hydrated
+from tests.e2e.conftest import DESKTOP, OUTPUT_DIR, PHONE, LiveApp, shoot, wait_hydrated
 from trading import market_data
 from trading.journal import read_journal
 
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
 PASSWORD = "a long enough password"
 LIVE_WITHIN_MS = 2_000
 """The page must show a book change within a second; the assertion allows CI noise."""
@@ -140,6 +138,7 @@ def find_market(live_app: LiveApp, db: Engine, *, skip: int = 0) -> Market:
         price = (top.ask_cents - 1_000) // 100 * 100
         if price >= minimum and (top.bid_cents is None or price > top.bid_cents + 100):
             if found == skip:
+                assert variant_id is not None
                 return Market(
                     slug=slug, size=size, variant_id=int(variant_id), ask_price_cents=price
                 )
@@ -177,8 +176,8 @@ def counts(db: Engine, user_id: int) -> tuple[int, int]:
     return int(bids), int(asks)
 
 
-def new_page(browser: Browser, viewport: dict[str, int]) -> tuple[BrowserContext, Page]:
-    context = browser.new_context(viewport=viewport)  # type: ignore[arg-type]
+def new_page(browser: Browser, viewport: ViewportSize) -> tuple[BrowserContext, Page]:
+    context = browser.new_context(viewport=viewport)
     page = context.new_page()
     page.set_default_timeout(15_000)
     return context, page
@@ -373,7 +372,7 @@ def test_logged_out_and_unequipped_users_are_told_what_to_do(
 
 @pytest.mark.parametrize(("label", "size"), [("desktop", DESKTOP), ("phone", PHONE)])
 def test_product_page_screenshots(
-    browser: Browser, live_app: LiveApp, db: Engine, label: str, size: dict[str, int]
+    browser: Browser, live_app: LiveApp, db: Engine, label: str, size: ViewportSize
 ) -> None:
     market = find_market(live_app, db)
     context, page = new_page(browser, size)

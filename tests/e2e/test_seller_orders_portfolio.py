@@ -24,12 +24,10 @@ from sneakers_app.db import make_engine
 from sneakers_app.models import Order, Product, ProductVariant, User
 from sneakers_app.seed import DEMO_ACCOUNTS
 from sneakers_app.services import accounts, market, payments
-from tests.e2e.conftest import E2E_MEMBER, E2E_STAFF, LiveApp, shoot, wait_hydrated
+from tests.e2e.conftest import DESKTOP, E2E_MEMBER, E2E_STAFF, PHONE, LiveApp, shoot, wait_hydrated
 from trading import market_data
 from trading.engine import RedisEngine
 
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
 PASSWORD = "seller password 123"
 TRACKING = "1Z999AA10123456784"
 DEMO_BUYER = next(a for a in DEMO_ACCOUNTS if a.role == "buyer")

@@ -6,20 +6,19 @@ import re
 import uuid
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, ViewportSize, expect
 
 from tests.e2e.conftest import (
+    DESKTOP,
     E2E_MEMBER,
     E2E_STAFF,
+    PHONE,
     LiveApp,
     emailed_link,
     pass_second_factor,
     shoot,
     wait_hydrated,
 )
-
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
 
 
 def log_in(page: Page, app: LiveApp, email: str, password: str, next_path: str = "") -> None:
@@ -156,7 +155,7 @@ def test_staff_console_is_staff_only(page: Page, live_app: LiveApp) -> None:
 
 @pytest.mark.parametrize(("label", "size"), [("desktop", DESKTOP), ("phone", PHONE)])
 def test_screenshots_of_every_page(
-    page: Page, live_app: LiveApp, label: str, size: dict[str, int]
+    page: Page, live_app: LiveApp, label: str, size: ViewportSize
 ) -> None:
     page.set_viewport_size(size)
     log_in(page, live_app, *E2E_STAFF)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import pytest
 import stripe
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, ViewportSize, expect
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
@@ -34,8 +34,10 @@ from sneakers_app.services import (
 from sneakers_app.services.notifications import Kind
 from sneakers_app.settings import LOCALSTRIPE_KEY, Settings
 from tests.e2e.conftest import (
+    DESKTOP,
     E2E_MEMBER,
     E2E_STAFF,
+    PHONE,
     LiveApp,
     pass_second_factor,
     shoot,
@@ -44,8 +46,6 @@ from tests.e2e.conftest import (
 from tests.integration.test_payments import browser_confirm_setup
 from tests.support import factories
 
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
 PASSWORD = "a long enough password"
 
 
@@ -406,7 +406,7 @@ def test_account_card_address_payout_and_preferences(
     live_app: LiveApp,
     db: Engine,
     label: str,
-    size: dict[str, int],
+    size: ViewportSize,
     console_errors: list[str],
 ) -> None:
     user_id, email = new_member(db)

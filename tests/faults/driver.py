@@ -15,6 +15,7 @@ import random
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 from sqlmodel import col, func, select
 
@@ -43,7 +44,7 @@ def one(
     buyers: list[int],
     variants: list[int],
     action: str = "",
-) -> dict:
+) -> dict[str, Any]:
     variant_id = rng.choice(variants)
     roll = 0.99 if action == "buy_now" else rng.random()
     if roll < 0.45:
@@ -59,7 +60,7 @@ def one(
             return {"action": "skip"}
         price = low
     key = uuid.uuid4().hex
-    record: dict = {
+    record: dict[str, Any] = {
         "action": "buy_now" if immediate else side,
         "side": side,
         "user_id": user_id,
@@ -109,7 +110,10 @@ def main() -> int:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     rng = random.Random(args.seed)
-    ints = lambda text: [int(x) for x in text.split(",")]  # noqa: E731
+
+    def ints(text: str) -> list[int]:
+        return [int(x) for x in text.split(",")]
+
     sellers, buyers, variants = ints(args.sellers), ints(args.buyers), ints(args.variants)
     if args.buy_now:
         rng = random.Random(0)

@@ -56,6 +56,7 @@ def main() -> int:
             v = ProductVariant(product_id=product_id, size=size, sort_order=order)
             session.add(v)
             session.flush()
+            assert v.id is not None
             variants.append(v.id)
         seller_ids = [factories.user(session, "Seller") for _ in range(sellers)]
         buyer_ids = [factories.user(session, "Buyer") for _ in range(buyers)]

@@ -14,11 +14,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -30,11 +28,9 @@ import redis
 from celery import Celery
 from sqlalchemy import Engine, text
 
-from sneakers_app import migrations
 from sneakers_app.db import make_engine
-from sneakers_app.settings import PROJECT_ROOT
 from tests.support import servers
-from tests.support.smtp import SmtpServer, start_smtp
+from tests.support.stack import stack_parts
 from trading.journal import read_journal
 
 LATE_IOC_SECONDS = 15.0
@@ -64,49 +60,6 @@ class Report:
         )
 
 
-class RedisProcess:
-    """redis-server with an append-only file (fsync always), restartable on its port and dir."""
-
-    def __init__(self, *, appendonly: bool = True) -> None:
-        self.port = servers.free_port()
-        self.directory = Path(tempfile.mkdtemp(prefix="sneakers-faults-redis-"))
-        self.appendonly = appendonly
-        self.process: subprocess.Popen[bytes] | None = None
-        self.start()
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        args = [str(servers.REDIS_SERVER), "--port", str(self.port), "--bind", "127.0.0.1"]
-        args += ["--dir", str(self.directory), "--save", ""]
-        if self.appendonly:
-            args += ["--appendonly", "yes", "--appendfsync", "always"]
-        else:
-            args += ["--appendonly", "no"]
-        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        servers.wait_for_port(self.port)
-
-    def kill9(self) -> None:
-        assert self.process is not None
-        self.process.kill()
-        self.process.wait()
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(timeout=10)
-            if self.process.poll() is None:
-                self.process.kill()
-                self.process.wait()
-
-    def close(self) -> None:
-        self.stop()
-        shutil.rmtree(self.directory, ignore_errors=True)
-
-
 class FaultStack:
     def __init__(
         self, scenario: str, work: Path, *, separate_broker: bool = False, web: bool = False
@@ -115,8 +68,6 @@ class FaultStack:
         self.work = work
         self.report = Report(scenario)
         self._stack = contextlib.ExitStack()
-        self.processes: dict[str, subprocess.Popen[bytes]] = {}
-        self.commands: dict[str, list[str]] = {}
         self.drivers: list[subprocess.Popen[bytes]] = []
         self.engine_trade_ids: set[str] = set()
         self.flushed_at = 0.0
@@ -131,58 +82,51 @@ class FaultStack:
     def _start(self, separate_broker: bool, web: bool) -> None:
         self.pg = servers.start_postgres()
         self._stack.callback(self.pg.stop)
-        self.database_url = self.pg.create_database("faults")
-        migrations.upgrade(self.database_url)
+        stack = self._stack.enter_context(
+            stack_parts(
+                self.work,
+                database_url=self.pg.create_database("faults"),
+                redis_appendonly="always",
+                separate_broker=separate_broker,
+                settings={"JOURNAL_CONSUMER_NAME": "faults"},
+            )
+        )
+        self.stack = stack
+        self.database_url = stack.database_url
         self.db: Engine = make_engine(self.database_url)
         self._stack.callback(self.db.dispose)
-        self.redis = RedisProcess()
-        self._stack.callback(self.redis.close)
-        self.broker = RedisProcess(appendonly=False) if separate_broker else self.redis
-        if separate_broker:
-            self._stack.callback(self.broker.close)
-        self.stripe = servers.start_localstripe()
-        self._stack.callback(self.stripe.stop)
-        self.smtp: SmtpServer = start_smtp()
-        self._stack.callback(self.smtp.stop)
-        self.env = dict(os.environ)
-        self.env.update(
-            ENVIRONMENT="test",
-            DATABASE_URL=self.database_url,
-            REDIS_URL=self.redis.url,
-            CELERY_BROKER_URL=self.broker.url,
-            STRIPE_API_BASE=self.stripe.url,
-            STRIPE_JS_URL=self.stripe.js_url,
-            SMTP_URL=self.smtp.url,
-            JOURNAL_CONSUMER_NAME="faults",
+        self.redis, self.broker, self.stripe, self.smtp = (
+            stack.redis,
+            stack.broker,
+            stack.stripe,
+            stack.smtp,
         )
+        self.env = stack.env
         done = self.run_app("tests.faults.setup_market", str(SELLERS), str(BUYERS))
         ids = json.loads(done.stdout.strip().splitlines()[-1])
         self.sellers: list[int] = ids["sellers"]
         self.buyers: list[int] = ids["buyers"]
         self.sca_buyer: int = ids["sca_buyer"]
         self.variants: list[int] = ids["variants"]
-        celery = [sys.executable, "-m", "celery", "-A", "sneakers_app.worker", "worker"]
-        self.commands = {
-            "consumer": [sys.executable, "-m", "sneakers_app", "consume-journal"],
-            "worker": [*celery, "--pool=solo", "--loglevel=info"],
-        }
+        self._stack.callback(self._stop_drivers)
+        stack.start_app(reflex=None, worker_loglevel="info")
         if web:
             # The backend's HTTP routes (the Reflex backend mounts this same ASGI app): the
             # Stripe webhook, registered with localstripe as Stripe's dashboard would.
-            self.web_port = servers.free_port()
-            self.commands["web"] = [
-                *(sys.executable, "-m", "granian", "--interface", "asgi"),
-                *("--host", "127.0.0.1", "--port", str(self.web_port)),
-                "sneakers_app.api:api_app",
-            ]
-        for name in self.commands:
-            self.start_process(name)
-        if web:
-            servers.wait_for_port(self.web_port)
+            web_port = servers.free_port()
+            stack.processes.start(
+                "web",
+                [
+                    *(sys.executable, "-m", "granian", "--interface", "asgi"),
+                    *("--host", "127.0.0.1", "--port", str(web_port)),
+                    "sneakers_app.api:api_app",
+                ],
+            )
+            servers.wait_for_port(web_port)
             httpx.post(
                 f"{self.stripe.url}/_config/webhooks/faults",
                 json={
-                    "url": f"http://127.0.0.1:{self.web_port}/api/stripe/webhook",
+                    "url": f"http://127.0.0.1:{web_port}/api/stripe/webhook",
                     "secret": "whsec_localstripe",
                     "events": [
                         "payment_intent.succeeded",
@@ -192,33 +136,23 @@ class FaultStack:
                 },
                 timeout=10,
             ).raise_for_status()
-        self._stack.callback(self._stop_processes)
 
-    def run_app(self, module: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        done = subprocess.run(
-            [sys.executable, "-m", module, *args],
-            cwd=PROJECT_ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=120,
-        )
-        if check:
-            assert done.returncode == 0, f"{module} {args}: {done.stdout}\n{done.stderr}"
-        return done
+    @property
+    def processes(self) -> dict[str, subprocess.Popen[bytes]]:
+        """The app's processes by name: the journal consumer, the worker (and the web routes)."""
+        return self.stack.processes.processes
+
+    def run_app(
+        self, module: str, *args: str, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        return self.stack.run_app(module, *args, check=check, timeout=120)
 
     def start_process(self, name: str) -> None:
-        log = self.work / f"{name}.log"
-        with log.open("ab") as out:
-            out.write(f"\n--- started at {time.time():.3f}\n".encode())
-        self.processes[name] = servers.spawn(self.commands[name], self.env, log)
+        self.stack.processes.start(name)
 
-    def _stop_processes(self) -> None:
+    def _stop_drivers(self) -> None:
         for driver in self.drivers:
             servers.stop(driver)
-        for process in self.processes.values():
-            servers.stop(process)
 
     def close(self) -> None:
         self._stack.close()
@@ -244,7 +178,8 @@ class FaultStack:
         args += ["--variants", str(self.variants[0])]
         self.run_app("tests.faults.driver", *args)
         lines = (self.work / "one.jsonl").read_text().splitlines()
-        return json.loads(lines[-1])
+        outcome: dict[str, Any] = json.loads(lines[-1])
+        return outcome
 
     def wait_for(self, what: str, probe: Any, timeout: float = 60.0) -> Any:
         deadline = time.monotonic() + timeout
@@ -284,8 +219,7 @@ class FaultStack:
     # --- faults ---------------------------------------------------------------------------------
 
     def kill9(self, name: str) -> None:
-        os.killpg(self.processes[name].pid, signal.SIGKILL)
-        self.processes[name].wait()
+        self.stack.processes.kill9(name)
 
     def kill9_driver(self) -> None:
         """The web backend dies mid-request: its in-flight order was never answered."""
@@ -319,26 +253,10 @@ class FaultStack:
         os.kill(process.pid, signal.SIGCONT)
 
     def stop_postgres(self) -> None:
-        pg_ctl = servers.postgres_bin("pg_ctl")
-        assert pg_ctl
-        subprocess.run(
-            self.pg._cmd(pg_ctl, "-D", str(self.pg.directory / "data"), "-m", "fast", "stop"),
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
+        self.pg.halt()
 
     def start_postgres(self) -> None:
-        pg_ctl = servers.postgres_bin("pg_ctl")
-        assert pg_ctl
-        opts = (
-            f"-p {self.pg.port} -k {self.pg.directory} -c listen_addresses=127.0.0.1 -c fsync=off"
-        )
-        data, log = str(self.pg.directory / "data"), str(self.pg.directory / "log")
-        subprocess.run(
-            self.pg._cmd(pg_ctl, "-D", data, "-o", opts, "-l", log, "-w", "start"),
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
+        self.pg.start()
 
     # --- recovery and invariants -------------------------------------------------------------
 
@@ -353,11 +271,9 @@ class FaultStack:
 
     def restart_dead(self) -> list[str]:
         """What a supervisor does: start again every process that exited."""
-        restarted = []
-        for name, process in list(self.processes.items()):
-            if process.poll() is not None:
-                self.start_process(name)
-                restarted.append(name)
+        restarted = [name for name, _code in self.stack.processes.exited()]
+        for name in restarted:
+            self.start_process(name)
         return restarted
 
     def recover_and_check(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 import redis
@@ -186,9 +187,7 @@ def test_own_orders_and_self_crossing_prices(session: Session) -> None:
     me, other = factories.user(session), factories.user(session)
     later = NOW + timedelta(days=30)
 
-    def row(
-        table: type[Bid] | type[Ask], user: int, variant: int, price: int, **kw: object
-    ) -> None:
+    def row(table: type[Bid] | type[Ask], user: int, variant: int, price: int, **kw: Any) -> None:
         session.add(
             table(
                 user_id=user,

@@ -35,6 +35,7 @@ def add_product(
     )
     session.add(product)
     session.flush()
+    assert product.id is not None
     for i, size in enumerate(["9", "10", "11"]):
         session.add(ProductVariant(product_id=product.id, size=size, sort_order=i))
     session.flush()
@@ -73,7 +74,7 @@ def catalog_rows(session: Session) -> Session:
     variant = session.exec(
         select(ProductVariant).where(ProductVariant.product_id == yeezy.id)
     ).first()
-    assert variant is not None
+    assert variant is not None and variant.id is not None and yeezy.id is not None
     for price, day in ((30000, 1), (32000, 2)):
         session.add(
             Sale(
@@ -173,6 +174,7 @@ def test_browse_filters_sorts_and_market_figures(catalog_rows: Session) -> None:
             ProductVariant.product_id == yeezy.id, ProductVariant.size == "10"
         )
     ).one()
+    assert yeezy.id is not None and size10.id is not None
     catalog_rows.add(
         Sale(
             product_id=yeezy.id,

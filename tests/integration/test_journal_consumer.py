@@ -10,6 +10,7 @@ import sys
 import time
 import uuid
 from datetime import timedelta
+from typing import Any, cast
 
 import redis
 from sqlalchemy import Engine
@@ -78,8 +79,8 @@ def test_consumer_killed_mid_batch_loses_and_duplicates_nothing(
         s.commit()
         for row in asks:
             market.submit(session=s, engine=book, side="ask", row=row)
-        for row in bids:
-            market.submit(session=s, engine=book, side="bid", row=row)
+        for bid_row in bids:
+            market.submit(session=s, engine=book, side="bid", row=bid_row)
     fills = [
         e
         for entry in read_journal(client, str(variant))
@@ -110,7 +111,7 @@ def test_consumer_killed_mid_batch_loses_and_duplicates_nothing(
     time.sleep(1)
     process.terminate()
     process.wait(timeout=30)
-    pending = client.xpending(f"{{book:{variant}}}:journal", "db")
+    pending = cast(dict[str, Any], client.xpending(f"{{book:{variant}}}:journal", "db"))
     assert int(pending["pending"]) == 0
 
     assert kills >= 1, "the consumer finished before it could be killed; the test proved nothing"

@@ -89,7 +89,7 @@ def test_waiters_wake_for_their_books_only_and_conflate(redis_server: RedisServe
         assert latest.ask.price_cents == 28_600
 
         # A reconnect of the subscriber wakes everyone to resync.
-        client.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
+        client.execute_command("CLIENT", "KILL", "TYPE", "pubsub")  # type: ignore[no-untyped-call]
         seen5, changed = await hub.wait(seen4, timeout=5)
         assert changed and seen5[mine] == seen4[mine]
         await hub.stop()

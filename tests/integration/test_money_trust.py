@@ -683,4 +683,5 @@ def test_a_blocked_buyers_resting_bids_leave_the_book(mk: Market, variant: int) 
             )
         ).all()
         assert len(notices) == 1 and "update your card" in notices[0].body.lower()
-    assert mk.engine.order(str(variant), f"b{resting.row_id}").status != "open"  # off the book
+    resting_state = mk.engine.order(str(variant), f"b{resting.row_id}")
+    assert resting_state is not None and resting_state.status != "open"  # off the book

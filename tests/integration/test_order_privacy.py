@@ -6,6 +6,7 @@ seller dashboard, or in the notifications and emails the seller gets. The buyer 
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from sqlmodel import select
 
@@ -38,7 +39,8 @@ def _seller_sees(mk: Market, seller: int, order_id: int) -> str:
             ).message.as_string()
             for n in s.exec(select(Notification).where(Notification.user_id == seller)).all()
         ]
-    parts = [dataclasses.asdict(detail), *map(dataclasses.asdict, [*rows, *pending, *done])]
+    views: list[Any] = [detail, *rows, *pending, *done]
+    parts = [dataclasses.asdict(view) for view in views]
     parts += [dataclasses.asdict(n) for n in inbox]
     return "\n".join([*map(repr, parts), *emails])
 

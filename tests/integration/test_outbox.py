@@ -19,13 +19,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import redis
 import stripe
 from sqlalchemy import Engine
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from sneakers_app import consumer, db, redis_client, worker
 from sneakers_app.models import Ask, Notification, Order, Payment, Payout, utcnow
@@ -86,7 +86,7 @@ class Stack:
         """The tasks waiting in the broker's queue, exactly as published: (name, args)."""
         client = redis.Redis.from_url(self.broker_url)
         try:
-            raw = client.lrange("celery", 0, -1)
+            raw = cast(list[bytes], client.lrange("celery", 0, -1))
         finally:
             client.close()
         out = []
@@ -172,7 +172,9 @@ class Stack:
 
     def payments_of(self, order_id: int) -> list[tuple[str, str]]:
         with self.session() as s:
-            rows = s.exec(select(Payment).where(Payment.order_id == order_id).order_by(Payment.id))
+            rows = s.exec(
+                select(Payment).where(Payment.order_id == order_id).order_by(col(Payment.id))
+            )
             return [(p.kind, p.status) for p in rows]
 
     def books_balance(self) -> None:
@@ -315,7 +317,8 @@ def test_a_match_with_the_broker_down_is_charged_and_emailed_once_the_broker_ret
     # The consumer applies the fills, commits, cannot reach the broker, and goes on.
     order_id = stack.match(seller, buyer, variant_id)
     journal_stream = book_keys(str(variant_id)).journal
-    assert stack.book_redis.xpending(journal_stream, "db")["pending"] == 0
+    pending = cast(dict[str, Any], stack.book_redis.xpending(journal_stream, "db"))
+    assert pending["pending"] == 0
     assert stack.payments_of(order_id) == []
 
     from sneakers_app import outbox_relay

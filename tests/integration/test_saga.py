@@ -15,7 +15,7 @@ import pytest
 import redis
 import stripe
 from sqlalchemy import Engine
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from sneakers_app.models import (
     Ask,
@@ -257,9 +257,9 @@ def test_happy_path_from_match_to_payout(mk: Market, variant: int) -> None:
     ]
     with mk.session() as s:
         payout = s.exec(select(Payout).where(Payout.order_id == order_id)).one()
-        order = s.get(Order, order_id)
-        assert order is not None
-        assert payout.amount_cents == order.seller_payout_cents == PRICE - 2_250 - 750 - 500
+        completed = s.get(Order, order_id)
+        assert completed is not None
+        assert payout.amount_cents == completed.seller_payout_cents == PRICE - 2_250 - 750 - 500
         assert payout.status == "pending" and payout.method == "manual"
         charges = s.exec(select(Payment).where(Payment.order_id == order_id)).all()
         assert [(p.kind, p.status, p.amount_cents) for p in charges] == [
@@ -621,7 +621,7 @@ def test_payment_completed_after_the_trade_was_voided_is_refunded(
         kinds = [
             (p.kind, p.status)
             for p in s.exec(
-                select(Payment).where(Payment.order_id == order_id).order_by(Payment.id)
+                select(Payment).where(Payment.order_id == order_id).order_by(col(Payment.id))
             )
         ]
         assert kinds == [("charge", "succeeded"), ("refund", "succeeded")]

@@ -5,6 +5,7 @@ database, Redis (the broker) and SMTP server."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pyotp
 import pytest
@@ -56,13 +57,18 @@ def tab(token: str) -> State:
     return root
 
 
-def console(root: State) -> VerificationState:
+# The pages' event handlers are called directly on the state here, as Reflex runs them; mypy
+# sees the `rx.event` decorator's namespace where the method is, so the states are handed out
+# untyped.
+
+
+def console(root: State) -> Any:
     found = root.get_substate(VerificationState.get_full_name().split(".")[1:])
     assert isinstance(found, VerificationState)
     return found
 
 
-def second_factor(root: State) -> SecondFactorState:
+def second_factor(root: State) -> Any:
     found = root.get_substate(SecondFactorState.get_full_name().split(".")[1:])
     assert isinstance(found, SecondFactorState)
     return found

@@ -5,8 +5,8 @@ Engine.IO v4 over a websocket at `/_event/?EIO=4&transport=websocket&token=<uuid
 CONNECT packet to namespace "/_event" carries the page's hydrate event as its auth payload (so
 the page's on_load runs); events go out as `42/_event,["event", {name, payload, router_data}]`
 and updates come back as `42/_event,["event", {"delta": ..., "events": [...]}]`. Each tab is its
-own Reflex session (own token). Used by the backend tests in tests/e2e/ and by
-scripts/bench_responsiveness.py.
+own Reflex session (own token). Used by the backend tests in tests/e2e/ and by the benchmarks
+(scripts/bench_live.py, scripts/bench_responsiveness.py).
 """
 
 from __future__ import annotations
@@ -54,15 +54,27 @@ class Update:
 
 @dataclass
 class Tab:
+    """One browser tab. `open()` connects and waits until the page is ready; `connect()` only
+    sends the hydrate event, frames then arrive in the background: each event frame goes to
+    `on_frame` (its raw text and time.time_ns() of its arrival) if set, and, unless `parse` is
+    False, into `updates` (a benchmark with a thousand tabs reads the raw text instead)."""
+
     base_url: str
     """http://host:port of the backend."""
     path: str = "/"
     query: dict[str, str] = field(default_factory=dict)
+    """The search part of the page's URL (?size=...)."""
+    params: dict[str, str] = field(default_factory=dict)
+    """The route's own parameters ([slug] of /product/[slug]): the router's query has both."""
     token: str = field(default_factory=lambda: str(uuid.uuid4()))
     updates: list[Update] = field(default_factory=list)
     error: str | None = None
+    parse: bool = True
+    on_frame: Callable[[str, int], None] | None = None
     _ws: Any = None
     _session: Any = None
+    _own_session: bool = False
+    _closing: bool = False
     _reader: asyncio.Task[None] | None = None
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -71,21 +83,26 @@ class Tab:
         return {
             "pathname": self.path,
             "asPath": self.path + (f"?{search}" if search else ""),
-            "query": dict(self.query),
+            "query": {**self.query, **self.params},
         }
 
     async def open(self, timeout: float = 60.0) -> None:
         """Connect and hydrate, until the page's on_load handlers have run (as a browser tab
         is ready); TimeoutError when the backend does not answer within `timeout`."""
         started = time.monotonic()
-        await asyncio.wait_for(self._open(), timeout)
+        await asyncio.wait_for(self.connect(), timeout)
         await self.wait_var(STATE, "is_hydrated", True, timeout - (time.monotonic() - started))
 
-    async def _open(self) -> None:
+    async def connect(self, session: Any = None) -> None:
+        """Open the websocket (on `session`, an aiohttp.ClientSession shared by many tabs, or
+        the tab's own) and send the hydrate event (state.js bootAuth): the CONNECT packet to
+        the namespace with the event as its auth payload (socket.io-client takes the namespace
+        from the URL's path). Frames are read by a background task from here on."""
         import aiohttp
 
-        if self._session is None:
-            self._session = aiohttp.ClientSession()
+        if session is None and self._session is None:
+            self._session, self._own_session = aiohttp.ClientSession(), True
+        self._session = session or self._session
         ws_url = self.base_url.replace("http", "ws", 1) + "/_event/"
         self._ws = await self._session.ws_connect(
             f"{ws_url}?EIO=4&transport=websocket&token={self.token}",
@@ -93,6 +110,7 @@ class Tab:
             protocols=(metadata.version("reflex"),),
             autoping=True,
             max_msg_size=0,
+            timeout=aiohttp.ClientWSTimeout(ws_close=5),
         )
         opened = await self._ws.receive(timeout=30)
         if opened.type != aiohttp.WSMsgType.TEXT or not opened.data.startswith("0"):
@@ -111,8 +129,11 @@ class Tab:
         try:
             while True:
                 msg = await self._ws.receive()
+                now = time.time_ns()
                 if msg.type != aiohttp.WSMsgType.TEXT:
                     if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED):
+                        if self.error is None and not self._closing:
+                            self.error = "closed by the server"
                         return
                     continue
                 data: str = msg.data
@@ -120,23 +141,45 @@ class Tab:
                     await self._ws.send_str("3")
                     continue
                 if data.startswith(CONNECT_ERROR):
-                    self.error = data[:300]
+                    self.error = f"connect refused: {data[:300]}"
                     return
                 if not data.startswith(EVENT_PACKET):
                     continue
-                name, body = json.loads(data[len(EVENT_PACKET) :])[:2]
-                if name != "event" or not isinstance(body, dict):
-                    continue
-                self.updates.append(
-                    Update(
-                        at=time.monotonic(),
-                        delta=body.get("delta") or {},
-                        events=body.get("events") or [],
-                    )
-                )
-                self._arrived.set()
+                if self.on_frame is not None:
+                    self.on_frame(data, now)
+                if self.parse:
+                    self._parse(data)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self.error = f"{type(exc).__name__}: {exc}"
         finally:
             self._arrived.set()
+
+    def _parse(self, data: str) -> None:
+        name, body = json.loads(data[len(EVENT_PACKET) :])[:2]
+        if name != "event" or not isinstance(body, dict):
+            return
+        self.updates.append(
+            Update(
+                at=time.monotonic(), delta=body.get("delta") or {}, events=body.get("events") or []
+            )
+        )
+        self._arrived.set()
+
+    async def until(self, event: asyncio.Event) -> None:
+        """Until `event` is set or the connection has ended."""
+        assert self._reader is not None, "connect() first"
+        waiter = asyncio.ensure_future(event.wait())
+        try:
+            await asyncio.wait({waiter, self._reader}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+
+    async def wait_closed(self) -> None:
+        """Until the connection ends (closed by either side, or failed: see `error`)."""
+        if self._reader is not None:
+            await asyncio.wait({self._reader})
 
     async def send(self, state: str, handler: str, **payload: Any) -> float:
         """Send one event; returns time.monotonic() just before it went out."""
@@ -187,6 +230,7 @@ class Tab:
         return default
 
     async def close(self) -> None:
+        self._closing = True
         if self._reader is not None:
             self._reader.cancel()
             with contextlib.suppress(BaseException):
@@ -194,5 +238,5 @@ class Tab:
         if self._ws is not None and not self._ws.closed:
             with contextlib.suppress(Exception):
                 await self._ws.close()
-        if self._session is not None:
+        if self._session is not None and self._own_session:
             await self._session.close()

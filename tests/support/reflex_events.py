@@ -11,6 +11,7 @@ value. Events a handler returns (redirects, toasts) are collected, not followed.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,7 +39,9 @@ class NoSuchEvent(LookupError):
 @dataclass
 class Tab:
     token: str = field(default_factory=lambda: uuid.uuid4().hex)
-    root: State = field(default_factory=lambda: State(_reflex_internal_init=True))
+    root: State = field(
+        default_factory=lambda: State(_reflex_internal_init=True)  # type: ignore[call-arg]
+    )
     emitted: list[Any] = field(default_factory=list)
     deltas: list[Any] = field(default_factory=list)
 
@@ -57,7 +60,7 @@ class Tab:
         async def emit_event(*args: Any, **kwargs: Any) -> None:
             self.emitted.append((args, kwargs))
 
-        async def emit_delta(_token: str, delta: Any) -> None:
+        async def emit_delta(token: str, delta: Mapping[str, Mapping[str, Any]]) -> None:
             self.deltas.append(delta)
 
         ctx = EventContext(

@@ -1,7 +1,13 @@
-"""The whole marketplace on throwaway parts, backend only (the tests and benchmarks that drive
-it speak the websocket protocol themselves: tests/support/reflex_client.py): a seeded SQLite
-database, a real redis-server, localstripe, an SMTP server, the journal consumer, a Celery
-worker and `reflex run --env prod --backend-only`, all on free loopback ports."""
+"""The whole marketplace on throwaway parts, for the end-to-end tests, the fault suite and the
+benchmarks: a migrated database (SQLite in the work folder unless given one), a real
+redis-server (and, if asked, a second one as the Celery broker), localstripe, an SMTP server,
+then the journal consumer, a Celery worker and Reflex, all on free loopback ports and started
+as sneakers_app/embedded.py starts them for development.
+
+`stack_parts` starts the parts and the environment every process of the app gets;
+`Stack.start_app` starts the app's processes (restartable by name in `Stack.processes`);
+`app_stack` does both, with the demo catalog seeded and the books open in between.
+"""
 
 from __future__ import annotations
 
@@ -9,105 +15,157 @@ import contextlib
 import os
 import shutil
 import subprocess
-import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
+from sneakers_app import embedded, migrations
 from sneakers_app.settings import PROJECT_ROOT
-from tests.support import servers
 from tests.support.smtp import SmtpServer, start_smtp
 
 
-@dataclass(frozen=True)
+@dataclass
 class Stack:
     url: str
-    redis_url: str
+    """http://localhost:<port> of Reflex (frontend and backend on one port) once started."""
     database_url: str
-    stripe: servers.LocalStripeServer
+    redis: embedded.RedisServer
+    broker: embedded.RedisServer
+    stripe: embedded.LocalStripeServer
     smtp: SmtpServer
-    backend: subprocess.Popen[bytes]
     env: dict[str, str]
     work: Path
+    processes: embedded.ProcessGroup
+
+    @property
+    def redis_url(self) -> str:
+        return self.redis.url
+
+    @property
+    def backend(self) -> subprocess.Popen[bytes]:
+        return self.processes.processes["reflex"]
+
+    def run_app(
+        self, module: str, *args: str, check: bool = True, timeout: float | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """`python -m <module> <args>` with the stack's environment (RuntimeError if it fails
+        and `check`)."""
+        done = embedded.run_module(self.env, module, *args, timeout=timeout)
+        if check and done.returncode != 0:
+            raise RuntimeError(f"{module} {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
+        return done
+
+    def start_app(
+        self,
+        *,
+        reflex: embedded.ReflexMode | None,
+        worker_loglevel: str = "warning",
+        reflex_loglevel: str = "warning",
+    ) -> None:
+        """The journal consumer, a Celery worker and Reflex (unless None), waiting until Reflex
+        answers."""
+        if reflex == "backend":
+            # Reflex refuses a frontend port with --backend-only; the backend alone works in its
+            # own copy of the compiled app.
+            self.env.update(
+                FRONTEND_PORT="0",
+                REFLEX_WEB_WORKDIR=str(self.work / "web"),
+                REFLEX_STATES_WORKDIR=str(self.work / "states"),
+            )
+            if (PROJECT_ROOT / ".web").is_dir():
+                shutil.copytree(PROJECT_ROOT / ".web", self.work / "web", symlinks=True)
+        embedded.start_app(
+            self.processes,
+            reflex=reflex,
+            worker_loglevel=worker_loglevel,
+            reflex_loglevel=reflex_loglevel,
+        )
+        if reflex is not None:
+            log = self.processes.log("reflex")
+            assert log is not None
+            path = "/ping" if reflex == "backend" else "/"
+            embedded.wait_http(self.url + path, self.backend, 600, log)
 
 
 @contextlib.contextmanager
-def backend_stack(work: Path, **settings: str) -> Iterator[Stack]:
-    """Start everything; `settings` are extra environment variables of every process."""
-    from sneakers_app import migrations
-
-    database_url = f"sqlite:///{work / 'stack.db'}"
+def stack_parts(
+    work: Path,
+    *,
+    database_url: str | None = None,
+    redis_appendonly: Literal["no", "always"] = "no",
+    separate_broker: bool = False,
+    settings: Mapping[str, str] | None = None,
+) -> Iterator[Stack]:
+    """The parts, a migrated database and the environment; every part stopped on the way out
+    (last started first), whatever fails after it started. `settings` are extra environment
+    variables of every process."""
+    database_url = database_url or f"sqlite:///{work / 'stack.db'}"
     migrations.upgrade(database_url)
     with contextlib.ExitStack() as started:
-        redis = servers.start_redis()
+        redis = embedded.start_redis(appendonly=redis_appendonly)
         started.callback(redis.stop)
-        stripe_server = servers.start_localstripe()
-        started.callback(stripe_server.stop)
+        broker = redis
+        if separate_broker:
+            broker = embedded.start_redis()
+            started.callback(broker.stop)
+        stripe = embedded.start_localstripe()
+        started.callback(stripe.stop)
         smtp = start_smtp()
         started.callback(smtp.stop)
-        port = servers.free_port()
-        env = dict(os.environ)
+        port = embedded.free_port()
+        env = embedded.app_env()
         env.update(
             DATABASE_URL=database_url,
             REDIS_URL=redis.url,
-            STRIPE_API_BASE=stripe_server.url,
-            STRIPE_JS_URL=stripe_server.js_url,
+            STRIPE_API_BASE=stripe.url,
+            STRIPE_JS_URL=stripe.js_url,
             SMTP_URL=smtp.url,
             ENVIRONMENT="test",
-            FRONTEND_PORT="0",  # backend only (reflex refuses a frontend port with it)
+            FRONTEND_PORT=str(port),
             BACKEND_PORT=str(port),
             API_URL=f"http://localhost:{port}",
             APP_URL=f"http://localhost:{port}",
             JOURNAL_CONSUMER_NAME="stack",
-            REFLEX_WEB_WORKDIR=str(work / "web"),
-            REFLEX_STATES_WORKDIR=str(work / "states"),
         )
-        env.update(settings)
-        if (PROJECT_ROOT / ".web").is_dir():
-            shutil.copytree(PROJECT_ROOT / ".web", work / "web", symlinks=True)
-        for command in ("seed", "open-books"):
-            done = subprocess.run(
-                [sys.executable, "-m", "sneakers_app", command],
-                cwd=PROJECT_ROOT,
-                env=env,
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            if done.returncode != 0:
-                raise RuntimeError(done.stdout + done.stderr)
-        celery = [sys.executable, "-m", "celery", "-A", "sneakers_app.worker", "worker"]
-        workers: list[tuple[list[str], str]] = [
-            ([sys.executable, "-m", "sneakers_app", "consume-journal"], "consumer.log"),
-            ([*celery, "--pool=solo", "--loglevel=warning"], "celery.log"),
-        ]
-        for argv, log_name in workers:
-            started.callback(servers.stop, servers.spawn(argv, env, work / log_name))
-        log = work / "reflex.log"
-        backend = servers.spawn(
-            [
-                sys.executable,
-                "-m",
-                "reflex",
-                "run",
-                "--env",
-                "prod",
-                "--backend-only",
-                "--loglevel",
-                os.environ.get("STACK_LOGLEVEL", "warning"),
-            ],
-            env,
-            log,
-        )
-        started.callback(servers.stop, backend)
-        servers.wait_http(f"http://localhost:{port}/ping", backend, 600, log)
+        if separate_broker:
+            env["CELERY_BROKER_URL"] = broker.url
+        env.update(settings or {})
+        processes = embedded.ProcessGroup(env=env, logs=work)
+        started.callback(processes.stop)
         yield Stack(
             url=f"http://localhost:{port}",
-            redis_url=redis.url,
             database_url=database_url,
-            stripe=stripe_server,
+            redis=redis,
+            broker=broker,
+            stripe=stripe,
             smtp=smtp,
-            backend=backend,
             env=env,
             work=work,
+            processes=processes,
         )
+
+
+@contextlib.contextmanager
+def app_stack(
+    work: Path,
+    *,
+    reflex: Literal["prod", "backend"] = "backend",
+    reflex_loglevel: str | None = None,
+    setup: Callable[[Stack], None] | None = None,
+    prepare: Sequence[str] = ("seed", "open-books"),
+    **settings: str,
+) -> Iterator[Stack]:
+    """The whole marketplace as the run command starts it: the parts, the demo catalog seeded
+    and its books open, then `setup(stack)` (more rows for a test) and the app's processes with
+    Reflex's production build (`reflex="backend"`: the backend alone, for websocket clients).
+    Reflex logs at STACK_LOGLEVEL (warning) unless `reflex_loglevel` says."""
+    with stack_parts(work, settings=settings) as stack:
+        embedded.prepare(stack.env, prepare)
+        if setup is not None:
+            setup(stack)
+        stack.start_app(
+            reflex=reflex,
+            reflex_loglevel=reflex_loglevel or os.environ.get("STACK_LOGLEVEL", "warning"),
+        )
+        yield stack

@@ -16,7 +16,7 @@ import redis
 from redis.cluster import ClusterNode, RedisCluster
 
 from tests.support import servers
-from trading.engine import MatchingEngine, RedisEngine
+from trading.engine import RedisEngine
 from trading.reference import ReferenceEngine
 
 T0 = 1_700_000_000_000
@@ -54,7 +54,10 @@ class Cluster:
 
     @property
     def startup_nodes(self) -> list[ClusterNode]:
-        return [ClusterNode("127.0.0.1", n.port) for n in self.nodes]
+        return [
+            ClusterNode("127.0.0.1", n.port)  # type: ignore[no-untyped-call]
+            for n in self.nodes
+        ]
 
     def client(self) -> RedisCluster:
         return RedisCluster(startup_nodes=self.startup_nodes)
@@ -62,7 +65,9 @@ class Cluster:
 
 def _cluster_ok(port: int) -> bool:
     try:
-        info = redis.Redis(port=port).execute_command("CLUSTER", "INFO")
+        info = redis.Redis(port=port).execute_command(  # type: ignore[no-untyped-call]
+            "CLUSTER", "INFO"
+        )
     except redis.RedisError:
         return False
     text = info.decode() if isinstance(info, bytes) else str(info)
@@ -137,7 +142,7 @@ def cluster_client(redis_cluster: Cluster) -> Iterator[RedisCluster]:
 
 
 @pytest.fixture(params=["reference", "redis", pytest.param("cluster", marks=pytest.mark.cluster)])
-def engine(request: pytest.FixtureRequest, clock: FakeClock) -> MatchingEngine:
+def engine(request: pytest.FixtureRequest, clock: FakeClock) -> RedisEngine | ReferenceEngine:
     """The same tests against each engine."""
     if request.param == "reference":
         return ReferenceEngine(clock=clock)

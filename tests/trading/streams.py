@@ -113,14 +113,14 @@ def to_command(op: tuple[object, ...], s: StreamState, now: int) -> Command | in
         return CancelOrder(
             variant_id=book, order_id=order_id, user_id="intruder" if op[2] else user
         )
-    _, _, price, qty, intruder = op
-    assert isinstance(price, int) and isinstance(qty, int)
+    _, _, new_price, new_qty, intruder = op
+    assert isinstance(new_price, int) and isinstance(new_qty, int)
     return ModifyOrder(
         variant_id=book,
         order_id=order_id,
         user_id="intruder" if intruder else user,
-        price_cents=price,
-        quantity=qty,
+        price_cents=new_price,
+        quantity=new_qty,
     )
 
 

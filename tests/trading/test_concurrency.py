@@ -7,6 +7,7 @@ import itertools
 import multiprocessing
 import random
 from collections import Counter, defaultdict
+from typing import cast
 
 import pytest
 import redis
@@ -121,5 +122,6 @@ def test_processes_placing_into_one_book_conserve_quantity(
         assert snap.bids[0].price_cents < snap.asks[0].price_cents
     # the level totals agree with the resting orders
     total_bids = sum(o.quantity for o in snap.bids)
-    depth = {k.decode(): int(v) for k, v in redis_client.hgetall("{book:hot}:depth:bids").items()}
+    raw = cast(dict[bytes, bytes], redis_client.hgetall("{book:hot}:depth:bids"))
+    depth = {k.decode(): int(v) for k, v in raw.items()}
     assert sum(v for k, v in depth.items() if ":" not in k) == total_bids

@@ -113,7 +113,7 @@ def test_reconcile_reports_every_difference(client: Any, clock: FakeClock) -> No
     db = {o.order_id: o for o in open_orders(engine)}
     a1, a2 = db["a1"], db["a2"]
     changed = [
-        OpenOrder(**{**a1.__dict__, "remaining": 2, "price_cents": 20_100}),  # type: ignore[arg-type]
+        OpenOrder(**{**a1.__dict__, "remaining": 2, "price_cents": 20_100}),
         OpenOrder(
             order_id="ghost",
             user_id="u9",

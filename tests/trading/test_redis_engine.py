@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import redis
@@ -58,7 +58,7 @@ def test_book_updates_are_published(engine: RedisEngine, client: Any) -> None:
     engine.place(ask("a2", "s2", 21_000, 1))
     engine.place(bid("b1", "u1", 20_000, 1))
     engine.place(bid("b2", "u2", 5_000, 1, ioc=True))  # changes no level: nothing published
-    messages = []
+    messages: list[market_data.BookUpdate] = []
     deadline = time.monotonic() + 1.0  # long enough for a fourth message, were there one
     while len(messages) < 4 and time.monotonic() < deadline:
         m = pubsub.get_message(timeout=0.2)
@@ -133,7 +133,7 @@ def test_a_dropped_connection_is_reopened(engine: RedisEngine, client: Any) -> N
     assert isinstance(engine.place(ask("a1", "s1", 20_000)), PlaceResult)
     for node_client in _node_clients(client):  # from another connection: kill the pool's
         killer = redis.Redis(**node_client.connection_pool.connection_kwargs)
-        assert killer.client_kill_filter(_type="normal", skipme=True) >= 1
+        assert cast(int, killer.client_kill_filter(_type="normal", skipme=True)) >= 1
         killer.close()
     result = engine.place(bid("b1", "u1", 20_000))
     assert isinstance(result, PlaceResult) and result.filled_quantity == 1
@@ -197,8 +197,8 @@ def test_place_many_keeps_per_book_order_and_reports_each(engine: RedisEngine) -
 def test_scripts_refuse_bad_arguments_instead_of_raising(engine: RedisEngine, client: Any) -> None:
     """Even called directly with nonsense, the script answers with a refusal and writes nothing."""
     keys = book_keys("v1")
-    base = ["v1", keys.channel, T0, 32, 100]
-    bad_calls = [
+    base: list[Any] = ["v1", keys.channel, T0, 32, 100]  # and nonsense, floats too
+    bad_calls: list[list[Any]] = [
         ["o1", "u1", "sideways", 100, 1, "gtc", T0 + 1, 100, 10_000_000, 100, 10**10],
         ["o1", "u1", "bid", "abc", 1, "gtc", T0 + 1, 100, 10_000_000, 100, 10**10],
         ["o1", "u1", "bid", 100.5, 1, "gtc", T0 + 1, 100, 10_000_000, 100, 10**10],
@@ -307,8 +307,10 @@ def test_events_written_as_json_objects_are_still_read(engine: RedisEngine, clie
     """Journal entries and idempotency records written before the positional encoding hold
     JSON objects with the documented short keys: consumers and replays read them alike."""
     keys = book_keys("v1")
+    accepted: dict[str, str | int]
     accepted = {"type": "accepted", "order": "b9", "user": "u1", "side": "bid", "price": 20_000}
     accepted |= {"qty": 1, "tif": "ioc", "exp": 0, "seq": 7}
+    cancelled: dict[str, str | int]
     cancelled = {"type": "cancelled", "order": "b9", "user": "u1", "side": "bid"}
     cancelled |= {"price": 20_000, "qty": 1, "reason": "ioc"}
     old = json.dumps([accepted, cancelled])
@@ -351,14 +353,14 @@ def test_a_batch_walks_past_what_it_read_of_the_book_like_one_by_one(engine: Red
     assert trades(together) == trades(alone)
     assert sum(len(f) for f in trades(together)) > 32 + 20
 
-    def book(variant: str) -> list[tuple[str, str, int, int, int]]:
+    def book_orders(variant: str) -> list[tuple[str, str, int, int, int]]:
         snap = engine.snapshot(variant)
         return [
             (o.order_id, o.side, o.price_cents, o.quantity, o.sequence)
             for o in snap.bids + snap.asks
         ]
 
-    assert book("v1") == book("v2")
+    assert book_orders("v1") == book_orders("v2")
 
 
 def test_an_order_rested_and_filled_in_one_batch_leaves_no_expiry_entry(
@@ -387,4 +389,6 @@ def test_an_order_rested_and_filled_in_one_batch_leaves_no_expiry_entry(
     assert index == {"a2"}
     clock.advance(2_000)
     expired = e.expire(ExpireOrders(variant_id="v1"))
-    assert [ev.order_id for ev in expired.events] == ["a2"]
+    assert not isinstance(expired, Rejected)
+    events: list[Any] = list(expired.events)
+    assert [ev.order_id for ev in events] == ["a2"]

@@ -9,7 +9,7 @@ import pytest
 
 from tests.trading.conftest import FakeClock
 from tests.trading.helpers import T0, ask, bid, cancel, modify
-from trading.engine import MatchingEngine
+from trading.engine import MatchingEngine, RedisEngine
 from trading.events import Expired, Trade
 from trading.orders import (
     DAY_MS,
@@ -25,6 +25,7 @@ from trading.orders import (
     Side,
     TimeInForce,
 )
+from trading.reference import ReferenceEngine
 
 
 def placed(engine: MatchingEngine, cmd: PlaceOrder) -> PlaceResult:
@@ -362,9 +363,9 @@ def test_modify_rules(engine: MatchingEngine) -> None:
                 order_id="b1",
                 user_id="u1",
                 side=Side.BID,
-                price_cents=100.5,
+                price_cents=100.5,  # type: ignore[arg-type]
                 quantity=1,
-                expires_at=T0 + 1,  # type: ignore[arg-type]
+                expires_at=T0 + 1,
             ),
             RejectCode.INVALID_PRICE,
         ),
@@ -401,8 +402,8 @@ def test_modify_rules(engine: MatchingEngine) -> None:
                 side=Side.BID,
                 price_cents=10_000,
                 quantity=1,
-                time_in_force="fok",
-                expires_at=T0 + 1,  # type: ignore[arg-type]
+                time_in_force="fok",  # type: ignore[arg-type]
+                expires_at=T0 + 1,
             ),
             RejectCode.INVALID_TIME_IN_FORCE,
         ),
@@ -461,7 +462,9 @@ def test_a_book_behind_the_callers_last_sequence_refuses_and_changes_nothing(
     assert trades(placed(engine, at_floor)) == [("v1-3", 20_000, 1, "a1", "b1")]
 
 
-def test_a_book_opened_from_a_last_sequence_continues_above_it(engine: MatchingEngine) -> None:
+def test_a_book_opened_from_a_last_sequence_continues_above_it(
+    engine: RedisEngine | ReferenceEngine,
+) -> None:
     assert engine.open_book("v9", last_sequence=41) is True
     placed(engine, ask("a1", "s1", 20_000, book="v9"))
     result = placed(engine, bid("b1", "u1", 20_000, book="v9"))

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from pydantic import ValidationError
 
@@ -10,7 +12,8 @@ REAL = PRODUCTION_SETTINGS  # passes every rule: Stripe itself, PostgreSQL, Redi
 
 
 def production(**overrides: str) -> Settings:
-    return Settings(ENVIRONMENT="production", _env_file=None, **(REAL | overrides))
+    values: dict[str, Any] = REAL | overrides
+    return Settings(ENVIRONMENT="production", _env_file=None, **values)
 
 
 def test_development_runs_on_embedded_defaults() -> None:
@@ -24,7 +27,7 @@ def test_development_runs_on_embedded_defaults() -> None:
 def test_production_refuses_each_embedded_default(missing: str) -> None:
     """Left at its development default, every one of these settings stops a production start,
     and the message names it."""
-    values = {k: v for k, v in REAL.items() if k != missing}
+    values: dict[str, Any] = {k: v for k, v in REAL.items() if k != missing}
     with pytest.raises(ValidationError, match=missing):
         Settings(ENVIRONMENT="production", _env_file=None, **values)
 

@@ -23,8 +23,10 @@ from sneakers_app.vocabulary import (
 
 
 def test_statuses_are_their_database_strings() -> None:
-    assert OrderStatus.PAID == "paid"
-    assert ListingStatus.PARTIALLY_FILLED == "partially_filled"
+    paid: str = OrderStatus.PAID
+    partially_filled: str = ListingStatus.PARTIALLY_FILLED
+    assert paid == "paid"
+    assert partially_filled == "partially_filled"
     assert ORDER_STATUSES == tuple(s.value for s in OrderStatus)
     assert ORDER_SIDE_STATUSES == tuple(s.value for s in ListingStatus)
     assert "'awaiting_shipment'" in f"'{OrderStatus.AWAITING_SHIPMENT}'"

@@ -22,6 +22,8 @@ ruff check . || failed+=("ruff check")
 ruff format --check . || failed+=("ruff format")
 say "mypy"
 mypy trading sneakers_app state components tests scripts || failed+=("mypy")
+say "import layers"
+lint-imports --no-logo || failed+=("lint-imports")
 say "pytest"
 set +e
 python -m pytest "$@"

@@ -6,9 +6,10 @@ import argparse
 import getpass
 import os
 import sys
+from collections.abc import Callable
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m sneakers_app")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="upgrade the database to the newest schema")
@@ -34,119 +35,168 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("ledger-check", help="prove the ledger balances and each order adds up")
     dev = sub.add_parser("dev", help="run everything for development (the README's command)")
     dev.add_argument("--no-seed", action="store_true")
-    args = parser.parse_args(argv)
+    return parser
 
-    if args.command == "migrate":
-        from sneakers_app import migrations
 
-        migrations.upgrade()
-        print("Database is at the newest schema.")
-    elif args.command == "downgrade":
-        from sneakers_app import migrations
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    return _COMMANDS[args.command](args)
 
-        migrations.downgrade(revision=args.revision)
-        print(f"Database downgraded to {args.revision}.")
-    elif args.command == "seed":
-        from sneakers_app import seed
 
-        seed.seed_all(progress=print)
-    elif args.command == "create-staff":
-        from sneakers_app.db import session_scope
-        from sneakers_app.services import accounts
+def _migrate(args: argparse.Namespace) -> int:
+    from sneakers_app import migrations
 
-        password = _staff_password()
-        try:
-            with session_scope() as session:
-                user = accounts.create_staff(
-                    session=session,
-                    email=args.email,
-                    display_name=args.name,
-                    password=password,
-                    admin=args.admin,
-                )
-        except accounts.AccountError as error:
-            print(f"error: {error.message}", file=sys.stderr)
-            return 2
-        print(f"{user.email} is staff{' and admin' if user.is_admin else ''}.")
-    elif args.command == "reset-second-factor":
-        from sneakers_app.db import session_scope
-        from sneakers_app.services import accounts
-
-        try:
-            with session_scope() as session:
-                ended = accounts.reset_second_factor(session=session, email=args.email)
-        except accounts.AccountError as error:
-            print(f"error: {error.message}", file=sys.stderr)
-            return 2
-        print(
-            f"{args.email} sets up a new authenticator at the next visit to the console; "
-            f"{ended} sessions ended."
-        )
-    elif args.command == "demo-totp":
-        from sneakers_app import seed
-        from sneakers_app.settings import get_settings
-
-        if get_settings().ENVIRONMENT != "development":
-            print("error: the demo staff exists in development only", file=sys.stderr)
-            return 2
-        import pyotp
-
-        print(f"Demo staff second-factor code: {pyotp.TOTP(seed.DEMO_STAFF_TOTP_SECRET).now()}")
-    elif args.command == "consume-journal":
-        from sneakers_app import consumer
-
-        return consumer.main()
-    elif args.command == "open-books":
-        from datetime import timedelta
-
-        from sneakers_app.db import session_scope
-        from sneakers_app.redis_client import get_engine
-        from sneakers_app.services import books, market
-
-        with session_scope() as session:
-            opened = books.open_all(session=session, engine=get_engine())
-            sent = market.resubmit_unseen(
-                session=session, engine=get_engine(), older_than=timedelta(0)
-            )
-        print(f"Opened or rebuilt {opened} books; sent {sent} orders the engine had not seen.")
-    elif args.command == "rebuild-books":
-        from sneakers_app.db import session_scope
-        from sneakers_app.redis_client import get_redis
-        from sneakers_app.services import books
-
-        with session_scope() as session:
-            counts = books.rebuild_all(session=session, client=get_redis())
-        print(f"Rebuilt {len(counts)} books with {sum(counts.values())} open orders.")
-    elif args.command == "reconcile":
-        from sneakers_app.db import session_scope
-        from sneakers_app.redis_client import get_redis
-        from sneakers_app.services import books
-
-        with session_scope() as session:
-            report = books.reconcile_all(session=session, client=get_redis())
-        for variant_id, diffs in report.items():
-            for diff in diffs:
-                print(f"book {variant_id}: {diff}")
-        print("Redis and the database agree." if not report else f"{len(report)} books differ.")
-        return 0 if not report else 1
-    elif args.command == "ledger-check":
-        from sneakers_app.db import session_scope
-        from sneakers_app.services import ledger
-
-        with session_scope() as session:
-            result = ledger.check(session=session)
-        for problem in result.problems:
-            print(f"PROBLEM: {problem}")
-        print(
-            f"{result.transactions} transactions, {result.entries} entries: "
-            + ("the books balance." if result.ok else f"{len(result.problems)} problems.")
-        )
-        return 0 if result.ok else 1
-    elif args.command == "dev":
-        from sneakers_app import devserver
-
-        return devserver.run(seed=not args.no_seed)
+    migrations.upgrade()
+    print("Database is at the newest schema.")
     return 0
+
+
+def _downgrade(args: argparse.Namespace) -> int:
+    from sneakers_app import migrations
+
+    migrations.downgrade(revision=args.revision)
+    print(f"Database downgraded to {args.revision}.")
+    return 0
+
+
+def _seed(args: argparse.Namespace) -> int:
+    from sneakers_app import seed
+
+    seed.seed_all(progress=print)
+    return 0
+
+
+def _create_staff(args: argparse.Namespace) -> int:
+    from sneakers_app.db import session_scope
+    from sneakers_app.services import accounts
+
+    password = _staff_password()
+    try:
+        with session_scope() as session:
+            user = accounts.create_staff(
+                session=session,
+                email=args.email,
+                display_name=args.name,
+                password=password,
+                admin=args.admin,
+            )
+    except accounts.AccountError as error:
+        print(f"error: {error.message}", file=sys.stderr)
+        return 2
+    print(f"{user.email} is staff{' and admin' if user.is_admin else ''}.")
+    return 0
+
+
+def _reset_second_factor(args: argparse.Namespace) -> int:
+    from sneakers_app.db import session_scope
+    from sneakers_app.services import accounts
+
+    try:
+        with session_scope() as session:
+            ended = accounts.reset_second_factor(session=session, email=args.email)
+    except accounts.AccountError as error:
+        print(f"error: {error.message}", file=sys.stderr)
+        return 2
+    print(
+        f"{args.email} sets up a new authenticator at the next visit to the console; "
+        f"{ended} sessions ended."
+    )
+    return 0
+
+
+def _demo_totp(args: argparse.Namespace) -> int:
+    from sneakers_app import seed
+    from sneakers_app.settings import get_settings
+
+    if get_settings().ENVIRONMENT != "development":
+        print("error: the demo staff exists in development only", file=sys.stderr)
+        return 2
+    import pyotp
+
+    print(f"Demo staff second-factor code: {pyotp.TOTP(seed.DEMO_STAFF_TOTP_SECRET).now()}")
+    return 0
+
+
+def _consume_journal(args: argparse.Namespace) -> int:
+    from sneakers_app import consumer
+
+    return consumer.main()
+
+
+def _open_books(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from sneakers_app.db import session_scope
+    from sneakers_app.redis_client import get_engine
+    from sneakers_app.services import books, market
+
+    with session_scope() as session:
+        opened = books.open_all(session=session, engine=get_engine())
+        sent = market.resubmit_unseen(session=session, engine=get_engine(), older_than=timedelta(0))
+    print(f"Opened or rebuilt {opened} books; sent {sent} orders the engine had not seen.")
+    return 0
+
+
+def _rebuild_books(args: argparse.Namespace) -> int:
+    from sneakers_app.db import session_scope
+    from sneakers_app.redis_client import get_redis
+    from sneakers_app.services import books
+
+    with session_scope() as session:
+        counts = books.rebuild_all(session=session, client=get_redis())
+    print(f"Rebuilt {len(counts)} books with {sum(counts.values())} open orders.")
+    return 0
+
+
+def _reconcile(args: argparse.Namespace) -> int:
+    from sneakers_app.db import session_scope
+    from sneakers_app.redis_client import get_redis
+    from sneakers_app.services import books
+
+    with session_scope() as session:
+        report = books.reconcile_all(session=session, client=get_redis())
+    for variant_id, diffs in report.items():
+        for diff in diffs:
+            print(f"book {variant_id}: {diff}")
+    print("Redis and the database agree." if not report else f"{len(report)} books differ.")
+    return 0 if not report else 1
+
+
+def _ledger_check(args: argparse.Namespace) -> int:
+    from sneakers_app.db import session_scope
+    from sneakers_app.services import ledger
+
+    with session_scope() as session:
+        result = ledger.check(session=session)
+    for problem in result.problems:
+        print(f"PROBLEM: {problem}")
+    print(
+        f"{result.transactions} transactions, {result.entries} entries: "
+        + ("the books balance." if result.ok else f"{len(result.problems)} problems.")
+    )
+    return 0 if result.ok else 1
+
+
+def _dev(args: argparse.Namespace) -> int:
+    from sneakers_app import devserver
+
+    return devserver.run(seed=not args.no_seed)
+
+
+_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "migrate": _migrate,
+    "downgrade": _downgrade,
+    "seed": _seed,
+    "create-staff": _create_staff,
+    "reset-second-factor": _reset_second_factor,
+    "demo-totp": _demo_totp,
+    "consume-journal": _consume_journal,
+    "open-books": _open_books,
+    "rebuild-books": _rebuild_books,
+    "reconcile": _reconcile,
+    "ledger-check": _ledger_check,
+    "dev": _dev,
+}
 
 
 def _staff_password() -> str | None:

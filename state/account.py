@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from typing import Any
 
 import reflex as rx
@@ -16,17 +17,16 @@ from reflex.event import EventSpec
 
 from sneakers_app import outbox_relay
 from sneakers_app.db import session_scope
-from sneakers_app.models import Address, User
-from sneakers_app.services import addresses, notifications, payments
+from sneakers_app.services import account_page, addresses, notifications, payments
+from sneakers_app.services.account_page import ADDRESS_FIELDS, AddressRow
 from sneakers_app.services.addresses import AddressError, AddressInput
 from sneakers_app.services.notifications import NotificationError
 from sneakers_app.settings import get_settings
 from state import offload
-from state.base import SessionState
+from state.base import SessionState, toast
 
 MAX_PASSWORD = 256
 
-ADDRESS_FIELDS = ("full_name", "line1", "line2", "city", "region", "postal_code", "country")
 CHANNELS = ("in_app", "email")
 MAX_FIELD = 300
 
@@ -101,35 +101,11 @@ def _complete_setup(user_id: int, setup_intent_id: str) -> payments.CardSummary:
 
 
 @dataclasses.dataclass
-class AddressRow:
-    id: int
-    full_name: str
-    line1: str
-    line2: str
-    city_line: str
-    country: str
-    is_default: bool
-
-
-@dataclasses.dataclass
 class PreferenceRow:
     kind: str
     label: str
     in_app: bool
     email: bool
-
-
-def _address_row(a: Address) -> AddressRow:
-    region = f", {a.region}" if a.region else ""
-    return AddressRow(
-        id=a.id or 0,
-        full_name=a.full_name,
-        line1=a.line1,
-        line2=a.line2,
-        city_line=f"{a.city}{region} {a.postal_code}",
-        country=a.country,
-        is_default=a.is_default,
-    )
 
 
 def _as_id(value: object) -> int | None:
@@ -222,15 +198,12 @@ class AccountState(SessionState):
         return None
 
     def _load_addresses(self, session: Any, user_id: int) -> None:
-        self.addresses = [
-            _address_row(a) for a in addresses.list_addresses(session=session, user_id=user_id)
-        ]
+        self.addresses = account_page.address_rows(session=session, user_id=user_id)
 
     def _load_card(self, session: Any, user_id: int) -> None:
-        row = session.get(User, user_id)
-        has_card = row is not None and payments.has_payment_method(row)
-        self.card_brand = (row.card_brand or "card") if has_card and row else ""
-        self.card_last4 = (row.card_last4 or "") if has_card and row else ""
+        card = account_page.saved_card(session=session, user_id=user_id)
+        self.card_brand = card.brand if card else ""
+        self.card_last4 = card.last4 if card else ""
 
     # --- addresses --------------------------------------------------------------------------
 
@@ -247,10 +220,12 @@ class AccountState(SessionState):
             self.address_form = {name: "" for name in ADDRESS_FIELDS} | {"country": "US"}
         else:
             with session_scope() as session:
-                row = session.get(Address, existing.id)
-                if row is None or row.user_id != user.id:
-                    return None
-                self.address_form = {name: str(getattr(row, name)) for name in ADDRESS_FIELDS}
+                form = account_page.address_form(
+                    session=session, user_id=user.id, address_id=existing.id
+                )
+            if form is None:
+                return None
+            self.address_form = form
             self.editing_address_id = existing.id
         self.address_dialog_open = True
         return None
@@ -286,7 +261,7 @@ class AccountState(SessionState):
             self._load_addresses(session, user.id)
         self.address_dialog_open = False
         self.address_errors = {}
-        return rx.toast.success("Address saved", duration=3000)
+        return toast("success", "Address saved", duration=3000)
 
     @rx.event
     def make_default_address(self, address_id: int) -> EventSpec | None:
@@ -296,7 +271,9 @@ class AccountState(SessionState):
     def delete_address(self, address_id: int) -> EventSpec | None:
         return self._address_action(address_id, addresses.delete_address, "Address deleted")
 
-    def _address_action(self, address_id: object, action: Any, done: str) -> Any:
+    def _address_action(
+        self, address_id: object, action: Callable[..., object], done: str
+    ) -> EventSpec | None:
         user = self._current_user()
         if user is None:
             return self._login_redirect()
@@ -312,7 +289,7 @@ class AccountState(SessionState):
         with session_scope() as session:
             self._load_addresses(session, user.id)
         self.address_error = ""
-        return rx.toast.success(done, duration=3000)
+        return toast("success", done, duration=3000)
 
     # --- card -----------------------------------------------------------------------------
 
@@ -410,7 +387,7 @@ class AccountState(SessionState):
                     self.card_form_ready = False
         if card is None:
             return None
-        return rx.toast.success("Card saved", duration=3000)
+        return toast("success", "Card saved", duration=3000)
 
     # --- payouts --------------------------------------------------------------------------
 
@@ -448,7 +425,7 @@ class AccountState(SessionState):
             self.payout_kind, self.payout_holder, self.payout_ref = saved
             self.payout_errors = {}
             self.payout_saved = True
-        return rx.toast.success("Payout details saved", duration=3000)
+        return toast("success", "Payout details saved", duration=3000)
 
     # --- preferences ----------------------------------------------------------------------
 

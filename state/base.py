@@ -8,11 +8,11 @@ are never trusted for a decision.
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import Any, Literal, cast
 from urllib.parse import quote
 
 import reflex as rx
-from reflex.event import EventSpec
+from reflex.event import EventHandler, EventSpec
 from reflex_base.config import get_state_auto_setters
 
 from sneakers_app import routes
@@ -26,6 +26,20 @@ if get_state_auto_setters():
         "Reflex's state_auto_setters (REFLEX_STATE_AUTO_SETTERS) must stay off: it lets any "
         "browser set any state var."
     )
+
+
+def toast(
+    kind: Literal["success", "error", "info", "warning"], message: str, **options: Any
+) -> EventSpec:
+    """`rx.toast.<kind>(message, **options)`, typed (mypy sees Reflex's lazy `rx.toast` as Any)."""
+    spec: EventSpec = getattr(rx.toast, kind)(message, **options)
+    return spec
+
+
+def handler(event: object) -> EventHandler:
+    """A state's `@rx.event` handler as the EventHandler it is at run time (mypy sees Reflex's
+    `EventNamespace`), so a handler can chain another: `return handler(Other.on_load)()`."""
+    return cast(EventHandler, event)
 
 
 def event_namespace() -> Any | None:

@@ -13,6 +13,7 @@ import dataclasses
 import logging
 import time
 from datetime import UTC, datetime
+from typing import Literal
 
 import reflex as rx
 from reflex.event import EventSpec
@@ -20,7 +21,7 @@ from reflex.event import EventSpec
 from sneakers_app.db import session_scope
 from sneakers_app.services import accounts, notifications
 from sneakers_app.services.notifications import Kind, NotificationError
-from state.base import SessionState, client_connected
+from state.base import SessionState, client_connected, toast
 
 logger = logging.getLogger(__name__)
 
@@ -150,6 +151,9 @@ class NotificationState(SessionState):
 
     @rx.event
     def mark_read(self, notification_id: int) -> EventSpec | None:
+        return self._mark_read(notification_id)
+
+    def _mark_read(self, notification_id: object) -> EventSpec | None:
         user = self._current_user()
         if user is None:
             return self._login_redirect()
@@ -173,7 +177,7 @@ class NotificationState(SessionState):
     @rx.event
     def open_notification(self, notification_id: int) -> EventSpec | None:
         """Mark it read and follow its link (a path inside the app, looked up on our side)."""
-        redirect = self.mark_read(notification_id)
+        redirect = self._mark_read(notification_id)
         if redirect is not None:
             return redirect
         link = next((row.link for row in self.items if row.id == notification_id), "")
@@ -268,7 +272,9 @@ def _poll(token: str) -> _Poll | None:
 
 def _toast(notice: notifications.NotificationView) -> EventSpec:
     kind = notice.kind
-    show = rx.toast.error if kind == Kind.PAYMENT_FAILED else rx.toast.info
+    tone: Literal["success", "error", "info"] = "error" if kind == Kind.PAYMENT_FAILED else "info"
     if kind in (Kind.BID_MATCHED, Kind.ASK_MATCHED):
-        show = rx.toast.success
-    return show(notice.title, description=notice.body[:160], duration=8000, close_button=True)
+        tone = "success"
+    return toast(
+        tone, notice.title, description=notice.body[:160], duration=8000, close_button=True
+    )

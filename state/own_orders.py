@@ -9,7 +9,6 @@ import dataclasses
 
 from sneakers_app.db import session_scope
 from sneakers_app.money import parse_usd
-from sneakers_app.redis_client import get_engine
 from sneakers_app.services import limits, market
 
 
@@ -35,12 +34,7 @@ def reprice(
     try:
         with session_scope() as session:
             placed = market.edit_price(
-                session=session,
-                engine=get_engine(),
-                user_id=user_id,
-                side=side,
-                row_id=row_id,
-                price_cents=cents,
+                session=session, user_id=user_id, side=side, row_id=row_id, price_cents=cents
             )
     except market.MarketError as error:
         return Outcome(error.message, ok=False)
@@ -57,9 +51,7 @@ def cancel(*, user_id: int, side: market.SideName, row_id: object, ip: str = "")
         return Outcome(error.message, ok=False)
     try:
         with session_scope() as session:
-            market.cancel(
-                session=session, engine=get_engine(), user_id=user_id, side=side, row_id=row_id
-            )
+            market.cancel(session=session, user_id=user_id, side=side, row_id=row_id)
     except market.MarketError as error:
         return Outcome(error.message, ok=False)
     return Outcome(f"{side.capitalize()} cancelled.", ok=True)

@@ -14,7 +14,7 @@ from sneakers_app import outbox_relay, routes
 from sneakers_app.db import session_scope
 from sneakers_app.services import accounts, limits, notifications
 from state import offload
-from state.base import SessionState
+from state.base import SessionState, handler, toast
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ class PasswordChangeState(SessionState):
         self.form_key += 1  # empties the form
         ended = done.sessions_ended
         others = f" {ended} other session{'s' if ended != 1 else ''} logged out." if ended else ""
-        return rx.toast.success(f"Password changed.{others}", duration=5000)
+        return toast("success", f"Password changed.{others}", duration=5000)
 
     @rx.event
     async def log_out_everywhere(self) -> EventSpec:
@@ -161,7 +161,7 @@ class RecoveryState(SessionState):
         await self._forget_in_every_page_state()
         return [
             rx.redirect(routes.LOGIN),
-            rx.toast.success("Password changed. Log in with your new password.", duration=6000),
+            toast("success", "Password changed. Log in with your new password.", duration=6000),
         ]
 
     @rx.event
@@ -180,7 +180,7 @@ class RecoveryState(SessionState):
         self.checked = True
         return [
             rx.redirect(routes.BROWSE),
-            rx.toast.success(f"Welcome, {result.user.display_name}!"),
+            toast("success", f"Welcome, {result.user.display_name}!"),
         ]
 
 
@@ -235,4 +235,4 @@ class SecondFactorState(SessionState):
             self.code_error = error.message
             return None
         self._clear_secret()
-        return VerificationState.on_load()
+        return handler(VerificationState.on_load)()

@@ -148,13 +148,7 @@ class RedisEngine:
         args = self._args(
             keys,
             now,
-            cmd.order_id,
-            cmd.user_id,
-            cmd.side.value,
-            cmd.price_cents,
-            cmd.quantity,
-            cmd.time_in_force.value,
-            cmd.expires_at or cmd.deadline or 0,  # an IOC's slot holds its deadline
+            *_order_slots(cmd),
             c.min_price_cents,
             c.max_price_cents,
             c.max_quantity,
@@ -214,60 +208,56 @@ class RedisEngine:
         (per node on a cluster); across books there is no ordering guarantee."""
         now = self.clock()
         out: list[PlaceOutcome | None] = [place_shape_error(c) for c in cmds]
-        by_book: dict[str, list[int]] = {}
-        for i, r in enumerate(out):
-            if r is None:
-                by_book.setdefault(cmds[i].variant_id, []).append(i)
-        c = self.config
-        groups: list[tuple[BookKeys, list[int]]] = []
-        for variant_id, idx in by_book.items():
-            keys = book_keys(variant_id)
-            groups += ((keys, idx[at : at + batch_size]) for at in range(0, len(idx), batch_size))
+        groups = _batches(cmds, out, batch_size)
 
         def calls() -> Iterator[tuple[Sequence[str], Args]]:
             # built one at a time: the first goes out while the next ones are being built
-            bounds = (c.min_price_cents, c.max_price_cents, c.max_quantity, c.max_expiry_ms)
             for keys, group in groups:
-                floor = max(cmds[i].min_sequence for i in group)
-                args = self._args(keys, now, *bounds, floor)
-                for i in group:
-                    cmd = cmds[i]
-                    args += (
-                        cmd.order_id,
-                        cmd.user_id,
-                        cmd.side.value,
-                        cmd.price_cents,
-                        cmd.quantity,
-                        cmd.time_in_force.value,
-                        cmd.expires_at or cmd.deadline or 0,
-                    )
-                yield keys.script_keys, args
+                yield keys.script_keys, self._place_batch_args(keys, now, [cmds[i] for i in group])
 
         def handle(k: int, reply: list[Any]) -> None:
             group = groups[k][1]
-            if reply[0] not in _OK:  # the book refused the whole batch
-                for i in group:
-                    out[i] = self._rejected(cmds[i].variant_id, cmds[i].order_id, reply)
-                return
-            # the journal entry's events, and per order how many of them are its own (or its
-            # replay or refusal)
-            events, layout, at = json.loads(reply[1]), json.loads(reply[2]), int(reply[3])
-            pos = 0
-            for i, item in zip(group, layout, strict=True):
-                v, oid = cmds[i].variant_id, cmds[i].order_id
-                if type(item) is int:
-                    own = events_from_data(events[pos : pos + item], variant_id=v, at=at)
-                    out[i] = place_result(v, oid, own)
-                    pos += item
-                elif item[0] == "replay":
-                    own = events_from_data(item[2], variant_id=v, at=item[1])
-                    out[i] = place_result(v, oid, own, replayed=True)
-                else:
-                    out[i] = reject(v, oid, RejectCode(item[1]), item[2])
+            outcomes = self._place_batch_outcomes([cmds[i] for i in group], reply)
+            for i, outcome in zip(group, outcomes, strict=True):
+                out[i] = outcome
 
         if groups:
             self.scripts.call_each("place_batch", calls(), handle)
         return [r for r in out if r is not None]
+
+    def _place_batch_args(self, keys: BookKeys, now: int, batch: Sequence[PlaceOrder]) -> Args:
+        """One `place_batch` call's arguments: the bounds, the batch's sequence floor, then
+        seven slots per order."""
+        c = self.config
+        bounds = (c.min_price_cents, c.max_price_cents, c.max_quantity, c.max_expiry_ms)
+        args = self._args(keys, now, *bounds, max(cmd.min_sequence for cmd in batch))
+        for cmd in batch:
+            args += _order_slots(cmd)
+        return args
+
+    def _place_batch_outcomes(
+        self, batch: Sequence[PlaceOrder], reply: list[Any]
+    ) -> list[PlaceOutcome]:
+        """One outcome per order of a `place_batch` call, in the batch's order."""
+        if reply[0] not in _OK:  # the book refused the whole batch
+            return [self._rejected(cmd.variant_id, cmd.order_id, reply) for cmd in batch]
+        # the journal entry's events, and per order how many of them are its own (or its
+        # replay or refusal)
+        events, layout, at = json.loads(reply[1]), json.loads(reply[2]), int(reply[3])
+        outcomes: list[PlaceOutcome] = []
+        pos = 0
+        for cmd, item in zip(batch, layout, strict=True):
+            v, oid = cmd.variant_id, cmd.order_id
+            if type(item) is int:
+                own = events_from_data(events[pos : pos + item], variant_id=v, at=at)
+                outcomes.append(place_result(v, oid, own))
+                pos += item
+            elif item[0] == "replay":
+                own = events_from_data(item[2], variant_id=v, at=item[1])
+                outcomes.append(place_result(v, oid, own, replayed=True))
+            else:
+                outcomes.append(reject(v, oid, RejectCode(item[1]), item[2]))
+        return outcomes
 
     def cancel(self, cmd: CancelOrder) -> CancelOutcome:
         bad = cancel_shape_error(cmd)
@@ -360,3 +350,32 @@ class RedisEngine:
     def order(self, variant_id: str, order_id: str) -> OrderState | None:
         record = self.client.hget(book_keys(variant_id).orders, order_id)
         return None if record is None else parse_order(order_id, text(record))
+
+
+def _batches(
+    cmds: Sequence[PlaceOrder], out: Sequence[PlaceOutcome | None], batch_size: int
+) -> list[tuple[BookKeys, list[int]]]:
+    """The indexes of the commands not refused yet (`out[i] is None`), per book in their order,
+    cut into batches of at most `batch_size`."""
+    by_book: dict[str, list[int]] = {}
+    for i, r in enumerate(out):
+        if r is None:
+            by_book.setdefault(cmds[i].variant_id, []).append(i)
+    groups: list[tuple[BookKeys, list[int]]] = []
+    for variant_id, idx in by_book.items():
+        keys = book_keys(variant_id)
+        groups += ((keys, idx[at : at + batch_size]) for at in range(0, len(idx), batch_size))
+    return groups
+
+
+def _order_slots(cmd: PlaceOrder) -> tuple[str | int, ...]:
+    """An order's seven slots in the place scripts' arguments."""
+    return (
+        cmd.order_id,
+        cmd.user_id,
+        cmd.side.value,
+        cmd.price_cents,
+        cmd.quantity,
+        cmd.time_in_force.value,
+        cmd.expires_at or cmd.deadline or 0,  # an IOC's slot holds its deadline
+    )

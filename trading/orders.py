@@ -308,6 +308,13 @@ def place_shape_error(cmd: PlaceOrder) -> Rejected | None:
             return None
         if tif == TimeInForce.IOC and exp is None:
             return None
+    return _place_fields_error(cmd)
+
+
+def _place_fields_error(cmd: PlaceOrder) -> Rejected | None:
+    """The long way, for an order whose side, price, quantity or expiry missed the fast path:
+    which of them is wrong (None: they are all fine after all, e.g. int subclasses)."""
+    v, o = cmd.variant_id, cmd.order_id
     if cmd.side not in _SIDES:
         return reject(v, o, RejectCode.INVALID_SIDE, "side must be bid or ask")
     if not _is_int(cmd.price_cents):

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from trading.engine import Clock, parse_order, text, wall_clock_ms
 from trading.keys import book_keys
-from trading.market_data import depth, top_of_book
-from trading.orders import OrderStatus, Side, valid_id
+from trading.market_data import Depth, TopOfBook, depth, top_of_book
+from trading.orders import OrderState, OrderStatus, Side, valid_id
 from trading.scripts import ScriptRunner
 
 Value = str | int | None
@@ -104,8 +104,24 @@ def reconcile(client: object, variant_id: str, orders: Iterable[OpenOrder]) -> l
     diffs: list[Difference] = []
     if text(state) != "open":
         diffs.append(Difference(kind="book", field="state", redis_value=text(state) or None))
+    redis_orders = _resting_orders([*zip(bm, br, strict=True), *zip(am, ar, strict=True)], diffs)
+    diffs += _order_differences(redis_orders, {o.order_id: o for o in orders})
+    # the level totals and top of book must agree with the resting orders themselves
+    d = depth(client, variant_id)
+    diffs += _depth_differences(redis_orders, d)
+    top = top_of_book(client, variant_id)
+    if redis_orders or top.sequence:
+        diffs += _top_differences(top, d)
+    return diffs
+
+
+def _resting_orders(
+    members: Iterable[tuple[object, object]], diffs: list[Difference]
+) -> dict[str, OrderState]:
+    """The book's resting orders by id, from its (member, record) pairs; a member without a
+    record, or whose record is not an open order at the member's sequence, adds a difference."""
     redis_orders = {}
-    for m, r in [*zip(bm, br, strict=True), *zip(am, ar, strict=True)]:
+    for m, r in members:
         member, record = text(m), text(r)
         oid = member[16:]
         if not record:
@@ -117,7 +133,14 @@ def reconcile(client: object, variant_id: str, orders: Iterable[OpenOrder]) -> l
             diffs.append(
                 Difference(kind="book", order_id=oid, field="status", redis_value=st.status)
             )
-    db = {o.order_id: o for o in orders}
+    return redis_orders
+
+
+def _order_differences(
+    redis_orders: dict[str, OrderState], db: dict[str, OpenOrder]
+) -> list[Difference]:
+    """Orders on one side only, and fields that differ, in the database's order."""
+    diffs: list[Difference] = []
     for oid, o in db.items():
         r = redis_orders.get(oid)
         if r is None:
@@ -140,40 +163,42 @@ def reconcile(client: object, variant_id: str, orders: Iterable[OpenOrder]) -> l
                 )
     for oid in redis_orders.keys() - db.keys():
         diffs.append(Difference(kind="missing_in_database", order_id=oid))
-    # the level totals and top of book must agree with the resting orders themselves
+    return diffs
+
+
+def _depth_differences(redis_orders: dict[str, OrderState], d: Depth) -> list[Difference]:
+    """Price levels whose total quantity or order count differs from their resting orders."""
     expected: dict[tuple[str, int], list[int]] = {}
     for r in redis_orders.values():
         level = expected.setdefault((r.side.value, r.price_cents), [0, 0])
         level[0] += r.remaining
         level[1] += 1
-    d = depth(client, variant_id)
     actual = {("bid", lv.price_cents): [lv.quantity, lv.orders] for lv in d.bids} | {
         ("ask", lv.price_cents): [lv.quantity, lv.orders] for lv in d.asks
     }
-    for level_key in sorted(expected.keys() | actual.keys()):
-        if expected.get(level_key) != actual.get(level_key):
-            diffs.append(
-                Difference(
-                    kind="depth",
-                    field=f"{level_key[0]}@{level_key[1]}",
-                    redis_value=str(actual.get(level_key)),
-                    database_value=str(expected.get(level_key)),
-                )
-            )
-    top = top_of_book(client, variant_id)
+    return [
+        Difference(
+            kind="depth",
+            field=f"{level_key[0]}@{level_key[1]}",
+            redis_value=str(actual.get(level_key)),
+            database_value=str(expected.get(level_key)),
+        )
+        for level_key in sorted(expected.keys() | actual.keys())
+        if expected.get(level_key) != actual.get(level_key)
+    ]
+
+
+def _top_differences(top: TopOfBook, d: Depth) -> list[Difference]:
+    """The stored top of book against the best levels."""
     best_bid = d.bids[0].price_cents if d.bids else None
     best_ask = d.asks[0].price_cents if d.asks else None
-    if redis_orders or top.sequence:
-        if top.bid_cents != best_bid:
-            diffs.append(
-                Difference(
-                    kind="top", field="bid", redis_value=top.bid_cents, database_value=best_bid
-                )
-            )
-        if top.ask_cents != best_ask:
-            diffs.append(
-                Difference(
-                    kind="top", field="ask", redis_value=top.ask_cents, database_value=best_ask
-                )
-            )
+    diffs: list[Difference] = []
+    if top.bid_cents != best_bid:
+        diffs.append(
+            Difference(kind="top", field="bid", redis_value=top.bid_cents, database_value=best_bid)
+        )
+    if top.ask_cents != best_ask:
+        diffs.append(
+            Difference(kind="top", field="ask", redis_value=top.ask_cents, database_value=best_ask)
+        )
     return diffs

@@ -216,25 +216,9 @@ class ScriptRunner:
                 on_reply(i, reply)
             return
         script = SCRIPTS[name]
-        sent: list[tuple[Sequence[str], Args]] = []
-        missing: list[int] = []
-        failure: Exception | None = None
         conn = pool.get_connection()
         try:
-            for keys, args in calls:
-                conn.send_packed_command(conn.pack_command(*script.evalsha(keys, args)))
-                sent.append((keys, args))
-            for i in range(len(sent)):
-                try:
-                    reply = conn.read_response()
-                except NoScriptError:
-                    missing.append(i)
-                    continue
-                except ResponseError as exc:
-                    failure = failure or exc
-                    continue
-                if failure is None:
-                    on_reply(i, reply)
+            sent, missing, failure = self._stream(conn, script, calls, on_reply)
         except BaseException:
             conn.disconnect()  # replies may be left unread: never reuse this connection
             raise
@@ -249,6 +233,35 @@ class ScriptRunner:
                 if isinstance(reply, Exception):
                     raise reply
                 on_reply(i, reply)
+
+    @staticmethod
+    def _stream(
+        conn: Any,
+        script: LuaScript,
+        calls: Iterable[tuple[Sequence[str], Args]],
+        on_reply: Callable[[int, Any], None],
+    ) -> tuple[list[tuple[Sequence[str], Args]], list[int], Exception | None]:
+        """`call_each` on one connection: send each call as `calls` yields it, then read the
+        replies in order and hand each to `on_reply` until an error reply. Returns the calls
+        sent, the indexes of those that met NOSCRIPT, and the first error reply."""
+        sent: list[tuple[Sequence[str], Args]] = []
+        missing: list[int] = []
+        failure: Exception | None = None
+        for keys, args in calls:
+            conn.send_packed_command(conn.pack_command(*script.evalsha(keys, args)))
+            sent.append((keys, args))
+        for i in range(len(sent)):
+            try:
+                reply = conn.read_response()
+            except NoScriptError:
+                missing.append(i)
+                continue
+            except ResponseError as exc:
+                failure = failure or exc
+                continue
+            if failure is None:
+                on_reply(i, reply)
+        return sent, missing, failure
 
     def _pipeline(
         self, script: LuaScript, calls: Sequence[tuple[Sequence[str], Args]]

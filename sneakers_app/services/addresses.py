@@ -102,6 +102,14 @@ def _owned(session: Session, user_id: int, address_id: int) -> Address:
     return address
 
 
+def find_owned(*, session: Session, user_id: int, address_id: int) -> Address | None:
+    """One of the user's addresses, or None (missing and not-yours read the same)."""
+    try:
+        return _owned(session, user_id, address_id)
+    except AddressError:
+        return None
+
+
 def _make_default(session: Session, user_id: int, address: Address) -> None:
     for other in list_addresses(session=session, user_id=user_id):
         if other.id != address.id and other.is_default:

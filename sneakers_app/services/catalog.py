@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import func, text
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from sneakers_app.models import Ask, Product, ProductVariant, Sale
 from sneakers_app.services import tape
@@ -191,20 +192,7 @@ def browse(
     """The browse grid: search, filter, sort, with each product's market figures."""
     now = now or datetime.now(UTC)
     tokens = search_tokens(filters.query)
-    stmt = select(Product)
-    if filters.brand:
-        stmt = stmt.where(Product.brand == filters.brand[:60])
-    if filters.release_year:
-        stmt = stmt.where(
-            col(Product.release_date) >= date(filters.release_year, 1, 1),
-            col(Product.release_date) <= date(filters.release_year, 12, 31),
-        )
-    if filters.size:
-        stmt = stmt.where(
-            col(Product.id).in_(
-                select(ProductVariant.product_id).where(ProductVariant.size == filters.size[:10])
-            )
-        )
+    stmt = _filtered(filters)
     rank: dict[int, int] = {}
     if tokens:
         order = _matching_ids(session, tokens)
@@ -219,51 +207,77 @@ def browse(
     cards = []
     for p in products:
         f = figures.get(p.id or 0, {})
-        price = f.get("ask") or f.get("last")
-        if filters.min_price_cents is not None and (
-            price is None or price < filters.min_price_cents
-        ):
-            continue
-        if filters.max_price_cents is not None and (
-            price is None or price > filters.max_price_cents
-        ):
-            continue
-        cards.append(
-            ProductCard(
-                id=p.id or 0,
-                slug=p.slug,
-                name=p.name,
-                brand=p.brand,
-                colorway=p.colorway,
-                image=p.image,
-                retail_price_cents=p.retail_price_cents,
-                release_date=p.release_date,
-                last_sale_cents=f.get("last"),
-                lowest_ask_cents=f.get("ask"),
-                change_24h_bp=change_bp(f.get("last"), f.get("day")),
-                change_30d_bp=change_bp(f.get("last"), f.get("month")),
-                sales_30d=int(f.get("volume") or 0),
+        if _in_price_range(f.get("ask") or f.get("last"), filters):
+            cards.append(_card(p, f))
+    by_rank = bool(tokens) and filters.sort == "most_active"
+    by_rank = by_rank and not any((filters.brand, filters.size, filters.release_year))
+    if by_rank:
+        cards.sort(key=lambda c: rank.get(c.id, 0))
+    else:
+        cards = _sorted(cards, filters.sort if filters.sort in SORTS else "most_active")
+    return cards[: max(1, min(limit, 200))]
+
+
+def _filtered(filters: BrowseFilters) -> SelectOfScalar[Product]:
+    """The products of the brand, release year and size asked for."""
+    stmt = select(Product)
+    if filters.brand:
+        stmt = stmt.where(Product.brand == filters.brand[:60])
+    if filters.release_year:
+        stmt = stmt.where(
+            col(Product.release_date) >= date(filters.release_year, 1, 1),
+            col(Product.release_date) <= date(filters.release_year, 12, 31),
+        )
+    if filters.size:
+        stmt = stmt.where(
+            col(Product.id).in_(
+                select(ProductVariant.product_id).where(ProductVariant.size == filters.size[:10])
             )
         )
-    sort = filters.sort if filters.sort in SORTS else "most_active"
-    if (
-        tokens
-        and filters.sort == "most_active"
-        and not any((filters.brand, filters.size, filters.release_year))
-    ):
-        cards.sort(key=lambda c: rank.get(c.id, 0))
-    elif sort == "most_active":
-        cards.sort(key=lambda c: (-c.sales_30d, c.name))
-    elif sort in ("price_low", "price_high"):
+    return stmt
+
+
+def _in_price_range(price: int | None, filters: BrowseFilters) -> bool:
+    """Whether a price (lowest ask, else last sale) is within the bounds asked for; no price is
+    out as soon as either bound is set."""
+    low, high = filters.min_price_cents, filters.max_price_cents
+    if low is not None and (price is None or price < low):
+        return False
+    if high is not None and (price is None or price > high):
+        return False
+    return True
+
+
+def _card(p: Product, f: dict[str, int | None]) -> ProductCard:
+    return ProductCard(
+        id=p.id or 0,
+        slug=p.slug,
+        name=p.name,
+        brand=p.brand,
+        colorway=p.colorway,
+        image=p.image,
+        retail_price_cents=p.retail_price_cents,
+        release_date=p.release_date,
+        last_sale_cents=f.get("last"),
+        lowest_ask_cents=f.get("ask"),
+        change_24h_bp=change_bp(f.get("last"), f.get("day")),
+        change_30d_bp=change_bp(f.get("last"), f.get("month")),
+        sales_30d=int(f.get("volume") or 0),
+    )
+
+
+def _sorted(cards: list[ProductCard], sort: str) -> list[ProductCard]:
+    """The cards in one of the SORTS orders (priced before unpriced when sorting by price)."""
+    if sort == "most_active":
+        return sorted(cards, key=lambda c: (-c.sales_30d, c.name))
+    if sort in ("price_low", "price_high"):
         priced = [c for c in cards if c.display_price_cents is not None]
         unpriced = [c for c in cards if c.display_price_cents is None]
         priced.sort(key=lambda c: c.display_price_cents or 0, reverse=sort == "price_high")
-        cards = priced + unpriced
-    elif sort == "newest":
-        cards.sort(key=lambda c: (c.release_date, c.id), reverse=True)
-    else:
-        cards.sort(key=lambda c: -abs(c.change_30d_bp or 0))
-    return cards[: max(1, min(limit, 200))]
+        return priced + unpriced
+    if sort == "newest":
+        return sorted(cards, key=lambda c: (c.release_date, c.id), reverse=True)
+    return sorted(cards, key=lambda c: -abs(c.change_30d_bp or 0))
 
 
 def search_products(

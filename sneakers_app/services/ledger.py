@@ -116,15 +116,7 @@ CHARGED_STATES = {
 def check(*, session: Session) -> LedgerReport:
     """Prove the books: every transaction balances, and each order's money adds up."""
     report = LedgerReport()
-    sums: dict[str, int] = defaultdict(int)
-    for txn_id, amount in session.exec(select(LedgerEntry.txn_id, LedgerEntry.amount_cents)).all():
-        sums[txn_id] += int(amount)
-        report.entries += 1
-    report.transactions = len(sums)
-    for txn_id, total in sorted(sums.items()):
-        if total != 0:
-            report.problems.append(f"transaction {txn_id} does not balance: {total:+d} cents")
-
+    _check_transactions(session, report)
     escrows = balances(session=session, prefix="escrow:order:")
     charged = _succeeded(session, "charge")
     refunded = _succeeded(session, "refund")
@@ -136,42 +128,13 @@ def check(*, session: Session) -> LedgerReport:
     }
     for order in session.exec(select(Order)).all():
         assert order.id is not None
-        held = escrows.get(escrow(order.id), 0)
-        paid_in = charged.get(order.id, 0)
-        paid_back = refunded.get(order.id, 0)
-        label = f"order {order.id} ({order.status})"
-        if order.status in CHARGED_STATES:
-            expect_in, expect_back = order.buyer_total_cents, 0
-            expect_held = -order.buyer_total_cents
-        elif order.status in REFUNDED_STATES:
-            expect_in, expect_back, expect_held = (
-                order.buyer_total_cents,
-                order.buyer_total_cents,
-                0,
-            )
-        elif order.status == "completed":
-            expect_in, expect_back, expect_held = order.buyer_total_cents, 0, 0
-        else:  # created, payment_failed, cancelled: no money kept
-            expect_in, expect_back, expect_held = paid_in, paid_in, 0
-        if paid_in != expect_in:
-            report.problems.append(f"{label}: charged {paid_in}, expected {expect_in}")
-        if paid_back != expect_back:
-            report.problems.append(f"{label}: refunded {paid_back}, expected {expect_back}")
-        if held != expect_held:
-            report.problems.append(f"{label}: escrow holds {-held}, expected {-expect_held}")
-        if order.status == "completed":
-            parts = (
-                order.seller_payout_cents
-                + order.seller_transaction_fee_cents
-                + order.seller_processing_fee_cents
-                + order.seller_shipping_cents
-                + order.buyer_processing_fee_cents
-                + order.buyer_shipping_cents
-            )
-            if parts != order.buyer_total_cents:
-                report.problems.append(f"{label}: payout and fees add to {parts}")
-            if order.id in payouts and payouts[order.id] > order.seller_payout_cents:
-                report.problems.append(f"{label}: paid out more than the seller's share")
+        report.problems += _order_problems(
+            order,
+            held=escrows.get(escrow(order.id), 0),
+            paid_in=charged.get(order.id, 0),
+            paid_back=refunded.get(order.id, 0),
+            paid_out=payouts.get(order.id),
+        )
     clearing = balance(session=session, account=CLEARING)
     expected_clearing = sum(charged.values()) - sum(refunded.values()) - sum(payouts.values())
     if clearing != expected_clearing:
@@ -179,6 +142,59 @@ def check(*, session: Session) -> LedgerReport:
             f"stripe:clearing is {clearing}, but charges - refunds - payouts = {expected_clearing}"
         )
     return report
+
+
+def _check_transactions(session: Session, report: LedgerReport) -> None:
+    """Count the transactions and entries; every transaction must sum to zero."""
+    sums: dict[str, int] = defaultdict(int)
+    for txn_id, amount in session.exec(select(LedgerEntry.txn_id, LedgerEntry.amount_cents)).all():
+        sums[txn_id] += int(amount)
+        report.entries += 1
+    report.transactions = len(sums)
+    for txn_id, total in sorted(sums.items()):
+        if total != 0:
+            report.problems.append(f"transaction {txn_id} does not balance: {total:+d} cents")
+
+
+def _expected_money(order: Order, paid_in: int) -> tuple[int, int, int]:
+    """What the order's state says must have been charged, refunded and held in escrow (held
+    as the escrow account's balance: negative while it holds money)."""
+    if order.status in CHARGED_STATES:
+        return order.buyer_total_cents, 0, -order.buyer_total_cents
+    if order.status in REFUNDED_STATES:
+        return order.buyer_total_cents, order.buyer_total_cents, 0
+    if order.status == "completed":
+        return order.buyer_total_cents, 0, 0
+    return paid_in, paid_in, 0  # created, payment_failed, cancelled: no money kept
+
+
+def _order_problems(
+    order: Order, *, held: int, paid_in: int, paid_back: int, paid_out: int | None
+) -> list[str]:
+    """What does not add up in one order's money."""
+    label = f"order {order.id} ({order.status})"
+    expect_in, expect_back, expect_held = _expected_money(order, paid_in)
+    problems = []
+    if paid_in != expect_in:
+        problems.append(f"{label}: charged {paid_in}, expected {expect_in}")
+    if paid_back != expect_back:
+        problems.append(f"{label}: refunded {paid_back}, expected {expect_back}")
+    if held != expect_held:
+        problems.append(f"{label}: escrow holds {-held}, expected {-expect_held}")
+    if order.status == "completed":
+        parts = (
+            order.seller_payout_cents
+            + order.seller_transaction_fee_cents
+            + order.seller_processing_fee_cents
+            + order.seller_shipping_cents
+            + order.buyer_processing_fee_cents
+            + order.buyer_shipping_cents
+        )
+        if parts != order.buyer_total_cents:
+            problems.append(f"{label}: payout and fees add to {parts}")
+        if paid_out is not None and paid_out > order.seller_payout_cents:
+            problems.append(f"{label}: paid out more than the seller's share")
+    return problems
 
 
 def _succeeded(session: Session, kind: str) -> dict[int, int]:

@@ -25,6 +25,7 @@ from sqlmodel import Session, col, select
 from sneakers_app.models import Ask, Bid, EngineFill, ProductVariant, User, utcnow
 from sneakers_app.models import Trade as TradeRow
 from sneakers_app.money import format_usd
+from sneakers_app.redis_client import get_engine
 from sneakers_app.services import book_sequences, fees, notifications, payments
 from sneakers_app.vocabulary import LISTING_OPEN
 from trading.engine import RedisEngine
@@ -431,9 +432,16 @@ def _own_open_row(session: Session, user_id: int, side: SideName, row_id: int) -
 
 
 def cancel(
-    *, session: Session, engine: RedisEngine, user_id: int, side: SideName, row_id: int
+    *,
+    session: Session,
+    engine: RedisEngine | None = None,
+    user_id: int,
+    side: SideName,
+    row_id: int,
 ) -> None:
-    """Cancel your own open bid or ask (the consumer records the cancellation)."""
+    """Cancel your own open bid or ask (the consumer records the cancellation). `engine`
+    defaults to the app's engine client."""
+    engine = engine or get_engine()
     row = _own_open_row(session, user_id, side, row_id)
     outcome = engine.cancel(
         CancelOrder(
@@ -484,13 +492,15 @@ def cancel_bids_of_blocked_buyer(
 def edit_price(
     *,
     session: Session,
-    engine: RedisEngine,
+    engine: RedisEngine | None = None,
     user_id: int,
     side: SideName,
     row_id: int,
     price_cents: int,
 ) -> Placed:
-    """Change the price of your open bid or ask (it loses its place in the queue)."""
+    """Change the price of your open bid or ask (it loses its place in the queue). `engine`
+    defaults to the app's engine client."""
+    engine = engine or get_engine()
     row = _own_open_row(session, user_id, side, row_id)
     price_cents = check_price(price_cents, side=side)
     if side == "bid":

@@ -124,26 +124,13 @@ def run_batched(
     pending: list[PlaceOrder] = []
     expected: dict[str, list[Any]] = {b: [] for b in BOOKS}
 
-    def journal_events(outcome: object, book: str) -> None:
-        if isinstance(outcome, PlaceResult) and outcome.replayed:
-            return
-        expected[book].extend(getattr(outcome, "events", ()))
-
     def drain() -> None:
         if not pending:
             return
-        got = redis_engine.place_many(pending, batch_size=batch_size)
-        want = [ref.place(c) for c in pending]
-        assert got == want, (pending, got, want)
+        want = _place_many_matches(redis_engine, ref, pending, batch_size)
         for c, w in zip(pending, want, strict=True):
             note_kinds(w)
-            journal_events(w, c.variant_id)
-        for b in {c.variant_id for c in pending}:
-            assert redis_engine.snapshot(b) == ref.snapshot(b)
-        for c in pending:
-            assert redis_engine.order(c.variant_id, c.order_id) == ref.order(
-                c.variant_id, c.order_id
-            )
+            expected[c.variant_id].extend(_journaled(w))
         pending.clear()
 
     for op in ops:
@@ -159,10 +146,38 @@ def run_batched(
             continue
         got, want = redis_engine.execute(cmd), ref.execute(cmd)
         assert got == want, (cmd, got, want)
-        journal_events(want, cmd.variant_id)
+        expected[cmd.variant_id].extend(_journaled(want))
         assert redis_engine.snapshot(cmd.variant_id) == ref.snapshot(cmd.variant_id)
     drain()
     compare_market_data(redis_engine, ref)
+    _check_journals(redis_engine, expected)
+
+
+def _journaled(outcome: object) -> tuple[Any, ...]:
+    """The events an outcome adds to its book's journal (a replay adds none)."""
+    if isinstance(outcome, PlaceResult) and outcome.replayed:
+        return ()
+    return tuple(getattr(outcome, "events", ()))
+
+
+def _place_many_matches(
+    redis_engine: RedisEngine, ref: ReferenceEngine, pending: list[PlaceOrder], batch_size: int
+) -> list[Any]:
+    """`place_many` gives the outcomes of placing `pending` one by one in the reference engine,
+    and leaves the same books and orders; returns those outcomes."""
+    got = redis_engine.place_many(pending, batch_size=batch_size)
+    want = [ref.place(c) for c in pending]
+    assert got == want, (pending, got, want)
+    for b in {c.variant_id for c in pending}:
+        assert redis_engine.snapshot(b) == ref.snapshot(b)
+    for c in pending:
+        assert redis_engine.order(c.variant_id, c.order_id) == ref.order(c.variant_id, c.order_id)
+    return want
+
+
+def _check_journals(redis_engine: RedisEngine, expected: dict[str, list[Any]]) -> None:
+    """Each book's journal holds the expected events in order, in rising sequence, and never
+    the same trade id twice."""
     for b in BOOKS:
         entries = read_journal(redis_engine.client, b)
         assert [e for entry in entries for e in entry.events] == expected[b]

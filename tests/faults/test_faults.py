@@ -12,7 +12,11 @@ STREAM_SECONDS = 8.0
 
 
 def _mid_stream(stack: FaultStack, at: float = 3.0) -> None:
+    """Start the order stream and return `at` seconds into it. The clock starts at the stream's
+    first answered order, not at the driver's launch: on a loaded machine the driver can take
+    longer than `at` to start, and the fault would then land before any order was sent."""
     stack.start_stream(STREAM_SECONDS)
+    stack.wait_for("the order stream's first order", lambda: stack.outcomes(), timeout=60.0)
     time.sleep(at)
 
 

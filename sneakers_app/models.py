@@ -18,6 +18,7 @@ from sqlalchemy import (
     Index,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -558,7 +559,11 @@ class Notification(SQLModel, table=True):
     link: str = Field(default="", max_length=300)
     dedupe_key: str = Field(max_length=200, unique=True)
     emailed_at: datetime | None = opt_ts()
+    # When the user read it in the inbox (None: unread, or never shown there).
     read_at: datetime | None = opt_ts()
+    # Sent by email only (the user turned the in-app channel off for its kind): the row exists
+    # for the dedupe key and the send-once claim, and the inbox never shows or counts it.
+    email_only: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     created_at: datetime = ts()
 
 

@@ -30,7 +30,6 @@ from sneakers_app.services.notifications.delivery import (
     notify,
 )
 from sneakers_app.services.notifications.inbox import (
-    EMAIL_ONLY_READ_AT,
     MAX_INBOX_PAGE,
     NotificationNotFound,
     NotificationView,
@@ -68,7 +67,6 @@ from sneakers_app.services.notifications.rendering import (
 
 __all__ = [
     "ALWAYS_SENT",
-    "EMAIL_ONLY_READ_AT",
     "EMAIL_TASK",
     "KINDS",
     "MAX_INBOX_PAGE",

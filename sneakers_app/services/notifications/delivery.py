@@ -16,7 +16,6 @@ from sneakers_app.models import Notification, OutboxMessage, User, utcnow
 from sneakers_app.services import limits, outbox
 from sneakers_app.services.email import EmailRejected, Mailer
 from sneakers_app.services.notifications._sql import insert_for, table_of
-from sneakers_app.services.notifications.inbox import EMAIL_ONLY_READ_AT
 from sneakers_app.services.notifications.kinds import NotificationError, kind_of
 from sneakers_app.services.notifications.preferences import channels
 from sneakers_app.services.notifications.rendering import build_email, render
@@ -100,7 +99,8 @@ def notify(
                 link=text.link,
                 dedupe_key=dedupe_key,
                 emailed_at=None,
-                read_at=None if in_app else EMAIL_ONLY_READ_AT,
+                read_at=None,
+                email_only=not in_app,
                 created_at=now,
             )
             .on_conflict_do_nothing(index_elements=["dedupe_key"])
@@ -121,7 +121,7 @@ def notify(
     return NotifyResult(
         notification=row,
         created=created,
-        in_app=row.read_at != EMAIL_ONLY_READ_AT,
+        in_app=not row.email_only,
         email_due=email_due,
     )
 

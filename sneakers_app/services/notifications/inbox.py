@@ -1,17 +1,17 @@
 """The inbox: a user's notifications newest first, the unread count, marking read.
 
 A notification the user wants by email only still has a row (for the dedupe key and the
-send-once claim); such rows are stored as already read at `EMAIL_ONLY_READ_AT`, a fixed instant
-no real read can have, and every inbox query leaves them out.
+send-once claim), marked `email_only`: every inbox query leaves such rows out, so they are
+never listed, counted as unread or marked read.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from sneakers_app.models import Notification, utcnow
@@ -19,7 +19,6 @@ from sneakers_app.services.notifications._sql import table_of
 from sneakers_app.services.notifications.kinds import NotificationError
 
 __all__ = [
-    "EMAIL_ONLY_READ_AT",
     "MAX_INBOX_PAGE",
     "NotificationNotFound",
     "NotificationView",
@@ -29,7 +28,6 @@ __all__ = [
     "unread_count",
 ]
 
-EMAIL_ONLY_READ_AT = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_INBOX_PAGE = 100
 
 
@@ -51,8 +49,9 @@ class NotificationView:
     read: bool
 
 
-def _visible() -> Any:
-    return or_(col(Notification.read_at).is_(None), col(Notification.read_at) != EMAIL_ONLY_READ_AT)
+def _shown() -> Any:
+    """The rows the inbox shows: all but the email-only ones."""
+    return col(Notification.email_only).is_(False)
 
 
 def inbox(
@@ -60,7 +59,7 @@ def inbox(
 ) -> list[NotificationView]:
     """Newest first; pass the last id seen as `before_id` for the next page."""
     limit = max(1, min(limit, MAX_INBOX_PAGE))
-    stmt = select(Notification).where(Notification.user_id == user_id, _visible())
+    stmt = select(Notification).where(Notification.user_id == user_id, _shown())
     if before_id is not None:
         stmt = stmt.where(col(Notification.id) < before_id)
     rows = session.exec(stmt.order_by(col(Notification.id).desc()).limit(limit)).all()
@@ -82,7 +81,7 @@ def unread_count(*, session: Session, user_id: int) -> int:
     return session.exec(
         select(func.count())
         .select_from(Notification)
-        .where(Notification.user_id == user_id, col(Notification.read_at).is_(None))
+        .where(Notification.user_id == user_id, col(Notification.read_at).is_(None), _shown())
     ).one()
 
 
@@ -93,7 +92,7 @@ def mark_read(
     (or one that does not exist) raises `NotificationNotFound` and changes nothing."""
     row = session.exec(
         select(Notification).where(
-            Notification.id == notification_id, Notification.user_id == user_id, _visible()
+            Notification.id == notification_id, Notification.user_id == user_id, _shown()
         )
     ).first()
     if row is None:
@@ -112,7 +111,11 @@ def mark_all_read(*, session: Session, user_id: int, now: datetime | None = None
     table = table_of(Notification)
     result = session.execute(
         update(table)
-        .where(table.c.user_id == user_id, table.c.read_at.is_(None))
+        .where(
+            table.c.user_id == user_id,
+            table.c.read_at.is_(None),
+            table.c.email_only.is_(False),
+        )
         .values(read_at=now or utcnow())
         .returning(table.c.id)
     )

@@ -143,8 +143,8 @@ def test_email_only_notifications_move_from_the_1970_marker_to_their_own_column(
         migrations.downgrade(database_url, "0005_book_sequences")
         engine.dispose()
         with engine.connect() as conn:
-            rows = conn.execute(select(old.c.id, old.c.read_at).order_by(old.c.id)).all()
-        assert [tuple(r) for r in rows] == [(1, epoch), (2, None), (3, read)]
+            back = conn.execute(select(old.c.id, old.c.read_at).order_by(old.c.id)).all()
+        assert [tuple(r) for r in back] == [(1, epoch), (2, None), (3, read)]
         migrations.upgrade(database_url)
     finally:
         engine.dispose()

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Index,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -48,15 +49,19 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+# By column type (`sa_type`), not by a ready `sa_column`: each table built from a field gets a
+# column of its own, so a non-table base (`ListingBase`) can hold timestamps for two tables.
 def ts(*, nullable: bool = False, index: bool = False) -> Any:
     return Field(
         default_factory=utcnow if not nullable else None,
-        sa_column=Column(UTCDateTime(), nullable=nullable, index=index),
+        sa_type=UTCDateTime,
+        nullable=nullable,
+        index=index,
     )
 
 
 def opt_ts() -> Any:
-    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    return Field(default=None, sa_type=UTCDateTime, nullable=True)
 
 
 def status_check(column: str, values: tuple[str, ...], name: str) -> CheckConstraint:
@@ -229,46 +234,35 @@ def _order_side_args(table: str) -> tuple[Any, ...]:
     )
 
 
-class Bid(SQLModel, table=True):
+class ListingBase(SQLModel):
+    """What a bid and an ask share (the two tables differ only in name and side). Not a table:
+    `Bid` and `Ask` are."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id")
+    variant_id: int = Field(foreign_key="product_variants.id")
+    price_cents: int
+    quantity: int = 1
+    filled_quantity: int = 0
+    status: str = Field(default=ListingStatus.OPEN, max_length=20)
+    time_in_force: str = Field(default=TimeInForce.GTC, max_length=3)
+    client_key: str = Field(max_length=64, unique=True)
+    engine_accepted: bool = False
+    # The book sequence the engine gave the order (its time priority), for rebuilding books.
+    engine_sequence: int = 0
+    expires_at: datetime | None = opt_ts()
+    created_at: datetime = ts()
+    updated_at: datetime = ts()
+
+
+class Bid(ListingBase, table=True):
     __tablename__ = "bids"
     __table_args__ = _order_side_args("bids")
 
-    id: int | None = Field(default=None, primary_key=True)
-    user_id: int = Field(foreign_key="users.id")
-    variant_id: int = Field(foreign_key="product_variants.id")
-    price_cents: int
-    quantity: int = 1
-    filled_quantity: int = 0
-    status: str = Field(default="open", max_length=20)
-    time_in_force: str = Field(default="gtc", max_length=3)
-    client_key: str = Field(max_length=64, unique=True)
-    engine_accepted: bool = False
-    # The book sequence the engine gave the order (its time priority), for rebuilding books.
-    engine_sequence: int = 0
-    expires_at: datetime | None = opt_ts()
-    created_at: datetime = ts()
-    updated_at: datetime = ts()
 
-
-class Ask(SQLModel, table=True):
+class Ask(ListingBase, table=True):
     __tablename__ = "asks"
     __table_args__ = _order_side_args("asks")
-
-    id: int | None = Field(default=None, primary_key=True)
-    user_id: int = Field(foreign_key="users.id")
-    variant_id: int = Field(foreign_key="product_variants.id")
-    price_cents: int
-    quantity: int = 1
-    filled_quantity: int = 0
-    status: str = Field(default="open", max_length=20)
-    time_in_force: str = Field(default="gtc", max_length=3)
-    client_key: str = Field(max_length=64, unique=True)
-    engine_accepted: bool = False
-    # The book sequence the engine gave the order (its time priority), for rebuilding books.
-    engine_sequence: int = 0
-    expires_at: datetime | None = opt_ts()
-    created_at: datetime = ts()
-    updated_at: datetime = ts()
 
 
 class OrderBook(SQLModel, table=True):
@@ -558,7 +552,11 @@ class Notification(SQLModel, table=True):
     link: str = Field(default="", max_length=300)
     dedupe_key: str = Field(max_length=200, unique=True)
     emailed_at: datetime | None = opt_ts()
+    # When the user read it in the inbox (None: unread, or never shown there).
     read_at: datetime | None = opt_ts()
+    # Sent by email only (the user turned the in-app channel off for its kind): the row exists
+    # for the dedupe key and the send-once claim, and the inbox never shows or counts it.
+    email_only: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     created_at: datetime = ts()
 
 

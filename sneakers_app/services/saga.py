@@ -579,6 +579,8 @@ def pay_out_connect(
             order_id=payout.order_id,
             client=client,
         )
+    except payments.PaymentTemporarilyUnavailable:
+        raise  # for the task to retry, not a refusal
     except payments.PaymentError as exc:
         return _payout_failed(session, payout, str(exc))
     try:

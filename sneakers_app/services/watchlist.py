@@ -1,6 +1,6 @@
 """Watching a product (one size or all sizes) with an optional target price.
 
-A watch is a `PriceAlert` row; notifications.price_drop_alerts tells the watcher when a new
+A watch is a `PriceAlert` row; `notifications.price_drops` tells the watcher when a new
 lowest ask meets the target. A NULL variant means "any size": the unique constraint does not
 cover NULLs on either database, so the row is looked up before it is written.
 """

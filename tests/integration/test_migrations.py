@@ -3,9 +3,11 @@ databases, and the models match the migrated schema."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import Boolean, DateTime, Integer, String, column, insert, inspect, select, table
 from sqlmodel import SQLModel
 
 import sneakers_app.models  # noqa: F401
@@ -64,5 +66,85 @@ def test_upgrade_downgrade_upgrade(database_url: str) -> None:
         migrations.upgrade(database_url)
         engine.dispose()
         assert EXPECTED_TABLES <= set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def test_email_only_notifications_move_from_the_1970_marker_to_their_own_column(
+    database_url: str,
+) -> None:
+    """0006 turns the old email-only marker (read at 1970-01-01) into `email_only`, the read
+    ones and the unread ones stay as they were, and the downgrade puts the marker back."""
+    epoch, read = datetime(1970, 1, 1), datetime(2025, 3, 14, 15, 9)
+    users = table(
+        "users",
+        column("id", Integer()),
+        column("email", String()),
+        column("display_name", String()),
+        column("password_hash", String()),
+        column("is_staff", Boolean()),
+        column("is_admin", Boolean()),
+        column("created_at", DateTime()),
+    )
+    old_columns = (
+        ("id", Integer()),
+        ("user_id", Integer()),
+        ("kind", String()),
+        ("title", String()),
+        ("body", String()),
+        ("link", String()),
+        ("dedupe_key", String()),
+        ("read_at", DateTime()),
+        ("created_at", DateTime()),
+    )
+    old = table("notifications", *(column(name, type_) for name, type_ in old_columns))
+    new = table(
+        "notifications",
+        *(column(name, type_) for name, type_ in old_columns),
+        column("email_only", Boolean()),
+    )
+    engine = make_engine(database_url)
+    try:
+        migrations.downgrade(database_url, "0005_book_sequences")
+        engine.dispose()
+        with engine.begin() as conn:
+            conn.execute(
+                insert(users).values(
+                    id=1,
+                    email="old@example.com",
+                    display_name="Old",
+                    password_hash="x",
+                    is_staff=False,
+                    is_admin=False,
+                    created_at=read,
+                )
+            )
+            for id_, read_at in ((1, epoch), (2, None), (3, read)):
+                conn.execute(
+                    insert(old).values(
+                        id=id_,
+                        user_id=1,
+                        kind="outbid",
+                        title="t",
+                        body="",
+                        link="",
+                        dedupe_key=f"k{id_}",
+                        read_at=read_at,
+                        created_at=read,
+                    )
+                )
+        migrations.upgrade(database_url)
+        engine.dispose()
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(new.c.id, new.c.email_only, new.c.read_at).order_by(new.c.id)
+            ).all()
+        assert [tuple(r) for r in rows] == [(1, True, None), (2, False, None), (3, False, read)]
+        migrations.downgrade(database_url, "0005_book_sequences")
+        engine.dispose()
+        with engine.connect() as conn:
+            back = conn.execute(select(old.c.id, old.c.read_at).order_by(old.c.id)).all()
+        assert [tuple(r) for r in back] == [(1, epoch), (2, None), (3, read)]
+        migrations.upgrade(database_url)
     finally:
         engine.dispose()

@@ -367,21 +367,26 @@ class RefusingConnect:
         self.server.server_close()
 
 
+def _pay_to_connect(mk: Market, seller: int, account_ref: str) -> None:
+    """The seller is paid through Stripe Connect, to this account."""
+    with mk.session() as s:
+        payments.save_payout_account(
+            session=s,
+            user_id=seller,
+            kind="stripe_connect",
+            account_ref=account_ref,
+            holder_name="Seller",
+            password="a long enough password",  # changing saved details
+        )
+        s.commit()
+
+
 def test_connect_payouts_that_failed_or_were_lost_show_to_staff(mk: Market, variant: int) -> None:
     staff = mk.staff()
     made: list[int] = []
     for _ in range(2):
         seller, buyer = mk.seller(), mk.buyer()
-        with mk.session() as s:
-            payments.save_payout_account(
-                session=s,
-                user_id=seller,
-                kind="stripe_connect",
-                account_ref="acct_1Gone",
-                holder_name="Seller",
-                password="a long enough password",  # changing saved details
-            )
-            s.commit()
+        _pay_to_connect(mk, seller, "acct_1Gone")
         made.append(_delivered_to_payout(mk, seller, buyer, staff, variant))
     failed_id, lost_id = made
     refusing = RefusingConnect()
@@ -412,6 +417,31 @@ def test_connect_payouts_that_failed_or_were_lost_show_to_staff(mk: Market, vari
         assert "not sent" in problems[lost_id].problem
         with pytest.raises(OrderError, match="staff only"):
             verification_views.payout_problems(session=s, staff_id=mk.seller())
+
+
+def test_a_connect_payout_stripe_cannot_reach_is_retried_not_failed(
+    mk: Market, variant: int
+) -> None:
+    """Network trouble during the transfer raises for the task to retry (the payout stays as
+    it was); only a refusal marks the payout failed."""
+    seller, buyer, staff = mk.seller(), mk.buyer(), mk.staff()
+    _pay_to_connect(mk, seller, "acct_1Later")
+    payout_id = _delivered_to_payout(mk, seller, buyer, staff, variant)
+    with mk.session() as s:
+        before = s.get(Payout, payout_id)
+        assert before is not None
+        status = before.status
+    offline = stripe.StripeClient(
+        "sk_test_connect",
+        stripe_version=payments.STRIPE_API_VERSION,
+        base_addresses={"api": f"http://127.0.0.1:{free_port()}"},
+        max_network_retries=0,
+    )
+    with pytest.raises(payments.PaymentTemporarilyUnavailable), session_scope(mk.db) as s:
+        saga.pay_out_connect(session=s, payout_id=payout_id, client=offline)
+    with mk.session() as s:
+        after = s.get(Payout, payout_id)
+        assert after is not None and after.status == status != "failed"
 
 
 # --- finding 9: staff conflict of interest and high-value deliveries --------------------------

@@ -90,7 +90,7 @@ def test_the_shared_client_uses_the_configured_timeout(
     monkeypatch.setenv("STRIPE_TIMEOUT_SECONDS", "1")
     get_settings.cache_clear()
     try:
-        client = payments._client(None)
+        client = payments.client.stripe_client(None)
         errors: list[Exception] = []
 
         def call() -> None:

@@ -410,6 +410,31 @@ def test_unreachable_stripe_raises_a_retryable_error_and_the_retry_charges_once(
         payments.ensure_customer(session=session, user_id=other, client=offline)
 
 
+def test_a_card_look_up_stripe_cannot_reach_is_retryable_not_a_missing_card(
+    session: Session,
+    stripe_client: stripe.StripeClient,
+    stripe_settings: Settings,
+    buyer: int,
+) -> None:
+    """`PaymentTemporarilyUnavailable` is a `PaymentError`, yet a look-up that could not reach
+    Stripe is not reported as a card or setup that does not exist."""
+    method_id = save_card(session, stripe_client, stripe_settings, buyer)
+    session.commit()
+    nowhere = stripe_settings.model_copy(
+        update={"STRIPE_API_BASE": f"http://127.0.0.1:{servers.free_port()}"}
+    )
+    offline = payments.make_client(nowhere, max_network_retries=0)
+    assert issubclass(payments.PaymentTemporarilyUnavailable, payments.PaymentError)
+    with pytest.raises(payments.PaymentTemporarilyUnavailable):
+        payments.save_payment_method(
+            session=session, user_id=buyer, payment_method_id=method_id, client=offline
+        )
+    with pytest.raises(payments.PaymentTemporarilyUnavailable):
+        payments.complete_setup(
+            session=session, user_id=buyer, setup_intent_id="seti_0000000000", client=offline
+        )
+
+
 # --- refunds --------------------------------------------------------------------------------
 
 

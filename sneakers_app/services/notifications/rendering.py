@@ -1,0 +1,178 @@
+"""Rendering: a kind's title, body and link from a context, and the email a notification sends.
+
+What templates may name is `render_context`'s work: every context value as text, cents also in
+dollars, and what the ids in the context lead to (the product's name and size, an order's
+ship-by date, a bid's or ask's expiry).
+"""
+
+from __future__ import annotations
+
+import html
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+
+from sqlmodel import Session
+
+from sneakers_app import routes
+from sneakers_app.models import Ask, Bid, Notification, Order, Product, ProductVariant, User
+from sneakers_app.money import format_usd
+from sneakers_app.services.email import OutgoingEmail, address_only, header_text
+from sneakers_app.services.notifications.kinds import KINDS, Kind
+from sneakers_app.settings import Settings, get_settings
+
+__all__ = ["Rendered", "build_email", "render", "render_context"]
+
+_TITLE_MAX = 200
+_BODY_MAX = 2000
+_LINK_MAX = 300
+
+
+class _Blank(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def _text(value: object) -> str:
+    if isinstance(value, datetime):
+        stamp = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+        return f"{stamp:%a %d %b %Y, %H:%M} UTC"
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if "T" in value and parsed.tzinfo is not None:
+            return _text(parsed)
+        return value
+    return str(value)
+
+
+def _looked_up(session: Session, context: Mapping[str, object]) -> dict[str, object]:
+    """What the ids in the context tell: the bid's, ask's or order's variant and deadline, and
+    the product's name, size and slug. Values the caller passed win."""
+    out: dict[str, object] = {}
+    source: Bid | Ask | Order | None = None
+    order_id, bid_id, ask_id = (context.get(k) for k in ("order_id", "bid_id", "ask_id"))
+    if isinstance(order_id, int):
+        source = session.get(Order, order_id)
+    elif isinstance(bid_id, int):
+        source = session.get(Bid, bid_id)
+    elif isinstance(ask_id, int):
+        source = session.get(Ask, ask_id)
+    if isinstance(source, Order):
+        out["ship_by"] = source.ship_by
+    elif source is not None:
+        out["expires_at"] = source.expires_at
+    variant_id = context.get("variant_id", source.variant_id if source else None)
+    product_id = context.get("product_id")
+    if isinstance(variant_id, int):
+        variant = session.get(ProductVariant, variant_id)
+        if variant is not None:
+            out["size"] = variant.size
+            product_id = variant.product_id
+    if isinstance(product_id, int):
+        product = session.get(Product, product_id)
+        if product is not None:
+            out["product"] = product.name
+            out["product_slug"] = product.slug
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def render_context(session: Session, context: Mapping[str, object]) -> dict[str, str]:
+    """What templates may name: every context value as text, `<x>_cents` also as `<x>` in
+    dollars, what the ids lead to (see `_looked_up`), and `item`, `order_ref`, `appeal_note`,
+    `tracking_note`."""
+    values: dict[str, str] = {}
+    for key, value in context.items():
+        values[key] = _text(value)
+        if key.endswith("_cents") and isinstance(value, int) and not isinstance(value, bool):
+            values[key.removesuffix("_cents")] = format_usd(value)
+    for key, value in _looked_up(session, context).items():
+        values.setdefault(key, _text(value))
+    product, size = values.get("product"), values.get("size")
+    item = product or "your item"
+    if product and size:
+        item = f"{product} (size {size})"
+    values.setdefault("item", item)
+    order_id = context.get("order_id")
+    values.setdefault("order_ref", f"Order #{order_id}" if order_id is not None else "Your order")
+    if "can_appeal" in context:
+        values.setdefault(
+            "appeal_note",
+            "You can appeal this decision once from the order page."
+            if context["can_appeal"]
+            else "This decision is final.",
+        )
+    if values.get("tracking"):
+        values.setdefault("tracking_note", f"Tracking number: {values['tracking']}.")
+    return values
+
+
+def _fill(template: str, values: Mapping[str, str]) -> str:
+    return template.format_map(_Blank(values))
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+@dataclass(frozen=True, kw_only=True)
+class Rendered:
+    title: str
+    body: str
+    link: str
+
+
+def render(*, session: Session, kind: Kind, context: Mapping[str, object]) -> Rendered:
+    spec = KINDS[kind]
+    values = render_context(session, context)
+    fields = {name for _, name, _, _ in string.Formatter().parse(spec.link) if name}
+    link = _fill(spec.link, values) if all(values.get(f) for f in fields) else spec.fallback_link
+    return Rendered(
+        title=header_text(_fill(spec.title, values), max_length=_TITLE_MAX),
+        body=_squash(_fill(spec.body, values))[:_BODY_MAX],
+        link=link[:_LINK_MAX],
+    )
+
+
+def build_email(
+    *, notification: Notification, user: User, settings: Settings | None = None
+) -> OutgoingEmail:
+    """Plain text plus a simple HTML part. Header values go through `header_text` (no CR/LF can
+    start a header of its own), and the envelope recipient is the account's address alone."""
+    settings = settings or get_settings()
+    to_address = address_only(user.email)
+    from_address = address_only(settings.EMAIL_FROM)
+    from_name = header_text(settings.EMAIL_FROM.rsplit("<", 1)[0].strip().strip('"'))
+    domain = from_address.rsplit("@", 1)[1]
+    link = settings.APP_URL.rstrip("/") + (notification.link or routes.NOTIFICATIONS)
+    prefs = settings.APP_URL.rstrip("/") + routes.ACCOUNT
+
+    message = EmailMessage()
+    message["Subject"] = header_text(notification.title)
+    message["From"] = formataddr((from_name, from_address)) if from_name else from_address
+    message["To"] = formataddr((header_text(user.display_name, max_length=60), to_address))
+    message["Date"] = format_datetime(notification.created_at.astimezone(UTC))
+    # Stable per notification: a receiving server can drop a duplicate by it.
+    message["Message-ID"] = f"<notification-{notification.id}@{domain}>"
+    message["Auto-Submitted"] = "auto-generated"
+    message["X-Sneakers-Notification"] = f"{notification.id}:{notification.kind}"
+    message.set_content(
+        f"{notification.title}\n\n{notification.body}\n\n{link}\n\n"
+        f"-- \nSneakers Marketplace. Choose which emails you get: {prefs}\n"
+    )
+    esc = html.escape
+    message.add_alternative(
+        '<!doctype html><html><body style="font-family:sans-serif">'
+        f"<h2>{esc(notification.title)}</h2><p>{esc(notification.body)}</p>"
+        f'<p><a href="{esc(link, quote=True)}">Open in Sneakers Marketplace</a></p>'
+        f'<hr><p style="color:#666;font-size:12px">'
+        f'<a href="{esc(prefs, quote=True)}">Choose which emails you get</a></p>'
+        "</body></html>",
+        subtype="html",
+    )
+    return OutgoingEmail(message=message, sender=from_address, recipients=(to_address,))

@@ -1,0 +1,219 @@
+"""Customers and saved cards. Card numbers never reach our server: the browser collects them
+with Stripe Elements and confirms a SetupIntent; we only see the resulting payment method id.
+A buyer whose off-session charges kept failing may not bid or buy until they save a new card.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
+
+import stripe
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from sneakers_app.models import Order, OrderEvent, User, utcnow
+from sneakers_app.services.payments.client import (
+    PaymentError,
+    PaymentTemporarilyUnavailable,
+    card_only,
+    id_of,
+    stripe_call,
+    stripe_client,
+)
+
+__all__ = [
+    "CARD_FAILURE_LIMIT",
+    "CARD_FAILURE_WINDOW",
+    "CardSummary",
+    "SetupIntentSecret",
+    "card_blocked_reason",
+    "complete_setup",
+    "create_setup_intent",
+    "ensure_customer",
+    "has_payment_method",
+    "recent_charge_failures",
+    "save_payment_method",
+]
+
+# A buyer whose off-session charges failed this many times within the window may not bid or buy
+# until they save a new card (a failing card is a free way to paint the price tape).
+CARD_FAILURE_LIMIT = 2
+CARD_FAILURE_WINDOW = timedelta(days=30)
+_PAYMENT_METHOD_ID = re.compile(r"^pm_[A-Za-z0-9_]{1,250}$")
+_SETUP_INTENT_ID = re.compile(r"^seti_[A-Za-z0-9_]{1,250}$")
+
+
+@dataclass(frozen=True, kw_only=True)
+class CardSummary:
+    brand: str
+    last4: str
+
+
+class SetupIntentSecret(NamedTuple):
+    """What the card form needs: the browser confirms the SetupIntent with its client secret."""
+
+    id: str
+    client_secret: str
+
+
+def _lock_user(session: Session, user_id: int) -> User:
+    user = session.exec(select(User).where(User.id == user_id).with_for_update()).first()
+    if user is None:
+        raise PaymentError("Account not found.")
+    return user
+
+
+def ensure_customer(
+    *, session: Session, user_id: int, client: stripe.StripeClient | None = None
+) -> str:
+    """The user's Stripe customer id, creating the customer the first time (and only then)."""
+    user = _lock_user(session, user_id)
+    if user.stripe_customer_id:
+        return user.stripe_customer_id
+    # Tied to this user row, so a retry after a lost response finds the same customer at Stripe.
+    key = f"customer:user:{user.id}:{int(user.created_at.timestamp() * 1_000_000)}"
+    with stripe_call("create a customer"):
+        customer = stripe_client(client).v1.customers.create(
+            params={
+                "email": user.email,
+                "name": user.display_name,
+                "metadata": {"user_id": str(user.id)},
+            },
+            options={"idempotency_key": key},
+        )
+    user.stripe_customer_id = customer.id
+    session.add(user)
+    session.flush()
+    return customer.id
+
+
+def create_setup_intent(
+    *, session: Session, user_id: int, client: stripe.StripeClient | None = None
+) -> SetupIntentSecret:
+    """Start saving a card: Stripe Elements confirms this SetupIntent in the browser."""
+    customer_id = ensure_customer(session=session, user_id=user_id, client=client)
+    with stripe_call("start saving a card"):
+        intent = stripe_client(client).v1.setup_intents.create(
+            params=card_only(
+                customer=customer_id, usage="off_session", metadata={"user_id": str(user_id)}
+            )
+        )
+    if not intent.client_secret:
+        raise PaymentError("Payment provider returned no client secret for the card form.")
+    return SetupIntentSecret(id=intent.id, client_secret=intent.client_secret)
+
+
+def save_payment_method(
+    *,
+    session: Session,
+    user_id: int,
+    payment_method_id: str,
+    client: stripe.StripeClient | None = None,
+) -> CardSummary:
+    """Make a card the user entered in the browser their default for off-session charges."""
+    payment_method_id = (payment_method_id or "").strip()
+    if not _PAYMENT_METHOD_ID.match(payment_method_id):
+        raise PaymentError("That is not a card from the card form.")
+    customer_id = ensure_customer(session=session, user_id=user_id, client=client)
+    api = stripe_client(client)
+    try:
+        with stripe_call("look up the card"):
+            method = api.v1.payment_methods.retrieve(payment_method_id)
+    except PaymentTemporarilyUnavailable:
+        raise
+    except PaymentError as exc:
+        raise PaymentError("That card was not found. Please enter it again.") from exc
+    if method.type != "card" or method.card is None:
+        raise PaymentError("Only cards can be saved for bids.")
+    owner = id_of(method.customer)
+    if owner is not None and owner != customer_id:
+        raise PaymentError("That card belongs to another account.")
+    if owner is None:
+        with stripe_call("save the card"):
+            api.v1.payment_methods.attach(payment_method_id, params={"customer": customer_id})
+    with stripe_call("make the card your default"):
+        api.v1.customers.update(
+            customer_id, params={"invoice_settings": {"default_payment_method": payment_method_id}}
+        )
+    summary = CardSummary(brand=str(method.card.brand)[:32], last4=str(method.card.last4)[-4:])
+    user = _lock_user(session, user_id)
+    user.default_payment_method_id = payment_method_id
+    user.card_brand = summary.brand
+    user.card_last4 = summary.last4
+    user.card_saved_at = utcnow()
+    session.add(user)
+    session.flush()
+    return summary
+
+
+def complete_setup(
+    *,
+    session: Session,
+    user_id: int,
+    setup_intent_id: str,
+    client: stripe.StripeClient | None = None,
+) -> CardSummary:
+    """Save the card of a SetupIntent the browser confirmed, after checking it is this user's."""
+    setup_intent_id = (setup_intent_id or "").strip()
+    if not _SETUP_INTENT_ID.match(setup_intent_id):
+        raise PaymentError("That card setup was not found.")
+    customer_id = ensure_customer(session=session, user_id=user_id, client=client)
+    try:
+        with stripe_call("look up the card setup"):
+            intent = stripe_client(client).v1.setup_intents.retrieve(setup_intent_id)
+    except PaymentTemporarilyUnavailable:
+        raise
+    except PaymentError as exc:
+        raise PaymentError("That card setup was not found.") from exc
+    if id_of(intent.customer) != customer_id:
+        raise PaymentError("That card setup belongs to another account.")
+    if intent.status != "succeeded":
+        raise PaymentError("The card was not confirmed. Please try again.")
+    payment_method_id = id_of(intent.payment_method)
+    if payment_method_id is None:
+        raise PaymentError("The card setup has no card.")
+    return save_payment_method(
+        session=session, user_id=user_id, payment_method_id=payment_method_id, client=client
+    )
+
+
+def has_payment_method(user: User) -> bool:
+    """Whether the user can bid or buy: a Stripe customer with a default card."""
+    return bool(user.stripe_customer_id and user.default_payment_method_id)
+
+
+def recent_charge_failures(*, session: Session, user_id: int, now: datetime | None = None) -> int:
+    """The buyer's orders whose charge failed within `CARD_FAILURE_WINDOW`, counting only
+    failures after the card now on file was saved (a new card starts afresh)."""
+    now = now or utcnow()
+    since = now - CARD_FAILURE_WINDOW
+    user = session.get(User, user_id)
+    if user is not None and user.card_saved_at is not None:
+        saved = user.card_saved_at
+        saved = saved if saved.tzinfo else saved.replace(tzinfo=UTC)
+        since = max(since, saved)
+    count = session.exec(
+        select(func.count())
+        .select_from(OrderEvent)
+        .join(Order, col(Order.id) == col(OrderEvent.order_id))
+        .where(
+            Order.buyer_id == user_id,
+            OrderEvent.to_status == "payment_failed",
+            col(OrderEvent.created_at) >= since,
+        )
+    ).one()
+    return int(count)
+
+
+def card_blocked_reason(*, session: Session, user_id: int, now: datetime | None = None) -> str:
+    """Why this buyer may not bid or buy now, or "" when they may."""
+    if recent_charge_failures(session=session, user_id=user_id, now=now) >= CARD_FAILURE_LIMIT:
+        days = CARD_FAILURE_WINDOW.days
+        return (
+            f"Your card was declined twice in the last {days} days: update your card in your "
+            "account before you bid or buy."
+        )
+    return ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from components.order_parts import ELLIPSIS, NUM, thumb
-from state.portfolio import BidView, HoldingView, PortfolioState
+from state.portfolio import HoldingView, PortfolioState
 
 
 def trend_color(trend: rx.Var) -> rx.Var:
@@ -120,98 +120,6 @@ def holding_row(item: HoldingView) -> rx.Component:
         padding_y="12px",
         border_top="1px solid var(--gray-a4)",
         class_name="holding-row",
-    )
-
-
-def bid_row(bid: BidView) -> rx.Component:
-    return rx.flex(
-        rx.hstack(
-            thumb(bid.image, bid.name),
-            rx.vstack(
-                rx.link(
-                    rx.text(bid.name, size="2", weight="bold", style=ELLIPSIS, width="100%"),
-                    href=bid.href,
-                    color="var(--gray-12)",
-                    underline="hover",
-                    width="100%",
-                ),
-                rx.text(
-                    "US ",
-                    bid.size,
-                    " \u00b7 Expires ",
-                    bid.expires,
-                    size="1",
-                    color="var(--gray-11)",
-                ),
-                spacing="1",
-                min_width="0",
-                flex="1",
-            ),
-            spacing="3",
-            align="center",
-            flex="1",
-            min_width="0",
-            width="100%",
-        ),
-        rx.hstack(
-            _figure_block("Your bid", bid.price),
-            rx.vstack(
-                rx.cond(
-                    bid.state == "highest",
-                    rx.badge(
-                        rx.icon("crown", size=12),
-                        "Highest bid",
-                        color_scheme="green",
-                        variant="soft",
-                        class_name="bid-state",
-                    ),
-                    rx.badge(
-                        rx.icon("arrow-down", size=12),
-                        "Outbid",
-                        color_scheme="red",
-                        variant="soft",
-                        class_name="bid-state",
-                    ),
-                ),
-                rx.text(
-                    "Top bid ",
-                    bid.highest,
-                    " \u00b7 Ask ",
-                    bid.lowest,
-                    size="1",
-                    color="var(--gray-11)",
-                ),
-                spacing="1",
-                align=rx.breakpoints(initial="start", md="end"),
-            ),
-            rx.button(
-                rx.icon("pencil", size=14),
-                "Edit",
-                variant="soft",
-                size="2",
-                on_click=PortfolioState.open_edit_bid(bid.id),
-                id=f"edit-bid-{bid.id}",
-            ),
-            rx.button(
-                "Cancel",
-                variant="ghost",
-                color_scheme="red",
-                size="2",
-                on_click=PortfolioState.cancel_bid(bid.id),
-                id=f"cancel-bid-{bid.id}",
-            ),
-            spacing="3",
-            align="center",
-            wrap="wrap",
-        ),
-        direction=rx.breakpoints(initial="column", md="row"),
-        align=rx.breakpoints(initial="start", md="center"),
-        gap="3",
-        width="100%",
-        padding_y="12px",
-        border_top="1px solid var(--gray-a4)",
-        class_name="bid-row",
-        id=f"bid-{bid.id}",
     )
 
 
@@ -336,62 +244,5 @@ def add_item_dialog() -> rx.Component:
             id="add-item-dialog",
         ),
         open=s.add_open,
-        on_open_change=s.dialog_open_change,
-    )
-
-
-def edit_bid_dialog() -> rx.Component:
-    s = PortfolioState
-    return rx.dialog.root(
-        rx.dialog.content(
-            rx.dialog.title("Change your bid"),
-            rx.dialog.description(s.edit_bid_name, size="2", color="var(--gray-11)"),
-            rx.form(
-                rx.vstack(
-                    _label("New bid (USD)", "bid-price"),
-                    rx.input(
-                        rx.input.slot("$"),
-                        name="price",
-                        id="bid-price",
-                        width="100%",
-                        default_value=s.edit_bid_value,
-                        key=s.edit_bid_id,
-                        input_mode="decimal",
-                        max_length=20,
-                        size="3",
-                        auto_focus=True,
-                    ),
-                    _error(s.edit_bid_error, "bid-price-error"),
-                    rx.text(
-                        "If an ask is at or below the new bid, you buy at once.",
-                        size="1",
-                        color="var(--gray-11)",
-                    ),
-                    rx.hstack(
-                        rx.dialog.close(
-                            rx.button("Cancel", variant="soft", color_scheme="gray", type="button")
-                        ),
-                        rx.button(
-                            "Save bid",
-                            type="submit",
-                            loading=s.busy,
-                            disabled=s.busy,
-                            id="bid-price-save",
-                        ),
-                        justify="end",
-                        spacing="3",
-                        width="100%",
-                    ),
-                    spacing="2",
-                    width="100%",
-                    padding_top="12px",
-                ),
-                on_submit=s.save_bid_price,
-                reset_on_submit=False,
-            ),
-            max_width="440px",
-            id="edit-bid-dialog",
-        ),
-        open=s.edit_bid_id != 0,
         on_open_change=s.dialog_open_change,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from components.order_parts import ELLIPSIS, NUM, status_badge, thumb
-from state.selling import AskView, PayoutView, SaleView, SellerState
+from state.selling import PayoutView, SaleView, SellerState
 
 
 def _name_block(name: rx.Var, sub: rx.Component, href: rx.Var) -> rx.Component:
@@ -47,74 +47,6 @@ def _item(image: rx.Var, name: rx.Var, sub: rx.Component, href: rx.Var) -> rx.Co
         flex="1",
         min_width="0",
         width="100%",
-    )
-
-
-def ask_row(ask: AskView) -> rx.Component:
-    return _row(
-        _item(
-            ask.image,
-            ask.name,
-            rx.hstack(
-                rx.text(
-                    "US ",
-                    ask.size,
-                    " \u00b7 Expires ",
-                    ask.expires,
-                    size="1",
-                    color="var(--gray-11)",
-                ),
-                spacing="2",
-            ),
-            ask.href,
-        ),
-        rx.hstack(
-            rx.vstack(
-                rx.text("Your ask", size="1", color="var(--gray-11)"),
-                rx.text(ask.price, size="3", weight="bold", style=NUM),
-                spacing="0",
-                align="end",
-            ),
-            rx.vstack(
-                rx.cond(
-                    ask.is_lowest,
-                    rx.badge(
-                        rx.icon("trophy", size=12),
-                        "Lowest ask",
-                        color_scheme="green",
-                        variant="soft",
-                    ),
-                    rx.badge("Lowest is ", ask.lowest, color_scheme="amber", variant="soft"),
-                ),
-                rx.text("Highest bid ", ask.highest_bid, size="1", color="var(--gray-11)"),
-                spacing="1",
-                align="end",
-                min_width="130px",
-            ),
-            rx.button(
-                rx.icon("pencil", size=14),
-                "Edit",
-                variant="soft",
-                size="2",
-                on_click=SellerState.open_edit_ask(ask.id),
-                id=f"edit-ask-{ask.id}",
-            ),
-            rx.button(
-                "Cancel",
-                variant="ghost",
-                color_scheme="red",
-                size="2",
-                on_click=SellerState.cancel_ask(ask.id),
-                id=f"cancel-ask-{ask.id}",
-            ),
-            spacing="3",
-            align="center",
-            justify=rx.breakpoints(initial="between", md="end"),
-            wrap="wrap",
-            width=rx.breakpoints(initial="100%", md="auto"),
-        ),
-        class_name="ask-row",
-        id=f"ask-{ask.id}",
     )
 
 
@@ -386,45 +318,6 @@ def _buttons(confirm: str, confirm_id: str, color: str = "green") -> rx.Componen
         justify="end",
         spacing="3",
         width="100%",
-    )
-
-
-def edit_ask_dialog() -> rx.Component:
-    return _dialog(
-        SellerState.edit_ask_id != 0,
-        "Change your ask",
-        rx.text(SellerState.edit_ask_name),
-        rx.form(
-            rx.vstack(
-                rx.text(
-                    "New price (USD)", as_="label", size="2", weight="medium", html_for="ask-price"
-                ),
-                rx.input(
-                    rx.input.slot("$"),
-                    name="price",
-                    id="ask-price",
-                    width="100%",
-                    default_value=SellerState.edit_price_value,
-                    key=SellerState.edit_ask_id,
-                    input_mode="decimal",
-                    max_length=20,
-                    size="3",
-                    auto_focus=True,
-                ),
-                field_error(SellerState.edit_price_error, "ask-price-error"),
-                rx.text(
-                    "If a bid is at or above the new price, it sells at once.",
-                    size="1",
-                    color="var(--gray-11)",
-                ),
-                _buttons("Save price", "ask-price-save"),
-                spacing="2",
-                width="100%",
-            ),
-            on_submit=SellerState.save_ask_price,
-            reset_on_submit=False,
-        ),
-        "edit-ask-dialog",
     )
 
 

@@ -5,14 +5,9 @@ from __future__ import annotations
 import reflex as rx
 
 from components.layout import page
+from components.listing_parts import edit_listing_dialog, listing_rows
 from components.order_parts import NUM, empty_state, muted, order_row, section
-from components.portfolio_parts import (
-    add_item_dialog,
-    bid_row,
-    edit_bid_dialog,
-    holding_row,
-    trend_color,
-)
+from components.portfolio_parts import add_item_dialog, holding_row, trend_color
 from sneakers_app import routes
 from state.portfolio import PortfolioState
 
@@ -88,7 +83,7 @@ def summary_card() -> rx.Component:
                 ),
                 rx.vstack(
                     rx.text("Active bids", size="1", color="var(--gray-11)"),
-                    rx.text(s.bids.length(), size="4", weight="bold"),
+                    rx.text(s.own_listings.length(), size="4", weight="bold"),
                     spacing="0",
                 ),
                 columns="3",
@@ -136,8 +131,8 @@ def bids_section() -> rx.Component:
     return section(
         "Active bids",
         rx.cond(
-            s.bids.length() > 0,
-            rx.vstack(rx.foreach(s.bids, bid_row), spacing="0", width="100%"),
+            s.own_listings.length() > 0,
+            listing_rows(s, "bid"),
             empty_state(
                 "hand-coins",
                 "No active bids",
@@ -192,7 +187,7 @@ def portfolio_page() -> rx.Component:
                 rx.center(rx.spinner(size="3"), padding_y="64px", width="100%"),
             ),
             add_item_dialog(),
-            edit_bid_dialog(),
+            edit_listing_dialog(PortfolioState, "bid"),
             spacing="5",
             width="100%",
         ),

@@ -5,13 +5,12 @@ from __future__ import annotations
 import reflex as rx
 
 from components.layout import page
+from components.listing_parts import edit_listing_dialog, listing_rows
 from components.order_parts import empty_state, muted, section, stat
 from components.seller_parts import (
     accept_dialog,
     appeal_dialog,
-    ask_row,
     completed_row,
-    edit_ask_dialog,
     payout_row,
     pending_row,
     ship_dialog,
@@ -151,8 +150,8 @@ def asks_section() -> rx.Component:
     return section(
         "Active asks",
         rx.cond(
-            s.asks.length() > 0,
-            rx.vstack(rx.foreach(s.asks, ask_row), spacing="0", width="100%"),
+            s.own_listings.length() > 0,
+            listing_rows(s, "ask"),
             empty_state(
                 "tag",
                 "No active asks",
@@ -259,7 +258,7 @@ def sell_page() -> rx.Component:
                 _dashboard(),
                 rx.center(rx.spinner(size="3"), padding_y="64px", width="100%"),
             ),
-            edit_ask_dialog(),
+            edit_listing_dialog(SellerState, "ask"),
             ship_dialog(),
             appeal_dialog(),
             accept_dialog(),

@@ -1,18 +1,19 @@
-"""The seller's side of the marketplace: listings, sales to ship, payouts, analytics, level.
+"""The seller's side of the marketplace: sales to ship, payouts, analytics, level.
 
-Read-only views; the actions (edit or cancel an ask, mark shipped, extend, appeal, accept a
-failed inspection) are the market, saga and verification services, which check ownership.
+Read-only views; the seller's open asks, and editing or cancelling one, are `listings`; the
+actions on sales (mark shipped, extend, appeal, accept a failed inspection) are the saga and
+verification services, which check ownership.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 
 from sqlmodel import Session, col, select
 
-from sneakers_app.models import Ask, Order, Payout, utcnow
+from sneakers_app.models import Order, Payout, utcnow
 from sneakers_app.services import fees, orders
 from sneakers_app.services.order_views import (
     Tone,
@@ -21,8 +22,6 @@ from sneakers_app.services.order_views import (
     tone_for,
     variant_labels,
 )
-from sneakers_app.vocabulary import LISTING_OPEN
-from trading import market_data
 
 Period = Literal["week", "month"]
 LIMIT = 200
@@ -39,56 +38,6 @@ PENDING = (
     "delivered",
 )
 CLOSED = ("completed", "returned_to_seller", "seller_did_not_ship")
-
-
-@dataclass(frozen=True, kw_only=True)
-class ActiveAsk:
-    id: int
-    product: VariantLabel
-    price_cents: int
-    lowest_ask_cents: int | None
-    highest_bid_cents: int | None
-    is_lowest: bool
-    expires_at: datetime | None
-    created_at: datetime
-
-
-def active_asks(*, session: Session, redis_client: Any, seller_id: int) -> list[ActiveAsk]:
-    """Open asks with whether each is (tied for) the lowest ask of its size right now."""
-    rows = list(
-        session.exec(
-            select(Ask)
-            .where(
-                Ask.user_id == seller_id,
-                col(Ask.status).in_(LISTING_OPEN),
-                Ask.time_in_force == "gtc",
-            )
-            .order_by(col(Ask.created_at).desc(), col(Ask.id).desc())
-            .limit(LIMIT)
-        ).all()
-    )
-    labels = variant_labels(session, (a.variant_id for a in rows))
-    books = market_data.tops(redis_client, [str(a.variant_id) for a in rows]) if rows else {}
-    out = []
-    for ask in rows:
-        label = labels.get(ask.variant_id)
-        if label is None:
-            continue
-        top = books.get(str(ask.variant_id))
-        lowest = top.ask_cents if top else None
-        out.append(
-            ActiveAsk(
-                id=ask.id or 0,
-                product=label,
-                price_cents=ask.price_cents,
-                lowest_ask_cents=lowest,
-                highest_bid_cents=top.bid_cents if top else None,
-                is_lowest=lowest is None or ask.price_cents <= lowest,
-                expires_at=orders.aware(ask.expires_at) if ask.expires_at else None,
-                created_at=orders.aware(ask.created_at),
-            )
-        )
-    return out
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -12,7 +12,9 @@ from typing import Literal
 
 import reflex as rx
 
-from components.order_parts import ELLIPSIS, NUM, thumb
+from components.dashboard import Empty, list_section
+from components.order_parts import thumb
+from components.rows import figure_block, item_cell, list_row
 from state.listing_editor import ListingEditor, ListingView
 
 Side = Literal["bid", "ask"]
@@ -34,23 +36,17 @@ _WORDS: dict[Side, dict[str, str]] = {
 }
 
 
+def _bid_badge(icon: str, text: str, color: str) -> rx.Component:
+    return rx.badge(
+        rx.icon(icon, size=12), text, color_scheme=color, variant="soft", class_name="bid-state"
+    )
+
+
 def _standing(item: ListingView, side: Side) -> rx.Component:
     """Whether the listing leads its side of the book, and the book it stands in."""
     if side == "bid":
-        leads = rx.badge(
-            rx.icon("crown", size=12),
-            "Highest bid",
-            color_scheme="green",
-            variant="soft",
-            class_name="bid-state",
-        )
-        behind = rx.badge(
-            rx.icon("arrow-down", size=12),
-            "Outbid",
-            color_scheme="red",
-            variant="soft",
-            class_name="bid-state",
-        )
+        leads = _bid_badge("crown", "Highest bid", "green")
+        behind = _bid_badge("arrow-down", "Outbid", "red")
         book = rx.text(
             "Top bid ",
             item.highest_bid,
@@ -75,43 +71,22 @@ def _standing(item: ListingView, side: Side) -> rx.Component:
 
 
 def listing_row(item: ListingView, state: type[ListingEditor], side: Side) -> rx.Component:
-    return rx.flex(
-        rx.hstack(
+    return list_row(
+        item_cell(
             thumb(item.image, item.name),
-            rx.vstack(
-                rx.link(
-                    rx.text(item.name, size="2", weight="bold", style=ELLIPSIS, width="100%"),
-                    href=item.href,
-                    color="var(--gray-12)",
-                    underline="hover",
-                    width="100%",
-                ),
-                rx.text(
-                    "US ",
-                    item.size,
-                    " \u00b7 Expires ",
-                    item.expires,
-                    size="1",
-                    color="var(--gray-11)",
-                ),
-                spacing="1",
-                min_width="0",
-                flex="1",
+            item.name,
+            item.href,
+            rx.text(
+                "US ",
+                item.size,
+                " \u00b7 Expires ",
+                item.expires,
+                size="1",
+                color="var(--gray-11)",
             ),
-            spacing="3",
-            align="center",
-            flex="1",
-            min_width="0",
-            width="100%",
         ),
         rx.hstack(
-            rx.vstack(
-                rx.text(_WORDS[side]["yours"], size="1", color="var(--gray-11)"),
-                rx.text(item.price, size="3", weight="bold", style=NUM),
-                spacing="0",
-                align=rx.breakpoints(initial="start", md="end"),
-                min_width=rx.breakpoints(initial="0", md="92px"),
-            ),
+            figure_block(_WORDS[side]["yours"], item.price),
             _standing(item, side),
             rx.button(
                 rx.icon("pencil", size=14),
@@ -135,23 +110,17 @@ def listing_row(item: ListingView, state: type[ListingEditor], side: Side) -> rx
             wrap="wrap",
             width=rx.breakpoints(initial="100%", md="auto"),
         ),
-        direction=rx.breakpoints(initial="column", md="row"),
-        align=rx.breakpoints(initial="start", md="center"),
-        gap="3",
-        width="100%",
-        padding_y="12px",
-        border_top="1px solid var(--gray-a4)",
         class_name=f"{side}-row",
         id=f"{side}-{item.id}",
     )
 
 
-def listing_rows(state: type[ListingEditor], side: Side) -> rx.Component:
-    """The page's open listings, newest first."""
-    return rx.vstack(
-        rx.foreach(state.own_listings, lambda item: listing_row(item, state, side)),
-        spacing="0",
-        width="100%",
+def listings_section(
+    state: type[ListingEditor], side: Side, title: str, empty: Empty, **props: object
+) -> rx.Component:
+    """The page's open listings, newest first, or `empty` when there are none."""
+    return list_section(
+        title, state.own_listings, lambda item: listing_row(item, state, side), empty, **props
     )
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
-from components.order_parts import ELLIPSIS, NUM, thumb
+from components.order_parts import NUM, thumb
+from components.rows import figure_block, item_cell, list_row
 from state.portfolio import HoldingView, PortfolioState
 
 
@@ -28,56 +29,31 @@ def gain_badge(gain: rx.Var, pct: rx.Var, trend: rx.Var) -> rx.Component:
     )
 
 
-def _figure_block(label: str, value: rx.Var | str, **props: object) -> rx.Component:
-    return rx.vstack(
-        rx.text(label, size="1", color="var(--gray-11)"),
-        rx.text(value, size="3", weight="bold", style=NUM, **props),
-        spacing="0",
-        align=rx.breakpoints(initial="start", md="end"),
-        min_width=rx.breakpoints(initial="0", md="92px"),
-    )
-
-
 def holding_row(item: HoldingView) -> rx.Component:
-    return rx.flex(
-        rx.hstack(
+    return list_row(
+        item_cell(
             thumb(item.image, item.name, size="64px"),
-            rx.vstack(
-                rx.link(
-                    rx.text(item.name, size="2", weight="bold", style=ELLIPSIS, width="100%"),
-                    href=item.href,
-                    color="var(--gray-12)",
-                    underline="hover",
-                    width="100%",
-                ),
-                rx.text(
-                    "US ",
-                    item.size,
-                    " \u00b7 Bought ",
-                    item.purchased_on,
-                    size="1",
-                    color="var(--gray-11)",
-                ),
-                rx.cond(
-                    item.bought_here,
-                    rx.link(
-                        rx.badge("Bought here", variant="surface", color_scheme="green"),
-                        href=item.order_href,
-                    ),
-                    rx.badge("Added by you", variant="surface", color_scheme="gray"),
-                ),
-                spacing="1",
-                min_width="0",
-                flex="1",
+            item.name,
+            item.href,
+            rx.text(
+                "US ",
+                item.size,
+                " \u00b7 Bought ",
+                item.purchased_on,
+                size="1",
+                color="var(--gray-11)",
             ),
-            spacing="3",
-            align="center",
-            flex="1",
-            min_width="0",
-            width="100%",
+            rx.cond(
+                item.bought_here,
+                rx.link(
+                    rx.badge("Bought here", variant="surface", color_scheme="green"),
+                    href=item.order_href,
+                ),
+                rx.badge("Added by you", variant="surface", color_scheme="gray"),
+            ),
         ),
         rx.hstack(
-            _figure_block("Paid", item.paid),
+            figure_block("Paid", item.paid),
             rx.vstack(
                 rx.text("Market value", size="1", color="var(--gray-11)"),
                 rx.text(item.market_value, size="3", weight="bold", style=NUM),
@@ -113,12 +89,6 @@ def holding_row(item: HoldingView) -> rx.Component:
             align="center",
             wrap="wrap",
         ),
-        direction=rx.breakpoints(initial="column", md="row"),
-        align=rx.breakpoints(initial="start", md="center"),
-        gap="3",
-        width="100%",
-        padding_y="12px",
-        border_top="1px solid var(--gray-a4)",
         class_name="holding-row",
     )
 

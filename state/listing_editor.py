@@ -58,8 +58,10 @@ def listing_view(item: listings.OwnListing) -> ListingView:
 
 
 class ListingEditor(SessionState, mixin=True):
-    """One's own open listings of one side, and the dialog that gives one a new price."""
+    """A page of one's own things with one's open listings of one side among them: its load
+    (logged in only), the listings, and the dialog that gives one a new price."""
 
+    loaded: bool = False
     own_listings: list[ListingView] = []
     edit_listing_id: int = 0
     edit_listing_name: str = ""
@@ -88,6 +90,25 @@ class ListingEditor(SessionState, mixin=True):
         self.edit_listing_id = 0
         self.edit_listing_error = ""
         self.busy = False
+
+    @rx.event
+    def on_load(self) -> EventSpec | None:
+        user = self._current_user()
+        if user is None:
+            self.loaded = False
+            return self._login_redirect()
+        self._close()
+        self._refresh(user.id)
+        self.loaded = True
+        return None
+
+    def _reload(self) -> EventSpec | None:
+        """Load the page again (a range or period changed), for a member still logged in."""
+        user = self._current_user()
+        if user is None:
+            return self._login_redirect()
+        self._refresh(user.id)
+        return None
 
     @rx.event
     def dialog_open_change(self, is_open: bool) -> None:

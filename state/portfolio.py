@@ -17,6 +17,7 @@ from sneakers_app import routes, vocabulary
 from sneakers_app.db import session_scope
 from sneakers_app.money import format_usd, parse_usd
 from sneakers_app.services import listings, order_views, portfolio
+from state import charts
 from state.base import SessionState
 from state.listing_editor import ListingEditor
 from state.orders import OrderRowView, product_image, row_view
@@ -73,82 +74,29 @@ def _holding(h: portfolio.Holding) -> HoldingView:
     )
 
 
-def _figure(points: list[portfolio.ValuePoint]) -> go.Figure:
-    # The chart starts on the first day something was owned, not with a run of zeros.
-    first = next((i for i, p in enumerate(points) if p.cost_cents > 0), len(points))
-    points = points[first:]
-    days = [p.day.isoformat() for p in points]
-    mode = "lines+markers" if len(points) < 20 else "lines"
-    fig = go.Figure()
-    fig.add_trace(
-        go.Scatter(
-            x=days,
-            y=[p.cost_cents / 100 for p in points],
-            name="Paid",
-            mode="lines",
-            line={"color": "#8b8d98", "width": 1.5, "dash": "dot", "shape": "hv"},
-            hovertemplate="$%{y:,.0f} paid<extra></extra>",
-        )
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=days,
-            y=[p.value_cents / 100 for p in points],
-            name="Market value",
-            mode=mode,
-            fill="tozeroy",
-            fillcolor="rgba(48, 164, 108, 0.10)",
-            line={"color": "#30a46c", "width": 2.5, "shape": "hv"},
-            hovertemplate="%{x|%b %-d, %Y}<br><b>$%{y:,.0f}</b> value<extra></extra>",
-        )
-    )
-    fig.update_layout(
-        height=260,
-        margin={"l": 8, "r": 8, "t": 8, "b": 8},
-        showlegend=True,
-        legend={"orientation": "h", "y": 1.12, "x": 0},
-        paper_bgcolor="rgba(0,0,0,0)",
-        plot_bgcolor="rgba(0,0,0,0)",
-        hovermode="x unified",
-        font={"family": "Inter, system-ui, sans-serif", "size": 12, "color": "#60646c"},
-        xaxis={"showgrid": False, "type": "date", "fixedrange": True},
-        yaxis={
-            "side": "right",
-            "tickprefix": "$",
-            "tickformat": ",.0f",
-            "gridcolor": "rgba(0,0,0,0.06)",
-            "fixedrange": True,
-            "zeroline": False,
-            "rangemode": "tozero",
-        },
-    )
-    return fig
-
-
 class PortfolioState(ListingEditor, SessionState):
-    loaded: bool = False
     holdings: list[HoldingView] = []
+    history: list[OrderRowView] = []
+    item_count: int = 0
     total_value: str = ""
     total_cost: str = ""
     total_gain: str = ""
     total_gain_pct: str = ""
     total_trend: str = "flat"
-    item_count: int = 0
-    days: str = "90"
     figure: go.Figure = go.Figure()
-    history: list[OrderRowView] = []
+    days: str = "90"
 
     # Add-a-pair dialog
     add_open: bool = False
-    product_options: list[ProductOption] = []
-    sizes_by_product: dict[str, str] = {}
     add_product_id: str = ""
+    product_options: list[ProductOption] = []
+    today: str = ""
+    sizes_by_product: dict[str, str] = {}
     add_product_error: str = ""
     add_size_error: str = ""
     add_price_error: str = ""
     add_date_error: str = ""
     add_form_error: str = ""
-    today: str = ""
 
     @rx.var
     def size_hint(self) -> str:
@@ -168,20 +116,9 @@ class PortfolioState(ListingEditor, SessionState):
         self.total_gain = _signed(summary.gain_cents)
         self.total_gain_pct = vocabulary.percent_text(summary.gain_bp)
         self.total_trend = _trend(summary.gain_cents)
-        self.figure = _figure(series)
+        self.figure = charts.value_chart(series)
         self.history = [row_view(r) for r in history]
         self._load_listings(user_id)
-
-    @rx.event
-    def on_load(self) -> EventSpec | None:
-        user = self._current_user()
-        if user is None:
-            self.loaded = False
-            return self._login_redirect()
-        self._close()
-        self._refresh(user.id)
-        self.loaded = True
-        return None
 
     def _listing_side(self) -> listings.Side:
         return "bid"
@@ -197,13 +134,9 @@ class PortfolioState(ListingEditor, SessionState):
 
     @rx.event
     def set_days(self, days: str | list[str]) -> EventSpec | None:
-        user = self._current_user()
-        if user is None:
-            return self._login_redirect()
-        if isinstance(days, str) and days in ("30", "90", "365"):
+        if isinstance(days, str) and days in {str(d) for d in portfolio.SERIES_DAYS}:
             self.days = days
-        self._refresh(user.id)
-        return None
+        return self._reload()
 
     # --- adding a pair --------------------------------------------------------------------
 
@@ -265,11 +198,11 @@ class PortfolioState(ListingEditor, SessionState):
             with session_scope() as session:
                 portfolio.add_item(
                     session=session,
-                    user_id=user.id,
                     product_id=product_id,
                     size=size,
                     purchase_price_cents=price,
                     purchased_on=purchased_on,
+                    user_id=user.id,
                 )
         except portfolio.PortfolioError as error:
             self._show(error)

@@ -16,7 +16,7 @@ from sneakers_app.db import session_scope
 from sneakers_app.money import format_usd
 from sneakers_app.services import listings, order_views, orders, payments, saga, verification
 from sneakers_app.services import seller_dashboard as dash
-from state import offload
+from state import charts, offload
 from state.base import SessionState
 from state.listing_editor import ListingEditor
 from state.orders import order_href, product_image
@@ -111,65 +111,7 @@ def _payout_view(p: dash.PayoutRow) -> PayoutView:
     )
 
 
-def _figure(report: dash.Analytics) -> go.Figure:
-    labels = [b.label for b in report.buckets]
-    fig = go.Figure()
-    fig.add_trace(
-        go.Bar(
-            x=labels,
-            y=[b.revenue_cents / 100 for b in report.buckets],
-            name="Revenue",
-            marker={"color": "#30a46c"},
-            hovertemplate="%{x}<br><b>$%{y:,.2f}</b> revenue<extra></extra>",
-        )
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=labels,
-            y=[b.units for b in report.buckets],
-            name="Pairs sold",
-            yaxis="y2",
-            mode="lines+markers",
-            line={"color": "#3e63dd", "width": 2},
-            marker={"size": 6},
-            hovertemplate="%{y} sold<extra></extra>",
-        )
-    )
-    top_units = max([b.units for b in report.buckets] + [1])
-    fig.update_layout(
-        height=280,
-        margin={"l": 8, "r": 8, "t": 8, "b": 8},
-        showlegend=True,
-        legend={"orientation": "h", "y": 1.12, "x": 0},
-        paper_bgcolor="rgba(0,0,0,0)",
-        plot_bgcolor="rgba(0,0,0,0)",
-        hovermode="x unified",
-        bargap=0.35,
-        font={"family": "Inter, system-ui, sans-serif", "size": 12, "color": "#60646c"},
-        xaxis={"showgrid": False, "fixedrange": True, "type": "category"},
-        yaxis={
-            "tickprefix": "$",
-            "tickformat": ",.0f",
-            "gridcolor": "rgba(0,0,0,0.06)",
-            "fixedrange": True,
-            "zeroline": False,
-            "rangemode": "tozero",
-        },
-        yaxis2={
-            "overlaying": "y",
-            "side": "right",
-            "showgrid": False,
-            "fixedrange": True,
-            "rangemode": "tozero",
-            "range": [0, top_units * 1.3],
-            "dtick": max(1, top_units // 4),
-        },
-    )
-    return fig
-
-
 class SellerState(ListingEditor, SessionState):
-    loaded: bool = False
     pending: list[SaleView] = []
     completed: list[SaleView] = []
     payouts: list[PayoutView] = []
@@ -223,7 +165,7 @@ class SellerState(ListingEditor, SessionState):
         self.fees = format_usd(report.fees_cents)
         self.net = format_usd(report.payout_cents)
         self.units = report.units
-        self.figure = _figure(report)
+        self.figure = charts.sales_chart(report)
         self.level = card.level
         self.level_fee = f"{card.fee_bp / 100:g}%"
         self.next_level = card.next_level or 0
@@ -241,17 +183,6 @@ class SellerState(ListingEditor, SessionState):
             )
         self.quarter_ends = order_views.day(card.quarter_ends)
 
-    @rx.event
-    def on_load(self) -> EventSpec | None:
-        user = self._current_user()
-        if user is None:
-            self.loaded = False
-            return self._login_redirect()
-        self._close()
-        self._refresh(user.id)
-        self.loaded = True
-        return None
-
     def _listing_side(self) -> listings.Side:
         return "ask"
 
@@ -266,12 +197,8 @@ class SellerState(ListingEditor, SessionState):
 
     @rx.event
     def set_period(self, period: str | list[str]) -> EventSpec | None:
-        user = self._current_user()
-        if user is None:
-            return self._login_redirect()
         self.period = "month" if period == "month" else "week"
-        self._refresh(user.id)
-        return None
+        return self._reload()
 
     # --- sales -----------------------------------------------------------------------------
 

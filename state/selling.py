@@ -155,11 +155,10 @@ class SellerState(ListingEditor, SessionState):
         self.pending = [_sale_view(s) for s in pending]
         self.completed = [_sale_view(s) for s in completed]
         self.payouts = [_payout_view(p) for p in payouts]
-        self.pending_payout_total = format_usd(
-            sum(p.amount_cents for p in payouts if p.status == vocabulary.PayoutStatus.PENDING)
-        )
+        pending_total = dash.payout_total(payouts, vocabulary.PayoutStatus.PENDING)
+        self.pending_payout_total = format_usd(pending_total)
         self.paid_payout_total = format_usd(
-            sum(p.amount_cents for p in payouts if p.status == vocabulary.PayoutStatus.PAID)
+            dash.payout_total(payouts, vocabulary.PayoutStatus.PAID)
         )
         self.revenue = format_usd(report.revenue_cents)
         self.fees = format_usd(report.fees_cents)
@@ -173,14 +172,7 @@ class SellerState(ListingEditor, SessionState):
         self.level_progress = card.progress_pct
         self.level_sales = card.sales
         self.level_volume = format_usd(card.volume_cents, whole=True)
-        if card.next_level is None:
-            self.level_hint = "You are at the top level: the lowest fee on the marketplace."
-        else:
-            self.level_hint = (
-                f"{card.sales_to_next} more sales or "
-                f"{format_usd(card.volume_to_next_cents, whole=True)} more in sales this quarter "
-                f"unlock level {card.next_level}."
-            )
+        self.level_hint = card.hint
         self.quarter_ends = order_views.day(card.quarter_ends)
 
     def _listing_side(self) -> listings.Side:

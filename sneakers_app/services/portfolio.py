@@ -24,7 +24,7 @@ from sneakers_app.services.order_views import (
     variant_labels,
 )
 from sneakers_app.services.tape import is_public as is_public_sale
-from sneakers_app.vocabulary import ratio_bp
+from sneakers_app.vocabulary import OrderStatus, ratio_bp
 
 MIN_PURCHASE_CENTS = 100
 MAX_PURCHASE_CENTS = market.MAX_PRICE_CENTS
@@ -51,7 +51,7 @@ def record_purchase(session: Session, order_id: int) -> PortfolioItem | None:
     Called by the saga when an order completes; the purchase price is the trade price.
     """
     order = session.get(Order, order_id)
-    if order is None or order.status != "completed":
+    if order is None or order.status != OrderStatus.COMPLETED:
         return None
     existing = session.exec(select(PortfolioItem).where(PortfolioItem.order_id == order_id)).first()
     if existing is not None:

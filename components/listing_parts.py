@@ -163,6 +163,8 @@ def edit_listing_dialog(state: type[ListingEditor], side: Side) -> rx.Component:
                         rx.button(
                             words["save"],
                             type="submit",
+                            # As every dialog of the seller dashboard confirms.
+                            **({"color_scheme": "green"} if side == "ask" else {}),
                             loading=state.busy,
                             disabled=state.busy,
                             id=f"{field}-save",

@@ -4,9 +4,9 @@ two things a member does with one from such a list: give it a new price, or canc
 
 Who may: only the listing's owner. The market service checks it (another member's id, or one
 that does not exist, gets "That bid was not found." / "That ask was not found."); this module
-refuses input that is not a listing id or not a price before anything is looked up, and counts
-every attempt against the orders rate limit. The live book comes from the app's Redis unless a
-client is given (tests).
+refuses a price that is not one, and an id that is not a listing id, before anything is looked
+up, and counts every other attempt against the orders rate limit. The live book comes from the
+app's Redis unless a client is given (tests).
 """
 
 from __future__ import annotations

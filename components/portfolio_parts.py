@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import reflex as rx
 
-from components.order_parts import ELLIPSIS, NUM, thumb
-from state.portfolio import BidView, HoldingView, PortfolioState
+from components.order_parts import NUM, thumb
+from components.rows import figure_block, item_cell, list_row
+from state.portfolio import HoldingView, PortfolioState
 
 
 def trend_color(trend: rx.Var) -> rx.Var:
@@ -28,56 +29,31 @@ def gain_badge(gain: rx.Var, pct: rx.Var, trend: rx.Var) -> rx.Component:
     )
 
 
-def _figure_block(label: str, value: rx.Var | str, **props: object) -> rx.Component:
-    return rx.vstack(
-        rx.text(label, size="1", color="var(--gray-11)"),
-        rx.text(value, size="3", weight="bold", style=NUM, **props),
-        spacing="0",
-        align=rx.breakpoints(initial="start", md="end"),
-        min_width=rx.breakpoints(initial="0", md="92px"),
-    )
-
-
 def holding_row(item: HoldingView) -> rx.Component:
-    return rx.flex(
-        rx.hstack(
+    return list_row(
+        item_cell(
             thumb(item.image, item.name, size="64px"),
-            rx.vstack(
-                rx.link(
-                    rx.text(item.name, size="2", weight="bold", style=ELLIPSIS, width="100%"),
-                    href=item.href,
-                    color="var(--gray-12)",
-                    underline="hover",
-                    width="100%",
-                ),
-                rx.text(
-                    "US ",
-                    item.size,
-                    " \u00b7 Bought ",
-                    item.purchased_on,
-                    size="1",
-                    color="var(--gray-11)",
-                ),
-                rx.cond(
-                    item.bought_here,
-                    rx.link(
-                        rx.badge("Bought here", variant="surface", color_scheme="green"),
-                        href=item.order_href,
-                    ),
-                    rx.badge("Added by you", variant="surface", color_scheme="gray"),
-                ),
-                spacing="1",
-                min_width="0",
-                flex="1",
+            item.name,
+            item.href,
+            rx.text(
+                "US ",
+                item.size,
+                " \u00b7 Bought ",
+                item.purchased_on,
+                size="1",
+                color="var(--gray-11)",
             ),
-            spacing="3",
-            align="center",
-            flex="1",
-            min_width="0",
-            width="100%",
+            rx.cond(
+                item.bought_here,
+                rx.link(
+                    rx.badge("Bought here", variant="surface", color_scheme="green"),
+                    href=item.order_href,
+                ),
+                rx.badge("Added by you", variant="surface", color_scheme="gray"),
+            ),
         ),
         rx.hstack(
-            _figure_block("Paid", item.paid),
+            figure_block("Paid", item.paid),
             rx.vstack(
                 rx.text("Market value", size="1", color="var(--gray-11)"),
                 rx.text(item.market_value, size="3", weight="bold", style=NUM),
@@ -113,105 +89,7 @@ def holding_row(item: HoldingView) -> rx.Component:
             align="center",
             wrap="wrap",
         ),
-        direction=rx.breakpoints(initial="column", md="row"),
-        align=rx.breakpoints(initial="start", md="center"),
-        gap="3",
-        width="100%",
-        padding_y="12px",
-        border_top="1px solid var(--gray-a4)",
         class_name="holding-row",
-    )
-
-
-def bid_row(bid: BidView) -> rx.Component:
-    return rx.flex(
-        rx.hstack(
-            thumb(bid.image, bid.name),
-            rx.vstack(
-                rx.link(
-                    rx.text(bid.name, size="2", weight="bold", style=ELLIPSIS, width="100%"),
-                    href=bid.href,
-                    color="var(--gray-12)",
-                    underline="hover",
-                    width="100%",
-                ),
-                rx.text(
-                    "US ",
-                    bid.size,
-                    " \u00b7 Expires ",
-                    bid.expires,
-                    size="1",
-                    color="var(--gray-11)",
-                ),
-                spacing="1",
-                min_width="0",
-                flex="1",
-            ),
-            spacing="3",
-            align="center",
-            flex="1",
-            min_width="0",
-            width="100%",
-        ),
-        rx.hstack(
-            _figure_block("Your bid", bid.price),
-            rx.vstack(
-                rx.cond(
-                    bid.state == "highest",
-                    rx.badge(
-                        rx.icon("crown", size=12),
-                        "Highest bid",
-                        color_scheme="green",
-                        variant="soft",
-                        class_name="bid-state",
-                    ),
-                    rx.badge(
-                        rx.icon("arrow-down", size=12),
-                        "Outbid",
-                        color_scheme="red",
-                        variant="soft",
-                        class_name="bid-state",
-                    ),
-                ),
-                rx.text(
-                    "Top bid ",
-                    bid.highest,
-                    " \u00b7 Ask ",
-                    bid.lowest,
-                    size="1",
-                    color="var(--gray-11)",
-                ),
-                spacing="1",
-                align=rx.breakpoints(initial="start", md="end"),
-            ),
-            rx.button(
-                rx.icon("pencil", size=14),
-                "Edit",
-                variant="soft",
-                size="2",
-                on_click=PortfolioState.open_edit_bid(bid.id),
-                id=f"edit-bid-{bid.id}",
-            ),
-            rx.button(
-                "Cancel",
-                variant="ghost",
-                color_scheme="red",
-                size="2",
-                on_click=PortfolioState.cancel_bid(bid.id),
-                id=f"cancel-bid-{bid.id}",
-            ),
-            spacing="3",
-            align="center",
-            wrap="wrap",
-        ),
-        direction=rx.breakpoints(initial="column", md="row"),
-        align=rx.breakpoints(initial="start", md="center"),
-        gap="3",
-        width="100%",
-        padding_y="12px",
-        border_top="1px solid var(--gray-a4)",
-        class_name="bid-row",
-        id=f"bid-{bid.id}",
     )
 
 
@@ -336,62 +214,5 @@ def add_item_dialog() -> rx.Component:
             id="add-item-dialog",
         ),
         open=s.add_open,
-        on_open_change=s.dialog_open_change,
-    )
-
-
-def edit_bid_dialog() -> rx.Component:
-    s = PortfolioState
-    return rx.dialog.root(
-        rx.dialog.content(
-            rx.dialog.title("Change your bid"),
-            rx.dialog.description(s.edit_bid_name, size="2", color="var(--gray-11)"),
-            rx.form(
-                rx.vstack(
-                    _label("New bid (USD)", "bid-price"),
-                    rx.input(
-                        rx.input.slot("$"),
-                        name="price",
-                        id="bid-price",
-                        width="100%",
-                        default_value=s.edit_bid_value,
-                        key=s.edit_bid_id,
-                        input_mode="decimal",
-                        max_length=20,
-                        size="3",
-                        auto_focus=True,
-                    ),
-                    _error(s.edit_bid_error, "bid-price-error"),
-                    rx.text(
-                        "If an ask is at or below the new bid, you buy at once.",
-                        size="1",
-                        color="var(--gray-11)",
-                    ),
-                    rx.hstack(
-                        rx.dialog.close(
-                            rx.button("Cancel", variant="soft", color_scheme="gray", type="button")
-                        ),
-                        rx.button(
-                            "Save bid",
-                            type="submit",
-                            loading=s.busy,
-                            disabled=s.busy,
-                            id="bid-price-save",
-                        ),
-                        justify="end",
-                        spacing="3",
-                        width="100%",
-                    ),
-                    spacing="2",
-                    width="100%",
-                    padding_top="12px",
-                ),
-                on_submit=s.save_bid_price,
-                reset_on_submit=False,
-            ),
-            max_width="440px",
-            id="edit-bid-dialog",
-        ),
-        open=s.edit_bid_id != 0,
         on_open_change=s.dialog_open_change,
     )

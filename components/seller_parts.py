@@ -4,118 +4,10 @@ from __future__ import annotations
 
 import reflex as rx
 
-from components.order_parts import ELLIPSIS, NUM, status_badge, thumb
-from state.selling import AskView, PayoutView, SaleView, SellerState
-
-
-def _name_block(name: rx.Var, sub: rx.Component, href: rx.Var) -> rx.Component:
-    return rx.vstack(
-        rx.link(
-            rx.text(name, size="2", weight="bold", style=ELLIPSIS, width="100%"),
-            href=href,
-            color="var(--gray-12)",
-            underline="hover",
-            width="100%",
-        ),
-        sub,
-        spacing="1",
-        min_width="0",
-        flex="1",
-    )
-
-
-def _row(*children: rx.Component, stack: bool = True, **props: object) -> rx.Component:
-    """A list row; `stack` puts the figures and buttons under the item at phone width."""
-    return rx.flex(
-        *children,
-        align=rx.breakpoints(initial="start", md="center") if stack else "center",
-        direction=rx.breakpoints(initial="column", md="row") if stack else "row",
-        gap="3",
-        width="100%",
-        padding_y="12px",
-        border_top="1px solid var(--gray-a4)",
-        **props,
-    )
-
-
-def _item(image: rx.Var, name: rx.Var, sub: rx.Component, href: rx.Var) -> rx.Component:
-    return rx.hstack(
-        thumb(image, name),
-        _name_block(name, sub, href),
-        spacing="3",
-        align="center",
-        flex="1",
-        min_width="0",
-        width="100%",
-    )
-
-
-def ask_row(ask: AskView) -> rx.Component:
-    return _row(
-        _item(
-            ask.image,
-            ask.name,
-            rx.hstack(
-                rx.text(
-                    "US ",
-                    ask.size,
-                    " \u00b7 Expires ",
-                    ask.expires,
-                    size="1",
-                    color="var(--gray-11)",
-                ),
-                spacing="2",
-            ),
-            ask.href,
-        ),
-        rx.hstack(
-            rx.vstack(
-                rx.text("Your ask", size="1", color="var(--gray-11)"),
-                rx.text(ask.price, size="3", weight="bold", style=NUM),
-                spacing="0",
-                align="end",
-            ),
-            rx.vstack(
-                rx.cond(
-                    ask.is_lowest,
-                    rx.badge(
-                        rx.icon("trophy", size=12),
-                        "Lowest ask",
-                        color_scheme="green",
-                        variant="soft",
-                    ),
-                    rx.badge("Lowest is ", ask.lowest, color_scheme="amber", variant="soft"),
-                ),
-                rx.text("Highest bid ", ask.highest_bid, size="1", color="var(--gray-11)"),
-                spacing="1",
-                align="end",
-                min_width="130px",
-            ),
-            rx.button(
-                rx.icon("pencil", size=14),
-                "Edit",
-                variant="soft",
-                size="2",
-                on_click=SellerState.open_edit_ask(ask.id),
-                id=f"edit-ask-{ask.id}",
-            ),
-            rx.button(
-                "Cancel",
-                variant="ghost",
-                color_scheme="red",
-                size="2",
-                on_click=SellerState.cancel_ask(ask.id),
-                id=f"cancel-ask-{ask.id}",
-            ),
-            spacing="3",
-            align="center",
-            justify=rx.breakpoints(initial="between", md="end"),
-            wrap="wrap",
-            width=rx.breakpoints(initial="100%", md="auto"),
-        ),
-        class_name="ask-row",
-        id=f"ask-{ask.id}",
-    )
+from components.order_parts import NUM, status_badge, thumb
+from components.rows import item_cell, list_row
+from sneakers_app.vocabulary import PayoutStatus
+from state.selling import PayoutView, SaleView, SellerState
 
 
 def _countdown(sale: SaleView) -> rx.Component:
@@ -129,10 +21,11 @@ def _countdown(sale: SaleView) -> rx.Component:
 
 
 def pending_row(sale: SaleView) -> rx.Component:
-    return _row(
-        _item(
-            sale.image,
+    return list_row(
+        item_cell(
+            thumb(sale.image, sale.name),
             sale.name,
+            sale.href,
             rx.vstack(
                 rx.text(
                     "US ",
@@ -178,7 +71,6 @@ def pending_row(sale: SaleView) -> rx.Component:
                 ),
                 spacing="1",
             ),
-            sale.href,
         ),
         rx.hstack(
             rx.vstack(
@@ -247,10 +139,11 @@ def pending_row(sale: SaleView) -> rx.Component:
 
 
 def completed_row(sale: SaleView) -> rx.Component:
-    return _row(
-        _item(
-            sale.image,
+    return list_row(
+        item_cell(
+            thumb(sale.image, sale.name),
             sale.name,
+            sale.href,
             rx.hstack(
                 rx.text(
                     "US ", sale.size, " \u00b7 ", sale.sold_on, size="1", color="var(--gray-11)"
@@ -260,7 +153,6 @@ def completed_row(sale: SaleView) -> rx.Component:
                 align="center",
                 wrap="wrap",
             ),
-            sale.href,
         ),
         rx.vstack(
             rx.text(
@@ -284,55 +176,51 @@ def completed_row(sale: SaleView) -> rx.Component:
 
 
 def payout_row(payout: PayoutView) -> rx.Component:
-    return _row(
-        rx.hstack(
+    paid = payout.status == PayoutStatus.PAID
+    return list_row(
+        item_cell(
             rx.center(
                 rx.icon(
-                    rx.cond(payout.status == "paid", "circle-check", "hourglass"),
+                    rx.cond(paid, "circle-check", "hourglass"),
                     size=18,
-                    color=rx.cond(payout.status == "paid", "var(--green-11)", "var(--amber-11)"),
+                    color=rx.cond(paid, "var(--green-11)", "var(--amber-11)"),
                 ),
                 width="36px",
                 height="36px",
                 min_width="36px",
                 border_radius="999px",
-                background=rx.cond(payout.status == "paid", "var(--green-3)", "var(--amber-3)"),
+                background=rx.cond(paid, "var(--green-3)", "var(--amber-3)"),
             ),
-            rx.vstack(
-                rx.link(
-                    rx.text(payout.name, size="2", weight="bold", style=ELLIPSIS, width="100%"),
-                    href=payout.href,
-                    color="var(--gray-12)",
-                    underline="hover",
-                    width="100%",
-                ),
-                rx.text(
+            payout.name,
+            payout.href,
+            rx.text(
+                rx.cond(
+                    paid,
+                    "Paid " + payout.paid.to(str) + " \u00b7 Ref " + payout.reference.to(str),
                     rx.cond(
-                        payout.status == "paid",
-                        "Paid " + payout.paid.to(str) + " \u00b7 Ref " + payout.reference.to(str),
-                        rx.cond(
-                            payout.status == "failed",
-                            "Failed: we will retry and email you",
-                            "Released " + payout.created.to(str) + " \u00b7 on its way",
-                        ),
+                        payout.status == PayoutStatus.FAILED,
+                        "Failed: we will retry and email you",
+                        "Released " + payout.created.to(str) + " \u00b7 on its way",
                     ),
-                    size="1",
-                    color="var(--gray-11)",
                 ),
-                spacing="1",
-                min_width="0",
-                flex="1",
+                size="1",
+                color="var(--gray-11)",
             ),
-            spacing="3",
-            align="center",
-            flex="1",
-            min_width="0",
-            width="100%",
         ),
         rx.hstack(
             rx.badge(
-                rx.match(payout.status, ("paid", "Paid"), ("failed", "Failed"), "Pending"),
-                color_scheme=rx.match(payout.status, ("paid", "green"), ("failed", "red"), "amber"),
+                rx.match(
+                    payout.status,
+                    (PayoutStatus.PAID, "Paid"),
+                    (PayoutStatus.FAILED, "Failed"),
+                    "Pending",
+                ),
+                color_scheme=rx.match(
+                    payout.status,
+                    (PayoutStatus.PAID, "green"),
+                    (PayoutStatus.FAILED, "red"),
+                    "amber",
+                ),
                 variant="soft",
                 radius="full",
             ),
@@ -386,45 +274,6 @@ def _buttons(confirm: str, confirm_id: str, color: str = "green") -> rx.Componen
         justify="end",
         spacing="3",
         width="100%",
-    )
-
-
-def edit_ask_dialog() -> rx.Component:
-    return _dialog(
-        SellerState.edit_ask_id != 0,
-        "Change your ask",
-        rx.text(SellerState.edit_ask_name),
-        rx.form(
-            rx.vstack(
-                rx.text(
-                    "New price (USD)", as_="label", size="2", weight="medium", html_for="ask-price"
-                ),
-                rx.input(
-                    rx.input.slot("$"),
-                    name="price",
-                    id="ask-price",
-                    width="100%",
-                    default_value=SellerState.edit_price_value,
-                    key=SellerState.edit_ask_id,
-                    input_mode="decimal",
-                    max_length=20,
-                    size="3",
-                    auto_focus=True,
-                ),
-                field_error(SellerState.edit_price_error, "ask-price-error"),
-                rx.text(
-                    "If a bid is at or above the new price, it sells at once.",
-                    size="1",
-                    color="var(--gray-11)",
-                ),
-                _buttons("Save price", "ask-price-save"),
-                spacing="2",
-                width="100%",
-            ),
-            on_submit=SellerState.save_ask_price,
-            reset_on_submit=False,
-        ),
-        "edit-ask-dialog",
     )
 
 

@@ -1,12 +1,13 @@
 """/portfolio: pairs owned with market value and gains, value over time, active bids, purchases.
 
-Thin: every handler re-checks the user; the portfolio and market services validate and check
-ownership.
+Thin: every handler re-checks the user; the portfolio service validates and checks ownership.
+Editing and cancelling a bid are `ListingEditor`'s (shared with the seller dashboard's asks).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime
 
 import plotly.graph_objects as go
 import reflex as rx
@@ -14,12 +15,11 @@ from reflex.event import EventSpec
 
 from sneakers_app import routes, vocabulary
 from sneakers_app.db import session_scope
-from sneakers_app.models import utcnow
 from sneakers_app.money import format_usd, parse_usd
-from sneakers_app.redis_client import get_redis
-from sneakers_app.services import order_views, portfolio
-from state import own_orders
+from sneakers_app.services import listings, order_views, portfolio
+from state import charts
 from state.base import SessionState
+from state.listing_editor import ListingEditor
 from state.orders import OrderRowView, product_image, row_view
 
 
@@ -42,21 +42,6 @@ class HoldingView:
 
 
 @dataclasses.dataclass
-class BidView:
-    id: int
-    name: str
-    size: str
-    image: str
-    href: str
-    price: str
-    price_plain: str
-    highest: str
-    lowest: str
-    state: str
-    expires: str
-
-
-@dataclasses.dataclass
 class ProductOption:
     id: str
     name: str
@@ -68,10 +53,6 @@ def _trend(cents: int) -> str:
 
 def _signed(cents: int) -> str:
     return ("+" if cents > 0 else "") + format_usd(cents)
-
-
-def _plain(cents: int) -> str:
-    return f"{cents // 100}" + (f".{cents % 100:02d}" if cents % 100 else "")
 
 
 def _holding(h: portfolio.Holding) -> HoldingView:
@@ -93,106 +74,29 @@ def _holding(h: portfolio.Holding) -> HoldingView:
     )
 
 
-def _bid(b: portfolio.ActiveBid) -> BidView:
-    return BidView(
-        id=b.id,
-        name=b.product.name,
-        size=b.product.size,
-        image=product_image(b.product.image),
-        href=routes.product(b.product.slug),
-        price=format_usd(b.price_cents),
-        price_plain=_plain(b.price_cents),
-        highest=format_usd(b.highest_bid_cents),
-        lowest=format_usd(b.lowest_ask_cents),
-        state=b.state,
-        expires=order_views.day(b.expires_at),
-    )
-
-
-def _figure(points: list[portfolio.ValuePoint]) -> go.Figure:
-    # The chart starts on the first day something was owned, not with a run of zeros.
-    first = next((i for i, p in enumerate(points) if p.cost_cents > 0), len(points))
-    points = points[first:]
-    days = [p.day.isoformat() for p in points]
-    mode = "lines+markers" if len(points) < 20 else "lines"
-    fig = go.Figure()
-    fig.add_trace(
-        go.Scatter(
-            x=days,
-            y=[p.cost_cents / 100 for p in points],
-            name="Paid",
-            mode="lines",
-            line={"color": "#8b8d98", "width": 1.5, "dash": "dot", "shape": "hv"},
-            hovertemplate="$%{y:,.0f} paid<extra></extra>",
-        )
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=days,
-            y=[p.value_cents / 100 for p in points],
-            name="Market value",
-            mode=mode,
-            fill="tozeroy",
-            fillcolor="rgba(48, 164, 108, 0.10)",
-            line={"color": "#30a46c", "width": 2.5, "shape": "hv"},
-            hovertemplate="%{x|%b %-d, %Y}<br><b>$%{y:,.0f}</b> value<extra></extra>",
-        )
-    )
-    fig.update_layout(
-        height=260,
-        margin={"l": 8, "r": 8, "t": 8, "b": 8},
-        showlegend=True,
-        legend={"orientation": "h", "y": 1.12, "x": 0},
-        paper_bgcolor="rgba(0,0,0,0)",
-        plot_bgcolor="rgba(0,0,0,0)",
-        hovermode="x unified",
-        font={"family": "Inter, system-ui, sans-serif", "size": 12, "color": "#60646c"},
-        xaxis={"showgrid": False, "type": "date", "fixedrange": True},
-        yaxis={
-            "side": "right",
-            "tickprefix": "$",
-            "tickformat": ",.0f",
-            "gridcolor": "rgba(0,0,0,0.06)",
-            "fixedrange": True,
-            "zeroline": False,
-            "rangemode": "tozero",
-        },
-    )
-    return fig
-
-
-class PortfolioState(SessionState):
-    loaded: bool = False
+class PortfolioState(ListingEditor, SessionState):
     holdings: list[HoldingView] = []
+    history: list[OrderRowView] = []
+    item_count: int = 0
     total_value: str = ""
     total_cost: str = ""
     total_gain: str = ""
     total_gain_pct: str = ""
     total_trend: str = "flat"
-    item_count: int = 0
-    days: str = "90"
     figure: go.Figure = go.Figure()
-    bids: list[BidView] = []
-    history: list[OrderRowView] = []
+    days: str = "90"
 
     # Add-a-pair dialog
     add_open: bool = False
-    product_options: list[ProductOption] = []
-    sizes_by_product: dict[str, str] = {}
     add_product_id: str = ""
+    product_options: list[ProductOption] = []
+    today: str = ""
+    sizes_by_product: dict[str, str] = {}
     add_product_error: str = ""
     add_size_error: str = ""
     add_price_error: str = ""
     add_date_error: str = ""
     add_form_error: str = ""
-    today: str = ""
-    busy: bool = False
-
-    # Edit-bid dialog
-    edit_bid_id: int = 0
-    edit_bid_name: str = ""
-    edit_bid_value: str = ""
-    edit_bid_error: str = ""
 
     @rx.var
     def size_hint(self) -> str:
@@ -203,7 +107,6 @@ class PortfolioState(SessionState):
         with session_scope() as session:
             held = portfolio.holdings(session=session, user_id=user_id)
             series = portfolio.value_series(session=session, user_id=user_id, days=int(self.days))
-            bids = portfolio.active_bids(session=session, redis_client=get_redis(), user_id=user_id)
             history = portfolio.purchase_history(session=session, user_id=user_id)
         summary = portfolio.summarize(held)
         self.holdings = [_holding(h) for h in held]
@@ -213,45 +116,27 @@ class PortfolioState(SessionState):
         self.total_gain = _signed(summary.gain_cents)
         self.total_gain_pct = vocabulary.percent_text(summary.gain_bp)
         self.total_trend = _trend(summary.gain_cents)
-        self.figure = _figure(series)
-        self.bids = [_bid(b) for b in bids]
+        self.figure = charts.value_chart(series)
         self.history = [row_view(r) for r in history]
+        self._load_listings(user_id)
 
-    @rx.event
-    def on_load(self) -> EventSpec | None:
-        user = self._current_user()
-        if user is None:
-            self.loaded = False
-            return self._login_redirect()
-        self._close()
-        self._refresh(user.id)
-        self.loaded = True
-        return None
+    def _listing_side(self) -> listings.Side:
+        return "bid"
 
     def _clear_errors(self) -> None:
         self.add_product_error = self.add_size_error = self.add_price_error = ""
-        self.add_date_error = self.add_form_error = self.edit_bid_error = ""
+        self.add_date_error = self.add_form_error = self.edit_listing_error = ""
 
     def _close(self) -> None:
+        super()._close()
         self.add_open = False
-        self.edit_bid_id = 0
-        self.busy = False
         self._clear_errors()
 
     @rx.event
-    def dialog_open_change(self, is_open: bool) -> None:
-        if not is_open:
-            self._close()
-
-    @rx.event
     def set_days(self, days: str | list[str]) -> EventSpec | None:
-        user = self._current_user()
-        if user is None:
-            return self._login_redirect()
-        if isinstance(days, str) and days in ("30", "90", "365"):
+        if isinstance(days, str) and days in {str(d) for d in portfolio.SERIES_DAYS}:
             self.days = days
-        self._refresh(user.id)
-        return None
+        return self._reload()
 
     # --- adding a pair --------------------------------------------------------------------
 
@@ -266,7 +151,7 @@ class PortfolioState(SessionState):
             self.product_options = [ProductOption(id=str(c.id), name=c.name) for c in choices]
             self.sizes_by_product = {str(c.id): ", ".join(c.sizes) for c in choices}
         self.add_product_id = ""
-        self.today = utcnow().date().isoformat()
+        self.today = datetime.now(UTC).date().isoformat()
         self.add_open = True
         return None
 
@@ -313,11 +198,11 @@ class PortfolioState(SessionState):
             with session_scope() as session:
                 portfolio.add_item(
                     session=session,
-                    user_id=user.id,
                     product_id=product_id,
                     size=size,
                     purchase_price_cents=price,
                     purchased_on=purchased_on,
+                    user_id=user.id,
                 )
         except portfolio.PortfolioError as error:
             self._show(error)
@@ -348,50 +233,3 @@ class PortfolioState(SessionState):
             return [rx.toast.error(error.message)]
         self._refresh(user.id)
         return [rx.toast.success("Removed from your portfolio.")]
-
-    # --- bids -----------------------------------------------------------------------------
-
-    @rx.event
-    def open_edit_bid(self, bid_id: int) -> None:
-        bid = next((b for b in self.bids if b.id == bid_id), None)
-        self._close()
-        if bid is not None:
-            self.edit_bid_id = bid.id
-            self.edit_bid_name = f"{bid.name} \u00b7 US {bid.size}"
-            self.edit_bid_value = bid.price_plain
-
-    @rx.event
-    def save_bid_price(self, form: dict[str, str]) -> list[EventSpec] | None:
-        user = self._current_user()
-        if user is None:
-            return [self._login_redirect()]
-        if self.busy or not self.edit_bid_id:
-            return None
-        self.edit_bid_error = ""
-        outcome = own_orders.reprice(
-            user_id=user.id,
-            side="bid",
-            row_id=self.edit_bid_id,
-            raw_price=form.get("price"),
-            ip=self.router.session.client_ip,
-        )
-        if not outcome.ok:
-            self.edit_bid_error = outcome.message
-            return None
-        self._close()
-        self._refresh(user.id)
-        return [rx.toast.success(outcome.message)]
-
-    @rx.event
-    def cancel_bid(self, bid_id: int) -> list[EventSpec] | None:
-        user = self._current_user()
-        if user is None:
-            return [self._login_redirect()]
-        outcome = own_orders.cancel(
-            user_id=user.id, side="bid", row_id=bid_id, ip=self.router.session.client_ip
-        )
-        if outcome is None:
-            return None
-        self._refresh(user.id)
-        toast = rx.toast.success if outcome.ok else rx.toast.error
-        return [toast(outcome.message)]

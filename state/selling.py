@@ -1,23 +1,24 @@
 """/sell: the seller dashboard. Thin: every handler re-checks the user, parses its arguments and
-calls a service that checks ownership (market, saga, verification, seller_dashboard)."""
+calls a service that checks ownership (saga, verification, seller_dashboard). Editing and
+cancelling an ask are `ListingEditor`'s (shared with the portfolio's bids)."""
 
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime
 
 import plotly.graph_objects as go
 import reflex as rx
 from reflex.event import EventSpec
 
-from sneakers_app import routes
+from sneakers_app import vocabulary
 from sneakers_app.db import session_scope
-from sneakers_app.models import utcnow
 from sneakers_app.money import format_usd
-from sneakers_app.redis_client import get_redis
-from sneakers_app.services import order_views, orders, payments, saga, verification
+from sneakers_app.services import listings, order_views, orders, payments, saga, verification
 from sneakers_app.services import seller_dashboard as dash
-from state import offload, own_orders
+from state import charts, offload
 from state.base import SessionState
+from state.listing_editor import ListingEditor
 from state.orders import order_href, product_image
 
 URGENT_SECONDS = 12 * 3600
@@ -26,21 +27,6 @@ URGENT_SECONDS = 12 * 3600
 def _finalize_failure(order_id: int, seller_id: int) -> saga.StepResult:
     with session_scope() as session:
         return saga.finalize_failure(session=session, order_id=order_id, seller_id=seller_id)
-
-
-@dataclasses.dataclass
-class AskView:
-    id: int
-    name: str
-    size: str
-    image: str
-    href: str
-    price: str
-    price_plain: str
-    lowest: str
-    is_lowest: bool
-    highest_bid: str
-    expires: str
 
 
 @dataclasses.dataclass
@@ -81,25 +67,8 @@ class PayoutView:
     reference: str
 
 
-def _ask_view(ask: dash.ActiveAsk) -> AskView:
-    return AskView(
-        id=ask.id,
-        name=ask.product.name,
-        size=ask.product.size,
-        image=product_image(ask.product.image),
-        href=routes.product(ask.product.slug),
-        price=format_usd(ask.price_cents),
-        price_plain=f"{ask.price_cents // 100}"
-        + (f".{ask.price_cents % 100:02d}" if ask.price_cents % 100 else ""),
-        lowest=format_usd(ask.lowest_ask_cents),
-        is_lowest=ask.is_lowest,
-        highest_bid=format_usd(ask.highest_bid_cents),
-        expires=order_views.day(ask.expires_at),
-    )
-
-
 def _sale_view(sale: dash.Sale) -> SaleView:
-    now = utcnow()
+    now = datetime.now(UTC)
     seconds_left = (
         (orders.aware(sale.ship_by) - now).total_seconds() if sale.ship_by is not None else 0
     )
@@ -142,66 +111,7 @@ def _payout_view(p: dash.PayoutRow) -> PayoutView:
     )
 
 
-def _figure(report: dash.Analytics) -> go.Figure:
-    labels = [b.label for b in report.buckets]
-    fig = go.Figure()
-    fig.add_trace(
-        go.Bar(
-            x=labels,
-            y=[b.revenue_cents / 100 for b in report.buckets],
-            name="Revenue",
-            marker={"color": "#30a46c"},
-            hovertemplate="%{x}<br><b>$%{y:,.2f}</b> revenue<extra></extra>",
-        )
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=labels,
-            y=[b.units for b in report.buckets],
-            name="Pairs sold",
-            yaxis="y2",
-            mode="lines+markers",
-            line={"color": "#3e63dd", "width": 2},
-            marker={"size": 6},
-            hovertemplate="%{y} sold<extra></extra>",
-        )
-    )
-    top_units = max([b.units for b in report.buckets] + [1])
-    fig.update_layout(
-        height=280,
-        margin={"l": 8, "r": 8, "t": 8, "b": 8},
-        showlegend=True,
-        legend={"orientation": "h", "y": 1.12, "x": 0},
-        paper_bgcolor="rgba(0,0,0,0)",
-        plot_bgcolor="rgba(0,0,0,0)",
-        hovermode="x unified",
-        bargap=0.35,
-        font={"family": "Inter, system-ui, sans-serif", "size": 12, "color": "#60646c"},
-        xaxis={"showgrid": False, "fixedrange": True, "type": "category"},
-        yaxis={
-            "tickprefix": "$",
-            "tickformat": ",.0f",
-            "gridcolor": "rgba(0,0,0,0.06)",
-            "fixedrange": True,
-            "zeroline": False,
-            "rangemode": "tozero",
-        },
-        yaxis2={
-            "overlaying": "y",
-            "side": "right",
-            "showgrid": False,
-            "fixedrange": True,
-            "rangemode": "tozero",
-            "range": [0, top_units * 1.3],
-            "dtick": max(1, top_units // 4),
-        },
-    )
-    return fig
-
-
-class SellerState(SessionState):
-    loaded: bool = False
-    asks: list[AskView] = []
+class SellerState(ListingEditor, SessionState):
     pending: list[SaleView] = []
     completed: list[SaleView] = []
     payouts: list[PayoutView] = []
@@ -223,11 +133,8 @@ class SellerState(SessionState):
     level_hint: str = ""
     quarter_ends: str = ""
 
-    # Dialogs: which row each one acts on, its input's error, and a submit guard.
-    edit_ask_id: int = 0
-    edit_ask_name: str = ""
-    edit_price_value: str = ""
-    edit_price_error: str = ""
+    # Dialogs: which row each one acts on and its input's error (the ask being edited and the
+    # submit guard `busy` are ListingEditor's).
     ship_order_id: int = 0
     ship_name: str = ""
     tracking_error: str = ""
@@ -235,32 +142,29 @@ class SellerState(SessionState):
     appeal_error: str = ""
     accept_order_id: int = 0
     accept_error: str = ""
-    busy: bool = False
 
     def _refresh(self, seller_id: int) -> None:
         with session_scope() as session:
-            asks = dash.active_asks(session=session, redis_client=get_redis(), seller_id=seller_id)
             pending = dash.pending_sales(session=session, seller_id=seller_id)
             completed = dash.completed_sales(session=session, seller_id=seller_id)
             payouts = dash.payouts(session=session, seller_id=seller_id)
             period: dash.Period = "month" if self.period == "month" else "week"
             report = dash.analytics(session=session, seller_id=seller_id, period=period)
             card = dash.level_card(session=session, seller_id=seller_id)
-        self.asks = [_ask_view(a) for a in asks]
+        self._load_listings(seller_id)
         self.pending = [_sale_view(s) for s in pending]
         self.completed = [_sale_view(s) for s in completed]
         self.payouts = [_payout_view(p) for p in payouts]
-        self.pending_payout_total = format_usd(
-            sum(p.amount_cents for p in payouts if p.status == "pending")
-        )
+        pending_total = dash.payout_total(payouts, vocabulary.PayoutStatus.PENDING)
+        self.pending_payout_total = format_usd(pending_total)
         self.paid_payout_total = format_usd(
-            sum(p.amount_cents for p in payouts if p.status == "paid")
+            dash.payout_total(payouts, vocabulary.PayoutStatus.PAID)
         )
         self.revenue = format_usd(report.revenue_cents)
         self.fees = format_usd(report.fees_cents)
         self.net = format_usd(report.payout_cents)
         self.units = report.units
-        self.figure = _figure(report)
+        self.figure = charts.sales_chart(report)
         self.level = card.level
         self.level_fee = f"{card.fee_bp / 100:g}%"
         self.next_level = card.next_level or 0
@@ -268,96 +172,25 @@ class SellerState(SessionState):
         self.level_progress = card.progress_pct
         self.level_sales = card.sales
         self.level_volume = format_usd(card.volume_cents, whole=True)
-        if card.next_level is None:
-            self.level_hint = "You are at the top level: the lowest fee on the marketplace."
-        else:
-            self.level_hint = (
-                f"{card.sales_to_next} more sales or "
-                f"{format_usd(card.volume_to_next_cents, whole=True)} more in sales this quarter "
-                f"unlock level {card.next_level}."
-            )
+        self.level_hint = card.hint
         self.quarter_ends = order_views.day(card.quarter_ends)
 
-    @rx.event
-    def on_load(self) -> EventSpec | None:
-        user = self._current_user()
-        if user is None:
-            self.loaded = False
-            return self._login_redirect()
-        self._close_dialogs()
-        self._refresh(user.id)
-        self.loaded = True
-        return None
+    def _listing_side(self) -> listings.Side:
+        return "ask"
 
-    def _close_dialogs(self) -> None:
-        self.edit_ask_id = self.ship_order_id = self.appeal_order_id = self.accept_order_id = 0
-        self.edit_price_error = self.tracking_error = self.appeal_error = self.accept_error = ""
-        self.busy = False
+    def _close(self) -> None:
+        super()._close()
+        self.ship_order_id = self.appeal_order_id = self.accept_order_id = 0
+        self.tracking_error = self.appeal_error = self.accept_error = ""
 
     @rx.event
     def close_dialogs(self) -> None:
-        self._close_dialogs()
-
-    @rx.event
-    def dialog_open_change(self, is_open: bool) -> None:
-        if not is_open:
-            self._close_dialogs()
+        self._close()
 
     @rx.event
     def set_period(self, period: str | list[str]) -> EventSpec | None:
-        user = self._current_user()
-        if user is None:
-            return self._login_redirect()
         self.period = "month" if period == "month" else "week"
-        self._refresh(user.id)
-        return None
-
-    # --- asks ------------------------------------------------------------------------------
-
-    @rx.event
-    def open_edit_ask(self, ask_id: int) -> None:
-        ask = next((a for a in self.asks if a.id == ask_id), None)
-        self._close_dialogs()
-        if ask is not None:
-            self.edit_ask_id = ask.id
-            self.edit_ask_name = f"{ask.name} \u00b7 US {ask.size}"
-            self.edit_price_value = ask.price_plain
-
-    @rx.event
-    def save_ask_price(self, form: dict[str, str]) -> list[EventSpec] | None:
-        user = self._current_user()
-        if user is None:
-            return [self._login_redirect()]
-        if self.busy or not self.edit_ask_id:
-            return None
-        self.edit_price_error = ""
-        outcome = own_orders.reprice(
-            user_id=user.id,
-            side="ask",
-            row_id=self.edit_ask_id,
-            raw_price=form.get("price"),
-            ip=self.router.session.client_ip,
-        )
-        if not outcome.ok:
-            self.edit_price_error = outcome.message
-            return None
-        self._close_dialogs()
-        self._refresh(user.id)
-        return [rx.toast.success(outcome.message)]
-
-    @rx.event
-    def cancel_ask(self, ask_id: int) -> list[EventSpec] | None:
-        user = self._current_user()
-        if user is None:
-            return [self._login_redirect()]
-        outcome = own_orders.cancel(
-            user_id=user.id, side="ask", row_id=ask_id, ip=self.router.session.client_ip
-        )
-        if outcome is None:
-            return None
-        self._refresh(user.id)
-        toast = rx.toast.success if outcome.ok else rx.toast.error
-        return [toast(outcome.message)]
+        return self._reload()
 
     # --- sales -----------------------------------------------------------------------------
 
@@ -367,7 +200,7 @@ class SellerState(SessionState):
     @rx.event
     def open_ship(self, order_id: int) -> None:
         sale = self._sale(order_id)
-        self._close_dialogs()
+        self._close()
         if sale is not None:
             self.ship_order_id = sale.order_id
             self.ship_name = f"{sale.name} \u00b7 US {sale.size}"
@@ -393,7 +226,7 @@ class SellerState(SessionState):
             self.tracking_error = error.message
             self.busy = False
             return None
-        self._close_dialogs()
+        self._close()
         self._refresh(user.id)
         return [rx.toast.success("Marked as shipped. We'll let you know when it arrives.")]
 
@@ -416,7 +249,7 @@ class SellerState(SessionState):
     @rx.event
     def open_appeal(self, order_id: int) -> None:
         sale = self._sale(order_id)
-        self._close_dialogs()
+        self._close()
         if sale is not None and sale.can_appeal:
             self.appeal_order_id = sale.order_id
 
@@ -441,14 +274,14 @@ class SellerState(SessionState):
             self.appeal_error = error.message
             self.busy = False
             return None
-        self._close_dialogs()
+        self._close()
         self._refresh(user.id)
         return [rx.toast.success("Appeal sent: another inspector will check the pair.")]
 
     @rx.event
     def open_accept(self, order_id: int) -> None:
         sale = self._sale(order_id)
-        self._close_dialogs()
+        self._close()
         if sale is not None and sale.can_accept:
             self.accept_order_id = sale.order_id
 
@@ -477,7 +310,7 @@ class SellerState(SessionState):
                     self.accept_error = error
                     self.busy = False
                 elif self.user_id == user.id:  # not logged out meanwhile
-                    self._close_dialogs()
+                    self._close()
                     self._refresh(user.id)
         if result is None:
             return None

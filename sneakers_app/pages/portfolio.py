@@ -4,198 +4,129 @@ from __future__ import annotations
 
 import reflex as rx
 
-from components.layout import page
-from components.order_parts import NUM, empty_state, muted, order_row, section
-from components.portfolio_parts import (
-    add_item_dialog,
-    bid_row,
-    edit_bid_dialog,
-    holding_row,
-    trend_color,
+from components import empty_states
+from components.dashboard import (
+    chart_or_empty,
+    dashboard_card,
+    dashboard_page,
+    list_section,
+    range_switch,
 )
+from components.listing_parts import edit_listing_dialog, listings_section
+from components.order_parts import NUM, order_row
+from components.portfolio_parts import add_item_dialog, holding_row, trend_color
 from sneakers_app import routes
 from state.portfolio import PortfolioState
+
+RANGES = (("1M", "30"), ("3M", "90"), ("1Y", "365"))
+
+
+def _value_headline() -> rx.Component:
+    s = PortfolioState
+    return rx.hstack(
+        rx.vstack(
+            rx.text("Market value", size="2", color="var(--gray-11)", weight="medium"),
+            rx.text(s.total_value, size="8", weight="bold", style=NUM, id="total-value"),
+            rx.hstack(
+                rx.text(
+                    s.total_gain,
+                    " (",
+                    s.total_gain_pct,
+                    ")",
+                    size="3",
+                    weight="bold",
+                    color=trend_color(s.total_trend),
+                    style=NUM,
+                    id="total-gain",
+                ),
+                rx.text("all time", size="2", color="var(--gray-11)"),
+                spacing="2",
+                align="baseline",
+            ),
+            spacing="1",
+        ),
+        rx.spacer(),
+        rx.cond(
+            s.item_count > 0,
+            range_switch(RANGES, s.days, s.set_days, "value-range"),
+        ),
+        width="100%",
+        align="start",
+        wrap="wrap",
+    )
 
 
 def summary_card() -> rx.Component:
     s = PortfolioState
-    return rx.card(
-        rx.vstack(
-            rx.hstack(
-                rx.vstack(
-                    rx.text("Market value", size="2", color="var(--gray-11)", weight="medium"),
-                    rx.text(s.total_value, size="8", weight="bold", style=NUM, id="total-value"),
-                    rx.hstack(
-                        rx.text(
-                            s.total_gain,
-                            " (",
-                            s.total_gain_pct,
-                            ")",
-                            size="3",
-                            weight="bold",
-                            color=trend_color(s.total_trend),
-                            style=NUM,
-                            id="total-gain",
-                        ),
-                        rx.text("all time", size="2", color="var(--gray-11)"),
-                        spacing="2",
-                        align="baseline",
-                    ),
-                    spacing="1",
-                ),
-                rx.spacer(),
-                rx.cond(
-                    s.item_count > 0,
-                    rx.segmented_control.root(
-                        rx.segmented_control.item("1M", value="30"),
-                        rx.segmented_control.item("3M", value="90"),
-                        rx.segmented_control.item("1Y", value="365"),
-                        value=s.days,
-                        on_change=s.set_days,
-                        size="1",
-                        id="value-range",
-                    ),
-                ),
-                width="100%",
-                align="start",
-                wrap="wrap",
+    return dashboard_card(
+        _value_headline(),
+        chart_or_empty(s.item_count > 0, s.figure, "260px", "value-chart", empty_states.NO_VALUE),
+        rx.grid(
+            rx.vstack(
+                rx.text("Pairs", size="1", color="var(--gray-11)"),
+                rx.text(s.item_count, size="4", weight="bold"),
+                spacing="0",
             ),
-            rx.cond(
-                s.item_count > 0,
-                rx.box(
-                    rx.plotly(data=s.figure, use_resize_handler=True, width="100%", height="260px"),
-                    width="100%",
-                    id="value-chart",
-                ),
-                empty_state(
-                    "chart-line",
-                    "Your value over time starts with your first pair",
-                    "Add a pair you own, or buy one here, and its market value is charted "
-                    "day by day from real sales of its size.",
-                    id="value-empty",
-                ),
+            rx.vstack(
+                rx.text("Paid", size="1", color="var(--gray-11)"),
+                rx.text(s.total_cost, size="4", weight="bold", style=NUM),
+                spacing="0",
             ),
-            rx.grid(
-                rx.vstack(
-                    rx.text("Pairs", size="1", color="var(--gray-11)"),
-                    rx.text(s.item_count, size="4", weight="bold"),
-                    spacing="0",
-                ),
-                rx.vstack(
-                    rx.text("Paid", size="1", color="var(--gray-11)"),
-                    rx.text(s.total_cost, size="4", weight="bold", style=NUM),
-                    spacing="0",
-                ),
-                rx.vstack(
-                    rx.text("Active bids", size="1", color="var(--gray-11)"),
-                    rx.text(s.bids.length(), size="4", weight="bold"),
-                    spacing="0",
-                ),
-                columns="3",
-                spacing="4",
-                width="100%",
+            rx.vstack(
+                rx.text("Active bids", size="1", color="var(--gray-11)"),
+                rx.text(s.own_listings.length(), size="4", weight="bold"),
+                spacing="0",
             ),
+            columns="3",
             spacing="4",
             width="100%",
         ),
-        width="100%",
     )
 
 
 def holdings_section() -> rx.Component:
     s = PortfolioState
-    return section(
-        "Your pairs",
-        rx.cond(
-            s.holdings.length() > 0,
-            rx.vstack(rx.foreach(s.holdings, holding_row), spacing="0", width="100%"),
-            empty_state(
-                "briefcase",
-                "No pairs in your portfolio yet",
-                "Pairs you buy here are added when they are delivered. Add pairs you already "
-                "own to see what they are worth today.",
-                rx.button(
-                    rx.icon("plus", size=14),
-                    "Add a pair",
-                    variant="soft",
-                    on_click=s.open_add,
-                    id="add-item-empty",
-                ),
-                id="holdings-empty",
-            ),
-        ),
-        action=rx.button(
-            rx.icon("plus", size=14), "Add a pair", size="2", on_click=s.open_add, id="add-item"
-        ),
-        id="holdings",
+    add = rx.button(
+        rx.icon("plus", size=14), "Add a pair", size="2", on_click=s.open_add, id="add-item"
     )
-
-
-def bids_section() -> rx.Component:
-    s = PortfolioState
-    return section(
-        "Active bids",
-        rx.cond(
-            s.bids.length() > 0,
-            rx.vstack(rx.foreach(s.bids, bid_row), spacing="0", width="100%"),
-            empty_state(
-                "hand-coins",
-                "No active bids",
-                "Place a bid on any size from a product page. It shows here with whether it "
-                "is the highest bid or has been outbid.",
-                rx.link(rx.button("Browse sneakers", variant="soft"), href=routes.BROWSE),
-                id="bids-empty",
-            ),
-        ),
-        id="active-bids",
+    return list_section(
+        "Your pairs", s.holdings, holding_row, empty_states.NO_PAIRS, action=add, id="holdings"
     )
 
 
 def history_section() -> rx.Component:
-    s = PortfolioState
-    return section(
+    return list_section(
         "Purchase history",
-        rx.cond(
-            s.history.length() > 0,
-            rx.vstack(rx.foreach(s.history, order_row), spacing="1", width="100%"),
-            empty_state(
-                "receipt",
-                "No purchases yet",
-                "Every pair you buy here is listed with its order status, from the match to "
-                "delivery.",
-                id="history-empty",
-            ),
-        ),
+        PortfolioState.history,
+        order_row,
+        empty_states.NO_PURCHASES,
+        spacing="1",
         action=rx.link(rx.text("All orders", size="2"), href=routes.ORDERS),
         id="purchase-history",
     )
 
 
+def bids_section() -> rx.Component:
+    return listings_section(
+        PortfolioState, "bid", "Active bids", empty_states.NO_BIDS, id="active-bids"
+    )
+
+
 def portfolio_page() -> rx.Component:
-    return page(
+    return dashboard_page(
+        "Portfolio",
+        "What your collection is worth, valued at the last sale of each size.",
+        PortfolioState.loaded,
         rx.vstack(
-            rx.vstack(
-                rx.heading("Portfolio", size="7"),
-                muted("What your collection is worth, valued at the last sale of each size."),
-                spacing="1",
-            ),
-            rx.cond(
-                PortfolioState.loaded,
-                rx.vstack(
-                    summary_card(),
-                    holdings_section(),
-                    bids_section(),
-                    history_section(),
-                    spacing="4",
-                    width="100%",
-                ),
-                rx.center(rx.spinner(size="3"), padding_y="64px", width="100%"),
-            ),
-            add_item_dialog(),
-            edit_bid_dialog(),
-            spacing="5",
+            summary_card(),
+            holdings_section(),
+            bids_section(),
+            history_section(),
+            spacing="4",
             width="100%",
         ),
+        add_item_dialog(),
+        edit_listing_dialog(PortfolioState, "bid"),
     )
 
 

@@ -11,12 +11,11 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from sneakers_app.models import Bid, Order, PortfolioItem, Product, ProductVariant, Sale, utcnow
+from sneakers_app.models import Order, PortfolioItem, Product, ProductVariant, Sale, utcnow
 from sneakers_app.services import market, orders
 from sneakers_app.services.order_views import (
     OrderRow,
@@ -25,8 +24,7 @@ from sneakers_app.services.order_views import (
     variant_labels,
 )
 from sneakers_app.services.tape import is_public as is_public_sale
-from sneakers_app.vocabulary import LISTING_OPEN, ratio_bp
-from trading import market_data
+from sneakers_app.vocabulary import OrderStatus, ratio_bp
 
 MIN_PURCHASE_CENTS = 100
 MAX_PURCHASE_CENTS = market.MAX_PRICE_CENTS
@@ -53,7 +51,7 @@ def record_purchase(session: Session, order_id: int) -> PortfolioItem | None:
     Called by the saga when an order completes; the purchase price is the trade price.
     """
     order = session.get(Order, order_id)
-    if order is None or order.status != "completed":
+    if order is None or order.status != OrderStatus.COMPLETED:
         return None
     existing = session.exec(select(PortfolioItem).where(PortfolioItem.order_id == order_id)).first()
     if existing is not None:
@@ -350,58 +348,7 @@ def value_series(
     return series
 
 
-# --- bids and purchases -------------------------------------------------------------------
-
-
-@dataclass(frozen=True, kw_only=True)
-class ActiveBid:
-    id: int
-    product: VariantLabel
-    price_cents: int
-    highest_bid_cents: int | None
-    lowest_ask_cents: int | None
-    state: str
-    """"highest" (no live bid above it) or "outbid"."""
-    expires_at: datetime | None
-    created_at: datetime
-
-
-def active_bids(*, session: Session, redis_client: Any, user_id: int) -> list[ActiveBid]:
-    """Open bids with their standing against the live book's highest bid."""
-    rows = list(
-        session.exec(
-            select(Bid)
-            .where(
-                Bid.user_id == user_id,
-                col(Bid.status).in_(LISTING_OPEN),
-                Bid.time_in_force == "gtc",
-            )
-            .order_by(col(Bid.created_at).desc(), col(Bid.id).desc())
-            .limit(MAX_ITEMS)
-        ).all()
-    )
-    labels = variant_labels(session, (b.variant_id for b in rows))
-    books = market_data.tops(redis_client, [str(b.variant_id) for b in rows]) if rows else {}
-    out = []
-    for bid in rows:
-        label = labels.get(bid.variant_id)
-        if label is None:
-            continue
-        top = books.get(str(bid.variant_id))
-        best = top.bid_cents if top else None
-        out.append(
-            ActiveBid(
-                id=bid.id or 0,
-                product=label,
-                price_cents=bid.price_cents,
-                highest_bid_cents=best,
-                lowest_ask_cents=top.ask_cents if top else None,
-                state="outbid" if best is not None and best > bid.price_cents else "highest",
-                expires_at=orders.aware(bid.expires_at) if bid.expires_at else None,
-                created_at=orders.aware(bid.created_at),
-            )
-        )
-    return out
+# --- purchases ----------------------------------------------------------------------------
 
 
 def purchase_history(*, session: Session, user_id: int) -> list[OrderRow]:

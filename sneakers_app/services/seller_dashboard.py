@@ -1,18 +1,20 @@
-"""The seller's side of the marketplace: listings, sales to ship, payouts, analytics, level.
+"""The seller's side of the marketplace: sales to ship, payouts, analytics, level.
 
-Read-only views; the actions (edit or cancel an ask, mark shipped, extend, appeal, accept a
-failed inspection) are the market, saga and verification services, which check ownership.
+Read-only views; the seller's open asks, and editing or cancelling one, are `listings`; the
+actions on sales (mark shipped, extend, appeal, accept a failed inspection) are the saga and
+verification services, which check ownership.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 
 from sqlmodel import Session, col, select
 
-from sneakers_app.models import Ask, Order, Payout, utcnow
+from sneakers_app.models import Order, Payout, utcnow
+from sneakers_app.money import format_usd
 from sneakers_app.services import fees, orders
 from sneakers_app.services.order_views import (
     Tone,
@@ -21,74 +23,16 @@ from sneakers_app.services.order_views import (
     tone_for,
     variant_labels,
 )
-from sneakers_app.vocabulary import LISTING_OPEN
-from trading import market_data
+from sneakers_app.vocabulary import ORDER_ACTIVE, OrderStatus, PayoutStatus
 
 Period = Literal["week", "month"]
 LIMIT = 200
-PENDING = (
-    "created",
-    "paid",
-    "awaiting_shipment",
-    "shipped_to_verification",
-    "received",
-    "authenticating",
-    "authenticated",
-    "auth_failed",
-    "shipped_to_buyer",
-    "delivered",
+PENDING: frozenset[str] = ORDER_ACTIVE
+"""Sales still on their way: every order status before the story ends."""
+CLOSED: frozenset[str] = frozenset(
+    {OrderStatus.COMPLETED, OrderStatus.RETURNED_TO_SELLER, OrderStatus.SELLER_DID_NOT_SHIP}
 )
-CLOSED = ("completed", "returned_to_seller", "seller_did_not_ship")
-
-
-@dataclass(frozen=True, kw_only=True)
-class ActiveAsk:
-    id: int
-    product: VariantLabel
-    price_cents: int
-    lowest_ask_cents: int | None
-    highest_bid_cents: int | None
-    is_lowest: bool
-    expires_at: datetime | None
-    created_at: datetime
-
-
-def active_asks(*, session: Session, redis_client: Any, seller_id: int) -> list[ActiveAsk]:
-    """Open asks with whether each is (tied for) the lowest ask of its size right now."""
-    rows = list(
-        session.exec(
-            select(Ask)
-            .where(
-                Ask.user_id == seller_id,
-                col(Ask.status).in_(LISTING_OPEN),
-                Ask.time_in_force == "gtc",
-            )
-            .order_by(col(Ask.created_at).desc(), col(Ask.id).desc())
-            .limit(LIMIT)
-        ).all()
-    )
-    labels = variant_labels(session, (a.variant_id for a in rows))
-    books = market_data.tops(redis_client, [str(a.variant_id) for a in rows]) if rows else {}
-    out = []
-    for ask in rows:
-        label = labels.get(ask.variant_id)
-        if label is None:
-            continue
-        top = books.get(str(ask.variant_id))
-        lowest = top.ask_cents if top else None
-        out.append(
-            ActiveAsk(
-                id=ask.id or 0,
-                product=label,
-                price_cents=ask.price_cents,
-                lowest_ask_cents=lowest,
-                highest_bid_cents=top.bid_cents if top else None,
-                is_lowest=lowest is None or ask.price_cents <= lowest,
-                expires_at=orders.aware(ask.expires_at) if ask.expires_at else None,
-                created_at=orders.aware(ask.created_at),
-            )
-        )
-    return out
+"""Sales that ended after the match: sold, sent back after a failed inspection, not shipped."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -115,8 +59,8 @@ class Sale:
 def _sale(order: Order, label: VariantLabel, now: datetime) -> Sale:
     ship_by = orders.aware(order.ship_by) if order.ship_by else None
     deadline = orders.aware(order.appeal_deadline) if order.appeal_deadline else None
-    waiting = order.status == "awaiting_shipment"
-    failed = order.status == "auth_failed"
+    waiting = order.status == OrderStatus.AWAITING_SHIPMENT
+    failed = order.status == OrderStatus.AUTH_FAILED
     return Sale(
         order_id=order.id or 0,
         product=label,
@@ -139,13 +83,13 @@ def _sale(order: Order, label: VariantLabel, now: datetime) -> Sale:
 
 
 def _sales(
-    session: Session, seller_id: int, statuses: tuple[str, ...], now: datetime, newest_first: bool
+    session: Session, seller_id: int, statuses: frozenset[str], now: datetime, newest_first: bool
 ) -> list[Sale]:
     order_by = col(Order.updated_at).desc() if newest_first else col(Order.created_at)
     rows = list(
         session.exec(
             select(Order)
-            .where(Order.seller_id == seller_id, col(Order.status).in_(statuses))
+            .where(Order.seller_id == seller_id, col(Order.status).in_(sorted(statuses)))
             .order_by(order_by, col(Order.id))
             .limit(LIMIT)
         ).all()
@@ -214,6 +158,11 @@ def payouts(*, session: Session, seller_id: int) -> list[PayoutRow]:
     ]
 
 
+def payout_total(rows: list[PayoutRow], status: PayoutStatus) -> int:
+    """What the listed payouts in one status add up to (pending: on its way; paid: sent)."""
+    return sum(p.amount_cents for p in rows if p.status == status)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Bucket:
     start: date
@@ -266,7 +215,7 @@ def analytics(
     rows = session.exec(
         select(Order).where(
             Order.seller_id == seller_id,
-            Order.status == "completed",
+            Order.status == OrderStatus.COMPLETED,
             col(Order.updated_at) >= since,
         )
     ).all()
@@ -318,6 +267,17 @@ class LevelCard:
     progress_pct: int
     """How far toward the next level, by whichever threshold (sales or volume) is closer."""
     quarter_ends: date
+
+    @property
+    def hint(self) -> str:
+        """What unlocks the next level (or that there is none above)."""
+        if self.next_level is None:
+            return "You are at the top level: the lowest fee on the marketplace."
+        return (
+            f"{self.sales_to_next} more sales or "
+            f"{format_usd(self.volume_to_next_cents, whole=True)} more in sales this quarter "
+            f"unlock level {self.next_level}."
+        )
 
 
 def level_card(

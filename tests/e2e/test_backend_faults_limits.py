@@ -375,11 +375,11 @@ def test_placing_cancelling_and_editing_orders_share_one_limit_per_user(app: App
         # So does editing the price from the seller dashboard.
         selling = await logged_in_tab(app, email, "/sell")
         await selling.send(SELLER, "on_load")
-        await selling.send(SELLER, "open_edit_ask", ask_id=first_id)
+        await selling.send(SELLER, "open_edit_listing", listing_id=first_id)
         mark = len(selling.updates)
-        await selling.send(SELLER, "save_ask_price", form={"price": "4050"})
+        await selling.send(SELLER, "save_listing_price", form={"price": "4050"})
         await selling.wait_for(
-            lambda u: LIMITED in str(u.value(SELLER, "edit_price_error") or ""),
+            lambda u: LIMITED in str(u.value(SELLER, "edit_listing_error") or ""),
             ANSWER,
             since=mark,
         )

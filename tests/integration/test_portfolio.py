@@ -11,7 +11,7 @@ import redis
 from sqlmodel import Session, select
 
 from sneakers_app.models import Order, PortfolioItem, ProductVariant, Sale, User
-from sneakers_app.services import market, orders, portfolio
+from sneakers_app.services import listings, market, orders, portfolio
 from tests.support import factories
 from tests.support.servers import RedisServer
 from trading.engine import RedisEngine
@@ -298,17 +298,22 @@ def test_active_bids_show_highest_or_outbid(session: Session, book_redis: redis.
         )
         return placed.row_id
 
+    def open_bids(user: int) -> list[listings.OwnListing]:
+        return listings.open_listings(
+            session=session, redis_client=book_redis, user_id=user, side="bid"
+        )
+
     bid(first, 20_000)
-    (only,) = portfolio.active_bids(session=session, redis_client=book_redis, user_id=first)
-    assert only.state == "highest"
+    (only,) = open_bids(first)
+    assert only.leads  # the highest bid
     assert only.highest_bid_cents == 20_000
     bid(second, 21_000)
-    (mine,) = portfolio.active_bids(session=session, redis_client=book_redis, user_id=first)
-    (theirs,) = portfolio.active_bids(session=session, redis_client=book_redis, user_id=second)
-    assert mine.state == "outbid" and mine.highest_bid_cents == 21_000
-    assert theirs.state == "highest"
+    (mine,) = open_bids(first)
+    (theirs,) = open_bids(second)
+    assert not mine.leads and mine.highest_bid_cents == 21_000  # outbid
+    assert theirs.leads
     market.cancel(session=session, engine=engine, user_id=first, side="bid", row_id=mine.id)
-    assert portfolio.active_bids(session=session, redis_client=book_redis, user_id=first) == []
+    assert open_bids(first) == []
 
 
 def test_purchase_history_and_choices(session: Session) -> None:

@@ -10,7 +10,7 @@ import redis
 from sqlmodel import Session
 
 from sneakers_app.models import Order, Payout
-from sneakers_app.services import fees, market, order_views, orders, payments
+from sneakers_app.services import fees, listings, market, order_views, orders, payments
 from sneakers_app.services import seller_dashboard as dash
 from tests.support import factories
 from tests.support.servers import RedisServer
@@ -124,21 +124,26 @@ def test_active_asks_know_if_they_are_the_lowest(
             client_key=uuid.uuid4().hex,
         ).row_id
 
+    def open_asks() -> list[listings.OwnListing]:
+        return listings.open_listings(
+            session=session, redis_client=client, user_id=seller, side="ask"
+        )
+
     mine = ask(seller, 30_000)
-    (row,) = dash.active_asks(session=session, redis_client=client, seller_id=seller)
-    assert row.is_lowest and row.lowest_ask_cents == 30_000
+    (row,) = open_asks()
+    assert row.leads and row.lowest_ask_cents == 30_000
     ask(rival, 29_000)
-    (row,) = dash.active_asks(session=session, redis_client=client, seller_id=seller)
-    assert not row.is_lowest and row.lowest_ask_cents == 29_000
+    (row,) = open_asks()
+    assert not row.leads and row.lowest_ask_cents == 29_000
     market.edit_price(
         session=session, engine=engine, user_id=seller, side="ask", row_id=mine, price_cents=28_500
     )
-    (row,) = dash.active_asks(session=session, redis_client=client, seller_id=seller)
-    assert row.is_lowest and row.price_cents == 28_500
+    (row,) = open_asks()
+    assert row.leads and row.price_cents == 28_500
     with pytest.raises(market.MarketError):
         market.cancel(session=session, engine=engine, user_id=rival, side="ask", row_id=mine)
     market.cancel(session=session, engine=engine, user_id=seller, side="ask", row_id=mine)
-    assert dash.active_asks(session=session, redis_client=client, seller_id=seller) == []
+    assert open_asks() == []
     client.close()
 
 

@@ -221,8 +221,8 @@ def test_an_expired_session_clears_the_tab_at_the_next_page_load(page_load: str)
 GUARDS: dict[type[BaseState], tuple[str, ...]] = {
     SessionState: ("user_id", "user_is_staff", "user_email", "session_checked"),
     VerificationState: ("access", "selected_id", "paying_id", "busy"),
-    SellerState: ("ship_order_id", "appeal_order_id", "accept_order_id", "edit_ask_id", "busy"),
-    PortfolioState: ("edit_bid_id", "busy"),
+    SellerState: ("ship_order_id", "appeal_order_id", "accept_order_id", "edit_listing_id", "busy"),
+    PortfolioState: ("edit_listing_id", "busy"),
     ProductState: ("_product_id",),
     TradeState: ("submitting", "dialog_kind", "_client_key"),
     AccountState: ("editing_address_id", "card_busy"),

@@ -1,0 +1,188 @@
+"""One's own listing in a list, with its edit and cancel controls, and the dialog that gives it a
+new price: the portfolio's bids and the seller dashboard's asks (state: `ListingEditor`).
+
+Element ids and classes carry the side: `bid-<id>` / `ask-<id>` rows (class `bid-row` /
+`ask-row`), `edit-bid-<id>`, `cancel-ask-<id>`, the `edit-bid-dialog` with `#bid-price`,
+`#bid-price-error` and `#bid-price-save`, and so on.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import reflex as rx
+
+from components.dashboard import Empty, list_section
+from components.order_parts import thumb
+from components.rows import figure_block, item_cell, list_row
+from state.listing_editor import ListingEditor, ListingView
+
+Side = Literal["bid", "ask"]
+
+# The words that differ between a bid and an ask.
+_WORDS: dict[Side, dict[str, str]] = {
+    "bid": {
+        "yours": "Your bid",
+        "title": "Change your bid",
+        "field": "New bid (USD)",
+        "save": "Save bid",
+    },
+    "ask": {
+        "yours": "Your ask",
+        "title": "Change your ask",
+        "field": "New price (USD)",
+        "save": "Save price",
+    },
+}
+
+
+def _bid_badge(icon: str, text: str, color: str) -> rx.Component:
+    return rx.badge(
+        rx.icon(icon, size=12), text, color_scheme=color, variant="soft", class_name="bid-state"
+    )
+
+
+def _standing(item: ListingView, side: Side) -> rx.Component:
+    """Whether the listing leads its side of the book, and the book it stands in."""
+    if side == "bid":
+        leads = _bid_badge("crown", "Highest bid", "green")
+        behind = _bid_badge("arrow-down", "Outbid", "red")
+        book = rx.text(
+            "Top bid ",
+            item.highest_bid,
+            " \u00b7 Ask ",
+            item.lowest_ask,
+            size="1",
+            color="var(--gray-11)",
+        )
+    else:
+        leads = rx.badge(
+            rx.icon("trophy", size=12), "Lowest ask", color_scheme="green", variant="soft"
+        )
+        behind = rx.badge("Lowest is ", item.lowest_ask, color_scheme="amber", variant="soft")
+        book = rx.text("Highest bid ", item.highest_bid, size="1", color="var(--gray-11)")
+    return rx.vstack(
+        rx.cond(item.leads, leads, behind),
+        book,
+        spacing="1",
+        align=rx.breakpoints(initial="start", md="end"),
+        min_width=rx.breakpoints(initial="0", md="130px"),
+    )
+
+
+def listing_row(item: ListingView, state: type[ListingEditor], side: Side) -> rx.Component:
+    return list_row(
+        item_cell(
+            thumb(item.image, item.name),
+            item.name,
+            item.href,
+            rx.text(
+                "US ",
+                item.size,
+                " \u00b7 Expires ",
+                item.expires,
+                size="1",
+                color="var(--gray-11)",
+            ),
+        ),
+        rx.hstack(
+            figure_block(_WORDS[side]["yours"], item.price),
+            _standing(item, side),
+            rx.button(
+                rx.icon("pencil", size=14),
+                "Edit",
+                variant="soft",
+                size="2",
+                on_click=state.open_edit_listing(item.id),
+                id=f"edit-{side}-{item.id}",
+            ),
+            rx.button(
+                "Cancel",
+                variant="ghost",
+                color_scheme="red",
+                size="2",
+                on_click=state.cancel_listing(item.id),
+                id=f"cancel-{side}-{item.id}",
+            ),
+            spacing="3",
+            align="center",
+            justify=rx.breakpoints(initial="between", md="end"),
+            wrap="wrap",
+            width=rx.breakpoints(initial="100%", md="auto"),
+        ),
+        class_name=f"{side}-row",
+        id=f"{side}-{item.id}",
+    )
+
+
+def listings_section(
+    state: type[ListingEditor], side: Side, title: str, empty: Empty, **props: object
+) -> rx.Component:
+    """The page's open listings, newest first, or `empty` when there are none."""
+    return list_section(
+        title, state.own_listings, lambda item: listing_row(item, state, side), empty, **props
+    )
+
+
+def edit_listing_dialog(state: type[ListingEditor], side: Side) -> rx.Component:
+    words = _WORDS[side]
+    field = f"{side}-price"
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title(words["title"]),
+            rx.dialog.description(state.edit_listing_name, size="2", color="var(--gray-11)"),
+            rx.form(
+                rx.vstack(
+                    rx.text(words["field"], as_="label", size="2", weight="medium", html_for=field),
+                    rx.input(
+                        rx.input.slot("$"),
+                        name="price",
+                        id=field,
+                        width="100%",
+                        default_value=state.edit_listing_value,
+                        key=state.edit_listing_id,
+                        input_mode="decimal",
+                        max_length=20,
+                        size="3",
+                        auto_focus=True,
+                    ),
+                    rx.cond(
+                        state.edit_listing_error != "",
+                        rx.text(
+                            state.edit_listing_error,
+                            size="2",
+                            color="var(--red-11)",
+                            id=f"{field}-error",
+                        ),
+                    ),
+                    rx.text(state.edit_listing_hint, size="1", color="var(--gray-11)"),
+                    rx.hstack(
+                        rx.dialog.close(
+                            rx.button("Cancel", variant="soft", color_scheme="gray", type="button")
+                        ),
+                        rx.button(
+                            words["save"],
+                            type="submit",
+                            # As every dialog of the seller dashboard confirms.
+                            **({"color_scheme": "green"} if side == "ask" else {}),
+                            loading=state.busy,
+                            disabled=state.busy,
+                            id=f"{field}-save",
+                        ),
+                        justify="end",
+                        spacing="3",
+                        width="100%",
+                    ),
+                    spacing="2",
+                    width="100%",
+                    padding_top="12px",
+                ),
+                on_submit=state.save_listing_price,
+                reset_on_submit=False,
+            ),
+            max_width="440px",
+            id=f"edit-{side}-dialog",
+        ),
+        open=state.edit_listing_id != 0,
+        on_open_change=state.dialog_open_change,
+    )

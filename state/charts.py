@@ -1,0 +1,130 @@
+"""The member's dashboard charts (a plotly figure is a state var): the portfolio's value over
+time and the seller's sales; and the look they share: a transparent background, the app's font,
+one hover box for the day or period, money on the value axis."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+from sneakers_app.services import portfolio
+from sneakers_app.services import seller_dashboard as dash
+
+FONT = {"family": "Inter, system-ui, sans-serif", "size": 12, "color": "#60646c"}
+MONEY_AXIS: dict[str, object] = {
+    "tickprefix": "$",
+    "tickformat": ",.0f",
+    "gridcolor": "rgba(0,0,0,0.06)",
+    "fixedrange": True,
+    "zeroline": False,
+}
+"""A y axis in whole dollars (the figure's values are dollars: cents / 100)."""
+
+
+def layout(
+    *,
+    height: int,
+    xaxis: dict[str, object],
+    yaxis: dict[str, object],
+    legend: bool = True,
+    **more: object,
+) -> dict[str, object]:
+    """A figure's layout: the shared look, its size and axes, and anything `more`."""
+    return {
+        "height": height,
+        "margin": {"l": 8, "r": 8, "t": 8, "b": 8},
+        "showlegend": legend,
+        **({"legend": {"orientation": "h", "y": 1.12, "x": 0}} if legend else {}),
+        "paper_bgcolor": "rgba(0,0,0,0)",
+        "plot_bgcolor": "rgba(0,0,0,0)",
+        "hovermode": "x unified",
+        "font": FONT,
+        "xaxis": xaxis,
+        "yaxis": yaxis,
+        **more,
+    }
+
+
+def value_chart(points: list[portfolio.ValuePoint]) -> go.Figure:
+    """The portfolio's market value day by day, over what was paid."""
+    # The chart starts on the first day something was owned, not with a run of zeros.
+    first = next((i for i, p in enumerate(points) if p.cost_cents > 0), len(points))
+    points = points[first:]
+    days = [p.day.isoformat() for p in points]
+    mode = "lines+markers" if len(points) < 20 else "lines"
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=days,
+            y=[p.cost_cents / 100 for p in points],
+            name="Paid",
+            mode="lines",
+            line={"color": "#8b8d98", "width": 1.5, "dash": "dot", "shape": "hv"},
+            hovertemplate="$%{y:,.0f} paid<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=days,
+            y=[p.value_cents / 100 for p in points],
+            name="Market value",
+            mode=mode,
+            fill="tozeroy",
+            fillcolor="rgba(48, 164, 108, 0.10)",
+            line={"color": "#30a46c", "width": 2.5, "shape": "hv"},
+            hovertemplate="%{x|%b %-d, %Y}<br><b>$%{y:,.0f}</b> value<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        layout(
+            height=260,
+            xaxis={"showgrid": False, "type": "date", "fixedrange": True},
+            yaxis={"side": "right", **MONEY_AXIS, "rangemode": "tozero"},
+        )
+    )
+    return fig
+
+
+def sales_chart(report: dash.Analytics) -> go.Figure:
+    """A seller's revenue (bars) and pairs sold (line) per week or month."""
+    labels = [b.label for b in report.buckets]
+    fig = go.Figure()
+    fig.add_trace(
+        go.Bar(
+            x=labels,
+            y=[b.revenue_cents / 100 for b in report.buckets],
+            name="Revenue",
+            marker={"color": "#30a46c"},
+            hovertemplate="%{x}<br><b>$%{y:,.2f}</b> revenue<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=labels,
+            y=[b.units for b in report.buckets],
+            name="Pairs sold",
+            yaxis="y2",
+            mode="lines+markers",
+            line={"color": "#3e63dd", "width": 2},
+            marker={"size": 6},
+            hovertemplate="%{y} sold<extra></extra>",
+        )
+    )
+    top_units = max([b.units for b in report.buckets] + [1])
+    fig.update_layout(
+        layout(
+            height=280,
+            bargap=0.35,
+            xaxis={"showgrid": False, "fixedrange": True, "type": "category"},
+            yaxis={**MONEY_AXIS, "rangemode": "tozero"},
+            yaxis2={
+                "overlaying": "y",
+                "side": "right",
+                "showgrid": False,
+                "fixedrange": True,
+                "rangemode": "tozero",
+                "range": [0, top_units * 1.3],
+                "dtick": max(1, top_units // 4),
+            },
+        )
+    )
+    return fig

@@ -1,0 +1,169 @@
+"""Editing and cancelling one's own listing from a list: the portfolio's bids and the seller
+dashboard's asks. A state mixin: the page state says which side it lists and how it reloads;
+the listings service checks who owns the listing, parses the price and says what happened.
+
+Thin: every handler re-checks the user; the listing being edited is held here (a guard var no
+client event can set) and the service refuses another member's listing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import reflex as rx
+from reflex.event import EventSpec
+
+from sneakers_app import routes
+from sneakers_app.db import session_scope
+from sneakers_app.money import format_usd
+from sneakers_app.services import listings, order_views
+from state.base import SessionState
+
+
+@dataclasses.dataclass
+class ListingView:
+    id: int
+    name: str
+    size: str
+    image: str
+    href: str
+    price: str
+    price_plain: str
+    """The price as a person types it (no "$", no thousands commas), for the edit field."""
+    highest_bid: str
+    lowest_ask: str
+    leads: bool
+    """The highest bid (a bid) or the lowest ask (an ask) of its size right now."""
+    expires: str
+
+
+def _plain(cents: int) -> str:
+    return f"{cents // 100}" + (f".{cents % 100:02d}" if cents % 100 else "")
+
+
+def listing_view(item: listings.OwnListing) -> ListingView:
+    return ListingView(
+        id=item.id,
+        name=item.product.name,
+        size=item.product.size,
+        image=routes.product_image(item.product.image),
+        href=routes.product(item.product.slug),
+        price=format_usd(item.price_cents),
+        price_plain=_plain(item.price_cents),
+        highest_bid=format_usd(item.highest_bid_cents),
+        lowest_ask=format_usd(item.lowest_ask_cents),
+        leads=item.leads,
+        expires=order_views.day(item.expires_at),
+    )
+
+
+class ListingEditor(SessionState, mixin=True):
+    """A page of one's own things with one's open listings of one side among them: its load
+    (logged in only), the listings, and the dialog that gives one a new price."""
+
+    loaded: bool = False
+    own_listings: list[ListingView] = []
+    edit_listing_id: int = 0
+    edit_listing_name: str = ""
+    edit_listing_value: str = ""
+    edit_listing_hint: str = ""
+    edit_listing_error: str = ""
+    busy: bool = False
+
+    def _listing_side(self) -> listings.Side:
+        """Which side the page lists: "bid" (portfolio) or "ask" (seller dashboard)."""
+        raise NotImplementedError
+
+    def _refresh(self, user_id: int) -> None:
+        """Reload everything the page shows (its listings included, `_load_listings`)."""
+        raise NotImplementedError
+
+    def _load_listings(self, user_id: int) -> None:
+        with session_scope() as session:
+            rows = listings.open_listings(
+                session=session, user_id=user_id, side=self._listing_side()
+            )
+        self.own_listings = [listing_view(r) for r in rows]
+
+    def _close(self) -> None:
+        """Close the page's dialogs (a page with more dialogs extends this)."""
+        self.edit_listing_id = 0
+        self.edit_listing_error = ""
+        self.busy = False
+
+    @rx.event
+    def on_load(self) -> EventSpec | None:
+        user = self._current_user()
+        if user is None:
+            self.loaded = False
+            return self._login_redirect()
+        self._close()
+        self._refresh(user.id)
+        self.loaded = True
+        return None
+
+    def _reload(self) -> EventSpec | None:
+        """Load the page again (a range or period changed), for a member still logged in."""
+        user = self._current_user()
+        if user is None:
+            return self._login_redirect()
+        self._refresh(user.id)
+        return None
+
+    @rx.event
+    def dialog_open_change(self, is_open: bool) -> None:
+        if not is_open:
+            self._close()
+
+    @rx.event
+    def open_edit_listing(self, listing_id: int) -> None:
+        row = next((r for r in self.own_listings if r.id == listing_id), None)
+        self._close()
+        if row is not None:
+            self.edit_listing_id = row.id
+            self.edit_listing_name = f"{row.name} \u00b7 US {row.size}"
+            self.edit_listing_value = row.price_plain
+            self.edit_listing_hint = listings.REPRICE_HINTS[self._listing_side()]
+
+    @rx.event
+    def save_listing_price(self, form: dict[str, str]) -> list[EventSpec] | None:
+        user = self._current_user()
+        if user is None:
+            return [self._login_redirect()]
+        if self.busy or not self.edit_listing_id:
+            return None
+        self.edit_listing_error = ""
+        with session_scope() as session:
+            outcome = listings.reprice(
+                session=session,
+                user_id=user.id,
+                side=self._listing_side(),
+                listing_id=self.edit_listing_id,
+                raw_price=form.get("price"),
+                ip=self.router.session.client_ip,
+            )
+        if not outcome.ok:
+            self.edit_listing_error = outcome.message
+            return None
+        self._close()
+        self._refresh(user.id)
+        return [rx.toast.success(outcome.message)]
+
+    @rx.event
+    def cancel_listing(self, listing_id: int) -> list[EventSpec] | None:
+        user = self._current_user()
+        if user is None:
+            return [self._login_redirect()]
+        with session_scope() as session:
+            outcome = listings.cancel(
+                session=session,
+                user_id=user.id,
+                side=self._listing_side(),
+                listing_id=listing_id,
+                ip=self.router.session.client_ip,
+            )
+        if outcome is None:
+            return None
+        self._refresh(user.id)
+        toast = rx.toast.success if outcome.ok else rx.toast.error
+        return [toast(outcome.message)]

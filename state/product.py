@@ -28,7 +28,7 @@ from reflex.event import EventSpec
 from sneakers_app import live, routes
 from sneakers_app.db import session_scope
 from sneakers_app.money import format_usd
-from sneakers_app.services import analytics, catalog, limits, market, product_page
+from sneakers_app.services import analytics, catalog, limits, listings, market, product_page
 from sneakers_app.services.product_page import (
     LevelView,
     MarketSnapshot,
@@ -38,7 +38,7 @@ from sneakers_app.services.product_page import (
     TapeSnapshot,
     market_feed_key,
 )
-from state import live_push, own_orders
+from state import live_push
 from state.base import SessionState, client_connected, event_namespace
 from state.product_chart import figure
 
@@ -555,9 +555,14 @@ class ProductState(SessionState):
         if parsed is None:
             return None
         side, row_id = parsed
-        outcome = own_orders.cancel(
-            user_id=user.id, side=side, row_id=row_id, ip=self.router.session.client_ip
-        )
+        with session_scope() as session:
+            outcome = listings.cancel(
+                session=session,
+                user_id=user.id,
+                side=side,
+                listing_id=row_id,
+                ip=self.router.session.client_ip,
+            )
         if outcome is None:
             return None
         if not outcome.ok:

@@ -32,7 +32,7 @@ from sneakers_app.services import analytics, catalog, limits, listings, market, 
 from sneakers_app.services.product_page import (
     LevelView,
     MarketSnapshot,
-    OwnOrderView,
+    OwnListingView,
     SaleRow,
     SizeView,
     TapeSnapshot,
@@ -42,12 +42,12 @@ from state import live_push
 from state.base import SessionState, client_connected, event_namespace
 from state.product_chart import figure
 
-__all__ = ["USER_VARS", "LevelView", "OwnOrderView", "ProductState", "SaleRow", "SizeView"]
+__all__ = ["USER_VARS", "LevelView", "OwnListingView", "ProductState", "SaleRow", "SizeView"]
 
 log = logging.getLogger(__name__)
 # What a product page holds for the logged-in user (cleared when they leave); the rest is public.
 # The trade dialog's and the watch button's substates hold only the user's.
-USER_VARS: tuple[str, ...] = ("own_orders", "own_levels", "dialog_open", "order_message")
+USER_VARS: tuple[str, ...] = ("own_listings", "own_levels", "dialog_open", "listing_message")
 LIVE_WAIT_SECONDS = 10.0
 PENDING_TAPE_RETRY = 0.3
 MAX_TAPE_RETRIES = 50
@@ -122,7 +122,7 @@ class ProductState(SessionState):
     last_change_dir: str = "flat"
     book_bids: list[LevelView] = []
     book_asks: list[LevelView] = []
-    own_orders: list[OwnOrderView] = []
+    own_listings: list[OwnListingView] = []
     own_levels: list[str] = []
     live_at: str = ""
 
@@ -142,7 +142,7 @@ class ProductState(SessionState):
     dialog_open: bool = False
     """Whether the trade dialog (`TradeState`) is open: here, as the live loop follows every
     book change while it is."""
-    order_message: str = ""
+    listing_message: str = ""
 
     _product_id: int = 0
     _retail_cents: int = 0
@@ -180,8 +180,8 @@ class ProductState(SessionState):
     def _apply_private(self, snap: MarketSnapshot) -> None:
         """This viewer's own orders, the prices its dialog quotes, and the chart."""
         public = snap.public
-        if self.own_orders != snap.own:
-            self.own_orders = snap.own
+        if self.own_listings != snap.own:
+            self.own_listings = snap.own
         if self.own_levels != snap.own_levels:
             self.own_levels = snap.own_levels
         if snap.tape is not None:
@@ -321,7 +321,7 @@ class ProductState(SessionState):
         self.loaded = True
         self.selected_size = ""
         self.dialog_open = False
-        self.order_message = ""
+        self.listing_message = ""
         self.chart_range = "1Y"
         if detail is None:
             self.found = False
@@ -472,9 +472,9 @@ class ProductState(SessionState):
                     if self._live_gen != gen or not self._on_this_product():
                         break
                     if self._live_args() == args:
-                        if {o.key for o in snap.own} != {o.key for o in self.own_orders}:
+                        if {o.key for o in snap.own} != {o.key for o in self.own_listings}:
                             # One of the viewer's orders filled or expired: the note is stale.
-                            self.order_message = ""
+                            self.listing_message = ""
                         self._apply_private(snap)
                     pending = self._tape_pending
                 timeout = PENDING_TAPE_RETRY if pending else LIVE_WAIT_SECONDS
@@ -498,7 +498,7 @@ class ProductState(SessionState):
             auth_token=self.auth_token,
             range_=self.chart_range,
             known_trade_at=self._known_trade_at,
-            every_change=self.dialog_open or bool(self.own_orders),
+            every_change=self.dialog_open or bool(self.own_listings),
         )
 
     def _kick_live(self) -> None:
@@ -537,7 +537,7 @@ class ProductState(SessionState):
         own: list[analytics.OwnOrder] = []
         if args.auth_token:
             own = await asyncio.to_thread(
-                product_page.load_own_orders,
+                product_page.load_own_listings,
                 auth_token=args.auth_token,
                 variants=variants,
                 selected=args.selected,
@@ -547,7 +547,7 @@ class ProductState(SessionState):
         )
 
     @rx.event
-    def cancel_order(self, key: str) -> EventSpec | None:
+    def cancel_listing(self, key: str) -> EventSpec | None:
         user = self._current_user()
         if user is None:
             return self._login_redirect()
@@ -566,8 +566,8 @@ class ProductState(SessionState):
         if outcome is None:
             return None
         if not outcome.ok:
-            self.order_message = outcome.message
+            self.listing_message = outcome.message
             return None
-        self.order_message = f"Your {side} was cancelled."
+        self.listing_message = f"Your {side} was cancelled."
         self._reload(with_tape=False)
         return None

@@ -255,7 +255,7 @@ class TradeState(ProductState):
             self._client_key = uuid.uuid4().hex
             return None
         self.dialog_open = False
-        self.order_message = placed.message
+        self.listing_message = placed.message
         self._page()._reload(with_tape=False)
         done: EventSpec = rx.toast.success(placed.message)
         return done

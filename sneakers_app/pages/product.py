@@ -10,7 +10,7 @@ from components.price_chart import price_chart, range_picker
 from components.size_picker import size_picker
 from components.trade_dialog import trade_dialog
 from sneakers_app import routes
-from state.product import OwnOrderView, ProductState, SaleRow
+from state.product import OwnListingView, ProductState, SaleRow
 from state.product_trade import TradeState
 from state.product_watch import WatchState
 
@@ -179,8 +179,8 @@ def market_panel() -> rx.Component:
                 width="100%",
             ),
             rx.cond(
-                S.order_message != "",
-                rx.callout(S.order_message, icon="circle-check", size="1", id="order-message"),
+                S.listing_message != "",
+                rx.callout(S.listing_message, icon="circle-check", size="1", id="order-message"),
             ),
             spacing="4",
             width="100%",
@@ -438,7 +438,7 @@ def recent_sales_card() -> rx.Component:
     )
 
 
-def own_order_row(order: OwnOrderView) -> rx.Component:
+def own_listing_row(order: OwnListingView) -> rx.Component:
     return rx.hstack(
         rx.badge(
             rx.cond(order.side == "bid", "Bid", "Ask"),
@@ -454,7 +454,7 @@ def own_order_row(order: OwnOrderView) -> rx.Component:
             size="1",
             variant="soft",
             color_scheme="red",
-            on_click=S.cancel_order(order.key),
+            on_click=S.cancel_listing(order.key),
             id="cancel-" + order.key,
         ),
         align="center",
@@ -466,11 +466,11 @@ def own_order_row(order: OwnOrderView) -> rx.Component:
 def side_column() -> rx.Component:
     return rx.vstack(
         rx.cond(
-            S.own_orders.length() > 0,
+            S.own_listings.length() > 0,
             rx.card(
                 rx.vstack(
                     rx.heading("Your orders here", size="4"),
-                    rx.foreach(S.own_orders, own_order_row),
+                    rx.foreach(S.own_listings, own_listing_row),
                     spacing="3",
                     width="100%",
                     id="own-orders",

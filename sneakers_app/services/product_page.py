@@ -3,7 +3,7 @@ view dataclasses and already-formatted text (no Reflex here).
 
 `load_public_market` is what every viewer of one size (or all sizes) sees alike: top of book of
 every size, the book's depth and the last sale, read from the engine's book (Redis) and the
-tape; `load_own_orders` is one viewer's resting orders; `load_tape` is what only a trade
+tape; `load_own_listings` is one viewer's resting orders; `load_tape` is what only a trade
 changes (chart points, stats, recent sales). `market_snapshot` puts them together for one
 viewer, marking their own orders in the book.
 """
@@ -55,7 +55,7 @@ class SaleRow:
 
 
 @dataclasses.dataclass
-class OwnOrderView:
+class OwnListingView:
     key: str
     side: str
     row_id: int
@@ -98,7 +98,7 @@ class MarketSnapshot:
 
     public: PublicMarket
     public_vars: dict[str, Any]
-    own: list[OwnOrderView]
+    own: list[OwnListingView]
     own_levels: list[str]
     tape: TapeSnapshot | None
 
@@ -317,7 +317,7 @@ def market_snapshot(
         public=public,
         public_vars=public_vars_,
         own=[
-            OwnOrderView(
+            OwnListingView(
                 key=market.engine_order_id(o.side, o.row_id),
                 side=o.side,
                 row_id=o.row_id,
@@ -334,7 +334,7 @@ def market_snapshot(
     )
 
 
-def load_own_orders(
+def load_own_listings(
     *, auth_token: str, variants: dict[int, str], selected: int | None
 ) -> list[analytics.OwnOrder]:
     """The viewer's resting orders in the shown sizes (none when logged out)."""
@@ -362,7 +362,7 @@ def load_market(
     own resting orders, and (with_tape, or when a trade is newer than `known_trade_at`) the
     chart, stats and recent sales."""
     public = load_public_market(product_id=product_id, variants=variants, selected=selected)
-    own = load_own_orders(auth_token=auth_token, variants=variants, selected=selected)
+    own = load_own_listings(auth_token=auth_token, variants=variants, selected=selected)
     tape = None
     if with_tape or public.newest_trade_at > known_trade_at:
         tape = read_tape(product_id, selected, range_)

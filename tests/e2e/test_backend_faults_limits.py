@@ -343,7 +343,7 @@ def test_placing_cancelling_and_editing_orders_share_one_limit_per_user(app: App
         await tab.send(TRADE, "submit_trade", form_data={"price": price})
         done = await tab.wait_for(
             lambda u: (
-                bool(u.value(TRADE, "form_error") or u.value(PRODUCT, "order_message"))
+                bool(u.value(TRADE, "form_error") or u.value(PRODUCT, "listing_message"))
                 or u.value(PRODUCT, "dialog_open") is False
             ),
             ANSWER,
@@ -368,9 +368,9 @@ def test_placing_cancelling_and_editing_orders_share_one_limit_per_user(app: App
             first_id, first_price = first.id, first.price_cents
         # Cancelling counts against the same limit: refused, the ask stays open.
         mark = len(tab.updates)
-        await tab.send(PRODUCT, "cancel_order", key=f"a{first_id}")
+        await tab.send(PRODUCT, "cancel_listing", key=f"a{first_id}")
         await tab.wait_for(
-            lambda u: LIMITED in str(u.value(PRODUCT, "order_message") or ""), ANSWER, since=mark
+            lambda u: LIMITED in str(u.value(PRODUCT, "listing_message") or ""), ANSWER, since=mark
         )
         # So does editing the price from the seller dashboard.
         selling = await logged_in_tab(app, email, "/sell")

@@ -118,18 +118,3 @@ def page(*children: rx.Component, max_width: str = "1200px") -> rx.Component:
         min_height="100vh",
         background="var(--gray-1)",
     )
-
-
-def not_built_yet(title: str, what: str, icon: str) -> rx.Component:
-    """An honest empty page for a feature that is not available yet."""
-    return rx.center(
-        rx.vstack(
-            rx.icon(icon, size=40, color="var(--gray-9)"),
-            rx.heading(title, size="6"),
-            rx.text(what, color="var(--gray-11)", text_align="center", max_width="460px"),
-            rx.link(rx.button("Browse sneakers", variant="soft"), href=routes.BROWSE),
-            align="center",
-            spacing="3",
-        ),
-        padding_y="64px",
-    )

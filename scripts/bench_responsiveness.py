@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import signal
@@ -37,6 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from tests.support.reflex_client import Tab, Update
     from tests.support.stack import Stack
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -86,119 +88,178 @@ def product_path(database_url: str) -> tuple[str, str]:
     return f"/product/{slug}", slug
 
 
-async def run(args: argparse.Namespace, stack: Stack) -> dict[str, object]:
+@dataclasses.dataclass
+class Names:
+    """The full names of the states the bench's events go to."""
+
+    auth: str
+    account: str
+    product: str
+    session: str
+
+
+@dataclasses.dataclass
+class Tabs:
+    saver: Tab
+    login_tabs: list[Tab]
+    observer: Tab
+    emails: list[str]
+
+    def all(self) -> list[Tab]:
+        return [*self.login_tabs, self.observer, self.saver]
+
+
+@dataclasses.dataclass
+class Load:
+    """The background load: a card save always waiting, and a stream of log-ins."""
+
+    stop: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
+    login_sent: list[tuple[int, float]] = dataclasses.field(default_factory=list)
+    saves_given_up: int = 0
+
+
+def state_names() -> Names:
     from state.account import AccountState
     from state.auth import AuthFormState
     from state.base import SessionState
     from state.product_watch import WatchState
-    from tests.support.reflex_client import Tab, Update, state_name
+    from tests.support.reflex_client import state_name
 
-    auth, account = state_name(AuthFormState), state_name(AccountState)
-    product, session_state = state_name(WatchState), state_name(SessionState)
+    return Names(
+        auth=state_name(AuthFormState),
+        account=state_name(AccountState),
+        product=state_name(WatchState),
+        session=state_name(SessionState),
+    )
+
+
+async def logged_in(url: str, names: Names, email: str, where: str) -> Tab:
+    from tests.support.reflex_client import Tab
+
+    tab = Tab(url, path=where)
+    await tab.open()
+    await tab.send(names.auth, "log_in", form={"email": email, "password": PASSWORD})
+    await tab.wait_for(lambda u: (u.value(names.session, "user_id") or 0) > 0, 120)
+    return tab
+
+
+async def open_tabs(stack: Stack, names: Names) -> Tabs:
+    """The card-saving tab with its card form ready, the log-in tabs and the observer."""
+    from tests.support.reflex_client import Tab
+
     url = stack.url
-    database_url = stack.database_url
-    stripe_pid = stack.stripe.process.pid
-    emails = make_users(database_url, LOGIN_TABS + 1)
-    path, slug = product_path(database_url)
-
-    async def logged_in(email: str, where: str) -> Tab:
-        tab = Tab(url, path=where)
-        await tab.open()
-        await tab.send(auth, "log_in", form={"email": email, "password": PASSWORD})
-        await tab.wait_for(lambda u: (u.value(session_state, "user_id") or 0) > 0, 120)
-        return tab
-
-    saver = await logged_in(emails[-1], "/account")
-    await saver.send(account, "on_load")
-    await saver.send(account, "open_card_form")
-    await saver.send(account, "card_form_mounted", result={"ready": True})
-    await saver.wait_var(account, "card_form_ready", True, 120)
+    emails = make_users(stack.database_url, LOGIN_TABS + 1)
+    path, slug = product_path(stack.database_url)
+    saver = await logged_in(url, names, emails[-1], "/account")
+    await saver.send(names.account, "on_load")
+    await saver.send(names.account, "open_card_form")
+    await saver.send(names.account, "card_form_mounted", result={"ready": True})
+    await saver.wait_var(names.account, "card_form_ready", True, 120)
     login_tabs = [Tab(url, path="/login") for _ in range(LOGIN_TABS)]
     for tab in login_tabs:
         await tab.open()
     observer = Tab(url, path=path, params={"slug": slug})
     await observer.open()
     await asyncio.sleep(2.0)  # let the hydrates and page loads settle
+    return Tabs(saver=saver, login_tabs=login_tabs, observer=observer, emails=emails)
 
-    load_before = os.getloadavg()
-    stop = asyncio.Event()
-    login_sent: list[tuple[int, float]] = []
-    saves_given_up = 0
 
-    async def keep_a_save_waiting() -> None:
-        nonlocal saves_given_up
-        while not stop.is_set():
-            mark = len(saver.updates)
-            await saver.send(account, "save_card")
-            try:
-                await saver.wait_for(
-                    lambda u: u.value(account, "card_busy") is False,
-                    args.seconds + 120,
-                    since=mark,
-                )
-                saves_given_up += 1
-            except TimeoutError:
-                return
-
-    async def logins() -> None:
-        if args.logins_per_second <= 0:
-            return
-        period = 1.0 / args.logins_per_second
-        start = time.monotonic()
-        k = 0
-        while not stop.is_set():
-            index = k % LOGIN_TABS
-            tab = login_tabs[index]
-            sent = await tab.send(
-                auth, "log_in", form={"email": emails[index], "password": PASSWORD}
+async def keep_a_save_waiting(
+    args: argparse.Namespace, names: Names, saver: Tab, load: Load
+) -> None:
+    while not load.stop.is_set():
+        mark = len(saver.updates)
+        await saver.send(names.account, "save_card")
+        try:
+            await saver.wait_for(
+                lambda u: u.value(names.account, "card_busy") is False,
+                args.seconds + 120,
+                since=mark,
             )
-            login_sent.append((index, sent))
-            k += 1
-            await asyncio.sleep(max(0.0, start + k * period - time.monotonic()))
+            load.saves_given_up += 1
+        except TimeoutError:
+            return
 
-    os.kill(stripe_pid, signal.SIGSTOP)
-    tasks = []
-    try:
-        tasks = [asyncio.create_task(keep_a_save_waiting()), asyncio.create_task(logins())]
-        await asyncio.sleep(1.0)  # the save is waiting on Stripe, the log-ins are flowing
-        round_trips: list[float] = []
-        missed = 0
-        deadline = time.monotonic() + args.seconds
-        k = 0
-        while time.monotonic() < deadline:
-            k += 1
-            value = f"{k}"
-            mark = len(observer.updates)
-            sent = await observer.send(product, "set_watch_target", value=value)
-            try:
-                got: Update = await observer.wait_var(
-                    product, "watch_target", value, 30, since=mark
-                )
-                round_trips.append((got.at - sent) * 1000)
-            except TimeoutError:
-                missed += 1
-            await asyncio.sleep(max(0.0, args.interval - (time.monotonic() - sent)))
-        stop.set()
-    finally:
-        os.kill(stripe_pid, signal.SIGCONT)
-        for task in tasks:
-            task.cancel()
-    load_after = os.getloadavg()
 
-    # Log-ins: a tab's log-in runs from its `submitting` True to False; one sent while the
-    # tab's previous one still ran is ignored by the form (a double submit), as in a browser.
+async def send_logins(args: argparse.Namespace, names: Names, tabs: Tabs, load: Load) -> None:
+    if args.logins_per_second <= 0:
+        return
+    period = 1.0 / args.logins_per_second
+    start = time.monotonic()
+    k = 0
+    while not load.stop.is_set():
+        index = k % LOGIN_TABS
+        tab = tabs.login_tabs[index]
+        sent = await tab.send(
+            names.auth, "log_in", form={"email": tabs.emails[index], "password": PASSWORD}
+        )
+        load.login_sent.append((index, sent))
+        k += 1
+        await asyncio.sleep(max(0.0, start + k * period - time.monotonic()))
+
+
+async def observe(args: argparse.Namespace, names: Names, observer: Tab) -> tuple[list[float], int]:
+    """The observer's round trips (ms) over `args.seconds`, and the events left unanswered."""
+    round_trips: list[float] = []
+    missed = 0
+    deadline = time.monotonic() + args.seconds
+    k = 0
+    while time.monotonic() < deadline:
+        k += 1
+        value = f"{k}"
+        mark = len(observer.updates)
+        sent = await observer.send(names.product, "set_watch_target", value=value)
+        try:
+            got: Update = await observer.wait_var(
+                names.product, "watch_target", value, 30, since=mark
+            )
+            round_trips.append((got.at - sent) * 1000)
+        except TimeoutError:
+            missed += 1
+        await asyncio.sleep(max(0.0, args.interval - (time.monotonic() - sent)))
+    return round_trips, missed
+
+
+def login_durations(names: Names, tabs: Tabs, login_sent: list[tuple[int, float]]) -> list[float]:
+    """Log-ins: a tab's log-in runs from its `submitting` True to False; one sent while the
+    tab's previous one still ran is ignored by the form (a double submit), as in a browser."""
     login_ms: list[float] = []
-    for index, tab in enumerate(login_tabs):
+    for index, tab in enumerate(tabs.login_tabs):
         sends = sorted(at for i, at in login_sent if i == index)
         begun: float | None = None
         for u in tab.updates:
-            flag = u.value(auth, "submitting")
+            flag = u.value(names.auth, "submitting")
             if flag is True and sends and u.at >= sends[0]:
                 begun = max(at for at in sends if at <= u.at)
             elif flag is False and begun is not None:
                 login_ms.append((u.at - begun) * 1000)
                 begun = None
-    for tab in (*login_tabs, observer, saver):
+    return login_ms
+
+
+async def run(args: argparse.Namespace, stack: Stack) -> dict[str, object]:
+    names = state_names()
+    stripe_pid = stack.stripe.process.pid
+    tabs = await open_tabs(stack, names)
+    load_before = os.getloadavg()
+    load = Load()
+    os.kill(stripe_pid, signal.SIGSTOP)
+    tasks = []
+    try:
+        tasks = [
+            asyncio.create_task(keep_a_save_waiting(args, names, tabs.saver, load)),
+            asyncio.create_task(send_logins(args, names, tabs, load)),
+        ]
+        await asyncio.sleep(1.0)  # the save is waiting on Stripe, the log-ins are flowing
+        round_trips, missed = await observe(args, names, tabs.observer)
+        load.stop.set()
+    finally:
+        os.kill(stripe_pid, signal.SIGCONT)
+        for task in tasks:
+            task.cancel()
+    load_after = os.getloadavg()
+    login_ms = login_durations(names, tabs, load.login_sent)
+    for tab in tabs.all():
         await tab.close()
     return {
         "seconds": args.seconds,
@@ -209,13 +270,13 @@ async def run(args: argparse.Namespace, stack: Stack) -> dict[str, object]:
         "max_ms": round(max(round_trips, default=float("nan")), 1),
         "target_p99_ms": TARGET_P99_MS,
         "met": percentile(round_trips, 0.99) <= TARGET_P99_MS,
-        "logins_sent": len(login_sent),
-        "logins_per_second": round(len(login_sent) / args.seconds, 1),
+        "logins_sent": len(load.login_sent),
+        "logins_per_second": round(len(load.login_sent) / args.seconds, 1),
         "logins_done": len(login_ms),
         "logins_done_per_second": round(len(login_ms) / args.seconds, 1),
         "login_p50_ms": round(percentile(login_ms, 0.50), 1),
         "login_p99_ms": round(percentile(login_ms, 0.99), 1),
-        "card_saves_given_up": saves_given_up,
+        "card_saves_given_up": load.saves_given_up,
         "stripe_timeout_s": args.stripe_timeout,
         "load_before": [round(x, 2) for x in load_before],
         "load_after": [round(x, 2) for x in load_after],

@@ -975,10 +975,6 @@ def by_slug() -> dict[str, CatalogSneaker]:
     return {sneaker.slug: sneaker for sneaker in CATALOG}
 
 
-def by_style_code() -> dict[str, CatalogSneaker]:
-    return {sneaker.style_code: sneaker for sneaker in CATALOG}
-
-
 def brands() -> list[str]:
     """Distinct brands in catalog order."""
     return list(dict.fromkeys(sneaker.brand for sneaker in CATALOG))

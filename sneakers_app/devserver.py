@@ -15,75 +15,97 @@ from types import FrameType
 from sneakers_app import embedded
 from sneakers_app.settings import VAR_DIR, get_settings
 
+Part = tuple[str, embedded.RedisServer | embedded.LocalStripeServer]
+
+
+def _stop(signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _start_redis(parts: list[Part], extra: dict[str, str]) -> bool:
+    """Start the embedded redis-server unless REDIS_URL is set; False if its port is busy."""
+    settings = get_settings()
+    if settings.REDIS_URL:
+        return True
+    port = settings.EMBEDDED_REDIS_PORT
+    if embedded.port_open(port):
+        print(f"Port {port} is busy: another copy is running, or set EMBEDDED_REDIS_PORT.")
+        return False
+    print(f"Starting the embedded redis-server on port {port}")
+    redis = embedded.RedisServer(
+        port=port,
+        directory=VAR_DIR / "redis",
+        appendonly="everysec",
+        save="60 1000",
+        throwaway=False,
+    )
+    parts.append(("redis", redis.start()))
+    extra["REDIS_URL"] = settings.redis_url
+    return True
+
+
+def _start_localstripe(parts: list[Part]) -> None:
+    settings = get_settings()
+    if not settings.uses_localstripe:
+        return
+    stripe_port = int(settings.STRIPE_API_BASE.rsplit(":", 1)[-1].split("/")[0])
+    if not embedded.port_open(stripe_port):
+        print(f"Starting localstripe on port {stripe_port}")
+        parts.append(("localstripe", embedded.start_localstripe(stripe_port, directory=VAR_DIR)))
+
+
+def _print_welcome() -> None:
+    settings = get_settings()
+    print()
+    print(f"Sneakers Marketplace is starting at {settings.APP_URL}")
+    if settings.is_development:
+        from sneakers_app.seed import DEMO_ACCOUNTS
+
+        print("Demo logins (development only):")
+        for account in DEMO_ACCOUNTS:
+            print(f"  {account.role:<7} {account.email:<28} {account.password}")
+        print(
+            "  The staff console asks the demo staff for a second-factor code: "
+            "python -m sneakers_app demo-totp"
+        )
+        if not settings.SMTP_URL:
+            print(f"Emails (sign-up and password-reset links) are written to {VAR_DIR / 'outbox'}")
+    print("Press Ctrl-C to stop everything.")
+
+
+def _watch(group: embedded.ProcessGroup, parts: list[Part]) -> int:
+    """Wait until one of the processes exits by itself (1), or Ctrl-C."""
+    while True:
+        exited = group.exited() + [
+            (name, code)
+            for name, part in parts
+            if part.process is not None and (code := part.process.poll()) is not None
+        ]
+        if exited:
+            print(f"{exited[0][0]} exited with code {exited[0][1]}; stopping.")
+            return 1
+        time.sleep(0.5)
+
 
 def run(*, seed: bool = True) -> int:
-    settings = get_settings()
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     extra: dict[str, str] = {}
-    parts: list[tuple[str, embedded.RedisServer | embedded.LocalStripeServer]] = []
+    parts: list[Part] = []
     group = embedded.ProcessGroup(env={})
-
-    def _stop(signum: int, _frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
     signal.signal(signal.SIGTERM, _stop)
     # Started from a script in the background SIGINT may be ignored; Ctrl-C must always stop us.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        if not settings.REDIS_URL:
-            port = settings.EMBEDDED_REDIS_PORT
-            if embedded.port_open(port):
-                print(f"Port {port} is busy: another copy is running, or set EMBEDDED_REDIS_PORT.")
-                return 1
-            print(f"Starting the embedded redis-server on port {port}")
-            redis = embedded.RedisServer(
-                port=port,
-                directory=VAR_DIR / "redis",
-                appendonly="everysec",
-                save="60 1000",
-                throwaway=False,
-            )
-            parts.append(("redis", redis.start()))
-            extra["REDIS_URL"] = settings.redis_url
-        if settings.uses_localstripe:
-            stripe_port = int(settings.STRIPE_API_BASE.rsplit(":", 1)[-1].split("/")[0])
-            if not embedded.port_open(stripe_port):
-                print(f"Starting localstripe on port {stripe_port}")
-                parts.append(
-                    ("localstripe", embedded.start_localstripe(stripe_port, directory=VAR_DIR))
-                )
+        if not _start_redis(parts, extra):
+            return 1
+        _start_localstripe(parts)
         group.env = embedded.app_env(extra)
         print("Migrating the database" + (" and seeding the demo catalog" if seed else ""))
         steps = ("migrate", "seed", "open-books") if seed else ("migrate", "open-books")
         embedded.prepare(group.env, steps, capture=False)
         embedded.start_app(group, reflex="dev", beat_schedule=VAR_DIR / "celerybeat")
-        print()
-        print(f"Sneakers Marketplace is starting at {settings.APP_URL}")
-        if settings.is_development:
-            from sneakers_app.seed import DEMO_ACCOUNTS
-
-            print("Demo logins (development only):")
-            for account in DEMO_ACCOUNTS:
-                print(f"  {account.role:<7} {account.email:<28} {account.password}")
-            print(
-                "  The staff console asks the demo staff for a second-factor code: "
-                "python -m sneakers_app demo-totp"
-            )
-            if not settings.SMTP_URL:
-                print(
-                    f"Emails (sign-up and password-reset links) are written to {VAR_DIR / 'outbox'}"
-                )
-        print("Press Ctrl-C to stop everything.")
-        while True:
-            exited = group.exited() + [
-                (name, code)
-                for name, part in parts
-                if part.process is not None and (code := part.process.poll()) is not None
-            ]
-            if exited:
-                print(f"{exited[0][0]} exited with code {exited[0][1]}; stopping.")
-                return 1
-            time.sleep(0.5)
+        _print_welcome()
+        return _watch(group, parts)
     except KeyboardInterrupt:
         print("\nStopping...")
         return 0

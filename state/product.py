@@ -88,6 +88,16 @@ def _topics(books: list[str], args: LiveArgs) -> list[str]:
     return books if args.every_change else [live.trade_topic(b) for b in books]
 
 
+def _waits_for_other(args: LiveArgs, current: LiveArgs) -> bool:
+    """Whether the loop now waits for other topics or another feed than it did."""
+    return current.every_change != args.every_change or current.feed_key != args.feed_key
+
+
+def _read_now(*, changed: bool, pending: bool, retries: int) -> bool:
+    """Read after a change, or to retry a pending sale row (a bounded number of times)."""
+    return changed or (pending and retries <= MAX_TAPE_RETRIES)
+
+
 def _in_server() -> bool:
     return event_namespace() is not None
 
@@ -450,18 +460,18 @@ class ProductState(SessionState):
                     break
                 seen, changed = await hub.wait(seen, timeout, kick_key=sid)
                 async with self:
-                    if self._live_gen != gen or not self._on_this_product():
+                    if not self._live_here(gen):
                         break
                     current = self._live_args()
                     pending = self._tape_pending
-                if current.every_change != args.every_change or current.feed_key != args.feed_key:
+                if _waits_for_other(args, current):
                     # Another size, a dialog opened or closed, own orders came or went: wait
                     # for what the tab needs now, after one read (nothing missed in between).
                     seen = hub.versions(_topics(books, current))
                     changed = True
                 args = current
                 retries = retries + 1 if pending and not changed else 0
-                if not changed and (not pending or retries > MAX_TAPE_RETRIES):
+                if not _read_now(changed=changed, pending=pending, retries=retries):
                     timeout = LIVE_WAIT_SECONDS
                     continue
                 # A retry for a sale row the database lacked: a read started since half the
@@ -469,14 +479,9 @@ class ProductState(SessionState):
                 not_before = None if changed else time.monotonic() - PENDING_TAPE_RETRY / 2
                 snap = await self._live_snapshot(hub, args, not_before=not_before)
                 async with self:
-                    if self._live_gen != gen or not self._on_this_product():
+                    if not self._live_here(gen):
                         break
-                    if self._live_args() == args:
-                        if {o.key for o in snap.own} != {o.key for o in self.own_listings}:
-                            # One of the viewer's orders filled or expired: the note is stale.
-                            self.listing_message = ""
-                        self._apply_private(snap)
-                    pending = self._tape_pending
+                    pending = self._apply_live(snap, args)
                 timeout = PENDING_TAPE_RETRY if pending else LIVE_WAIT_SECONDS
                 await asyncio.sleep(MIN_RELOAD_INTERVAL)
         except asyncio.CancelledError:
@@ -485,10 +490,26 @@ class ProductState(SessionState):
         finally:
             log.info("product live loop stopped: %s", stopped)
             async with self:
-                if self._live_running_gen == gen:
-                    self._live_running_gen = 0
-                if self._live_gen == gen:
-                    self._leave_feed(gen)
+                self._live_loop_ended(gen)
+
+    def _live_here(self, gen: int) -> bool:
+        """Whether the live loop of generation `gen` still serves this tab's product page."""
+        return self._live_gen == gen and self._on_this_product()
+
+    def _apply_live(self, snap: MarketSnapshot, args: LiveArgs) -> bool:
+        """Show the tab's own part of `snap` if still current; whether a sale row is pending."""
+        if self._live_args() == args:
+            if {o.key for o in snap.own} != {o.key for o in self.own_listings}:
+                # One of the viewer's listings filled or expired: the note is stale.
+                self.listing_message = ""
+            self._apply_private(snap)
+        return self._tape_pending
+
+    def _live_loop_ended(self, gen: int) -> None:
+        if self._live_running_gen == gen:
+            self._live_running_gen = 0
+        if self._live_gen == gen:
+            self._leave_feed(gen)
 
     def _live_args(self) -> LiveArgs:
         return LiveArgs(

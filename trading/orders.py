@@ -14,9 +14,6 @@ from enum import StrEnum
 from trading.events import Event, Trade
 
 DAY_MS = 86_400_000
-BID_EXPIRY_DAYS = (1, 3, 7, 14, 30)
-"""Expiry choices a buyer is offered for a bid (the app's product rule, not enforced here)."""
-ASK_DEFAULT_EXPIRY_DAYS = 60
 
 _ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
@@ -354,11 +351,3 @@ def expire_shape_error(cmd: ExpireOrders) -> Rejected | None:
     if not _is_int(cmd.limit) or not 1 <= cmd.limit <= 10_000:
         return reject(cmd.variant_id, None, RejectCode.INVALID_QUANTITY, "limit must be 1..10000")
     return None
-
-
-def expiry_for(side: Side, now: int, days: int | None = None) -> int:
-    """The expires_at for an order placed now: `days` for a bid (one of BID_EXPIRY_DAYS),
-    ASK_DEFAULT_EXPIRY_DAYS for an ask unless given."""
-    if days is None:
-        days = 30 if side is Side.BID else ASK_DEFAULT_EXPIRY_DAYS
-    return now + days * DAY_MS

@@ -1,6 +1,6 @@
 """The reference engine: the same rules as the Lua scripts, in plain in-memory Python.
 
-It exists to be compared with RedisEngine (tests/trading/test_differential.py feeds both the same
+It exists to be compared with RedisEngine (tests/trading/test_properties.py feeds both the same
 random command streams and expects the same events, results and books) and as a speed baseline.
 It is written to be obviously the rules rather than fast: sorted lists, one dict per order.
 """

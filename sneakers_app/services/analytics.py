@@ -241,16 +241,6 @@ def recent_sales(
     return [SaleView(size=s, price_cents=int(p), executed_at=at) for s, p, at in rows]
 
 
-def has_sale_for_trade(*, session: Session, trade_id: str) -> bool:
-    """Whether the journal consumer has written the (public) tape row of a live trade yet."""
-    return (
-        session.exec(
-            select(Sale.id).where(col(Sale.trade_id) == trade_id[:64], tape.is_public()).limit(1)
-        ).first()
-        is not None
-    )
-
-
 def trade_recorded(*, session: Session, trade_id: str) -> bool:
     """Whether the database knows an engine trade (paid, pending or voided). The engine's own
     "last trade" is shown ahead of the tape only while it is not recorded: once it is, the

@@ -311,39 +311,58 @@ class FaultStack:
 
     def problems(self) -> list[str]:
         """Every broken invariant now (empty: all hold)."""
-        out: list[str] = []
         outcomes = self.outcomes()
-        report = self.report
-        report.orders_sent = len(outcomes)
-        report.refused = sum(1 for o in outcomes if o.get("refused"))
-        report.errors = sum(1 for o in outcomes if not o["ok"] and not o.get("refused"))
-        report.fills_reported = sum(o.get("filled", 0) for o in outcomes if o["ok"])
         trades = self._rows("SELECT id, bid_id, ask_id, quantity FROM trades")
-        report.trades = len(trades)
         orders = self._rows("SELECT id, trade_id, status, ship_by FROM orders")
-        report.orders = len(orders)
         charges = self._rows(
             "SELECT order_id, status FROM payments WHERE kind = 'charge' AND status = 'succeeded'"
         )
-        report.charges = len(charges)
-
-        # Every fill a user was told of is a trade of that order.
+        self._count(outcomes, trades, orders, charges)
         filled_by_bid: Counter[int] = Counter()
         filled_by_ask: Counter[int] = Counter()
         for _trade_id, bid_id, ask_id, quantity in trades:
             filled_by_bid[bid_id] += quantity
             filled_by_ask[ask_id] += quantity
-        for o in outcomes:
-            if o["ok"] and o.get("filled"):
-                by = filled_by_bid if o["side"] == "bid" else filled_by_ask
-                if by[o["row_id"]] < o["filled"]:
-                    out.append(f"{o['side']} {o['row_id']} was reported filled; no trade has it")
-        # Every engine fill is a trade.
+        return [
+            *_reported_fill_problems(outcomes, filled_by_bid, filled_by_ask),
+            *self._engine_problems(trades),
+            *self._book_row_problems(filled_by_bid, filled_by_ask),
+            *self._late_ioc_problems(),
+            *_order_problems(trades, orders),
+            *self._money_problems(charges),
+            *self._stripe_problems(),
+        ]
+
+    def _count(
+        self,
+        outcomes: list[dict[str, Any]],
+        trades: list[Any],
+        orders: list[Any],
+        charges: list[Any],
+    ) -> None:
+        report = self.report
+        report.orders_sent = len(outcomes)
+        report.refused = sum(1 for o in outcomes if o.get("refused"))
+        report.errors = sum(1 for o in outcomes if not o["ok"] and not o.get("refused"))
+        report.fills_reported = sum(o.get("filled", 0) for o in outcomes if o["ok"])
+        report.trades = len(trades)
+        report.orders = len(orders)
+        report.charges = len(charges)
+
+    def _engine_problems(self, trades: list[Any]) -> list[str]:
+        """Every engine fill is a trade."""
         self.snapshot_engine_trades_quietly()
         trade_ids = {t[0] for t in trades}
-        for missing in sorted(self.engine_trade_ids - trade_ids):
-            out.append(f"engine trade {missing} is not in the database")
-        # The rows agree with the trades; nothing oversold.
+        return [
+            f"engine trade {missing} is not in the database"
+            for missing in sorted(self.engine_trade_ids - trade_ids)
+        ]
+
+    def _book_row_problems(
+        self, filled_by_bid: Counter[int], filled_by_ask: Counter[int]
+    ) -> list[str]:
+        """The rows agree with the trades; nothing oversold; every open row reached the engine."""
+        out: list[str] = []
         for table, by in (("bids", filled_by_bid), ("asks", filled_by_ask)):
             for row_id, quantity, filled in self._rows(
                 f"SELECT id, quantity, filled_quantity FROM {table}"
@@ -358,28 +377,23 @@ class FaultStack:
             "engine_accepted AND status IN ('open', 'partially_filled')"
         )
         out.extend(f"{side} {row_id} was never sent to the engine" for side, row_id in unseen)
-        # A Buy Now or Sell Now the engine did not see at once is never sent late: the user was
-        # told it failed, and may already have tried again.
+        return out
+
+    def _late_ioc_problems(self) -> list[str]:
+        """A Buy Now or Sell Now the engine did not see at once is never sent late: the user was
+        told it failed, and may already have tried again."""
+        out: list[str] = []
         for row_id, late in self._rows(
             "SELECT b.id, MAX(t.executed_at) - MIN(b.created_at) FROM bids b JOIN trades t "
             "ON t.bid_id = b.id WHERE b.time_in_force = 'ioc' GROUP BY b.id"
         ):
             if late is not None and _seconds(late) > LATE_IOC_SECONDS:
                 out.append(f"Buy Now bid {row_id} filled {_seconds(late):.0f} s after it was made")
-        # One order per unit of each trade.
-        units: Counter[str] = Counter(o[1] for o in orders)
-        for trade_id, _b, _a, quantity in trades:
-            if units[trade_id] != quantity:
-                out.append(f"trade {trade_id}: {units[trade_id]} orders for {quantity} units")
-        # Every order has its next step: charged and waiting for the seller with a ship-by date,
-        # or ended.
-        for order_id, _trade_id, status, ship_by in orders:
-            if status == "awaiting_shipment" and ship_by is not None:
-                continue
-            if status in ("payment_failed", "cancelled"):
-                continue
-            out.append(f"order {order_id} is {status} (ship_by {ship_by})")
-        # Money that arrived for a voided order went back.
+        return out
+
+    def _money_problems(self, charges: list[Any]) -> list[str]:
+        """Money that arrived for a voided order went back; nothing charged twice."""
+        out: list[str] = []
         for order_id, charged, refunded in self._rows(
             "SELECT o.id, SUM(CASE WHEN p.kind = 'charge' AND p.status = 'succeeded' "
             "THEN p.amount_cents ELSE 0 END), SUM(CASE WHEN p.kind = 'refund' AND p.status = "
@@ -388,10 +402,8 @@ class FaultStack:
         ):
             if charged != refunded:
                 out.append(f"voided order {order_id}: {charged} charged, {refunded} refunded")
-        # Nothing charged twice.
         per_order: Counter[int] = Counter(c[0] for c in charges)
         out.extend(f"order {o} charged {n} times" for o, n in per_order.items() if n > 1)
-        out.extend(self._stripe_problems())
         return out
 
     def snapshot_engine_trades_quietly(self) -> None:
@@ -424,6 +436,36 @@ class FaultStack:
             for order, k in keys.items()
             if len(k) > 1
         ]
+
+
+def _reported_fill_problems(
+    outcomes: list[dict[str, Any]], filled_by_bid: Counter[int], filled_by_ask: Counter[int]
+) -> list[str]:
+    """Every fill a user was told of is a trade of that order."""
+    out: list[str] = []
+    for o in outcomes:
+        if o["ok"] and o.get("filled"):
+            by = filled_by_bid if o["side"] == "bid" else filled_by_ask
+            if by[o["row_id"]] < o["filled"]:
+                out.append(f"{o['side']} {o['row_id']} was reported filled; no trade has it")
+    return out
+
+
+def _order_problems(trades: list[Any], orders: list[Any]) -> list[str]:
+    """One order per unit of each trade; every order has its next step: charged and waiting
+    for the seller with a ship-by date, or ended."""
+    out: list[str] = []
+    units: Counter[str] = Counter(o[1] for o in orders)
+    for trade_id, _b, _a, quantity in trades:
+        if units[trade_id] != quantity:
+            out.append(f"trade {trade_id}: {units[trade_id]} orders for {quantity} units")
+    for order_id, _trade_id, status, ship_by in orders:
+        if status == "awaiting_shipment" and ship_by is not None:
+            continue
+        if status in ("payment_failed", "cancelled"):
+            continue
+        out.append(f"order {order_id} is {status} (ship_by {ship_by})")
+    return out
 
 
 def _seconds(value: Any) -> float:

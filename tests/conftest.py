@@ -15,6 +15,9 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 os.environ.setdefault("ENVIRONMENT", "test")
+# A test that sets no REDIS_URL must not reach the development server's Redis (and its Celery
+# worker) on the default embedded port: nothing listens on port 1, as on a fresh CI machine.
+os.environ.setdefault("EMBEDDED_REDIS_PORT", "1")
 
 from sneakers_app import migrations
 from sneakers_app.db import make_engine

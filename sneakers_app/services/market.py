@@ -146,7 +146,7 @@ def _variant(session: Session, variant_id: object) -> ProductVariant:
     return variant
 
 
-NO_CARD = "Add a card in your account before you bid or buy."
+NO_CARD = "Add a card in your account as your payment method before you bid or buy."
 NO_PAYOUT = "Add your payout details in your account before you sell."
 
 

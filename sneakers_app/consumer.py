@@ -41,9 +41,10 @@ def _variant_ids() -> list[str]:
 
 
 def after_commit(applied: journal.Applied) -> None:
-    """The entry's charges and emails are outbox rows committed with it: publish them now.
-    Never raises (the entry is applied; a broker that is down leaves them to the sweep)."""
-    outbox_relay.deliver_keys(applied.follow_ups)
+    """An entry was applied. Its charges and emails are outbox rows its commit already published
+    (or left to the sweep if the broker is down): what is left is to say what happened."""
+    if applied.new_order_ids:
+        log.info("journal: new orders %s", applied.new_order_ids)
 
 
 def make_consumer(name: str | None = None) -> JournalConsumer:

@@ -2,8 +2,13 @@
 
 Two ways, one mechanism:
 
-- the fast path, right after a commit: `after_commit(session)` publishes the rows that session
-  added (the webhook, a staff action, the journal consumer, a task that queues another);
+- the fast path, on every commit: a session's `after_commit` event (registered once, in
+  `sneakers_app/db.py`) calls `committed(session)`, which publishes exactly the rows that
+  transaction added (`outbox.add` records their keys in `session.info`). Callers just commit
+  and cannot forget. On a thread that runs an event loop (the web backend's event handlers)
+  the publish goes to a worker thread, so a broker that is slow or down never holds the loop;
+  anywhere else (a Celery task, the journal consumer, the webhook's thread) it happens before
+  `commit()` returns;
 - the sweep: every long-running process delivers whatever is left every
   `OUTBOX_SWEEP_SECONDS` (the journal consumer in a thread, the web backend as a lifespan task,
   Celery beat as the `sneakers.deliver_outbox` task), so rows a dead broker or a crash left
@@ -23,9 +28,11 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from kombu.exceptions import OperationalError
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
-from sneakers_app.db import get_engine
+from sneakers_app import db
 from sneakers_app.services import outbox
 from sneakers_app.settings import get_settings
 
@@ -47,16 +54,17 @@ def publish(task: str, args: list[Any]) -> None:
         raise outbox.BrokerUnavailable(str(exc) or type(exc).__name__) from exc
 
 
-def _session() -> Session:
-    return Session(get_engine(), expire_on_commit=False)
+def _session(engine: Engine | None = None) -> Session:
+    return Session(engine or db.get_engine(), expire_on_commit=False)
 
 
-def deliver_keys(keys: Sequence[str]) -> outbox.Delivery:
-    """Publish the named rows now if they are due; whatever is not published waits for a sweep."""
+def deliver_keys(keys: Sequence[str], engine: Engine | None = None) -> outbox.Delivery:
+    """Publish the named rows (of `engine`'s database, the app's by default) now if they are
+    due; whatever is not published waits for a sweep."""
     if not keys:
         return outbox.Delivery()
     try:
-        with _session() as session:
+        with _session(engine) as session:
             if len(keys) > outbox.BATCH:
                 return outbox.deliver_all(session, publish)
             return outbox.deliver(session, publish, keys=list(keys))
@@ -65,26 +73,49 @@ def deliver_keys(keys: Sequence[str]) -> outbox.Delivery:
         return outbox.Delivery(error=str(exc))
 
 
-def after_commit(session: Session) -> outbox.Delivery:
-    """The fast path: call it after `session` committed (or after its `session_scope` ended)."""
-    return deliver_keys(outbox.added_keys(session))
-
-
 _background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="outbox-fast-path")
+_DELIVERED = "outbox_fast_path"
+_web_backend = threading.Event()
+"""Set in the web backend (by its sweeper): every fast path there runs in a worker thread, so
+neither the event loop nor the pools its handlers wait on (password hashing, Stripe calls) are
+held by a broker that does not answer."""
 
 
-def after_commit_soon(session: Session) -> None:
-    """The fast path for the web backend's event handlers: in a worker thread, so a broker that
-    is slow or down never holds the event loop every user's events run on."""
+def _in_background() -> bool:
+    if _web_backend.is_set():
+        return True
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True  # an event loop runs on this thread
+
+
+def committed(session: OrmSession) -> None:
+    """The fast path, run by the session's `after_commit` event: publish the rows this
+    transaction added, in a worker thread on an event loop or in the web backend. Never
+    raises."""
     keys = outbox.added_keys(session)
-    if keys:
-        _background.submit(deliver_keys, keys)
+    session.info.pop(_DELIVERED, None)
+    if not keys:
+        return
+    engine = session.get_bind().engine  # the database the rows were written to
+    if _in_background():
+        _background.submit(deliver_keys, keys, engine)
+    else:
+        session.info[_DELIVERED] = deliver_keys(keys, engine)
 
 
-def deliver_keys_soon(keys: Sequence[str]) -> None:
-    """`deliver_keys` in a worker thread (for the web backend's event handlers)."""
-    if keys:
-        _background.submit(deliver_keys, list(keys))
+def rolled_back(session: OrmSession) -> None:
+    """Run by the session's `after_rollback` event: the rows it added are gone."""
+    outbox.added_keys(session)
+
+
+def delivered(session: OrmSession) -> outbox.Delivery:
+    """What the fast path published after `session`'s last commit (nothing when it added no
+    rows, or handed them to a worker thread)."""
+    done: outbox.Delivery = session.info.pop(_DELIVERED, outbox.Delivery())
+    return done
 
 
 def sweep() -> outbox.Delivery:
@@ -117,7 +148,10 @@ def start_sweeper(stop: threading.Event) -> threading.Thread:
 
 
 async def sweep_forever() -> None:
-    """A lifespan task of the web backend: sweep in a worker thread, off the event loop."""
+    """A lifespan task of the web backend: sweep in a worker thread, off the event loop. It
+    also marks the process as the web backend, where the fast path never runs on the thread
+    that committed."""
+    _web_backend.set()
     while True:
         await asyncio.sleep(_interval())
         await asyncio.to_thread(sweep)

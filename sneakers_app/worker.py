@@ -3,9 +3,9 @@
 Every saga step is idempotent (it re-reads and locks the order and does nothing if the order has
 moved on), so tasks are `acks_late` and safe to deliver twice. Retries happen only on named
 transient errors, with backoff and a limit. Work that follows a commit (the next step, emails,
-payouts) is an outbox row written in that commit (`services/outbox.py`), published right after
-it and by the `deliver_outbox` sweep; `sweep_orders` re-finds, from the database, work whose
-task the broker lost.
+payouts) is an outbox row written in that commit (`services/outbox.py`), published by the
+commit itself (`outbox_relay`) and by the `deliver_outbox` sweep; `sweep_orders` re-finds, from
+the database, work whose task the broker lost.
 
 Run alone: `celery -A sneakers_app.worker worker --beat --loglevel=info`.
 """
@@ -87,12 +87,6 @@ def _session() -> Session:
     return Session(get_db_engine(), expire_on_commit=False)
 
 
-def enqueue_emails(ids: Iterable[int]) -> None:
-    """Publish now the emails of notifications a commit just created. `notify` wrote their
-    outbox rows in that commit, so nothing is lost if this cannot reach the broker."""
-    outbox_relay.deliver_keys([notifications.email_key(i) for i in ids])
-
-
 def saga_step(name: str) -> Any:
     """A saga step task: idempotent, so acks_late; retried with backoff on transient errors."""
     return celery_app.task(
@@ -110,7 +104,6 @@ def charge_order(order_id: int) -> str:
         result = saga.charge(session=session, order_id=order_id)
         _relist_later(session, result)
         session.commit()
-        outbox_relay.after_commit(session)
     return result.status
 
 
@@ -143,7 +136,6 @@ def cancel_bids_of_blocked_buyer(user_id: int) -> int:
         cancelled = market.cancel_bids_of_blocked_buyer(
             session=session, engine=get_engine(), user_id=user_id
         )
-        outbox_relay.after_commit(session)
     return cancelled
 
 
@@ -160,7 +152,6 @@ def relist_ask(ask_id: int, order_id: int) -> bool:
         placed = market.relist_ask(
             session=session, engine=get_engine(), ask_id=ask_id, reason_key=f"order-{order_id}"
         )
-        outbox_relay.after_commit(session)
     return placed is not None
 
 
@@ -169,7 +160,6 @@ def enforce_ship_by(order_id: int) -> str:
     with _session() as session:
         result = saga.enforce_ship_by(session=session, order_id=order_id)
         session.commit()
-        outbox_relay.after_commit(session)
     return result.status
 
 
@@ -178,7 +168,6 @@ def finalize_failure(order_id: int) -> str:
     with _session() as session:
         result = saga.finalize_failure(session=session, order_id=order_id)
         session.commit()
-        outbox_relay.after_commit(session)
     return result.status
 
 
@@ -189,7 +178,6 @@ def settle_payment(order_id: int) -> str:
         result = saga.settle_late_payment(session=session, order_id=order_id)
         _relist_later(session, result)
         session.commit()
-        outbox_relay.after_commit(session)
     return result.status
 
 
@@ -207,7 +195,6 @@ def complete_order(order_id: int) -> str:
         if connect is not None:
             outbox.add(session, PAYOUT_TASK, connect, key=f"send_payout:{connect}")
         session.commit()
-        outbox_relay.after_commit(session)
     return result.status
 
 
@@ -223,7 +210,6 @@ def send_payout(payout_id: int) -> str:
     with _session() as session:
         payout = saga.pay_out_connect(session=session, payout_id=payout_id)
         session.commit()
-        outbox_relay.after_commit(session)
         return payout.status
 
 
@@ -276,7 +262,6 @@ def send_unsent_links() -> int:
                 EMAIL_LOST_AFTER,  # longer than the task's own retries
             )
         session.commit()
-        outbox_relay.after_commit(session)
     return len(ids)
 
 
@@ -364,7 +349,6 @@ def sweep_orders() -> dict[str, int]:
                 EMAIL_LOST_AFTER,
             )
         session.commit()
-        outbox_relay.after_commit(session)
     return {
         "charge": len(stuck),
         "ship_by": len(overdue),
@@ -446,11 +430,8 @@ def repair_books() -> list[int]:
 def resubmit_unseen() -> int:
     from sneakers_app.redis_client import get_engine
 
-    emails: list[int] = []
     with _session() as session:
-        sent = market.resubmit_unseen(session=session, engine=get_engine(), emails=emails)
-    enqueue_emails(emails)
-    return sent
+        return market.resubmit_unseen(session=session, engine=get_engine())
 
 
 @celery_app.task(name="sneakers.deadline_notices")  # type: ignore[untyped-decorator]
@@ -496,7 +477,6 @@ def deadline_notices() -> int:
             if result is not None and result.email_notification_id is not None:
                 emails.append(result.email_notification_id)
         session.commit()
-        outbox_relay.after_commit(session)
     return len(emails)
 
 

@@ -2,7 +2,8 @@
 
 Staff only. Every handler re-reads the session (`_staff`) and the services re-check staff in
 the database, so a browser that kept the console open after its session changed can call
-nothing. After an action commits, its emails (and, once delivered, the payout) are queued.
+nothing. An action's emails (and, once delivered, the payout) are outbox rows its commit
+publishes.
 """
 
 from __future__ import annotations
@@ -15,9 +16,8 @@ from typing import Any
 
 import reflex as rx
 from reflex.event import EventSpec
-from sqlmodel import Session
 
-from sneakers_app import outbox_relay, routes, vocabulary
+from sneakers_app import routes, vocabulary
 from sneakers_app.db import session_scope
 from sneakers_app.money import format_usd
 from sneakers_app.services import journal, saga, verification, verification_views
@@ -121,12 +121,6 @@ def _queue_row(item: verification_views.QueueItem) -> QueueRow:
         waiting=ago(item.waiting_since),
         appeal=item.is_appeal,
     )
-
-
-def _enqueue_after_commit(session: Session) -> None:
-    """The step's follow-ups (emails; the payout release once delivered) are outbox rows
-    committed with it: publish them now (never raises; the outbox sweep delivers a miss)."""
-    outbox_relay.after_commit_soon(session)
 
 
 class VerificationState(SessionState):
@@ -405,7 +399,6 @@ class VerificationState(SessionState):
         except OrderError as exc:
             self.action_error = exc.message
             return None
-        _enqueue_after_commit(session)
         self._reset_form()
         self._load_queue(staff)
         self._load_order(staff, order_id)
@@ -561,7 +554,6 @@ class VerificationState(SessionState):
             if isinstance(exc, saga.PayoutAlreadyPaid):
                 self._load_payouts(staff)
             return None
-        _enqueue_after_commit(session)
         self.paying_id = 0
         self.payout_reference = ""
         self._load_payouts(staff)
@@ -582,7 +574,6 @@ class VerificationState(SessionState):
         except OrderError as exc:
             self._load_payouts(staff)
             return rx.toast.error(exc.message, duration=6000)
-        _enqueue_after_commit(session)
         self._load_payouts(staff)
         return rx.toast.success("Transfer queued again", duration=4000)
 
@@ -665,8 +656,7 @@ class JournalFaultsState(VerificationState):
         except Exception as exc:
             self.parked_error = f"It still fails: {type(exc).__name__}: {str(exc)[:300]}"
             return None
-        if apply:  # the entry's charges and emails are outbox rows committed with it
-            _enqueue_after_commit(session)
+        # an applied entry's charges and emails are outbox rows its commit published
         self.parked_notice = "Applied." if apply else "Dismissed."
         self._load_parked(staff)
         return None

@@ -6,8 +6,9 @@ Two ways, one mechanism:
   `sneakers_app/db.py`) calls `committed(session)`, which publishes exactly the rows that
   transaction added (`outbox.add` records their keys in `session.info`). Callers just commit
   and cannot forget. On a thread that runs an event loop (the web backend's event handlers)
-  the publish goes to a worker thread, so a broker that is slow or down never holds the loop;
-  anywhere else (a Celery task, the journal consumer, the webhook's thread) it happens before
+  and wherever it was asked for (the whole web backend, the journal consumer's loop:
+  `publish_in_background`) the publish goes to a worker thread, so a broker that is slow or
+  down never holds them; anywhere else (a Celery task, the webhook's thread) it happens before
   `commit()` returns;
 - the sweep: every long-running process delivers whatever is left every
   `OUTBOX_SWEEP_SECONDS` (the journal consumer in a thread, the web backend as a lifespan task,
@@ -75,26 +76,35 @@ def deliver_keys(keys: Sequence[str], engine: Engine | None = None) -> outbox.De
 
 _background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="outbox-fast-path")
 _DELIVERED = "outbox_fast_path"
-_web_backend = threading.Event()
-"""Set in the web backend (by its sweeper): every fast path there runs in a worker thread, so
-neither the event loop nor the pools its handlers wait on (password hashing, Stripe calls) are
-held by a broker that does not answer."""
+_whole_process = threading.Event()
+_this_thread = threading.local()
+
+
+def publish_in_background(*, whole_process: bool = False) -> None:
+    """From now on the fast path of this thread (or of every thread of this process) runs in a
+    worker thread, so the committing thread never waits on the broker: the web backend (its
+    event loop, and the pools its handlers wait on for password hashing and Stripe calls) and
+    the journal consumer's loop (a broker that is down must not slow the journal)."""
+    if whole_process:
+        _whole_process.set()
+    else:
+        _this_thread.background = True
 
 
 def _in_background() -> bool:
-    if _web_backend.is_set():
+    if _whole_process.is_set() or getattr(_this_thread, "background", False):
         return True
     try:
         asyncio.get_running_loop()
     except RuntimeError:
         return False
-    return True  # an event loop runs on this thread
+    return True  # an event loop runs on this thread: never block it
 
 
 def committed(session: OrmSession) -> None:
     """The fast path, run by the session's `after_commit` event: publish the rows this
-    transaction added, in a worker thread on an event loop or in the web backend. Never
-    raises."""
+    transaction added; in a worker thread on an event loop or where `publish_in_background`
+    asked for it. Never raises."""
     keys = outbox.added_keys(session)
     session.info.pop(_DELIVERED, None)
     if not keys:
@@ -148,10 +158,9 @@ def start_sweeper(stop: threading.Event) -> threading.Thread:
 
 
 async def sweep_forever() -> None:
-    """A lifespan task of the web backend: sweep in a worker thread, off the event loop. It
-    also marks the process as the web backend, where the fast path never runs on the thread
-    that committed."""
-    _web_backend.set()
+    """A lifespan task of the web backend: sweep in a worker thread, off the event loop. The
+    web backend's fast path runs in a worker thread too."""
+    publish_in_background(whole_process=True)
     while True:
         await asyncio.sleep(_interval())
         await asyncio.to_thread(sweep)

@@ -1,6 +1,6 @@
 """Account security: password change, log out everywhere, forgotten password and the emailed
 reset link, the sign-up confirmation link, and the staff second factor. Thin: parse the form,
-re-check the session, call `services.accounts`, queue the emails after the commit."""
+re-check the session, call `services.accounts` (its commit sends the emails)."""
 
 from __future__ import annotations
 

@@ -109,11 +109,14 @@ def committed(session: OrmSession) -> None:
     session.info.pop(_DELIVERED, None)
     if not keys:
         return
-    engine = session.get_bind().engine  # the database the rows were written to
-    if _in_background():
-        _background.submit(deliver_keys, keys, engine)
-    else:
-        session.info[_DELIVERED] = deliver_keys(keys, engine)
+    try:
+        engine = session.get_bind().engine  # the database the rows were written to
+        if _in_background():
+            _background.submit(deliver_keys, keys, engine)
+        else:
+            session.info[_DELIVERED] = deliver_keys(keys, engine)
+    except Exception as exc:  # e.g. the process is shutting down: the sweep sends them
+        log.warning("outbox: could not hand on the rows of a commit (a sweep will): %s", exc)
 
 
 def rolled_back(session: OrmSession) -> None:

@@ -47,8 +47,10 @@ celery_app.conf.update(
     worker_prefetch_multiplier=1,
     broker_connection_retry_on_startup=True,
     worker_hijack_root_logger=False,
-    # A broker that does not answer fails a publish in seconds (the outbox keeps the work).
-    broker_transport_options={"socket_connect_timeout": 3},
+    # A broker that does not answer fails a publish at once, without retrying the connection
+    # (every publish is an outbox row that the next sweep sends again): a commit's fast path
+    # never holds the thread that committed for long.
+    broker_transport_options={"socket_connect_timeout": 3, "max_retries": 0},
     beat_schedule={
         "deliver-outbox": {
             "task": "sneakers.deliver_outbox",

@@ -8,7 +8,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from sneakers_app import outbox_relay
 from sneakers_app.db import session_scope
 from sneakers_app.services import outbox, payments
 
@@ -17,15 +16,14 @@ MAX_WEBHOOK_BYTES = 512 * 1024
 
 def _handle(body: bytes, signature: str) -> payments.WebhookOutcome:
     """One transaction: the event stored by id, our rows reconciled, and the settlement that
-    must follow written to the outbox. Then the settlement is published if the broker answers;
-    if it does not, the row waits for the sweep and Stripe still gets its 2xx (a retry of the
-    event would be a duplicate and queue nothing)."""
+    must follow written to the outbox. The commit publishes the settlement if the broker
+    answers; if it does not, the row waits for the sweep and Stripe still gets its 2xx (a retry
+    of the event would be a duplicate and queue nothing)."""
     with session_scope() as session:
         outcome = payments.handle_webhook(session=session, payload=body, signature_header=signature)
         if outcome.changed and outcome.order_id is not None:
             key = payments.settle_key(outcome.order_id)
             outbox.add(session, payments.SETTLE_TASK, outcome.order_id, key=key)
-    outbox_relay.after_commit(session)
     return outcome
 
 

@@ -41,9 +41,11 @@ def _variant_ids() -> list[str]:
 
 
 def after_commit(applied: journal.Applied) -> None:
-    """The entry's charges and emails are outbox rows committed with it: publish them now.
-    Never raises (the entry is applied; a broker that is down leaves them to the sweep)."""
-    outbox_relay.deliver_keys(applied.follow_ups)
+    """An entry was applied. Its charges and emails are outbox rows its commit published (or
+    handed to a worker thread that does; a sweep sends what a broker that is down refused):
+    what is left is to say what happened."""
+    if applied.new_order_ids:
+        log.info("journal: new orders %s", applied.new_order_ids)
 
 
 def make_consumer(name: str | None = None) -> JournalConsumer:
@@ -208,6 +210,7 @@ def run(stop: threading.Event | None = None, *, block_ms: int = 1000) -> None:
     on. Nothing here ever ends the loop but `stop`.
     """
     stop = stop or threading.Event()
+    outbox_relay.publish_in_background()  # each entry's charges and emails: never wait on them
     consumer = make_consumer()
     handle = journal.handler(lambda: Session(get_db_engine(), expire_on_commit=False), after_commit)
     loop = _Loop(consumer, handle)

@@ -15,7 +15,6 @@ from typing import Any
 import reflex as rx
 from reflex.event import EventSpec
 
-from sneakers_app import outbox_relay
 from sneakers_app.db import session_scope
 from sneakers_app.services import account_page, addresses, notifications, payments
 from sneakers_app.services.account_page import ADDRESS_FIELDS, AddressRow
@@ -121,8 +120,8 @@ def _as_id(value: object) -> int | None:
 def _change_payout_details(
     user_id: int, kind: str, ref: str, holder: str, password: str | None
 ) -> tuple[str, str, str]:
-    """In the password pool: check the password, save, and publish the seller's notice (an
-    outbox row committed with the change)."""
+    """In the password pool: check the password and save; the commit publishes the seller's
+    notice (an outbox row committed with the change)."""
     with session_scope() as session:
         result = payments.change_payout_details(
             session=session,
@@ -134,7 +133,6 @@ def _change_payout_details(
         )
         account = result.account
         saved = (account.kind, account.holder_name, account.account_ref)
-    outbox_relay.after_commit(session)
     return saved
 
 

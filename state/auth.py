@@ -13,7 +13,6 @@ from sneakers_app.db import session_scope
 from sneakers_app.services import accounts, limits
 from state import offload
 from state.base import SessionState
-from state.security import queue_emails
 
 
 def _log_in(email: str, password: str) -> accounts.LoginResult:
@@ -140,9 +139,6 @@ class AuthFormState(SessionState):
             await self._finish("", None, refused)
         if asked is None:
             return None
-        await asyncio.to_thread(
-            queue_emails, link_id=asked.link_id, notification_id=asked.email_notification_id
-        )
         async with self:
             self.sign_up_sent_to = email.strip()[:254]
         return None

@@ -1,6 +1,6 @@
 """Account security: password change, log out everywhere, forgotten password and the emailed
 reset link, the sign-up confirmation link, and the staff second factor. Thin: parse the form,
-re-check the session, call `services.accounts`, queue the emails after the commit."""
+re-check the session, call `services.accounts` (its commit sends the emails)."""
 
 from __future__ import annotations
 
@@ -10,24 +10,13 @@ import logging
 import reflex as rx
 from reflex.event import EventSpec
 
-from sneakers_app import outbox_relay, routes
+from sneakers_app import routes
 from sneakers_app.db import session_scope
-from sneakers_app.services import accounts, limits, notifications
+from sneakers_app.services import accounts, limits
 from state import offload
 from state.base import SessionState, handler, toast
 
 logger = logging.getLogger(__name__)
-
-
-def queue_emails(*, link_id: int | None = None, notification_id: int | None = None) -> None:
-    """After the commit: publish the link's and the notice's emails now. Both are outbox rows
-    committed with the change, so a broker that is away delays them and loses nothing."""
-    keys = []
-    if link_id is not None:
-        keys.append(accounts.link_email_key(link_id))
-    if notification_id is not None:
-        keys.append(notifications.email_key(notification_id))
-    outbox_relay.deliver_keys_soon(keys)  # never on the event loop
 
 
 def _field(form: dict[str, str], name: str, limit: int = 1024) -> str:
@@ -67,7 +56,6 @@ class PasswordChangeState(SessionState):
             else:
                 self.current_error = error.message
             return None
-        queue_emails(notification_id=done.email_notification_id)
         self.form_key += 1  # empties the form
         ended = done.sessions_ended
         others = f" {ended} other session{'s' if ended != 1 else ''} logged out." if ended else ""
@@ -118,11 +106,10 @@ class RecoveryState(SessionState):
                 return accounts.request_password_reset(session=session, email=email)
 
         try:
-            link_id = await asyncio.to_thread(request)
+            await asyncio.to_thread(request)
         except limits.RateLimited as refused:
             self.email_error = refused.message
             return
-        queue_emails(link_id=link_id)
         self.sent_to = email[:254]
 
     @rx.event
@@ -148,14 +135,13 @@ class RecoveryState(SessionState):
                 return accounts.reset_password(session=session, token=token, new_password=new)
 
         try:
-            done = await offload.password_work(reset)  # argon2 in the password pool
+            await offload.password_work(reset)  # argon2 in the password pool
         except accounts.AccountError as error:
             if error.field == "new_password":
                 self.password_error = error.message
             else:
                 self.link_error = error.message
             return None
-        queue_emails(notification_id=done.email_notification_id)
         self.auth_token = ""
         self._set_user(None)
         await self._forget_in_every_page_state()

@@ -2,29 +2,35 @@
 
 Staff only. Every handler re-reads the session (`_staff`) and the services re-check staff in
 the database, so a browser that kept the console open after its session changed can call
-nothing. After an action commits, its emails (and, once delivered, the payout) are queued.
+nothing. An action's emails (and, once delivered, the payout) are outbox rows its commit
+publishes.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-import re
 from collections.abc import Callable
 from typing import Any
 
 import reflex as rx
 from reflex.event import EventSpec
-from sqlmodel import Session
 
-from sneakers_app import outbox_relay, routes, vocabulary
+from sneakers_app import routes, vocabulary
 from sneakers_app.db import session_scope
 from sneakers_app.money import format_usd
 from sneakers_app.services import journal, saga, verification, verification_views
 from sneakers_app.services.orders import OrderError
 from sneakers_app.services.saga import StepResult
+from state import staff_rows
 from state.base import SessionState
-from state.notifications import ago
+from state.staff_rows import (
+    EventRow,
+    InspectionRow,
+    ParkedRow,
+    PayoutProblemRow,
+    PayoutRow,
+    QueueRow,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -34,99 +40,6 @@ MAX_NOTES = verification.MAX_NOTES
 MAX_REASON = verification.MAX_REASON
 MAX_TRACKING = 60
 MAX_REFERENCE = 255
-
-
-@dataclasses.dataclass
-class QueueRow:
-    order_id: int
-    product: str
-    size: str
-    image: str
-    price: str
-    status: str
-    status_label: str
-    tracking: str
-    waiting: str
-    appeal: bool
-
-
-@dataclasses.dataclass
-class EventRow:
-    when: str
-    status_label: str
-    actor: str
-    reason: str
-
-
-@dataclasses.dataclass
-class InspectionRow:
-    when: str
-    inspector: str
-    appeal: bool
-    passed: bool
-    checks: str
-    failed_checks: str
-    reason: str
-    notes: str
-
-
-@dataclasses.dataclass
-class PayoutRow:
-    payout_id: int
-    order_id: int
-    seller: str
-    seller_email: str
-    amount: str
-    holder: str
-    account_ref: str
-    waiting: str
-    conflict: str
-
-
-@dataclasses.dataclass
-class PayoutProblemRow:
-    payout_id: int
-    order_id: int
-    seller: str
-    seller_email: str
-    amount: str
-    destination: str
-    status: str
-    problem: str
-    conflict: str
-
-
-def _when(moment: Any) -> str:
-    return moment.strftime("%b %-d, %H:%M UTC")
-
-
-_CENTS = re.compile(r"\b(\d+) cents\b")
-
-
-def _readable(reason: str) -> str:
-    """Event reasons are written for the log ("Charged 23125 cents"); show dollars."""
-    return _CENTS.sub(lambda m: format_usd(int(m.group(1))), reason)
-
-
-def _queue_row(item: verification_views.QueueItem) -> QueueRow:
-    return QueueRow(
-        order_id=item.order_id,
-        product=item.pair.name,
-        size=item.pair.size,
-        image=routes.product_image(item.pair.image),
-        price=format_usd(item.price_cents),
-        status=item.status,
-        status_label=vocabulary.order_label(item.status),
-        tracking=item.outbound_tracking or item.inbound_tracking,
-        waiting=ago(item.waiting_since),
-        appeal=item.is_appeal,
-    )
-
-
-def _enqueue_after_commit(session: Session) -> None:
-    """The step's follow-ups (emails; the payout release once delivered) are outbox rows
-    committed with it: publish them now (never raises; the outbox sweep delivers a miss)."""
-    outbox_relay.after_commit_soon(session)
 
 
 class VerificationState(SessionState):
@@ -251,7 +164,7 @@ class VerificationState(SessionState):
             items = verification_views.queue_items(
                 session=session, staff_id=staff_id, name=self.queue_name
             )
-        self.rows = [_queue_row(i) for i in items]
+        self.rows = [staff_rows.queue_row(i) for i in items]
 
     @rx.event
     def choose_queue(self, name: str) -> EventSpec | None:
@@ -318,28 +231,8 @@ class VerificationState(SessionState):
         self.d_appeal = item.is_appeal
         self.d_conflict = facts.conflict
         self.d_delivery_confirmed_by = ", ".join(facts.delivery_confirmed_by)
-        self.events = [
-            EventRow(
-                when=_when(e.at),
-                status_label=vocabulary.order_label(e.to_status),
-                actor=e.actor_name if e.actor_kind != "system" else "Sneakers (automatic)",
-                reason=_readable(e.reason),
-            )
-            for e in reversed(facts.events)
-        ]
-        self.inspections = [
-            InspectionRow(
-                when=_when(i.at),
-                inspector=i.inspector.name,
-                appeal=i.is_appeal,
-                passed=i.passed,
-                checks=f"{sum(i.checks.values())} of {len(i.checks)} checks passed",
-                failed_checks=", ".join(name for name, ok in i.checks.items() if not ok),
-                reason=i.reason,
-                notes=i.notes,
-            )
-            for i in facts.inspections
-        ]
+        self.events = staff_rows.event_rows(facts)
+        self.inspections = staff_rows.inspection_rows(facts)
         return True
 
     def _reset_form(self) -> None:
@@ -405,13 +298,12 @@ class VerificationState(SessionState):
         except OrderError as exc:
             self.action_error = exc.message
             return None
-        _enqueue_after_commit(session)
         self._reset_form()
         self._load_queue(staff)
         self._load_order(staff, order_id)
         if result.note:
-            return rx.toast.info(f"Order #{order_id}: {result.note}", duration=6000)
-        return rx.toast.success(f"Order #{order_id}: {done}", duration=4000)
+            return staff_rows.toast("info", f"Order #{order_id}: {result.note}", 6000)
+        return staff_rows.toast("success", f"Order #{order_id}: {done}", 4000)
 
     @rx.event
     def receive(self) -> EventSpec | None:
@@ -484,34 +376,8 @@ class VerificationState(SessionState):
         with session_scope() as session:
             pending = verification_views.pending_payouts(session=session, staff_id=staff_id)
             problems = verification_views.payout_problems(session=session, staff_id=staff_id)
-        self.payout_problems = [
-            PayoutProblemRow(
-                payout_id=p.payout_id,
-                order_id=p.order_id,
-                seller=p.seller.name,
-                seller_email=p.seller.email,
-                amount=format_usd(p.amount_cents),
-                destination=p.destination_ref,
-                status=p.status,
-                problem=p.problem,
-                conflict=p.conflict,
-            )
-            for p in problems
-        ]
-        self.payouts = [
-            PayoutRow(
-                payout_id=p.payout_id,
-                order_id=p.order_id,
-                seller=p.seller.name,
-                seller_email=p.seller.email,
-                amount=format_usd(p.amount_cents),
-                holder=p.holder_name or "No payout details saved",
-                account_ref=p.account_ref,
-                waiting=ago(p.created_at),
-                conflict=p.conflict,
-            )
-            for p in pending
-        ]
+        self.payout_problems = [staff_rows.payout_problem_row(p) for p in problems]
+        self.payouts = [staff_rows.payout_row(p) for p in pending]
 
     @rx.event
     def start_payout(self, payout_id: int) -> EventSpec | None:
@@ -524,15 +390,18 @@ class VerificationState(SessionState):
             self.payout_error = ""
         return None
 
-    @rx.event
-    def cancel_payout(self) -> None:
+    def _close_payout(self) -> None:
         self.paying_id = 0
         self.payout_error = ""
 
     @rx.event
+    def cancel_payout(self) -> None:
+        self._close_payout()
+
+    @rx.event
     def payout_dialog_changed(self, is_open: bool) -> None:
         if not is_open:
-            self.cancel_payout()
+            self._close_payout()
 
     @rx.event
     def set_payout_reference(self, value: str) -> None:
@@ -561,11 +430,10 @@ class VerificationState(SessionState):
             if isinstance(exc, saga.PayoutAlreadyPaid):
                 self._load_payouts(staff)
             return None
-        _enqueue_after_commit(session)
         self.paying_id = 0
         self.payout_reference = ""
         self._load_payouts(staff)
-        return rx.toast.success(f"Payout of {amount} recorded as sent", duration=4000)
+        return staff_rows.toast("success", f"Payout of {amount} recorded as sent", 4000)
 
     @rx.event
     def retry_payout(self, payout_id: int) -> EventSpec | None:
@@ -581,26 +449,12 @@ class VerificationState(SessionState):
                 saga.retry_connect_payout(session=session, payout_id=payout_id, staff_id=staff)
         except OrderError as exc:
             self._load_payouts(staff)
-            return rx.toast.error(exc.message, duration=6000)
-        _enqueue_after_commit(session)
+            return staff_rows.toast("error", exc.message, 6000)
         self._load_payouts(staff)
-        return rx.toast.success("Transfer queued again", duration=4000)
+        return staff_rows.toast("success", "Transfer queued again", 4000)
 
 
 # --- parked journal entries -------------------------------------------------------------------
-
-
-@dataclasses.dataclass
-class ParkedRow:
-    parked_id: str
-    book: str
-    entry_id: str
-    command: str
-    sequence: int
-    summary: str
-    error: str
-    attempts: int
-    when: str
 
 
 class JournalFaultsState(VerificationState):
@@ -614,20 +468,7 @@ class JournalFaultsState(VerificationState):
     def _load_parked(self, staff_id: int) -> None:
         with session_scope() as session:
             views = journal.parked_entries(session=session, staff_id=staff_id)
-        self.parked = [
-            ParkedRow(
-                parked_id=v.parked_id,
-                book=v.book,
-                entry_id=v.entry_id,
-                command=v.command,
-                sequence=v.sequence,
-                summary=v.summary,
-                error=v.error,
-                attempts=v.attempts,
-                when=_when(v.parked_at),
-            )
-            for v in views
-        ]
+        self.parked = [staff_rows.parked_row(v) for v in views]
 
     @rx.event
     def load_parked(self) -> EventSpec | None:
@@ -665,8 +506,7 @@ class JournalFaultsState(VerificationState):
         except Exception as exc:
             self.parked_error = f"It still fails: {type(exc).__name__}: {str(exc)[:300]}"
             return None
-        if apply:  # the entry's charges and emails are outbox rows committed with it
-            _enqueue_after_commit(session)
+        # an applied entry's charges and emails are outbox rows its commit published
         self.parked_notice = "Applied." if apply else "Dismissed."
         self._load_parked(staff)
         return None

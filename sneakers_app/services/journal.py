@@ -39,8 +39,6 @@ class Applied:
     trades: list[str] = field(default_factory=list)
     new_order_ids: list[int] = field(default_factory=list)
     emails: list[int] = field(default_factory=list)
-    follow_ups: list[str] = field(default_factory=list)
-    """Outbox keys written with the entry (charges, emails): delivered after the commit."""
 
 
 def _at(ms: int) -> datetime:
@@ -237,13 +235,13 @@ def apply_entry(session: Session, entry: JournalEntry, now: datetime | None = No
 def handler(
     session_factory: Callable[[], Session], after_commit: Callable[[Applied], None]
 ) -> Callable[[JournalEntry], None]:
-    """A JournalConsumer handler: one transaction per entry, side effects after the commit."""
+    """A JournalConsumer handler: one transaction per entry; its commit publishes the charges
+    and emails written with it (outbox rows), then `after_commit` is told what was applied."""
 
     def handle(entry: JournalEntry) -> None:
         with session_factory() as session:
             applied = apply_entry(session, entry)
             session.commit()
-            applied.follow_ups = outbox.added_keys(session)
         after_commit(applied)
 
     return handle
@@ -309,8 +307,8 @@ def reapply_parked(
     *, session: Session, staff_id: int, parked_id: str, client: Any = None
 ) -> Applied:
     """Apply a parked entry again (after its cause was fixed) and drop it from the dead letters.
-    Raises what applying raises (nothing is committed then, and it stays parked); the caller
-    hands the result's follow-ups on after this returns."""
+    Raises what applying raises (nothing is committed then, and it stays parked); the commit
+    publishes the entry's follow-ups (outbox rows)."""
     orders.require_staff(session, staff_id)
     dead = DeadLetters(client or _redis())
     parked = dead.get(parked_id)

@@ -12,10 +12,11 @@ How other code uses it:
   The key names the piece of work (`charge_order:<order id>`): adding it again while it is
   pending changes nothing; adding it after it was delivered asks for it once more (a sweep that
   re-finds an order whose task the broker lost does exactly that);
-- right after the commit the caller may deliver its own rows at once (`added_keys(session)`
-  then `deliver(..., keys=...)`: the fast path); a sweep in every long-running process (web,
-  journal consumer, Celery beat) delivers whatever is left, so a dead broker delays the work
-  and never loses it.
+- `add` records the key in `session.info`; the commit publishes the rows it added at once (the
+  fast path: `sneakers_app/outbox_relay.py`, run by the session's `after_commit` event, takes
+  them with `added_keys(session)` and calls `deliver(..., keys=...)`), so no caller has to
+  remember to; a sweep in every long-running process (web, journal consumer, Celery beat)
+  delivers whatever is left, so a dead broker delays the work and never loses it.
 
 Delivery is at least once: a row is claimed (its `available_at` moved past a lease, so other
 sweepers skip it), published, then marked delivered. A process that dies after the publish and
@@ -38,6 +39,7 @@ from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Table, delete, func, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, select
 
 from sneakers_app.models import OutboxMessage, utcnow
@@ -138,9 +140,9 @@ def add(
     return key
 
 
-def added_keys(session: Session) -> list[str]:
-    """The keys `add` wrote in this session since the last call (for the fast path after the
-    commit); the list is emptied."""
+def added_keys(session: OrmSession) -> list[str]:
+    """The keys `add` wrote in this session since the last call (the fast path takes them when
+    the transaction commits, and drops them when it rolls back); the list is emptied."""
     keys: list[str] = session.info.pop(_ADDED, [])
     return keys
 

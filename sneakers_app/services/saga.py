@@ -30,6 +30,7 @@ from sneakers_app.services.orders import (
     require_staff,
     transition,
 )
+from sneakers_app.vocabulary import OrderStatus, PayoutStatus
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -599,6 +600,54 @@ def pay_out_connect(
 PAYOUT_TASK = "sneakers.send_payout"
 
 
+def payout_key(payout_id: int) -> str:
+    return f"send_payout:{payout_id}"
+
+
+def queue_connect_payout(session: Session, order_id: int) -> int | None:
+    """After `complete`: a Stripe Connect payout of the order still pending is sent by the
+    `send_payout` task (an outbox row in this transaction); returns its id. Manual payouts are
+    paid by staff."""
+    payout_id = session.exec(
+        select(Payout.id).where(
+            Payout.order_id == order_id,
+            Payout.method == "stripe_connect",
+            Payout.status == PayoutStatus.PENDING,
+        )
+    ).first()
+    if payout_id is not None:
+        outbox.add(session, PAYOUT_TASK, payout_id, key=payout_key(payout_id))
+    return payout_id
+
+
+RELIST_TASK = "sneakers.relist_ask"
+CANCEL_BIDS_TASK = "sneakers.cancel_bids_of_blocked_buyer"
+
+
+def relist_key(order_id: int) -> str:
+    return f"relist_ask:{order_id}"
+
+
+def queue_after_failed_payment(session: Session, result: StepResult) -> None:
+    """After a charge or a late settlement: when the buyer's payment failed, the seller's ask
+    goes back on the book, and a buyer whose card is now blocked loses their resting bids (each
+    an outbox row in this transaction)."""
+    if result.relist_ask_id is not None:
+        outbox.add(
+            session,
+            RELIST_TASK,
+            result.relist_ask_id,
+            result.order_id,
+            key=relist_key(result.order_id),
+        )
+    if result.status == OrderStatus.PAYMENT_FAILED and result.changed:
+        order = session.get(Order, result.order_id)
+        if order is not None:
+            outbox.add(
+                session, CANCEL_BIDS_TASK, order.buyer_id, key=f"cancel_bids:{result.order_id}"
+            )
+
+
 def retry_connect_payout(*, session: Session, payout_id: int, staff_id: int) -> Payout:
     """Staff ask for a Stripe Connect payout that failed or was never sent to be tried again
     (the transfer is an outbox row committed with this; its idempotency key is the payout's id,
@@ -612,7 +661,7 @@ def retry_connect_payout(*, session: Session, payout_id: int, staff_id: int) -> 
         require_no_conflict(order, staff_id)
     if payout.status == "paid":
         raise PayoutAlreadyPaid(already_paid_message(session, payout))
-    outbox.add(session, PAYOUT_TASK, payout_id, key=f"send_payout:{payout_id}")
+    outbox.add(session, PAYOUT_TASK, payout_id, key=payout_key(payout_id))
     return payout
 
 

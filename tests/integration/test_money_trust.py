@@ -24,7 +24,6 @@ import stripe
 from sqlalchemy import Engine, event
 from sqlmodel import Session, func, select
 
-from sneakers_app import worker
 from sneakers_app.db import session_scope
 from sneakers_app.models import (
     Bid,
@@ -691,13 +690,13 @@ def test_a_blocked_buyers_resting_bids_leave_the_book(mk: Market, variant: int) 
         order_id = _match(mk, mk.seller(), buyer, variant, PRICE)
         with session_scope(mk.db) as s:
             result = saga.charge(session=s, order_id=order_id, client=mk.stripe)
-            worker._relist_later(s, result)  # what the charge task writes with the failure
+            saga.queue_after_failed_payment(s, result)  # what the charge task writes
         assert result.status == "payment_failed"
         with mk.session() as s:
             queued = s.exec(
                 select(OutboxMessage).where(OutboxMessage.dedupe_key == f"cancel_bids:{order_id}")
             ).first()
-            assert queued is not None and queued.task == worker.CANCEL_BIDS_TASK
+            assert queued is not None and queued.task == saga.CANCEL_BIDS_TASK
         with mk.session() as s:  # what that task runs
             cancelled = market.cancel_bids_of_blocked_buyer(
                 session=s, engine=mk.engine, user_id=buyer

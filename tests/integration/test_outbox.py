@@ -435,7 +435,7 @@ def test_outbox_rows_leave_after_their_commit_once_and_wait_for_the_broker(stack
         outbox.add(s, "sneakers.complete_order", 7, key="complete_order:7")
         outbox.add(s, "sneakers.complete_order", 7, key="complete_order:7")  # absorbed
         outbox.add(s, "sneakers.no_such_task", 1, key="bogus")
-    done = outbox_relay.after_commit(s)
+    done = outbox_relay.delivered(s)
     assert (done.published, done.failed, done.broker_down) == (1, 1, False)
     assert stack.queued() == [("sneakers.complete_order", [7])]
     with stack.session() as s:
@@ -444,10 +444,10 @@ def test_outbox_rows_leave_after_their_commit_once_and_wait_for_the_broker(stack
     assert outbox_relay.sweep().published == 0  # the bad row backs off; nothing else is due
 
     # Asked for again after it was delivered: it goes again, through a broker outage.
+    stack.broker_down()
     with session_scope() as s:
         outbox.add(s, "sneakers.complete_order", 7, key="complete_order:7")
-    stack.broker_down()
-    assert outbox_relay.after_commit(s).broker_down
+    assert outbox_relay.delivered(s).broker_down
     stack.broker_up()
     assert outbox_relay.sweep().published == 1
     assert stack.queued() == [("sneakers.complete_order", [7])]
@@ -499,7 +499,7 @@ def test_the_consumer_process_sweeper_sends_what_waited_once_the_broker_returns(
     stack.broker_down()
     with session_scope() as s:
         outbox.add(s, "sneakers.complete_order", 9, key="complete_order:9")
-    assert outbox_relay.after_commit(s).broker_down
+    assert outbox_relay.delivered(s).broker_down
     stop = threading.Event()
     sweeper = outbox_relay.start_sweeper(stop)  # what `consume-journal` runs beside its loop
     try:

@@ -1,7 +1,8 @@
 """Database engine and sessions. The schema itself only changes through Alembic.
 
-Every session, however it was made, publishes the outbox rows of each transaction it commits
-(`sneakers_app/outbox_relay.py`): the events are registered here, once, for every process.
+An adapter: it imports nothing above the models. The outbox's commit hook that publishes each
+transaction's follow-ups is registered by `sneakers_app/outbox_relay.py`, which every process
+that commits follow-ups imports (the web app, the Celery worker, the journal consumer).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, event
-from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, create_engine
 
 from sneakers_app.settings import get_settings
@@ -62,18 +62,3 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
         except Exception:
             session.rollback()
             raise
-
-
-@event.listens_for(OrmSession, "after_commit")
-def _publish_follow_ups(session: OrmSession) -> None:
-    """Work written to the outbox in the transaction that just committed goes to the broker."""
-    from sneakers_app import outbox_relay  # it imports this module
-
-    outbox_relay.committed(session)
-
-
-@event.listens_for(OrmSession, "after_rollback")
-def _drop_follow_ups(session: OrmSession) -> None:
-    from sneakers_app import outbox_relay
-
-    outbox_relay.rolled_back(session)

@@ -2,13 +2,14 @@
 
 Two ways, one mechanism:
 
-- the fast path, on every commit: a session's `after_commit` event (registered once, in
-  `sneakers_app/db.py`) calls `committed(session)`, which publishes exactly the rows that
-  transaction added (`outbox.add` records their keys in `session.info`). Callers just commit
-  and cannot forget. On a thread that runs an event loop (the web backend's event handlers)
-  and wherever it was asked for (the whole web backend, the journal consumer's loop:
-  `publish_in_background`) the publish goes to a worker thread, so a broker that is slow or
-  down never holds them; anywhere else (a Celery task, the webhook's thread) it happens before
+- the fast path, on every commit: a session's `after_commit` event (registered once, for every
+  session of the process, when this module is imported: the web app, the Celery worker and the
+  journal consumer import it at start) calls `committed(session)`, which publishes exactly the
+  rows that transaction added (`outbox.add` records their keys in `session.info`). Callers just
+  commit and cannot forget. On a thread that runs an event loop (the web backend's event
+  handlers) and wherever it was asked for (the whole web backend, the journal consumer's loop:
+  `publish_in_background`) the publish goes to a worker thread, so a broker that is slow or down
+  never holds them; anywhere else (a Celery task, the webhook's thread) it happens before
   `commit()` returns;
 - the sweep: every long-running process delivers whatever is left every
   `OUTBOX_SWEEP_SECONDS` (the journal consumer in a thread, the web backend as a lifespan task,
@@ -29,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from kombu.exceptions import OperationalError
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
@@ -117,6 +118,16 @@ def committed(session: OrmSession) -> None:
             session.info[_DELIVERED] = deliver_keys(keys, engine)
     except Exception as exc:  # e.g. the process is shutting down: the sweep sends them
         log.warning("outbox: could not hand on the rows of a commit (a sweep will): %s", exc)
+
+
+@event.listens_for(OrmSession, "after_commit")
+def _publish_follow_ups(session: OrmSession) -> None:
+    committed(session)
+
+
+@event.listens_for(OrmSession, "after_rollback")
+def _drop_follow_ups(session: OrmSession) -> None:
+    rolled_back(session)
 
 
 def rolled_back(session: OrmSession) -> None:

@@ -302,7 +302,7 @@ class SellerState(ListingEditor, SessionState):
             result = await offload.outside_call(_finalize_failure, order_id, user.id)
         except orders.OrderError as exc:
             error = exc.message
-        except (payments.PaymentError, payments.PaymentTemporarilyUnavailable):
+        except payments.PaymentError:  # a decline, or Stripe unreachable
             pass
         finally:
             async with self:
@@ -314,7 +314,4 @@ class SellerState(ListingEditor, SessionState):
                     self._refresh(user.id)
         if result is None:
             return None
-        from sneakers_app import worker
-
-        await offload.outside_call(worker.enqueue_emails, result.emails)
         return [rx.toast.success("Accepted. The buyer is refunded and the pair comes back to you.")]

@@ -4,7 +4,7 @@ How other services use it: inside their own transaction they call `notify(...)` 
 `Kind`, a context and a dedupe key naming the event (`f"outbid:{bid_id}:{new_best_bid_id}"`).
 The row commits together with the state change that caused it, and so does the outbox row
 that sends its email (the `send_notification_email` task, which calls `deliver_email`); after
-the commit the caller may deliver it at once (`outbox_relay.after_commit`), else a sweep does.
+the commit `outbox_relay` publishes it at once (the commit's own fast path), else a sweep does.
 One event never sends two emails: the dedupe key makes `notify` idempotent,
 and `deliver_email` claims the row (emailed_at) before it sends.
 

@@ -127,12 +127,14 @@ def _open_books(args: argparse.Namespace) -> int:
     from datetime import timedelta
 
     from sneakers_app.db import session_scope
-    from sneakers_app.redis_client import get_engine
+    from sneakers_app.redis_client import get_matching_engine
     from sneakers_app.services import books, market
 
     with session_scope() as session:
-        opened = books.open_all(session=session, engine=get_engine())
-        sent = market.resubmit_unseen(session=session, engine=get_engine(), older_than=timedelta(0))
+        opened = books.open_all(session=session, engine=get_matching_engine())
+        sent = market.resubmit_unseen(
+            session=session, engine=get_matching_engine(), older_than=timedelta(0)
+        )
     print(f"Opened or rebuilt {opened} books; sent {sent} orders the engine had not seen.")
     return 0
 

@@ -20,7 +20,7 @@ from redis.exceptions import ResponseError
 from sqlmodel import Session, select
 
 from sneakers_app import outbox_relay
-from sneakers_app.db import get_engine as get_db_engine
+from sneakers_app.db import get_db_engine
 from sneakers_app.models import ProductVariant
 from sneakers_app.redis_client import get_redis
 from sneakers_app.services import journal

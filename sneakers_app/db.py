@@ -45,7 +45,7 @@ def make_engine(url: str, *, statement_timeout_ms: int = 0) -> Engine:
 
 
 @lru_cache
-def get_engine() -> Engine:
+def get_db_engine() -> Engine:
     settings = get_settings()
     return make_engine(
         settings.DATABASE_URL, statement_timeout_ms=settings.DATABASE_STATEMENT_TIMEOUT_MS
@@ -55,7 +55,7 @@ def get_engine() -> Engine:
 @contextmanager
 def session_scope(engine: Engine | None = None) -> Iterator[Session]:
     """A session that commits on success and rolls back on error."""
-    with Session(engine or get_engine(), expire_on_commit=False) as session:
+    with Session(engine or get_db_engine(), expire_on_commit=False) as session:
         try:
             yield session
             session.commit()

@@ -57,7 +57,7 @@ def publish(task: str, args: list[Any]) -> None:
 
 
 def _session(engine: Engine | None = None) -> Session:
-    return Session(engine or db.get_engine(), expire_on_commit=False)
+    return Session(engine or db.get_db_engine(), expire_on_commit=False)
 
 
 def deliver_keys(keys: Sequence[str], engine: Engine | None = None) -> outbox.Delivery:

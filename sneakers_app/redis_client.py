@@ -25,5 +25,5 @@ def get_redis() -> Any:
 
 
 @lru_cache
-def get_engine() -> RedisEngine:
+def get_matching_engine() -> RedisEngine:
     return RedisEngine(get_redis())

@@ -20,7 +20,7 @@ from celery import Celery
 from sqlmodel import Session
 
 from sneakers_app import outbox_relay
-from sneakers_app.db import get_engine as get_db_engine
+from sneakers_app.db import get_db_engine
 from sneakers_app.services import (
     accounts,
     email,
@@ -104,22 +104,25 @@ def charge_order(order_id: int) -> str:
 @celery_app.task(name=saga.CANCEL_BIDS_TASK)  # type: ignore[untyped-decorator]
 def cancel_bids_of_blocked_buyer(user_id: int) -> int:
     """After a failed charge: a buyer whose card is now blocked loses their resting bids."""
-    from sneakers_app.redis_client import get_engine
+    from sneakers_app.redis_client import get_matching_engine
 
     with _session() as session:
         return market.cancel_bids_of_blocked_buyer(
-            session=session, engine=get_engine(), user_id=user_id
+            session=session, engine=get_matching_engine(), user_id=user_id
         )
 
 
 @celery_app.task(name=saga.RELIST_TASK)  # type: ignore[untyped-decorator]
 def relist_ask(ask_id: int, order_id: int) -> bool:
     """Re-list the seller's ask of an order whose payment failed (once per order)."""
-    from sneakers_app.redis_client import get_engine
+    from sneakers_app.redis_client import get_matching_engine
 
     with _session() as session:
         placed = market.relist_ask(
-            session=session, engine=get_engine(), ask_id=ask_id, reason_key=f"order-{order_id}"
+            session=session,
+            engine=get_matching_engine(),
+            ask_id=ask_id,
+            reason_key=f"order-{order_id}",
         )
     return placed is not None
 
@@ -238,10 +241,10 @@ def sweep_orders() -> dict[str, int]:
 @celery_app.task(name="sneakers.expire_books")  # type: ignore[untyped-decorator]
 def expire_books() -> int:
     """Sweep expired bids and asks out of every book; the journal consumer records them."""
-    from sneakers_app.redis_client import get_engine
+    from sneakers_app.redis_client import get_matching_engine
 
     with _session() as session:
-        return sweeps.expire_books(session, engine=get_engine())
+        return sweeps.expire_books(session, engine=get_matching_engine())
 
 
 @celery_app.task(name="sneakers.repair_books")  # type: ignore[untyped-decorator]
@@ -256,10 +259,10 @@ def repair_books() -> list[int]:
 
 @celery_app.task(name="sneakers.resubmit_unseen")  # type: ignore[untyped-decorator]
 def resubmit_unseen() -> int:
-    from sneakers_app.redis_client import get_engine
+    from sneakers_app.redis_client import get_matching_engine
 
     with _session() as session:
-        return market.resubmit_unseen(session=session, engine=get_engine())
+        return market.resubmit_unseen(session=session, engine=get_matching_engine())
 
 
 @celery_app.task(name="sneakers.deadline_notices")  # type: ignore[untyped-decorator]

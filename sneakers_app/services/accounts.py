@@ -310,12 +310,6 @@ def create_staff(
     return _public(user)
 
 
-def require_staff(user: AuthenticatedUser | None) -> AuthenticatedUser:
-    if user is None or not user.is_staff:
-        raise AccountError("This area is for verification staff only.")
-    return user
-
-
 def purge_expired_sessions(*, session: Session, now: datetime | None = None) -> int:
     """Delete sessions that ended, login attempts older than the rate-limit window, and emailed
     links a day after they expired."""

@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from sneakers_app.models import Ask, Bid
 from sneakers_app.money import parse_usd
-from sneakers_app.redis_client import get_engine, get_redis
+from sneakers_app.redis_client import get_matching_engine, get_redis
 from sneakers_app.services import limits, market, orders
 from sneakers_app.services.order_views import VariantLabel, variant_labels
 from sneakers_app.vocabulary import LISTING_OPEN, TimeInForce
@@ -151,7 +151,7 @@ def reprice(
     try:
         placed = market.edit_price(
             session=session,
-            engine=get_engine(),
+            engine=get_matching_engine(),
             user_id=user_id,
             side=side,
             row_id=row_id,
@@ -176,7 +176,7 @@ def cancel(
         return Outcome(error.message, ok=False)
     try:
         market.cancel(
-            session=session, engine=get_engine(), user_id=user_id, side=side, row_id=row_id
+            session=session, engine=get_matching_engine(), user_id=user_id, side=side, row_id=row_id
         )
     except market.MarketError as error:
         session.rollback()

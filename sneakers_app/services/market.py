@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select
 from sneakers_app.models import Ask, Bid, EngineFill, ProductVariant, User, utcnow
 from sneakers_app.models import Trade as TradeRow
 from sneakers_app.money import format_usd
-from sneakers_app.redis_client import get_engine
+from sneakers_app.redis_client import get_matching_engine
 from sneakers_app.services import book_sequences, fees, notifications, payments
 from sneakers_app.vocabulary import LISTING_OPEN
 from trading.engine import RedisEngine
@@ -441,7 +441,7 @@ def cancel(
 ) -> None:
     """Cancel your own open bid or ask (the consumer records the cancellation). `engine`
     defaults to the app's engine client."""
-    engine = engine or get_engine()
+    engine = engine or get_matching_engine()
     row = _own_open_row(session, user_id, side, row_id)
     outcome = engine.cancel(
         CancelOrder(
@@ -500,7 +500,7 @@ def edit_price(
 ) -> Placed:
     """Change the price of your open bid or ask (it loses its place in the queue). `engine`
     defaults to the app's engine client."""
-    engine = engine or get_engine()
+    engine = engine or get_matching_engine()
     row = _own_open_row(session, user_id, side, row_id)
     price_cents = check_price(price_cents, side=side)
     if side == "bid":

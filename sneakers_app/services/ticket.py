@@ -24,7 +24,7 @@ from sqlmodel import Session
 
 from sneakers_app import vocabulary
 from sneakers_app.money import format_usd, parse_usd
-from sneakers_app.redis_client import get_engine, get_redis
+from sneakers_app.redis_client import get_matching_engine, get_redis
 from sneakers_app.services import fees, market, orders
 from trading import market_data
 
@@ -349,7 +349,7 @@ def place(
     immediate = is_immediate(kind)
     return market.place(
         session=session,
-        engine=get_engine(),
+        engine=get_matching_engine(),
         user_id=user_id,
         side=side_of(kind),
         variant_id=variant_id,

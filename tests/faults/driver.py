@@ -21,7 +21,7 @@ from sqlmodel import col, func, select
 
 from sneakers_app.db import session_scope
 from sneakers_app.models import Ask
-from sneakers_app.redis_client import get_engine
+from sneakers_app.redis_client import get_matching_engine
 from sneakers_app.services import market
 
 
@@ -73,7 +73,7 @@ def one(
         with session_scope() as session:
             placed = market.place(
                 session=session,
-                engine=get_engine(),
+                engine=get_matching_engine(),
                 user_id=user_id,
                 side=side,  # type: ignore[arg-type]
                 variant_id=variant_id,

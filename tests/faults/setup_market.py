@@ -10,7 +10,7 @@ import sys
 import httpx
 
 from sneakers_app.db import session_scope
-from sneakers_app.redis_client import get_engine
+from sneakers_app.redis_client import get_matching_engine
 from sneakers_app.services import books, payments
 from sneakers_app.settings import get_settings
 from tests.support import factories
@@ -75,7 +75,7 @@ def main() -> int:
         _save_card(buyer_id)
     _save_card(sca_buyer, CARD_ALWAYS_3DS)
     with session_scope() as session:
-        books.open_all(session=session, engine=get_engine())
+        books.open_all(session=session, engine=get_matching_engine())
     print(
         json.dumps(
             {

@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from sneakers_app.db import session_scope
 from sneakers_app.models import User, UserSession, utcnow
-from sneakers_app.services import accounts
+from sneakers_app.services import accounts, orders
 
 PASSWORD = "correct horse battery"
 
@@ -129,15 +129,16 @@ def test_failed_logins_lock_the_email_through_the_handlers_scope(
 
 
 def test_staff_gate(session: Session) -> None:
+    """The gate every staff service runs first (`orders.require_staff`, a database re-check)."""
     member = make_user(session)
-    with pytest.raises(accounts.AccountError, match="staff only"):
-        accounts.require_staff(member)
-    with pytest.raises(accounts.AccountError):
-        accounts.require_staff(None)
+    with pytest.raises(orders.OrderError, match="staff only"):
+        orders.require_staff(session, member.id)
+    with pytest.raises(orders.OrderError):
+        orders.require_staff(session, 10**9)
     staff = accounts.create_staff(
         session=session, email="ada@example.com", display_name="Ada", password=PASSWORD
     )
-    assert accounts.require_staff(staff).is_staff
+    assert orders.require_staff(session, staff.id).is_staff
 
 
 def test_purge_expired_sessions(session: Session) -> None:

@@ -71,14 +71,19 @@ class Stack:
 def _configure(monkeypatch: pytest.MonkeyPatch, database_url: str, redis_url: str) -> None:
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("REDIS_URL", redis_url)
-    for cache in (get_settings, db.get_engine, redis_client.get_redis, redis_client.get_engine):
+    for cache in (
+        get_settings,
+        db.get_db_engine,
+        redis_client.get_redis,
+        redis_client.get_matching_engine,
+    ):
         cache.cache_clear()
 
 
 @contextlib.contextmanager
 def _running(monkeypatch: pytest.MonkeyPatch, database_url: str, redis_url: str) -> Iterator[Stack]:
     _configure(monkeypatch, database_url, redis_url)
-    stack = Stack(redis_url=redis_url, db=db.get_engine())
+    stack = Stack(redis_url=redis_url, db=db.get_db_engine())
     stack.client.flushall()
     # the follow-ups after a commit go to Celery; here they are recorded (what is charged is
     # another test's concern: this one checks each new order is handed on exactly once)
@@ -89,7 +94,12 @@ def _running(monkeypatch: pytest.MonkeyPatch, database_url: str, redis_url: str)
         stack.stop.set()
         if stack.thread is not None:
             stack.thread.join(timeout=30)
-        for cache in (get_settings, db.get_engine, redis_client.get_redis, redis_client.get_engine):
+        for cache in (
+            get_settings,
+            db.get_db_engine,
+            redis_client.get_redis,
+            redis_client.get_matching_engine,
+        ):
             cache.cache_clear()
 
 
@@ -135,7 +145,7 @@ def _place(
     with db.session_scope(stack.db) as s:
         return market.place(
             session=s,
-            engine=redis_client.get_engine(),
+            engine=redis_client.get_matching_engine(),
             user_id=m.seller if side == "ask" else m.buyer,
             side=side,
             variant_id=m.variant,
@@ -213,7 +223,7 @@ def test_flushall_mid_stream_refuses_rebuilds_by_itself_and_loses_no_fill(stack:
     # ...and that refusal had the book rebuilt: first the two fills whose journal was lost are
     # recorded (the buyers were told), then the asks the database holds open come back in
     # their time priority, the sequence resumed above the last one the database saw
-    snap = redis_client.get_engine().snapshot(str(m.variant))
+    snap = redis_client.get_matching_engine().snapshot(str(m.variant))
     with Session(stack.db) as s:
         still_open = s.exec(
             select(Ask)
@@ -363,10 +373,13 @@ def test_an_unsent_buy_now_is_cancelled_with_a_notice_never_sent_late(stack: Sta
         row_id = row.id
         emails: list[int] = []
         sent = market.resubmit_unseen(
-            session=s, engine=redis_client.get_engine(), older_than=timedelta(0), emails=emails
+            session=s,
+            engine=redis_client.get_matching_engine(),
+            older_than=timedelta(0),
+            emails=emails,
         )
     assert sent == 0
-    snap = redis_client.get_engine().snapshot(str(m.variant))
+    snap = redis_client.get_matching_engine().snapshot(str(m.variant))
     assert len(snap.asks) == 1  # nothing was bought
     with Session(stack.db) as s:
         again = s.get(Bid, row_id)
@@ -377,7 +390,9 @@ def test_an_unsent_buy_now_is_cancelled_with_a_notice_never_sent_late(stack: Sta
         assert s.exec(select(Trade)).all() == []
     # a second sweep changes nothing and tells nobody twice
     with db.session_scope(stack.db) as s:
-        market.resubmit_unseen(session=s, engine=redis_client.get_engine(), older_than=timedelta(0))
+        market.resubmit_unseen(
+            session=s, engine=redis_client.get_matching_engine(), older_than=timedelta(0)
+        )
     with Session(stack.db) as s:
         assert len(s.exec(select(Notification).where(Notification.user_id == m.buyer)).all()) == 1
 
@@ -399,13 +414,15 @@ def test_a_buy_now_the_engine_did_run_is_left_to_the_journal(stack: Stack) -> No
         )
         s.add(row)
         s.commit()
-        market.submit(session=s, engine=redis_client.get_engine(), side="bid", row=row)
+        market.submit(session=s, engine=redis_client.get_matching_engine(), side="bid", row=row)
         row.engine_accepted = False  # as if the answer never reached us
         row.created_at = written
         s.add(row)
         s.commit()
         row_id = row.id
-        market.resubmit_unseen(session=s, engine=redis_client.get_engine(), older_than=timedelta(0))
+        market.resubmit_unseen(
+            session=s, engine=redis_client.get_matching_engine(), older_than=timedelta(0)
+        )
     with Session(stack.db) as s:
         again = s.get(Bid, row_id)
         assert again is not None and again.status == "open"  # not cancelled: the engine ran it
@@ -424,7 +441,7 @@ def test_the_journal_consumer_records_each_books_last_sequence(stack: Stack) -> 
     _place(stack, m, "ask", 20_000)
     bought = _place(stack, m, "bid", 20_000, immediate=True)
     stack.wait(_applied(stack, {bought.row_id: 1}))
-    seq = redis_client.get_engine().snapshot(str(m.variant)).sequence
+    seq = redis_client.get_matching_engine().snapshot(str(m.variant)).sequence
 
     def recorded() -> bool:
         """the database holds the book's last sequence"""
@@ -529,7 +546,7 @@ def test_the_database_stopped_and_started_under_the_consumer(
         stack.db.dispose()
         _pg_ctl(postgres_server, "-m", "fast", "stop")
         try:
-            outcome = redis_client.get_engine().place(command)  # the engine takes it
+            outcome = redis_client.get_matching_engine().place(command)  # the engine takes it
             assert outcome.filled_quantity == 1  # type: ignore[union-attr]
             time.sleep(2.0)  # the consumer meets the missing database, again and again
             assert stack.thread is not None and stack.thread.is_alive()
@@ -623,7 +640,7 @@ def test_cancel_and_edit_on_a_lost_book_are_refused_until_it_is_rebuilt(stack: S
     with db.session_scope(stack.db) as s, pytest.raises(market.MarketError) as refused:
         market.cancel(
             session=s,
-            engine=redis_client.get_engine(),
+            engine=redis_client.get_matching_engine(),
             user_id=m.seller,
             side="ask",
             row_id=second.row_id,
@@ -635,14 +652,14 @@ def test_cancel_and_edit_on_a_lost_book_are_refused_until_it_is_rebuilt(stack: S
     with db.session_scope(stack.db) as s:  # rebuilt by that refusal: the edit goes through
         edited = market.edit_price(
             session=s,
-            engine=redis_client.get_engine(),
+            engine=redis_client.get_matching_engine(),
             user_id=m.seller,
             side="ask",
             row_id=second.row_id,
             price_cents=20_500,
         )
     assert edited.message == "Price updated."
-    snap = redis_client.get_engine().snapshot(str(m.variant))
+    snap = redis_client.get_matching_engine().snapshot(str(m.variant))
     assert [(o.order_id, o.price_cents) for o in snap.asks] == [(f"a{second.row_id}", 20_500)]
     assert first.row_id != second.row_id
 

@@ -22,7 +22,7 @@ def book(redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch) -> Iterator
     client = redis.Redis.from_url(redis_server.url)
     client.flushdb()
     engine = RedisEngine(client)
-    monkeypatch.setattr(listings, "get_engine", lambda: engine)
+    monkeypatch.setattr(listings, "get_matching_engine", lambda: engine)
     monkeypatch.setattr(limits, "check", lambda *args, **kwargs: None)
     yield client
     client.close()

@@ -596,7 +596,12 @@ def deployed(
         "STRIPE_WEBHOOK_SECRET": stripe_settings.STRIPE_WEBHOOK_SECRET,
     }.items():
         monkeypatch.setenv(name, value)
-    caches = (get_settings, db.get_engine, redis_client.get_redis, redis_client.get_engine)
+    caches = (
+        get_settings,
+        db.get_db_engine,
+        redis_client.get_redis,
+        redis_client.get_matching_engine,
+    )
     for cache in caches:
         cache.cache_clear()
     redis.Redis.from_url(redis_server.url).flushdb()
@@ -613,9 +618,9 @@ def test_the_live_page_drops_the_engines_voided_last_trade(
     from sneakers_app.services.product_page import load_public_market
     from trading.journal import JournalConsumer
 
-    engine = db.get_engine()
+    engine = db.get_db_engine()
     client = payments.make_client()
-    book = redis_client.get_engine()
+    book = redis_client.get_matching_engine()
 
     def session() -> Session:
         return Session(engine, expire_on_commit=False)

@@ -205,7 +205,12 @@ def stack(
     # This process: the books on the shared Redis; the worker: REDIS_URL is its broker.
     for name, value in {**settings_env, "REDIS_URL": redis_server.url}.items():
         monkeypatch.setenv(name, value)
-    caches = (get_settings, db.get_engine, redis_client.get_redis, redis_client.get_engine)
+    caches = (
+        get_settings,
+        db.get_db_engine,
+        redis_client.get_redis,
+        redis_client.get_matching_engine,
+    )
     for cache in caches:
         cache.cache_clear()
     book_redis = redis.Redis.from_url(redis_server.url)

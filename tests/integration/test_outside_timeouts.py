@@ -120,7 +120,7 @@ def test_a_runaway_statement_is_cancelled_on_postgresql(
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("DATABASE_STATEMENT_TIMEOUT_MS", "200")
     get_settings.cache_clear()
-    db.get_engine.cache_clear()
+    db.get_db_engine.cache_clear()
     try:
         with pytest.raises(OperationalError, match="statement timeout"):
             with session_scope() as session:  # the app's own engine and scope
@@ -128,6 +128,6 @@ def test_a_runaway_statement_is_cancelled_on_postgresql(
         with session_scope() as session:  # the connection is fine for the next statement
             assert session.exec(text("SELECT 1")).one()[0] == 1  # type: ignore[call-overload]
     finally:
-        db.get_engine().dispose()
+        db.get_db_engine().dispose()
         get_settings.cache_clear()
-        db.get_engine.cache_clear()
+        db.get_db_engine.cache_clear()

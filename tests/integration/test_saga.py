@@ -635,7 +635,7 @@ def test_webhook_endpoint_verifies_signatures(
 
     from sneakers_app import api, db
 
-    monkeypatch.setattr(db, "get_engine", lambda: mk.db)
+    monkeypatch.setattr(db, "get_db_engine", lambda: mk.db)
     monkeypatch.setattr(payments.webhooks, "get_settings", lambda: mk.settings)
     client = TestClient(api.api_app)
     payload = event_payload(

@@ -38,7 +38,12 @@ def deployed(
         "SMTP_URL": smtp.url,
     }.items():
         monkeypatch.setenv(name, value)
-    caches = (get_settings, db.get_engine, redis_client.get_redis, redis_client.get_engine)
+    caches = (
+        get_settings,
+        db.get_db_engine,
+        redis_client.get_redis,
+        redis_client.get_matching_engine,
+    )
     for cache in caches:
         cache.cache_clear()
     redis.Redis.from_url(redis_server.url).flushdb()
@@ -75,14 +80,14 @@ def second_factor(root: State) -> Any:
 
 
 def status(order_id: int) -> str:
-    with Session(db.get_engine()) as session:
+    with Session(db.get_db_engine()) as session:
         order = session.get(Order, order_id)
         assert order is not None
         return order.status
 
 
 def test_console_handlers_refuse_a_session_without_the_second_factor(deployed: None) -> None:
-    with Session(db.get_engine(), expire_on_commit=False) as session:
+    with Session(db.get_db_engine(), expire_on_commit=False) as session:
         order_id, _, _ = shipped_order(session)
         staff = factories.user(session, "Inspector", staff=True)
         accounts.enable_totp(session=session, user_id=staff, secret=SECRET)
@@ -119,7 +124,7 @@ def test_console_handlers_refuse_a_session_without_the_second_factor(deployed: N
     assert status(order_id) == "received"
 
     # Another tab with a new log-in of the same staff member starts without it.
-    with Session(db.get_engine()) as session:
+    with Session(db.get_db_engine()) as session:
         other = accounts.log_in(
             session=session, email=login.user.email, password="a long enough password"
         )

@@ -57,14 +57,14 @@ def app_db(
     monkeypatch.setenv("REDIS_URL", redis_server.url)
     caches: list[Any] = [
         settings.get_settings,
-        db.get_engine,
+        db.get_db_engine,
         redis_client.get_redis,
-        redis_client.get_engine,
+        redis_client.get_matching_engine,
     ]
     for cache in caches:
         cache.cache_clear()
     yield
-    db.get_engine().dispose()
+    db.get_db_engine().dispose()
     for cache in caches:
         cache.cache_clear()
 

@@ -39,7 +39,12 @@ def deployed(
         "SMTP_URL": smtp.url,
     }.items():
         monkeypatch.setenv(name, value)
-    caches = (get_settings, db.get_engine, redis_client.get_redis, redis_client.get_engine)
+    caches = (
+        get_settings,
+        db.get_db_engine,
+        redis_client.get_redis,
+        redis_client.get_matching_engine,
+    )
     for cache in caches:
         cache.cache_clear()
     redis.Redis.from_url(redis_server.url).flushdb()
@@ -54,7 +59,7 @@ def deployed(
 def test_tasks_charge_notify_by_email_and_enforce_deadlines(
     deployed: SmtpServer, stripe_settings: Settings
 ) -> None:
-    engine = db.get_engine()
+    engine = db.get_db_engine()
     with Session(engine, expire_on_commit=False) as s:
         buyer, seller = factories.user(s, "Buyer"), factories.user(s, "Seller")
         variant = factories.variant(s)
@@ -67,7 +72,7 @@ def test_tasks_charge_notify_by_email_and_enforce_deadlines(
         )
         s.commit()
         save_card(s, payments.make_client(), stripe_settings, buyer, CARD_OK)
-        book = redis_client.get_engine()
+        book = redis_client.get_matching_engine()
         market.place(
             session=s,
             engine=book,

@@ -16,7 +16,9 @@ def production(**overrides: str) -> Settings:
     return Settings(ENVIRONMENT="production", _env_file=None, **values)
 
 
-def test_development_runs_on_embedded_defaults() -> None:
+def test_development_runs_on_embedded_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("EMBEDDED_REDIS_PORT", "REDIS_URL", "DATABASE_URL", "STRIPE_API_BASE"):
+        monkeypatch.delenv(name, raising=False)  # the defaults, not the test run's settings
     settings = Settings(ENVIRONMENT="development", _env_file=None)
     assert settings.DATABASE_URL.startswith("sqlite:///")
     assert settings.redis_url == "redis://127.0.0.1:6390/0"

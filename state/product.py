@@ -67,7 +67,7 @@ class LiveArgs:
     known_trade_at: int
     every_change: bool
     """Whether the session needs every book change (its dialog shows the market's price, or
-    its own orders are in the book) rather than only trades."""
+    its own listings are in the book) rather than only trades."""
 
     @property
     def feed_key(self) -> tuple[Any, ...]:
@@ -188,7 +188,7 @@ class ProductState(SessionState):
             setattr(self, name, value)
 
     def _apply_private(self, snap: MarketSnapshot) -> None:
-        """This viewer's own orders, the prices its dialog quotes, and the chart."""
+        """This viewer's own listings, the prices its dialog quotes, and the chart."""
         public = snap.public
         if self.own_listings != snap.own:
             self.own_listings = snap.own

@@ -3,9 +3,9 @@ view dataclasses and already-formatted text (no Reflex here).
 
 `load_public_market` is what every viewer of one size (or all sizes) sees alike: top of book of
 every size, the book's depth and the last sale, read from the engine's book (Redis) and the
-tape; `load_own_listings` is one viewer's resting orders; `load_tape` is what only a trade
+tape; `load_own_listings` is one viewer's resting listings; `load_tape` is what only a trade
 changes (chart points, stats, recent sales). `market_snapshot` puts them together for one
-viewer, marking their own orders in the book.
+viewer, marking their own listings in the book.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ class TapeSnapshot:
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class PublicMarket:
     """What every viewer of a product page (one size, or all) sees alike: read once per book
-    update per process and shared (`live.BookHub.shared`); the own orders are per viewer."""
+    update per process and shared (`live.BookHub.shared`); the own listings are per viewer."""
 
     size_asks: dict[int, int | None]
     size_bids: dict[int, int | None]
@@ -94,7 +94,7 @@ class PublicMarket:
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class MarketSnapshot:
     """Everything a reload shows, computed outside the state lock: the market every viewer
-    sees alike (`public`, with its state vars) and the viewer's own orders and chart."""
+    sees alike (`public`, with its state vars) and the viewer's own listings and chart."""
 
     public: PublicMarket
     public_vars: dict[str, Any]
@@ -312,7 +312,7 @@ def market_snapshot(
     own: list[analytics.OwnOrder],
     tape: TapeSnapshot | None,
 ) -> MarketSnapshot:
-    """The page's view: the shared market, and the viewer's own orders (marked in it)."""
+    """The page's view: the shared market, and the viewer's own listings (marked in it)."""
     return MarketSnapshot(
         public=public,
         public_vars=public_vars_,
@@ -337,7 +337,7 @@ def market_snapshot(
 def load_own_listings(
     *, auth_token: str, variants: dict[int, str], selected: int | None
 ) -> list[analytics.OwnOrder]:
-    """The viewer's resting orders in the shown sizes (none when logged out)."""
+    """The viewer's resting listings (bids and asks) in the shown sizes (none when logged out)."""
     if not auth_token:
         return []
     scope = [selected] if selected is not None else list(variants)
@@ -359,7 +359,7 @@ def load_market(
     known_trade_at: int = 0,
 ) -> MarketSnapshot:
     """Top of book of every size, depth and last sale of the chosen size (or all), the caller's
-    own resting orders, and (with_tape, or when a trade is newer than `known_trade_at`) the
+    own resting listings, and (with_tape, or when a trade is newer than `known_trade_at`) the
     chart, stats and recent sales."""
     public = load_public_market(product_id=product_id, variants=variants, selected=selected)
     own = load_own_listings(auth_token=auth_token, variants=variants, selected=selected)

@@ -70,6 +70,14 @@ def run_migrations_online() -> None:
 
 
 def _run(connection) -> None:  # type: ignore[no-untyped-def]
+    # SQLite's batch mode rebuilds a table (copy, drop, rename): with foreign keys on, dropping
+    # `users` would cascade-delete every row that refers to it. The pragma only takes effect
+    # outside a transaction; the app's connections turn it back on (sneakers_app/db.py).
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        if connection.in_transaction():
+            connection.commit()
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
@@ -82,6 +90,8 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
         context.run_migrations()
     if connection.in_transaction():
         connection.commit()
+    if sqlite:
+        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():

@@ -93,6 +93,27 @@ class User(SQLModel, table=True):
     totp_secret: str | None = Field(default=None, max_length=64)
     totp_enabled_at: datetime | None = opt_ts()
     totp_last_step: int | None = None
+    # The size system the user reads sizes in (services/sizes.py): "us_m", "us_w", "uk", ...
+    size_system: str = Field(
+        default="us_m", max_length=8, sa_column_kwargs={"server_default": "us_m"}
+    )
+
+
+class PaymentCard(SQLModel, table=True):
+    """A card the user saved (Stripe payment method); the card numbers stay at Stripe. Exactly one
+    is the default while the user has any; `users.default_payment_method_id` mirrors it."""
+
+    __tablename__ = "payment_cards"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
+    payment_method_id: str = Field(max_length=255, unique=True)
+    brand: str = Field(max_length=32)
+    last4: str = Field(max_length=4)
+    exp_month: int = 0
+    exp_year: int = 0
+    is_default: bool = False
+    created_at: datetime = ts()
 
 
 class Address(SQLModel, table=True):
@@ -199,6 +220,10 @@ class Product(SQLModel, table=True):
     release_date: date = Field(index=True)
     description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     image: str = Field(max_length=200)
+    # Which size chart its sizes are on (services/sizes.py): "men", "women", "gs", ...
+    size_chart: str = Field(
+        default="men", max_length=12, sa_column_kwargs={"server_default": "men"}
+    )
     created_at: datetime = ts()
 
 
@@ -253,11 +278,18 @@ class ListingBase(SQLModel):
     expires_at: datetime | None = opt_ts()
     created_at: datetime = ts()
     updated_at: datetime = ts()
+    # Bid: where the pair goes. Ask: where a pair that fails authentication comes back to.
+    address_id: int | None = Field(default=None, foreign_key="addresses.id", ondelete="SET NULL")
 
 
 class Bid(ListingBase, table=True):
     __tablename__ = "bids"
     __table_args__ = _order_side_args("bids")
+
+    # The card a match charges; a bid whose card or address is deleted is paused.
+    payment_card_id: int | None = Field(
+        default=None, foreign_key="payment_cards.id", ondelete="SET NULL"
+    )
 
 
 class Ask(ListingBase, table=True):
@@ -381,6 +413,20 @@ class Order(SQLModel, table=True):
     penalty_cents: int = 0
     inbound_tracking: str | None = Field(default=None, max_length=64)
     outbound_tracking: str | None = Field(default=None, max_length=64)
+    # The pair's way back to the seller after a final failed authentication.
+    return_tracking: str | None = Field(default=None, max_length=64)
+    # Snapshots taken at the match (JSON of the address fields; "" when there was none), so a
+    # later edit of an address book never moves a pair in transit.
+    buyer_address: str = Field(
+        default="", sa_column=Column(Text, nullable=False, server_default="")
+    )
+    seller_address: str = Field(
+        default="", sa_column=Column(Text, nullable=False, server_default="")
+    )
+    # The card the buyer is charged (and refunded to).
+    payment_method_id: str | None = Field(default=None, max_length=255)
+    card_brand: str = Field(default="", max_length=32, sa_column_kwargs={"server_default": ""})
+    card_last4: str = Field(default="", max_length=4, sa_column_kwargs={"server_default": ""})
     created_at: datetime = ts()
     updated_at: datetime = ts()
 

@@ -39,6 +39,7 @@ class OrderStatus(StrEnum):
     DELIVERED = "delivered"
     COMPLETED = "completed"
     SELLER_DID_NOT_SHIP = "seller_did_not_ship"
+    RETURNING_TO_SELLER = "returning_to_seller"
     RETURNED_TO_SELLER = "returned_to_seller"
     CANCELLED = "cancelled"
 
@@ -57,7 +58,11 @@ ORDER_TRANSITIONS: Mapping[str, frozenset[OrderStatus]] = MappingProxyType(
         _O.AUTHENTICATING: frozenset({_O.AUTHENTICATED, _O.AUTH_FAILED}),
         # A failure may be appealed once (back to authenticating, another inspector) until the
         # appeal deadline; then it is final: the buyer is refunded and the pair goes back.
-        _O.AUTH_FAILED: frozenset({_O.AUTHENTICATING, _O.RETURNED_TO_SELLER}),
+        # A final failure waits for staff to ship the pair back (its own tracking number).
+        _O.AUTH_FAILED: frozenset(
+            {_O.AUTHENTICATING, _O.RETURNING_TO_SELLER, _O.RETURNED_TO_SELLER}
+        ),
+        _O.RETURNING_TO_SELLER: frozenset({_O.RETURNED_TO_SELLER}),
         _O.AUTHENTICATED: frozenset({_O.SHIPPED_TO_BUYER}),
         _O.SHIPPED_TO_BUYER: frozenset({_O.DELIVERED}),
         _O.DELIVERED: frozenset({_O.COMPLETED}),
@@ -73,7 +78,13 @@ ORDER_TERMINAL = frozenset(s for s, nexts in ORDER_TRANSITIONS.items() if not ne
 ORDER_ACTIVE = frozenset(ORDER_TRANSITIONS) - ORDER_TERMINAL
 # Orders whose sale did not happen: no pair changes hands and the money goes back.
 ORDER_FAILED = frozenset(
-    {_O.PAYMENT_FAILED, _O.SELLER_DID_NOT_SHIP, _O.RETURNED_TO_SELLER, _O.CANCELLED}
+    {
+        _O.PAYMENT_FAILED,
+        _O.SELLER_DID_NOT_SHIP,
+        _O.RETURNING_TO_SELLER,
+        _O.RETURNED_TO_SELLER,
+        _O.CANCELLED,
+    }
 )
 
 ORDER_LABELS: Mapping[str, str] = MappingProxyType(
@@ -91,6 +102,7 @@ ORDER_LABELS: Mapping[str, str] = MappingProxyType(
         _O.DELIVERED: "Delivered",
         _O.COMPLETED: "Completed",
         _O.SELLER_DID_NOT_SHIP: "Cancelled: the seller did not ship",
+        _O.RETURNING_TO_SELLER: "On its way back to the seller",
         _O.RETURNED_TO_SELLER: "Returned to the seller, buyer refunded",
         _O.CANCELLED: "Cancelled",
     }
@@ -111,6 +123,7 @@ ORDER_TONES: Mapping[str, Tone] = MappingProxyType(
         _O.PAYMENT_FAILED: "red",
         _O.AUTH_FAILED: "red",
         _O.SELLER_DID_NOT_SHIP: "red",
+        _O.RETURNING_TO_SELLER: "red",
         _O.RETURNED_TO_SELLER: "red",
         _O.CANCELLED: "gray",
     }
@@ -135,14 +148,19 @@ class ListingStatus(StrEnum):
     FILLED = "filled"
     CANCELLED = "cancelled"
     EXPIRED = "expired"
+    # Out of the book (not matched) until its owner picks a new card or address for it.
+    PAUSED = "paused"
 
 
 _L = ListingStatus
 
 LISTING_TRANSITIONS: Mapping[str, frozenset[ListingStatus]] = MappingProxyType(
     {
-        _L.OPEN: frozenset({_L.PARTIALLY_FILLED, _L.FILLED, _L.CANCELLED, _L.EXPIRED}),
-        _L.PARTIALLY_FILLED: frozenset({_L.PARTIALLY_FILLED, _L.FILLED, _L.CANCELLED, _L.EXPIRED}),
+        _L.OPEN: frozenset({_L.PARTIALLY_FILLED, _L.FILLED, _L.CANCELLED, _L.EXPIRED, _L.PAUSED}),
+        _L.PARTIALLY_FILLED: frozenset(
+            {_L.PARTIALLY_FILLED, _L.FILLED, _L.CANCELLED, _L.EXPIRED, _L.PAUSED}
+        ),
+        _L.PAUSED: frozenset({_L.OPEN, _L.PARTIALLY_FILLED, _L.CANCELLED, _L.EXPIRED}),
         _L.FILLED: frozenset(),
         _L.CANCELLED: frozenset(),
         _L.EXPIRED: frozenset(),
@@ -159,6 +177,7 @@ LISTING_LABELS: Mapping[str, str] = MappingProxyType(
         _L.FILLED: "Filled",
         _L.CANCELLED: "Cancelled",
         _L.EXPIRED: "Expired",
+        _L.PAUSED: "Paused",
     }
 )
 

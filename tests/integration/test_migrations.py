@@ -148,3 +148,65 @@ def test_email_only_notifications_move_from_the_1970_marker_to_their_own_column(
         migrations.upgrade(database_url)
     finally:
         engine.dispose()
+
+
+def test_saved_cards_are_copied_and_new_statuses_are_allowed(database_url: str) -> None:
+    """0007: the card each user had on file becomes their default saved card, and the database
+    accepts a paused bid and an order on its way back to the seller."""
+    users = table(
+        "users",
+        column("id", Integer()),
+        column("email", String()),
+        column("display_name", String()),
+        column("password_hash", String()),
+        column("is_staff", Boolean()),
+        column("is_admin", Boolean()),
+        column("default_payment_method_id", String()),
+        column("card_brand", String()),
+        column("card_last4", String()),
+        column("created_at", DateTime()),
+    )
+    cards = table(
+        "payment_cards",
+        column("user_id", Integer()),
+        column("payment_method_id", String()),
+        column("brand", String()),
+        column("last4", String()),
+        column("is_default", Boolean()),
+    )
+    created = datetime(2026, 11, 1, 12, 0)
+    engine = make_engine(database_url)
+    try:
+        migrations.downgrade(database_url, "0006_notification_email_only")
+        engine.dispose()
+        with engine.begin() as conn:
+            for id_, pm in ((1, "pm_card_one"), (2, None)):
+                conn.execute(
+                    insert(users).values(
+                        id=id_,
+                        email=f"u{id_}@example.com",
+                        display_name="U",
+                        password_hash="x",
+                        is_staff=False,
+                        is_admin=False,
+                        default_payment_method_id=pm,
+                        card_brand="visa" if pm else None,
+                        card_last4="4242" if pm else None,
+                        created_at=created,
+                    )
+                )
+        migrations.upgrade(database_url)
+        engine.dispose()
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(cards.c.user_id, cards.c.payment_method_id, cards.c.brand, cards.c.last4)
+            ).all()
+            checks = {
+                t: {c["name"]: c["sqltext"] for c in inspect(conn).get_check_constraints(t)}
+                for t in ("bids", "orders")
+            }
+        assert [tuple(r) for r in rows] == [(1, "pm_card_one", "visa", "4242")]
+        assert "paused" in str(checks["bids"]["ck_bids_status"])
+        assert "returning_to_seller" in str(checks["orders"]["ck_orders_status"])
+    finally:
+        engine.dispose()

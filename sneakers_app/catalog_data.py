@@ -49,6 +49,8 @@ WOMENS_RUN: tuple[str, ...] = tuple(
     for half in ("", ".5")
     if (whole, half) != (12, ".5")
 )
+# Grade-school (big kids') run: youth sizes carry a "Y" ("7Y" is US men's 7).
+GS_RUN: tuple[str, ...] = ("3.5Y", "4Y", "4.5Y", "5Y", "5.5Y", "6Y", "6.5Y", "7Y")
 
 _HEX = re.compile(r"^#[0-9a-f]{6}$")
 _NON_SLUG = re.compile(r"[^a-z0-9]+")
@@ -89,6 +91,15 @@ class CatalogSneaker:
     @property
     def is_womens(self) -> bool:
         return all(size.endswith("W") for size in self.sizes)
+
+    @property
+    def is_kids(self) -> bool:
+        return all(size.endswith("Y") for size in self.sizes)
+
+    @property
+    def size_chart(self) -> str:
+        """The size chart it is sold on (`Product.size_chart`, services/sizes.py)."""
+        return "women" if self.is_womens else "gs" if self.is_kids else "men"
 
 
 def slugify(brand: str, model: str, colorway: str) -> str:
@@ -158,6 +169,22 @@ CATALOG: tuple[CatalogSneaker, ...] = (
             "cracked-look varsity red leather, a yellowed midsole and an aged sail collar. "
             "Ships with a vintage-style box and a damaged-box sticker."
         ),
+    ),
+    _s(
+        brand="Jordan",
+        model="Air Jordan 1 Retro High OG GS",
+        colorway="Chicago Lost and Found",
+        style_code="FD1437-612",
+        retail=140,
+        released="2022-11-19",
+        hype=1.45,
+        silhouette="high",
+        palette=("#f3eee2", "#c1232f", "#eadcb8", "#111111"),
+        description=(
+            "The grade-school cut of Lost and Found: the same aged varsity red, yellowed "
+            "midsole and sail collar in big kids' sizes, released alongside the men's pair."
+        ),
+        sizes=GS_RUN,
     ),
     _s(
         brand="Jordan",
@@ -386,6 +413,38 @@ CATALOG: tuple[CatalogSneaker, ...] = (
             "The two-tone Dunk everyone calls Panda: smooth white leather base with black "
             "overlays and Swoosh. Restocked often and worn everywhere."
         ),
+    ),
+    _s(
+        brand="Nike",
+        model="Dunk Low",
+        colorway="White Black (Women's)",
+        style_code="DD1503-101",
+        retail=110,
+        released="2021-03-10",
+        hype=1.0,
+        silhouette="low",
+        palette=("#ffffff", "#141414", "#ffffff", "#141414"),
+        description=(
+            "The women's Panda: the same white leather base with black overlays, cut on "
+            "Nike's women's size chart."
+        ),
+        sizes=WOMENS_RUN,
+    ),
+    _s(
+        brand="Nike",
+        model="Dunk Low GS",
+        colorway="White Black",
+        style_code="CW1590-100",
+        retail=90,
+        released="2021-03-10",
+        hype=1.05,
+        silhouette="low",
+        palette=("#ffffff", "#141414", "#ffffff", "#141414"),
+        description=(
+            "The Panda in grade-school sizes: white leather with black overlays and Swoosh, "
+            "often bought by adults with smaller feet for its lower price."
+        ),
+        sizes=GS_RUN,
     ),
     _s(
         brand="Nike",
@@ -988,7 +1047,8 @@ def _check(catalog: tuple[CatalogSneaker, ...]) -> None:
             raise ValueError(f"{sneaker.style_code}: text must be non-empty ASCII")
         if not 3 <= len(sneaker.palette) <= 4 or not all(_HEX.match(c) for c in sneaker.palette):
             raise ValueError(f"{sneaker.style_code}: palette must be 3-4 #rrggbb colours")
-        if sneaker.retail_cents <= 0 or len(sneaker.sizes) < 12:
+        full_run = len(GS_RUN) if sneaker.is_kids else 12
+        if sneaker.retail_cents <= 0 or len(sneaker.sizes) < full_run:
             raise ValueError(f"{sneaker.style_code}: needs a price and a full size run")
     for key in ("style_code", "slug"):
         values = [getattr(sneaker, key) for sneaker in catalog]

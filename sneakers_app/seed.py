@@ -116,9 +116,14 @@ def seed_product(session: Session, model: catalog_data.CatalogSneaker) -> tuple[
             release_date=model.release_date,
             description=model.description,
             image=f"{model.slug}.svg",
+            size_chart=model.size_chart,
         )
         session.add(product)
         session.flush()
+    elif product.size_chart != model.size_chart:
+        # Catalogs seeded before products carried their size chart converge on it.
+        product.size_chart = model.size_chart
+        session.add(product)
     assert product.id is not None
     existing = set(
         session.exec(select(ProductVariant.size).where(ProductVariant.product_id == product.id))

@@ -93,11 +93,20 @@ def test_every_record_is_complete_and_plain_ascii() -> None:
 
 def test_size_runs_are_full_ordered_and_parseable() -> None:
     for s in CATALOG:
-        assert len(s.sizes) >= 12, s.style_code
+        # Grade-school runs are 3.5Y to 7Y; every other run has at least 12 sizes.
+        assert len(s.sizes) >= (8 if s.size_chart == "gs" else 12), s.style_code
         assert len(set(s.sizes)) == len(s.sizes)
         numbers = [size_number(size) for size in s.sizes]
         assert numbers == sorted(numbers), s.style_code
         assert all(len(size) <= 10 for size in s.sizes)
+
+
+def test_size_charts_follow_the_size_runs() -> None:
+    charts = Counter(s.size_chart for s in CATALOG)
+    assert charts["women"] >= 2 and charts["gs"] >= 2
+    for s in CATALOG:
+        suffix = {"men": "", "women": "W", "gs": "Y"}[s.size_chart]
+        assert all(size.rstrip("WY") + suffix == size for size in s.sizes), s.style_code
 
 
 def test_collaborations_trade_above_general_releases() -> None:

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import reflex as rx
 
+SizeLabel = Callable[[Any], Any]
 
-def _row(level: rx.Var, side: str, show_size: rx.Var, own: rx.Var) -> rx.Component:
+
+def _us(size: Any) -> Any:
+    return "US " + size
+
+
+def _row(
+    level: rx.Var, side: str, show_size: rx.Var, own: rx.Var, size_label: SizeLabel
+) -> rx.Component:
     tint = "var(--green-a3)" if side == "bid" else "var(--red-a3)"
     color = "var(--green-11)" if side == "bid" else "var(--red-11)"
     return rx.hstack(
         rx.text(level.price, size="2", weight="bold", color=color, class_name="tabular", flex="1"),
         rx.cond(
             show_size,
-            rx.text(f"US {level.size}", size="1", color="var(--gray-11)", width="56px"),
+            rx.text(size_label(level.size), size="1", color="var(--gray-11)", width="64px"),
         ),
         rx.cond(
             own.contains(level.key),
@@ -31,7 +42,13 @@ def _row(level: rx.Var, side: str, show_size: rx.Var, own: rx.Var) -> rx.Compone
 
 
 def _side(
-    title: str, side: str, levels: rx.Var, show_size: rx.Var, own: rx.Var, empty: str
+    title: str,
+    side: str,
+    levels: rx.Var,
+    show_size: rx.Var,
+    own: rx.Var,
+    empty: str,
+    size_label: SizeLabel,
 ) -> rx.Component:
     return rx.vstack(
         rx.hstack(
@@ -43,7 +60,7 @@ def _side(
         rx.cond(
             levels.length() > 0,
             rx.vstack(
-                rx.foreach(levels, lambda level: _row(level, side, show_size, own)),
+                rx.foreach(levels, lambda level: _row(level, side, show_size, own, size_label)),
                 spacing="1",
                 width="100%",
             ),
@@ -61,11 +78,30 @@ def _side(
     )
 
 
-def order_book(bids: rx.Var, asks: rx.Var, show_size: rx.Var, own: rx.Var) -> rx.Component:
-    """`own`: the keys of the levels that hold the viewer's own orders (marked "You")."""
+def order_book(
+    bids: rx.Var, asks: rx.Var, show_size: rx.Var, own: rx.Var, size_label: SizeLabel = _us
+) -> rx.Component:
+    """`own`: the keys of the levels that hold the viewer's own orders (marked "You");
+    `size_label(size)`: a size as the viewer reads it."""
     return rx.grid(
-        _side("Bids (buyers)", "bid", bids, show_size, own, "No bids yet. Place the first one."),
-        _side("Asks (sellers)", "ask", asks, show_size, own, "No asks yet. Be the first to list."),
+        _side(
+            "Bids (buyers)",
+            "bid",
+            bids,
+            show_size,
+            own,
+            "No bids yet. Place the first one.",
+            size_label,
+        ),
+        _side(
+            "Asks (sellers)",
+            "ask",
+            asks,
+            show_size,
+            own,
+            "No asks yet. Be the first to list.",
+            size_label,
+        ),
         columns="2",
         spacing="4",
         width="100%",

@@ -17,7 +17,7 @@ from reflex_base.config import get_state_auto_setters
 
 from sneakers_app import routes
 from sneakers_app.db import session_scope
-from sneakers_app.services import accounts
+from sneakers_app.services import accounts, sizes
 
 if get_state_auto_setters():
     # Reflex would then give every state var a `set_<var>` event the browser can call, the
@@ -74,6 +74,9 @@ class SessionState(rx.State):
     user_email: str = ""
     user_is_staff: bool = False
     session_checked: bool = False
+    # The size system the tab shows sizes in: the account's when logged in, else this tab's
+    # own choice (kept for the browser session, as the tab's state is).
+    size_system: str = sizes.DEFAULT_SYSTEM
 
     @rx.var
     def is_authenticated(self) -> bool:
@@ -99,6 +102,8 @@ class SessionState(rx.State):
         self.user_email = user.email if user else ""
         self.user_is_staff = bool(user and user.is_staff)
         self.session_checked = True
+        if user is not None and self.size_system != user.size_system:
+            self.size_system = user.size_system
 
     def _forget_user_data(self) -> None:
         """Drop, on the server, everything every page state of this tab holds for the user who
@@ -138,6 +143,20 @@ class SessionState(rx.State):
             await self._forget_in_every_page_state()
         if user is None and self.auth_token:
             self.auth_token = ""
+
+    @rx.event
+    def set_size_system(self, system: str) -> EventSpec | None:
+        """Show sizes in another system; a logged-in member's choice is saved to the account."""
+        value = str(system)[:8]
+        error = sizes.system_error(value)
+        user = self._current_user()
+        if not error and user is not None:
+            with session_scope() as session:
+                error = sizes.set_size_system(session=session, user_id=user.id, system=value)
+        if error:
+            return toast("error", error)
+        self.size_system = value
+        return None
 
     @rx.event
     async def require_login(self) -> EventSpec | None:

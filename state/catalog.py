@@ -12,7 +12,7 @@ from reflex.event import EventSpec
 from sneakers_app import live, routes
 from sneakers_app.db import session_scope
 from sneakers_app.money import format_usd, parse_usd
-from sneakers_app.services import catalog
+from sneakers_app.services import catalog, sizes
 from state.base import SessionState, client_connected
 
 LIVE_WAIT_SECONDS = 10.0
@@ -96,8 +96,9 @@ class BrowseState(SessionState):
     year: str = ""
     sort: str = "most_active"
     price_error: str = ""
+    size_error: str = ""
     brands: list[str] = []
-    sizes: list[str] = []
+    size_options: list[str] = []
     years: list[str] = []
     cards: list[CardView] = []
     loaded: bool = False
@@ -119,6 +120,12 @@ class BrowseState(SessionState):
             self.query or self.brand or self.size or self.min_price or self.max_price or self.year
         )
 
+    def _size_filter(self) -> str:
+        """The size box's text when it is a size in some system, else "" (and say so)."""
+        wanted = sizes.parse(self.size, default_system=self.size_system) if self.size else None
+        self.size_error = sizes.SIZE_HELP if self.size and wanted is None else ""
+        return self.size if wanted is not None else ""
+
     def _filters(self) -> catalog.BrowseFilters:
         low, low_error = _dollars(self.min_price)
         high, high_error = _dollars(self.max_price)
@@ -130,7 +137,8 @@ class BrowseState(SessionState):
         return catalog.BrowseFilters(
             query=self.query,
             brand=self.brand,
-            size=self.size,
+            size=self._size_filter(),
+            size_system=self.size_system,
             min_price_cents=None if self.price_error else low,
             max_price_cents=None if self.price_error else high,
             release_year=year,
@@ -140,12 +148,9 @@ class BrowseState(SessionState):
     def _load(self) -> None:
         with session_scope() as session:
             self.brands = catalog.list_brands(session=session)
-            self.sizes = catalog.list_sizes(session=session)
             self.years = [str(y) for y in catalog.release_years(session=session)]
             if self.brand not in self.brands:
                 self.brand = ""
-            if self.size not in self.sizes:
-                self.size = ""
             if self.year not in self.years:
                 self.year = ""
             found = catalog.browse(session=session, filters=self._filters())
@@ -154,6 +159,7 @@ class BrowseState(SessionState):
                 for v in catalog.variant_ids_for(session=session, product_ids=[c.id for c in found])
             ]
         self.cards = [card_view(c) for c in found]
+        self.size_options = sizes.suggestions(self.size_system)
         self.loaded = True
 
     def _url(self) -> str:
@@ -177,7 +183,7 @@ class BrowseState(SessionState):
         params = self.router.url.query_parameters
         self.query = str(params.get("q", "")).strip()[: catalog.MAX_QUERY_CHARS]
         self.brand = str(params.get("brand", ""))[:60]
-        self.size = str(params.get("size", ""))[:10]
+        self.size = str(params.get("size", "")).strip()[:20]
         self.min_price = str(params.get("min", ""))[:20]
         self.max_price = str(params.get("max", ""))[:20]
         self.year = str(params.get("year", ""))[:4]
@@ -193,6 +199,7 @@ class BrowseState(SessionState):
     @rx.event
     def search(self, form: dict[str, str]) -> EventSpec:
         self.query = str(form.get("q", "")).strip()[: catalog.MAX_QUERY_CHARS]
+        self.size = str(form.get("size", "")).strip()[:20]
         self.min_price = str(form.get("min", "")).strip()[:20]
         self.max_price = str(form.get("max", "")).strip()[:20]
         self._load()
@@ -203,8 +210,6 @@ class BrowseState(SessionState):
         value = "" if value == "all" else str(value)
         if name == "brand":
             self.brand = value[:60]
-        elif name == "size":
-            self.size = value[:10]
         elif name == "year":
             self.year = value[:4]
         elif name == "sort":

@@ -28,7 +28,15 @@ from reflex.event import EventSpec
 from sneakers_app import live, routes
 from sneakers_app.db import session_scope
 from sneakers_app.money import format_usd
-from sneakers_app.services import analytics, catalog, limits, listings, market, product_page
+from sneakers_app.services import (
+    analytics,
+    catalog,
+    limits,
+    listings,
+    market,
+    product_page,
+    sizes,
+)
 from sneakers_app.services.product_page import (
     LevelView,
     MarketSnapshot,
@@ -123,6 +131,12 @@ class ProductState(SessionState):
 
     sizes: list[SizeView] = []
     size_names: list[str] = []
+    size_labels: dict[str, str] = {}
+    """"<size>|<system>" -> the size in that system ("10|eu" -> "EU 44"): the page shows each
+    size in the viewer's `size_system` without asking the server."""
+    size_lines: dict[str, str] = {}
+    """Size -> all its systems on one line ("US M 10 · US W 11.5 · UK 9 · EU 44 · 28 cm")."""
+    size_chart_name: str = ""
     all_sizes_ask: str = "\u2014"
     selected_size: str = ""
     lowest_ask: str = "\u2014"
@@ -178,7 +192,10 @@ class ProductState(SessionState):
         return self._variant_for(self.selected_size) if self.selected_size else None
 
     def _scope_label(self) -> str:
-        return f"US {self.selected_size}" if self.selected_size else "all sizes"
+        if not self.selected_size:
+            return "all sizes"
+        key = f"{self.selected_size}|{self.size_system}"
+        return self.size_labels.get(key, f"US {self.selected_size}")
 
     def _apply_public(self, values: dict[str, Any]) -> None:
         """The vars every viewer of this view shows alike. Assigned unconditionally (so sent):
@@ -355,6 +372,7 @@ class ProductState(SessionState):
         self._retail_cents = detail.retail_price_cents
         self._variants = {v.id: v.size for v in detail.variants}
         self.size_names = [v.size for v in detail.variants]
+        self._show_size_labels(detail)
         self._known_trade_at = 0
         wanted = str(self.router.url.query_parameters.get("size", ""))[:10]
         if wanted in self.size_names:
@@ -363,6 +381,18 @@ class ProductState(SessionState):
             part._view_changed(page_load=True)
         self._reload(with_tape=True)
         return ProductState.watch_market
+
+    def _show_size_labels(self, detail: catalog.ProductDetail) -> None:
+        shown = sizes.size_labels(
+            brand=detail.brand, chart=detail.size_chart, sizes=self.size_names
+        )
+        self.size_labels = {
+            f"{size}|{system}": text
+            for size, by_system in shown.labels.items()
+            for system, text in by_system.items()
+        }
+        self.size_lines = shown.lines
+        self.size_chart_name = sizes.CHART_NAMES[sizes.chart_of(detail.size_chart)]
 
     # Background events (also `set_range`): the chart's price history is read in a worker
     # thread, so a slow query never holds up other tabs. A later choice of size (or range)

@@ -10,13 +10,29 @@ from components.account_sections import (
     payout_section,
     preferences_section,
     profile_section,
+    section,
 )
 from components.layout import page
 from components.security import security_section
+from components.size_picker import size_system_picker
 from state.account import AccountState
+from state.base import SessionState
 
 # Registered by the app module: the page's data, loaded after the session is re-checked.
 ACCOUNT_ON_LOAD = [AccountState.on_load]
+
+
+def size_system_section() -> rx.Component:
+    """The size system every page shows sizes in (saved to the account)."""
+    return section(
+        "Sizes",
+        "Sizes show in this system everywhere; each size's conversions stay one tap away.",
+        "ruler",
+        size_system_picker(
+            SessionState.size_system, SessionState.set_size_system, picker_id="account-size-system"
+        ),
+        id="size-system-section",
+    )
 
 
 def account_page() -> rx.Component:
@@ -27,6 +43,7 @@ def account_page() -> rx.Component:
                 AccountState.loaded,
                 rx.vstack(
                     profile_section(),
+                    size_system_section(),
                     rx.grid(
                         card_section(),
                         payout_section(),

@@ -22,6 +22,28 @@ def select_filter(name: str, placeholder: str, options: rx.Var, value: rx.Var) -
     )
 
 
+def size_filter() -> rx.Component:
+    """A size typed in any system ("UK 9", "EU 44", "28 cm"), with suggestions in the
+    member's own."""
+    return rx.fragment(
+        rx.input(
+            name="size",
+            placeholder="Size: US 10, UK 9, EU 44",
+            default_value=BrowseState.size,
+            key=BrowseState.size + "size",
+            max_length=20,
+            width="170px",
+            id="size-filter",
+            custom_attrs={"list": "size-options"},
+            aria_label="Size, in any system",
+        ),
+        rx.el.datalist(
+            rx.foreach(BrowseState.size_options, lambda o: rx.el.option(value=o)),
+            id="size-options",
+        ),
+    )
+
+
 def filters() -> rx.Component:
     return rx.form(
         rx.vstack(
@@ -43,7 +65,7 @@ def filters() -> rx.Component:
             ),
             rx.hstack(
                 select_filter("brand", "All brands", BrowseState.brands, BrowseState.brand),
-                select_filter("size", "All sizes", BrowseState.sizes, BrowseState.size),
+                size_filter(),
                 select_filter("year", "Any year", BrowseState.years, BrowseState.year),
                 rx.input(
                     name="min",
@@ -79,6 +101,10 @@ def filters() -> rx.Component:
                 spacing="2",
                 wrap="wrap",
                 align="center",
+            ),
+            rx.cond(
+                BrowseState.size_error != "",
+                rx.text(BrowseState.size_error, size="2", color="var(--red-11)", id="size-error"),
             ),
             rx.cond(
                 BrowseState.price_error != "",

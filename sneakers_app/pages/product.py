@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import reflex as rx
 
 from components.layout import page
 from components.order_book import order_book
 from components.price_chart import price_chart, range_picker
-from components.size_picker import size_picker
+from components.size_picker import size_conversions, size_picker, size_system_picker
 from components.trade_dialog import trade_dialog
 from sneakers_app import routes
 from state.product import OwnListingView, ProductState, SaleRow
@@ -63,8 +65,13 @@ def live_badge() -> rx.Component:
     )
 
 
+def size_label(size: Any) -> Any:
+    """A size of this product in the viewer's size system ("EU 44")."""
+    return S.size_labels[size + "|" + S.size_system]
+
+
 def scope_text() -> rx.Var:
-    return rx.cond(S.selected_size != "", "US " + S.selected_size, "All sizes")
+    return rx.cond(S.selected_size != "", size_label(S.selected_size), "All sizes")
 
 
 def header() -> rx.Component:
@@ -280,13 +287,35 @@ def top_section() -> rx.Component:
         rx.vstack(
             rx.hstack(
                 rx.text("Size", size="2", weight="bold"),
-                rx.text("(US men's) · lowest ask shown", size="1", color=MUTED),
+                rx.text("lowest ask shown", size="1", color=MUTED),
                 rx.spacer(),
                 watch_control(),
                 align="center",
                 width="100%",
             ),
-            size_picker(S.sizes, S.selected_size, S.all_sizes_ask, S.select_size),
+            rx.hstack(
+                rx.text("Show sizes in", size="1", color=MUTED),
+                size_system_picker(
+                    S.size_system, S.set_size_system, picker_id="product-size-system"
+                ),
+                align="center",
+                spacing="2",
+                wrap="wrap",
+                width="100%",
+            ),
+            rx.vstack(
+                size_picker(
+                    S.sizes,
+                    S.selected_size,
+                    S.all_sizes_ask,
+                    S.select_size,
+                    label=size_label,
+                    conversions=S.size_lines,
+                ),
+                size_conversions(S.selected_size, S.size_lines, S.size_chart_name),
+                spacing="2",
+                width="100%",
+            ),
             market_panel(),
             spacing="4",
             width="100%",
@@ -343,7 +372,7 @@ def book_card() -> rx.Component:
                 width="100%",
                 align="center",
             ),
-            order_book(S.book_bids, S.book_asks, S.selected_size == "", S.own_levels),
+            order_book(S.book_bids, S.book_asks, S.selected_size == "", S.own_levels, size_label),
             spacing="3",
             width="100%",
         ),
@@ -399,7 +428,7 @@ def stats_section() -> rx.Component:
 def sale_row(sale: SaleRow) -> rx.Component:
     return rx.table.row(
         rx.table.cell(sale.when, color=MUTED),
-        rx.table.cell("US ", sale.size),
+        rx.table.cell(size_label(sale.size)),
         rx.table.cell(sale.price, text_align="right", weight="bold", class_name="tabular"),
     )
 
@@ -445,7 +474,7 @@ def own_listing_row(order: OwnListingView) -> rx.Component:
             color_scheme=rx.cond(order.side == "bid", "green", "red"),
             variant="soft",
         ),
-        rx.text("US ", order.size, size="2"),
+        rx.text(size_label(order.size), size="2"),
         rx.text(order.price, size="2", weight="bold", class_name="tabular"),
         rx.text("until ", order.expires, size="1", color=MUTED),
         rx.spacer(),

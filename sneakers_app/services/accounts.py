@@ -61,6 +61,8 @@ class AuthenticatedUser:
     # Staff only: whether a TOTP second factor is set up, and whether this session passed it.
     totp_enrolled: bool = False
     second_factor: bool = False
+    # The size system the user reads sizes in (services/sizes.py).
+    size_system: str = "us_m"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -78,6 +80,7 @@ def _public(user: User, user_session: UserSession | None = None) -> Authenticate
         display_name=user.display_name,
         is_staff=user.is_staff,
         is_admin=user.is_admin,
+        size_system=user.size_system,
         totp_enrolled=user.totp_enabled_at is not None,
         second_factor=user_session is not None and user_session.second_factor_at is not None,
     )

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from sneakers_app.models import Ask, Product, ProductVariant, Sale
-from sneakers_app.services import tape
+from sneakers_app.services import sizes, tape
 from sneakers_app.vocabulary import LISTING_OPEN, change_bp
 
 MAX_QUERY_CHARS = 200
@@ -70,6 +70,7 @@ class ProductDetail:
     variants: list[VariantInfo]
     last_sale_cents: int | None
     sales_count: int
+    size_chart: str = "men"
 
 
 def search_tokens(query: str) -> list[str]:
@@ -122,6 +123,10 @@ class BrowseFilters:
     query: str = ""
     brand: str = ""
     size: str = ""
+    """A size in any system ("EU 44", "UK 9", "28 cm", "10.5"); a size named in `query` counts
+    when this is empty."""
+    size_system: str = sizes.DEFAULT_SYSTEM
+    """The system a bare number in `size` is read in (the member's)."""
     min_price_cents: int | None = None
     max_price_cents: int | None = None
     release_year: int | None = None
@@ -129,7 +134,7 @@ class BrowseFilters:
 
 
 def _market_figures(
-    session: Session, product_ids: list[int], size: str, now: datetime
+    session: Session, product_ids: list[int], variant_ids: list[int] | None, now: datetime
 ) -> dict[int, dict[str, int | None]]:
     """Lowest ask, last sale, prices 24 h and 30 days ago, and 30-day volume per product."""
     if not product_ids:
@@ -139,10 +144,8 @@ def _market_figures(
         for pid in product_ids
     }
     variant_filter: list[Any] = [tape.is_public()]
-    if size:
-        variant_filter.append(
-            col(Sale.variant_id).in_(select(ProductVariant.id).where(ProductVariant.size == size))
-        )
+    if variant_ids is not None:
+        variant_filter.append(col(Sale.variant_id).in_(variant_ids))
 
     def last_price_before(moment: datetime | None, key: str) -> None:
         inner = select(func.max(Sale.id)).where(
@@ -179,8 +182,8 @@ def _market_figures(
         )
         .group_by(col(ProductVariant.product_id))
     )
-    if size:
-        asks = asks.where(ProductVariant.size == size)
+    if variant_ids is not None:
+        asks = asks.where(col(ProductVariant.id).in_(variant_ids))
     for pid, price in session.exec(asks).all():
         figures[int(pid)]["ask"] = int(price)
     return figures
@@ -191,8 +194,11 @@ def browse(
 ) -> list[ProductCard]:
     """The browse grid: search, filter, sort, with each product's market figures."""
     now = now or datetime.now(UTC)
-    tokens = search_tokens(filters.query)
-    stmt = _filtered(filters)
+    variant_ids, text_query = _size_scope(session, filters)
+    if variant_ids == []:
+        return []
+    tokens = search_tokens(text_query)
+    stmt = _filtered(filters, variant_ids)
     rank: dict[int, int] = {}
     if tokens:
         order = _matching_ids(session, tokens)
@@ -202,7 +208,7 @@ def browse(
         stmt = stmt.where(col(Product.id).in_(order))
     products = list(session.exec(stmt).all())
     figures = _market_figures(
-        session, [p.id for p in products if p.id is not None], filters.size[:10], now
+        session, [p.id for p in products if p.id is not None], variant_ids, now
     )
     cards = []
     for p in products:
@@ -210,7 +216,7 @@ def browse(
         if _in_price_range(f.get("ask") or f.get("last"), filters):
             cards.append(_card(p, f))
     by_rank = bool(tokens) and filters.sort == "most_active"
-    by_rank = by_rank and not any((filters.brand, filters.size, filters.release_year))
+    by_rank = by_rank and not any((filters.brand, variant_ids is not None, filters.release_year))
     if by_rank:
         cards.sort(key=lambda c: rank.get(c.id, 0))
     else:
@@ -218,7 +224,36 @@ def browse(
     return cards[: max(1, min(limit, 200))]
 
 
-def _filtered(filters: BrowseFilters) -> SelectOfScalar[Product]:
+def _size_scope(session: Session, filters: BrowseFilters) -> tuple[list[int] | None, str]:
+    """The variants of the size asked for (None: any size; a size that is not one matches
+    nothing) and the search text left once a size named in it is taken out ("jordan eu 44")."""
+    if filters.size:
+        wanted = sizes.parse(filters.size, default_system=filters.size_system)
+        if wanted is None:
+            return [], filters.query
+        return variants_of_size(session=session, wanted=wanted), filters.query
+    found = sizes.find_in_text(filters.query, default_system=filters.size_system)
+    if found is None:
+        return None, filters.query
+    wanted, rest = found
+    return variants_of_size(session=session, wanted=wanted), rest
+
+
+def variants_of_size(*, session: Session, wanted: sizes.SizeQuery) -> list[int]:
+    """Every variant that is the size asked for on its product's brand and size chart."""
+    rows = session.exec(
+        select(ProductVariant.id, ProductVariant.size, Product.brand, Product.size_chart).join(
+            Product, col(Product.id) == ProductVariant.product_id
+        )
+    ).all()
+    return [
+        int(vid)
+        for vid, size, brand, chart in rows
+        if vid is not None and sizes.matches(wanted, brand=brand, chart=chart, size=size)
+    ]
+
+
+def _filtered(filters: BrowseFilters, variant_ids: list[int] | None) -> SelectOfScalar[Product]:
     """The products of the brand, release year and size asked for."""
     stmt = select(Product)
     if filters.brand:
@@ -228,10 +263,10 @@ def _filtered(filters: BrowseFilters) -> SelectOfScalar[Product]:
             col(Product.release_date) >= date(filters.release_year, 1, 1),
             col(Product.release_date) <= date(filters.release_year, 12, 31),
         )
-    if filters.size:
+    if variant_ids is not None:
         stmt = stmt.where(
             col(Product.id).in_(
-                select(ProductVariant.product_id).where(ProductVariant.size == filters.size[:10])
+                select(ProductVariant.product_id).where(col(ProductVariant.id).in_(variant_ids))
             )
         )
     return stmt
@@ -291,20 +326,6 @@ def search_products(
     )
 
 
-def list_sizes(*, session: Session) -> list[str]:
-    """Every size in the catalog, in size order (men's, then women's)."""
-    sizes = set(session.exec(select(ProductVariant.size).distinct()).all())
-
-    def key(size: str) -> tuple[int, float]:
-        womens = size.endswith("W")
-        try:
-            return (int(womens), float(size.rstrip("W")))
-        except ValueError:
-            return (2, 0.0)
-
-    return sorted(sizes, key=key)
-
-
 def release_years(*, session: Session) -> list[int]:
     dates: list[date] = list(session.exec(select(col(Product.release_date)).distinct()).all())
     return sorted({d.year for d in dates}, reverse=True)
@@ -361,6 +382,7 @@ def get_product(*, session: Session, slug: str) -> ProductDetail | None:
         ],
         last_sale_cents=_last_sales_by_product(session, [product.id]).get(product.id),
         sales_count=int(sales_count),
+        size_chart=product.size_chart,
     )
 
 

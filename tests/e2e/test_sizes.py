@@ -1,0 +1,132 @@
+"""Sizes in a real browser: the product page in the member's size system (remembered across a
+reload and shown on /account), each size's conversions, kids' sizes, a logged-out visitor's
+choice kept for the tab, and the browse filter reading any system."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from playwright.sync_api import Page, expect
+from sqlmodel import Session
+
+from sneakers_app.db import make_engine
+from sneakers_app.services import accounts
+from tests.e2e.conftest import DESKTOP, PHONE, LiveApp, shoot, wait_hydrated
+from tests.e2e.test_shell import log_in
+
+DUNK = "nike-dunk-low-retro-white-black"
+DUNK_GS = "nike-dunk-low-gs-white-black"
+AJ1_GS = "air-jordan-1-retro-high-og-gs-chicago-lost-and-found"
+PASSWORD = "sizes password 123"
+
+
+def new_member(app: LiveApp) -> str:
+    """A member of their own (the size system they pick is theirs alone)."""
+    email = f"sizes-{uuid.uuid4().hex[:8]}@example.com"
+    engine = make_engine(app.database_url)
+    with Session(engine) as session:
+        accounts.sign_up(session=session, email=email, display_name="Size Fan", password=PASSWORD)
+        session.commit()
+    engine.dispose()
+    return email
+
+
+def pick_system(page: Page, picker: str, system: str) -> None:
+    page.locator(f"#{picker}-{system}").click()
+
+
+def test_sizes_in_eu_stay_eu_after_a_reload(
+    page: Page, live_app: LiveApp, console_errors: list[str]
+) -> None:
+    email = new_member(live_app)
+    log_in(page, live_app, email, PASSWORD)
+    expect(page.locator("#user-menu")).to_contain_text("Size Fan")
+    page.goto(f"{live_app.url}/product/{DUNK}")
+    wait_hydrated(page)
+    tile = page.locator("#size-10")
+    expect(tile).to_contain_text("US M 10")
+    pick_system(page, "product-size-system", "eu")
+    expect(tile).to_contain_text("EU 44")
+    expect(page.locator("#size-9\\.5")).to_contain_text("EU 43")
+    tile.click()
+    expect(page.locator("#size-conversions")).to_have_text(
+        "US M 10 \u00b7 US W 11.5 \u00b7 UK 9 \u00b7 EU 44 \u00b7 28 cm"
+    )
+    expect(tile).to_have_attribute("title", re.compile("UK 9"))
+    expect(page).to_have_url(re.compile(r"\?size=10$"))
+    shoot(page, "sizes-product-eu-desktop")
+    page.set_viewport_size(PHONE)
+    shoot(page, "sizes-product-eu-phone")
+    page.set_viewport_size(DESKTOP)
+
+    page.reload()
+    wait_hydrated(page)
+    expect(page.locator("#size-10")).to_contain_text("EU 44")
+    expect(page.locator("#size-conversions")).to_contain_text("UK 9")
+    # The account page shows the same choice, and a change there shows on the product.
+    page.goto(f"{live_app.url}/account")
+    expect(page.locator("#account-size-system-eu")).to_have_attribute("data-state", "on")
+    pick_system(page, "account-size-system", "uk")
+    expect(page.locator("#account-size-system-uk")).to_have_attribute("data-state", "on")
+    page.goto(f"{live_app.url}/product/{DUNK}")
+    wait_hydrated(page)
+    expect(page.locator("#size-10")).to_contain_text("UK 9")
+    assert console_errors == []
+
+
+def test_kids_sizes_and_a_logged_out_choice(
+    page: Page, live_app: LiveApp, console_errors: list[str]
+) -> None:
+    page.goto(f"{live_app.url}/product/{AJ1_GS}")
+    wait_hydrated(page)
+    expect(page.locator("#size-7Y")).to_contain_text("GS 7Y")
+    expect(page.locator("#size-conversions")).to_contain_text("Grade school")
+    page.locator("#size-7Y").click()
+    expect(page.locator("#size-conversions")).to_have_text(
+        "GS 7Y \u00b7 US M 7 \u00b7 US W 8.5 \u00b7 UK 6 \u00b7 EU 40 \u00b7 25 cm"
+    )
+    pick_system(page, "product-size-system", "us_w")
+    expect(page.locator("#size-7Y")).to_contain_text("US W 8.5")
+    shoot(page, "sizes-product-gs-desktop")
+    page.set_viewport_size(PHONE)
+    shoot(page, "sizes-product-gs-phone")
+    page.set_viewport_size(DESKTOP)
+    # A visitor's choice lasts for the tab's session, without an account.
+    page.reload()
+    wait_hydrated(page)
+    expect(page.locator("#size-7Y")).to_contain_text("US W 8.5")
+    assert console_errors == []
+
+
+def test_browse_filters_by_a_size_in_any_system(
+    page: Page, live_app: LiveApp, console_errors: list[str]
+) -> None:
+    page.goto(f"{live_app.url}/")
+    wait_hydrated(page)
+    grid = page.locator("#product-grid")
+    expect(grid.locator(f'a[href="/product/{DUNK_GS}"]')).to_have_count(1)
+    page.locator("#size-filter").fill("UK 9")
+    page.locator("#size-filter").press("Enter")
+    expect(page).to_have_url(re.compile(r"size=UK\+9"))
+    # Grade-school runs end at UK 6; Nike's UK 9 is its US 10.
+    expect(grid.locator(f'a[href="/product/{DUNK_GS}"]')).to_have_count(0)
+    expect(grid.locator(f'a[href="/product/{DUNK}"]')).to_have_count(1)
+    shoot(page, "sizes-browse-uk9-desktop")
+    page.reload()
+    wait_hydrated(page)
+    expect(page.locator("#size-filter")).to_have_value("UK 9")
+    expect(grid.locator(f'a[href="/product/{DUNK_GS}"]')).to_have_count(0)
+    # The search box reads a size too: EU 40 is the grade-school 7Y.
+    page.locator("#size-filter").fill("")
+    page.locator("#search-input").fill("dunk gs eu 40")
+    page.locator("#search-input").press("Enter")
+    expect(grid.locator(f'a[href="/product/{DUNK_GS}"]')).to_have_count(1)
+    expect(grid.locator(f'a[href="/product/{DUNK}"]')).to_have_count(0)
+    # Not a size: said so, and the filter is not applied.
+    page.locator("#search-input").fill("")
+    page.locator("#size-filter").fill("size banana")
+    page.locator("#size-filter").press("Enter")
+    expect(page.locator("#size-error")).to_contain_text("EU 44")
+    expect(grid.locator(f'a[href="/product/{DUNK_GS}"]')).to_have_count(1)
+    assert console_errors == []

@@ -145,9 +145,9 @@ class SessionState(rx.State):
             self.auth_token = ""
 
     @rx.event
-    def set_size_system(self, system: str) -> EventSpec | None:
+    def set_size_system(self, system: str | list[str]) -> EventSpec | None:
         """Show sizes in another system; a logged-in member's choice is saved to the account."""
-        value = str(system)[:8]
+        value = str(system if isinstance(system, str) else (system[0] if system else ""))[:8]
         error = sizes.system_error(value)
         user = self._current_user()
         if not error and user is not None:

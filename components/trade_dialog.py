@@ -139,11 +139,14 @@ def _expiry_field() -> rx.Component:
 
 def _size_field() -> rx.Component:
     return rx.vstack(
-        rx.text("Size (US)", size="2", weight="medium"),
+        rx.text("Size", size="2", weight="medium"),
         rx.select.root(
             rx.select.trigger(placeholder="Choose a size", id="dialog-size", width="100%"),
             rx.select.content(
-                rx.foreach(S.size_names, lambda s: rx.select.item(f"US {s}", value=s)),
+                rx.foreach(
+                    S.size_names,
+                    lambda s: rx.select.item(S.size_labels[s + "|" + S.size_system], value=s),
+                ),
             ),
             value=S.dialog_size,
             on_change=S.set_dialog_size,

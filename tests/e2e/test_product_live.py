@@ -160,7 +160,7 @@ def open_product(page: Page, app: LiveApp, market: Market) -> None:
     """The product page with the size chosen through the address (as a shared link would)."""
     page.goto(f"{app.url}/product/{market.slug}?size={market.size}")
     expect(page.locator("#product-name")).to_be_visible()
-    expect(page.locator("#market-scope")).to_contain_text(f"US {market.size}")
+    expect(page.locator("#market-scope")).to_contain_text(f"US M {market.size}")
     expect(page.locator(size_tile(market.size))).to_have_attribute("aria-pressed", "true")
     page.wait_for_load_state("networkidle")
 
@@ -386,7 +386,7 @@ def test_product_page_screenshots(
         page.wait_for_load_state("networkidle")
         shoot(page, f"product-all-sizes-{label}")
         page.locator(size_tile(market.size)).click()
-        expect(page.locator("#market-scope")).to_contain_text(f"US {market.size}")
+        expect(page.locator("#market-scope")).to_contain_text(f"US M {market.size}")
         expect(page).to_have_url(re.compile(r"\?size=" + re.escape(market.size) + "$"))
         page.locator("#range-All").click()
         page.wait_for_load_state("networkidle")

@@ -52,6 +52,8 @@ WOMENS_RUN: tuple[str, ...] = tuple(
 # Grade-school (big kids') run: youth sizes carry a "Y" ("7Y" is US men's 7).
 GS_RUN: tuple[str, ...] = ("3.5Y", "4Y", "4.5Y", "5Y", "5.5Y", "6Y", "6.5Y", "7Y")
 
+PANDA = ("#ffffff", "#141414", "#ffffff", "#141414")
+"""The white-and-black Dunk's palette (men's, women's and grade-school pairs)."""
 _HEX = re.compile(r"^#[0-9a-f]{6}$")
 _NON_SLUG = re.compile(r"[^a-z0-9]+")
 
@@ -408,7 +410,7 @@ CATALOG: tuple[CatalogSneaker, ...] = (
         released="2021-03-10",
         hype=1.0,
         silhouette="low",
-        palette=("#ffffff", "#141414", "#ffffff", "#141414"),
+        palette=PANDA,
         description=(
             "The two-tone Dunk everyone calls Panda: smooth white leather base with black "
             "overlays and Swoosh. Restocked often and worn everywhere."
@@ -419,11 +421,11 @@ CATALOG: tuple[CatalogSneaker, ...] = (
         model="Dunk Low",
         colorway="White Black (Women's)",
         style_code="DD1503-101",
-        retail=110,
+        retail=100,
         released="2021-03-10",
-        hype=1.0,
+        hype=1.1,
         silhouette="low",
-        palette=("#ffffff", "#141414", "#ffffff", "#141414"),
+        palette=PANDA,
         description=(
             "The women's Panda: the same white leather base with black overlays, cut on "
             "Nike's women's size chart."
@@ -439,7 +441,7 @@ CATALOG: tuple[CatalogSneaker, ...] = (
         released="2021-03-10",
         hype=1.05,
         silhouette="low",
-        palette=("#ffffff", "#141414", "#ffffff", "#141414"),
+        palette=PANDA,
         description=(
             "The Panda in grade-school sizes: white leather with black overlays and Swoosh, "
             "often bought by adults with smaller feet for its lower price."
@@ -470,7 +472,7 @@ CATALOG: tuple[CatalogSneaker, ...] = (
         released="2021-11-17",
         hype=1.0,
         silhouette="high",
-        palette=("#ffffff", "#141414", "#ffffff", "#141414"),
+        palette=PANDA,
         description=(
             "The Panda color blocking on the high-top Dunk: white leather with black overlays, "
             "padded collar and the Nike ankle strap branding."

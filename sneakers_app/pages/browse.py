@@ -22,18 +22,32 @@ def select_filter(name: str, placeholder: str, options: rx.Var, value: rx.Var) -
     )
 
 
+def text_filter(
+    name: str, placeholder: str, value: rx.Var, width: str, box_id: str, **props: object
+) -> rx.Component:
+    """A filter typed in a box, sent with the search form (and kept in the URL)."""
+    return rx.input(
+        name=name,
+        placeholder=placeholder,
+        default_value=value,
+        key=value + name,
+        width=width,
+        id=box_id,
+        **props,
+    )
+
+
 def size_filter() -> rx.Component:
     """A size typed in any system ("UK 9", "EU 44", "28 cm"), with suggestions in the
     member's own."""
     return rx.fragment(
-        rx.input(
-            name="size",
-            placeholder="Size: US 10, UK 9, EU 44",
-            default_value=BrowseState.size,
-            key=BrowseState.size + "size",
+        text_filter(
+            "size",
+            "Size: US 10, UK 9, EU 44",
+            BrowseState.size,
+            "170px",
+            "size-filter",
             max_length=20,
-            width="170px",
-            id="size-filter",
             custom_attrs={"list": "size-options"},
             aria_label="Size, in any system",
         ),
@@ -67,24 +81,22 @@ def filters() -> rx.Component:
                 select_filter("brand", "All brands", BrowseState.brands, BrowseState.brand),
                 size_filter(),
                 select_filter("year", "Any year", BrowseState.years, BrowseState.year),
-                rx.input(
-                    name="min",
-                    placeholder="Min $",
-                    default_value=BrowseState.min_price,
-                    key=BrowseState.min_price + "min",
+                text_filter(
+                    "min",
+                    "Min $",
+                    BrowseState.min_price,
+                    "90px",
+                    "min-price",
                     max_length=12,
-                    width="90px",
-                    id="min-price",
                     input_mode="decimal",
                 ),
-                rx.input(
-                    name="max",
-                    placeholder="Max $",
-                    default_value=BrowseState.max_price,
-                    key=BrowseState.max_price + "max",
+                text_filter(
+                    "max",
+                    "Max $",
+                    BrowseState.max_price,
+                    "90px",
+                    "max-price",
                     max_length=12,
-                    width="90px",
-                    id="max-price",
                     input_mode="decimal",
                 ),
                 rx.spacer(),

@@ -36,6 +36,14 @@ def pick_system(page: Page, picker: str, system: str) -> None:
     page.locator(f"#{picker}-{system}").click()
 
 
+def shoot_both(page: Page, name: str) -> None:
+    """The page as it is, at desktop and at phone width."""
+    shoot(page, f"{name}-desktop")
+    page.set_viewport_size(PHONE)
+    shoot(page, f"{name}-phone")
+    page.set_viewport_size(DESKTOP)
+
+
 def test_sizes_in_eu_stay_eu_after_a_reload(
     page: Page, live_app: LiveApp, console_errors: list[str]
 ) -> None:
@@ -55,10 +63,7 @@ def test_sizes_in_eu_stay_eu_after_a_reload(
     )
     expect(tile).to_have_attribute("title", re.compile("UK 9"))
     expect(page).to_have_url(re.compile(r"\?size=10$"))
-    shoot(page, "sizes-product-eu-desktop")
-    page.set_viewport_size(PHONE)
-    shoot(page, "sizes-product-eu-phone")
-    page.set_viewport_size(DESKTOP)
+    shoot_both(page, "sizes-product-eu")
 
     page.reload()
     wait_hydrated(page)
@@ -88,10 +93,7 @@ def test_kids_sizes_and_a_logged_out_choice(
     )
     pick_system(page, "product-size-system", "us_w")
     expect(page.locator("#size-7Y")).to_contain_text("US W 8.5")
-    shoot(page, "sizes-product-gs-desktop")
-    page.set_viewport_size(PHONE)
-    shoot(page, "sizes-product-gs-phone")
-    page.set_viewport_size(DESKTOP)
+    shoot_both(page, "sizes-product-gs")
     # A visitor's choice lasts for the tab's session, without an account.
     page.reload()
     wait_hydrated(page)

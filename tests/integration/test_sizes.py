@@ -38,38 +38,20 @@ def add_product(
     return product
 
 
+# slug, brand, model, size chart, size run
+SHELF = (
+    ("dunk-men", "Nike", "Dunk Low", "men", ["9", "10", "11"]),
+    ("jordan-men", "Jordan", "Air Jordan 1", "men", ["9", "10", "11"]),
+    ("samba-men", "adidas", "Samba OG", "men", ["9", "10", "11"]),
+    ("dunk-women", "Nike", "Dunk Low Women", "women", ["10W", "11W", "11.5W"]),
+    ("dunk-gs", "Nike", "Dunk Low GS", "gs", ["6Y", "7Y"]),
+)
+
+
 @pytest.fixture
 def shelf(session: Session) -> Session:
-    add_product(
-        session, slug="dunk-men", brand="Nike", model="Dunk Low", chart="men", run=["9", "10", "11"]
-    )
-    add_product(
-        session,
-        slug="jordan-men",
-        brand="Jordan",
-        model="Air Jordan 1",
-        chart="men",
-        run=["9", "10", "11"],
-    )
-    add_product(
-        session,
-        slug="samba-men",
-        brand="adidas",
-        model="Samba OG",
-        chart="men",
-        run=["9", "10", "11"],
-    )
-    add_product(
-        session,
-        slug="dunk-women",
-        brand="Nike",
-        model="Dunk Low Women",
-        chart="women",
-        run=["10W", "11W", "11.5W"],
-    )
-    add_product(
-        session, slug="dunk-gs", brand="Nike", model="Dunk Low GS", chart="gs", run=["6Y", "7Y"]
-    )
+    for slug, brand, model, chart, run in SHELF:
+        add_product(session, slug=slug, brand=brand, model=model, chart=chart, run=run)
     session.commit()
     return session
 

@@ -110,6 +110,8 @@ class BrowseState(SessionState):
     def result_label(self) -> str:
         n = len(self.cards)
         what = "sneaker" if n == 1 else "sneakers"
+        if self.size and not self.size_error:
+            what += f" in size {self.size}"
         if self.query:
             return f'{n} {what} for "{self.query}"'
         return f"{n} {what}"

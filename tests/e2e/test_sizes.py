@@ -72,6 +72,8 @@ def test_sizes_in_eu_stay_eu_after_a_reload(
     # The account page shows the same choice, and a change there shows on the product.
     page.goto(f"{live_app.url}/account")
     expect(page.locator("#account-size-system-eu")).to_have_attribute("data-state", "on")
+    page.locator("#size-system-section").scroll_into_view_if_needed()
+    shoot_both(page, "sizes-account")
     pick_system(page, "account-size-system", "uk")
     expect(page.locator("#account-size-system-uk")).to_have_attribute("data-state", "on")
     page.goto(f"{live_app.url}/product/{DUNK}")
@@ -111,6 +113,7 @@ def test_browse_filters_by_a_size_in_any_system(
     page.locator("#size-filter").fill("UK 9")
     page.locator("#size-filter").press("Enter")
     expect(page).to_have_url(re.compile(r"size=UK\+9"))
+    expect(page.locator("#result-count")).to_contain_text("in size UK 9")
     # Grade-school runs end at UK 6; Nike's UK 9 is its US 10.
     expect(grid.locator(f'a[href="/product/{DUNK_GS}"]')).to_have_count(0)
     expect(grid.locator(f'a[href="/product/{DUNK}"]')).to_have_count(1)

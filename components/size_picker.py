@@ -10,12 +10,12 @@ from typing import Any
 import reflex as rx
 
 # The size systems a member can read sizes in, as the picker names them (services/sizes.py).
-SYSTEM_CHOICES: tuple[tuple[str, str], ...] = (
-    ("us_m", "US M"),
-    ("us_w", "US W"),
-    ("uk", "UK"),
-    ("eu", "EU"),
-    ("cm", "cm"),
+SYSTEM_CHOICES: tuple[tuple[str, str, str], ...] = (
+    ("us_m", "US M", "US men's"),
+    ("us_w", "US W", "US women's"),
+    ("uk", "UK", "UK"),
+    ("eu", "EU", "EU"),
+    ("cm", "cm", "Centimetres"),
 )
 
 
@@ -23,8 +23,10 @@ def size_system_picker(value: rx.Var, on_change: Any, *, picker_id: str) -> rx.C
     """US men's / US women's / UK / EU / cm, as one row of buttons."""
     return rx.segmented_control.root(
         *[
-            rx.segmented_control.item(name, value=key, id=f"{picker_id}-{key}")
-            for key, name in SYSTEM_CHOICES
+            rx.segmented_control.item(
+                name, value=key, id=f"{picker_id}-{key}", title=full_name, aria_label=full_name
+            )
+            for key, name, full_name in SYSTEM_CHOICES
         ],
         value=value,
         on_change=on_change,

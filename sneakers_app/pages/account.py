@@ -26,7 +26,7 @@ def size_system_section() -> rx.Component:
     """The size system every page shows sizes in (saved to the account)."""
     return section(
         "Sizes",
-        "Sizes show in this system everywhere; each size's conversions stay one tap away.",
+        "How product pages and the trade dialog show sizes; a size typed in search can be in any.",
         "ruler",
         size_system_picker(
             SessionState.size_system, SessionState.set_size_system, picker_id="account-size-system"

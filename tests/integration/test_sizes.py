@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlmodel import Session, select
 
+from sneakers_app import catalog_data, seed
 from sneakers_app.models import Ask, Product, ProductVariant, User
 from sneakers_app.services import accounts, catalog, sizes
 from tests.support import factories
@@ -161,3 +162,22 @@ def test_a_member_picks_a_size_system_and_keeps_it(session: Session) -> None:
     session.commit()
     session.expire_all()
     assert session.get(User, user_id).size_system == "eu"  # type: ignore[union-attr]
+
+
+def test_the_seed_gives_each_product_its_size_chart(session: Session) -> None:
+    kinds = {s.size_chart: s for s in catalog_data.CATALOG}
+    assert set(kinds) == {"men", "women", "gs"}
+    for chart, model in kinds.items():
+        product, created = seed.seed_product(session, model)
+        assert created and product.size_chart == chart
+    # A catalog seeded before products carried their chart converges on it.
+    womens = kinds["women"]
+    product, _ = seed.seed_product(session, womens)
+    product.size_chart = "men"
+    session.add(product)
+    session.commit()
+    product, created = seed.seed_product(session, womens)
+    session.commit()
+    assert not created and product.size_chart == "women"
+    gs = catalog.get_product(session=session, slug=kinds["gs"].slug)
+    assert gs is not None and [v.size for v in gs.variants] == list(kinds["gs"].sizes)

@@ -62,6 +62,19 @@ class AuthFormState(SessionState):
         else:
             self.form_error = error.message
 
+    @rx.event
+    def clear_error(self, field: str) -> None:
+        """The person edited `field` after a refusal: its message goes (a late keystroke while
+        a submit runs changes nothing: that submit shows its own answer)."""
+        if self.submitting:
+            return
+        if field == "email":
+            self.email_error = ""
+        elif field == "password":
+            self.password_error = ""
+        elif field == "display_name":
+            self.name_error = ""
+
     def _next(self) -> str:
         return _safe_next(self.router.url.query_parameters.get("next", ""))
 

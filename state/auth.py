@@ -14,6 +14,9 @@ from sneakers_app.services import accounts, limits
 from state import offload
 from state.base import SessionState
 
+# Shown under every new-password field, before anything is submitted.
+PASSWORD_RULE = accounts.PASSWORD_RULE
+
 
 def _log_in(email: str, password: str) -> accounts.LoginResult:
     """In the password pool (argon2 costs about a quarter of a CPU second)."""

@@ -14,9 +14,10 @@ from components.account_sections import (
 from components.layout import page
 from components.security import security_section
 from state.account import AccountState
+from state.security import PasswordChangeState
 
 # Registered by the app module: the page's data, loaded after the session is re-checked.
-ACCOUNT_ON_LOAD = [AccountState.on_load]
+ACCOUNT_ON_LOAD = [AccountState.on_load, PasswordChangeState.on_load]
 
 
 def account_page() -> rx.Component:

@@ -33,9 +33,14 @@ _SELECT_STYLE = {
     "font_family": "inherit",
     "color": "var(--gray-12)",
     "background": "var(--color-surface)",
-    "border": "1px solid var(--gray-a7)",
+    "border_width": "1px",
+    "border_style": "solid",
     "border_radius": "var(--radius-2)",
 }
+
+
+# A field with an error gets a red outline (Radix draws the text field's border as this shadow).
+_ERROR_RING = "inset 0 0 0 1px var(--red-8)"
 
 
 def _error(message: rx.Var, id: str) -> rx.Component:
@@ -82,6 +87,7 @@ def _text_field(
             size="3",
             width="100%",
             color_scheme=rx.cond(message != "", "red", "gray"),
+            box_shadow=rx.cond(message != "", _ERROR_RING, ""),
             id=f"{id_prefix}-{name}",
             **props,
         ),
@@ -97,7 +103,9 @@ def _country_field(
     id_prefix: str,
 ) -> rx.Component:
     message = errors.get("country", "")
-    props = {"on_change": _on_edit(message, on_edit, "country")} if on_edit else {}
+    # The ZIP and state rules follow the country: a new one makes their messages stale too.
+    shown = message + errors.get("region", "") + errors.get("postal_code", "")
+    props = {"on_change": _on_edit(shown, on_edit, "country")} if on_edit else {}
     return _labelled(
         "Country",
         rx.el.select(
@@ -108,6 +116,7 @@ def _country_field(
             auto_complete="country",
             id=f"{id_prefix}-country",
             style=_SELECT_STYLE,
+            border_color=rx.cond(message != "", "var(--red-8)", "var(--gray-a7)"),
             **props,
         ),
         message,

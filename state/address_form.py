@@ -36,8 +36,13 @@ def refusal_messages(error: AddressError) -> tuple[dict[str, str], str]:
     return {}, error.message
 
 
+# The ZIP and state rules follow the country: another country makes their messages stale.
+_DEPENDS_ON = {"country": ("country", "region", "postal_code")}
+
+
 def without_error(errors: dict[str, str], field: object) -> dict[str, str]:
     """The errors once the person edits `field` again (unknown names change nothing)."""
-    if not isinstance(field, str) or field not in errors:
+    if not isinstance(field, str):
         return errors
-    return {name: message for name, message in errors.items() if name != field}
+    stale = _DEPENDS_ON.get(field, (field,))
+    return {name: message for name, message in errors.items() if name not in stale}

@@ -35,6 +35,8 @@ def field(
             size="3",
             width="100%",
             color_scheme=rx.cond(error != "", "red", "gray"),
+            # Radix draws the field's border as this shadow: red while the field has an error.
+            box_shadow=rx.cond(error != "", "inset 0 0 0 1px var(--red-8)", ""),
             **props,
         ),
         rx.text(hint, size="1", color="var(--gray-11)", id=f"{name}-hint")

@@ -62,6 +62,9 @@ def test_the_address_form_shows_every_error_and_an_edit_clears_only_its_own() ->
         assert len(account.address_errors) == 4
         await tab.send(AccountState, "address_edited", field="no_such_field")
         assert len(account.address_errors) == 4
+        # The ZIP and state rules follow the country: picking another one clears their messages.
+        await tab.send(AccountState, "address_edited", field="country")
+        assert set(account.address_errors) == {"full_name", "line1"}
 
         typed = {
             "full_name": "Ada Lovelace",

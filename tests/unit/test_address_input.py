@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from sneakers_app.services.addresses import (
@@ -11,17 +13,17 @@ from sneakers_app.services.addresses import (
     country_name,
 )
 
+LONDON = AddressInput(
+    full_name="Ada Lovelace",
+    line1="12 Market Street",
+    city="London",
+    postal_code="sw1a 1aa",
+    country="gb",
+)
+
 
 def typed(**overrides: str) -> AddressInput:
-    values = {
-        "full_name": "Ada Lovelace",
-        "line1": "12 Market Street",
-        "city": "London",
-        "region": "",
-        "postal_code": "sw1a 1aa",
-        "country": "gb",
-    }
-    return AddressInput(**(values | overrides))
+    return dataclasses.replace(LONDON, **overrides)
 
 
 def test_an_empty_form_is_refused_with_every_fields_message_at_once() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from components.address_form import address_form
 from state.account import AccountState, AddressRow, PreferenceRow
 from state.base import SessionState
 
@@ -106,17 +107,23 @@ def address_card(row: AddressRow) -> rx.Component:
         rx.flex(
             rx.vstack(
                 rx.hstack(
-                    rx.text(row.full_name, size="2", weight="bold"),
+                    rx.text(row.full_name, size="2", weight="bold", min_width="0"),
                     rx.cond(row.is_default, rx.badge("Default", color_scheme="green", size="1")),
                     spacing="2",
                     align="center",
+                    wrap="wrap",
+                    max_width="100%",
                 ),
                 rx.text(row.line1, size="2", color="var(--gray-11)"),
                 rx.cond(row.line2 != "", rx.text(row.line2, size="2", color="var(--gray-11)")),
-                rx.text(row.city_line, " · ", row.country, size="2", color="var(--gray-11)"),
+                rx.text(row.city_line, " · ", row.country_name, size="2", color="var(--gray-11)"),
                 spacing="0",
                 flex="1",
                 min_width="0",
+                max_width="100%",
+                # A long name or an unbroken line wraps inside the card, never past it.
+                overflow_wrap="anywhere",
+                word_break="break-word",
             ),
             rx.hstack(
                 rx.cond(
@@ -160,27 +167,6 @@ def address_card(row: AddressRow) -> rx.Component:
     )
 
 
-def address_field(
-    name: str, label: str, placeholder: str, max_length: int, **props: object
-) -> rx.Component:
-    return rx.vstack(
-        rx.text(label, size="2", weight="medium", as_="label", html_for=f"address-{name}"),
-        rx.input(
-            name=name,
-            placeholder=placeholder,
-            default_value=A.address_form.get(name, ""),
-            max_length=max_length,
-            size="3",
-            width="100%",
-            id=f"address-{name}",
-            **props,
-        ),
-        error_text(A.address_errors.get(name, ""), f"address-{name}-error"),
-        spacing="1",
-        width="100%",
-    )
-
-
 def address_dialog() -> rx.Component:
     return rx.dialog.root(
         rx.dialog.content(
@@ -190,41 +176,15 @@ def address_dialog() -> rx.Component:
                 size="2",
                 margin_bottom="12px",
             ),
-            rx.form(
-                rx.vstack(
-                    address_field("full_name", "Full name", "Ada Lovelace", 120),
-                    address_field("line1", "Street address", "12 Market Street", 200),
-                    address_field("line2", "Apartment, suite (optional)", "Apt 4B", 200),
-                    rx.grid(
-                        address_field("city", "City", "New York", 100),
-                        address_field("region", "State / region", "NY", 100),
-                        columns=rx.breakpoints(initial="1", sm="2"),
-                        spacing="3",
-                        width="100%",
-                    ),
-                    rx.grid(
-                        address_field("postal_code", "ZIP / postal code", "10001", 10),
-                        address_field("country", "Country code", "US", 2),
-                        columns=rx.breakpoints(initial="1", sm="2"),
-                        spacing="3",
-                        width="100%",
-                    ),
-                    error_text(A.address_error, "address-error"),
-                    rx.flex(
-                        rx.dialog.close(
-                            rx.button("Cancel", variant="soft", color_scheme="gray", type="button")
-                        ),
-                        rx.button("Save address", type="submit", id="address-save"),
-                        spacing="3",
-                        justify="end",
-                        width="100%",
-                    ),
-                    spacing="3",
-                    width="100%",
-                ),
+            address_form(
+                values=A.address_form,
+                errors=A.address_errors,
+                form_error=A.address_error,
                 on_submit=A.save_address,
-                reset_on_submit=False,
-                width="100%",
+                on_edit=A.address_edited,
+                actions=rx.dialog.close(
+                    rx.button("Cancel", variant="soft", color_scheme="gray", type="button")
+                ),
             ),
             max_width="520px",
         ),

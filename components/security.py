@@ -6,13 +6,16 @@ from __future__ import annotations
 import reflex as rx
 
 from components.account_sections import error_text, section
+from state.auth import PASSWORD_RULE
 from state.security import PasswordChangeState, SecondFactorState
 
 P = PasswordChangeState
 T = SecondFactorState
 
 
-def _password_input(label: str, name: str, autocomplete: str, error: rx.Var) -> rx.Component:
+def _password_input(
+    label: str, name: str, autocomplete: str, error: rx.Var, hint: str = ""
+) -> rx.Component:
     return rx.vstack(
         rx.text(label, as_="label", size="2", weight="medium", html_for=name),
         rx.input(
@@ -24,7 +27,13 @@ def _password_input(label: str, name: str, autocomplete: str, error: rx.Var) -> 
             required=True,
             size="3",
             width="100%",
+            color_scheme=rx.cond(error != "", "red", "gray"),
+            # Editing a field that shows an error clears it (no event otherwise).
+            on_change=rx.cond(error != "", P.clear_error(name), rx.noop()),
         ),
+        rx.text(hint, size="1", color="var(--gray-11)", id=f"{name}-hint")
+        if hint
+        else rx.fragment(),
         error_text(error, f"{name}-error"),
         spacing="1",
         width="100%",
@@ -42,7 +51,9 @@ def security_section() -> rx.Component:
                     _password_input(
                         "Current password", "current_password", "current-password", P.current_error
                     ),
-                    _password_input("New password", "new_password", "new-password", P.new_error),
+                    _password_input(
+                        "New password", "new_password", "new-password", P.new_error, PASSWORD_RULE
+                    ),
                     columns=rx.breakpoints(initial="1", sm="2"),
                     spacing="3",
                     width="100%",

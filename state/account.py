@@ -17,11 +17,11 @@ from reflex.event import EventSpec
 
 from sneakers_app.db import session_scope
 from sneakers_app.services import account_page, addresses, notifications, payments
-from sneakers_app.services.account_page import ADDRESS_FIELDS, AddressRow
-from sneakers_app.services.addresses import AddressError, AddressInput
+from sneakers_app.services.account_page import AddressRow
+from sneakers_app.services.addresses import AddressError
 from sneakers_app.services.notifications import NotificationError
 from sneakers_app.settings import get_settings
-from state import offload
+from state import address_form, offload
 from state.base import SessionState, toast
 
 MAX_PASSWORD = 256
@@ -215,7 +215,7 @@ class AccountState(SessionState):
         existing = next((a for a in self.addresses if a.id == _as_id(address_id)), None)
         if existing is None:
             self.editing_address_id = 0
-            self.address_form = {name: "" for name in ADDRESS_FIELDS} | {"country": "US"}
+            self.address_form = address_form.blank_address_form()
         else:
             with session_scope() as session:
                 form = account_page.address_form(
@@ -237,9 +237,9 @@ class AccountState(SessionState):
         user = self._current_user()
         if user is None:
             return self._login_redirect()
-        values = {name: str(form_data.get(name, "") or "")[:MAX_FIELD] for name in ADDRESS_FIELDS}
+        values = address_form.typed_address(form_data)
         self.address_form = values
-        data = AddressInput(**values)
+        data = address_form.address_input(values)
         try:
             with session_scope() as session:
                 if self.editing_address_id:
@@ -252,14 +252,19 @@ class AccountState(SessionState):
                 else:
                     addresses.add_address(session=session, user_id=user.id, data=data)
         except AddressError as exc:
-            self.address_errors = {exc.field: exc.message} if exc.field else {}
-            self.address_error = "" if exc.field else exc.message
+            self.address_errors, self.address_error = address_form.refusal_messages(exc)
             return None
         with session_scope() as session:
             self._load_addresses(session, user.id)
         self.address_dialog_open = False
         self.address_errors = {}
+        self.address_error = ""
         return toast("success", "Address saved", duration=3000)
+
+    @rx.event
+    def address_edited(self, field: str) -> None:
+        """A field that showed an error was edited: its message goes (the others stay)."""
+        self.address_errors = address_form.without_error(self.address_errors, field)
 
     @rx.event
     def make_default_address(self, address_id: int) -> EventSpec | None:

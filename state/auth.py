@@ -14,6 +14,9 @@ from sneakers_app.services import accounts, limits
 from state import offload
 from state.base import SessionState
 
+# Shown under every new-password field, before anything is submitted.
+PASSWORD_RULE = accounts.PASSWORD_RULE
+
 
 def _log_in(email: str, password: str) -> accounts.LoginResult:
     """In the password pool (argon2 costs about a quarter of a CPU second)."""
@@ -61,6 +64,19 @@ class AuthFormState(SessionState):
             self.name_error = error.message
         else:
             self.form_error = error.message
+
+    @rx.event
+    def clear_error(self, field: str) -> None:
+        """The person edited `field` after a refusal: its message goes (a late keystroke while
+        a submit runs changes nothing: that submit shows its own answer)."""
+        if self.submitting:
+            return
+        if field == "email":
+            self.email_error = ""
+        elif field == "password":
+            self.password_error = ""
+        elif field == "display_name":
+            self.name_error = ""
 
     def _next(self) -> str:
         return _safe_next(self.router.url.query_parameters.get("next", ""))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
 
 import reflex as rx
 from reflex.event import EventSpec
@@ -35,10 +36,24 @@ class PasswordChangeState(SessionState):
     form_key: int = 0
 
     @rx.event
-    async def change_password(self, form: dict[str, str]) -> EventSpec | None:
+    def on_load(self) -> None:
+        """Messages of an earlier visit do not greet the next one."""
         self.current_error = self.new_error = ""
+
+    @rx.event
+    def clear_error(self, field: str) -> None:
+        if field == "current_password":
+            self.current_error = ""
+        elif field == "new_password":
+            self.new_error = ""
+
+    @rx.event
+    async def change_password(self, form: dict[str, str]) -> AsyncIterator[EventSpec | None]:
         if self._current_user() is None:
-            return self._login_redirect()
+            yield self._login_redirect()
+            return
+        self.current_error = self.new_error = ""
+        yield None  # the earlier answer goes while this one is checked
         token = self.auth_token
         current, new = _field(form, "current_password"), _field(form, "new_password")
 
@@ -55,11 +70,11 @@ class PasswordChangeState(SessionState):
                 self.new_error = error.message
             else:
                 self.current_error = error.message
-            return None
+            return
         self.form_key += 1  # empties the form
         ended = done.sessions_ended
         others = f" {ended} other session{'s' if ended != 1 else ''} logged out." if ended else ""
-        return toast("success", f"Password changed.{others}", duration=5000)
+        yield toast("success", f"Password changed.{others}", duration=5000)
 
     @rx.event
     async def log_out_everywhere(self) -> EventSpec:
@@ -90,14 +105,22 @@ class RecoveryState(SessionState):
         self.email_error = self.sent_to = ""
 
     @rx.event
-    async def request_reset(self, form: dict[str, str]) -> None:
+    def clear_error(self, field: str) -> None:
+        if field == "email":
+            self.email_error = ""
+        elif field == "new_password":
+            self.password_error = ""
+
+    @rx.event
+    async def request_reset(self, form: dict[str, str]) -> AsyncIterator[None]:
         """Answers the same whether or not the address has an account; limited per client IP
         (each request can email someone)."""
         email = _field(form, "email", 300).strip()
-        self.email_error = ""
         if not email:
             self.email_error = "Enter your email address."
             return
+        self.email_error = ""
+        yield None  # the earlier answer goes while this one is checked
         ip = self.router.session.client_ip
 
         def request() -> int | None:
@@ -126,9 +149,12 @@ class RecoveryState(SessionState):
         self.checked = True
 
     @rx.event
-    async def reset_password(self, form: dict[str, str]) -> EventSpec | list[EventSpec] | None:
-        self.password_error = ""
+    async def reset_password(
+        self, form: dict[str, str]
+    ) -> AsyncIterator[EventSpec | list[EventSpec] | None]:
         token, new = _token_from_url(self), _field(form, "new_password")
+        self.password_error = ""
+        yield None  # the earlier answer goes while this one is checked
 
         def reset() -> accounts.PasswordChanged:
             with session_scope() as session:
@@ -141,11 +167,11 @@ class RecoveryState(SessionState):
                 self.password_error = error.message
             else:
                 self.link_error = error.message
-            return None
+            return
         self.auth_token = ""
         self._set_user(None)
         await self._forget_in_every_page_state()
-        return [
+        yield [
             rx.redirect(routes.LOGIN),
             toast("success", "Password changed. Log in with your new password.", duration=6000),
         ]

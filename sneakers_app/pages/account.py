@@ -17,9 +17,10 @@ from components.security import security_section
 from components.size_picker import size_system_picker
 from state.account import AccountState
 from state.base import SessionState
+from state.security import PasswordChangeState
 
 # Registered by the app module: the page's data, loaded after the session is re-checked.
-ACCOUNT_ON_LOAD = [AccountState.on_load]
+ACCOUNT_ON_LOAD = [AccountState.on_load, PasswordChangeState.on_load]
 
 
 def size_system_section() -> rx.Component:

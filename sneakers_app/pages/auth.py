@@ -3,21 +3,48 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import reflex as rx
+from reflex.event import EventSpec
 
 from components.layout import page
 from sneakers_app import routes
-from state.auth import AuthFormState
+from state.auth import PASSWORD_RULE, AuthFormState
 from state.security import RecoveryState
 
 
-def field(label: str, name: str, error: rx.Var, **props: object) -> rx.Component:
+def field(
+    label: str,
+    name: str,
+    error: rx.Var,
+    *,
+    on_edit: Callable[[str], EventSpec] | None = None,
+    hint: str = "",
+    **props: object,
+) -> rx.Component:
+    """A labelled input with its rule (`hint`) under it and its error under that; editing the
+    input sends `on_edit(name)` only while it shows an error (which that event clears)."""
+    if on_edit is not None:
+        props["on_change"] = rx.cond(error != "", on_edit(name), rx.noop())
     return rx.vstack(
         rx.text(label, as_="label", size="2", weight="medium", html_for=name),
-        rx.input(name=name, id=name, size="3", width="100%", **props),
+        rx.input(
+            name=name,
+            id=name,
+            size="3",
+            width="100%",
+            color_scheme=rx.cond(error != "", "red", "gray"),
+            # Radix draws the field's border as this shadow: red while the field has an error.
+            box_shadow=rx.cond(error != "", "inset 0 0 0 1px var(--red-8)", ""),
+            **props,
+        ),
+        rx.text(hint, size="1", color="var(--gray-11)", id=f"{name}-hint")
+        if hint
+        else rx.fragment(),
         rx.cond(
             error != "",
-            rx.text(error, size="2", color="var(--red-11)", id=f"{name}-error"),
+            rx.text(error, size="2", color="var(--red-11)", id=f"{name}-error", role="alert"),
         ),
         spacing="1",
         width="100%",
@@ -59,6 +86,7 @@ def login_page() -> rx.Component:
                     "Email",
                     "email",
                     AuthFormState.email_error,
+                    on_edit=AuthFormState.clear_error,
                     type="email",
                     auto_complete="email",
                     max_length=254,
@@ -68,6 +96,7 @@ def login_page() -> rx.Component:
                     "Password",
                     "password",
                     AuthFormState.password_error,
+                    on_edit=AuthFormState.clear_error,
                     type="password",
                     auto_complete="current-password",
                     max_length=256,
@@ -125,6 +154,7 @@ def signup_form() -> rx.Component:
                 "Email",
                 "email",
                 AuthFormState.email_error,
+                on_edit=AuthFormState.clear_error,
                 type="email",
                 auto_complete="email",
                 max_length=254,
@@ -134,6 +164,7 @@ def signup_form() -> rx.Component:
                 "Display name",
                 "display_name",
                 AuthFormState.name_error,
+                on_edit=AuthFormState.clear_error,
                 auto_complete="nickname",
                 max_length=60,
                 required=True,
@@ -142,11 +173,12 @@ def signup_form() -> rx.Component:
                 "Password",
                 "password",
                 AuthFormState.password_error,
+                on_edit=AuthFormState.clear_error,
+                hint=PASSWORD_RULE,
                 type="password",
                 auto_complete="new-password",
                 max_length=256,
                 required=True,
-                placeholder="At least 10 characters",
             ),
             rx.button("Create account", type="submit", size="3", width="100%", id="signup-submit"),
             spacing="4",
@@ -193,6 +225,7 @@ def forgot_password_page() -> rx.Component:
                         "Email",
                         "email",
                         RecoveryState.email_error,
+                        on_edit=RecoveryState.clear_error,
                         type="email",
                         auto_complete="email",
                         max_length=254,
@@ -249,11 +282,12 @@ def reset_password_page() -> rx.Component:
                             "New password",
                             "new_password",
                             RecoveryState.password_error,
+                            on_edit=RecoveryState.clear_error,
+                            hint=PASSWORD_RULE,
                             type="password",
                             auto_complete="new-password",
                             max_length=256,
                             required=True,
-                            placeholder="At least 10 characters",
                         ),
                         rx.button(
                             "Save new password",

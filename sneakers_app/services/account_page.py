@@ -22,6 +22,7 @@ class AddressRow:
     line2: str
     city_line: str
     country: str
+    country_name: str
     is_default: bool
 
 
@@ -34,6 +35,7 @@ def _address_row(a: Address) -> AddressRow:
         line2=a.line2,
         city_line=f"{a.city}{region} {a.postal_code}",
         country=a.country,
+        country_name=addresses.country_name(a.country),
         is_default=a.is_default,
     )
 

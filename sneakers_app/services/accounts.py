@@ -18,6 +18,7 @@ from email.utils import format_datetime, formataddr
 
 import pyotp
 import segno
+import zxcvbn
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
@@ -33,6 +34,17 @@ from sneakers_app.settings import Settings, get_settings
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 256
+# zxcvbn's 0-4 estimate of how hard a password is to guess; 3 is "safely unguessable: moderate
+# protection from offline slow-hash attacks" (about 10^8 guesses or more).
+MIN_PASSWORD_SCORE = 3
+# zxcvbn scores at most this many characters; a longer password is judged by its start.
+_SCORED_LENGTH = 72
+# Words a password here should not lean on, besides the person's own email and name.
+_SITE_WORDS = ("sneakers", "sneaker", "marketplace", "stockx", "goat")
+PASSWORD_RULE = (
+    f"At least {MIN_PASSWORD_LENGTH} characters, and not a common or easily guessed password. "
+    "A few unrelated words make a strong one that is easy to remember."
+)
 MAX_DISPLAY_NAME = 60
 
 _hasher = PasswordHasher()
@@ -111,13 +123,53 @@ def clean_display_name(raw: str) -> str:
     return name
 
 
-def check_password_rules(password: str) -> None:
+def check_password_rules(password: str, *, about: tuple[str, ...] = ()) -> None:
+    """Refuses (field "password") what `password_problem` finds wrong."""
+    problem = password_problem(password, about=about)
+    if problem:
+        raise AccountError(problem, "password")
+
+
+def password_problem(password: str, *, about: tuple[str, ...] = ()) -> str:
+    """What is wrong with a new password, for the person ("" when it is fine): at least
+    MIN_PASSWORD_LENGTH characters and hard to guess, which zxcvbn (common-password and word
+    lists, keyboard patterns, repeats, dates) must rate MIN_PASSWORD_SCORE or better. `about`
+    is what the site knows of the person (email, display name): a password built on those is
+    easy for anyone who knows them."""
     if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise AccountError(
-            f"Use a password of at least {MIN_PASSWORD_LENGTH} characters.", "password"
+        return (
+            f"Use a password of at least {MIN_PASSWORD_LENGTH} characters. A few unrelated "
+            "words make a long one that is easy to remember."
         )
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise AccountError(f"Passwords are at most {MAX_PASSWORD_LENGTH} characters.", "password")
+        return f"Passwords are at most {MAX_PASSWORD_LENGTH} characters."
+    hints = [*_SITE_WORDS, *_personal_words(about)]
+    verdict = zxcvbn.zxcvbn(password[:_SCORED_LENGTH], user_inputs=hints)
+    if verdict["score"] < MIN_PASSWORD_SCORE:
+        personal = any(m.get("dictionary_name") == "user_inputs" for m in verdict["sequence"])
+        warning = "It uses your name or email." if personal else verdict["feedback"]["warning"]
+        return _too_guessable(warning)
+    return ""
+
+
+def _personal_words(about: tuple[str, ...]) -> list[str]:
+    """Each item whole, the email's two halves, and their words run together and one by one,
+    as zxcvbn hints."""
+    words: list[str] = []
+    for item in about:
+        text = (item or "").lower()[:MAX_PASSWORD_LENGTH]
+        for piece in (text, *text.split("@")):
+            parts = [w for w in re.split(r"[^a-z0-9]+", piece) if w]
+            words.extend([piece, "".join(parts), *(w for w in parts if len(w) >= 3)])
+    return words
+
+
+def _too_guessable(warning: str) -> str:
+    why = f": {warning[:1].lower()}{warning[1:].rstrip('.')}." if warning else "."
+    return (
+        f"This password is too easy to guess{why} Try a few unrelated words together, or let "
+        "your browser suggest one."
+    )
 
 
 def hash_password(password: str) -> str:
@@ -136,7 +188,7 @@ def sign_up(
     """Create an account. Raises AccountError with a field-specific message on bad input."""
     normalized = normalize_email(email)
     name = clean_display_name(display_name)
-    check_password_rules(password)
+    check_password_rules(password, about=(normalized, name))
     if session.exec(select(User).where(User.email == normalized)).first() is not None:
         raise AccountError("An account with that email already exists. Log in instead.", "email")
     user = User(
@@ -408,9 +460,9 @@ def _notify_password_changed(session: Session, user: User, now: datetime) -> int
     return result.email_notification_id if result else None
 
 
-def _new_password(password: str) -> None:
+def _new_password(password: str, user: User) -> None:
     try:
-        check_password_rules(password)
+        check_password_rules(password, about=(user.email, user.display_name))
     except AccountError as error:
         raise AccountError(error.message, "new_password") from None
 
@@ -439,7 +491,7 @@ def change_password(
     if not _password_matches(user.password_hash, current_password):
         _record_failure(session, user.email, now)
         raise AccountError("That is not your current password.", "current_password")
-    _new_password(new_password)
+    _new_password(new_password, user)
     if new_password == current_password:
         raise AccountError("Choose a password different from your current one.", "new_password")
     user.password_hash = hash_password(new_password)
@@ -565,7 +617,7 @@ def request_sign_up(
     now = now or utcnow()
     normalized = normalize_email(email)
     name = clean_display_name(display_name)
-    check_password_rules(password)
+    check_password_rules(password, about=(normalized, name))
     password_hash = hash_password(password)  # in both branches: the same time either way
     user = session.exec(select(User).where(User.email == normalized)).first()
     if user is not None:
@@ -660,10 +712,10 @@ def reset_password(
     account ends (this browser logs in afresh), the lockout is lifted and a notice is emailed."""
     now = now or utcnow()
     row = _usable_link(session, token, PASSWORD_RESET, now)
-    _new_password(new_password)
     user = session.get(User, row.user_id) if row.user_id else None
     if user is None or user.id is None:
         raise AccountError("This link has expired or was already used. Ask for a new one.", "token")
+    _new_password(new_password, user)
     _use_link(session, row, now)
     table = AccountToken.__table__  # type: ignore[attr-defined]
     session.execute(  # older links of this account stop working too

@@ -9,26 +9,61 @@ browser can never reach somebody else's address: missing and not-yours read the 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
+from functools import cache
 
+import pycountry
 from sqlmodel import Session, col, select
 
 from sneakers_app.models import Address
 
 MAX_ADDRESSES = 10
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
-_COUNTRY = re.compile(r"^[A-Z]{2}$")
+# The fields in the order the form shows them: the first error is the one a reader meets first.
+_FORM_ORDER = ("full_name", "line1", "line2", "city", "region", "postal_code", "country")
 _US_ZIP = re.compile(r"^\d{5}(-\d{4})?$")
 _POSTAL = re.compile(r"^[A-Z0-9][A-Z0-9 -]{1,9}$")
 
 
 class AddressError(Exception):
-    """A refusal with a message for the person; `field` names the form field it belongs to."""
+    """A refusal with a message for the person. `errors` maps each form field that is wrong to
+    its message (every one at once, so the form can show them all); `field` and `message` are
+    the first of them, or the one refusal that belongs to no field (`field` is then "")."""
 
-    def __init__(self, message: str, field: str = "") -> None:
+    def __init__(self, message: str, field: str = "", errors: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        one = {field: message} if field else {}
+        self.errors: dict[str, str] = dict(errors) if errors else one
+
+    @classmethod
+    def of_fields(cls, errors: dict[str, str]) -> AddressError:
+        field, message = next(iter(errors.items()))
+        return cls(message, field, errors)
+
+
+@cache
+def country_choices() -> tuple[tuple[str, str], ...]:
+    """Every ISO 3166-1 country as (alpha-2 code, the name people use), sorted by that name the
+    way a reader expects ("Åland Islands" next to "Albania", "South Korea" under S)."""
+
+    def sort_key(choice: tuple[str, str]) -> str:
+        folded = unicodedata.normalize("NFKD", choice[1])
+        return "".join(c for c in folded if not unicodedata.combining(c)).casefold()
+
+    choices = [
+        (country.alpha_2, getattr(country, "common_name", None) or country.name)
+        for country in pycountry.countries
+    ]
+    return tuple(sorted(choices, key=sort_key))
+
+
+def country_name(code: str) -> str:
+    """The name shown for a stored code ("GB" -> "United Kingdom"); the code itself when
+    pycountry does not know it (an address saved before countries came from the list)."""
+    return dict(country_choices()).get(code, code)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,26 +79,50 @@ class AddressInput:
     country: str = "US"
 
     def clean(self) -> AddressInput:
-        country = _text(self.country, "country", "Country", 2, 2).upper()
-        if not _COUNTRY.match(country):
-            raise AddressError("Use the two-letter country code, like US or GB.", "country")
-        postal = _text(self.postal_code, "postal_code", "Postal code", 2, 10).upper()
-        if country == "US" and not _US_ZIP.match(postal):
-            raise AddressError("A US ZIP code has 5 digits, like 10001.", "postal_code")
-        if country != "US" and not _POSTAL.match(postal):
-            raise AddressError("Enter the postal code in letters and digits.", "postal_code")
-        region = _text(self.region, "region", "State / region", 0, 100).upper()
-        if country == "US" and not re.fullmatch(r"[A-Z]{2}", region):
-            raise AddressError("Use the two-letter state code, like NY.", "region")
+        """Checks every field and refuses with all of their errors at once."""
+        errors: dict[str, str] = {}
+
+        def text(field: str, label: str, min_len: int, max_len: int) -> str:
+            try:
+                return _text(getattr(self, field), field, label, min_len, max_len)
+            except AddressError as error:
+                errors[field] = error.message
+                return ""
+
+        full_name = text("full_name", "Full name", 2, 120)
+        line1 = text("line1", "Street address", 3, 200)
+        line2 = text("line2", "Apartment, suite", 0, 200)
+        city = text("city", "City", 2, 100)
+        country = _country(self.country, errors)
+        postal = text("postal_code", "Postal code", 2, 10).upper()
+        if postal and country == "US" and not _US_ZIP.match(postal):
+            errors["postal_code"] = "A US ZIP code has 5 digits, like 10001."
+        elif postal and country != "US" and not _POSTAL.match(postal):
+            errors["postal_code"] = "Enter the postal code in letters and digits."
+        region = text("region", "State / region", 0, 100).upper()
+        if country == "US" and "region" not in errors and not re.fullmatch(r"[A-Z]{2}", region):
+            errors["region"] = "Use the two-letter state code, like NY."
+        if errors:
+            raise AddressError.of_fields({f: errors[f] for f in _FORM_ORDER if f in errors})
         return AddressInput(
-            full_name=_text(self.full_name, "full_name", "Full name", 2, 120),
-            line1=_text(self.line1, "line1", "Street address", 3, 200),
-            line2=_text(self.line2, "line2", "Apartment, suite", 0, 200),
-            city=_text(self.city, "city", "City", 2, 100),
+            full_name=full_name,
+            line1=line1,
+            line2=line2,
+            city=city,
             region=region,
             postal_code=postal,
             country=country,
         )
+
+
+def _country(value: object, errors: dict[str, str]) -> str:
+    """An ISO 3166-1 alpha-2 code pycountry knows ("gb" -> "GB"); anything else is refused."""
+    code = value.strip().upper() if isinstance(value, str) else ""
+    if not code:
+        errors["country"] = "Choose the country."
+    elif len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
+        errors["country"] = "Choose a country from the list."
+    return code
 
 
 def _text(value: object, field: str, label: str, min_len: int, max_len: int) -> str:

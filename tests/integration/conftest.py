@@ -16,6 +16,7 @@ import httpx
 import pytest
 import stripe
 
+from sneakers_app import db, redis_client, settings
 from sneakers_app.services import payments
 from sneakers_app.settings import LOCALSTRIPE_KEY, Settings
 from tests.support import servers
@@ -118,3 +119,25 @@ def webhook_receiver(
     yield receiver
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def app_db(
+    database_url: str, redis_server: servers.RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """The app's own engine and Redis client (what `session_scope()` in a handler uses),
+    pointed at this test's database and redis-server."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("REDIS_URL", redis_server.url)
+    caches: list[Any] = [
+        settings.get_settings,
+        db.get_db_engine,
+        redis_client.get_redis,
+        redis_client.get_matching_engine,
+    ]
+    for cache in caches:
+        cache.cache_clear()
+    yield
+    db.get_db_engine().dispose()
+    for cache in caches:
+        cache.cache_clear()

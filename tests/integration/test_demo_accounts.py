@@ -18,6 +18,8 @@ from sneakers_app.services import accounts
 from sneakers_app.settings import PROJECT_ROOT
 from tests.support.production import PRODUCTION_SETTINGS
 
+MEMBER_PASSWORD = "plum kettle marathon"
+
 PRODUCTION = {
     **PRODUCTION_SETTINGS,
     "ENVIRONMENT": "production",
@@ -108,7 +110,7 @@ def test_create_staff_reads_the_password_from_staff_password(
         )
         assert result.user.is_staff and not result.user.totp_enrolled
     # A password on the command line (shell history, `ps`) is not accepted.
-    flag = cli("create-staff", "x@example.com", "--password", "p" * 12, env=env)
+    flag = cli("create-staff", "x@example.com", "--password", MEMBER_PASSWORD, env=env)
     assert flag.returncode != 0
 
 
@@ -117,7 +119,7 @@ def test_create_staff_promotes_an_existing_member_without_a_password(
 ) -> None:
     with Session(engine) as session:
         accounts.sign_up(
-            session=session, email="m@example.com", display_name="Member", password="p" * 12
+            session=session, email="m@example.com", display_name="Member", password=MEMBER_PASSWORD
         )
         session.commit()
     done = cli(
@@ -135,11 +137,11 @@ def test_reset_second_factor_for_a_lost_authenticator(database_url: str, engine:
             session=session,
             email="lost@example.com",
             display_name="Lost",
-            password="p" * 12,
+            password=MEMBER_PASSWORD,
             is_staff=True,
         )
         accounts.enable_totp(session=session, user_id=staff.id, secret=pyotp.random_base32())
-        login = accounts.log_in(session=session, email="lost@example.com", password="p" * 12)
+        login = accounts.log_in(session=session, email="lost@example.com", password=MEMBER_PASSWORD)
         session.commit()
     env = {"ENVIRONMENT": "test", "DATABASE_URL": database_url}
     assert cli("reset-second-factor", "nobody@example.com", env=env).returncode == 2

@@ -12,7 +12,6 @@ import asyncio
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ import pytest
 from reflex.state import BaseState
 from sqlmodel import select
 
-from sneakers_app import db, redis_client, settings
+from sneakers_app import db
 from sneakers_app.models import User, UserSession, utcnow
 from sneakers_app.services import accounts, addresses, orders, payments
 from state.account import AccountState
@@ -40,33 +39,10 @@ from state.selling import SellerState
 from state.staff import VerificationState
 from tests.support import factories
 from tests.support.reflex_events import NoSuchEvent, Tab
-from tests.support.servers import RedisServer
 
 PASSWORD = "a long enough password"
 IBAN = "GB33BUKB20201555555555"
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def app_db(
-    database_url: str, redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[None]:
-    """The app's own engine and Redis client (what `session_scope()` in a handler uses),
-    pointed at this test's database and redis-server."""
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("REDIS_URL", redis_server.url)
-    caches: list[Any] = [
-        settings.get_settings,
-        db.get_db_engine,
-        redis_client.get_redis,
-        redis_client.get_matching_engine,
-    ]
-    for cache in caches:
-        cache.cache_clear()
-    yield
-    db.get_db_engine().dispose()
-    for cache in caches:
-        cache.cache_clear()
 
 
 def _email(user_id: int) -> str:

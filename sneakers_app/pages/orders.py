@@ -16,8 +16,10 @@ from components.order_parts import (
     timeline_step,
     tracking_line,
 )
+from components.shipping_parts import seller_shipping_panel
 from sneakers_app import routes
 from state.orders import OrderDetailState, OrdersState
+from state.shipping import OrderShippingState
 
 
 def _list(rows: rx.Var, empty: rx.Component) -> rx.Component:
@@ -231,6 +233,7 @@ def _detail() -> rx.Component:
                 ),
                 section(
                     "Shipping",
+                    seller_shipping_panel(),
                     tracking_line(
                         "To authentication (seller)", s.inbound_tracking, "inbound-tracking"
                     ),
@@ -263,4 +266,4 @@ def order_page() -> rx.Component:
 
 # Registered by the app module with these pages.
 ORDERS_ON_LOAD = [OrdersState.on_load]
-ORDER_ON_LOAD = [OrderDetailState.on_load]
+ORDER_ON_LOAD = [OrderDetailState.on_load, OrderShippingState.on_load]

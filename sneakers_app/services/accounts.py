@@ -269,6 +269,20 @@ def user_for_token(
     return _public(user, user_session)
 
 
+def live_session(
+    *, session: Session, token: str, now: datetime | None = None
+) -> UserSession | None:
+    """The login a session token belongs to while it lasts (not revoked, not expired)."""
+    if not token or len(token) > 200:
+        return None
+    row = session.exec(
+        select(UserSession).where(UserSession.token_hash == _token_hash(token))
+    ).first()
+    if row is None or row.revoked_at is not None or row.expires_at <= (now or utcnow()):
+        return None
+    return row
+
+
 def log_out(*, session: Session, token: str) -> None:
     if not token:
         return

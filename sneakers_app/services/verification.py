@@ -41,6 +41,8 @@ QUEUES = {
     "to_inspect": ("received", "authenticating"),
     "to_ship": ("authenticated",),
     "in_transit": ("shipped_to_buyer",),
+    # failed for good (buyer refunded): the pair waits to be shipped back to its seller
+    "to_return": ("returning_to_seller",),
 }
 MAX_NOTES = 2000
 MAX_REASON = 500
@@ -285,6 +287,42 @@ def ship_to_buyer(
             kind=Kind.SHIPPED_TO_BUYER,
             order=order,
             key="b",
+            tracking=tracking,
+        ),
+    )
+    return StepResult(order_id=order_id, status=order.status, changed=True, emails=emails)
+
+
+def ship_back_to_seller(
+    *, session: Session, staff_id: int, order_id: int, tracking: str, now: datetime | None = None
+) -> StepResult:
+    """A pair that failed authentication for good (the buyer already refunded) leaves the centre
+    for its seller with its own tracking number; the seller is told the number."""
+    require_staff(session, staff_id)
+    tracking = clean_tracking(tracking)
+    order = lock_order(session, order_id)
+    require_no_conflict(order, staff_id)
+    if order.status == "returned_to_seller" and order.return_tracking == tracking:
+        return StepResult(order_id=order_id, status=order.status, changed=False)
+    if order.status != "returning_to_seller":
+        raise OrderError("Only a pair that failed authentication for good is shipped back.")
+    order.return_tracking = tracking
+    transition(
+        session=session,
+        order=order,
+        to_status="returned_to_seller",
+        actor_kind="staff",
+        actor_id=staff_id,
+        now=now,
+        reason=f"Shipped back to the seller, tracking {tracking}",
+    )
+    emails = _emails(
+        _notify(
+            session,
+            user_id=order.seller_id,
+            kind=Kind.ITEM_RETURNED,
+            order=order,
+            key="s",
             tracking=tracking,
         ),
     )

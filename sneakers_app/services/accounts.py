@@ -273,14 +273,7 @@ def live_session(
     *, session: Session, token: str, now: datetime | None = None
 ) -> UserSession | None:
     """The login a session token belongs to while it lasts (not revoked, not expired)."""
-    if not token or len(token) > 200:
-        return None
-    row = session.exec(
-        select(UserSession).where(UserSession.token_hash == _token_hash(token))
-    ).first()
-    if row is None or row.revoked_at is not None or row.expires_at <= (now or utcnow()):
-        return None
-    return row
+    return _live_session(session, token, now or utcnow())
 
 
 def log_out(*, session: Session, token: str) -> None:

@@ -42,6 +42,7 @@ from sneakers_app.vocabulary import OrderStatus
 # --- the order code -------------------------------------------------------------------------
 
 ORDER_CODE_PREFIX = "SNK-"
+MAX_ORDER_ID = 2**31 - 1  # the id column's range (PostgreSQL `integer`)
 _CODE = re.compile(r"#?(?:SNK[-\s]?)?(\d{1,12})", re.IGNORECASE)
 
 
@@ -59,7 +60,7 @@ def parse_order_code(text: object) -> int | None:
     if found is None:
         return None
     order_id = int(found.group(1))
-    return order_id if order_id > 0 else None
+    return order_id if 0 < order_id <= MAX_ORDER_ID else None
 
 
 # --- addresses ------------------------------------------------------------------------------
@@ -228,7 +229,9 @@ def label_for(
     seller only; the buyer's and the return label to staff who are no party to the order. A
     label is printable only while its parcel is to be sent or on its way."""
     label_kind = _parse_kind(kind)
-    if not isinstance(order_id, int) or isinstance(order_id, bool) or order_id <= 0:
+    if not isinstance(order_id, int) or isinstance(order_id, bool):
+        raise OrderError("Order not found.")
+    if not 0 < order_id <= MAX_ORDER_ID:
         raise OrderError("Order not found.")
     order = session.get(Order, order_id, populate_existing=True)
     if order is None:

@@ -1,4 +1,5 @@
-"""The seller's shipping panel on /orders/[order_id]: where to send the pair and its label."""
+"""The seller's shipping panel on /orders/[order_id]: where to send the pair and its label, and
+the tracking of a failed pair on its way back."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ class OrderShippingState(SessionState):
     code: str = ""
     ship_to: list[str] = []
     label_href: str = ""
+    return_tracking: str = ""
 
     @rx.event
     def on_load(self) -> None:
@@ -35,4 +37,6 @@ class OrderShippingState(SessionState):
         self.shown = True
         self.code = shipping.code
         self.ship_to = list(shipping.ship_to)
-        self.label_href = get_settings().API_URL.rstrip("/") + shipping.label_link
+        if shipping.label_link:
+            self.label_href = get_settings().API_URL.rstrip("/") + shipping.label_link
+        self.return_tracking = shipping.return_tracking

@@ -314,28 +314,39 @@ def label_from_link(
 
 @dataclass(frozen=True, kw_only=True)
 class SellerShipping:
-    """What a seller's order page shows while the pair is theirs to send."""
+    """What a seller's order page shows of the parcels: while the pair is theirs to send, where
+    it goes and the link to its label; after a failed authentication, the return's tracking."""
 
     code: str
     ship_to: tuple[str, ...]
     label_link: str
+    return_tracking: str
 
 
 def seller_shipping(
     *, session: Session, token: str, order_id: object, now: datetime | None = None
 ) -> SellerShipping | None:
-    """Where the seller of `order_id` ships and the link to their label; None when the login
-    is not the order's seller or the pair is not theirs to send (any more)."""
+    """The shipping panel of `order_id` for the login of `token`; None unless the login is the
+    order's seller and there is something to show."""
+    login = accounts.live_session(session=session, token=token, now=now)
+    if login is None or not isinstance(order_id, int) or not 0 < order_id <= MAX_ORDER_ID:
+        return None
+    order = session.get(Order, order_id)
+    if order is None or order.seller_id != login.user_id:
+        return None
     try:
         link = label_link(
             session=session, token=token, order_id=order_id, kind=LabelKind.SELLER, now=now
         )
     except OrderError:
+        link = ""
+    if not link and not order.return_tracking:
         return None
     return SellerShipping(
-        code=order_code(order_id if isinstance(order_id, int) else 0),
-        ship_to=tuple(centre_address().lines()),
+        code=order_code(order_id),
+        ship_to=tuple(centre_address().lines()) if link else (),
         label_link=link,
+        return_tracking=order.return_tracking or "",
     )
 
 

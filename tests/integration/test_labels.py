@@ -170,6 +170,12 @@ def test_the_label_route_serves_the_login_it_was_made_for_and_404s_everyone_else
     assert answer.headers["content-type"] == "application/pdf"
     assert answer.headers["cache-control"] == "private, no-store"
     assert answer.content.startswith(b"%PDF-")
+    with session_scope(mk.db) as s:
+        panel = labels.seller_shipping(session=s, token=token, order_id=order_id)
+        assert panel is not None and panel.ship_to == tuple(labels.centre_address().lines())
+        assert panel.code == labels.order_code(order_id) and panel.return_tracking == ""
+        buyer_token = _log_in(mk, buyer)
+        assert labels.seller_shipping(session=s, token=buyer_token, order_id=order_id) is None
     # Another member cannot get a link, and cannot reuse or bend the seller's.
     with pytest.raises(orders.OrderError, match="Order not found"):
         _link(mk, _log_in(mk, buyer), order_id, "seller")
@@ -313,6 +319,10 @@ def test_a_failed_pair_is_shipped_back_with_its_own_tracking_and_the_seller_told
             )
         ).all()
     assert len(told) == 1 and "1Z999AA10123456790" in told[0].body
+    with session_scope(mk.db) as s:
+        panel = labels.seller_shipping(session=s, token=_log_in(mk, seller), order_id=order_id)
+    assert panel is not None and panel.return_tracking == "1Z999AA10123456790"
+    assert panel.label_link == "" and panel.ship_to == ()
     assert mk.send_emails() >= 1
     assert any(b"1Z999AA10123456790" in m.data for m in mk.smtp.messages)
     mk.books_balance()

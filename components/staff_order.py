@@ -240,6 +240,12 @@ def label_button(text: str) -> rx.Component:
             is_external=True,
             id="label-link",
         ),
+        rx.cond(
+            S.d_label_note != "",
+            rx.callout(
+                S.d_label_note, icon="printer", color_scheme="amber", size="1", id="label-note"
+            ),
+        ),
     )
 
 

@@ -76,6 +76,7 @@ class VerificationState(SessionState):
     # the signed link of the label staff print for the order's next parcel ("" when none)
     d_label_href: str = ""
     d_label_kind: str = ""
+    d_label_note: str = ""  # why the label cannot be printed
     d_appeal: bool = False
     # why this staff member may not act on the selected order (they bought or sold it)
     d_conflict: str = ""
@@ -216,9 +217,14 @@ class VerificationState(SessionState):
         self.search = ""
         self.search_note = ""
         self._reset_form()
-        if self._load_order(staff, order_id):
-            return rx.scroll_to("order-panel")
-        return None
+        if not self._load_order(staff, order_id):
+            return None
+        queue = verification.queue_of(self.d_status)
+        if queue is not None:  # show the queue the pair is in, with the pair chosen
+            self.view = "queues"
+            self.queue_name = queue
+            self._load_queue(staff)
+        return rx.scroll_to("order-panel")
 
     @rx.event
     def refresh(self) -> EventSpec | None:
@@ -276,6 +282,7 @@ class VerificationState(SessionState):
         kind = labels.staff_label_kind(status)
         self.d_label_kind = kind or ""
         self.d_label_href = ""
+        self.d_label_note = ""
         if kind is None:
             return
         try:
@@ -283,7 +290,8 @@ class VerificationState(SessionState):
                 path = labels.label_link(
                     session=session, token=self.auth_token, order_id=order_id, kind=kind
                 )
-        except OrderError:
+        except OrderError as exc:
+            self.d_label_note = exc.message
             return
         self.d_label_href = get_settings().API_URL.rstrip("/") + path
 

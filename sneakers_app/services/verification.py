@@ -62,6 +62,11 @@ class Checklist:
         return all((self.box_ok, self.stitching_ok, self.materials_ok, self.tags_ok, self.size_ok))
 
 
+def queue_of(status: str) -> str | None:
+    """The console queue an order in this status waits in, if any."""
+    return next((name for name, statuses in QUEUES.items() if status in statuses), None)
+
+
 def queue_counts(*, session: Session, staff_id: int) -> dict[str, int]:
     require_staff(session, staff_id)
     counts = dict.fromkeys(QUEUES, 0)

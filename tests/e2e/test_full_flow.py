@@ -31,6 +31,7 @@ from tests.e2e.test_product_live import (
 
 TRACKING_IN = "1Z999AA10123456784"
 TRACKING_OUT = "9400100000000000000001"
+TRACKING_BACK = "9400100000000000000002"
 
 
 @pytest.fixture(scope="module")
@@ -208,7 +209,12 @@ def test_fail_refunds_the_buyer_and_penalises_the_seller(
     seller_page.goto(f"{live_app.url}/sell")
     seller_page.locator(f"#accept-{order_id}").click()
     seller_page.locator("#accept-confirm").click()
-    wait_for(lambda: status(db, order_id) == "returned_to_seller")
+    wait_for(lambda: status(db, order_id) == "returning_to_seller")
+    # Staff ship the pair back to the seller with its own tracking number.
+    staff_open(staff_page, live_app, "to-return", order_id)
+    staff_page.locator("#ship-tracking").fill(TRACKING_BACK)
+    staff_page.locator("#ship-back-button").click()
+    expect(staff_page.locator("#order-status")).to_contain_text("Returned to the seller")
     seller_page.goto(f"{live_app.url}/orders/{order_id}")
     penalty = fees.penalty_for(market.ask_price_cents)
     expect(seller_page.locator("#order-status")).to_contain_text("Returned to the seller")

@@ -167,7 +167,7 @@ def queue_list() -> rx.Component:
             rx.form(
                 rx.input(
                     rx.input.slot(rx.icon("search", size=14)),
-                    placeholder="Scan a label, or filter by order #, product or tracking",
+                    placeholder="Scan a label, or filter the queue",
                     value=VerificationState.search,
                     on_change=VerificationState.set_search,
                     max_length=100,

@@ -23,6 +23,7 @@ from sneakers_app.services import addresses, labels
 from sneakers_app.services import market as market_service
 from tests.e2e.conftest import DESKTOP, OUTPUT_DIR, PHONE, LiveApp, pass_second_factor, shoot
 from tests.e2e.test_full_flow import (
+    fail_and_accept,
     receive_and_start,
     ship_to_authentication,
     staff_member,
@@ -153,16 +154,7 @@ def test_label_scan_and_return_to_the_seller(
     staff_page.evaluate("window.scrollTo(0, 0)")
     shoot(staff_page, "labels-console-scanned-desktop")
     receive_and_start(staff_page)
-    staff_page.locator("#check-box").click()
-    staff_page.locator("#fail-reason").fill("Heel stitching does not match retail pairs.")
-    staff_page.locator("#fail-button").click()
-    expect(staff_page.locator("#order-status")).to_have_text("Failed authentication")
-
-    # The seller accepts the result: the buyer is refunded, the pair waits to go back.
-    seller_page.goto(f"{live_app.url}/sell")
-    seller_page.locator(f"#accept-{order_id}").click()
-    seller_page.locator("#accept-confirm").click()
-    wait_for(lambda: status(db, order_id) == "returning_to_seller")
+    fail_and_accept(staff_page, seller_page, live_app, db, order_id)
 
     staff_page.locator("#console-refresh").click()
     staff_page.locator("#queue-to-return").click()

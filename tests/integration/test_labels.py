@@ -236,9 +236,7 @@ def test_the_console_finds_an_order_by_its_scanned_code(
         verification_views.find_order(session=s, staff_id=seller, text=str(order_id))
 
 
-def _failed_for_good(mk: Market, order_id: int, seller: int, staff: int) -> datetime:
-    """Failed, not appealed, the appeal window over: returns the moment it became final."""
-    mk.to_authenticating(order_id, seller, staff)
+def _fail(mk: Market, order_id: int, staff: int) -> None:
     mk.step(
         vf.decide,
         staff_id=staff,
@@ -247,6 +245,12 @@ def _failed_for_good(mk: Market, order_id: int, seller: int, staff: int) -> date
         passed=False,
         reason="Stitching does not match retail pairs",
     )
+
+
+def _failed_for_good(mk: Market, order_id: int, seller: int, staff: int) -> datetime:
+    """Failed, not appealed, the appeal window over: returns the moment it became final."""
+    mk.to_authenticating(order_id, seller, staff)
+    _fail(mk, order_id, staff)
     deadline = mk.order(order_id).appeal_deadline
     assert deadline is not None
     later = deadline + timedelta(seconds=1)
@@ -333,14 +337,7 @@ def test_only_a_pair_failed_for_good_is_shipped_back(
 ) -> None:
     order_id, seller, _buyer, staff = sale
     mk.to_authenticating(order_id, seller, staff)
-    mk.step(
-        vf.decide,
-        staff_id=staff,
-        order_id=order_id,
-        checklist=BAD_STITCHING,
-        passed=False,
-        reason="Stitching",
-    )
+    _fail(mk, order_id, staff)
     # Still in the appeal window: the pair stays at the centre, and no status skips the return.
     with pytest.raises(orders.OrderError, match="failed authentication for good"):
         mk.step(

@@ -21,6 +21,7 @@ from sneakers_app.services import outbox
 from sneakers_app.services.notifications import Kind
 from sneakers_app.services.orders import (
     APPEAL_WINDOW,
+    IllegalTransition,
     OrderError,
     aware,
     lock_order,
@@ -305,7 +306,7 @@ def _send_parcel(
     if order.status == leg.to_status:
         return StepResult(order_id=order_id, status=order.status, changed=False)
     if order.status != leg.from_status:
-        raise OrderError(leg.refusal)
+        raise IllegalTransition(leg.refusal)
     to_buyer = leg is _TO_BUYER
     if to_buyer:
         order.outbound_tracking = tracking

@@ -9,6 +9,8 @@ import reflex as rx
 from state.shipping import OrderShippingState
 
 S = OrderShippingState
+ON_LOAD = OrderShippingState.on_load
+"""Loads the panel with the order page (the page registers it with its own)."""
 
 
 def _ship_to_centre() -> rx.Component:

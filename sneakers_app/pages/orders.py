@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from components import shipping_parts
 from components.layout import page
 from components.order_parts import (
     empty_state,
@@ -16,10 +17,8 @@ from components.order_parts import (
     timeline_step,
     tracking_line,
 )
-from components.shipping_parts import seller_shipping_panel
 from sneakers_app import routes
 from state.orders import OrderDetailState, OrdersState
-from state.shipping import OrderShippingState
 
 
 def _list(rows: rx.Var, empty: rx.Component) -> rx.Component:
@@ -233,7 +232,7 @@ def _detail() -> rx.Component:
                 ),
                 section(
                     "Shipping",
-                    seller_shipping_panel(),
+                    shipping_parts.seller_shipping_panel(),
                     tracking_line(
                         "To authentication (seller)", s.inbound_tracking, "inbound-tracking"
                     ),
@@ -266,4 +265,4 @@ def order_page() -> rx.Component:
 
 # Registered by the app module with these pages.
 ORDERS_ON_LOAD = [OrdersState.on_load]
-ORDER_ON_LOAD = [OrderDetailState.on_load, OrderShippingState.on_load]
+ORDER_ON_LOAD = [OrderDetailState.on_load, shipping_parts.ON_LOAD]

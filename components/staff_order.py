@@ -95,9 +95,38 @@ def facts_grid() -> rx.Component:
         fact("Buyer", S.d_buyer, detail=S.d_buyer_email),
         fact("Inbound tracking", S.d_inbound, mono=True, id="fact-inbound"),
         fact("Outbound tracking", S.d_outbound, mono=True, id="fact-outbound"),
+        rx.cond(S.d_return != "", fact("Return tracking", S.d_return, mono=True, id="fact-return")),
         columns=rx.breakpoints(initial="2", md="4"),
         spacing="4",
         row_gap="16px",
+        width="100%",
+    )
+
+
+def address_fact(label: str, lines: rx.Var, id: str) -> rx.Component:
+    return rx.vstack(
+        rx.text(label, size="1", color="var(--gray-10)", weight="medium"),
+        rx.cond(
+            lines.length() > 0,
+            rx.vstack(
+                rx.foreach(lines, lambda line: rx.text(line, size="2", overflow_wrap="anywhere")),
+                spacing="0",
+            ),
+            rx.text("No address on file", size="2", color="var(--red-11)"),
+        ),
+        spacing="1",
+        min_width="0",
+        id=id,
+    )
+
+
+def addresses() -> rx.Component:
+    """Where the pair goes, and where it returns after a failure (snapshots of the match)."""
+    return rx.grid(
+        address_fact("Ship to (buyer)", S.d_buyer_address, "buyer-address"),
+        address_fact("Return to (seller)", S.d_seller_address, "seller-address"),
+        columns=rx.breakpoints(initial="1", sm="2"),
+        spacing="4",
         width="100%",
     )
 
@@ -201,6 +230,52 @@ def action_button(label: str, icon: str, handler: rx.EventHandler, id: str) -> r
     return rx.button(rx.icon(icon, size=16), label, on_click=handler, size="3", id=id)
 
 
+def label_button(text: str) -> rx.Component:
+    """Opens the parcel's label (a PDF) in a new tab, to print."""
+    return rx.cond(
+        S.d_label_href != "",
+        rx.link(
+            rx.button(rx.icon("printer", size=16), text, variant="soft", size="3"),
+            href=S.d_label_href,
+            is_external=True,
+            id="label-link",
+        ),
+        rx.cond(
+            S.d_label_note != "",
+            rx.callout(
+                S.d_label_note, icon="printer", color_scheme="amber", size="1", id="label-note"
+            ),
+        ),
+    )
+
+
+def ship_form(title: str, label_text: str, button: rx.Component) -> rx.Component:
+    """A parcel leaving the centre: print its label, then the carrier's tracking number."""
+    return rx.vstack(
+        rx.text(title, size="3", weight="bold"),
+        label_button(label_text),
+        rx.flex(
+            rx.input(
+                placeholder="Carrier tracking number",
+                value=S.tracking,
+                on_change=S.set_tracking,
+                max_length=60,
+                size="3",
+                flex="1",
+                min_width="220px",
+                id="ship-tracking",
+            ),
+            button,
+            spacing="3",
+            wrap="wrap",
+            width="100%",
+        ),
+        field_error(S.tracking_error, "ship-tracking-error"),
+        spacing="2",
+        width="100%",
+    )
+
+
 def next_action() -> rx.Component:
     return rx.match(
         S.d_status,
@@ -223,27 +298,20 @@ def next_action() -> rx.Component:
         ("authenticating", inspection_form()),
         (
             "authenticated",
-            rx.vstack(
-                rx.text("Ship the pair to the buyer", size="3", weight="bold"),
-                rx.flex(
-                    rx.input(
-                        placeholder="Carrier tracking number",
-                        value=S.tracking,
-                        on_change=S.set_tracking,
-                        max_length=60,
-                        size="3",
-                        flex="1",
-                        min_width="220px",
-                        id="ship-tracking",
-                    ),
-                    action_button("Ship to buyer", "send", S.ship_to_buyer, "ship-button"),
-                    spacing="3",
-                    wrap="wrap",
-                    width="100%",
+            ship_form(
+                "Ship the pair to the buyer",
+                "Print buyer label",
+                action_button("Ship to buyer", "send", S.ship_to_buyer, "ship-button"),
+            ),
+        ),
+        (
+            "returning_to_seller",
+            ship_form(
+                "Ship the pair back to the seller",
+                "Print return label",
+                action_button(
+                    "Ship back to seller", "undo-2", S.ship_back_to_seller, "ship-back-button"
                 ),
-                field_error(S.tracking_error, "ship-tracking-error"),
-                spacing="2",
-                width="100%",
             ),
         ),
         (
@@ -357,6 +425,7 @@ def order_panel() -> rx.Component:
             order_header(),
             rx.separator(size="4"),
             facts_grid(),
+            addresses(),
             rx.separator(size="4"),
             rx.cond(
                 S.d_conflict != "",

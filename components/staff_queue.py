@@ -13,6 +13,7 @@ QUEUES = [
     ("appeals", "Appeals", "scale"),
     ("to_ship", "To ship", "send"),
     ("in_transit", "In transit", "truck"),
+    ("to_return", "To return", "undo-2"),
 ]
 
 
@@ -140,6 +141,11 @@ def empty_queue() -> rx.Component:
                     ("to_inspect", "Received pairs wait here for an inspector."),
                     ("appeals", "Failed pairs a seller appealed wait here for a second opinion."),
                     ("to_ship", "Authenticated pairs wait here to be shipped to the buyer."),
+                    (
+                        "to_return",
+                        "Pairs that failed authentication for good wait here to go back to "
+                        "their sellers.",
+                    ),
                     "Pairs on their way to buyers appear here until delivered.",
                 ),
                 size="2",
@@ -158,15 +164,29 @@ def empty_queue() -> rx.Component:
 def queue_list() -> rx.Component:
     return rx.card(
         rx.vstack(
-            rx.input(
-                rx.input.slot(rx.icon("search", size=14)),
-                placeholder="Filter by order #, product or tracking",
-                value=VerificationState.search,
-                on_change=VerificationState.set_search,
-                max_length=100,
-                size="2",
+            rx.form(
+                rx.input(
+                    rx.input.slot(rx.icon("search", size=14)),
+                    placeholder="Scan a label, or filter the queue",
+                    value=VerificationState.search,
+                    on_change=VerificationState.set_search,
+                    max_length=100,
+                    size="2",
+                    width="100%",
+                    name="search",
+                    id="queue-search",
+                ),
+                on_submit=VerificationState.find_scanned,
                 width="100%",
-                id="queue-search",
+            ),
+            rx.cond(
+                VerificationState.search_note != "",
+                rx.text(
+                    VerificationState.search_note,
+                    size="1",
+                    color="var(--red-11)",
+                    id="queue-search-note",
+                ),
             ),
             rx.cond(
                 VerificationState.visible_rows.length() > 0,

@@ -1,15 +1,17 @@
-"""HTTP endpoints beside the Reflex app: the Stripe webhook (and later the public API)."""
+"""HTTP endpoints beside the Reflex app: the Stripe webhook and shipping labels (and later the
+public API)."""
 
 from __future__ import annotations
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from sneakers_app import routes
 from sneakers_app.db import session_scope
-from sneakers_app.services import outbox, payments
+from sneakers_app.services import labels, outbox, payments
 
 MAX_WEBHOOK_BYTES = 512 * 1024
 
@@ -42,4 +44,43 @@ async def stripe_webhook(request: Request) -> JSONResponse:
     )
 
 
-api_app = Starlette(routes=[Route("/api/stripe/webhook", stripe_webhook, methods=["POST"])])
+def _label_pdf(order_id: int, kind: str, query: dict[str, str]) -> bytes | None:
+    with session_scope() as session:
+        label = labels.label_from_link(
+            session=session,
+            order_id=order_id,
+            kind=kind,
+            session_id=query.get("s", ""),
+            expires=query.get("e", ""),
+            signature=query.get("sig", ""),
+        )
+    return labels.render_pdf(label) if label is not None else None
+
+
+async def shipping_label(request: Request) -> Response:
+    """A label's PDF for the login its signed link was made for (`labels.label_link`), shown in
+    the browser's own viewer (inline), never cached; 404 for anything else."""
+    order_id = request.path_params["order_id"]
+    kind = request.path_params["kind"]
+    pdf = await run_in_threadpool(_label_pdf, order_id, kind, dict(request.query_params))
+    if pdf is None:
+        return PlainTextResponse("Not found", status_code=404)
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="label-{labels.order_code(order_id)}.pdf"',
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+api_app = Starlette(
+    routes=[
+        Route("/api/stripe/webhook", stripe_webhook, methods=["POST"]),
+        Route(
+            routes.LABEL.replace("{order_id}", "{order_id:int}"), shipping_label, methods=["GET"]
+        ),
+    ]
+)

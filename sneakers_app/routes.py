@@ -19,6 +19,8 @@ CONFIRM_SIGNUP = "/signup/confirm"
 FORGOT_PASSWORD = "/forgot-password"  # noqa: S105 (a route)
 RESET_PASSWORD = "/reset-password"  # noqa: S105 (a route)
 NOTIFICATION_PREFERENCES = "/account#preferences"
+# A shipping label's PDF, served by the backend (sneakers_app/api.py) by a signed link.
+LABEL = "/api/labels/{order_id}/{kind}.pdf"
 
 _PRODUCT_PREFIX = "/product/"
 _ORDER_PREFIX = "/orders/"
@@ -31,6 +33,10 @@ def product(slug: str) -> str:
 
 def order(order_id: int | str) -> str:
     return f"{_ORDER_PREFIX}{order_id}"
+
+
+def label(order_id: int, kind: str) -> str:
+    return LABEL.format(order_id=order_id, kind=kind)
 
 
 def product_image(image: str | None) -> str:

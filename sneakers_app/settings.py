@@ -50,6 +50,16 @@ class Settings(BaseSettings):
     SMTP_URL: str = ""
     EMAIL_FROM: str = "Sneakers Marketplace <no-reply@sneakers.local>"
 
+    # The authentication centre: where sellers ship, and the sender on the labels of pairs it
+    # ships on to buyers or back to sellers (services/labels.py).
+    AUTH_CENTRE_NAME: str = "Sneakers Authentication Centre"
+    AUTH_CENTRE_LINE1: str = "500 Harmon Meadow Blvd"
+    AUTH_CENTRE_LINE2: str = "Receiving dock 4"
+    AUTH_CENTRE_CITY: str = "Secaucus"
+    AUTH_CENTRE_REGION: str = "NJ"
+    AUTH_CENTRE_POSTAL_CODE: str = "07094"
+    AUTH_CENTRE_COUNTRY: str = "US"
+
     SESSION_TTL_HOURS: int = 24 * 14
     LOGIN_MAX_FAILURES: int = 5
     LOGIN_WINDOW_SECONDS: int = 15 * 60

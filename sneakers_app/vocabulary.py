@@ -59,9 +59,7 @@ ORDER_TRANSITIONS: Mapping[str, frozenset[OrderStatus]] = MappingProxyType(
         # A failure may be appealed once (back to authenticating, another inspector) until the
         # appeal deadline; then it is final: the buyer is refunded and the pair goes back.
         # A final failure waits for staff to ship the pair back (its own tracking number).
-        _O.AUTH_FAILED: frozenset(
-            {_O.AUTHENTICATING, _O.RETURNING_TO_SELLER, _O.RETURNED_TO_SELLER}
-        ),
+        _O.AUTH_FAILED: frozenset({_O.AUTHENTICATING, _O.RETURNING_TO_SELLER}),
         _O.RETURNING_TO_SELLER: frozenset({_O.RETURNED_TO_SELLER}),
         _O.AUTHENTICATED: frozenset({_O.SHIPPED_TO_BUYER}),
         _O.SHIPPED_TO_BUYER: frozenset({_O.DELIVERED}),

@@ -18,9 +18,10 @@ from reflex.event import EventSpec
 from sneakers_app import routes, vocabulary
 from sneakers_app.db import session_scope
 from sneakers_app.money import format_usd
-from sneakers_app.services import journal, saga, verification, verification_views
+from sneakers_app.services import journal, labels, saga, verification, verification_views
 from sneakers_app.services.orders import OrderError
 from sneakers_app.services.saga import StepResult
+from sneakers_app.settings import get_settings
 from state import staff_rows
 from state.base import SessionState
 from state.staff_rows import (
@@ -34,7 +35,7 @@ from state.staff_rows import (
 
 logger = logging.getLogger(__name__)
 
-QUEUE_NAMES = ("to_receive", "to_inspect", "appeals", "to_ship", "in_transit")
+QUEUE_NAMES = ("to_receive", "to_inspect", "appeals", "to_ship", "in_transit", "to_return")
 CHECKS = ("box_ok", "stitching_ok", "materials_ok", "tags_ok", "size_ok")
 MAX_NOTES = verification.MAX_NOTES
 MAX_REASON = verification.MAX_REASON
@@ -49,6 +50,7 @@ class VerificationState(SessionState):
     counts: dict[str, int] = {}
     rows: list[QueueRow] = []
     search: str = ""
+    search_note: str = ""
     # the selected order
     selected_id: int = 0
     d_product: str = ""
@@ -67,6 +69,14 @@ class VerificationState(SessionState):
     d_buyer_email: str = ""
     d_inbound: str = ""
     d_outbound: str = ""
+    d_return: str = ""
+    # where the pair goes (the buyer's address snapshotted at the match) and where it returns
+    d_buyer_address: list[str] = []
+    d_seller_address: list[str] = []
+    # the signed link of the label staff print for the order's next parcel ("" when none)
+    d_label_href: str = ""
+    d_label_kind: str = ""
+    d_label_note: str = ""  # why the label cannot be printed
     d_appeal: bool = False
     # why this staff member may not act on the selected order (they bought or sold it)
     d_conflict: str = ""
@@ -99,12 +109,11 @@ class VerificationState(SessionState):
         needle = self.search.strip().lower()
         if not needle:
             return self.rows
+        scanned = labels.parse_order_code(needle)
         return [
             r
             for r in self.rows
-            if needle in r.product.lower()
-            or needle in r.tracking.lower()
-            or needle.lstrip("#") == str(r.order_id)
+            if needle in r.product.lower() or needle in r.tracking.lower() or scanned == r.order_id
         ]
 
     @rx.var
@@ -186,6 +195,36 @@ class VerificationState(SessionState):
     @rx.event
     def set_search(self, value: str) -> None:
         self.search = str(value)[:100]
+        self.search_note = ""
+
+    @rx.event
+    def find_scanned(self, _form: dict[str, Any] | None = None) -> EventSpec | None:
+        """Enter in the search (a scanner types the label's code and Enter): open the order the
+        code names, whatever queue it is in."""
+        staff = self._staff_id()
+        if not isinstance(staff, int):
+            return staff
+        # The typed text as the form sent it (the input's own updates may still be on their way).
+        sent = (_form or {}).get("search")
+        typed = (sent if isinstance(sent, str) else self.search).strip()[:100]
+        if labels.parse_order_code(typed) is None:
+            return None
+        with session_scope() as session:
+            order_id = verification_views.find_order(session=session, staff_id=staff, text=typed)
+        if order_id is None:
+            self.search_note = f"No order {typed}."
+            return None
+        self.search = ""
+        self.search_note = ""
+        self._reset_form()
+        if not self._load_order(staff, order_id):
+            return None
+        queue = verification.queue_of(self.d_status)
+        if queue is not None:  # show the queue the pair is in, with the pair chosen
+            self.view = "queues"
+            self.queue_name = queue
+            self._load_queue(staff)
+        return rx.scroll_to("order-panel")
 
     @rx.event
     def refresh(self) -> EventSpec | None:
@@ -228,12 +267,33 @@ class VerificationState(SessionState):
         self.d_buyer_email = facts.buyer.email
         self.d_inbound = item.inbound_tracking
         self.d_outbound = item.outbound_tracking
+        self.d_return = item.return_tracking
+        self.d_buyer_address = list(facts.buyer_address)
+        self.d_seller_address = list(facts.seller_address)
+        self._load_label_link(item.order_id, item.status)
         self.d_appeal = item.is_appeal
         self.d_conflict = facts.conflict
         self.d_delivery_confirmed_by = ", ".join(facts.delivery_confirmed_by)
         self.events = staff_rows.event_rows(facts)
         self.inspections = staff_rows.inspection_rows(facts)
         return True
+
+    def _load_label_link(self, order_id: int, status: str) -> None:
+        kind = labels.staff_label_kind(status)
+        self.d_label_kind = kind or ""
+        self.d_label_href = ""
+        self.d_label_note = ""
+        if kind is None:
+            return
+        try:
+            with session_scope() as session:
+                path = labels.label_link(
+                    session=session, token=self.auth_token, order_id=order_id, kind=kind
+                )
+        except OrderError as exc:
+            self.d_label_note = exc.message
+            return
+        self.d_label_href = get_settings().API_URL.rstrip("/") + path
 
     def _reset_form(self) -> None:
         for name in CHECKS:
@@ -350,8 +410,9 @@ class VerificationState(SessionState):
             size_ok=self.size_ok,
         )
 
-    @rx.event
-    def ship_to_buyer(self) -> EventSpec | None:
+    def _ship(self, step: Callable[..., StepResult], done: str) -> EventSpec | None:
+        """A parcel leaves the centre with the tracking number typed; a malformed number is
+        shown under its field and kept there to be corrected."""
         if not self.tracking.strip():
             staff = self._staff_id()
             if not isinstance(staff, int):
@@ -360,11 +421,19 @@ class VerificationState(SessionState):
             return None
         tracking = self.tracking
         self.tracking_error = ""
-        result = self._act(verification.ship_to_buyer, "shipped to the buyer", tracking=tracking)
+        result = self._act(step, done, tracking=tracking)
         if self.action_error.startswith("Enter the carrier"):
             self.tracking_error, self.action_error = self.action_error, ""
             self.tracking = tracking
         return result
+
+    @rx.event
+    def ship_to_buyer(self) -> EventSpec | None:
+        return self._ship(verification.ship_to_buyer, "shipped to the buyer")
+
+    @rx.event
+    def ship_back_to_seller(self) -> EventSpec | None:
+        return self._ship(verification.ship_back_to_seller, "shipped back to the seller")
 
     @rx.event
     def mark_delivered(self) -> EventSpec | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from components import shipping_parts
 from components.layout import page
 from components.order_parts import (
     empty_state,
@@ -231,6 +232,7 @@ def _detail() -> rx.Component:
                 ),
                 section(
                     "Shipping",
+                    shipping_parts.seller_shipping_panel(),
                     tracking_line(
                         "To authentication (seller)", s.inbound_tracking, "inbound-tracking"
                     ),
@@ -263,4 +265,4 @@ def order_page() -> rx.Component:
 
 # Registered by the app module with these pages.
 ORDERS_ON_LOAD = [OrdersState.on_load]
-ORDER_ON_LOAD = [OrderDetailState.on_load]
+ORDER_ON_LOAD = [OrderDetailState.on_load, shipping_parts.ON_LOAD]

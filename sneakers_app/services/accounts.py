@@ -324,6 +324,13 @@ def user_for_token(
     return _public(user, user_session)
 
 
+def live_session(
+    *, session: Session, token: str, now: datetime | None = None
+) -> UserSession | None:
+    """The login a session token belongs to while it lasts (not revoked, not expired)."""
+    return _live_session(session, token, now or utcnow())
+
+
 def log_out(*, session: Session, token: str) -> None:
     if not token:
         return

@@ -99,7 +99,7 @@ class LedgerReport:
 
 
 # Which money must have moved once an order reaches each terminal state.
-REFUNDED_STATES = {"seller_did_not_ship", "returned_to_seller"}
+REFUNDED_STATES = {"seller_did_not_ship", "returning_to_seller", "returned_to_seller"}
 CHARGED_STATES = {
     "paid",
     "awaiting_shipment",

@@ -343,7 +343,9 @@ def finalize_failure(
     seller_id: int | None = None,
     client: stripe.StripeClient | None = None,
 ) -> StepResult:
-    """A failed inspection becomes final (seller accepted it, appeal denied or window passed)."""
+    """A failed inspection becomes final (seller accepted it, appeal denied or window passed):
+    the buyer is refunded, the seller penalised, and the pair waits for staff to ship it back
+    (`verification.ship_back_to_seller`)."""
     now = now or utcnow()
     order = lock_order(session, order_id)
     if seller_id is not None and order.seller_id != seller_id:
@@ -360,7 +362,7 @@ def finalize_failure(
     return _refund_and_penalise(
         session,
         order,
-        to_status="returned_to_seller",
+        to_status=OrderStatus.RETURNING_TO_SELLER,
         reason="The pair failed authentication and goes back to the seller.",
         actor_kind="seller" if seller_id else "system",
         actor_id=seller_id,

@@ -21,6 +21,7 @@ from sneakers_app.services import outbox
 from sneakers_app.services.notifications import Kind
 from sneakers_app.services.orders import (
     APPEAL_WINDOW,
+    IllegalTransition,
     OrderError,
     aware,
     lock_order,
@@ -35,12 +36,15 @@ from sneakers_app.services.saga import (
     require_no_conflict,
 )
 from sneakers_app.settings import get_settings
+from sneakers_app.vocabulary import OrderStatus
 
 QUEUES = {
     "to_receive": ("shipped_to_verification",),
     "to_inspect": ("received", "authenticating"),
     "to_ship": ("authenticated",),
     "in_transit": ("shipped_to_buyer",),
+    # failed for good (buyer refunded): the pair waits to be shipped back to its seller
+    "to_return": ("returning_to_seller",),
 }
 MAX_NOTES = 2000
 MAX_REASON = 500
@@ -58,6 +62,11 @@ class Checklist:
     @property
     def all_ok(self) -> bool:
         return all((self.box_ok, self.stitching_ok, self.materials_ok, self.tags_ok, self.size_ok))
+
+
+def queue_of(status: str) -> str | None:
+    """The console queue an order in this status waits in, if any."""
+    return next((name for name, statuses in QUEUES.items() if status in statuses), None)
 
 
 def queue_counts(*, session: Session, staff_id: int) -> dict[str, int]:
@@ -259,36 +268,85 @@ def appeal(
     return StepResult(order_id=order_id, status=order.status, changed=True)
 
 
-def ship_to_buyer(
-    *, session: Session, staff_id: int, order_id: int, tracking: str, now: datetime | None = None
+@dataclass(frozen=True, kw_only=True)
+class _Leg:
+    """A parcel the centre sends: from which status, to which, and what refuses another."""
+
+    from_status: OrderStatus
+    to_status: OrderStatus
+    refusal: str
+
+
+_TO_BUYER = _Leg(
+    from_status=OrderStatus.AUTHENTICATED,
+    to_status=OrderStatus.SHIPPED_TO_BUYER,
+    refusal="Only an authenticated pair is shipped to its buyer.",
+)
+_BACK_TO_SELLER = _Leg(
+    from_status=OrderStatus.RETURNING_TO_SELLER,
+    to_status=OrderStatus.RETURNED_TO_SELLER,
+    refusal="Only a pair that failed authentication for good is shipped back.",
+)
+
+
+def _send_parcel(
+    session: Session,
+    staff_id: int,
+    order_id: int,
+    tracking: str,
+    now: datetime | None,
+    leg: _Leg,
 ) -> StepResult:
+    """A parcel leaves the centre with its carrier's tracking number (on the order's record
+    for that leg), and its recipient is told the number. Sent twice: nothing more happens."""
     require_staff(session, staff_id)
     tracking = clean_tracking(tracking)
     order = lock_order(session, order_id)
     require_no_conflict(order, staff_id)
-    if order.status == "shipped_to_buyer":
+    if order.status == leg.to_status:
         return StepResult(order_id=order_id, status=order.status, changed=False)
-    order.outbound_tracking = tracking
+    if order.status != leg.from_status:
+        raise IllegalTransition(leg.refusal)
+    to_buyer = leg is _TO_BUYER
+    if to_buyer:
+        order.outbound_tracking = tracking
+    else:
+        order.return_tracking = tracking
     transition(
         session=session,
         order=order,
-        to_status="shipped_to_buyer",
+        to_status=leg.to_status,
         actor_kind="staff",
         actor_id=staff_id,
         now=now,
-        reason=f"Tracking {tracking}",
+        reason=(f"Tracking {tracking}" if to_buyer else f"Back to the seller, tracking {tracking}"),
     )
     emails = _emails(
         _notify(
             session,
-            user_id=order.buyer_id,
-            kind=Kind.SHIPPED_TO_BUYER,
+            user_id=order.buyer_id if to_buyer else order.seller_id,
+            kind=Kind.SHIPPED_TO_BUYER if to_buyer else Kind.ITEM_RETURNED,
             order=order,
-            key="b",
+            key="b" if to_buyer else "s",
             tracking=tracking,
         ),
     )
     return StepResult(order_id=order_id, status=order.status, changed=True, emails=emails)
+
+
+def ship_to_buyer(
+    *, session: Session, staff_id: int, order_id: int, tracking: str, now: datetime | None = None
+) -> StepResult:
+    """An authenticated pair leaves for its buyer."""
+    return _send_parcel(session, staff_id, order_id, tracking, now, _TO_BUYER)
+
+
+def ship_back_to_seller(
+    *, session: Session, staff_id: int, order_id: int, tracking: str, now: datetime | None = None
+) -> StepResult:
+    """A pair that failed authentication for good (the buyer already refunded) leaves the centre
+    for its seller with its own tracking number; the seller is told the number."""
+    return _send_parcel(session, staff_id, order_id, tracking, now, _BACK_TO_SELLER)
 
 
 def complete_key(order_id: int) -> str:

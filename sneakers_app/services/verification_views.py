@@ -20,7 +20,7 @@ from sneakers_app.models import (
     User,
     utcnow,
 )
-from sneakers_app.services import verification
+from sneakers_app.services import labels, verification
 from sneakers_app.services.notifications import Kind
 from sneakers_app.services.orders import OrderError, aware, events_for, require_staff
 from sneakers_app.services.saga import conflict_of_interest
@@ -49,6 +49,7 @@ class QueueItem:
     outbound_tracking: str
     is_appeal: bool
     waiting_since: datetime
+    return_tracking: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -93,6 +94,10 @@ class OrderFacts:
     """Why this staff member may not act on the order (they bought or sold it), or ""."""
     delivery_confirmed_by: tuple[str, ...] = ()
     """Staff who confirmed delivery of a valuable order that still waits for a second one."""
+    buyer_address: tuple[str, ...] = ()
+    """Where the pair goes: the buyer's address as snapshotted at the match (lines)."""
+    seller_address: tuple[str, ...] = ()
+    """Where a failed pair returns: the seller's address as snapshotted at the match."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -169,7 +174,23 @@ def _item(order: Order, pair: Pair | None) -> QueueItem:
         outbound_tracking=order.outbound_tracking or "",
         is_appeal=order.appeal_used and order.status == "authenticating",
         waiting_since=aware(order.updated_at),
+        return_tracking=order.return_tracking or "",
     )
+
+
+def _address_lines(session: Session, order: Order, *, buyer: bool) -> tuple[str, ...]:
+    address = labels.party_address(session, order, buyer=buyer)
+    return tuple(address.lines()) if address is not None else ()
+
+
+def find_order(*, session: Session, staff_id: int, text: object) -> int | None:
+    """The order a scanned or typed code names (`SNK-000123`, `#123`, `123`), in any queue or
+    none, if it exists."""
+    require_staff(session, staff_id)
+    order_id = labels.parse_order_code(text)
+    if order_id is None or session.get(Order, order_id) is None:
+        return None
+    return order_id
 
 
 def queue_items(*, session: Session, staff_id: int, name: str) -> list[QueueItem]:
@@ -211,6 +232,8 @@ def order_facts(*, session: Session, staff_id: int, order_id: object) -> OrderFa
         buyer_total_cents=order.buyer_total_cents,
         appeal_used=order.appeal_used,
         conflict=conflict_of_interest(order, staff_id),
+        buyer_address=_address_lines(session, order, buyer=True),
+        seller_address=_address_lines(session, order, buyer=False),
         delivery_confirmed_by=tuple(
             people[c].name
             for c in confirmations

@@ -31,6 +31,7 @@ from tests.e2e.test_product_live import (
 
 TRACKING_IN = "1Z999AA10123456784"
 TRACKING_OUT = "9400100000000000000001"
+TRACKING_BACK = "9400100000000000000002"
 
 
 @pytest.fixture(scope="module")
@@ -140,6 +141,21 @@ def receive_and_start(page: Page) -> None:
     expect(page.locator("#order-status")).to_have_text("Being authenticated")
 
 
+def fail_and_accept(
+    staff_page: Page, seller_page: Page, live_app: LiveApp, db: Engine, order_id: int
+) -> None:
+    """Staff fail the pair being inspected; the seller accepts the result instead of appealing:
+    the buyer is refunded at once and the pair waits to be shipped back."""
+    staff_page.locator("#check-box").click()
+    staff_page.locator("#fail-reason").fill("Heel stitching does not match retail pairs.")
+    staff_page.locator("#fail-button").click()
+    expect(staff_page.locator("#order-status")).to_have_text("Failed authentication")
+    seller_page.goto(f"{live_app.url}/sell")
+    seller_page.locator(f"#accept-{order_id}").click()
+    seller_page.locator("#accept-confirm").click()
+    wait_for(lambda: status(db, order_id) == "returning_to_seller")
+
+
 def test_pass_ships_delivers_and_pays_the_seller(
     browser: Browser, live_app: LiveApp, db: Engine
 ) -> None:
@@ -199,16 +215,12 @@ def test_fail_refunds_the_buyer_and_penalises_the_seller(
     pass_second_factor(staff_page)
     staff_open(staff_page, live_app, "to-receive", order_id)
     receive_and_start(staff_page)
-    staff_page.locator("#check-box").click()
-    staff_page.locator("#fail-reason").fill("Heel stitching does not match retail pairs.")
-    staff_page.locator("#fail-button").click()
-    expect(staff_page.locator("#order-status")).to_have_text("Failed authentication")
-
-    # The seller accepts the result instead of appealing: the buyer is refunded at once.
-    seller_page.goto(f"{live_app.url}/sell")
-    seller_page.locator(f"#accept-{order_id}").click()
-    seller_page.locator("#accept-confirm").click()
-    wait_for(lambda: status(db, order_id) == "returned_to_seller")
+    fail_and_accept(staff_page, seller_page, live_app, db, order_id)
+    # Staff ship the pair back to the seller with its own tracking number.
+    staff_open(staff_page, live_app, "to-return", order_id)
+    staff_page.locator("#ship-tracking").fill(TRACKING_BACK)
+    staff_page.locator("#ship-back-button").click()
+    expect(staff_page.locator("#order-status")).to_contain_text("Returned to the seller")
     seller_page.goto(f"{live_app.url}/orders/{order_id}")
     penalty = fees.penalty_for(market.ask_price_cents)
     expect(seller_page.locator("#order-status")).to_contain_text("Returned to the seller")

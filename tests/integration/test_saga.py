@@ -361,7 +361,7 @@ def test_failed_inspection_is_final_when_the_appeal_window_closes(mk: Market, va
         client=mk.stripe,
         now=deadline + timedelta(seconds=1),
     )
-    assert result.status == "returned_to_seller"
+    assert result.status == "returning_to_seller"
     with mk.session() as s, pytest.raises(orders.OrderError, match="Only a failed"):
         vf.appeal(session=s, seller_id=seller, order_id=order_id, reason="Please look again")
     mk.books_balance()
@@ -431,7 +431,7 @@ def test_appeal_denied_is_final_at_once(mk: Market, variant: int) -> None:
     with mk.session() as s, pytest.raises(orders.OrderError, match="already appealed"):
         vf.appeal(session=s, seller_id=seller, order_id=order_id, reason="again")
     result = mk.step(saga.finalize_failure, order_id=order_id, client=mk.stripe)
-    assert result.status == "returned_to_seller"
+    assert result.status == "returning_to_seller"
     with mk.session() as s:
         refund = s.exec(
             select(Payment).where(Payment.order_id == order_id, Payment.kind == "refund")

@@ -36,6 +36,7 @@ from state.product_trade import TradeState
 from state.product_watch import WatchState
 from state.security import SecondFactorState
 from state.selling import SellerState
+from state.shipping import OrderShippingState
 from state.staff import VerificationState
 from tests.support import factories
 from tests.support.reflex_events import NoSuchEvent, Tab
@@ -203,6 +204,7 @@ GUARDS: dict[type[BaseState], tuple[str, ...]] = {
     TradeState: ("submitting", "dialog_kind", "_client_key"),
     AccountState: ("editing_address_id", "card_busy"),
     OrderDetailState: ("order_id", "role"),
+    OrderShippingState: ("shown", "label_href"),
 }
 
 

@@ -129,6 +129,10 @@ def order_row(row: OrderRowView) -> rx.Component:
                 rx.text(row.amount_label, size="1", color="var(--gray-11)"),
                 rx.text(row.amount, size="3", weight="bold", style=NUM),
                 rx.text("Price ", row.price, size="1", color="var(--gray-11)"),
+                rx.cond(
+                    row.note != "",
+                    rx.text(row.note, size="1", color="var(--gray-11)", class_name="order-note"),
+                ),
                 align="end",
                 spacing="1",
             ),

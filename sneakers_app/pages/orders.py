@@ -266,11 +266,7 @@ def _outcome() -> rx.Component:
                 "amber",
                 "order-appeal-note",
                 rx.button(
-                    "Appeal",
-                    on_click=SellerState.open_appeal(s.order_id),
-                    color_scheme="amber",
-                    size="2",
-                    id="order-appeal",
+                    "Appeal", on_click=SellerState.open_appeal(s.order_id), id="order-appeal"
                 ),
             ),
         ),

@@ -306,11 +306,11 @@ def order_detail(*, session: Session, user_id: int, order_id: object) -> OrderDe
     ]
     trade = session.get(Trade, order.trade_id)
     headline = vocabulary.match_headline(role, trade.maker_side if trade else None)
+    paid = BuyerPayments()
     if role == "buying":
         paid = buyer_payments(session, [order_id]).get(order_id, BuyerPayments())
-        row = _row(order, role, label, paid)
-        return _buyer_detail(order, row, paid, headline, timeline)
-    return _seller_detail(order, _row(order, role, label, BuyerPayments()), headline, timeline)
+    row = _row(order, role, label, paid)
+    return _side_detail(order, row, headline=headline, timeline=timeline, paid=paid)
 
 
 def failure_next_steps(order: Order, now: datetime | None = None) -> str:
@@ -330,52 +330,38 @@ def failure_next_steps(order: Order, now: datetime | None = None) -> str:
     return f"The decision is final: {refund}"
 
 
-def _buyer_detail(
-    order: Order,
-    row: OrderRow,
-    paid: BuyerPayments,
-    headline: str,
-    timeline: list[TimelineStep],
-) -> OrderDetail:
+def _buyer_money(order: Order, paid: BuyerPayments) -> tuple[list[MoneyLine], Refund | None]:
     money = [
         MoneyLine(label="Price", amount_cents=order.price_cents),
         MoneyLine(label="Processing fee", amount_cents=order.buyer_processing_fee_cents),
         MoneyLine(label="Shipping", amount_cents=order.buyer_shipping_cents),
         MoneyLine(label="Total", amount_cents=order.buyer_total_cents, is_total=True),
     ]
-    refund = None
+    if not paid.refunded_cents:
+        return money, None
     card = card_text(order)
-    if paid.refunded_cents:
-        refund = Refund(amount_cents=paid.refunded_cents, at=paid.refunded_at, card=card)
-        money += [
-            MoneyLine(label=f"Refunded to {card}", amount_cents=-paid.refunded_cents),
-            MoneyLine(label="Paid net", amount_cents=paid.net_cents, is_total=True),
+    money += [
+        MoneyLine(label=f"Refunded to {card}", amount_cents=-paid.refunded_cents),
+        MoneyLine(label="Paid net", amount_cents=paid.net_cents, is_total=True),
+    ]
+    return money, Refund(amount_cents=paid.refunded_cents, at=paid.refunded_at, card=card)
+
+
+def _seller_money(order: Order) -> list[MoneyLine]:
+    if _no_payout(order):
+        money = [
+            MoneyLine(label="Sale price", amount_cents=order.price_cents),
+            MoneyLine(label="No payout: the sale did not go through", amount_cents=0),
         ]
-    failed = order.status == OrderStatus.AUTH_FAILED
-    return OrderDetail(
-        row=row,
-        headline=headline,
-        timeline=timeline,
-        money=money,
-        inbound_tracking=order.inbound_tracking,
-        outbound_tracking=order.outbound_tracking,
-        ship_by=orders.aware(order.ship_by) if order.ship_by else None,
-        appeal_deadline=orders.aware(order.appeal_deadline) if order.appeal_deadline else None,
-        can_appeal=False,
-        penalty_cents=0,
-        seller_penalised=order.penalty_cents > 0,
-        refund=refund,
-        next_steps=failure_next_steps(order) if failed and not refund else "",
-        seller_level=0,
-        seller_fee_bp=0,
-    )
-
-
-def _seller_detail(
-    order: Order, row: OrderRow, headline: str, timeline: list[TimelineStep]
-) -> OrderDetail:
+        if order.penalty_cents:
+            penalty = -order.penalty_cents
+            money += [
+                MoneyLine(label="Penalty (taken from your next payout)", amount_cents=penalty),
+                MoneyLine(label="You owe", amount_cents=penalty, is_total=True),
+            ]
+        return money
     pct = f"{order.seller_fee_bp / 100:g}%"
-    money = [
+    return [
         MoneyLine(label="Sale price", amount_cents=order.price_cents),
         MoneyLine(
             label=f"Transaction fee (level {order.seller_level}, {pct})",
@@ -389,19 +375,15 @@ def _seller_detail(
             is_total=True,
         ),
     ]
-    if _no_payout(order):
-        money = [
-            MoneyLine(label="Sale price", amount_cents=order.price_cents),
-            MoneyLine(label="No payout: the sale did not go through", amount_cents=0),
-        ]
-        if order.penalty_cents:
-            money += [
-                MoneyLine(
-                    label="Penalty (taken from your next payout)",
-                    amount_cents=-order.penalty_cents,
-                ),
-                MoneyLine(label="You owe", amount_cents=-order.penalty_cents, is_total=True),
-            ]
+
+
+def _side_detail(
+    order: Order, row: OrderRow, *, headline: str, timeline: list[TimelineStep], paid: BuyerPayments
+) -> OrderDetail:
+    """The detail one side reads; the other side's figures stay empty."""
+    seller = row.role == "selling"
+    money, refund = (_seller_money(order), None) if seller else _buyer_money(order, paid)
+    waiting_for_refund = not seller and order.status == OrderStatus.AUTH_FAILED and not refund
     return OrderDetail(
         row=row,
         headline=headline,
@@ -411,13 +393,13 @@ def _seller_detail(
         outbound_tracking=order.outbound_tracking,
         ship_by=orders.aware(order.ship_by) if order.ship_by else None,
         appeal_deadline=orders.aware(order.appeal_deadline) if order.appeal_deadline else None,
-        can_appeal=orders.appeal_open(order, utcnow()),
-        penalty_cents=order.penalty_cents,
+        can_appeal=seller and orders.appeal_open(order, utcnow()),
+        penalty_cents=order.penalty_cents if seller else 0,
         seller_penalised=order.penalty_cents > 0,
-        refund=None,
-        next_steps="",
-        seller_level=order.seller_level,
-        seller_fee_bp=order.seller_fee_bp,
+        refund=refund,
+        next_steps=failure_next_steps(order) if waiting_for_refund else "",
+        seller_level=order.seller_level if seller else 0,
+        seller_fee_bp=order.seller_fee_bp if seller else 0,
     )
 
 

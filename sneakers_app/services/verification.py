@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -215,25 +216,23 @@ def decide(
         now=now,
         reason=reason,
     )
-    key = "appeal" if order.appeal_used else "first"
+    failure: dict[str, Any] = {"order": order, "key": "appeal" if order.appeal_used else "first"}
     emails = _emails(
         _notify(
             session,
             user_id=order.seller_id,
             kind=Kind.AUTH_FAILED,
-            order=order,
-            key=key,
             reason=reason,
             can_appeal=not order.appeal_used,
+            **failure,
         ),
         # The buyer hears at once, not only when the refund is made: what happens next and when.
         _notify(
             session,
             user_id=order.buyer_id,
             kind=Kind.AUTH_FAILED_BUYER,
-            order=order,
-            key=key,
             next_steps=order_views.failure_next_steps(order, now),
+            **failure,
         ),
     )
     return StepResult(order_id=order_id, status=order.status, changed=True, emails=emails)

@@ -24,7 +24,7 @@ from tests.integration.test_saga import (  # noqa: F401 (fixtures)
 )
 
 
-def _snapshot_card(mk: Market, order_id: int, brand: str = "visa", last4: str = "4242") -> None:
+def snapshot_card(mk: Market, order_id: int, brand: str = "visa", last4: str = "4242") -> None:
     """The card the match took a snapshot of (the checkout fills these at the match)."""
     with mk.session() as s:
         order = s.get(Order, order_id)
@@ -34,17 +34,18 @@ def _snapshot_card(mk: Market, order_id: int, brand: str = "visa", last4: str = 
         s.commit()
 
 
-def _failed(mk: Market, seller: int, buyer: int, staff: int, variant_id: int) -> int:
+def fail_inspection(
+    mk: Market, order_id: int, staff: int, reason: str = "Stitching does not match retail pairs"
+) -> None:
+    decision = {"checklist": BAD_STITCHING, "passed": False, "reason": reason}
+    mk.step(vf.decide, staff_id=staff, order_id=order_id, **decision)
+
+
+def failed_order(mk: Market, seller: int, buyer: int, staff: int, variant_id: int) -> int:
+    """A paid order whose pair just failed its first inspection (the appeal window open)."""
     order_id = mk.paid_order(seller, buyer, variant_id)
     mk.to_authenticating(order_id, seller, staff)
-    mk.step(
-        vf.decide,
-        staff_id=staff,
-        order_id=order_id,
-        checklist=BAD_STITCHING,
-        passed=False,
-        reason="Stitching does not match retail pairs",
-    )
+    fail_inspection(mk, order_id, staff)
     return order_id
 
 
@@ -61,14 +62,9 @@ def _final(mk: Market, order_id: int) -> None:
 
 
 def _notices(mk: Market, user_id: int, kind: Kind) -> list[Notification]:
+    mine = (Notification.user_id == user_id) & (Notification.kind == kind)
     with mk.session() as s:
-        return list(
-            s.exec(
-                select(Notification).where(
-                    Notification.user_id == user_id, Notification.kind == kind
-                )
-            ).all()
-        )
+        return list(s.exec(select(Notification).where(mine)).all())
 
 
 def _detail(mk: Market, user_id: int, order_id: int) -> order_views.OrderDetail:
@@ -80,8 +76,8 @@ def test_the_buyer_sees_the_refund_as_a_line_and_what_they_paid_net(
     mk: Market, variant: int
 ) -> None:
     seller, buyer, staff = mk.seller(), mk.buyer(), mk.staff()
-    order_id = _failed(mk, seller, buyer, staff, variant)
-    _snapshot_card(mk, order_id)
+    order_id = failed_order(mk, seller, buyer, staff, variant)
+    snapshot_card(mk, order_id)
     total = mk.order(order_id).buyer_total_cents
 
     before = _detail(mk, buyer, order_id)
@@ -121,7 +117,7 @@ def test_the_buyer_sees_the_refund_as_a_line_and_what_they_paid_net(
 
 def test_a_refund_without_a_card_snapshot_goes_to_your_card(mk: Market, variant: int) -> None:
     seller, buyer, staff = mk.seller(), mk.buyer(), mk.staff()
-    order_id = _failed(mk, seller, buyer, staff, variant)
+    order_id = failed_order(mk, seller, buyer, staff, variant)
     _final(mk, order_id)
     detail = _detail(mk, buyer, order_id)
     assert detail.refund is not None and detail.refund.card == "your card"
@@ -132,7 +128,7 @@ def test_a_refund_without_a_card_snapshot_goes_to_your_card(mk: Market, variant:
 
 def test_the_seller_sees_the_penalty_and_no_payout(mk: Market, variant: int) -> None:
     seller, buyer, staff = mk.seller(), mk.buyer(), mk.staff()
-    order_id = _failed(mk, seller, buyer, staff, variant)
+    order_id = failed_order(mk, seller, buyer, staff, variant)
     order = mk.order(order_id)
 
     on_hold = _detail(mk, seller, order_id)
@@ -164,7 +160,7 @@ def test_the_seller_sees_the_penalty_and_no_payout(mk: Market, variant: int) -> 
 
 def test_the_buyer_is_told_at_once_when_the_pair_fails(mk: Market, variant: int) -> None:
     seller, buyer, staff = mk.seller(), mk.buyer(), mk.staff()
-    order_id = _failed(mk, seller, buyer, staff, variant)
+    order_id = failed_order(mk, seller, buyer, staff, variant)
     order = mk.order(order_id)
     total = format_usd(order.buyer_total_cents)
     assert order.appeal_deadline is not None
@@ -205,16 +201,9 @@ def test_the_buyer_is_told_at_once_when_the_pair_fails(mk: Market, variant: int)
 def test_a_failure_on_appeal_tells_the_buyer_it_is_final(mk: Market, variant: int) -> None:
     seller, buyer = mk.seller(), mk.buyer()
     first, second = mk.staff(), mk.staff()
-    order_id = _failed(mk, seller, buyer, first, variant)
+    order_id = failed_order(mk, seller, buyer, first, variant)
     mk.step(vf.appeal, seller_id=seller, order_id=order_id, reason="These are retail pairs")
-    mk.step(
-        vf.decide,
-        staff_id=second,
-        order_id=order_id,
-        checklist=BAD_STITCHING,
-        passed=False,
-        reason="Confirmed: replica stitching",
-    )
+    fail_inspection(mk, order_id, second, "Confirmed: replica stitching")
     first_notice, final_notice = sorted(
         _notices(mk, buyer, Kind.AUTH_FAILED_BUYER), key=lambda n: n.id or 0
     )

@@ -15,10 +15,9 @@ from sneakers_app.db import session_scope
 from sneakers_app.models import Notification, Order, Payment, User
 from sneakers_app.money import format_usd
 from sneakers_app.services import notifications, order_views, portfolio, saga, seller_dashboard
-from sneakers_app.services import verification as vf
+from tests.integration.test_after_failure import failed_order, snapshot_card
 from tests.integration.test_payments import CARD_DECLINED_ON_CHARGE
 from tests.integration.test_saga import (  # noqa: F401 (fixtures)
-    BAD_STITCHING,
     Market,
     mk,
     smtp,
@@ -106,34 +105,20 @@ def _buyer_sees(mk: Market, buyer: int, order_id: int) -> str:
     return "\n".join(map(repr, parts))
 
 
-def _failed_for_good(mk: Market, seller: int, buyer: int, variant_id: int) -> int:
-    staff = mk.staff()
-    order_id = mk.paid_order(seller, buyer, variant_id)
-    with mk.session() as s:
-        order = s.get(Order, order_id)
-        assert order is not None
-        order.card_brand, order.card_last4 = "visa", "4242"  # the match's card snapshot
-        s.add(order)
-        s.commit()
-    mk.to_authenticating(order_id, seller, staff)
-    mk.step(
-        vf.decide,
-        staff_id=staff,
-        order_id=order_id,
-        checklist=BAD_STITCHING,
-        passed=False,
-        reason="Stitching does not match retail pairs",
-    )
+def _failed_for_good(mk: Market, variant_id: int) -> tuple[int, int, Order]:
+    """(seller, buyer, order) of a sale whose pair failed and whose seller accepted it."""
+    seller, buyer = mk.seller(), mk.buyer()
+    order_id = failed_order(mk, seller, buyer, mk.staff(), variant_id)
+    snapshot_card(mk, order_id)
     mk.step(saga.finalize_failure, order_id=order_id, seller_id=seller, client=mk.stripe)
-    return order_id
+    return seller, buyer, mk.order(order_id)
 
 
 def test_after_a_failure_the_buyer_reads_only_that_the_seller_was_penalised(
     mk: Market, variant: int
 ) -> None:
-    seller, buyer = mk.seller(), mk.buyer()
-    order_id = _failed_for_good(mk, seller, buyer, variant)
-    order = mk.order(order_id)
+    _, buyer, order = _failed_for_good(mk, variant)
+    order_id = order.id or 0
     assert order.penalty_cents > 0
 
     seen = _buyer_sees(mk, buyer, order_id)
@@ -152,11 +137,9 @@ def test_after_a_failure_the_buyer_reads_only_that_the_seller_was_penalised(
 def test_after_a_failure_the_seller_never_reads_the_buyers_card_or_refund(
     mk: Market, variant: int
 ) -> None:
-    seller, buyer = mk.seller(), mk.buyer()
-    order_id = _failed_for_good(mk, seller, buyer, variant)
-    order = mk.order(order_id)
+    seller, _, order = _failed_for_good(mk, variant)
 
-    seen = _seller_sees(mk, seller, order_id)
+    seen = _seller_sees(mk, seller, order.id or 0)
     assert "4242" not in seen and "visa" not in seen.lower()
     # (that the buyer was refunded is the order's status; how much and to which card is not)
     for amount in _amounts(order.buyer_total_cents):

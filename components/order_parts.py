@@ -25,6 +25,8 @@ def status_badge(label: rx.Var | str, tone: rx.Var | str, **props: object) -> rx
         variant="soft",
         radius="full",
         size="2",
+        # A long status ("Returned to the seller, buyer refunded") wraps on a phone.
+        style={"white_space": "normal", "height": "auto"},
         **props,
     )
 

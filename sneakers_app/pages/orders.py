@@ -283,6 +283,7 @@ def _detail() -> rx.Component:
             underline="none",
         ),
         _header(),
+        _outcome(),
         appeal_dialog(),
         rx.grid(
             section(
@@ -291,7 +292,6 @@ def _detail() -> rx.Component:
                 id="order-timeline",
             ),
             rx.vstack(
-                _outcome(),
                 section(
                     rx.cond(s.role == "buying", "What you paid", "Your payout"),
                     rx.vstack(rx.foreach(s.money, money_line), spacing="2", width="100%"),

@@ -387,7 +387,7 @@ def _placed_from_result(side: SideName, row_id: int, result: PlaceResult) -> Pla
     if result.filled_quantity and not result.resting_quantity:
         # The placer took a resting listing (Buy Now, Sell Now or a crossing price).
         role: Literal["buying", "selling"] = "buying" if side == "bid" else "selling"
-        message = f"{match_headline(role, None)} it. Follow the pair under Orders."
+        message = f"Matched! {match_headline(role, None)} it: follow the pair under Orders."
         status = "filled"
     elif result.filled_quantity:
         message = "Partly matched; the rest is live on the book."

@@ -226,8 +226,8 @@ def test_a_match_is_worded_after_what_each_member_did(mk: Market, variant: int) 
         mk.place(maker, resting, variant)  # type: ignore[arg-type]
         placed = mk.place(seller if taker == "ask" else buyer, taker, variant, immediate=True)  # type: ignore[arg-type]
         assert placed.status == "filled"
-        taker_words = "You bought it." if taker == "bid" else "You sold it."
-        assert placed.message.startswith(taker_words)  # the trade dialog's toast
+        taker_words = "You bought it:" if taker == "bid" else "You sold it:"
+        assert taker_words in placed.message  # the trade dialog's message
         mk.drain(variant)
         order_id = mk.new_orders[-1]
         mk.step(saga.charge, order_id=order_id, client=mk.stripe)

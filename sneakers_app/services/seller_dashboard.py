@@ -23,7 +23,7 @@ from sneakers_app.services.order_views import (
     tone_for,
     variant_labels,
 )
-from sneakers_app.vocabulary import ORDER_ACTIVE, OrderStatus, PayoutStatus
+from sneakers_app.vocabulary import ORDER_ACTIVE, OrderStatus, PayoutStatus, plural
 
 Period = Literal["week", "month"]
 LIMIT = 200
@@ -288,7 +288,7 @@ class LevelCard:
         if self.next_level is None:
             return "You are at the top level: the lowest fee on the marketplace."
         return (
-            f"{self.sales_to_next} more sales or "
+            f"{plural(self.sales_to_next, 'more sale')} or "
             f"{format_usd(self.volume_to_next_cents, whole=True)} more in sales this quarter "
             f"unlock level {self.next_level}."
         )

@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from sneakers_app.models import Notification, Order, User
 from sneakers_app.money import format_usd
-from sneakers_app.services import notifications, order_views, portfolio, saga
+from sneakers_app.services import notifications, order_views, portfolio, saga, seller_dashboard
 from sneakers_app.services import verification as vf
 from sneakers_app.services.notifications import Kind
 from tests.integration.test_saga import (  # noqa: F401 (fixtures)
@@ -243,3 +243,23 @@ def test_a_match_is_worded_after_what_each_member_did(mk: Market, variant: int) 
         with mk.session() as s:
             inbox = notifications.inbox(session=s, user_id=buyer, limit=5)
         assert inbox[0].title == bought.title  # what the live toast shows
+
+
+def test_the_appeal_button_asks_the_same_rule_on_both_pages(mk: Market, variant: int) -> None:
+    """The dashboard row and the order page open the appeal through `seller_dashboard.sale`:
+    the seller's own sale, still inside the window; nobody else's, no made-up id."""
+    seller, buyer, staff = mk.seller(), mk.buyer(), mk.staff()
+    order_id = failed_order(mk, seller, buyer, staff, variant)
+    deadline = mk.order(order_id).appeal_deadline
+    assert deadline is not None
+    with mk.session() as s:
+        sale = seller_dashboard.sale(session=s, seller_id=seller, order_id=order_id)
+        assert sale is not None and sale.can_appeal
+        listed = seller_dashboard.pending_sales(session=s, seller_id=seller)
+        assert [x.can_appeal for x in listed if x.order_id == order_id] == [True]
+        late = seller_dashboard.sale(
+            session=s, seller_id=seller, order_id=order_id, now=deadline + timedelta(seconds=1)
+        )
+        assert late is not None and not late.can_appeal
+        for who, which in ((buyer, order_id), (seller, 10**9), (seller, "1"), (seller, True)):
+            assert seller_dashboard.sale(session=s, seller_id=who, order_id=which) is None

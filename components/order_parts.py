@@ -25,6 +25,8 @@ def status_badge(label: rx.Var | str, tone: rx.Var | str, **props: object) -> rx
         variant="soft",
         radius="full",
         size="2",
+        # A long status ("Returned to the seller, buyer refunded") wraps on a phone.
+        style={"white_space": "normal", "height": "auto"},
         **props,
     )
 
@@ -129,6 +131,10 @@ def order_row(row: OrderRowView) -> rx.Component:
                 rx.text(row.amount_label, size="1", color="var(--gray-11)"),
                 rx.text(row.amount, size="3", weight="bold", style=NUM),
                 rx.text("Price ", row.price, size="1", color="var(--gray-11)"),
+                rx.cond(
+                    row.note != "",
+                    rx.text(row.note, size="1", color="var(--gray-11)", class_name="order-note"),
+                ),
                 align="end",
                 spacing="1",
             ),

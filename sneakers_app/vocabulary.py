@@ -137,6 +137,52 @@ def order_tone(status: str) -> Tone:
     return ORDER_TONES.get(status, "gray")
 
 
+# --- what the user did, in their own words ---------------------------------------------------
+#
+# A match reads after what the member did: the taker pressed Buy Now or Sell Now (or placed a
+# listing that crossed the book at once), the maker's listing was resting and got taken. The
+# trade's `maker_side` says which. Notifications, emails, toasts and the order page all take
+# their headline from here.
+
+Side = Literal["buying", "selling"]
+
+_MATCH_HEADLINES: Mapping[tuple[str, bool], str] = MappingProxyType(
+    {
+        ("buying", False): "You bought",
+        ("buying", True): "Your bid matched",
+        ("selling", False): "You sold",
+        ("selling", True): "Your ask sold",
+    }
+)
+
+
+def listing_rested(role: Side, maker_side: str | None) -> bool:
+    """Whether this side's listing was the resting one (a bid or ask that waited in the book);
+    False for the taker (Buy Now, Sell Now) and when the trade is unknown."""
+    return maker_side == ("bid" if role == "buying" else "ask")
+
+
+def match_headline(role: Side, maker_side: str | None) -> str:
+    """ "You bought", "Your bid matched", "You sold" or "Your ask sold"."""
+    return _MATCH_HEADLINES[(role, listing_rested(role, maker_side))]
+
+
+def match_title(role: Side, maker_side: str | None, item: str) -> str:
+    """ "You bought <item>", "Your bid matched: <item>", "You sold <item>", "Your ask sold:
+    <item>"."""
+    head = match_headline(role, maker_side)
+    return f"{head}: {item}" if listing_rested(role, maker_side) else f"{head} {item}"
+
+
+REFUND_LANDS = "5 to 10 business days"
+"""How long a card refund takes to show on the statement (the card networks', not ours)."""
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """ "1 day", "2 days", "0 days": a count with its noun ("1 bid", "3 bids")."""
+    return f"{count} {word if count == 1 else many or word + 's'}"
+
+
 # --- listings (bids and asks) ---------------------------------------------------------------
 
 

@@ -26,6 +26,7 @@ class OrderRowView:
     price: str
     amount: str
     amount_label: str
+    note: str
     date: str
 
 
@@ -60,7 +61,8 @@ def row_view(row: order_views.OrderRow) -> OrderRowView:
         tone=row.tone,
         price=format_usd(row.price_cents),
         amount=format_usd(row.amount_cents),
-        amount_label="Total paid" if row.role == "buying" else "Payout",
+        amount_label=row.amount_label,
+        note=row.note,
         date=order_views.day(row.created_at),
     )
 
@@ -115,6 +117,13 @@ class OrderDetailState(SessionState):
     ship_by: str = ""
     appeal_deadline: str = ""
     penalty: str = ""
+    headline: str = ""
+    can_appeal: bool = False
+    seller_penalised: bool = False
+    refund_amount: str = ""
+    refund_at: str = ""
+    refund_card: str = ""
+    next_steps: str = ""
 
     @rx.event
     def on_load(self) -> EventSpec | None:
@@ -146,6 +155,7 @@ class OrderDetailState(SessionState):
         self.image = product_image(row.product.image)
         self.product_href = routes.product(row.product.slug)
         self.status_label = row.status_label
+        self.headline = detail.headline
         self.tone = row.tone
         self.placed = order_views.when(row.created_at)
         self.timeline = [
@@ -172,5 +182,16 @@ class OrderDetailState(SessionState):
             else ""
         )
         self.penalty = format_usd(detail.penalty_cents) if detail.penalty_cents else ""
+        self._outcome(detail)
         self.loaded = True
         return None
+
+    def _outcome(self, detail: order_views.OrderDetail) -> None:
+        """After a failure: the buyer's refund and what happens next, the seller's appeal."""
+        refund = detail.refund
+        self.refund_amount = format_usd(refund.amount_cents) if refund else ""
+        self.refund_at = order_views.when(refund.at) if refund and refund.at else ""
+        self.refund_card = refund.card if refund else ""
+        self.next_steps = detail.next_steps
+        self.seller_penalised = detail.seller_penalised
+        self.can_appeal = detail.can_appeal

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime
+from typing import cast
 
 import plotly.graph_objects as go
 import reflex as rx
 from reflex.event import EventSpec
 
-from sneakers_app import vocabulary
+from sneakers_app import routes, vocabulary
 from sneakers_app.db import session_scope
 from sneakers_app.money import format_usd
 from sneakers_app.services import listings, order_views, orders, payments, saga, verification
@@ -19,7 +20,7 @@ from sneakers_app.services import seller_dashboard as dash
 from state import charts, offload
 from state.base import SessionState
 from state.listing_editor import ListingEditor
-from state.orders import order_href, product_image
+from state.orders import OrderDetailState, order_href, product_image
 
 URGENT_SECONDS = 12 * 3600
 
@@ -247,11 +248,26 @@ class SellerState(ListingEditor, SessionState):
         return [rx.toast.success("Ship-by extended by 24 hours.")]
 
     @rx.event
-    def open_appeal(self, order_id: int) -> None:
-        sale = self._sale(order_id)
+    def open_appeal(self, order_id: int) -> EventSpec | None:
+        """From the dashboard's row or the order page: the service says whether it is this
+        seller's sale and still open to appeal."""
+        user = self._current_user()
         self._close()
+        if user is None:
+            return self._login_redirect()
+        with session_scope() as session:
+            sale = dash.sale(session=session, seller_id=user.id, order_id=order_id)
         if sale is not None and sale.can_appeal:
             self.appeal_order_id = sale.order_id
+        return None
+
+    def _after_sale_change(self, seller_id: int) -> list[EventSpec]:
+        """Show the change where the seller made it: the order page reloads its order, the
+        dashboard its lists."""
+        if routes.order_id_in((self.router.url.path or "").rstrip("/")):
+            return [cast(EventSpec, OrderDetailState.on_load)]  # the page's own reload
+        self._refresh(seller_id)
+        return []
 
     @rx.event
     def submit_appeal(self, form: dict[str, str]) -> list[EventSpec] | None:
@@ -275,8 +291,10 @@ class SellerState(ListingEditor, SessionState):
             self.busy = False
             return None
         self._close()
-        self._refresh(user.id)
-        return [rx.toast.success("Appeal sent: another inspector will check the pair.")]
+        return [
+            rx.toast.success("Appeal sent: another inspector will check the pair."),
+            *self._after_sale_change(user.id),
+        ]
 
     @rx.event
     def open_accept(self, order_id: int) -> None:

@@ -17,8 +17,11 @@ from components.order_parts import (
     timeline_step,
     tracking_line,
 )
+from components.seller_parts import appeal_dialog
 from sneakers_app import routes
+from sneakers_app.vocabulary import REFUND_LANDS
 from state.orders import OrderDetailState, OrdersState
+from state.selling import SellerState
 
 
 def _list(rows: rx.Var, empty: rx.Component) -> rx.Component:
@@ -134,7 +137,7 @@ def _header() -> rx.Component:
             thumb(s.image, s.name, size="88px"),
             rx.vstack(
                 rx.text(
-                    rx.cond(s.role == "buying", "Purchase", "Sale"),
+                    rx.text.span(s.headline, id="order-headline", weight="bold"),
                     " \u00b7 Order #",
                     s.order_id,
                     size="1",
@@ -194,17 +197,80 @@ def _deadlines() -> rx.Component:
                 spacing="2",
             ),
         ),
-        rx.cond(
-            s.penalty != "",
-            rx.callout(
-                "A penalty of " + s.penalty.to(str) + " was charged to the seller.",
-                icon="triangle-alert",
-                color_scheme="red",
-                size="1",
-            ),
-        ),
         spacing="3",
         width="100%",
+    )
+
+
+def _note(
+    text: rx.Component | str, icon: str, color: str, element_id: str, *extra: rx.Component
+) -> rx.Component:
+    return rx.callout.root(
+        rx.callout.icon(rx.icon(icon)),
+        rx.vstack(rx.callout.text(text), *extra, spacing="2", align="start"),
+        color_scheme=color,
+        size="1",
+        id=element_id,
+        width="100%",
+    )
+
+
+def _outcome() -> rx.Component:
+    """After a failure, each side's part of it: the buyer's refund and what happens next (and
+    only that the seller was penalised), the seller's penalty, no payout and the appeal."""
+    s = OrderDetailState
+    return rx.fragment(
+        rx.cond(
+            s.refund_amount != "",
+            _note(
+                rx.fragment(
+                    "Refund of ",
+                    rx.text.span(s.refund_amount, weight="bold", id="refund-amount"),
+                    " to ",
+                    rx.text.span(s.refund_card, id="refund-card"),
+                    " on ",
+                    s.refund_at,
+                    ". Refunds take " + REFUND_LANDS + " to appear on your statement.",
+                ),
+                "undo-2",
+                "green",
+                "order-refund",
+            ),
+        ),
+        rx.cond(s.next_steps != "", _note(s.next_steps, "shield-x", "red", "order-next-steps")),
+        rx.cond(
+            (s.role == "buying") & s.seller_penalised,
+            _note("The seller was penalised.", "gavel", "gray", "order-seller-penalised"),
+        ),
+        rx.cond(
+            (s.role == "selling") & (s.penalty != ""),
+            _note(
+                rx.fragment(
+                    "No payout for this sale. A penalty of ",
+                    rx.text.span(s.penalty, weight="bold", id="penalty-amount"),
+                    " was charged; it is taken from your next payout.",
+                ),
+                "triangle-alert",
+                "red",
+                "order-penalty",
+            ),
+        ),
+        rx.cond(
+            s.can_appeal,
+            _note(
+                rx.fragment(
+                    "The pair did not pass authentication. You can appeal once until ",
+                    s.appeal_deadline,
+                    ".",
+                ),
+                "scale",
+                "amber",
+                "order-appeal-note",
+                rx.button(
+                    "Appeal", on_click=SellerState.open_appeal(s.order_id), id="order-appeal"
+                ),
+            ),
+        ),
     )
 
 
@@ -218,6 +284,8 @@ def _detail() -> rx.Component:
             underline="none",
         ),
         _header(),
+        _outcome(),
+        appeal_dialog(),
         rx.grid(
             section(
                 "Timeline",

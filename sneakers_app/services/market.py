@@ -27,7 +27,7 @@ from sneakers_app.models import Trade as TradeRow
 from sneakers_app.money import format_usd
 from sneakers_app.redis_client import get_matching_engine
 from sneakers_app.services import book_sequences, fees, notifications, payments
-from sneakers_app.vocabulary import LISTING_OPEN
+from sneakers_app.vocabulary import LISTING_OPEN, match_headline
 from trading.engine import RedisEngine
 from trading.events import Trade, trade_row
 from trading.orders import (
@@ -385,7 +385,9 @@ def _keep_fills(session: Session, fills: Iterable[Trade]) -> None:
 
 def _placed_from_result(side: SideName, row_id: int, result: PlaceResult) -> Placed:
     if result.filled_quantity and not result.resting_quantity:
-        message = "Matched! Your order is filled."
+        # The placer took a resting listing (Buy Now, Sell Now or a crossing price).
+        role: Literal["buying", "selling"] = "buying" if side == "bid" else "selling"
+        message = f"Matched! {match_headline(role, None)} it: follow the pair under Orders."
         status = "filled"
     elif result.filled_quantity:
         message = "Partly matched; the rest is live on the book."

@@ -15,14 +15,16 @@ from typing import Literal
 from sqlmodel import Session, col, select
 
 from sneakers_app import vocabulary
-from sneakers_app.models import Order, Product, ProductVariant
+from sneakers_app.models import Order, Payment, Product, ProductVariant, Trade, utcnow
 from sneakers_app.money import format_usd
 from sneakers_app.services import orders
+from sneakers_app.vocabulary import ORDER_FAILED, OrderStatus, PaymentStatus
 
 Role = Literal["buying", "selling"]
 Tone = vocabulary.Tone
 
 LIST_LIMIT = 200
+REFUND_LANDS = vocabulary.REFUND_LANDS
 _CENTS = re.compile(r"\b(\d{1,12}) cents\b")
 
 
@@ -77,9 +79,88 @@ class OrderRow:
     tone: Tone
     price_cents: int
     amount_cents: int
-    """What this side pays (buyer total) or receives (seller payout)."""
+    """What this side paid net of refunds (buyer) or receives (seller payout; a penalty is
+    negative), as `amount_label` names it."""
+    amount_label: str
+    note: str
+    """A line under the amount: "Refunded $275.00", "No payout"; "" when there is nothing."""
     created_at: datetime
     updated_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class BuyerPayments:
+    """What went through the buyer's card for one order (succeeded charges and refunds)."""
+
+    charged_cents: int = 0
+    refunded_cents: int = 0
+    refunded_at: datetime | None = None
+
+    @property
+    def net_cents(self) -> int:
+        return self.charged_cents - self.refunded_cents
+
+
+def buyer_payments(session: Session, order_ids: Iterable[int]) -> dict[int, BuyerPayments]:
+    """Charged and refunded per order, from the payments that succeeded (one query). For the
+    buyer's eyes only: the seller never reads what the buyer's card was charged or refunded."""
+    ids = sorted(set(order_ids))
+    if not ids:
+        return {}
+    rows = session.exec(
+        select(Payment).where(
+            col(Payment.order_id).in_(ids), Payment.status == PaymentStatus.SUCCEEDED
+        )
+    ).all()
+    out: dict[int, BuyerPayments] = {}
+    for p in rows:
+        seen = out.get(p.order_id, BuyerPayments())
+        if p.kind == "charge":
+            seen = BuyerPayments(
+                charged_cents=seen.charged_cents + p.amount_cents,
+                refunded_cents=seen.refunded_cents,
+                refunded_at=seen.refunded_at,
+            )
+        else:
+            at = orders.aware(p.updated_at)
+            seen = BuyerPayments(
+                charged_cents=seen.charged_cents,
+                refunded_cents=seen.refunded_cents + p.amount_cents,
+                refunded_at=max(at, seen.refunded_at) if seen.refunded_at else at,
+            )
+        out[p.order_id] = seen
+    return out
+
+
+def card_text(order: Order) -> str:
+    """The card the order was charged to and is refunded to: "Visa ending 4242", or "your card"
+    when the match took no snapshot of it."""
+    if order.card_brand and order.card_last4:
+        return f"{order.card_brand.strip().title()} ending {order.card_last4}"
+    return "your card"
+
+
+def _no_payout(order: Order) -> bool:
+    return order.penalty_cents > 0 or order.status in ORDER_FAILED
+
+
+def _amount(order: Order, role: Role, paid: BuyerPayments) -> tuple[int, str, str]:
+    """(amount, its label, a note) as the order list shows them to this side."""
+    if role == "selling":
+        if order.penalty_cents:
+            return -order.penalty_cents, "Penalty", "No payout"
+        if _no_payout(order):
+            return 0, "No payout", ""
+        if order.status == OrderStatus.AUTH_FAILED:
+            return order.seller_payout_cents, "Payout on hold", ""
+        return order.seller_payout_cents, "Payout", ""
+    if paid.refunded_cents:
+        return paid.net_cents, "Paid net", f"Refunded {format_usd(paid.refunded_cents)}"
+    if paid.charged_cents:
+        return paid.charged_cents, "Total paid", ""
+    if order.status in ORDER_FAILED:
+        return 0, "Not charged", ""
+    return order.buyer_total_cents, "Total", ""
 
 
 def list_orders(
@@ -96,10 +177,16 @@ def list_orders(
         ).all()
     )
     labels = variant_labels(session, (o.variant_id for o in rows))
-    return [_row(o, role, labels[o.variant_id]) for o in rows if o.variant_id in labels]
+    paid = buyer_payments(session, (o.id or 0 for o in rows)) if role == "buying" else {}
+    return [
+        _row(o, role, labels[o.variant_id], paid.get(o.id or 0, BuyerPayments()))
+        for o in rows
+        if o.variant_id in labels
+    ]
 
 
-def _row(order: Order, role: Role, label: VariantLabel) -> OrderRow:
+def _row(order: Order, role: Role, label: VariantLabel, paid: BuyerPayments) -> OrderRow:
+    amount, amount_label, note = _amount(order, role, paid)
     return OrderRow(
         id=order.id or 0,
         role=role,
@@ -108,7 +195,9 @@ def _row(order: Order, role: Role, label: VariantLabel) -> OrderRow:
         status_label=label_for(order.status),
         tone=tone_for(order.status),
         price_cents=order.price_cents,
-        amount_cents=order.buyer_total_cents if role == "buying" else order.seller_payout_cents,
+        amount_cents=amount,
+        amount_label=amount_label,
+        note=note,
         created_at=orders.aware(order.created_at),
         updated_at=orders.aware(order.updated_at),
     )
@@ -133,15 +222,37 @@ class MoneyLine:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Refund:
+    amount_cents: int
+    at: datetime | None
+    card: str
+    """ "Visa ending 4242" or "your card"."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class OrderDetail:
+    """One order as one side may read it: the buyer never gets the seller's fees, payout or
+    penalty amount (only `seller_penalised`), the seller never the buyer's card, charge or
+    refund."""
+
     row: OrderRow
+    headline: str
+    """What this member did: "You bought", "Your bid matched", "You sold", "Your ask sold"."""
     timeline: list[TimelineStep]
     money: list[MoneyLine]
     inbound_tracking: str | None
     outbound_tracking: str | None
     ship_by: datetime | None
     appeal_deadline: datetime | None
+    can_appeal: bool
+    """The seller may still appeal the failed inspection (never True for the buyer)."""
     penalty_cents: int
+    """The seller's penalty; 0 on the buyer's side."""
+    seller_penalised: bool
+    refund: Refund | None
+    """The buyer's refund; None on the seller's side."""
+    next_steps: str
+    """For the buyer of a pair that failed authentication: what happens next and when."""
     seller_level: int
     seller_fee_bp: int
 
@@ -193,38 +304,102 @@ def order_detail(*, session: Session, user_id: int, order_id: object) -> OrderDe
         )
         for e in orders.events_for(session=session, order_id=order_id)
     ]
+    trade = session.get(Trade, order.trade_id)
+    headline = vocabulary.match_headline(role, trade.maker_side if trade else None)
+    paid = BuyerPayments()
     if role == "buying":
-        money = [
-            MoneyLine(label="Price", amount_cents=order.price_cents),
-            MoneyLine(label="Processing fee", amount_cents=order.buyer_processing_fee_cents),
-            MoneyLine(label="Shipping", amount_cents=order.buyer_shipping_cents),
-            MoneyLine(label="Total", amount_cents=order.buyer_total_cents, is_total=True),
-        ]
-    else:
-        pct = f"{order.seller_fee_bp / 100:g}%"
+        paid = buyer_payments(session, [order_id]).get(order_id, BuyerPayments())
+    row = _row(order, role, label, paid)
+    return _side_detail(order, row, headline=headline, timeline=timeline, paid=paid)
+
+
+def failure_next_steps(order: Order, now: datetime | None = None) -> str:
+    """What the buyer of a pair that failed authentication reads next: the seller's appeal
+    window, then the refund, to which card and when it lands. One text for the notice sent at
+    the failure and the order page."""
+    card = card_text(order)
+    refund = (
+        f"we refund {format_usd(order.buyer_total_cents)} to {card}; refunds take "
+        f"{REFUND_LANDS} to appear on your statement."
+    )
+    if order.appeal_deadline and orders.appeal_open(order, now or utcnow()):
+        return (
+            f"The seller may appeal until {when(order.appeal_deadline)}. If the pair fails "
+            f"again or is not appealed, {refund}"
+        )
+    return f"The decision is final: {refund}"
+
+
+def _buyer_money(order: Order, paid: BuyerPayments) -> tuple[list[MoneyLine], Refund | None]:
+    money = [
+        MoneyLine(label="Price", amount_cents=order.price_cents),
+        MoneyLine(label="Processing fee", amount_cents=order.buyer_processing_fee_cents),
+        MoneyLine(label="Shipping", amount_cents=order.buyer_shipping_cents),
+        MoneyLine(label="Total", amount_cents=order.buyer_total_cents, is_total=True),
+    ]
+    if not paid.refunded_cents:
+        return money, None
+    card = card_text(order)
+    money += [
+        MoneyLine(label=f"Refunded to {card}", amount_cents=-paid.refunded_cents),
+        MoneyLine(label="Paid net", amount_cents=paid.net_cents, is_total=True),
+    ]
+    return money, Refund(amount_cents=paid.refunded_cents, at=paid.refunded_at, card=card)
+
+
+def _seller_money(order: Order) -> list[MoneyLine]:
+    if _no_payout(order):
         money = [
             MoneyLine(label="Sale price", amount_cents=order.price_cents),
-            MoneyLine(
-                label=f"Transaction fee (level {order.seller_level}, {pct})",
-                amount_cents=-order.seller_transaction_fee_cents,
-            ),
-            MoneyLine(label="Payment processing", amount_cents=-order.seller_processing_fee_cents),
-            MoneyLine(
-                label="Shipping to authentication", amount_cents=-order.seller_shipping_cents
-            ),
-            MoneyLine(label="Your payout", amount_cents=order.seller_payout_cents, is_total=True),
+            MoneyLine(label="No payout: the sale did not go through", amount_cents=0),
         ]
+        if order.penalty_cents:
+            penalty = -order.penalty_cents
+            money += [
+                MoneyLine(label="Penalty (taken from your next payout)", amount_cents=penalty),
+                MoneyLine(label="You owe", amount_cents=penalty, is_total=True),
+            ]
+        return money
+    pct = f"{order.seller_fee_bp / 100:g}%"
+    return [
+        MoneyLine(label="Sale price", amount_cents=order.price_cents),
+        MoneyLine(
+            label=f"Transaction fee (level {order.seller_level}, {pct})",
+            amount_cents=-order.seller_transaction_fee_cents,
+        ),
+        MoneyLine(label="Payment processing", amount_cents=-order.seller_processing_fee_cents),
+        MoneyLine(label="Shipping to authentication", amount_cents=-order.seller_shipping_cents),
+        MoneyLine(
+            label="Payout on hold" if order.status == OrderStatus.AUTH_FAILED else "Your payout",
+            amount_cents=order.seller_payout_cents,
+            is_total=True,
+        ),
+    ]
+
+
+def _side_detail(
+    order: Order, row: OrderRow, *, headline: str, timeline: list[TimelineStep], paid: BuyerPayments
+) -> OrderDetail:
+    """The detail one side reads; the other side's figures stay empty."""
+    seller = row.role == "selling"
+    money, refund = (_seller_money(order), None) if seller else _buyer_money(order, paid)
+    waiting_for_refund = not seller and order.status == OrderStatus.AUTH_FAILED and not refund
     return OrderDetail(
-        row=_row(order, role, label),
+        row=row,
+        headline=headline,
         timeline=timeline,
         money=money,
         inbound_tracking=order.inbound_tracking,
         outbound_tracking=order.outbound_tracking,
         ship_by=orders.aware(order.ship_by) if order.ship_by else None,
         appeal_deadline=orders.aware(order.appeal_deadline) if order.appeal_deadline else None,
-        penalty_cents=order.penalty_cents,
-        seller_level=order.seller_level,
-        seller_fee_bp=order.seller_fee_bp,
+        can_appeal=seller and orders.appeal_open(order, utcnow()),
+        penalty_cents=order.penalty_cents if seller else 0,
+        seller_penalised=order.penalty_cents > 0,
+        refund=refund,
+        next_steps=failure_next_steps(order) if waiting_for_refund else "",
+        seller_level=order.seller_level if seller else 0,
+        seller_fee_bp=order.seller_fee_bp if seller else 0,
     )
 
 

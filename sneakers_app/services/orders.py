@@ -239,3 +239,14 @@ def order_for_party(*, session: Session, order_id: int, user_id: int) -> Order:
 
 def aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def appeal_open(order: Order, now: datetime) -> bool:
+    """Whether the seller may still appeal this failed inspection: once, before the deadline."""
+    deadline = aware(order.appeal_deadline) if order.appeal_deadline else None
+    return (
+        order.status == vocabulary.OrderStatus.AUTH_FAILED
+        and not order.appeal_used
+        and deadline is not None
+        and deadline > now
+    )

@@ -17,7 +17,16 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from sneakers_app.models import Order, Payment, Payout, User, utcnow
-from sneakers_app.services import fees, ledger, notifications, outbox, payments, portfolio, tape
+from sneakers_app.services import (
+    fees,
+    ledger,
+    notifications,
+    order_views,
+    outbox,
+    payments,
+    portfolio,
+    tape,
+)
 from sneakers_app.services.notifications import Kind
 from sneakers_app.services.orders import (
     APPEAL_WINDOW,
@@ -297,6 +306,7 @@ def _refund_and_penalise(
             key="refund",
             amount_cents=order.buyer_total_cents,
             reason=reason,
+            card=order_views.card_text(order),
         ),
         _notify(
             session,

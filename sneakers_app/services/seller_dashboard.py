@@ -23,7 +23,7 @@ from sneakers_app.services.order_views import (
     tone_for,
     variant_labels,
 )
-from sneakers_app.vocabulary import ORDER_ACTIVE, OrderStatus, PayoutStatus
+from sneakers_app.vocabulary import ORDER_ACTIVE, OrderStatus, PayoutStatus, plural
 
 Period = Literal["week", "month"]
 LIMIT = 200
@@ -76,7 +76,7 @@ def _sale(order: Order, label: VariantLabel, now: datetime) -> Sale:
         can_ship=waiting,
         can_extend=waiting and not order.ship_by_extended and ship_by is not None and ship_by > now,
         appeal_deadline=deadline,
-        can_appeal=failed and not order.appeal_used and deadline is not None and deadline > now,
+        can_appeal=orders.appeal_open(order, now),
         can_accept_failure=failed,
         inbound_tracking=order.inbound_tracking,
     )
@@ -96,6 +96,20 @@ def _sales(
     )
     labels = variant_labels(session, (o.variant_id for o in rows))
     return [_sale(o, labels[o.variant_id], now) for o in rows if o.variant_id in labels]
+
+
+def sale(
+    *, session: Session, seller_id: int, order_id: object, now: datetime | None = None
+) -> Sale | None:
+    """One of the seller's sales (what the order page's seller actions check), or None for an
+    unknown id or someone else's order."""
+    if not isinstance(order_id, int) or isinstance(order_id, bool) or order_id <= 0:
+        return None
+    order = session.get(Order, order_id)
+    if order is None or order.seller_id != seller_id:
+        return None
+    label = variant_labels(session, [order.variant_id]).get(order.variant_id)
+    return _sale(order, label, now or utcnow()) if label is not None else None
 
 
 def pending_sales(*, session: Session, seller_id: int, now: datetime | None = None) -> list[Sale]:
@@ -274,7 +288,7 @@ class LevelCard:
         if self.next_level is None:
             return "You are at the top level: the lowest fee on the marketplace."
         return (
-            f"{self.sales_to_next} more sales or "
+            f"{plural(self.sales_to_next, 'more sale')} or "
             f"{format_usd(self.volume_to_next_cents, whole=True)} more in sales this quarter "
             f"unlock level {self.next_level}."
         )

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from sneakers_app.models import DeliveryConfirmation, Inspection, Order, utcnow
 from sneakers_app.money import format_usd
-from sneakers_app.services import outbox
+from sneakers_app.services import order_views, outbox
 from sneakers_app.services.notifications import Kind
 from sneakers_app.services.orders import (
     APPEAL_WINDOW,
@@ -224,15 +225,23 @@ def decide(
         now=now,
         reason=reason,
     )
+    failure: dict[str, Any] = {"order": order, "key": "appeal" if order.appeal_used else "first"}
     emails = _emails(
         _notify(
             session,
             user_id=order.seller_id,
             kind=Kind.AUTH_FAILED,
-            order=order,
-            key="appeal" if order.appeal_used else "first",
             reason=reason,
             can_appeal=not order.appeal_used,
+            **failure,
+        ),
+        # The buyer hears at once, not only when the refund is made: what happens next and when.
+        _notify(
+            session,
+            user_id=order.buyer_id,
+            kind=Kind.AUTH_FAILED_BUYER,
+            next_steps=order_views.failure_next_steps(order, now),
+            **failure,
         ),
     )
     return StepResult(order_id=order_id, status=order.status, changed=True, emails=emails)

@@ -199,14 +199,14 @@ def test_flushall_mid_stream_refuses_rebuilds_by_itself_and_loses_no_fill(stack:
     for price in (20_000, 20_100, 20_200, 20_300, 20_400, 20_500, 20_600):
         assert _place(stack, m, "ask", price).status == "open"
     bought = _place(stack, m, "bid", 20_600, immediate=True)
-    assert bought.message == "Matched! Your order is filled."
+    assert bought.message == "Matched! You bought it: follow the pair under Orders."
     reported[bought.row_id] = bought.filled_quantity
     stack.wait(_applied(stack, reported))
     stack.stop_consumer()  # lagging: what the engine decides next is not recorded yet
     unrecorded = []
     for _ in range(2):
         bought = _place(stack, m, "bid", 20_600, immediate=True)
-        assert bought.message == "Matched! Your order is filled."
+        assert bought.message == "Matched! You bought it: follow the pair under Orders."
         reported[bought.row_id] = bought.filled_quantity
         unrecorded.append(bought.row_id)
     with Session(stack.db) as s:
@@ -240,7 +240,7 @@ def test_flushall_mid_stream_refuses_rebuilds_by_itself_and_loses_no_fill(stack:
 
     for _ in range(3):
         bought = _place(stack, m, "bid", 20_600, immediate=True)
-        assert bought.message == "Matched! Your order is filled."
+        assert bought.message == "Matched! You bought it: follow the pair under Orders."
         reported[bought.row_id] = bought.filled_quantity
     stack.wait(_applied(stack, reported))
     with db.session_scope(stack.db) as s:  # beat's repair_books: nothing to rebuild, and...

@@ -163,6 +163,8 @@ def test_every_template_names_only_what_its_documented_context_provides() -> Non
         derived |= {"expires_at"} if {"bid_id", "ask_id"} & given else set()
         derived |= {"appeal_note"} if "can_appeal" in given else set()
         derived |= {"tracking_note"} if "tracking" in given else set()
+        derived |= {"count_bids"} if "count" in given else set()
+        derived |= {"bought_title", "bought_lead", "sold_title", "sold_lead"}  # the match words
         named = {
             name
             for template in (spec.title, spec.body)

@@ -1,7 +1,8 @@
 # ruff: noqa: F811  (the fixtures `mk` and `variant` are imported from test_saga)
-"""What each side of a sale may read: the seller never sees the buyer's card decline reason or
-the total the buyer was charged (price plus the buyer's own fees), on the order page, in the
-seller dashboard, or in the notifications and emails the seller gets. The buyer still does."""
+"""What each side of a sale may read: the seller never sees the buyer's card decline reason,
+card, refund or the total the buyer was charged (price plus the buyer's own fees), on the order
+page, in the seller dashboard, or in the notifications and emails the seller gets; the buyer
+never sees the seller's fees, payout or penalty amount (only that the seller was penalised)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from typing import Any
 from sqlmodel import select
 
 from sneakers_app.db import session_scope
-from sneakers_app.models import Notification, Payment, User
+from sneakers_app.models import Notification, Order, Payment, User
 from sneakers_app.money import format_usd
-from sneakers_app.services import notifications, order_views, saga, seller_dashboard
+from sneakers_app.services import notifications, order_views, portfolio, saga, seller_dashboard
+from tests.integration.test_after_failure import failed_order, snapshot_card
 from tests.integration.test_payments import CARD_DECLINED_ON_CHARGE
 from tests.integration.test_saga import (  # noqa: F401 (fixtures)
     Market,
@@ -89,3 +91,59 @@ def test_the_seller_never_reads_the_buyers_total_charge(mk: Market, variant: int
     assert format_usd(order.seller_payout_cents) in seen
     assert "payment went through" in seen
     assert format_usd(order.buyer_total_cents) in _buyer_detail(mk, buyer, order_id)
+
+
+def _buyer_sees(mk: Market, buyer: int, order_id: int) -> str:
+    """Everything the buyer's order page, order list, portfolio and messages show, as one text."""
+    with session_scope(mk.db) as s:
+        detail = order_views.order_detail(session=s, user_id=buyer, order_id=order_id)
+        rows = order_views.list_orders(session=s, user_id=buyer, role="buying")
+        history = portfolio.purchase_history(session=s, user_id=buyer)
+        inbox = notifications.inbox(session=s, user_id=buyer, limit=50)
+    views: list[Any] = [detail, *rows, *history, *inbox]
+    parts = [dataclasses.asdict(view) for view in views]
+    return "\n".join(map(repr, parts))
+
+
+def _failed_for_good(mk: Market, variant_id: int) -> tuple[int, int, Order]:
+    """(seller, buyer, order) of a sale whose pair failed and whose seller accepted it."""
+    seller, buyer = mk.seller(), mk.buyer()
+    order_id = failed_order(mk, seller, buyer, mk.staff(), variant_id)
+    snapshot_card(mk, order_id)
+    mk.step(saga.finalize_failure, order_id=order_id, seller_id=seller, client=mk.stripe)
+    return seller, buyer, mk.order(order_id)
+
+
+def test_after_a_failure_the_buyer_reads_only_that_the_seller_was_penalised(
+    mk: Market, variant: int
+) -> None:
+    _, buyer, order = _failed_for_good(mk, variant)
+    order_id = order.id or 0
+    assert order.penalty_cents > 0
+
+    seen = _buyer_sees(mk, buyer, order_id)
+    detail = _buyer_detail(mk, buyer, order_id)
+    assert "'seller_penalised': True" in detail
+    assert "'penalty_cents': 0" in detail and "'seller_fee_bp': 0" in detail
+    for cents in (order.penalty_cents, order.seller_payout_cents):
+        for amount in _amounts(cents):
+            assert amount not in seen, amount
+    assert "Penalty" not in seen and "payout" not in seen.lower()
+    # ...while the buyer's own refund is there.
+    assert "Visa ending 4242" in seen
+    assert format_usd(order.buyer_total_cents) in seen
+
+
+def test_after_a_failure_the_seller_never_reads_the_buyers_card_or_refund(
+    mk: Market, variant: int
+) -> None:
+    seller, _, order = _failed_for_good(mk, variant)
+
+    seen = _seller_sees(mk, seller, order.id or 0)
+    assert "4242" not in seen and "visa" not in seen.lower()
+    # (that the buyer was refunded is the order's status; how much and to which card is not)
+    for amount in _amounts(order.buyer_total_cents):
+        assert amount not in seen
+    assert "'refund': None" in seen
+    # ...while the seller's own penalty is there.
+    assert format_usd(order.penalty_cents) in seen

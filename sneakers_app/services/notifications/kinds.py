@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from sneakers_app import routes
+from sneakers_app.vocabulary import REFUND_LANDS
 
 __all__ = [
     "ALWAYS_SENT",
@@ -51,6 +52,7 @@ class Kind(StrEnum):
     ITEM_RECEIVED = "item_received"
     AUTHENTICATED = "authenticated"
     AUTH_FAILED = "auth_failed"
+    AUTH_FAILED_BUYER = "auth_failed_buyer"
     ITEM_RETURNED = "item_returned"
     SHIPPED_TO_BUYER = "shipped_to_buyer"
     DELIVERED = "delivered"
@@ -191,8 +193,8 @@ KINDS: dict[Kind, KindSpec] = {
             label="Bids cancelled after card declines",
             title="Your open bids were cancelled",
             body=(
-                "Your card was declined twice in the last 30 days, so we cancelled your {count} "
-                "open bid(s) before they could match. Update your card in your account, then "
+                "Your card was declined twice in the last 30 days, so we cancelled your "
+                "{count_bids} before they could match. Update your card in your account, then "
                 "bid again."
             ),
             context=("count",),
@@ -201,17 +203,17 @@ KINDS: dict[Kind, KindSpec] = {
         ),
         _spec(
             Kind.BID_MATCHED,
-            "Bid matched (you bought)",
-            "You bought {item}",
-            "Your bid matched at {price}; we charged {total} including fees and shipping. "
+            "Bid matched or bought (you bought)",
+            "{bought_title}",
+            "{bought_lead} at {price}; we charged {total} including fees and shipping. "
             "The seller now ships it to us for authentication.",
             (*_ORDER, "price_cents", "total_cents"),
         ),
         _spec(
             Kind.ASK_MATCHED,
-            "Ask matched (you sold)",
-            "Sold: {item} for {price}",
-            "Your ask sold for {price}; your payout after fees will be {payout}. Ship it to our "
+            "Ask matched or sold (you sold)",
+            "{sold_title} for {price}",
+            "{sold_lead} at {price}; your payout after fees will be {payout}. Ship it to our "
             "authentication centre by {ship_by}.",
             (*_ORDER, "price_cents", "payout_cents"),
         ),
@@ -258,6 +260,14 @@ KINDS: dict[Kind, KindSpec] = {
             "{item} did not pass authentication",
             "{item} ({order_ref}) did not pass authentication. Reason: {reason} {appeal_note}",
             (*_ORDER, "reason", "can_appeal"),
+        ),
+        _spec(
+            Kind.AUTH_FAILED_BUYER,
+            "Authentication failed (a pair you bought)",
+            "{item} did not pass authentication",
+            "{item} ({order_ref}) did not pass our authentication, so we will not ship it to you. "
+            "{next_steps}",
+            (*_ORDER, "next_steps"),
         ),
         _spec(
             Kind.ITEM_RETURNED,
@@ -310,8 +320,10 @@ KINDS: dict[Kind, KindSpec] = {
             Kind.REFUND_ISSUED,
             "Refund issued",
             "Refund issued: {amount}",
-            "We refunded {amount} for {order_ref} ({item}) to your card. {reason}",
-            (*_ORDER, "amount_cents", "reason"),
+            "We refunded {amount} for {order_ref} ({item}) to {card}. {reason} Refunds take "
+            + REFUND_LANDS
+            + " to appear on your statement.",
+            (*_ORDER, "amount_cents", "reason", "card"),
         ),
         _spec(
             Kind.PENALTY_CHARGED,

@@ -17,8 +17,17 @@ from email.utils import format_datetime, formataddr
 
 from sqlmodel import Session
 
-from sneakers_app import routes
-from sneakers_app.models import Ask, Bid, Notification, Order, Product, ProductVariant, User
+from sneakers_app import routes, vocabulary
+from sneakers_app.models import (
+    Ask,
+    Bid,
+    Notification,
+    Order,
+    Product,
+    ProductVariant,
+    Trade,
+    User,
+)
 from sneakers_app.money import format_usd
 from sneakers_app.services.email import OutgoingEmail, address_only, header_text
 from sneakers_app.services.notifications.kinds import KINDS, Kind
@@ -65,6 +74,9 @@ def _looked_up(session: Session, context: Mapping[str, object]) -> dict[str, obj
         source = session.get(Ask, ask_id)
     if isinstance(source, Order):
         out["ship_by"] = source.ship_by
+        out["appeal_deadline"] = source.appeal_deadline
+        trade = session.get(Trade, source.trade_id)
+        out["maker_side"] = trade.maker_side if trade is not None else None
     elif source is not None:
         out["expires_at"] = source.expires_at
     variant_id = context.get("variant_id", source.variant_id if source else None)
@@ -101,15 +113,32 @@ def render_context(session: Session, context: Mapping[str, object]) -> dict[str,
     order_id = context.get("order_id")
     values.setdefault("order_ref", f"Order #{order_id}" if order_id is not None else "Your order")
     if "can_appeal" in context:
+        until = f" until {values['appeal_deadline']}" if values.get("appeal_deadline") else ""
         values.setdefault(
             "appeal_note",
-            "You can appeal this decision once from the order page."
+            f"You can appeal this decision once from the order page{until}."
             if context["can_appeal"]
             else "This decision is final.",
         )
+    _match_words(values)
+    count = context.get("count")
+    if isinstance(count, int) and not isinstance(count, bool):
+        values.setdefault("count_bids", vocabulary.plural(count, "open bid"))
+    values.setdefault("card", "your card")
     if values.get("tracking"):
         values.setdefault("tracking_note", f"Tracking number: {values['tracking']}.")
     return values
+
+
+def _match_words(values: dict[str, str]) -> None:
+    """A match told after what the member did (`vocabulary.match_headline`): the trade's maker
+    side, or the taker's words when the trade is unknown."""
+    maker_side = values.get("maker_side") or None
+    item = values["item"]
+    sides: tuple[tuple[vocabulary.Side, str], ...] = (("buying", "bought"), ("selling", "sold"))
+    for side, key in sides:
+        values.setdefault(f"{key}_title", vocabulary.match_title(side, maker_side, item))
+        values.setdefault(f"{key}_lead", vocabulary.match_headline(side, maker_side))
 
 
 def _fill(template: str, values: Mapping[str, str]) -> str:

@@ -26,6 +26,7 @@ from state.auth import AuthFormState
 from state.base import SessionState
 from state.catalog import BrowseState
 from state.product import ProductState
+from state.product_trade import TradeState
 from state.security import RecoveryState
 from state.staff import VerificationState
 
@@ -51,7 +52,7 @@ app.add_page(
     product_page,
     route=routes.PRODUCT,
     title=f"{TITLE} | Product",
-    on_load=[SessionState.load_session, ProductState.on_load],
+    on_load=[SessionState.load_session, ProductState.on_load, TradeState.open_from_link],
 )
 app.add_page(
     login_page, route=routes.LOGIN, title=f"Log in | {TITLE}", on_load=AuthFormState.reset_form

@@ -330,6 +330,14 @@ def test_bad_input_is_refused_next_to_the_field_and_changes_nothing(
         context.close()
 
 
+def assert_inside(page: Page, inner: str, outer: str) -> None:
+    """The element `inner` lies horizontally within `outer` (a pixel of rounding allowed)."""
+    box, frame = page.locator(inner).bounding_box(), page.locator(outer).bounding_box()
+    assert box is not None and frame is not None
+    assert box["x"] >= frame["x"] - 1, (box, frame)
+    assert box["x"] + box["width"] <= frame["x"] + frame["width"] + 1, (box, frame)
+
+
 def test_logged_out_and_unequipped_users_are_told_what_to_do(
     browser: Browser, live_app: LiveApp, db: Engine
 ) -> None:
@@ -338,6 +346,9 @@ def test_logged_out_and_unequipped_users_are_told_what_to_do(
     context, page = new_page(browser, DESKTOP)
     try:
         open_product(page, live_app, market)
+        # Watching is for members: a visitor is offered the log-in instead.
+        expect(page.locator("#watch-login")).to_have_attribute("href", f"/login?next={path}")
+        expect(page.locator("#watch-button")).to_have_count(0)
         page.locator("#place-bid").click()
         expect(page).to_have_url(re.compile(r"/login\?next=" + re.escape(path)))
 
@@ -355,8 +366,14 @@ def test_logged_out_and_unequipped_users_are_told_what_to_do(
         page.keyboard.press("Escape")
         assert counts(db, trader.id) == (0, 0)
 
-        # Watch with a target price, then stop watching.
+        # Watch with a target price, then stop watching. The popover stays in its column.
+        expect(page.locator("#watch-login")).to_have_count(0)
         page.locator("#watch-button").click()
+        expect(page.locator("#watch-popover")).to_be_visible()
+        assert_inside(page, "#watch-popover", "#trade-column")
+        for viewport in (PHONE, DESKTOP):
+            page.set_viewport_size(viewport)
+            assert_inside(page, "#watch-popover", "#trade-column")
         page.locator("#watch-target").fill("abc")
         page.locator("#watch-save").click()
         expect(page.locator("#watch-error")).to_contain_text("Enter a price")

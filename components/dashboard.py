@@ -11,6 +11,7 @@ import reflex as rx
 
 from components.layout import page
 from components.order_parts import empty_state, muted, section
+from state import charts
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,7 +72,13 @@ def chart_or_empty(
     return rx.cond(
         show,
         rx.box(
-            rx.plotly(data=figure, use_resize_handler=True, width="100%", height=height),
+            rx.plotly(
+                data=figure,
+                config=charts.CONFIG,
+                use_resize_handler=True,
+                width="100%",
+                height=height,
+            ),
             width="100%",
             id=chart_id,
         ),

@@ -7,6 +7,8 @@ from typing import Any
 
 import reflex as rx
 
+from state import charts
+
 RANGES = ("1M", "3M", "6M", "1Y", "All")
 
 
@@ -37,7 +39,7 @@ def price_chart(figure: rx.Var, empty: rx.Var) -> rx.Component:
         rx.box(
             rx.plotly(
                 data=figure,
-                config={"displayModeBar": False, "responsive": True},
+                config=charts.CONFIG,
                 use_resize_handler=True,
                 width="100%",
                 height="320px",

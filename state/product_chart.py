@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import plotly.graph_objects as go
 
 from sneakers_app.services.analytics import DailyPoint
+from state import charts
 
 
 def figure(points: Sequence[DailyPoint], label: str) -> go.Figure:
@@ -51,7 +52,7 @@ def _shared_figure(points: tuple[DailyPoint, ...], label: str) -> go.Figure:
         hovermode="x unified",
         bargap=0.2,
         font={"family": "Inter, system-ui, sans-serif", "size": 12, "color": "#60646c"},
-        xaxis={"showgrid": False, "type": "date", "fixedrange": True},
+        xaxis=charts.date_axis([p.day for p in points]),
         yaxis={
             "side": "right",
             "tickprefix": "$",

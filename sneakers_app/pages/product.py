@@ -128,17 +128,23 @@ def market_panel() -> rx.Component:
                     "Lowest ask",
                     S.lowest_ask,
                     "lowest-ask",
-                    rx.text("Buy now", size="1", color=MUTED),
+                    rx.text(S.lowest_ask_where, size="1", color=MUTED, id="lowest-ask-size"),
                 ),
                 quote_box(
                     "Highest bid",
                     S.highest_bid,
                     "highest-bid",
-                    rx.text("Sell now", size="1", color=MUTED),
+                    rx.text(S.highest_bid_where, size="1", color=MUTED, id="highest-bid-size"),
                 ),
                 columns="3",
                 spacing="3",
                 width="100%",
+            ),
+            rx.cond(
+                S.market_note != "",
+                rx.callout(
+                    S.market_note, icon="info", size="1", color_scheme="gray", id="market-note"
+                ),
             ),
             rx.grid(
                 rx.button(

@@ -477,6 +477,18 @@ def test_buyer_portfolio_bids_and_purchases(
     expect(page.get_by_role("alertdialog")).to_contain_text("Cancel your bid?")
     page.locator("#cancel-listing-confirm").click()
     expect(bid).to_have_count(0)
+
+    # Purchase history at phone width: the status and the figures beside it do not overlap.
+    page.set_viewport_size(PHONE)
+    row = page.locator(f"#order-row-{trade.order_id}")
+    row.scroll_into_view_if_needed()
+    status = row.locator(".order-status").bounding_box()
+    figures = row.locator(".order-figures").bounding_box()
+    assert status is not None and figures is not None
+    assert status["x"] + status["width"] <= figures["x"], (status, figures)
+    assert figures["x"] + figures["width"] <= PHONE["width"], figures
+    page.wait_for_timeout(300)
+    shoot(page, "portfolio-purchases-phone")
     assert console_errors == []
 
 

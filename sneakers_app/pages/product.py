@@ -212,6 +212,8 @@ def watch_control() -> rx.Component:
                 display="inline-flex",
                 align_items="center",
                 gap="4px",
+                white_space="nowrap",
+                flex_shrink="0",
                 id="watch-login",
             ),
         ),

@@ -18,6 +18,13 @@ def figure(points: Sequence[DailyPoint], label: str) -> go.Figure:
     return _shared_figure(tuple(points), label)
 
 
+def warm_up() -> None:
+    """Build one figure now: Plotly makes its validators on first use (about 0.4 s, once per
+    process), which the app pays as it starts rather than the first visitor of a product page
+    waiting for the chart."""
+    _shared_figure((), "")
+
+
 @functools.lru_cache(maxsize=256)
 def _shared_figure(points: tuple[DailyPoint, ...], label: str) -> go.Figure:
     days = [p.day.isoformat() for p in points]

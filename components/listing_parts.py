@@ -3,7 +3,8 @@ new price: the portfolio's bids and the seller dashboard's asks (state: `Listing
 
 Element ids and classes carry the side: `bid-<id>` / `ask-<id>` rows (class `bid-row` /
 `ask-row`), `edit-bid-<id>`, `cancel-ask-<id>`, the `edit-bid-dialog` with `#bid-price`,
-`#bid-price-error` and `#bid-price-save`, and so on.
+`#bid-price-error` and `#bid-price-save`, and so on. Cancelling asks first (`confirm_cancel`,
+also on the product page): `#cancel-listing-keep`, `#cancel-listing-confirm`.
 """
 
 from __future__ import annotations

@@ -85,7 +85,8 @@ def value_chart(points: list[portfolio.ValuePoint]) -> go.Figure:
             x=days,
             y=[p.cost_cents / 100 for p in points],
             name="Paid",
-            mode="lines",
+            mode="lines" if len(points) > 1 else "markers",  # one day: a line has no length
+            marker={"color": "#8b8d98", "size": 7},
             line={"color": "#8b8d98", "width": 1.5, "dash": "dot", "shape": "hv"},
             hovertemplate="$%{y:,.0f} paid<extra></extra>",
         )

@@ -24,6 +24,11 @@ def test_one_day_of_portfolio_shows_the_week_ending_that_day_a_tick_a_day() -> N
     assert _span(axis) == (datetime(2026, 3, 7, 12), datetime(2026, 3, 14, 12))
     assert axis["dtick"] == 86_400_000
     assert axis["tickformat"] == "%b %-d"
+    # Both figures show as points (a line through one day has no length).
+    assert [(t.name, "markers" in t.mode) for t in fig.data] == [
+        ("Paid", True),
+        ("Market value", True),
+    ]
 
 
 def test_one_sale_on_the_price_chart_gets_the_same_week() -> None:

@@ -11,6 +11,7 @@ import reflex as rx
 
 from components.layout import page
 from components.order_parts import empty_state, muted, section
+from components.plot import plot
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,7 +72,7 @@ def chart_or_empty(
     return rx.cond(
         show,
         rx.box(
-            rx.plotly(data=figure, use_resize_handler=True, width="100%", height=height),
+            plot(figure, height),
             width="100%",
             id=chart_id,
         ),

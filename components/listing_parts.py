@@ -3,7 +3,8 @@ new price: the portfolio's bids and the seller dashboard's asks (state: `Listing
 
 Element ids and classes carry the side: `bid-<id>` / `ask-<id>` rows (class `bid-row` /
 `ask-row`), `edit-bid-<id>`, `cancel-ask-<id>`, the `edit-bid-dialog` with `#bid-price`,
-`#bid-price-error` and `#bid-price-save`, and so on.
+`#bid-price-error` and `#bid-price-save`, and so on. Cancelling asks first (`confirm_cancel`,
+also on the product page): `#cancel-listing-keep`, `#cancel-listing-confirm`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from typing import Literal
 
 import reflex as rx
+from reflex.event import EventSpec
 
 from components.dashboard import Empty, list_section
 from components.order_parts import thumb
@@ -70,6 +72,52 @@ def _standing(item: ListingView, side: Side) -> rx.Component:
     )
 
 
+def confirm_cancel(
+    side: rx.Var | str,
+    detail: tuple[rx.Var | str, ...],
+    on_confirm: EventSpec,
+    **button: object,
+) -> rx.Component:
+    """A red "Cancel" button that first asks: the listing leaves the book for good, so one stray
+    tap must not do it. The dialog's buttons are `#cancel-listing-keep` and
+    `#cancel-listing-confirm` (one dialog is open at a time)."""
+    is_bid = side == "bid" if isinstance(side, rx.Var) else rx.Var.create(side == "bid")
+    return rx.alert_dialog.root(
+        rx.alert_dialog.trigger(rx.button("Cancel", color_scheme="red", **button)),
+        rx.alert_dialog.content(
+            rx.alert_dialog.title(rx.cond(is_bid, "Cancel your bid?", "Cancel your ask?")),
+            rx.alert_dialog.description(
+                *detail,
+                ". It leaves the order book at once; to trade again you place a new one.",
+                size="2",
+                color="var(--gray-11)",
+            ),
+            rx.hstack(
+                rx.alert_dialog.cancel(
+                    rx.button(
+                        rx.cond(is_bid, "Keep bid", "Keep ask"),
+                        variant="soft",
+                        color_scheme="gray",
+                        id="cancel-listing-keep",
+                    )
+                ),
+                rx.alert_dialog.action(
+                    rx.button(
+                        rx.cond(is_bid, "Cancel bid", "Cancel ask"),
+                        color_scheme="red",
+                        on_click=on_confirm,
+                        id="cancel-listing-confirm",
+                    )
+                ),
+                justify="end",
+                spacing="3",
+                padding_top="16px",
+            ),
+            max_width="440px",
+        ),
+    )
+
+
 def listing_row(item: ListingView, state: type[ListingEditor], side: Side) -> rx.Component:
     return list_row(
         item_cell(
@@ -96,12 +144,12 @@ def listing_row(item: ListingView, state: type[ListingEditor], side: Side) -> rx
                 on_click=state.open_edit_listing(item.id),
                 id=f"edit-{side}-{item.id}",
             ),
-            rx.button(
-                "Cancel",
+            confirm_cancel(
+                side,
+                (item.name, " \u00b7 US ", item.size, " at ", item.price),
+                state.cancel_listing(item.id),
                 variant="ghost",
-                color_scheme="red",
                 size="2",
-                on_click=state.cancel_listing(item.id),
                 id=f"cancel-{side}-{item.id}",
             ),
             spacing="3",

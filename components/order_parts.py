@@ -122,7 +122,16 @@ def order_row(row: OrderRowView) -> rx.Component:
                     size="1",
                     color="var(--gray-11)",
                 ),
-                status_badge(row.status_label, row.tone, class_name="order-status"),
+                # A long status wraps inside its column (at phone width it ran under the
+                # figures beside it).
+                status_badge(
+                    row.status_label,
+                    row.tone,
+                    class_name="order-status",
+                    white_space="normal",
+                    max_width="100%",
+                    height="auto",
+                ),
                 spacing="1",
                 min_width="0",
                 flex="1",
@@ -130,13 +139,15 @@ def order_row(row: OrderRowView) -> rx.Component:
             rx.vstack(
                 rx.text(row.amount_label, size="1", color="var(--gray-11)"),
                 rx.text(row.amount, size="3", weight="bold", style=NUM),
-                rx.text("Price ", row.price, size="1", color="var(--gray-11)"),
+                rx.text("Price ", row.price, size="1", color="var(--gray-11)", style=NUM),
                 rx.cond(
                     row.note != "",
                     rx.text(row.note, size="1", color="var(--gray-11)", class_name="order-note"),
                 ),
                 align="end",
                 spacing="1",
+                flex_shrink="0",
+                class_name="order-figures",
             ),
             align="center",
             spacing="3",

@@ -7,6 +7,8 @@ from typing import Any
 
 import reflex as rx
 
+from components.plot import plot
+
 RANGES = ("1M", "3M", "6M", "1Y", "All")
 
 
@@ -35,13 +37,7 @@ def price_chart(figure: rx.Var, empty: rx.Var) -> rx.Component:
             width="100%",
         ),
         rx.box(
-            rx.plotly(
-                data=figure,
-                config={"displayModeBar": False, "responsive": True},
-                use_resize_handler=True,
-                width="100%",
-                height="320px",
-            ),
+            plot(figure, "320px"),
             width="100%",
             id="price-chart",
         ),

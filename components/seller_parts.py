@@ -247,6 +247,8 @@ def _dialog(
     body: rx.Component,
     dialog_id: str,
 ) -> rx.Component:
+    """A seller's dialog. `description` is phrasing content (an `rx.fragment` of text): the
+    dialog's description is already a paragraph, and a paragraph in it is invalid HTML."""
     return rx.dialog.root(
         rx.dialog.content(
             rx.dialog.title(title),
@@ -281,7 +283,7 @@ def ship_dialog() -> rx.Component:
     return _dialog(
         SellerState.ship_order_id != 0,
         "Mark as shipped",
-        rx.text(
+        rx.fragment(
             SellerState.ship_name,
             ". Ship the pair to our authentication center and enter the carrier's tracking number.",
         ),
@@ -317,7 +319,7 @@ def appeal_dialog() -> rx.Component:
     return _dialog(
         SellerState.appeal_order_id != 0,
         "Appeal the inspection",
-        rx.text(
+        rx.fragment(
             "A different inspector checks the pair again. You can appeal once; "
             "their decision is final."
         ),
@@ -355,7 +357,7 @@ def accept_dialog() -> rx.Component:
     return _dialog(
         SellerState.accept_order_id != 0,
         "Accept the failed inspection?",
-        rx.text(
+        rx.fragment(
             "The buyer is refunded, the pair is shipped back to you and the penalty for a "
             "failed inspection is charged. This cannot be undone."
         ),

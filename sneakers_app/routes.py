@@ -31,6 +31,11 @@ def product(slug: str) -> str:
     return f"{_PRODUCT_PREFIX}{slug}"
 
 
+def place_ask(slug: str) -> str:
+    """The product page with its ask form open (the seller dashboard's "New ask")."""
+    return f"{_PRODUCT_PREFIX}{slug}?trade=ask"
+
+
 def order(order_id: int | str) -> str:
     return f"{_ORDER_PREFIX}{order_id}"
 

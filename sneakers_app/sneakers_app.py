@@ -22,10 +22,12 @@ from sneakers_app.pages.portfolio import PORTFOLIO_ON_LOAD, portfolio_page
 from sneakers_app.pages.product import product_page
 from sneakers_app.pages.sell import SELL_ON_LOAD, sell_page
 from sneakers_app.pages.verification import verification_page
+from state import product_chart
 from state.auth import AuthFormState
 from state.base import SessionState
 from state.catalog import BrowseState
 from state.product import ProductState
+from state.product_trade import TradeState
 from state.security import RecoveryState
 from state.staff import VerificationState
 
@@ -51,7 +53,7 @@ app.add_page(
     product_page,
     route=routes.PRODUCT,
     title=f"{TITLE} | Product",
-    on_load=[SessionState.load_session, ProductState.on_load],
+    on_load=[SessionState.load_session, ProductState.on_load, TradeState.open_from_link],
 )
 app.add_page(
     login_page, route=routes.LOGIN, title=f"Log in | {TITLE}", on_load=AuthFormState.reset_form
@@ -104,5 +106,6 @@ app.add_page(
 app.add_page(
     not_found_page, route="404", title=f"Not found | {TITLE}", on_load=SessionState.load_session
 )
+product_chart.warm_up()
 app.register_lifespan_task(gc_tuning.tune_after_startup)
 app.register_lifespan_task(outbox_relay.sweep_forever)

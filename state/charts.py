@@ -4,6 +4,9 @@ one hover box for the day or period, money on the value axis."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta
+
 import plotly.graph_objects as go
 
 from sneakers_app.services import portfolio
@@ -18,6 +21,31 @@ MONEY_AXIS: dict[str, object] = {
     "zeroline": False,
 }
 """A y axis in whole dollars (the figure's values are dollars: cents / 100)."""
+
+
+CONFIG: dict[str, object] = {"displayModeBar": False, "responsive": True}
+"""Every chart's Plotly config: no toolbar (it covered the legends, and the charts are fixed,
+nothing to zoom or pan), redrawn to its box's width."""
+
+MIN_DAYS = 7
+"""A date axis spans at least a week: with one day of data Plotly would zoom to the hours
+(ticks a fraction of a second apart)."""
+
+
+def date_axis(days: Sequence[date]) -> dict[str, object]:
+    """An x axis of days. Fewer than `MIN_DAYS` days show as the week ending the last one,
+    half a day of margin each side, one tick a day."""
+    axis: dict[str, object] = {"showgrid": False, "type": "date", "fixedrange": True}
+    if not days or (days[-1] - days[0]).days >= MIN_DAYS - 1:
+        return axis
+    noon = datetime.combine(days[-1], time(12))
+    start = noon - timedelta(days=MIN_DAYS)
+    return {
+        **axis,
+        "range": [start.isoformat(sep=" "), noon.isoformat(sep=" ")],
+        "dtick": timedelta(days=1) // timedelta(milliseconds=1),
+        "tickformat": "%b %-d",
+    }
 
 
 def layout(
@@ -57,7 +85,8 @@ def value_chart(points: list[portfolio.ValuePoint]) -> go.Figure:
             x=days,
             y=[p.cost_cents / 100 for p in points],
             name="Paid",
-            mode="lines",
+            mode="lines" if len(points) > 1 else "markers",  # one day: a line has no length
+            marker={"color": "#8b8d98", "size": 7},
             line={"color": "#8b8d98", "width": 1.5, "dash": "dot", "shape": "hv"},
             hovertemplate="$%{y:,.0f} paid<extra></extra>",
         )
@@ -77,7 +106,7 @@ def value_chart(points: list[portfolio.ValuePoint]) -> go.Figure:
     fig.update_layout(
         layout(
             height=260,
-            xaxis={"showgrid": False, "type": "date", "fixedrange": True},
+            xaxis=date_axis([p.day for p in points]),
             yaxis={"side": "right", **MONEY_AXIS, "rangemode": "tozero"},
         )
     )

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import plotly.graph_objects as go
 
 from sneakers_app.services.analytics import DailyPoint
+from state import charts
 
 
 def figure(points: Sequence[DailyPoint], label: str) -> go.Figure:
@@ -15,6 +16,13 @@ def figure(points: Sequence[DailyPoint], label: str) -> go.Figure:
     a plotly figure is a few thousand objects once serialised, and a thousand open pages each
     holding its own made the garbage collector's full passes take half a second)."""
     return _shared_figure(tuple(points), label)
+
+
+def warm_up() -> None:
+    """Build one figure now: Plotly makes its validators on first use (about 0.4 s, once per
+    process), which the app pays as it starts rather than the first visitor of a product page
+    waiting for the chart."""
+    _shared_figure((), "")
 
 
 @functools.lru_cache(maxsize=256)
@@ -51,7 +59,7 @@ def _shared_figure(points: tuple[DailyPoint, ...], label: str) -> go.Figure:
         hovermode="x unified",
         bargap=0.2,
         font={"family": "Inter, system-ui, sans-serif", "size": 12, "color": "#60646c"},
-        xaxis={"showgrid": False, "type": "date", "fixedrange": True},
+        xaxis=charts.date_axis([p.day for p in points]),
         yaxis={
             "side": "right",
             "tickprefix": "$",

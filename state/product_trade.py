@@ -21,6 +21,7 @@ from sneakers_app.money import format_usd, parse_usd
 from sneakers_app.services import limits, market, ticket
 from sneakers_app.services.ticket import FeeLine, HintView
 from sneakers_app.vocabulary import ListingStatus
+from state.base import handler
 from state.product import ProductState
 
 __all__ = ["FeeLine", "HintView", "TradeState"]
@@ -115,6 +116,16 @@ class TradeState(ProductState):
         self._market_changed()
         self._kick_live()  # the dialog's price follows every change of the book now
         return None
+
+    @rx.event
+    def open_from_link(self) -> EventSpec | None:
+        """A link that opens a form at once: `?trade=ask` from the seller dashboard's New ask
+        (after the page's own load; `open_trade` re-checks the user and the kind)."""
+        kind = str(self.router.url.query_parameters.get("trade", ""))[:10]
+        if kind not in ticket.KINDS or not self._product_id:
+            return None
+        spec: EventSpec = handler(TradeState.open_trade)(kind)
+        return spec
 
     @rx.event
     def set_dialog_open(self, open_: bool) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 import reflex as rx
 
 from components.layout import page
+from components.listing_parts import confirm_cancel
 from components.order_book import order_book
 from components.price_chart import price_chart, range_picker
 from components.size_picker import size_conversions, size_picker, size_system_picker
@@ -134,17 +135,23 @@ def market_panel() -> rx.Component:
                     "Lowest ask",
                     S.lowest_ask,
                     "lowest-ask",
-                    rx.text("Buy now", size="1", color=MUTED),
+                    rx.text(S.lowest_ask_where, size="1", color=MUTED, id="lowest-ask-size"),
                 ),
                 quote_box(
                     "Highest bid",
                     S.highest_bid,
                     "highest-bid",
-                    rx.text("Sell now", size="1", color=MUTED),
+                    rx.text(S.highest_bid_where, size="1", color=MUTED, id="highest-bid-size"),
                 ),
                 columns="3",
                 spacing="3",
                 width="100%",
+            ),
+            rx.cond(
+                S.market_note != "",
+                rx.callout(
+                    S.market_note, icon="info", size="1", color_scheme="gray", id="market-note"
+                ),
             ),
             rx.grid(
                 rx.button(
@@ -198,6 +205,29 @@ def market_panel() -> rx.Component:
 
 
 def watch_control() -> rx.Component:
+    """Members only: a logged-out visitor gets a link to log in and come back here."""
+    return rx.cond(
+        W.user_id > 0,
+        _watch_popover(),
+        rx.cond(
+            W.session_checked,
+            rx.link(
+                rx.icon("bell", size=14),
+                "Log in to watch",
+                href=f"{routes.LOGIN}?next={routes.product(S.slug)}",
+                size="2",
+                display="inline-flex",
+                align_items="center",
+                gap="4px",
+                white_space="nowrap",
+                flex_shrink="0",
+                id="watch-login",
+            ),
+        ),
+    )
+
+
+def _watch_popover() -> rx.Component:
     return rx.popover.root(
         rx.popover.trigger(
             rx.button(
@@ -249,8 +279,15 @@ def watch_control() -> rx.Component:
                     rx.text(W.watch_message, size="1", color="var(--green-11)", id="watch-message"),
                 ),
                 spacing="2",
-                width="260px",
+                width="100%",
             ),
+            # The button ends its column: the popover lines up with that edge and grows
+            # leftwards, within the column and the screen.
+            align="end",
+            collision_padding=16,
+            width="260px",
+            max_width="calc(100vw - 32px)",
+            id="watch-popover",
         ),
     )
 
@@ -320,6 +357,7 @@ def top_section() -> rx.Component:
             spacing="4",
             width="100%",
             grid_area="trade",
+            id="trade-column",
         ),
         display="grid",
         grid_template_columns=rx.breakpoints(initial="minmax(0, 1fr)", md="1fr 1fr"),
@@ -478,12 +516,12 @@ def own_listing_row(order: OwnListingView) -> rx.Component:
         rx.text(order.price, size="2", weight="bold", class_name="tabular"),
         rx.text("until ", order.expires, size="1", color=MUTED),
         rx.spacer(),
-        rx.button(
-            "Cancel",
+        confirm_cancel(
+            order.side,
+            ("US ", order.size, " at ", order.price),
+            S.cancel_listing(order.key),
             size="1",
             variant="soft",
-            color_scheme="red",
-            on_click=S.cancel_listing(order.key),
             id="cancel-" + order.key,
         ),
         align="center",

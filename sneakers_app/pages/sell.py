@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from components import empty_states
+from components.ask_search import new_ask_button, new_ask_dialog
 from components.dashboard import (
     chart_or_empty,
     dashboard_card,
@@ -118,12 +119,13 @@ def pending_section() -> rx.Component:
 
 
 def asks_section() -> rx.Component:
-    new_ask = rx.link(
-        rx.button(rx.icon("plus", size=14), "New ask", size="2", variant="soft"),
-        href=routes.BROWSE,
-    )
     return listings_section(
-        SellerState, "ask", "Active asks", empty_states.NO_ASKS, action=new_ask, id="active-asks"
+        SellerState,
+        "ask",
+        "Active asks",
+        empty_states.NO_ASKS,
+        action=new_ask_button(),
+        id="active-asks",
     )
 
 
@@ -185,6 +187,7 @@ def sell_page() -> rx.Component:
         ship_dialog(),
         appeal_dialog(),
         accept_dialog(),
+        new_ask_dialog(),
         aside=rx.link(
             rx.button(rx.icon("list", size=14), "All sales", variant="soft"),
             href=f"{routes.ORDERS}?tab=selling",

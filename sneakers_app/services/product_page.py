@@ -89,6 +89,11 @@ class PublicMarket:
     tape_pending: bool
     bids: list[LevelView]
     asks: list[LevelView]
+    bid_size: str = ""
+    ask_size: str = ""
+    """All sizes: the size the highest bid / lowest ask is in ("" for one size, or none). The
+    two are often in different sizes, and a bid above an ask then is no crossed market: each
+    size has its own book."""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -260,6 +265,36 @@ def load_public_market(
         tape_pending=pending,
         bids=_levels([(s, d.bids) for s, d in depths], "bid", best_high=True),
         asks=_levels([(s, d.asks) for s, d in depths], "ask", best_high=False),
+        bid_size=_size_of(variants, tops, "bid", bid) if selected is None else "",
+        ask_size=_size_of(variants, tops, "ask", ask) if selected is None else "",
+    )
+
+
+def _size_of(
+    variants: dict[int, str],
+    tops: dict[str, market_data.TopOfBook],
+    side: str,
+    price_cents: int | None,
+) -> str:
+    """The first size (in size order) whose best bid / ask is this price."""
+    if price_cents is None:
+        return ""
+    for variant_id, size in variants.items():
+        top = tops[str(variant_id)]
+        if (top.bid_cents if side == "bid" else top.ask_cents) == price_cents:
+            return size
+    return ""
+
+
+def market_note(public: PublicMarket) -> str:
+    """All sizes with the highest bid at or above the lowest ask: they are in different sizes
+    (one size's book is never crossed), and the page says so rather than look crossed."""
+    bid, ask = public.bid_cents, public.ask_cents
+    if bid is None or ask is None or bid < ask or not (public.bid_size and public.ask_size):
+        return ""
+    return (
+        f"The highest bid (US {public.bid_size}) and the lowest ask (US {public.ask_size}) are "
+        "for different sizes: each size has its own book. Pick a size to trade."
     )
 
 
@@ -295,6 +330,9 @@ def public_vars(public: PublicMarket, variants: dict[int, str]) -> dict[str, Any
         "all_sizes_ask": format_usd(min(asks), whole=True) if asks else "Bid",
         "lowest_ask": format_usd(public.ask_cents),
         "highest_bid": format_usd(public.bid_cents),
+        "lowest_ask_where": f"in US {public.ask_size}" if public.ask_size else "Buy now",
+        "highest_bid_where": f"in US {public.bid_size}" if public.bid_size else "Sell now",
+        "market_note": market_note(public),
         "last_sale": format_usd(public.last_price_cents),
         "last_change": change,
         "last_change_dir": direction,

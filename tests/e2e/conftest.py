@@ -7,10 +7,18 @@ import re
 import shutil
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pyotp
 import pytest
-from playwright.sync_api import Page, ViewportSize, expect
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    ViewportSize,
+    expect,
+)
 from sqlmodel import Session
 
 from sneakers_app.db import make_engine
@@ -92,13 +100,53 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
         yield stack
 
 
-@pytest.fixture
-def console_errors(page: Page) -> list[str]:
-    """Browser console errors during a test (asserted empty by the tests that care)."""
+_BROWSER_FIXTURES = ("page", "context", "new_context", "browser")
+
+
+@pytest.fixture(autouse=True)
+def _console_listener(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[list[str]]:
+    """Every browser test listens to the console of every page it opens (the `page` fixture's
+    and any `browser.new_context()` of its own) and fails at teardown on a console error or an
+    uncaught page error. A test that provokes an error on purpose names it with
+    `@pytest.mark.console_errors_expected("regex", ...)`; nothing else is let through."""
     errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    return errors
+    if not any(name in request.fixturenames for name in _BROWSER_FIXTURES):
+        yield errors
+        return
+    browser: Browser = request.getfixturevalue("browser")
+    opened = browser.new_context
+
+    def new_context(*args: Any, **kwargs: Any) -> BrowserContext:
+        context = opened(*args, **kwargs)
+        context.on("console", lambda m: _console_error(errors, m))
+        context.on("weberror", lambda e: errors.append(f"page error: {e.error}"))
+        return context
+
+    monkeypatch.setattr(browser, "new_context", new_context)
+    yield errors
+    expected = [
+        re.compile(pattern)
+        for marker in request.node.iter_markers("console_errors_expected")
+        for pattern in marker.args
+    ]
+    unexpected = [e for e in errors if not any(p.search(e) for p in expected)]
+    if unexpected:
+        pytest.fail("errors in the browser console:\n" + "\n".join(unexpected), pytrace=False)
+
+
+def _console_error(errors: list[str], message: ConsoleMessage) -> None:
+    if message.type == "error":
+        where = message.location
+        errors.append(f"{message.text} ({where.get('url', '')}:{where.get('lineNumber', '')})")
+
+
+@pytest.fixture
+def console_errors(_console_listener: list[str]) -> list[str]:
+    """The browser console errors of this test so far (every test fails on them at teardown;
+    a test may also assert the list empty at a point of its own)."""
+    return _console_listener
 
 
 def shoot(page: Page, name: str) -> None:

@@ -319,15 +319,24 @@ def test_bad_input_is_refused_next_to_the_field_and_changes_nothing(
         assert counts(db, trader.id) == (after_ask[0] + 1, after_ask[1])
         expect(page.locator("#book-bids")).to_contain_text("You")
 
-        # Cancel both from the page; the book forgets them live.
+        # Cancel both from the page, each confirmed; the book forgets them live.
         cancels = page.locator("#own-orders button")
         for left in (1, 0):
             cancels.first.click()
+            page.locator("#cancel-listing-confirm").click()
             expect(cancels).to_have_count(left)
         expect(page.locator("#own-orders")).to_have_count(0)
         expect(page.locator("#book-asks")).not_to_contain_text("You")
     finally:
         context.close()
+
+
+def assert_inside(page: Page, inner: str, outer: str) -> None:
+    """The element `inner` lies horizontally within `outer` (a pixel of rounding allowed)."""
+    box, frame = page.locator(inner).bounding_box(), page.locator(outer).bounding_box()
+    assert box is not None and frame is not None
+    assert box["x"] >= frame["x"] - 1, (box, frame)
+    assert box["x"] + box["width"] <= frame["x"] + frame["width"] + 1, (box, frame)
 
 
 def test_logged_out_and_unequipped_users_are_told_what_to_do(
@@ -338,6 +347,9 @@ def test_logged_out_and_unequipped_users_are_told_what_to_do(
     context, page = new_page(browser, DESKTOP)
     try:
         open_product(page, live_app, market)
+        # Watching is for members: a visitor is offered the log-in instead.
+        expect(page.locator("#watch-login")).to_have_attribute("href", f"/login?next={path}")
+        expect(page.locator("#watch-button")).to_have_count(0)
         page.locator("#place-bid").click()
         expect(page).to_have_url(re.compile(r"/login\?next=" + re.escape(path)))
 
@@ -355,8 +367,15 @@ def test_logged_out_and_unequipped_users_are_told_what_to_do(
         page.keyboard.press("Escape")
         assert counts(db, trader.id) == (0, 0)
 
-        # Watch with a target price, then stop watching.
+        # Watch with a target price, then stop watching. The popover stays in its column.
+        expect(page.locator("#watch-login")).to_have_count(0)
         page.locator("#watch-button").click()
+        expect(page.locator("#watch-popover")).to_be_visible()
+        assert_inside(page, "#watch-popover", "#trade-column")
+        for viewport, label in ((PHONE, "phone"), (DESKTOP, "desktop")):
+            page.set_viewport_size(viewport)
+            assert_inside(page, "#watch-popover", "#trade-column")
+            shoot(page, f"product-watch-{label}")
         page.locator("#watch-target").fill("abc")
         page.locator("#watch-save").click()
         expect(page.locator("#watch-error")).to_contain_text("Enter a price")
@@ -396,3 +415,58 @@ def test_product_page_screenshots(
         assert errors == []
     finally:
         context.close()
+
+
+MARK_APPEARANCES = """
+window.__marks = {};
+const marks = {name: '#product-name', chart: '#price-chart .main-svg'};
+new MutationObserver(() => {
+  for (const [key, selector] of Object.entries(marks)) {
+    if (!(key in window.__marks) && document.querySelector(selector)) {
+      window.__marks[key] = Math.round(performance.now());
+    }
+  }
+}).observe(document, {subtree: true, childList: true});
+"""
+TIMING = """() => {
+  const nav = performance.getEntriesByType('navigation')[0];
+  const scripts = performance.getEntriesByType('resource')
+    .filter(r => r.initiatorType === 'script' || r.name.endsWith('.js'));
+  const biggest = scripts.reduce(
+    (a, r) => (!a || r.encodedBodySize > a.encodedBodySize ? r : a), null);
+  const ms = (t) => Math.round(t);
+  return {
+    dom: Math.round(nav.domContentLoadedEventEnd),
+    load: Math.round(nav.loadEventEnd),
+    scripts: scripts.length,
+    script_kb: Math.round(scripts.reduce((n, r) => n + r.encodedBodySize, 0) / 1024),
+    biggest: biggest && [biggest.name.split('/').pop(), ms(biggest.startTime),
+                         ms(biggest.responseEnd), ms(biggest.encodedBodySize / 1024)],
+    ...window.__marks,
+  };
+}"""
+
+
+def test_price_chart_appears_with_the_page(browser: Browser, live_app: LiveApp, db: Engine) -> None:
+    """How soon the price chart shows on a hard load (a fresh browser profile, nothing cached),
+    printed with the machine's load: a speed figure to report, not a pass mark."""
+    market = find_market(live_app, db)
+    with open("/proc/loadavg") as f:
+        load = " ".join(f.read().split()[:3])
+    for attempt in ("first", "second"):
+        context, page = new_page(browser, DESKTOP)
+        try:
+            page.add_init_script(MARK_APPEARANCES)
+            page.goto(f"{live_app.url}/product/{market.slug}")
+            expect(page.locator("#price-chart .main-svg").first).to_be_visible(timeout=30_000)
+            timing = page.evaluate(TIMING)
+            print(
+                f"price chart, {attempt} hard load (load average {load}): "
+                f"name at {timing.get('name')} ms, chart at {timing.get('chart')} ms after "
+                f"navigation (DOMContentLoaded {timing['dom']} ms, load {timing['load']} ms, "
+                f"{timing['scripts']} scripts {timing['script_kb']} kB; the biggest, its start "
+                f"and end in ms and its kB: {timing['biggest']})"
+            )
+            assert timing["name"] <= timing["chart"]
+        finally:
+            context.close()

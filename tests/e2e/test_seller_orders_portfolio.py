@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from sneakers_app.db import make_engine
-from sneakers_app.models import Order, Product, ProductVariant, User
+from sneakers_app.models import Ask, Order, Product, ProductVariant, User
 from sneakers_app.seed import DEMO_ACCOUNTS
 from sneakers_app.services import accounts, market, payments
 from tests.e2e.conftest import DESKTOP, E2E_MEMBER, E2E_STAFF, PHONE, LiveApp, shoot, wait_hydrated
@@ -150,6 +150,13 @@ def _status(engine: Engine, order_id: int) -> tuple[str, str | None]:
         return order.status, order.inbound_tracking
 
 
+def _ask_status(engine: Engine, ask_id: int) -> str:
+    with Session(engine) as session:
+        ask = session.get(Ask, ask_id)
+        assert ask is not None
+        return ask.status
+
+
 def test_pages_need_a_login(page: Page, live_app: LiveApp) -> None:
     for path in ("/sell", "/orders", "/portfolio", "/orders/1"):
         page.goto(f"{live_app.url}{path}")
@@ -201,8 +208,19 @@ def test_seller_ships_a_pending_sale(
     page.locator("#ask-price-save").click()
     expect(page.locator("#edit-ask-dialog")).to_have_count(0)
     expect(ask).to_contain_text("$4,321")
+    # Cancelling asks first; keeping it changes nothing.
     page.locator(f"#cancel-ask-{ask_id}").click()
+    expect(page.get_by_role("alertdialog")).to_contain_text("Cancel your ask?")
+    expect(page.get_by_role("alertdialog")).to_contain_text("$4,321")
+    shoot(page, "sell-cancel-confirm-desktop")
+    page.locator("#cancel-listing-keep").click()
+    expect(page.get_by_role("alertdialog")).to_have_count(0)
+    expect(page.locator(".ask-row")).to_have_count(1)
+    assert _ask_status(live_db, int(ask_id)) == "open"
+    page.locator(f"#cancel-ask-{ask_id}").click()
+    page.locator("#cancel-listing-confirm").click()
     expect(page.locator(".ask-row")).to_have_count(0)
+    assert _ask_status(live_db, int(ask_id)) == "cancelled"
 
     page.set_viewport_size(PHONE)
     page.reload()
@@ -210,6 +228,62 @@ def test_seller_ships_a_pending_sale(
     page.wait_for_load_state("networkidle")
     shoot(page, "sell-phone")
     assert console_errors == []
+
+
+def test_new_ask_finds_the_sneaker_opens_its_ask_form_and_cancel_asks_first(
+    page: Page, live_app: LiveApp, live_db: Engine, trade: Trade
+) -> None:
+    """ "New ask" searches the catalog and opens the product's ask form; the ask placed there is
+    cancelled on the product page only after its confirmation."""
+    page.set_viewport_size(DESKTOP)
+    log_in(page, live_app, trade.seller_email, PASSWORD, next_path="/sell")
+    wait_hydrated(page)
+    page.locator("#new-ask").click()
+    expect(page.locator("#new-ask-dialog")).to_be_visible()
+    expect(page.locator("#new-ask-empty")).to_contain_text("Start typing")
+    page.locator("#new-ask-search").fill("qqzzxx")
+    expect(page.locator("#new-ask-empty")).to_contain_text("No sneaker matches")
+    page.locator("#new-ask-search").fill(trade.product_name)
+    hit = page.locator(".new-ask-hit").first
+    expect(hit).to_contain_text(trade.product_name)
+    expect(hit).to_contain_text("Lowest ask")
+    shoot(page, "sell-new-ask-search-desktop")
+    page.set_viewport_size(PHONE)
+    shoot(page, "sell-new-ask-search-phone")
+    page.set_viewport_size(DESKTOP)
+    hit.click()
+
+    expect(page).to_have_url(re.compile(r"/product/[a-z0-9-]+\?trade=ask$"))
+    dialog = page.locator("#trade-dialog")
+    expect(dialog).to_contain_text("Place an ask")
+    page.locator("#dialog-size").click()
+    page.get_by_role("option", name=f"US {trade.size}", exact=True).click()
+    page.locator("#price-input").fill("4999")
+    expect(page.locator("#fee-total")).to_be_visible()
+    page.locator("#confirm-trade").click()
+    expect(dialog).to_be_hidden()
+    own = page.locator("#own-orders")
+    expect(own).to_contain_text("$4,999")
+    with Session(live_db) as session:
+        seller = session.exec(select(User).where(User.email == trade.seller_email)).one()
+        placed = session.exec(
+            select(Ask).where(Ask.user_id == seller.id, Ask.price_cents == 499_900)
+        ).one()
+    assert placed.id is not None and placed.status == "open"
+
+    own.get_by_role("button", name="Cancel").click()
+    confirm = page.get_by_role("alertdialog")
+    expect(confirm).to_contain_text("Cancel your ask?")
+    expect(confirm).to_contain_text("US 10 at $4,999")
+    shoot(page, "product-cancel-confirm-desktop")
+    page.locator("#cancel-listing-keep").click()
+    expect(confirm).to_have_count(0)
+    expect(own).to_contain_text("$4,999")
+    assert _ask_status(live_db, placed.id) == "open"
+    own.get_by_role("button", name="Cancel").click()
+    page.locator("#cancel-listing-confirm").click()
+    expect(page.locator("#order-message")).to_contain_text("Your ask was cancelled")
+    assert _ask_status(live_db, placed.id) == "cancelled"
 
 
 def test_order_detail_timeline_and_list(
@@ -400,7 +474,21 @@ def test_buyer_portfolio_bids_and_purchases(
     expect(page.locator("#edit-bid-dialog")).to_have_count(0)
     expect(bid).to_contain_text("Highest bid")
     page.locator(f"#cancel-bid-{low.row_id}").click()
+    expect(page.get_by_role("alertdialog")).to_contain_text("Cancel your bid?")
+    page.locator("#cancel-listing-confirm").click()
     expect(bid).to_have_count(0)
+
+    # Purchase history at phone width: the status and the figures beside it do not overlap.
+    page.set_viewport_size(PHONE)
+    row = page.locator(f"#order-row-{trade.order_id}")
+    row.scroll_into_view_if_needed()
+    status = row.locator(".order-status").bounding_box()
+    figures = row.locator(".order-figures").bounding_box()
+    assert status is not None and figures is not None
+    assert status["x"] + status["width"] <= figures["x"], (status, figures)
+    assert figures["x"] + figures["width"] <= PHONE["width"], figures
+    page.wait_for_timeout(300)
+    shoot(page, "portfolio-purchases-phone")
     assert console_errors == []
 
 

@@ -154,6 +154,8 @@ def test_staff_console_is_staff_only(page: Page, live_app: LiveApp) -> None:
 
 
 @pytest.mark.parametrize(("label", "size"), [("desktop", DESKTOP), ("phone", PHONE)])
+# The unknown address is answered 404 on purpose, and the browser logs the status.
+@pytest.mark.console_errors_expected(r"status of 404 .*/no/such/page")
 def test_screenshots_of_every_page(
     page: Page, live_app: LiveApp, label: str, size: ViewportSize
 ) -> None:

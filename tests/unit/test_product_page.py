@@ -7,6 +7,7 @@ import dataclasses
 from datetime import UTC, date, datetime
 
 from sneakers_app.services import analytics, product_page
+from trading import market_data
 from trading.market_data import PriceLevel
 
 AT = datetime(2026, 3, 4, 15, 6, tzinfo=UTC)
@@ -127,3 +128,52 @@ def test_tape_view() -> None:
         )
     )
     assert (flat.premium_dir, flat.empty, flat.recent) == ("flat", True, [])
+
+
+def _top(variant_id: int, bid: int | None, ask: int | None) -> market_data.TopOfBook:
+    return market_data.TopOfBook(
+        variant_id=str(variant_id),
+        bid_cents=bid,
+        bid_quantity=1 if bid else 0,
+        ask_cents=ask,
+        ask_quantity=1 if ask else 0,
+        last_trade=None,
+        sequence=1,
+    )
+
+
+def test_all_sizes_never_looks_crossed() -> None:
+    """All sizes: the highest bid (US 12, $300) is above the lowest ask (US 9, $250), which no
+    one size's book ever is. Each figure names its size and a note says why."""
+    variants = {1: "9", 2: "10", 3: "12"}
+    tops = {"1": _top(1, 20_000, 25_000), "2": _top(2, None, 28_000), "3": _top(3, 30_000, 32_000)}
+    bid_size = product_page._size_of(variants, tops, "bid", 30_000)
+    ask_size = product_page._size_of(variants, tops, "ask", 25_000)
+    assert (bid_size, ask_size) == ("12", "9")
+    public = _public(
+        size_asks={1: 25_000, 2: 28_000, 3: 32_000},
+        size_bids={1: 20_000, 2: None, 3: 30_000},
+        bid_cents=30_000,
+        ask_cents=25_000,
+        bid_size=bid_size,
+        ask_size=ask_size,
+    )
+    shown = product_page.public_vars(public, variants)
+    assert (shown["highest_bid"], shown["highest_bid_where"]) == ("$300.00", "in US 12")
+    assert (shown["lowest_ask"], shown["lowest_ask_where"]) == ("$250.00", "in US 9")
+    assert shown["market_note"] == (
+        "The highest bid (US 12) and the lowest ask (US 9) are for different sizes: each size "
+        "has its own book. Pick a size to trade."
+    )
+
+    # Not crossed across sizes: each figure still names its size, no note.
+    calm = dataclasses.replace(public, bid_cents=20_000, bid_size="9")
+    shown = product_page.public_vars(calm, variants)
+    assert (shown["highest_bid_where"], shown["market_note"]) == ("in US 9", "")
+
+
+def test_one_size_shows_its_own_quotes_as_buy_and_sell_now() -> None:
+    shown = product_page.public_vars(_public(), {1: "9", 2: "10"})
+    assert (shown["lowest_ask_where"], shown["highest_bid_where"]) == ("Buy now", "Sell now")
+    assert shown["market_note"] == ""
+    assert product_page._size_of({1: "9"}, {"1": _top(1, None, None)}, "bid", None) == ""

@@ -7,6 +7,7 @@ import reflex as rx
 
 from components.dashboard import Empty
 from sneakers_app import routes
+from state.ask_search import AskSearchState
 from state.portfolio import PortfolioState
 
 # --- portfolio ------------------------------------------------------------------------------
@@ -69,7 +70,14 @@ NO_ASKS = Empty(
     text="List a pair from any product page with Place Ask. Your asks show here with whether "
     "they are the lowest ask for their size.",
     id="asks-empty",
-    action=rx.link(rx.button("Find a sneaker to sell", variant="soft"), href=routes.BROWSE),
+    # The New-ask search (its dialog is on the seller dashboard), not the whole catalog.
+    action=rx.button(
+        rx.icon("search", size=14),
+        "Find a sneaker to sell",
+        variant="soft",
+        on_click=AskSearchState.set_open(True),
+        id="asks-empty-find",
+    ),
 )
 NO_COMPLETED = Empty(
     icon="circle-check",

@@ -125,7 +125,6 @@ def listing_row(item: ListingView, state: type[ListingEditor], side: Side) -> rx
             item.name,
             item.href,
             rx.text(
-                "US ",
                 item.size,
                 " \u00b7 Expires ",
                 item.expires,
@@ -146,7 +145,7 @@ def listing_row(item: ListingView, state: type[ListingEditor], side: Side) -> rx
             ),
             confirm_cancel(
                 side,
-                (item.name, " \u00b7 US ", item.size, " at ", item.price),
+                (item.name, " \u00b7 ", item.size, " at ", item.price),
                 state.cancel_listing(item.id),
                 variant="ghost",
                 size="2",

@@ -113,7 +113,6 @@ def order_row(row: OrderRowView) -> rx.Component:
             rx.vstack(
                 rx.text(row.name, size="2", weight="bold", style=ELLIPSIS, width="100%"),
                 rx.text(
-                    "Size US ",
                     row.size,
                     " \u00b7 Order #",
                     row.id,

@@ -36,7 +36,6 @@ def holding_row(item: HoldingView) -> rx.Component:
             item.name,
             item.href,
             rx.text(
-                "US ",
                 item.size,
                 " \u00b7 Bought ",
                 item.purchased_on,

@@ -28,7 +28,6 @@ def pending_row(sale: SaleView) -> rx.Component:
             sale.href,
             rx.vstack(
                 rx.text(
-                    "US ",
                     sale.size,
                     " \u00b7 Sold ",
                     sale.sold_on,
@@ -145,9 +144,7 @@ def completed_row(sale: SaleView) -> rx.Component:
             sale.name,
             sale.href,
             rx.hstack(
-                rx.text(
-                    "US ", sale.size, " \u00b7 ", sale.sold_on, size="1", color="var(--gray-11)"
-                ),
+                rx.text(sale.size, " \u00b7 ", sale.sold_on, size="1", color="var(--gray-11)"),
                 status_badge(sale.status_label, sale.tone),
                 spacing="2",
                 align="center",

@@ -89,7 +89,7 @@ def queue_row(row: QueueRow) -> rx.Component:
                 ),
                 rx.text(row.product, size="2", weight="medium", style=ONE_LINE),
                 rx.hstack(
-                    rx.text(f"US {row.size}", size="1", color="var(--gray-11)"),
+                    rx.text(row.size, size="1", color="var(--gray-11)", title=row.size_line),
                     rx.text("·", size="1", color="var(--gray-9)"),
                     rx.text(row.price, size="1", color="var(--gray-11)"),
                     rx.cond(

@@ -45,7 +45,7 @@ def listing_view(item: listings.OwnListing) -> ListingView:
     return ListingView(
         id=item.id,
         name=item.product.name,
-        size=item.product.size,
+        size=item.product.size_label,
         image=routes.product_image(item.product.image),
         href=routes.product(item.product.slug),
         price=format_usd(item.price_cents),
@@ -81,7 +81,10 @@ class ListingEditor(SessionState, mixin=True):
     def _load_listings(self, user_id: int) -> None:
         with session_scope() as session:
             rows = listings.open_listings(
-                session=session, user_id=user_id, side=self._listing_side()
+                session=session,
+                user_id=user_id,
+                side=self._listing_side(),
+                size_system=self.size_system,
             )
         self.own_listings = [listing_view(r) for r in rows]
 
@@ -121,7 +124,7 @@ class ListingEditor(SessionState, mixin=True):
         self._close()
         if row is not None:
             self.edit_listing_id = row.id
-            self.edit_listing_name = f"{row.name} \u00b7 US {row.size}"
+            self.edit_listing_name = f"{row.name} \u00b7 {row.size}"
             self.edit_listing_value = row.price_plain
             self.edit_listing_hint = listings.REPRICE_HINTS[self._listing_side()]
 

@@ -55,7 +55,7 @@ def row_view(row: order_views.OrderRow) -> OrderRowView:
         id=row.id,
         href=order_href(row.id),
         name=row.product.name,
-        size=row.product.size,
+        size=row.product.size_label,
         image=product_image(row.product.image),
         status_label=row.status_label,
         tone=row.tone,
@@ -80,8 +80,12 @@ class OrdersState(SessionState):
             self.loaded = False
             return self._login_redirect()
         with session_scope() as session:
-            buying = order_views.list_orders(session=session, user_id=user.id, role="buying")
-            selling = order_views.list_orders(session=session, user_id=user.id, role="selling")
+            buying, selling = (
+                order_views.list_orders(
+                    session=session, user_id=user.id, role=role, size_system=self.size_system
+                )
+                for role in ("buying", "selling")
+            )
         self.buying = [row_view(r) for r in buying]
         self.selling = [row_view(r) for r in selling]
         wanted = self.router.url.query_parameters.get("tab", "")
@@ -137,7 +141,10 @@ class OrderDetailState(SessionState):
         try:
             with session_scope() as session:
                 detail = order_views.order_detail(
-                    session=session, user_id=user.id, order_id=order_id
+                    session=session,
+                    user_id=user.id,
+                    order_id=order_id,
+                    size_system=self.size_system,
                 )
         except orders.OrderError:
             self.found = False
@@ -151,7 +158,7 @@ class OrderDetailState(SessionState):
         self.order_id = row.id
         self.role = row.role
         self.name = row.product.name
-        self.size = row.product.size
+        self.size = row.product.size_label
         self.image = product_image(row.product.image)
         self.product_href = routes.product(row.product.slug)
         self.status_label = row.status_label

@@ -59,7 +59,7 @@ def _holding(h: portfolio.Holding) -> HoldingView:
     return HoldingView(
         id=h.id,
         name=h.product.name,
-        size=h.product.size,
+        size=h.product.size_label,
         image=product_image(h.product.image),
         href=routes.product(h.product.slug),
         bought_here=h.source == "bought",
@@ -105,9 +105,13 @@ class PortfolioState(ListingEditor, SessionState):
 
     def _refresh(self, user_id: int) -> None:
         with session_scope() as session:
-            held = portfolio.holdings(session=session, user_id=user_id)
+            held = portfolio.holdings(
+                session=session, user_id=user_id, size_system=self.size_system
+            )
             series = portfolio.value_series(session=session, user_id=user_id, days=int(self.days))
-            history = portfolio.purchase_history(session=session, user_id=user_id)
+            history = portfolio.purchase_history(
+                session=session, user_id=user_id, size_system=self.size_system
+            )
         summary = portfolio.summarize(held)
         self.holdings = [_holding(h) for h in held]
         self.item_count = summary.items

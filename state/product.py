@@ -63,6 +63,9 @@ MIN_RELOAD_INTERVAL = 0.1
 ALL_SIZES = "all"
 
 
+SIZE_SYSTEMS = sizes.SYSTEMS
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class LiveArgs:
     """What the live loop's read depends on (compared before applying what it read)."""
@@ -141,9 +144,10 @@ class ProductState(SessionState):
     selected_size: str = ""
     lowest_ask: str = "\u2014"
     highest_bid: str = "\u2014"
-    lowest_ask_where: str = "Buy now"
-    highest_bid_where: str = "Sell now"
-    market_note: str = ""
+    # Per size system ("eu" -> "in EU 44"): the page shows the viewer's `size_system`.
+    lowest_ask_where: dict[str, str] = dict.fromkeys(SIZE_SYSTEMS, "Buy now")
+    highest_bid_where: dict[str, str] = dict.fromkeys(SIZE_SYSTEMS, "Sell now")
+    market_note: dict[str, str] = dict.fromkeys(SIZE_SYSTEMS, "")
     last_sale: str = "\u2014"
     last_change: str = ""
     last_change_dir: str = "flat"

@@ -77,7 +77,7 @@ def _sale_view(sale: dash.Sale) -> SaleView:
         order_id=sale.order_id,
         href=order_href(sale.order_id),
         name=sale.product.name,
-        size=sale.product.size,
+        size=sale.product.size_label,
         image=product_image(sale.product.image),
         status_label=sale.status_label,
         tone=sale.tone,
@@ -103,7 +103,7 @@ def _payout_view(p: dash.PayoutRow) -> PayoutView:
         id=p.id,
         order_id=p.order_id,
         href=order_href(p.order_id),
-        name=(f"{p.product.name} \u00b7 US {p.product.size}" if p.product else "Sale"),
+        name=(f"{p.product.name} \u00b7 {p.product.size_label}" if p.product else "Sale"),
         amount=format_usd(p.amount_cents),
         status=p.status,
         created=order_views.day(p.created_at),
@@ -146,9 +146,12 @@ class SellerState(ListingEditor, SessionState):
 
     def _refresh(self, seller_id: int) -> None:
         with session_scope() as session:
-            pending = dash.pending_sales(session=session, seller_id=seller_id)
-            completed = dash.completed_sales(session=session, seller_id=seller_id)
-            payouts = dash.payouts(session=session, seller_id=seller_id)
+            system = self.size_system
+            pending = dash.pending_sales(session=session, seller_id=seller_id, size_system=system)
+            completed = dash.completed_sales(
+                session=session, seller_id=seller_id, size_system=system
+            )
+            payouts = dash.payouts(session=session, seller_id=seller_id, size_system=system)
             period: dash.Period = "month" if self.period == "month" else "week"
             report = dash.analytics(session=session, seller_id=seller_id, period=period)
             card = dash.level_card(session=session, seller_id=seller_id)
@@ -204,7 +207,7 @@ class SellerState(ListingEditor, SessionState):
         self._close()
         if sale is not None:
             self.ship_order_id = sale.order_id
-            self.ship_name = f"{sale.name} \u00b7 US {sale.size}"
+            self.ship_name = f"{sale.name} \u00b7 {sale.size}"
 
     @rx.event
     def mark_shipped(self, form: dict[str, str]) -> list[EventSpec] | None:

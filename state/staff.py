@@ -57,6 +57,7 @@ class VerificationState(SessionState):
     d_brand: str = ""
     d_style_code: str = ""
     d_size: str = ""
+    d_size_line: str = ""
     d_image: str = ""
     d_price: str = ""
     d_buyer_total: str = ""
@@ -254,7 +255,8 @@ class VerificationState(SessionState):
         self.d_product = item.pair.name
         self.d_brand = item.pair.brand
         self.d_style_code = item.pair.style_code
-        self.d_size = item.pair.size
+        self.d_size = item.pair.size_label
+        self.d_size_line = item.pair.size_line
         self.d_image = routes.product_image(item.pair.image)
         self.d_price = format_usd(item.price_cents)
         self.d_buyer_total = format_usd(facts.buyer_total_cents)

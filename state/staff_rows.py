@@ -23,6 +23,9 @@ class QueueRow:
     order_id: int
     product: str
     size: str
+    """As on the box ("US M 10")."""
+    size_line: str
+    """Every system ("US M 10 \u00b7 US W 11.5 \u00b7 UK 9 \u00b7 EU 44 \u00b7 28 cm")."""
     image: str
     price: str
     status: str
@@ -107,7 +110,8 @@ def queue_row(item: verification_views.QueueItem) -> QueueRow:
     return QueueRow(
         order_id=item.order_id,
         product=item.pair.name,
-        size=item.pair.size,
+        size=item.pair.size_label,
+        size_line=item.pair.size_line,
         image=routes.product_image(item.pair.image),
         price=format_usd(item.price_cents),
         status=item.status,

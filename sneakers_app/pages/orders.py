@@ -151,7 +151,6 @@ def _header() -> rx.Component:
                     underline="hover",
                 ),
                 rx.text(
-                    "Size US ",
                     s.size,
                     " \u00b7 Matched ",
                     s.placed,

@@ -135,22 +135,36 @@ def market_panel() -> rx.Component:
                     "Lowest ask",
                     S.lowest_ask,
                     "lowest-ask",
-                    rx.text(S.lowest_ask_where, size="1", color=MUTED, id="lowest-ask-size"),
+                    rx.text(
+                        S.lowest_ask_where[S.size_system],
+                        size="1",
+                        color=MUTED,
+                        id="lowest-ask-size",
+                    ),
                 ),
                 quote_box(
                     "Highest bid",
                     S.highest_bid,
                     "highest-bid",
-                    rx.text(S.highest_bid_where, size="1", color=MUTED, id="highest-bid-size"),
+                    rx.text(
+                        S.highest_bid_where[S.size_system],
+                        size="1",
+                        color=MUTED,
+                        id="highest-bid-size",
+                    ),
                 ),
                 columns="3",
                 spacing="3",
                 width="100%",
             ),
             rx.cond(
-                S.market_note != "",
+                S.market_note[S.size_system] != "",
                 rx.callout(
-                    S.market_note, icon="info", size="1", color_scheme="gray", id="market-note"
+                    S.market_note[S.size_system],
+                    icon="info",
+                    size="1",
+                    color_scheme="gray",
+                    id="market-note",
                 ),
             ),
             rx.grid(
@@ -518,7 +532,7 @@ def own_listing_row(order: OwnListingView) -> rx.Component:
         rx.spacer(),
         confirm_cancel(
             order.side,
-            ("US ", order.size, " at ", order.price),
+            (size_label(order.size), " at ", order.price),
             S.cancel_listing(order.key),
             size="1",
             variant="soft",

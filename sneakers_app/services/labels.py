@@ -32,7 +32,7 @@ from sqlmodel import Session
 
 from sneakers_app import routes
 from sneakers_app.models import Order, Product, ProductVariant, User, UserSession, utcnow
-from sneakers_app.services import accounts
+from sneakers_app.services import accounts, sizes
 from sneakers_app.services.addresses import default_address
 from sneakers_app.services.orders import OrderError, aware, require_staff
 from sneakers_app.services.saga import require_no_conflict
@@ -180,6 +180,7 @@ class Label:
     recipient: PostalAddress
     product: str
     size: str
+    """As on the box, with EU: "US M 10 / EU 44"."""
     date_label: str
     date: datetime
 
@@ -187,7 +188,10 @@ class Label:
 def _pair(session: Session, order: Order) -> tuple[str, str]:
     variant = session.get(ProductVariant, order.variant_id)
     product = session.get(Product, variant.product_id) if variant else None
-    return (product.name if product else "Sneakers", variant.size if variant else "")
+    if product is None or variant is None:
+        return ("Sneakers", "")
+    size = sizes.box_label(brand=product.brand, chart=product.size_chart, size=variant.size)
+    return (product.name, size)
 
 
 def _build(session: Session, order: Order, kind: LabelKind, now: datetime) -> Label:
@@ -469,7 +473,7 @@ def render_pdf(label: Label) -> bytes:
     pdf.multi_cell(text_w, 4, _printable(label.product), align="L")
     pdf.set_x(text_x)
     pdf.set_font("helvetica", "", 9)
-    pdf.multi_cell(text_w, 4.5, f"Size US {_printable(label.size)}")
+    pdf.multi_cell(text_w, 4.5, f"Size {_printable(label.size)}")
     pdf.set_x(text_x)
     pdf.set_font("helvetica", "B", 9)
     pdf.multi_cell(text_w, 4.5, f"{label.date_label}: {label.date:%a %d %b %Y}")

@@ -80,7 +80,12 @@ def _open_rows(session: Session, model: type[_Row], user_id: int) -> list[_Row]:
 
 
 def open_listings(
-    *, session: Session, user_id: int, side: Side, redis_client: Any = None
+    *,
+    session: Session,
+    user_id: int,
+    side: Side,
+    redis_client: Any = None,
+    size_system: str = "us_m",
 ) -> list[OwnListing]:
     """The member's open good-till-cancelled bids (or asks), newest first, with their book."""
     rows: list[Bid] | list[Ask] = (
@@ -88,7 +93,7 @@ def open_listings(
     )
     if not rows:
         return []
-    labels = variant_labels(session, (r.variant_id for r in rows))
+    labels = variant_labels(session, (r.variant_id for r in rows), size_system=size_system)
     client = redis_client if redis_client is not None else get_redis()
     books = market_data.tops(client, [str(r.variant_id) for r in rows])
     out = []

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from sneakers_app import vocabulary
 from sneakers_app.models import Order, Payment, Product, ProductVariant, Trade, utcnow
 from sneakers_app.money import format_usd
-from sneakers_app.services import orders
+from sneakers_app.services import orders, sizes
 from sneakers_app.vocabulary import ORDER_FAILED, OrderStatus, PaymentStatus
 
 Role = Literal["buying", "selling"]
@@ -41,11 +41,17 @@ class VariantLabel:
     slug: str
     image: str
     size: str
+    """The size as stored ("10", "11.5W", "7Y")."""
+    size_label: str
+    """The size in the reader's size system ("US M 10", "EU 44")."""
     retail_price_cents: int
 
 
-def variant_labels(session: Session, variant_ids: Iterable[int]) -> dict[int, VariantLabel]:
-    """Product name, image and size for many variants in one query."""
+def variant_labels(
+    session: Session, variant_ids: Iterable[int], *, size_system: str = sizes.DEFAULT_SYSTEM
+) -> dict[int, VariantLabel]:
+    """Product name, image and size (in the reader's size system) for many variants in one
+    query."""
     ids = sorted(set(variant_ids))
     if not ids:
         return {}
@@ -63,6 +69,9 @@ def variant_labels(session: Session, variant_ids: Iterable[int]) -> dict[int, Va
             slug=product.slug,
             image=product.image,
             size=variant.size,
+            size_label=sizes.label(
+                brand=product.brand, chart=product.size_chart, size=variant.size, system=size_system
+            ),
             retail_price_cents=product.retail_price_cents,
         )
         for variant, product in rows
@@ -164,9 +173,14 @@ def _amount(order: Order, role: Role, paid: BuyerPayments) -> tuple[int, str, st
 
 
 def list_orders(
-    *, session: Session, user_id: int, role: Role, limit: int = LIST_LIMIT
+    *,
+    session: Session,
+    user_id: int,
+    role: Role,
+    limit: int = LIST_LIMIT,
+    size_system: str = sizes.DEFAULT_SYSTEM,
 ) -> list[OrderRow]:
-    """The user's orders on one side, newest first."""
+    """The user's orders on one side, newest first, sizes in the member's size system."""
     party = col(Order.buyer_id) if role == "buying" else col(Order.seller_id)
     rows = list(
         session.exec(
@@ -176,7 +190,7 @@ def list_orders(
             .limit(max(1, min(limit, LIST_LIMIT)))
         ).all()
     )
-    labels = variant_labels(session, (o.variant_id for o in rows))
+    labels = variant_labels(session, (o.variant_id for o in rows), size_system=size_system)
     paid = buyer_payments(session, (o.id or 0 for o in rows)) if role == "buying" else {}
     return [
         _row(o, role, labels[o.variant_id], paid.get(o.id or 0, BuyerPayments()))
@@ -284,13 +298,18 @@ def _reason(event_status: str, reason: str, price_cents: int, role: Role = "buyi
     return _CENTS.sub(lambda m: format_usd(int(m.group(1))), reason)
 
 
-def order_detail(*, session: Session, user_id: int, order_id: object) -> OrderDetail:
-    """One order for its buyer or seller; OrderError("Order not found.") for anyone else."""
+def order_detail(
+    *, session: Session, user_id: int, order_id: object, size_system: str = sizes.DEFAULT_SYSTEM
+) -> OrderDetail:
+    """One order for its buyer or seller (its size in the member's size system);
+    OrderError("Order not found.") for anyone else."""
     if not isinstance(order_id, int) or isinstance(order_id, bool) or order_id <= 0:
         raise orders.OrderError("Order not found.")
     order = orders.order_for_party(session=session, order_id=order_id, user_id=user_id)
     role: Role = "buying" if order.buyer_id == user_id else "selling"
-    label = variant_labels(session, [order.variant_id]).get(order.variant_id)
+    label = variant_labels(session, [order.variant_id], size_system=size_system).get(
+        order.variant_id
+    )
     if label is None:
         raise orders.OrderError("Order not found.")
     timeline = [

@@ -16,7 +16,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from sneakers_app.models import Order, PortfolioItem, Product, ProductVariant, Sale, utcnow
-from sneakers_app.services import market, orders
+from sneakers_app.services import market, orders, sizes
 from sneakers_app.services.order_views import (
     OrderRow,
     VariantLabel,
@@ -237,10 +237,13 @@ def _items(session: Session, user_id: int) -> list[PortfolioItem]:
     )
 
 
-def holdings(*, session: Session, user_id: int) -> list[Holding]:
+def holdings(
+    *, session: Session, user_id: int, size_system: str = sizes.DEFAULT_SYSTEM
+) -> list[Holding]:
+    """The member's pairs with their value, sizes in the member's size system."""
     items = _items(session, user_id)
     variant_ids = [i.variant_id for i in items]
-    labels = variant_labels(session, variant_ids)
+    labels = variant_labels(session, variant_ids, size_system=size_system)
     prices = last_sales(session, variant_ids)
     out = []
     for item in items:
@@ -351,8 +354,10 @@ def value_series(
 # --- purchases ----------------------------------------------------------------------------
 
 
-def purchase_history(*, session: Session, user_id: int) -> list[OrderRow]:
-    return list_orders(session=session, user_id=user_id, role="buying")
+def purchase_history(
+    *, session: Session, user_id: int, size_system: str = sizes.DEFAULT_SYSTEM
+) -> list[OrderRow]:
+    return list_orders(session=session, user_id=user_id, role="buying", size_system=size_system)
 
 
 @dataclass(frozen=True, kw_only=True)

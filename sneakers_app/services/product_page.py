@@ -18,9 +18,10 @@ from sqlmodel import Session
 
 from sneakers_app import vocabulary
 from sneakers_app.db import session_scope
+from sneakers_app.models import Product
 from sneakers_app.money import format_usd
 from sneakers_app.redis_client import get_redis
-from sneakers_app.services import accounts, analytics, market
+from sneakers_app.services import accounts, analytics, market, sizes
 from trading import market_data
 
 BOOK_LEVELS = 8
@@ -94,6 +95,9 @@ class PublicMarket:
     """All sizes: the size the highest bid / lowest ask is in ("" for one size, or none). The
     two are often in different sizes, and a bid above an ask then is no crossed market: each
     size has its own book."""
+    bid_size_in: dict[str, str] = dataclasses.field(default_factory=dict)
+    ask_size_in: dict[str, str] = dataclasses.field(default_factory=dict)
+    """Those sizes in every size system ("eu" -> "EU 44"), for each viewer's own."""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -244,6 +248,9 @@ def load_public_market(
         # A trade the database already has (e.g. voided, never paid) is the tape's to show.
         if newer and newest is not None:
             newer = not analytics.trade_recorded(session=session, trade_id=newest.trade_id)
+        product = session.get(Product, product_id) if selected is None else None
+    bid_size = _size_of(variants, tops, "bid", bid) if selected is None else ""
+    ask_size = _size_of(variants, tops, "ask", ask) if selected is None else ""
     last_price = last.price_cents if last else None
     change, change_bp = (last.change_cents, last.change_bp) if last else (None, None)
     pending = False
@@ -265,9 +272,21 @@ def load_public_market(
         tape_pending=pending,
         bids=_levels([(s, d.bids) for s, d in depths], "bid", best_high=True),
         asks=_levels([(s, d.asks) for s, d in depths], "ask", best_high=False),
-        bid_size=_size_of(variants, tops, "bid", bid) if selected is None else "",
-        ask_size=_size_of(variants, tops, "ask", ask) if selected is None else "",
+        bid_size=bid_size,
+        ask_size=ask_size,
+        bid_size_in=_in_every_system(product, bid_size),
+        ask_size_in=_in_every_system(product, ask_size),
     )
+
+
+def _in_every_system(product: Product | None, size: str) -> dict[str, str]:
+    """A size of the product in every size system ({} for none)."""
+    if product is None or not size:
+        return {}
+    return {
+        s: sizes.label(brand=product.brand, chart=product.size_chart, size=size, system=s)
+        for s in sizes.SYSTEMS
+    }
 
 
 def _size_of(
@@ -286,16 +305,29 @@ def _size_of(
     return ""
 
 
-def market_note(public: PublicMarket) -> str:
+def _named(size: str, in_systems: dict[str, str], system: str) -> str:
+    """A size as a viewer reads it (as stored when its labels are missing)."""
+    return in_systems.get(system) or size
+
+
+def market_note(public: PublicMarket, system: str = sizes.DEFAULT_SYSTEM) -> str:
     """All sizes with the highest bid at or above the lowest ask: they are in different sizes
-    (one size's book is never crossed), and the page says so rather than look crossed."""
+    (one size's book is never crossed), and the page says so rather than look crossed. Sizes
+    in the viewer's size system."""
     bid, ask = public.bid_cents, public.ask_cents
     if bid is None or ask is None or bid < ask or not (public.bid_size and public.ask_size):
         return ""
+    bid_size = _named(public.bid_size, public.bid_size_in, system)
+    ask_size = _named(public.ask_size, public.ask_size_in, system)
     return (
-        f"The highest bid (US {public.bid_size}) and the lowest ask (US {public.ask_size}) are "
+        f"The highest bid ({bid_size}) and the lowest ask ({ask_size}) are "
         "for different sizes: each size has its own book. Pick a size to trade."
     )
+
+
+def _where(size: str, in_systems: dict[str, str], otherwise: str) -> dict[str, str]:
+    """Under a quote, per size system: the size it is in ("in EU 44"), or what it does."""
+    return {s: f"in {_named(size, in_systems, s)}" if size else otherwise for s in sizes.SYSTEMS}
 
 
 def market_feed_key(
@@ -330,9 +362,9 @@ def public_vars(public: PublicMarket, variants: dict[int, str]) -> dict[str, Any
         "all_sizes_ask": format_usd(min(asks), whole=True) if asks else "Bid",
         "lowest_ask": format_usd(public.ask_cents),
         "highest_bid": format_usd(public.bid_cents),
-        "lowest_ask_where": f"in US {public.ask_size}" if public.ask_size else "Buy now",
-        "highest_bid_where": f"in US {public.bid_size}" if public.bid_size else "Sell now",
-        "market_note": market_note(public),
+        "lowest_ask_where": _where(public.ask_size, public.ask_size_in, "Buy now"),
+        "highest_bid_where": _where(public.bid_size, public.bid_size_in, "Sell now"),
+        "market_note": {s: market_note(public, s) for s in sizes.SYSTEMS},
         "last_sale": format_usd(public.last_price_cents),
         "last_change": change,
         "last_change_dir": direction,

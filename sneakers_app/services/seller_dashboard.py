@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from sneakers_app.models import Order, Payout, utcnow
 from sneakers_app.money import format_usd
-from sneakers_app.services import fees, orders
+from sneakers_app.services import fees, orders, sizes
 from sneakers_app.services.order_views import (
     Tone,
     VariantLabel,
@@ -83,7 +83,13 @@ def _sale(order: Order, label: VariantLabel, now: datetime) -> Sale:
 
 
 def _sales(
-    session: Session, seller_id: int, statuses: frozenset[str], now: datetime, newest_first: bool
+    session: Session,
+    seller_id: int,
+    statuses: frozenset[str],
+    now: datetime,
+    *,
+    newest_first: bool,
+    size_system: str,
 ) -> list[Sale]:
     order_by = col(Order.updated_at).desc() if newest_first else col(Order.created_at)
     rows = list(
@@ -94,12 +100,17 @@ def _sales(
             .limit(LIMIT)
         ).all()
     )
-    labels = variant_labels(session, (o.variant_id for o in rows))
+    labels = variant_labels(session, (o.variant_id for o in rows), size_system=size_system)
     return [_sale(o, labels[o.variant_id], now) for o in rows if o.variant_id in labels]
 
 
 def sale(
-    *, session: Session, seller_id: int, order_id: object, now: datetime | None = None
+    *,
+    session: Session,
+    seller_id: int,
+    order_id: object,
+    now: datetime | None = None,
+    size_system: str = sizes.DEFAULT_SYSTEM,
 ) -> Sale | None:
     """One of the seller's sales (what the order page's seller actions check), or None for an
     unknown id or someone else's order."""
@@ -108,14 +119,22 @@ def sale(
     order = session.get(Order, order_id)
     if order is None or order.seller_id != seller_id:
         return None
-    label = variant_labels(session, [order.variant_id]).get(order.variant_id)
+    label = variant_labels(session, [order.variant_id], size_system=size_system).get(
+        order.variant_id
+    )
     return _sale(order, label, now or utcnow()) if label is not None else None
 
 
-def pending_sales(*, session: Session, seller_id: int, now: datetime | None = None) -> list[Sale]:
+def pending_sales(
+    *,
+    session: Session,
+    seller_id: int,
+    now: datetime | None = None,
+    size_system: str = sizes.DEFAULT_SYSTEM,
+) -> list[Sale]:
     """Sales still on their way: to ship (soonest deadline first), in transit, being checked."""
     now = now or utcnow()
-    sales = _sales(session, seller_id, PENDING, now, newest_first=False)
+    sales = _sales(session, seller_id, PENDING, now, newest_first=False, size_system=size_system)
     far = datetime.max.replace(tzinfo=UTC)
     return sorted(
         sales,
@@ -127,9 +146,17 @@ def pending_sales(*, session: Session, seller_id: int, now: datetime | None = No
     )
 
 
-def completed_sales(*, session: Session, seller_id: int, now: datetime | None = None) -> list[Sale]:
+def completed_sales(
+    *,
+    session: Session,
+    seller_id: int,
+    now: datetime | None = None,
+    size_system: str = sizes.DEFAULT_SYSTEM,
+) -> list[Sale]:
     """Finished sales, newest first: paid out, or returned after a failure or a missed ship-by."""
-    return _sales(session, seller_id, CLOSED, now or utcnow(), newest_first=True)
+    return _sales(
+        session, seller_id, CLOSED, now or utcnow(), newest_first=True, size_system=size_system
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -145,7 +172,9 @@ class PayoutRow:
     paid_at: datetime | None
 
 
-def payouts(*, session: Session, seller_id: int) -> list[PayoutRow]:
+def payouts(
+    *, session: Session, seller_id: int, size_system: str = sizes.DEFAULT_SYSTEM
+) -> list[PayoutRow]:
     rows = list(
         session.exec(
             select(Payout, Order)
@@ -155,7 +184,7 @@ def payouts(*, session: Session, seller_id: int) -> list[PayoutRow]:
             .limit(LIMIT)
         ).all()
     )
-    labels = variant_labels(session, (o.variant_id for _, o in rows))
+    labels = variant_labels(session, (o.variant_id for _, o in rows), size_system=size_system)
     return [
         PayoutRow(
             id=p.id or 0,

@@ -207,6 +207,25 @@ def label(*, brand: str, chart: str, size: str, system: str) -> str:
     return labels.get(system) or _fallback_label(size)
 
 
+# The system each chart's sizes are printed in on the box ("US M 10", "US W 11.5", "GS 7Y").
+CHART_SYSTEM = {"men": "us_m", "women": "us_w", "gs": "gs"}
+
+
+def own_label(*, brand: str, chart: str, size: str) -> str:
+    """A variant size as its own chart (and the box) names it: "US M 10", "US W 11.5", "GS 7Y"."""
+    labels = conversions(brand=brand, chart=chart, size=size)
+    return labels.get(CHART_SYSTEM[chart_of(chart)]) or _fallback_label(size)
+
+
+def box_label(*, brand: str, chart: str, size: str) -> str:
+    """The size a shipping label prints: its own chart's label and EU ("US M 10 / EU 44"), in
+    plain characters ("EU 44 2/3")."""
+    own = own_label(brand=brand, chart=chart, size=size)
+    eu = conversions(brand=brand, chart=chart, size=size).get("eu")
+    text = f"{own} / {eu}" if eu else own
+    return text.replace("\u2153", " 1/3").replace("\u2154", " 2/3")
+
+
 def conversion_line(*, brand: str, chart: str, size: str) -> str:
     """All of a size's systems on one line: "US M 10 · US W 11.5 · UK 9 · EU 44 · 28 cm"."""
     return " \u00b7 ".join(conversions(brand=brand, chart=chart, size=size).values())

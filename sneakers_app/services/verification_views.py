@@ -20,7 +20,7 @@ from sneakers_app.models import (
     User,
     utcnow,
 )
-from sneakers_app.services import labels, verification
+from sneakers_app.services import labels, sizes, verification
 from sneakers_app.services.notifications import Kind
 from sneakers_app.services.orders import OrderError, aware, events_for, require_staff
 from sneakers_app.services.saga import conflict_of_interest
@@ -30,13 +30,19 @@ PAYOUT_LIST_LIMIT = 200
 
 @dataclass(frozen=True, kw_only=True)
 class Pair:
-    """The product and size of an order."""
+    """The product and size of an order. Staff handle the pair itself, so its size reads as on
+    the box: the product's own chart, with every conversion."""
 
     name: str
     brand: str
     style_code: str
     image: str
     size: str
+    """As stored ("10", "11.5W", "7Y")."""
+    size_label: str = ""
+    """As the product's chart names it: "US M 10", "US W 11.5", "GS 7Y"."""
+    size_line: str = ""
+    """Every system: "US M 10 \u00b7 US W 11.5 \u00b7 UK 9 \u00b7 EU 44 \u00b7 28 cm"."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -148,6 +154,12 @@ def _pairs(session: Session, variant_ids: Iterable[int]) -> dict[int, Pair]:
             style_code=product.style_code,
             image=product.image,
             size=variant.size,
+            size_label=sizes.own_label(
+                brand=product.brand, chart=product.size_chart, size=variant.size
+            ),
+            size_line=sizes.conversion_line(
+                brand=product.brand, chart=product.size_chart, size=variant.size
+            ),
         )
         for variant, product in rows
     }

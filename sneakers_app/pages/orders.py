@@ -156,6 +156,7 @@ def _header() -> rx.Component:
                     s.placed,
                     size="2",
                     color="var(--gray-11)",
+                    id="order-size",
                 ),
                 status_badge(s.status_label, s.tone, id="order-status"),
                 spacing="2",

@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 from sneakers_app.db import make_engine
 from sneakers_app.models import Ask, Order, Product, ProductVariant, User
 from sneakers_app.seed import DEMO_ACCOUNTS
-from sneakers_app.services import accounts, market, payments
+from sneakers_app.services import accounts, market, payments, sizes
 from tests.e2e.conftest import DESKTOP, E2E_MEMBER, E2E_STAFF, PHONE, LiveApp, shoot, wait_hydrated
 from trading import market_data
 from trading.engine import RedisEngine
@@ -257,7 +257,7 @@ def test_new_ask_finds_the_sneaker_opens_its_ask_form_and_cancel_asks_first(
     dialog = page.locator("#trade-dialog")
     expect(dialog).to_contain_text("Place an ask")
     page.locator("#dialog-size").click()
-    page.get_by_role("option", name=f"US {trade.size}", exact=True).click()
+    page.get_by_role("option", name=f"US M {trade.size}", exact=True).click()
     page.locator("#price-input").fill("4999")
     expect(page.locator("#fee-total")).to_be_visible()
     page.locator("#confirm-trade").click()
@@ -274,7 +274,7 @@ def test_new_ask_finds_the_sneaker_opens_its_ask_form_and_cancel_asks_first(
     own.get_by_role("button", name="Cancel").click()
     confirm = page.get_by_role("alertdialog")
     expect(confirm).to_contain_text("Cancel your ask?")
-    expect(confirm).to_contain_text("US 10 at $4,999")
+    expect(confirm).to_contain_text("US M 10 at $4,999")
     shoot(page, "product-cancel-confirm-desktop")
     page.locator("#cancel-listing-keep").click()
     expect(confirm).to_have_count(0)
@@ -302,11 +302,53 @@ def test_order_detail_timeline_and_list(
                 tracking=TRACKING,
             )
             session.commit()
+    eu = _reads_eu(live_db, trade)
+    try:
+        _seller_sees_the_order(page, live_app, trade, eu)
+    finally:
+        _reads_us(live_db, trade)
+
+    # The buyer sees the same order from their side: what they paid.
+    page.set_viewport_size(DESKTOP)
+    page.locator("#user-menu").click()
+    page.locator("#logout").click()
+    log_in(page, live_app, DEMO_BUYER.email, DEMO_BUYER.password)
+    page.goto(f"{live_app.url}/orders/{trade.order_id}")
+    expect(page.locator("#order-money")).to_contain_text("What you paid")
+    expect(page.locator("#order-money")).to_contain_text("Processing fee")
+    expect(page.locator("#order-size")).to_contain_text(f"US M {trade.size}")
+    assert console_errors == []
+
+
+def _set_system(engine: Engine, trade: Trade, system: str) -> str:
+    """Make the trade's seller read sizes in `system`; the trade's size in it."""
+    with Session(engine) as session:
+        seller = session.exec(select(User).where(User.email == trade.seller_email)).one()
+        product = session.exec(select(Product).where(Product.name == trade.product_name)).first()
+        assert product is not None
+        assert sizes.set_size_system(session=session, user_id=seller.id or 0, system=system) == ""
+        session.commit()
+        return sizes.label(
+            brand=product.brand, chart=product.size_chart, size=trade.size, system=system
+        )
+
+
+def _reads_eu(engine: Engine, trade: Trade) -> str:
+    return _set_system(engine, trade, "eu")
+
+
+def _reads_us(engine: Engine, trade: Trade) -> None:
+    _set_system(engine, trade, "us_m")
+
+
+def _seller_sees_the_order(page: Page, live_app: LiveApp, trade: Trade, eu: str) -> None:
+    """The seller (who reads EU sizes) on the order list and the order page."""
     page.set_viewport_size(DESKTOP)
     log_in(page, live_app, trade.seller_email, PASSWORD, next_path="/orders")
     expect(page.locator("#tab-selling")).to_have_attribute("data-state", "active")
     row = page.locator(f"#order-row-{trade.order_id}")
     expect(row).to_contain_text(trade.product_name)
+    expect(row).to_contain_text(f"{eu} \u00b7 Order #{trade.order_id}")
     expect(row.locator(".order-status")).to_have_text("On its way to authentication")
     page.wait_for_load_state("networkidle")
     shoot(page, "orders-selling-desktop")
@@ -326,20 +368,11 @@ def test_order_detail_timeline_and_list(
     money = page.locator("#order-money")
     expect(money).to_contain_text("Transaction fee (level 1, 9%)")
     expect(money).to_contain_text("Your payout")
+    expect(page.locator("#order-size")).to_contain_text(f"{eu} \u00b7 Matched")
     page.wait_for_load_state("networkidle")
     shoot(page, "order-detail-seller-desktop")
     page.set_viewport_size(PHONE)
     shoot(page, "order-detail-seller-phone")
-
-    # The buyer sees the same order from their side: what they paid.
-    page.set_viewport_size(DESKTOP)
-    page.locator("#user-menu").click()
-    page.locator("#logout").click()
-    log_in(page, live_app, DEMO_BUYER.email, DEMO_BUYER.password)
-    page.goto(f"{live_app.url}/orders/{trade.order_id}")
-    expect(page.locator("#order-money")).to_contain_text("What you paid")
-    expect(page.locator("#order-money")).to_contain_text("Processing fee")
-    assert console_errors == []
 
 
 def test_someone_elses_order_is_not_found(
@@ -375,10 +408,17 @@ def test_portfolio_add_a_pair_and_refusals(
 ) -> None:
     email = f"collector-{uuid.uuid4().hex[:8]}@example.com"
     with Session(live_db) as session:
-        accounts.sign_up(session=session, email=email, display_name="Collector", password=PASSWORD)
+        collector = accounts.sign_up(
+            session=session, email=email, display_name="Collector", password=PASSWORD
+        )
+        assert sizes.set_size_system(session=session, user_id=collector.id, system="eu") == ""
         session.commit()
-        product_name = session.exec(select(Product.name).order_by(col(Product.name))).first()
-    assert product_name is not None
+        product = session.exec(select(Product).order_by(col(Product.name))).first()
+    assert product is not None
+    product_name = product.name
+    # A member who reads EU sizes sees each pair's EU size (on its own brand's chart).
+    eu_10 = sizes.label(brand=product.brand, chart=product.size_chart, size="10", system="eu")
+    assert eu_10.startswith("EU ")
     page.set_viewport_size(DESKTOP)
     log_in(page, live_app, email, PASSWORD, next_path="/portfolio")
     expect(page.locator("#holdings-empty")).to_be_visible()
@@ -421,7 +461,7 @@ def test_portfolio_add_a_pair_and_refusals(
     row = page.locator(".holding-row")
     expect(row).to_have_count(1)
     expect(row).to_contain_text(product_name)
-    expect(row).to_contain_text("US 10")
+    expect(row).to_contain_text(f"{eu_10} \u00b7 Bought")
     expect(row).to_contain_text("$180.00")
     expect(row).to_contain_text("Added by you")
     expect(page.locator("#total-value")).not_to_have_text("$0.00")
@@ -430,6 +470,14 @@ def test_portfolio_add_a_pair_and_refusals(
     shoot(page, "portfolio-desktop")
     page.set_viewport_size(PHONE)
     shoot(page, "portfolio-phone")
+
+    # No asks yet: the dashboard's way out is the New-ask search, not the whole catalog.
+    page.set_viewport_size(DESKTOP)
+    page.goto(f"{live_app.url}/sell")
+    expect(page.locator("#asks-empty")).to_be_visible()
+    page.locator("#asks-empty-find").click()
+    expect(page.locator("#new-ask-dialog")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/sell$"))
     assert console_errors == []
 
 

@@ -90,6 +90,7 @@ def test_the_seller_prints_their_own_label_to_the_centre(
     assert label.sender is not None and label.sender.lines()[:2] == ["Sam Seller", "12 Ship St"]
     ship_by = mk.order(order_id).ship_by
     assert label.date_label == "Ship by" and ship_by is not None
+    assert label.size == "US M 10 / EU 44"  # as on the box (a Nike men's 10), with EU
     assert label.date == orders.aware(ship_by)
     # Not the buyer, not another member, not staff; the same answer for an unknown order.
     stranger = mk.buyer()

@@ -6,7 +6,8 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, date, datetime
 
-from sneakers_app.services import analytics, product_page
+from sneakers_app.models import Product
+from sneakers_app.services import analytics, product_page, sizes
 from trading import market_data
 from trading.market_data import PriceLevel
 
@@ -150,6 +151,7 @@ def test_all_sizes_never_looks_crossed() -> None:
     bid_size = product_page._size_of(variants, tops, "bid", 30_000)
     ask_size = product_page._size_of(variants, tops, "ask", 25_000)
     assert (bid_size, ask_size) == ("12", "9")
+    nike = Product(name="Air Max 1", brand="Nike", slug="am1", size_chart="men")
     public = _public(
         size_asks={1: 25_000, 2: 28_000, 3: 32_000},
         size_bids={1: 20_000, 2: None, 3: 30_000},
@@ -157,23 +159,42 @@ def test_all_sizes_never_looks_crossed() -> None:
         ask_cents=25_000,
         bid_size=bid_size,
         ask_size=ask_size,
+        bid_size_in=product_page._in_every_system(nike, bid_size),
+        ask_size_in=product_page._in_every_system(nike, ask_size),
     )
     shown = product_page.public_vars(public, variants)
-    assert (shown["highest_bid"], shown["highest_bid_where"]) == ("$300.00", "in US 12")
-    assert (shown["lowest_ask"], shown["lowest_ask_where"]) == ("$250.00", "in US 9")
-    assert shown["market_note"] == (
-        "The highest bid (US 12) and the lowest ask (US 9) are for different sizes: each size "
-        "has its own book. Pick a size to trade."
+    assert (shown["highest_bid"], shown["highest_bid_where"]["us_m"]) == ("$300.00", "in US M 12")
+    assert (shown["lowest_ask"], shown["lowest_ask_where"]["us_m"]) == ("$250.00", "in US M 9")
+    assert shown["market_note"]["us_m"] == (
+        "The highest bid (US M 12) and the lowest ask (US M 9) are for different sizes: each "
+        "size has its own book. Pick a size to trade."
     )
+    # Each viewer reads the sizes in their own system (Nike's men's 12 is EU 46, 9 is EU 42.5).
+    assert (shown["highest_bid_where"]["eu"], shown["lowest_ask_where"]["eu"]) == (
+        "in EU 46",
+        "in EU 42.5",
+    )
+    assert "(EU 46) and the lowest ask (EU 42.5)" in shown["market_note"]["eu"]
+    assert "(UK 11) and the lowest ask (UK 8)" in shown["market_note"]["uk"]
+    assert set(shown["market_note"]) == set(sizes.SYSTEMS)
 
     # Not crossed across sizes: each figure still names its size, no note.
-    calm = dataclasses.replace(public, bid_cents=20_000, bid_size="9")
+    calm = dataclasses.replace(
+        public,
+        bid_cents=20_000,
+        bid_size="9",
+        bid_size_in=product_page._in_every_system(nike, "9"),
+    )
     shown = product_page.public_vars(calm, variants)
-    assert (shown["highest_bid_where"], shown["market_note"]) == ("in US 9", "")
+    assert shown["highest_bid_where"]["cm"] == "in 27 cm"
+    assert all(note == "" for note in shown["market_note"].values())
 
 
 def test_one_size_shows_its_own_quotes_as_buy_and_sell_now() -> None:
     shown = product_page.public_vars(_public(), {1: "9", 2: "10"})
-    assert (shown["lowest_ask_where"], shown["highest_bid_where"]) == ("Buy now", "Sell now")
-    assert shown["market_note"] == ""
+    for system in sizes.SYSTEMS:
+        assert shown["lowest_ask_where"][system] == "Buy now"
+        assert shown["highest_bid_where"][system] == "Sell now"
+        assert shown["market_note"][system] == ""
+    assert product_page._in_every_system(None, "9") == {}
     assert product_page._size_of({1: "9"}, {"1": _top(1, None, None)}, "bid", None) == ""

@@ -111,6 +111,20 @@ def test_labels_in_each_system_and_an_unknown_size() -> None:
     assert sizes.label(brand="Nike", chart="kids??", size="10", system="uk") == "UK 9"
 
 
+def test_the_size_as_on_the_box() -> None:
+    """Staff and shipping labels read the product's own chart (its box), with EU; a label's
+    fonts have no thirds, so they are written out."""
+    assert sizes.own_label(brand="Nike", chart="men", size="10") == "US M 10"
+    assert sizes.own_label(brand="Nike", chart="women", size="8W") == "US W 8"
+    assert sizes.own_label(brand="Nike", chart="gs", size="7Y") == "GS 7Y"
+    assert sizes.own_label(brand="Nike", chart="men", size="30") == "US M 30"
+    assert sizes.box_label(brand="Nike", chart="men", size="10") == "US M 10 / EU 44"
+    assert sizes.box_label(brand="adidas", chart="men", size="10.5") == "US M 10.5 / EU 44 2/3"
+    assert sizes.box_label(brand="adidas", chart="men", size="9.5") == "US M 9.5 / EU 43 1/3"
+    assert sizes.box_label(brand="Nike", chart="women", size="8W") == "US W 8 / EU 39"
+    assert sizes.box_label(brand="Nike", chart="men", size="30") == "US M 30"
+
+
 def test_every_catalog_size_has_a_row_on_its_chart() -> None:
     for sneaker in CATALOG:
         for size in sneaker.sizes:

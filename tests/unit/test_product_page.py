@@ -151,7 +151,18 @@ def test_all_sizes_never_looks_crossed() -> None:
     bid_size = product_page._size_of(variants, tops, "bid", 30_000)
     ask_size = product_page._size_of(variants, tops, "ask", 25_000)
     assert (bid_size, ask_size) == ("12", "9")
-    nike = Product(name="Air Max 1", brand="Nike", slug="am1", size_chart="men")
+    nike = Product(
+        slug="am1",
+        brand="Nike",
+        model="Air Max 1",
+        colorway="White",
+        name="Air Max 1",
+        style_code="AM1",
+        retail_price_cents=15_000,
+        release_date=date(2024, 1, 1),
+        image="am1.svg",
+        size_chart="men",
+    )
     public = _public(
         size_asks={1: 25_000, 2: 28_000, 3: 32_000},
         size_bids={1: 20_000, 2: None, 3: 30_000},

@@ -135,11 +135,11 @@ def add_item_dialog() -> rx.Component:
                     ),
                     rx.grid(
                         rx.vstack(
-                            _label("Size (US)", "add-size"),
+                            _label("Size", "add-size"),
                             rx.input(
                                 name="size",
                                 id="add-size",
-                                placeholder="10.5",
+                                placeholder="10.5 or EU 44",
                                 max_length=10,
                                 size="3",
                                 auto_complete="off",

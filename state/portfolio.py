@@ -92,6 +92,8 @@ class PortfolioState(ListingEditor, SessionState):
     product_options: list[ProductOption] = []
     today: str = ""
     sizes_by_product: dict[str, str] = {}
+    _choices_system: str = ""
+    """The size system `sizes_by_product` is in."""
     add_product_error: str = ""
     add_size_error: str = ""
     add_price_error: str = ""
@@ -149,9 +151,10 @@ class PortfolioState(ListingEditor, SessionState):
         if self._current_user() is None:
             return self._login_redirect()
         self._close()
-        if not self.product_options:
+        if not self.product_options or self._choices_system != self.size_system:
+            self._choices_system = self.size_system
             with session_scope() as session:
-                choices = portfolio.product_choices(session=session)
+                choices = portfolio.product_choices(session=session, size_system=self.size_system)
             self.product_options = [ProductOption(id=str(c.id), name=c.name) for c in choices]
             self.sizes_by_product = {str(c.id): ", ".join(c.sizes) for c in choices}
         self.add_product_id = ""
@@ -193,7 +196,9 @@ class PortfolioState(ListingEditor, SessionState):
             # Still check the sneaker and size so every wrong field is marked at once.
             try:
                 with session_scope() as session:
-                    portfolio.resolve_variant(session, product_id=product_id, size=size)
+                    portfolio.resolve_variant(
+                        session, product_id=product_id, size=size, size_system=self.size_system
+                    )
             except portfolio.PortfolioError as error:
                 self._show(error)
             return None
@@ -207,6 +212,7 @@ class PortfolioState(ListingEditor, SessionState):
                     purchase_price_cents=price,
                     purchased_on=purchased_on,
                     user_id=user.id,
+                    size_system=self.size_system,
                 )
         except portfolio.PortfolioError as error:
             self._show(error)

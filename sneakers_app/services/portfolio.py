@@ -109,7 +109,11 @@ def check_purchase_price(price_cents: object) -> int:
     return cents
 
 
-def resolve_variant(session: Session, *, product_id: object, size: str) -> ProductVariant:
+def resolve_variant(
+    session: Session, *, product_id: object, size: str, size_system: str = sizes.DEFAULT_SYSTEM
+) -> ProductVariant:
+    """The sneaker's size the member typed: as stored ("10", "US 10", "8W") or in any size
+    system ("EU 44", "28 cm"; a bare US or UK number reads in the member's system)."""
     pid = _int(product_id)
     product = session.get(Product, pid) if pid is not None and pid > 0 else None
     if product is None:
@@ -125,6 +129,14 @@ def resolve_variant(session: Session, *, product_id: object, size: str) -> Produ
     for variant in variants:
         if variant.size.upper() == wanted:
             return variant
+    query = sizes.parse(size, default_system=size_system)
+    if query is not None:
+        found = sizes.matching_sizes(
+            query, brand=product.brand, chart=product.size_chart, sizes=[v.size for v in variants]
+        )
+        for variant in variants:
+            if variant.size in found:
+                return variant
     raise PortfolioError(f"This sneaker does not come in size {wanted}.", "size")
 
 
@@ -137,10 +149,11 @@ def add_item(
     purchase_price_cents: object,
     purchased_on: date,
     today: date | None = None,
+    size_system: str = sizes.DEFAULT_SYSTEM,
 ) -> PortfolioItem:
     """A pair the member owns but did not buy here, with what they paid and when."""
     price = check_purchase_price(purchase_price_cents)
-    variant = resolve_variant(session, product_id=product_id, size=size)
+    variant = resolve_variant(session, product_id=product_id, size=size, size_system=size_system)
     when = check_purchase_date(purchased_on, today=today)
     count = session.exec(
         select(func.count()).select_from(PortfolioItem).where(PortfolioItem.user_id == user_id)
@@ -367,18 +380,24 @@ class ProductChoice:
     sizes: list[str]
 
 
-def product_choices(*, session: Session) -> list[ProductChoice]:
-    """Every sneaker in the catalog with its sizes, for the add-a-pair form."""
+def product_choices(
+    *, session: Session, size_system: str = sizes.DEFAULT_SYSTEM
+) -> list[ProductChoice]:
+    """Every sneaker in the catalog with its sizes (in the member's size system), for the
+    add-a-pair form."""
     rows = session.exec(
-        select(Product.id, Product.brand, Product.name, ProductVariant.size)
+        select(Product, ProductVariant.size)
         .join(ProductVariant, col(ProductVariant.product_id) == col(Product.id))
         .order_by(col(Product.brand), col(Product.name), col(ProductVariant.sort_order))
     ).all()
     choices: dict[int, ProductChoice] = {}
-    for pid, brand, name, size in rows:
+    for product, size in rows:
+        pid, brand, name = product.id, product.brand, product.name
         if pid is None:
             continue
         label = name if name.lower().startswith(brand.lower()) else f"{brand} {name}"
         choice = choices.setdefault(pid, ProductChoice(id=pid, name=label, sizes=[]))
-        choice.sizes.append(size)
+        choice.sizes.append(
+            sizes.label(brand=brand, chart=product.size_chart, size=size, system=size_system)
+        )
     return sorted(choices.values(), key=lambda c: c.name.lower())

@@ -124,6 +124,18 @@ def test_add_item_validates_every_field(session: Session) -> None:
     assert item.variant_id == variant_id
     assert item.source == "manual"
     assert item.purchased_on == TODAY
+    # A size typed in any system is the same pair (Nike's men's 9 is EU 42.5, UK 8, 27 cm); a
+    # bare number reads in the member's system.
+    for typed, system in (("EU 42.5", "us_m"), ("27 cm", "eu"), ("8", "uk"), ("uk 8", "us_m")):
+        found = portfolio.resolve_variant(
+            session, product_id=product_id, size=typed, size_system=system
+        )
+        assert found.id == variant_id, typed
+    for typed, system in (("8", "us_m"), ("EU 44", "eu"), ("UK 9", "uk")):
+        with pytest.raises(portfolio.PortfolioError, match="does not come in size"):
+            portfolio.resolve_variant(
+                session, product_id=product_id, size=typed, size_system=system
+            )
 
 
 def test_parse_purchase_date() -> None:
@@ -325,4 +337,7 @@ def test_purchase_history_and_choices(session: Session) -> None:
     assert history[0].status_label == "Completed"
     assert portfolio.purchase_history(session=session, user_id=seller) == []
     choices = {c.id: c for c in portfolio.product_choices(session=session)}
-    assert choices[_product_of(session, variant_id)].sizes == ["12"]
+    assert choices[_product_of(session, variant_id)].sizes == ["US M 12"]
+    # In the member's size system (Nike's men's 12 is EU 46).
+    in_eu = {c.id: c for c in portfolio.product_choices(session=session, size_system="eu")}
+    assert in_eu[_product_of(session, variant_id)].sizes == ["EU 46"]

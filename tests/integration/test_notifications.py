@@ -30,6 +30,7 @@ from sneakers_app.models import (
     User,
 )
 from sneakers_app.services import notifications as n
+from sneakers_app.services import sizes
 from sneakers_app.services.email import (
     EmailRejected,
     EmailTransientError,
@@ -121,9 +122,9 @@ def test_notify_writes_an_inbox_row_rendered_from_the_kind_and_marks_email_due(
     assert result.email_notification_id == result.notification.id
     row = _rows(session, user.id)[0]
     assert row.kind == "outbid"
-    assert row.title == f"You've been outbid on {product.name} (size 9.5)"
+    assert row.title == f"You've been outbid on {product.name} (US M 9.5)"
     assert row.body.startswith(
-        f"Someone bid $1,300.00 for {product.name} (size 9.5), more than your bid of $1,234.50."
+        f"Someone bid $1,300.00 for {product.name} (US M 9.5), more than your bid of $1,234.50."
     )
     assert row.link == f"/product/{product.slug}"
     assert row.created_at == NOW and row.emailed_at is None and row.read_at is None
@@ -153,6 +154,28 @@ def test_order_kinds_link_to_the_order_or_fall_back_to_the_orders_page(session: 
     assert "Order #4242" in with_order.notification.body
     assert without.notification.link == "/orders"
     assert without.notification.title == "your item was delivered"
+
+
+def test_a_notice_names_the_size_in_its_recipients_size_system(session: Session) -> None:
+    """The same event reads "EU 43" to a member who reads EU sizes, "UK 8.5" to one in UK."""
+    variant_id = factories.variant(session, "9.5")  # Nike men's 9.5
+    titles = {}
+    for system in ("eu", "uk", "us_w"):
+        user = _user(session)
+        assert sizes.set_size_system(session=session, user_id=user.id or 0, system=system) == ""
+        result = n.notify(
+            session=session,
+            user_id=user.id or 0,
+            kind=n.Kind.OUTBID,
+            context={"variant_id": variant_id, "your_price_cents": 1_000, "new_price_cents": 1_100},
+            dedupe_key=f"outbid:sizes:{user.id}",
+            now=NOW,
+        )
+        assert result is not None
+        titles[system] = result.notification.title
+    assert titles["eu"].endswith("(EU 43)")
+    assert titles["uk"].endswith("(UK 8.5)")
+    assert titles["us_w"].endswith("(US W 11)")
 
 
 def test_every_template_names_only_what_its_documented_context_provides() -> None:
@@ -208,7 +231,7 @@ def test_deadlines_come_from_the_bid_and_the_order(session: Session) -> None:
     assert expiring is not None and reminder is not None
     assert "$250.00" in expiring.notification.body
     assert "expires Sat 15 Mar 2025, 09:30 UTC." in expiring.notification.body
-    assert "(size 10)" in expiring.notification.title
+    assert "(US M 10)" in expiring.notification.title
     assert reminder.notification.title.endswith("by Tue 18 Mar 2025, 23:59 UTC")
     assert reminder.notification.body.startswith(f"Order #{order.id} must be shipped")
     assert reminder.notification.link == f"/orders/{order.id}"

@@ -13,7 +13,7 @@ from sqlalchemy import cast as sql_cast
 from sqlmodel import Session, col, select
 
 from sneakers_app.models import Notification, OutboxMessage, User, utcnow
-from sneakers_app.services import limits, outbox
+from sneakers_app.services import limits, outbox, sizes
 from sneakers_app.services.email import EmailRejected, Mailer
 from sneakers_app.services.notifications._sql import insert_for, table_of
 from sneakers_app.services.notifications.kinds import NotificationError, kind_of
@@ -88,7 +88,9 @@ def notify(
         if not in_app and not email:
             return None
         now = now or utcnow()
-        text = render(session=session, kind=known, context=context or {})
+        recipient = session.get(User, user_id)
+        system = recipient.size_system if recipient is not None else sizes.DEFAULT_SYSTEM
+        text = render(session=session, kind=known, context=context or {}, size_system=system)
         result = session.execute(
             insert_for(session, table_of(Notification))
             .values(

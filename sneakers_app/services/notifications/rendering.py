@@ -29,6 +29,7 @@ from sneakers_app.models import (
     User,
 )
 from sneakers_app.money import format_usd
+from sneakers_app.services import sizes
 from sneakers_app.services.email import OutgoingEmail, address_only, header_text
 from sneakers_app.services.notifications.kinds import KINDS, Kind
 from sneakers_app.settings import Settings, get_settings
@@ -60,9 +61,12 @@ def _text(value: object) -> str:
     return str(value)
 
 
-def _looked_up(session: Session, context: Mapping[str, object]) -> dict[str, object]:
+def _looked_up(
+    session: Session, context: Mapping[str, object], size_system: str
+) -> dict[str, object]:
     """What the ids in the context tell: the bid's, ask's or order's variant and deadline, and
-    the product's name, size and slug. Values the caller passed win."""
+    the product's name, size (also in the recipient's size system) and slug. Values the caller
+    passed win."""
     out: dict[str, object] = {}
     source: Bid | Ask | Order | None = None
     order_id, bid_id, ask_id = (context.get(k) for k in ("order_id", "bid_id", "ask_id"))
@@ -81,20 +85,28 @@ def _looked_up(session: Session, context: Mapping[str, object]) -> dict[str, obj
         out["expires_at"] = source.expires_at
     variant_id = context.get("variant_id", source.variant_id if source else None)
     product_id = context.get("product_id")
-    if isinstance(variant_id, int):
-        variant = session.get(ProductVariant, variant_id)
-        if variant is not None:
-            out["size"] = variant.size
-            product_id = variant.product_id
+    variant = session.get(ProductVariant, variant_id) if isinstance(variant_id, int) else None
+    if variant is not None:
+        out["size"] = variant.size
+        product_id = variant.product_id
     if isinstance(product_id, int):
         product = session.get(Product, product_id)
         if product is not None:
             out["product"] = product.name
             out["product_slug"] = product.slug
+            if variant is not None:
+                out["size_label"] = sizes.label(
+                    brand=product.brand,
+                    chart=product.size_chart,
+                    size=variant.size,
+                    system=size_system,
+                )
     return {k: v for k, v in out.items() if v is not None}
 
 
-def render_context(session: Session, context: Mapping[str, object]) -> dict[str, str]:
+def render_context(
+    session: Session, context: Mapping[str, object], size_system: str = sizes.DEFAULT_SYSTEM
+) -> dict[str, str]:
     """What templates may name: every context value as text, `<x>_cents` also as `<x>` in
     dollars, what the ids lead to (see `_looked_up`), and `item`, `order_ref`, `appeal_note`,
     `tracking_note`."""
@@ -103,12 +115,13 @@ def render_context(session: Session, context: Mapping[str, object]) -> dict[str,
         values[key] = _text(value)
         if key.endswith("_cents") and isinstance(value, int) and not isinstance(value, bool):
             values[key.removesuffix("_cents")] = format_usd(value)
-    for key, value in _looked_up(session, context).items():
+    for key, value in _looked_up(session, context, size_system).items():
         values.setdefault(key, _text(value))
     product, size = values.get("product"), values.get("size")
     item = product or "your item"
     if product and size:
-        item = f"{product} (size {size})"
+        # In the recipient's size system ("US M 10", "EU 44").
+        item = f"{product} ({values.get('size_label') or 'size ' + size})"
     values.setdefault("item", item)
     order_id = context.get("order_id")
     values.setdefault("order_ref", f"Order #{order_id}" if order_id is not None else "Your order")
@@ -156,9 +169,16 @@ class Rendered:
     link: str
 
 
-def render(*, session: Session, kind: Kind, context: Mapping[str, object]) -> Rendered:
+def render(
+    *,
+    session: Session,
+    kind: Kind,
+    context: Mapping[str, object],
+    size_system: str = sizes.DEFAULT_SYSTEM,
+) -> Rendered:
+    """One notice's text for its recipient (sizes in their size system)."""
     spec = KINDS[kind]
-    values = render_context(session, context)
+    values = render_context(session, context, size_system)
     fields = {name for _, name, _, _ in string.Formatter().parse(spec.link) if name}
     link = _fill(spec.link, values) if all(values.get(f) for f in fields) else spec.fallback_link
     return Rendered(

@@ -478,7 +478,7 @@ def test_portfolio_add_a_pair_and_refusals(
     expect(page.locator("#asks-empty")).to_be_visible()
     page.locator("#asks-empty-find").click()
     expect(page.locator("#new-ask-dialog")).to_be_visible()
-    expect(page).to_have_url(re.compile(r"/sell$"))
+    expect(page).to_have_url(re.compile(r"/sell/?$"))
     assert console_errors == []
 
 

@@ -249,6 +249,7 @@ def load_public_market(
         if newer and newest is not None:
             newer = not analytics.trade_recorded(session=session, trade_id=newest.trade_id)
         product = session.get(Product, product_id) if selected is None else None
+        brand, chart = (product.brand, product.size_chart) if product else ("", "")
     bid_size = _size_of(variants, tops, "bid", bid) if selected is None else ""
     ask_size = _size_of(variants, tops, "ask", ask) if selected is None else ""
     last_price = last.price_cents if last else None
@@ -274,19 +275,16 @@ def load_public_market(
         asks=_levels([(s, d.asks) for s, d in depths], "ask", best_high=False),
         bid_size=bid_size,
         ask_size=ask_size,
-        bid_size_in=_in_every_system(product, bid_size),
-        ask_size_in=_in_every_system(product, ask_size),
+        bid_size_in=_in_every_system(brand, chart, bid_size),
+        ask_size_in=_in_every_system(brand, chart, ask_size),
     )
 
 
-def _in_every_system(product: Product | None, size: str) -> dict[str, str]:
-    """A size of the product in every size system ({} for none)."""
-    if product is None or not size:
+def _in_every_system(brand: str, chart: str, size: str) -> dict[str, str]:
+    """A size of the brand's chart in every size system ({} for none)."""
+    if not (brand and size):
         return {}
-    return {
-        s: sizes.label(brand=product.brand, chart=product.size_chart, size=size, system=s)
-        for s in sizes.SYSTEMS
-    }
+    return {s: sizes.label(brand=brand, chart=chart, size=size, system=s) for s in sizes.SYSTEMS}
 
 
 def _size_of(

@@ -310,15 +310,20 @@ def test_order_detail_timeline_and_list(
         _reads_us(live_db, trade)
 
     # The buyer sees the same order from their side: what they paid.
+    _buyer_opens_the_order(page, live_app, trade)
+    expect(page.locator("#order-money")).to_contain_text("What you paid")
+    expect(page.locator("#order-money")).to_contain_text("Processing fee")
+    expect(page.locator("#order-size")).to_contain_text(f"US M {trade.size}")
+    assert console_errors == []
+
+
+def _buyer_opens_the_order(page: Page, live_app: LiveApp, trade: Trade) -> None:
+    """Log out, log in as the demo buyer and open the trade's order."""
     page.set_viewport_size(DESKTOP)
     page.locator("#user-menu").click()
     page.locator("#logout").click()
     log_in(page, live_app, DEMO_BUYER.email, DEMO_BUYER.password)
     page.goto(f"{live_app.url}/orders/{trade.order_id}")
-    expect(page.locator("#order-money")).to_contain_text("What you paid")
-    expect(page.locator("#order-money")).to_contain_text("Processing fee")
-    expect(page.locator("#order-size")).to_contain_text(f"US M {trade.size}")
-    assert console_errors == []
 
 
 def _set_system(engine: Engine, trade: Trade, system: str) -> str:
@@ -602,11 +607,7 @@ def test_completed_sale_shows_payout_chart_and_bought_pair(
     page.wait_for_timeout(300)
     shoot(page, "sell-completed-phone")
 
-    page.set_viewport_size(DESKTOP)
-    page.locator("#user-menu").click()
-    page.locator("#logout").click()
-    log_in(page, live_app, DEMO_BUYER.email, DEMO_BUYER.password)
-    page.goto(f"{live_app.url}/orders/{trade.order_id}")
+    _buyer_opens_the_order(page, live_app, trade)
     expect(page.locator("#order-status")).to_have_text("Completed")
     expect(page.locator(".timeline-step")).to_have_count(10)
     expect(page.locator("#outbound-tracking")).to_have_text("9400100000000000000001")

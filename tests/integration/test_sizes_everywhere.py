@@ -15,7 +15,7 @@ import pytest
 from sqlmodel import Session
 
 from sneakers_app import db, redis_client
-from sneakers_app.models import Product, ProductVariant
+from sneakers_app.models import ProductVariant
 from sneakers_app.services import (
     accounts,
     market,
@@ -28,11 +28,9 @@ from sneakers_app.services import (
 from sneakers_app.services import seller_dashboard as dash
 from state.orders import OrdersState
 from state.portfolio import PortfolioState
-from state.security import SecondFactorState
 from state.selling import SellerState
-from state.staff import VerificationState
 from tests.integration.test_seller_dashboard import _order
-from tests.integration.test_tab_privacy import _log_in
+from tests.integration.test_tab_privacy import _log_in, open_console
 from tests.support import factories
 from tests.support.reflex_events import Tab
 
@@ -40,32 +38,19 @@ NIKE_10_LINE = "US M 10 \u00b7 US W 11.5 \u00b7 UK 9 \u00b7 EU 44 \u00b7 28 cm"
 IBAN = "GB33BUKB20201555555555"
 
 
-def _variant(session: Session, *, brand: str, chart: str, size: str) -> int:
-    product = Product(
-        slug=f"sized-{uuid.uuid4().hex[:8]}",
-        brand=brand,
-        model="Sized Runner",
-        colorway="Core Black",
-        name=f"{brand} Sized Runner",
-        style_code=f"SZ-{uuid.uuid4().hex[:6]}",
-        retail_price_cents=18_000,
-        release_date=date(2024, 1, 1),
-        image="test.svg",
-        size_chart=chart,
-    )
-    session.add(product)
-    session.flush()
-    variant = ProductVariant(product_id=product.id or 0, size=size, sort_order=0)
-    session.add(variant)
-    session.flush()
-    assert variant.id is not None
-    return variant.id
-
-
-def _product_of(session: Session, variant_id: int) -> int:
+def _own(session: Session, user: int, variant_id: int) -> None:
+    """The member adds a pair of this variant to their portfolio (typing its stored size)."""
     variant = session.get(ProductVariant, variant_id)
     assert variant is not None
-    return variant.product_id
+    when = date(2024, 5, 1)
+    portfolio.add_item(
+        session=session,
+        user_id=user,
+        product_id=variant.product_id,
+        size=variant.size,
+        purchase_price_cents=20_000,
+        purchased_on=when,
+    )
 
 
 def test_each_member_reads_their_orders_in_their_own_size_system(session: Session) -> None:
@@ -105,18 +90,11 @@ def test_sizes_convert_on_their_own_products_chart(session: Session) -> None:
     """adidas's men's 10.5 is EU 44⅔, Nike's women's 8 is EU 39: a member's portfolio reads each
     pair on its own brand's and chart's conversion."""
     member = factories.user(session, "Collector")
-    adidas = _variant(session, brand="adidas", chart="men", size="10.5")
-    women = _variant(session, brand="Nike", chart="women", size="8W")
-    kids = _variant(session, brand="Nike", chart="gs", size="7Y")
-    for variant_id, size in ((adidas, "10.5"), (women, "8W"), (kids, "7Y")):
-        portfolio.add_item(
-            session=session,
-            user_id=member,
-            product_id=_product_of(session, variant_id),
-            size=size,
-            purchase_price_cents=20_000,
-            purchased_on=date(2024, 5, 1),
-        )
+    adidas = factories.variant(session, "10.5", brand="adidas")
+    women = factories.variant(session, "8W", chart="women")
+    kids = factories.variant(session, "7Y", chart="gs")
+    for variant_id in (adidas, women, kids):
+        _own(session, member, variant_id)
     session.commit()
 
     def held(system: str) -> dict[int, str]:
@@ -133,7 +111,7 @@ def test_sizes_convert_on_their_own_products_chart(session: Session) -> None:
 def test_staff_read_the_size_as_on_the_box_with_every_conversion(session: Session) -> None:
     seller, buyer = factories.user(session, "Seller"), factories.user(session, "Buyer")
     staff = factories.user(session, "Inspector", staff=True)
-    women = _variant(session, brand="Nike", chart="women", size="8W")
+    women = factories.variant(session, "8W", chart="women")
     order = _order(
         session, buyer=buyer, seller=seller, to="shipped_to_verification", variant_id=women
     )
@@ -164,15 +142,8 @@ def test_an_eu_member_sees_eu_44_on_every_page_and_staff_see_the_box() -> None:
         )
         nike = factories.variant(s, "10")
         order = _order(s, buyer=buyer, seller=seller, to="shipped_to_verification", variant_id=nike)
-        order_id = order.id
-        portfolio.add_item(
-            session=s,
-            user_id=buyer,
-            product_id=_product_of(s, nike),
-            size="10",
-            purchase_price_cents=20_000,
-            purchased_on=date(2024, 5, 1),
-        )
+        order_id = order.id or 0
+        _own(s, buyer, nike)
     with db.session_scope() as s:
         market.place(
             session=s,
@@ -206,12 +177,7 @@ def test_an_eu_member_sees_eu_44_on_every_page_and_staff_see_the_box() -> None:
         assert dashboard.edit_listing_name.endswith("\u00b7 EU 44")
 
         # Staff read the size as on the box, whatever their own system.
-        tab = Tab()
-        await _log_in(tab, staff)
-        await tab.send(SecondFactorState, "submit_code", form={"code": pyotp.TOTP(secret).now()})
-        await tab.send(VerificationState, "on_load")
-        await tab.send(VerificationState, "select_order", order_id=order_id)
-        console = await tab.state(VerificationState)
+        console = await open_console(Tab(), staff, secret, order_id)
         assert (console.d_size, console.d_size_line) == ("US M 10", NIKE_10_LINE)
 
     asyncio.run(scenario())

@@ -78,6 +78,15 @@ def _seller_with_a_sale() -> tuple[int, int]:
         return seller, order.id
 
 
+async def open_console(tab: Tab, staff: int, secret: str, order_id: int) -> Any:
+    """Staff log in, pass their second factor and open one order in the console."""
+    await _log_in(tab, staff)
+    await tab.send(SecondFactorState, "submit_code", form={"code": pyotp.TOTP(secret).now()})
+    await tab.send(VerificationState, "on_load")
+    await tab.send(VerificationState, "select_order", order_id=order_id)
+    return await tab.state(VerificationState)
+
+
 async def _log_in(tab: Tab, user_id: int) -> None:
     await tab.send(AuthFormState, "log_in", form={"email": _email(user_id), "password": PASSWORD})
     session = await tab.state(SessionState)
@@ -149,11 +158,7 @@ def test_a_revoked_session_clears_the_staff_console_detail() -> None:
 
     async def scenario() -> None:
         tab = Tab()
-        await _log_in(tab, staff)
-        await tab.send(SecondFactorState, "submit_code", form={"code": pyotp.TOTP(secret).now()})
-        await tab.send(VerificationState, "on_load")
-        await tab.send(VerificationState, "select_order", order_id=order_id)
-        console = await tab.state(VerificationState)
+        console = await open_console(tab, staff, secret, order_id)
         assert console.selected_id == order_id and "@" in console.d_buyer_email
         token = (await tab.state(SessionState)).auth_token
 

@@ -26,11 +26,13 @@ def user(session: Session, name: str = "User", *, staff: bool = False) -> int:
     return created.id
 
 
-def variant(session: Session, size: str = "10") -> int:
+def variant(session: Session, size: str = "10", *, brand: str = "Nike", chart: str = "men") -> int:
+    """A new product (of `brand`, sold on its `chart` of sizes) with one size."""
     n = next(_counter)
     product = Product(
         slug=f"test-sneaker-{n}-{uuid.uuid4().hex[:6]}",
-        brand="Nike",
+        brand=brand,
+        size_chart=chart,
         model="Test Runner",
         colorway=f"Colorway {n}",
         name=f'Test Runner "Colorway {n}"',

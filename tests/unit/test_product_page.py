@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, date, datetime
 
-from sneakers_app.models import Product
 from sneakers_app.services import analytics, product_page, sizes
 from trading import market_data
 from trading.market_data import PriceLevel
@@ -151,18 +150,6 @@ def test_all_sizes_never_looks_crossed() -> None:
     bid_size = product_page._size_of(variants, tops, "bid", 30_000)
     ask_size = product_page._size_of(variants, tops, "ask", 25_000)
     assert (bid_size, ask_size) == ("12", "9")
-    nike = Product(
-        slug="am1",
-        brand="Nike",
-        model="Air Max 1",
-        colorway="White",
-        name="Air Max 1",
-        style_code="AM1",
-        retail_price_cents=15_000,
-        release_date=date(2024, 1, 1),
-        image="am1.svg",
-        size_chart="men",
-    )
     public = _public(
         size_asks={1: 25_000, 2: 28_000, 3: 32_000},
         size_bids={1: 20_000, 2: None, 3: 30_000},
@@ -170,8 +157,8 @@ def test_all_sizes_never_looks_crossed() -> None:
         ask_cents=25_000,
         bid_size=bid_size,
         ask_size=ask_size,
-        bid_size_in=product_page._in_every_system(nike, bid_size),
-        ask_size_in=product_page._in_every_system(nike, ask_size),
+        bid_size_in=product_page._in_every_system("Nike", "men", bid_size),
+        ask_size_in=product_page._in_every_system("Nike", "men", ask_size),
     )
     shown = product_page.public_vars(public, variants)
     assert (shown["highest_bid"], shown["highest_bid_where"]["us_m"]) == ("$300.00", "in US M 12")
@@ -194,7 +181,7 @@ def test_all_sizes_never_looks_crossed() -> None:
         public,
         bid_cents=20_000,
         bid_size="9",
-        bid_size_in=product_page._in_every_system(nike, "9"),
+        bid_size_in=product_page._in_every_system("Nike", "men", "9"),
     )
     shown = product_page.public_vars(calm, variants)
     assert shown["highest_bid_where"]["cm"] == "in 27 cm"
@@ -207,5 +194,6 @@ def test_one_size_shows_its_own_quotes_as_buy_and_sell_now() -> None:
         assert shown["lowest_ask_where"][system] == "Buy now"
         assert shown["highest_bid_where"][system] == "Sell now"
         assert shown["market_note"][system] == ""
-    assert product_page._in_every_system(None, "9") == {}
+    assert product_page._in_every_system("", "men", "9") == {}
+    assert product_page._in_every_system("Nike", "men", "") == {}
     assert product_page._size_of({1: "9"}, {"1": _top(1, None, None)}, "bid", None) == ""

@@ -22,7 +22,7 @@ from sneakers_app.models import Ask, Bid, EngineFill, ProductVariant, Sale, Trad
 from sneakers_app.services import book_sequences, notifications, orders, outbox
 from sneakers_app.services.market import parse_engine_order_id
 from sneakers_app.services.notifications import Kind
-from sneakers_app.vocabulary import LISTING_OPEN
+from sneakers_app.vocabulary import LISTING_OPEN, ListingStatus
 from trading import events as ev
 from trading.journal import DeadLetters, JournalEntry, ParkedEntry
 
@@ -192,6 +192,11 @@ def _notify_price_drops(
     out.emails.extend(notifications.email_ids(results))
 
 
+def _after_cancel(row: Bid | Ask) -> str:
+    """A bid paused because its card or address went is out of the book, not cancelled."""
+    return ListingStatus.PAUSED if row.status == ListingStatus.PAUSED else "cancelled"
+
+
 def apply_entry(session: Session, entry: JournalEntry, now: datetime | None = None) -> Applied:
     """Apply one journal entry. The caller commits, then acknowledges the entry."""
     now = now or utcnow()
@@ -215,7 +220,7 @@ def apply_entry(session: Session, entry: JournalEntry, now: datetime | None = No
                 else:
                     _notify_price_drops(session, row.variant_id, out, caused_by=row.user_id)
         elif isinstance(event, ev.Cancelled):
-            row.status = "cancelled"
+            row.status = _after_cancel(row)
         elif isinstance(event, ev.Expired):
             row.status = "expired"
         elif isinstance(event, ev.Modified):

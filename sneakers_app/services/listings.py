@@ -22,7 +22,7 @@ from sneakers_app.money import parse_usd
 from sneakers_app.redis_client import get_matching_engine, get_redis
 from sneakers_app.services import limits, market, orders
 from sneakers_app.services.order_views import VariantLabel, variant_labels
-from sneakers_app.vocabulary import LISTING_OPEN, TimeInForce
+from sneakers_app.vocabulary import LISTING_OPEN, ListingStatus, TimeInForce
 from trading import market_data
 
 Side = market.SideName
@@ -51,6 +51,9 @@ class OwnListing:
     bid, else outbid), or no live ask below this ask (it is the lowest ask)."""
     expires_at: datetime | None
     created_at: datetime
+    paused: bool = False
+    """Out of the book because its card or address was deleted, until its owner picks another
+    (`resume_bid`)."""
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,7 @@ def _open_rows(session: Session, model: type[_Row], user_id: int) -> list[_Row]:
             select(model)
             .where(
                 model.user_id == user_id,
-                col(model.status).in_(LISTING_OPEN),
+                col(model.status).in_((*LISTING_OPEN, ListingStatus.PAUSED)),
                 model.time_in_force == TimeInForce.GTC,
             )
             .order_by(col(model.created_at).desc(), col(model.id).desc())
@@ -114,6 +117,7 @@ def open_listings(
                 leads=leads,
                 expires_at=orders.aware(row.expires_at) if row.expires_at else None,
                 created_at=orders.aware(row.created_at),
+                paused=row.status == ListingStatus.PAUSED,
             )
         )
     return out
@@ -182,3 +186,40 @@ def cancel(
         session.rollback()
         return Outcome(error.message, ok=False)
     return Outcome(f"{side.capitalize()} cancelled.", ok=True)
+
+
+def resume_bid(
+    *,
+    session: Session,
+    user_id: int,
+    listing_id: object,
+    address_id: object = None,
+    payment_card_id: object = None,
+    ip: str = "",
+) -> Outcome:
+    """Put the member's paused bid back on the book with the address and card they picked
+    (their own; None: their defaults): the same price and expiry, a new place in the queue."""
+    row_id = _listing_id(listing_id)
+    if row_id is None:
+        return Outcome("That bid was not found.", ok=False)
+    try:
+        limits.check(limits.ORDERS, user=user_id, ip=ip)
+    except limits.RateLimited as error:
+        return Outcome(error.message, ok=False)
+    try:
+        placed = market.resume_bid(
+            session=session,
+            engine=get_matching_engine(),
+            user_id=user_id,
+            bid_id=row_id,
+            address_id=address_id,
+            payment_card_id=payment_card_id,
+        )
+    except market.MarketError as error:
+        session.rollback()
+        return Outcome(error.message, ok=False)
+    if placed.status == ListingStatus.CANCELLED:
+        return Outcome(placed.message, ok=False)
+    return Outcome(
+        "Your bid is back on the market." if not placed.replayed else placed.message, ok=True
+    )

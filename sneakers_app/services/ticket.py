@@ -343,9 +343,13 @@ def place(
     price_cents: int,
     client_key: str,
     expiry_days: int,
+    address_id: int | None = None,
+    payment_card_id: int | None = None,
 ) -> market.Placed:
     """Place the ticket's order on the engine: a bid or an ask resting for `expiry_days`, or a
-    Buy Now / Sell Now trading at once (no expiry)."""
+    Buy Now / Sell Now trading at once (no expiry). A bid or Buy Now ships to `address_id` and
+    charges `payment_card_id` (the caller's own; None: their defaults); an ask keeps
+    `address_id` as its return address."""
     immediate = is_immediate(kind)
     return market.place(
         session=session,
@@ -357,4 +361,6 @@ def place(
         client_key=client_key,
         expiry_days=None if immediate else expiry_days,
         immediate=immediate,
+        address_id=address_id,
+        payment_card_id=payment_card_id if side_of(kind) == "bid" else None,
     )

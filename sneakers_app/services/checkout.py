@@ -1,0 +1,98 @@
+"""The card and address of a checkout: what the trade dialog offers and preselects, and what
+deleting a saved card or address does to the bids that use it (they are paused first: out of
+the book with a notice, so they never match with nowhere to ship or nothing to charge).
+
+Placing stores the chosen ids on the listing (`market.place`, which also refuses ids that are
+not the caller's); the match copies them onto the order (`orders.create_from_trade`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+from sneakers_app.models import Address, PaymentCard
+from sneakers_app.services import addresses, market, payments
+from trading.engine import RedisEngine
+
+
+@dataclass(frozen=True, kw_only=True)
+class Choice:
+    """One saved card or address as a select shows it."""
+
+    id: int
+    label: str
+    is_default: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class Choices:
+    cards: list[Choice]
+    addresses: list[Choice]
+
+
+def card_label(card: PaymentCard) -> str:
+    return f"{(card.brand or 'card').capitalize()} ending in {card.last4}"
+
+
+def address_label(address: Address) -> str:
+    return ", ".join(
+        part
+        for part in (
+            address.full_name,
+            address.line1,
+            address.line2,
+            f"{address.city} {address.region} {address.postal_code}".replace("  ", " ").strip(),
+            address.country,
+        )
+        if part
+    )
+
+
+def choices(*, session: Session, user_id: int) -> Choices:
+    """The user's saved cards and addresses, each default first."""
+    return Choices(
+        cards=[
+            Choice(id=c.id or 0, label=card_label(c), is_default=c.is_default)
+            for c in payments.list_cards(session=session, user_id=user_id)
+        ],
+        addresses=[
+            Choice(id=a.id or 0, label=address_label(a), is_default=a.is_default)
+            for a in addresses.list_addresses(session=session, user_id=user_id)
+        ],
+    )
+
+
+def delete_card(*, session: Session, engine: RedisEngine, user_id: int, card_id: object) -> int:
+    """Delete one of the user's cards, pausing the bids that would charge it; how many were
+    paused. Commits."""
+    card = payments.find_card(session=session, user_id=user_id, card_id=card_id)
+    if card is None:
+        raise payments.PaymentError("Card not found.")
+    paused = market.pause_bids(
+        session=session, engine=engine, user_id=user_id, payment_card_id=card.id
+    )
+    payments.delete_card(session=session, user_id=user_id, card_id=card.id)
+    session.commit()
+    return len(paused)
+
+
+def delete_address(
+    *, session: Session, engine: RedisEngine, user_id: int, address_id: object
+) -> int:
+    """Delete one of the user's addresses, pausing the bids that would ship to it; how many
+    were paused. Orders already matched keep their snapshot. Commits."""
+    address = (
+        addresses.find_owned(session=session, user_id=user_id, address_id=address_id)
+        if isinstance(address_id, int) and not isinstance(address_id, bool)
+        else None
+    )
+    if address is None:
+        raise addresses.AddressError("Address not found.")
+    paused = market.pause_bids(
+        session=session, engine=engine, user_id=user_id, address_id=address.id
+    )
+    addresses.delete_address(session=session, user_id=user_id, address_id=address.id or 0)
+    session.commit()
+    return len(paused)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from state.account import AccountState, AddressRow, PreferenceRow
+from state.account import AccountState, AddressRow, Choice, PreferenceRow
 from state.base import SessionState
 
 A = AccountState
@@ -267,6 +267,49 @@ def addresses_section() -> rx.Component:
 # --- card -----------------------------------------------------------------------------------
 
 
+def card_row(card: Choice) -> rx.Component:
+    """One saved card: brand and last four, the default badge, make default, delete."""
+    return rx.hstack(
+        rx.center(
+            rx.icon("credit-card", size=18),
+            width="40px",
+            height="28px",
+            border_radius="var(--radius-2)",
+            background="var(--gray-a3)",
+            flex_shrink="0",
+        ),
+        rx.text(card.label, size="2", weight="medium", class_name="card-label"),
+        rx.cond(card.is_default, rx.badge("Default", color_scheme="green", variant="soft")),
+        rx.spacer(),
+        rx.cond(
+            ~card.is_default,
+            rx.button(
+                "Make default",
+                size="1",
+                variant="ghost",
+                on_click=A.make_default_card(card.id),
+                id=f"card-default-{card.id}",
+            ),
+        ),
+        rx.button(
+            rx.icon("trash-2", size=14),
+            size="1",
+            variant="ghost",
+            color_scheme="red",
+            aria_label="Delete card",
+            on_click=A.delete_card(card.id),
+            id=f"card-delete-{card.id}",
+        ),
+        spacing="2",
+        align="center",
+        width="100%",
+        padding_y="4px",
+        id=f"card-row-{card.id}",
+        class_name="card-row",
+        flex_wrap="wrap",
+    )
+
+
 def saved_card() -> rx.Component:
     return rx.hstack(
         rx.center(
@@ -336,6 +379,7 @@ def card_form() -> rx.Component:
             rx.button(
                 rx.cond(A.card_busy, rx.spinner(size="1"), rx.icon("check", size=14)),
                 "Save card",
+                type="button",
                 on_click=A.save_card,
                 disabled=A.card_busy | ~A.card_form_ready,
                 id="card-save",
@@ -344,6 +388,7 @@ def card_form() -> rx.Component:
                 "Cancel",
                 variant="soft",
                 color_scheme="gray",
+                type="button",
                 on_click=A.close_card_form,
                 disabled=A.card_busy,
             ),
@@ -371,11 +416,19 @@ def card_section() -> rx.Component:
             ),
         ),
         rx.cond(
+            A.cards.length() > 0,
+            rx.vstack(rx.foreach(A.cards, card_row), spacing="1", width="100%", id="card-list"),
+        ),
+        rx.cond(
+            (A.card_error != "") & ~A.card_form_open,
+            rx.text(A.card_error, size="1", color="var(--red-11)", id="card-list-error"),
+        ),
+        rx.cond(
             A.card_form_open,
             card_form(),
             rx.button(
                 rx.icon("plus", size=14),
-                rx.cond(A.card_last4 != "", "Replace card", "Add a card"),
+                "Add a card",
                 variant="soft",
                 on_click=A.open_card_form,
                 id="card-add",

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from sneakers_app.models import Address, PaymentCard
+from sneakers_app.redis_client import get_matching_engine
 from sneakers_app.services import addresses, market, payments
 from trading.engine import RedisEngine
 
@@ -34,6 +35,14 @@ class Choices:
 
 def card_label(card: PaymentCard) -> str:
     return f"{(card.brand or 'card').capitalize()} ending in {card.last4}"
+
+
+def paused_notice(count: int, what: str) -> str:
+    """What deleting a card or address tells its owner about the bids it paused."""
+    if not count:
+        return ""
+    bids = "1 bid that used it is" if count == 1 else f"{count} bids that used it are"
+    return f"{bids} paused: choose another {what} for it in your portfolio."
 
 
 def address_label(address: Address) -> str:
@@ -64,14 +73,19 @@ def choices(*, session: Session, user_id: int) -> Choices:
     )
 
 
-def delete_card(*, session: Session, engine: RedisEngine, user_id: int, card_id: object) -> int:
+def delete_card(
+    *, session: Session, user_id: int, card_id: object, engine: RedisEngine | None = None
+) -> int:
     """Delete one of the user's cards, pausing the bids that would charge it; how many were
     paused. Commits."""
     card = payments.find_card(session=session, user_id=user_id, card_id=card_id)
     if card is None:
         raise payments.PaymentError("Card not found.")
     paused = market.pause_bids(
-        session=session, engine=engine, user_id=user_id, payment_card_id=card.id
+        session=session,
+        engine=engine or get_matching_engine(),
+        user_id=user_id,
+        payment_card_id=card.id,
     )
     payments.delete_card(session=session, user_id=user_id, card_id=card.id)
     session.commit()
@@ -79,7 +93,7 @@ def delete_card(*, session: Session, engine: RedisEngine, user_id: int, card_id:
 
 
 def delete_address(
-    *, session: Session, engine: RedisEngine, user_id: int, address_id: object
+    *, session: Session, user_id: int, address_id: object, engine: RedisEngine | None = None
 ) -> int:
     """Delete one of the user's addresses, pausing the bids that would ship to it; how many
     were paused. Orders already matched keep their snapshot. Commits."""
@@ -91,7 +105,10 @@ def delete_address(
     if address is None:
         raise addresses.AddressError("Address not found.")
     paused = market.pause_bids(
-        session=session, engine=engine, user_id=user_id, address_id=address.id
+        session=session,
+        engine=engine or get_matching_engine(),
+        user_id=user_id,
+        address_id=address.id,
     )
     addresses.delete_address(session=session, user_id=user_id, address_id=address.id or 0)
     session.commit()

@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import select
 
 from sneakers_app.models import Bid, Notification, Order, Payment, PaymentCard, User, utcnow
-from sneakers_app.services import addresses, checkout, market, payments, saga, sweeps
+from sneakers_app.services import addresses, checkout, listings, market, payments, saga, sweeps
 from sneakers_app.services.addresses import AddressInput, AddressSnapshot
 from sneakers_app.vocabulary import ListingStatus
 from tests.integration import test_saga
@@ -265,6 +265,8 @@ def test_deleting_the_address_pauses_and_resume_puts_it_back(mk: Market, variant
         )
         new_home = factories.address(s, buyer, "5 New Street")
         s.commit()
+        mine = listings.open_listings(session=s, user_id=buyer, side="bid", redis_client=mk.redis)
+        assert [(r.id, r.paused) for r in mine] == [(placed.row_id, True)]
         stranger = mk.buyer(VISA)
         theirs = addresses.default_address(session=s, user_id=stranger)
         assert theirs is not None

@@ -8,6 +8,7 @@ not the caller's); the match copies them onto the order (`orders.create_from_tra
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlmodel import Session
@@ -73,6 +74,27 @@ def choices(*, session: Session, user_id: int) -> Choices:
     )
 
 
+def _pause_then_delete(
+    session: Session,
+    engine: RedisEngine | None,
+    user_id: int,
+    delete: Callable[[], object],
+    *,
+    address_id: int | None = None,
+    payment_card_id: int | None = None,
+) -> int:
+    paused = market.pause_bids(
+        session=session,
+        engine=engine or get_matching_engine(),
+        user_id=user_id,
+        address_id=address_id,
+        payment_card_id=payment_card_id,
+    )
+    delete()
+    session.commit()
+    return len(paused)
+
+
 def delete_card(
     *, session: Session, user_id: int, card_id: object, engine: RedisEngine | None = None
 ) -> int:
@@ -81,15 +103,13 @@ def delete_card(
     card = payments.find_card(session=session, user_id=user_id, card_id=card_id)
     if card is None:
         raise payments.PaymentError("Card not found.")
-    paused = market.pause_bids(
-        session=session,
-        engine=engine or get_matching_engine(),
-        user_id=user_id,
+    return _pause_then_delete(
+        session,
+        engine,
+        user_id,
+        lambda: payments.delete_card(session=session, user_id=user_id, card_id=card.id),
         payment_card_id=card.id,
     )
-    payments.delete_card(session=session, user_id=user_id, card_id=card.id)
-    session.commit()
-    return len(paused)
 
 
 def delete_address(
@@ -104,12 +124,11 @@ def delete_address(
     )
     if address is None:
         raise addresses.AddressError("Address not found.")
-    paused = market.pause_bids(
-        session=session,
-        engine=engine or get_matching_engine(),
-        user_id=user_id,
-        address_id=address.id,
+    target = address.id or 0
+    return _pause_then_delete(
+        session,
+        engine,
+        user_id,
+        lambda: addresses.delete_address(session=session, user_id=user_id, address_id=target),
+        address_id=target,
     )
-    addresses.delete_address(session=session, user_id=user_id, address_id=address.id or 0)
-    session.commit()
-    return len(paused)

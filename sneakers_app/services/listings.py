@@ -11,6 +11,7 @@ app's Redis unless a client is given (tests).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -130,6 +131,22 @@ def _listing_id(value: object) -> int | None:
     return value
 
 
+def _run(
+    session: Session, user_id: int, ip: str, action: Callable[[], market.Placed | None]
+) -> Outcome | market.Placed | None:
+    """Count the attempt against the orders rate limit, then run a market action; a refusal
+    (rate limit or market) is an `Outcome` to show, and changes nothing."""
+    try:
+        limits.check(limits.ORDERS, user=user_id, ip=ip)
+    except limits.RateLimited as error:
+        return Outcome(error.message, ok=False)
+    try:
+        return action()
+    except market.MarketError as error:
+        session.rollback()
+        return Outcome(error.message, ok=False)
+
+
 def reprice(
     *,
     session: Session,
@@ -148,23 +165,23 @@ def reprice(
     row_id = _listing_id(listing_id)
     if row_id is None:
         return Outcome(f"That {side} was not found.", ok=False)
-    try:
-        limits.check(limits.ORDERS, user=user_id, ip=ip)
-    except limits.RateLimited as error:
-        return Outcome(error.message, ok=False)
-    try:
-        placed = market.edit_price(
+    done = _run(
+        session,
+        user_id,
+        ip,
+        lambda: market.edit_price(
             session=session,
             engine=get_matching_engine(),
             user_id=user_id,
             side=side,
             row_id=row_id,
             price_cents=cents,
-        )
-    except market.MarketError as error:
-        session.rollback()
-        return Outcome(error.message, ok=False)
-    return Outcome(placed.message, ok=True)
+        ),
+    )
+    if isinstance(done, market.Placed):
+        return Outcome(done.message, ok=True)
+    assert isinstance(done, Outcome)
+    return done
 
 
 def cancel(
@@ -174,18 +191,15 @@ def cancel(
     row_id = _listing_id(listing_id)
     if row_id is None:
         return None
-    try:
-        limits.check(limits.ORDERS, user=user_id, ip=ip)
-    except limits.RateLimited as error:
-        return Outcome(error.message, ok=False)
-    try:
-        market.cancel(
+    done = _run(
+        session,
+        user_id,
+        ip,
+        lambda: market.cancel(
             session=session, engine=get_matching_engine(), user_id=user_id, side=side, row_id=row_id
-        )
-    except market.MarketError as error:
-        session.rollback()
-        return Outcome(error.message, ok=False)
-    return Outcome(f"{side.capitalize()} cancelled.", ok=True)
+        ),
+    )
+    return done if isinstance(done, Outcome) else Outcome(f"{side.capitalize()} cancelled.", True)
 
 
 def resume_bid(
@@ -202,24 +216,24 @@ def resume_bid(
     row_id = _listing_id(listing_id)
     if row_id is None:
         return Outcome("That bid was not found.", ok=False)
-    try:
-        limits.check(limits.ORDERS, user=user_id, ip=ip)
-    except limits.RateLimited as error:
-        return Outcome(error.message, ok=False)
-    try:
-        placed = market.resume_bid(
+    done = _run(
+        session,
+        user_id,
+        ip,
+        lambda: market.resume_bid(
             session=session,
             engine=get_matching_engine(),
             user_id=user_id,
             bid_id=row_id,
             address_id=address_id,
             payment_card_id=payment_card_id,
-        )
-    except market.MarketError as error:
-        session.rollback()
-        return Outcome(error.message, ok=False)
-    if placed.status == ListingStatus.CANCELLED:
-        return Outcome(placed.message, ok=False)
+        ),
+    )
+    if not isinstance(done, market.Placed):
+        assert isinstance(done, Outcome)
+        return done
+    if done.status == ListingStatus.CANCELLED:
+        return Outcome(done.message, ok=False)
     return Outcome(
-        "Your bid is back on the market." if not placed.replayed else placed.message, ok=True
+        "Your bid is back on the market." if not done.replayed else done.message, ok=True
     )

@@ -518,8 +518,15 @@ def cancel(
     side: SideName,
     row_id: int,
 ) -> None:
-    """Cancel your own open bid or ask (the consumer records the cancellation). `engine`
-    defaults to the app's engine client."""
+    """Cancel your own open (or paused) bid or ask (the consumer records the cancellation).
+    `engine` defaults to the app's engine client."""
+    paused = _get(session, side, row_id)
+    if paused is not None and paused.user_id == user_id and paused.status == ListingStatus.PAUSED:
+        paused.status = ListingStatus.CANCELLED  # no book holds it: nothing to tell the engine
+        paused.updated_at = utcnow()
+        session.add(paused)
+        session.commit()
+        return
     engine = engine or get_matching_engine()
     row = _own_open_row(session, user_id, side, row_id)
     _off_the_book(session, engine, side, row, ListingStatus.CANCELLED)

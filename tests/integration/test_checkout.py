@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from sneakers_app.models import Bid, Notification, Order, Payment, PaymentCard, User, utcnow
 from sneakers_app.services import addresses, checkout, listings, market, payments, saga, sweeps
-from sneakers_app.services.addresses import AddressInput, AddressSnapshot
+from sneakers_app.services.addresses import AddressSnapshot
 from sneakers_app.vocabulary import ListingStatus
 from tests.integration import test_saga
 from tests.integration.test_payments import save_card
@@ -173,13 +173,12 @@ def test_order_snapshots_the_bids_address_and_card_and_charges_that_card(
             session=s,
             user_id=buyer,
             address_id=work,
-            data=AddressInput(
+            data=factories.address_input(
                 full_name="Someone Else",
                 line1="77 Other Road",
                 city="Boston",
                 region="MA",
                 postal_code="02101",
-                country="US",
             ),
         )
         s.commit()
@@ -319,3 +318,19 @@ def test_expiry_sweep_expires_paused_bids(mk: Market, variant: int) -> None:
         assert sweeps.expire_books(s, engine=mk.engine) >= 1
         s.expire_all()
         assert s.get(Bid, placed.row_id).status == "expired"  # type: ignore[union-attr]
+
+
+def test_a_paused_bid_can_be_cancelled_by_its_owner_only(mk: Market, variant: int) -> None:
+    buyer, stranger = mk.buyer(VISA), mk.buyer(VISA)
+    placed = bid(mk, buyer, variant)
+    with mk.session() as s:
+        home = addresses.default_address(session=s, user_id=buyer)
+        assert home is not None
+        checkout.delete_address(session=s, engine=mk.engine, user_id=buyer, address_id=home.id)
+        with pytest.raises(market.MarketError, match="not found"):
+            market.cancel(
+                session=s, engine=mk.engine, user_id=stranger, side="bid", row_id=placed.row_id
+            )
+        market.cancel(session=s, engine=mk.engine, user_id=buyer, side="bid", row_id=placed.row_id)
+        s.expire_all()
+        assert s.get(Bid, placed.row_id).status == "cancelled"  # type: ignore[union-attr]

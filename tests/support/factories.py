@@ -26,19 +26,23 @@ def user(session: Session, name: str = "User", *, staff: bool = False) -> int:
     return created.id
 
 
-def address(session: Session, user_id: int, line1: str = "12 Market Street") -> int:
+def address_input(**overrides: str) -> addresses.AddressInput:
+    """A valid US address as typed into the form, with any field given instead."""
+    values = {
+        "full_name": "Ada Lovelace",
+        "line1": "12 Market Street",
+        "city": "New York",
+        "region": "NY",
+        "postal_code": "10001",
+        "country": "US",
+    }
+    return addresses.AddressInput(**(values | overrides))
+
+
+def address(session: Session, user_id: int, line1: str = "12 Market Street", **more: str) -> int:
     """A saved shipping address (the first one becomes the user's default)."""
     row = addresses.add_address(
-        session=session,
-        user_id=user_id,
-        data=addresses.AddressInput(
-            full_name="Ada Lovelace",
-            line1=line1,
-            city="New York",
-            region="NY",
-            postal_code="10001",
-            country="US",
-        ),
+        session=session, user_id=user_id, data=address_input(line1=line1, **more)
     )
     assert row.id is not None
     return row.id

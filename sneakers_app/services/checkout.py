@@ -47,17 +47,10 @@ def paused_notice(count: int, what: str) -> str:
 
 
 def address_label(address: Address) -> str:
-    return ", ".join(
-        part
-        for part in (
-            address.full_name,
-            address.line1,
-            address.line2,
-            f"{address.city} {address.region} {address.postal_code}".replace("  ", " ").strip(),
-            address.country,
-        )
-        if part
-    )
+    """Street and city first (what tells saved addresses apart), then the name."""
+    city = " ".join(p for p in (address.region, address.postal_code) if p)
+    place = ", ".join(p for p in (address.line1, address.line2, address.city) if p)
+    return f"{place} {city} \u00b7 {address.full_name}".replace("  ", " ")
 
 
 def choices(*, session: Session, user_id: int) -> Choices:

@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import re
 import time
+import uuid
 from urllib.parse import quote
 
+import redis
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from sneakers_app.models import Address, Bid, Order
+from sneakers_app.services import addresses
+from sneakers_app.services import market as mk
 from sneakers_app.services.addresses import AddressSnapshot
-from tests.e2e.conftest import DESKTOP, PHONE, LiveApp, shoot, wait_hydrated
+from tests.e2e.conftest import DESKTOP, OUTPUT_DIR, PHONE, LiveApp, shoot, wait_hydrated
 from tests.e2e.test_product_live import (
     PASSWORD,
     db,
@@ -27,6 +31,8 @@ from tests.e2e.test_product_live import (
     open_product,
 )
 from tests.support import factories
+from trading import market_data
+from trading.engine import RedisEngine
 
 __all__ = ["db"]  # the module's database fixture
 
@@ -116,7 +122,10 @@ def test_dialog_at_phone_width(browser: Browser, live_app: LiveApp, db: Engine) 
         page.locator("#expiry-select").click()
         expect(page.get_by_role("option", name="1 day", exact=True)).to_be_visible()
         page.keyboard.press("Escape")
+        expect(page.locator("#trade-dialog")).to_be_visible()
         shoot(page, "checkout-dialog-phone")
+        OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(OUTPUT_DIR / "checkout-dialog-phone-viewport.png"))
     finally:
         context.close()
 
@@ -143,5 +152,55 @@ def test_logging_in_from_place_bid_returns_to_the_size_with_the_dialog_open(
         expect(page.locator("#dialog-size")).to_contain_text(f"US {market.size}")
         expect(page.locator("#checkout-card")).to_contain_text("Visa ending in 4242")
         shoot(page, "checkout-login-returned-desktop")
+    finally:
+        context.close()
+
+
+def test_deleting_the_address_of_a_bid_pauses_it_and_the_portfolio_resumes_it(
+    browser: Browser, live_app: LiveApp, db: Engine
+) -> None:
+    buyer = make_trader(live_app, db, card=True, payout=False)
+    market = find_market(live_app, db, skip=4)
+    client = redis.Redis.from_url(live_app.redis_url)
+    top = market_data.top_of_book(client, str(market.variant_id))
+    price = max(mk.MIN_PRICE_CENTS, (top.bid_cents or 10_000) - 2_000)
+    with Session(db) as session:
+        first = addresses.default_address(session=session, user_id=buyer.id)
+        assert first is not None
+        second = factories.address(session, buyer.id, "40 Bay Street", city="Brooklyn")
+        session.commit()
+        placed = mk.place(
+            session=session,
+            engine=RedisEngine(client),
+            user_id=buyer.id,
+            side="bid",
+            variant_id=market.variant_id,
+            price_cents=price,
+            client_key=uuid.uuid4().hex,
+        )
+    context, page = new_page(browser, DESKTOP)
+    try:
+        log_in(page, live_app, buyer.email, "/account")
+        expect(page.locator("#card-list")).to_contain_text("Visa ending in 4242")
+        expect(page.locator(".card-row")).to_contain_text("Default")
+        shoot(page, "checkout-account-cards-desktop")
+        page.locator(f"#address-delete-{first.id}").click()
+        expect(page.get_by_text("1 bid that used it is paused")).to_be_visible()
+
+        page.goto(f"{live_app.url}/portfolio")
+        row = page.locator(f"#bid-{placed.row_id}")
+        expect(row).to_contain_text("Paused")
+        shoot(page, "checkout-paused-bid-desktop")
+        page.locator(f"#resume-bid-{placed.row_id}").click()
+        expect(page.locator("#resume-address")).to_contain_text("40 Bay Street")
+        expect(page.locator("#resume-card")).to_contain_text("Visa ending in 4242")
+        shoot(page, "checkout-resume-dialog-desktop")
+        page.locator("#resume-save").click()
+        expect(page.locator("#resume-bid-dialog")).to_have_count(0)
+        expect(page.locator(".bid-row")).not_to_contain_text("Paused")
+        with Session(db) as session:
+            bids = session.exec(select(Bid).where(Bid.user_id == buyer.id)).all()
+            statuses = sorted((b.status, b.address_id) for b in bids)
+        assert statuses == [("cancelled", None), ("open", second)]
     finally:
         context.close()

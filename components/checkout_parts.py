@@ -22,7 +22,8 @@ def choice_select(
     return rx.cond(
         options.length() > 0,
         rx.select.root(
-            rx.select.trigger(id=select_id, width="100%"),
+            # a long label is cut with an ellipsis, never widens the dialog on a phone
+            rx.select.trigger(id=select_id, width="100%", max_width="100%", min_width="0"),
             rx.select.content(rx.foreach(options, _choice_item)),
             value=value,
             on_change=on_change,

@@ -173,6 +173,7 @@ def _picker(
         choice_select(options, value, on_change, empty, select_id),
         spacing="1",
         width="100%",
+        min_width="0",
     )
 
 
@@ -218,6 +219,7 @@ def _checkout_fields() -> rx.Component:
         _error(S.checkout_error, "checkout-error"),
         spacing="3",
         width="100%",
+        min_width="0",
         padding="12px",
         border="1px solid var(--gray-a5)",
         border_radius="var(--radius-3)",

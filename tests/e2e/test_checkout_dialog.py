@@ -167,6 +167,7 @@ def test_deleting_the_address_of_a_bid_pauses_it_and_the_portfolio_resumes_it(
     with Session(db) as session:
         first = addresses.default_address(session=session, user_id=buyer.id)
         assert first is not None
+        first_id = first.id
         second = factories.address(session, buyer.id, "40 Bay Street", city="Brooklyn")
         session.commit()
         placed = mk.place(
@@ -184,7 +185,7 @@ def test_deleting_the_address_of_a_bid_pauses_it_and_the_portfolio_resumes_it(
         expect(page.locator("#card-list")).to_contain_text("Visa ending in 4242")
         expect(page.locator(".card-row")).to_contain_text("Default")
         shoot(page, "checkout-account-cards-desktop")
-        page.locator(f"#address-delete-{first.id}").click()
+        page.locator(f"#address-delete-{first_id}").click()
         expect(page.get_by_text("1 bid that used it is paused")).to_be_visible()
 
         page.goto(f"{live_app.url}/portfolio")

@@ -278,7 +278,13 @@ def card_row(card: Choice) -> rx.Component:
             background="var(--gray-a3)",
             flex_shrink="0",
         ),
-        rx.text(card.label, size="2", weight="medium", class_name="card-label"),
+        rx.text(
+            card.label,
+            size="2",
+            weight="medium",
+            class_name="card-label",
+            id=rx.cond(card.is_default, "card-summary", f"card-label-{card.id}"),
+        ),
         rx.cond(card.is_default, rx.badge("Default", color_scheme="green", variant="soft")),
         rx.spacer(),
         rx.cond(
@@ -402,22 +408,22 @@ def card_form() -> rx.Component:
 
 def card_section() -> rx.Component:
     return section(
-        "Payment method",
-        "The card we charge when one of your bids matches.",
+        "Payment methods",
+        "Charged only when a bid or Buy Now matches; the default is chosen first.",
         "credit-card",
-        rx.cond(
-            A.card_last4 != "",
-            saved_card(),
-            rx.text(
-                "No card saved. You need one to place a bid or buy now.",
-                size="2",
-                color="var(--gray-11)",
-                id="no-card",
-            ),
-        ),
         rx.cond(
             A.cards.length() > 0,
             rx.vstack(rx.foreach(A.cards, card_row), spacing="1", width="100%", id="card-list"),
+            rx.cond(
+                A.card_last4 != "",
+                saved_card(),
+                rx.text(
+                    "No card saved. You need one to place a bid or buy now.",
+                    size="2",
+                    color="var(--gray-11)",
+                    id="no-card",
+                ),
+            ),
         ),
         rx.cond(
             (A.card_error != "") & ~A.card_form_open,

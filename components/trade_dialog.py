@@ -347,6 +347,8 @@ def trade_dialog() -> rx.Component:
                 reset_on_submit=False,
             ),
             address_dialog(),
+            # a definite width: a long saved address in a select is cut, never widens it
+            width="min(460px, calc(100vw - 32px))",
             max_width="460px",
             id="trade-dialog",
         ),

@@ -126,6 +126,22 @@ def test_dialog_at_phone_width(browser: Browser, live_app: LiveApp, db: Engine) 
         shoot(page, "checkout-dialog-phone")
         OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(OUTPUT_DIR / "checkout-dialog-phone-viewport.png"))
+
+        # A new card, added without leaving the dialog, is the one it will charge.
+        page.locator("#add-card").click()
+        card = page.locator("#card-element")
+        expect(card.locator("input").first).to_be_visible()
+        expect(page.locator("#card-save")).to_be_enabled()
+        card.locator("input[placeholder=number]").fill("5555555555554444")
+        card.locator("input[placeholder=exp_month]").fill("12")
+        card.locator("input[placeholder=exp_year]").fill("34")
+        card.locator("input[placeholder=cvc]").fill("123")
+        card.locator("input[placeholder=postal_code]").fill("10001")
+        page.locator("#card-save").click()
+        # (localstripe names every test card a visa)
+        expect(page.locator("#checkout-card")).to_contain_text("ending in 4444 (default)")
+        expect(page.locator("#trade-dialog")).to_be_visible()
+        page.screenshot(path=str(OUTPUT_DIR / "checkout-card-added-phone-viewport.png"))
     finally:
         context.close()
 

@@ -131,6 +131,7 @@ def resume_listing_dialog(state: type[ListingEditor]) -> rx.Component:
                 spacing="3",
                 width="100%",
             ),
+            width="min(440px, calc(100vw - 32px))",  # a long address never widens it
             max_width="440px",
             id="resume-bid-dialog",
         ),

@@ -12,13 +12,24 @@ import pytest
 from sqlmodel import select
 
 from sneakers_app.models import Bid, Notification, Order, Payment, PaymentCard, User, utcnow
-from sneakers_app.services import addresses, checkout, listings, market, payments, saga, sweeps
+from sneakers_app.services import (
+    addresses,
+    checkout,
+    journal,
+    listings,
+    market,
+    payments,
+    saga,
+    sweeps,
+)
 from sneakers_app.services.addresses import AddressSnapshot
 from sneakers_app.vocabulary import ListingStatus
 from tests.integration import test_saga
 from tests.integration.test_payments import save_card
 from tests.integration.test_saga import PRICE, Market
 from tests.support import factories
+from trading import events as ev
+from trading.journal import JournalEntry
 
 # The order saga's fixtures: the marketplace wired to real servers, and a size to trade.
 mk = test_saga.mk
@@ -334,3 +345,41 @@ def test_a_paused_bid_can_be_cancelled_by_its_owner_only(mk: Market, variant: in
         market.cancel(session=s, engine=mk.engine, user_id=buyer, side="bid", row_id=placed.row_id)
         s.expire_all()
         assert s.get(Bid, placed.row_id).status == "cancelled"  # type: ignore[union-attr]
+
+
+def test_the_engines_cancel_read_before_a_pause_commits_keeps_the_bid_paused(
+    mk: Market, variant: int
+) -> None:
+    """The journal consumer may read a bid (open) before its owner's pause commits and apply
+    the engine's cancel after: the bid stays paused, not cancelled."""
+    buyer = mk.buyer(VISA)
+    placed = bid(mk, buyer, variant)
+    with mk.session() as consumer, mk.session() as owner:
+        stale = consumer.get(Bid, placed.row_id)
+        assert stale is not None and stale.status == "open"
+        row = owner.get(Bid, placed.row_id)
+        assert row is not None
+        row.status = ListingStatus.PAUSED
+        owner.add(row)
+        owner.commit()
+        entry = JournalEntry(
+            entry_id="1-0",
+            variant_id=str(variant),
+            command="cancel",
+            sequence=10**6,
+            at=0,
+            events=(
+                ev.Cancelled(
+                    order_id=f"b{placed.row_id}",
+                    user_id=str(buyer),
+                    side="bid",
+                    price_cents=PRICE,
+                    quantity=1,
+                    reason="user",
+                ),
+            ),
+        )
+        journal.apply_entry(consumer, entry)
+        consumer.commit()
+    with mk.session() as s:
+        assert s.get(Bid, placed.row_id).status == ListingStatus.PAUSED  # type: ignore[union-attr]

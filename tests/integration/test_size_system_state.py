@@ -13,7 +13,7 @@ from sneakers_app import db
 from sneakers_app.models import User
 from sneakers_app.services import accounts
 from state.base import SessionState
-from tests.integration.test_tab_privacy import _log_in, app_db  # noqa: F401 (a fixture)
+from tests.integration.test_tab_privacy import _log_in
 from tests.support import factories
 from tests.support.reflex_events import Tab
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from components.address_form import address_form
-from state.account import AccountState, AddressRow, PreferenceRow
+from state.account import AccountState, AddressRow, Choice, PreferenceRow
 from state.base import SessionState
 
 A = AccountState
@@ -227,6 +227,55 @@ def addresses_section() -> rx.Component:
 # --- card -----------------------------------------------------------------------------------
 
 
+def card_row(card: Choice) -> rx.Component:
+    """One saved card: brand and last four, the default badge, make default, delete."""
+    return rx.hstack(
+        rx.center(
+            rx.icon("credit-card", size=18),
+            width="40px",
+            height="28px",
+            border_radius="var(--radius-2)",
+            background="var(--gray-a3)",
+            flex_shrink="0",
+        ),
+        rx.text(
+            card.label,
+            size="2",
+            weight="medium",
+            class_name="card-label",
+            id=rx.cond(card.is_default, "card-summary", f"card-label-{card.id}"),
+        ),
+        rx.cond(card.is_default, rx.badge("Default", color_scheme="green", variant="soft")),
+        rx.spacer(),
+        rx.cond(
+            ~card.is_default,
+            rx.button(
+                "Make default",
+                size="1",
+                variant="ghost",
+                on_click=A.make_default_card(card.id),
+                id=f"card-default-{card.id}",
+            ),
+        ),
+        rx.button(
+            rx.icon("trash-2", size=14),
+            size="1",
+            variant="ghost",
+            color_scheme="red",
+            aria_label="Delete card",
+            on_click=A.delete_card(card.id),
+            id=f"card-delete-{card.id}",
+        ),
+        spacing="2",
+        align="center",
+        width="100%",
+        padding_y="4px",
+        id=f"card-row-{card.id}",
+        class_name="card-row",
+        flex_wrap="wrap",
+    )
+
+
 def saved_card() -> rx.Component:
     return rx.hstack(
         rx.center(
@@ -296,6 +345,7 @@ def card_form() -> rx.Component:
             rx.button(
                 rx.cond(A.card_busy, rx.spinner(size="1"), rx.icon("check", size=14)),
                 "Save card",
+                type="button",
                 on_click=A.save_card,
                 disabled=A.card_busy | ~A.card_form_ready,
                 id="card-save",
@@ -304,6 +354,7 @@ def card_form() -> rx.Component:
                 "Cancel",
                 variant="soft",
                 color_scheme="gray",
+                type="button",
                 on_click=A.close_card_form,
                 disabled=A.card_busy,
             ),
@@ -317,25 +368,33 @@ def card_form() -> rx.Component:
 
 def card_section() -> rx.Component:
     return section(
-        "Payment method",
-        "The card we charge when one of your bids matches.",
+        "Payment methods",
+        "Charged only when a bid or Buy Now matches; the default is chosen first.",
         "credit-card",
         rx.cond(
-            A.card_last4 != "",
-            saved_card(),
-            rx.text(
-                "No card saved. You need one to place a bid or buy now.",
-                size="2",
-                color="var(--gray-11)",
-                id="no-card",
+            A.cards.length() > 0,
+            rx.vstack(rx.foreach(A.cards, card_row), spacing="1", width="100%", id="card-list"),
+            rx.cond(
+                A.card_last4 != "",
+                saved_card(),
+                rx.text(
+                    "No card saved. You need one to place a bid or buy now.",
+                    size="2",
+                    color="var(--gray-11)",
+                    id="no-card",
+                ),
             ),
+        ),
+        rx.cond(
+            (A.card_error != "") & ~A.card_form_open,
+            rx.text(A.card_error, size="1", color="var(--red-11)", id="card-list-error"),
         ),
         rx.cond(
             A.card_form_open,
             card_form(),
             rx.button(
                 rx.icon("plus", size=14),
-                rx.cond(A.card_last4 != "", "Replace card", "Add a card"),
+                "Add a card",
                 variant="soft",
                 on_click=A.open_card_form,
                 id="card-add",

@@ -14,6 +14,7 @@ from typing import Literal
 import reflex as rx
 from reflex.event import EventSpec
 
+from components.checkout_parts import choice_select
 from components.dashboard import Empty, list_section
 from components.order_parts import thumb
 from components.rows import figure_block, item_cell, list_row
@@ -118,6 +119,75 @@ def confirm_cancel(
     )
 
 
+def _paused(item: ListingView, state: type[ListingEditor], side: Side) -> rx.Component:
+    """A bid whose card or address was deleted: off the book until another is chosen."""
+    return rx.vstack(
+        rx.badge(rx.icon("circle-pause", size=12), "Paused", color_scheme="amber", variant="soft"),
+        rx.button(
+            "Paused \u2013 choose a card/address",
+            size="1",
+            variant="soft",
+            color_scheme="amber",
+            on_click=state.open_resume(item.id),
+            id=f"resume-{side}-{item.id}",
+        ),
+        spacing="1",
+        align=rx.breakpoints(initial="start", md="end"),
+    )
+
+
+def resume_listing_dialog(state: type[ListingEditor]) -> rx.Component:
+    """Choose the card and address a paused bid goes back to the book with (same price and
+    expiry, a new place in the queue)."""
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.vstack(
+                rx.dialog.title("Put your bid back on the market", margin_bottom="0"),
+                rx.dialog.description(state.edit_listing_name, size="2", color="var(--gray-11)"),
+                rx.text("Pay with", size="2", weight="medium"),
+                choice_select(
+                    state.resume_cards,
+                    state.resume_card_id,
+                    state.resume_choose_card,
+                    "No card saved: add one in your account.",
+                    "resume-card",
+                ),
+                rx.text("Ship to", size="2", weight="medium"),
+                choice_select(
+                    state.resume_addresses,
+                    state.resume_address_id,
+                    state.resume_choose_address,
+                    "No address saved: add one in your account.",
+                    "resume-address",
+                ),
+                rx.text(
+                    "Same price and expiry; it joins the queue at its price as a new bid.",
+                    size="1",
+                    color="var(--gray-10)",
+                ),
+                rx.cond(
+                    state.resume_error != "",
+                    rx.text(state.resume_error, size="1", color="var(--red-11)", id="resume-error"),
+                ),
+                rx.hstack(
+                    rx.dialog.close(rx.button("Cancel", variant="soft", color_scheme="gray")),
+                    rx.button("Resume bid", on_click=state.resume_listing, id="resume-save"),
+                    justify="end",
+                    spacing="3",
+                    width="100%",
+                ),
+                spacing="3",
+                width="100%",
+            ),
+            width="min(440px, calc(100vw - 32px))",  # a long address never widens it
+            max_width="440px",
+            id="resume-bid-dialog",
+        ),
+        open=state.resume_listing_id > 0,
+        on_open_change=state.dialog_open_change,
+    )
+
+
 def listing_row(item: ListingView, state: type[ListingEditor], side: Side) -> rx.Component:
     return list_row(
         item_cell(
@@ -134,14 +204,17 @@ def listing_row(item: ListingView, state: type[ListingEditor], side: Side) -> rx
         ),
         rx.hstack(
             figure_block(_WORDS[side]["yours"], item.price),
-            _standing(item, side),
-            rx.button(
-                rx.icon("pencil", size=14),
-                "Edit",
-                variant="soft",
-                size="2",
-                on_click=state.open_edit_listing(item.id),
-                id=f"edit-{side}-{item.id}",
+            rx.cond(item.paused, _paused(item, state, side), _standing(item, side)),
+            rx.cond(
+                ~item.paused,
+                rx.button(
+                    rx.icon("pencil", size=14),
+                    "Edit",
+                    variant="soft",
+                    size="2",
+                    on_click=state.open_edit_listing(item.id),
+                    id=f"edit-{side}-{item.id}",
+                ),
             ),
             confirm_cancel(
                 side,

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import reflex as rx
 
+from components.account_sections import address_dialog, card_form
+from components.checkout_parts import choice_select
 from sneakers_app import routes
+from state.account import AccountState
 from state.product_trade import FeeLine, HintView, TradeState
 
 S = TradeState
+A = AccountState
 
 
 def _error(text: rx.Var, error_id: str) -> rx.Component:
@@ -125,7 +129,7 @@ def _expiry_field() -> rx.Component:
                 rx.select.content(
                     rx.foreach(
                         S.expiry_choices,
-                        lambda d: rx.select.item(f"{d} days", value=d),
+                        lambda d: rx.select.item(rx.cond(d == "1", "1 day", d + " days"), value=d),
                     )
                 ),
                 value=S.expiry_days,
@@ -134,6 +138,92 @@ def _expiry_field() -> rx.Component:
             spacing="1",
             width="100%",
         ),
+    )
+
+
+def _add_button(label: str, on_click: rx.EventHandler, button_id: str) -> rx.Component:
+    return rx.button(
+        rx.icon("plus", size=14),
+        label,
+        size="1",
+        variant="ghost",
+        type="button",
+        on_click=on_click,
+        id=button_id,
+    )
+
+
+def _picker(
+    title: str,
+    options: rx.Var,
+    value: rx.Var,
+    on_change: rx.EventHandler,
+    empty: str,
+    select_id: str,
+    add: rx.Component,
+) -> rx.Component:
+    return rx.vstack(
+        rx.hstack(
+            rx.text(title, size="2", weight="medium"),
+            rx.spacer(),
+            add,
+            width="100%",
+            align="center",
+        ),
+        choice_select(options, value, on_change, empty, select_id),
+        spacing="1",
+        width="100%",
+        min_width="0",
+    )
+
+
+def _card_picker() -> rx.Component:
+    return rx.vstack(
+        _picker(
+            "Pay with",
+            S.cards,
+            S.card_id,
+            S.choose_card,
+            "No card saved yet.",
+            "checkout-card",
+            rx.cond(~A.card_form_open, _add_button("Add a card", A.open_card_form, "add-card")),
+        ),
+        rx.cond(A.card_form_open, card_form()),
+        spacing="2",
+        width="100%",
+    )
+
+
+def _address_picker() -> rx.Component:
+    return _picker(
+        rx.cond(
+            (S.dialog_kind == "buy") | (S.dialog_kind == "bid"),
+            "Ship to",
+            "Return address (if it fails authentication)",
+        ),
+        S.addresses,
+        S.address_id,
+        S.choose_address,
+        "No address saved yet.",
+        "checkout-address",
+        _add_button("Add an address", A.open_address_form(0), "add-address"),
+    )
+
+
+def _checkout_fields() -> rx.Component:
+    """The card that will be charged and where the pair goes (an ask: where a pair that fails
+    authentication comes back to), each changeable here, new ones added without leaving."""
+    return rx.vstack(
+        rx.cond((S.dialog_kind == "buy") | (S.dialog_kind == "bid"), _card_picker()),
+        _address_picker(),
+        _error(S.checkout_error, "checkout-error"),
+        spacing="3",
+        width="100%",
+        min_width="0",
+        padding="12px",
+        border="1px solid var(--gray-a5)",
+        border_radius="var(--radius-3)",
+        id="checkout-fields",
     )
 
 
@@ -219,6 +309,7 @@ def trade_dialog() -> rx.Component:
                         rx.vstack(rx.foreach(S.hints, _hint), spacing="2", width="100%"),
                     ),
                     _expiry_field(),
+                    _checkout_fields(),
                     _breakdown(),
                     rx.cond(
                         S.form_error != "",
@@ -258,6 +349,9 @@ def trade_dialog() -> rx.Component:
                 on_submit=S.submit_trade,
                 reset_on_submit=False,
             ),
+            address_dialog(),
+            # a definite width: a long saved address in a select is cut, never widens it
+            width="min(460px, calc(100vw - 32px))",
             max_width="460px",
             id="trade-dialog",
         ),

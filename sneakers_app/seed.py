@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 from sneakers_app import catalog_data, price_history
 from sneakers_app.db import session_scope
 from sneakers_app.models import Ask, Bid, Product, ProductVariant, Sale, User
-from sneakers_app.services import accounts, payments
+from sneakers_app.services import accounts, addresses, payments
 from sneakers_app.settings import get_settings
 
 
@@ -252,6 +252,8 @@ def seed_wallets(ids: dict[str, int], progress: Callable[[str], object]) -> None
             if payments.has_payment_method(user) and _customer_exists(user.stripe_customer_id):
                 continue
             # localstripe keeps its data in memory: after its restart, start the wallet again.
+            for stale in payments.list_cards(session=session, user_id=ids[role]):
+                payments.delete_card(session=session, user_id=ids[role], card_id=stale.id)
             user.stripe_customer_id = None
             user.default_payment_method_id = None
             session.add(user)
@@ -287,6 +289,35 @@ def seed_wallets(ids: dict[str, int], progress: Callable[[str], object]) -> None
                 progress(f"Skipped the demo card for {role}: {exc}")
 
 
+# Where the demo members' pairs ship to (buyers) and come back to (sellers).
+DEMO_ADDRESSES = {
+    "buyer": ("Demo Buyer", "350 Fifth Avenue", "Apt 21B", "New York", "NY", "10118"),
+    "seller": ("Demo Seller", "1 Ferry Building", "Suite 50", "San Francisco", "CA", "94111"),
+    "bids": ("Heat Collector", "233 S Wacker Drive", "", "Chicago", "IL", "60606"),
+    "asks": ("Sole Supply Co", "600 Congress Avenue", "", "Austin", "TX", "78701"),
+}
+
+
+def seed_addresses(session: Session, ids: dict[str, int]) -> None:
+    """A default shipping address for each demo member that has none (bids need one)."""
+    for role, (name, line1, line2, city, region, postal) in DEMO_ADDRESSES.items():
+        if role not in ids or addresses.default_address(session=session, user_id=ids[role]):
+            continue
+        addresses.add_address(
+            session=session,
+            user_id=ids[role],
+            data=addresses.AddressInput(
+                full_name=name,
+                line1=line1,
+                line2=line2,
+                city=city,
+                region=region,
+                postal_code=postal,
+                country="US",
+            ),
+        )
+
+
 def demo_allowed() -> bool:
     """Demo accounts, history and open orders: development and the test suite's stacks."""
     return get_settings().ENVIRONMENT != "production"
@@ -299,6 +330,7 @@ def seed_all(progress: Callable[[str], object] = lambda _m: None) -> None:
         return
     with session_scope() as session:
         ids = seed_accounts(session)
+        seed_addresses(session, ids)
     seed_wallets(ids, progress)
     new_products = sales = orders = 0
     for model in catalog_data.CATALOG:

@@ -16,13 +16,15 @@ import reflex as rx
 from reflex.event import EventSpec
 
 from sneakers_app.db import session_scope
-from sneakers_app.services import account_page, addresses, notifications, payments
+from sneakers_app.services import account_page, addresses, checkout, notifications, payments
 from sneakers_app.services.account_page import AddressRow
 from sneakers_app.services.addresses import AddressError
+from sneakers_app.services.checkout import Choice
 from sneakers_app.services.notifications import NotificationError
 from sneakers_app.settings import get_settings
 from state import address_form, offload
 from state.base import SessionState, toast
+from state.product_trade import TradeState
 
 MAX_PASSWORD = 256
 
@@ -99,6 +101,10 @@ def _complete_setup(user_id: int, setup_intent_id: str) -> payments.CardSummary:
         )
 
 
+def _delete_address(*, session: Any, user_id: int, address_id: int) -> int:
+    return checkout.delete_address(session=session, user_id=user_id, address_id=address_id)
+
+
 @dataclasses.dataclass
 class PreferenceRow:
     kind: str
@@ -145,7 +151,8 @@ class AccountState(SessionState):
     address_form: dict[str, str] = {}
     address_errors: dict[str, str] = {}
     address_error: str = ""
-    # card
+    # cards (the default first)
+    cards: list[Choice] = []
     card_brand: str = ""
     card_last4: str = ""
     card_form_open: bool = False
@@ -202,6 +209,7 @@ class AccountState(SessionState):
         card = account_page.saved_card(session=session, user_id=user_id)
         self.card_brand = card.brand if card else ""
         self.card_last4 = card.last4 if card else ""
+        self.cards = checkout.choices(session=session, user_id=user_id).cards
 
     # --- addresses --------------------------------------------------------------------------
 
@@ -233,7 +241,7 @@ class AccountState(SessionState):
         self.address_dialog_open = bool(is_open) and self.address_dialog_open
 
     @rx.event
-    def save_address(self, form_data: dict[str, Any]) -> EventSpec | None:
+    def save_address(self, form_data: dict[str, Any]) -> EventSpec | list[EventSpec] | None:
         user = self._current_user()
         if user is None:
             return self._login_redirect()
@@ -243,14 +251,15 @@ class AccountState(SessionState):
         try:
             with session_scope() as session:
                 if self.editing_address_id:
-                    addresses.update_address(
+                    saved = addresses.update_address(
                         session=session,
                         user_id=user.id,
                         address_id=self.editing_address_id,
                         data=data,
                     )
                 else:
-                    addresses.add_address(session=session, user_id=user.id, data=data)
+                    saved = addresses.add_address(session=session, user_id=user.id, data=data)
+                saved_id = saved.id or 0
         except AddressError as exc:
             self.address_errors, self.address_error = address_form.refusal_messages(exc)
             return None
@@ -259,7 +268,9 @@ class AccountState(SessionState):
         self.address_dialog_open = False
         self.address_errors = {}
         self.address_error = ""
-        return toast("success", "Address saved", duration=3000)
+        # an open trade dialog (this form is offered there too) offers and selects it
+        offer: Any = TradeState.checkout_saved
+        return [toast("success", "Address saved", duration=3000), offer("address", saved_id)]
 
     @rx.event
     def address_edited(self, field: str) -> None:
@@ -272,7 +283,8 @@ class AccountState(SessionState):
 
     @rx.event
     def delete_address(self, address_id: int) -> EventSpec | None:
-        return self._address_action(address_id, addresses.delete_address, "Address deleted")
+        """Bids that ship to it are paused first (services/checkout.py), and the user told."""
+        return self._address_action(address_id, _delete_address, "Address deleted")
 
     def _address_action(
         self, address_id: object, action: Callable[..., object], done: str
@@ -285,14 +297,47 @@ class AccountState(SessionState):
             return None
         try:
             with session_scope() as session:
-                action(session=session, user_id=user.id, address_id=target)
+                paused = action(session=session, user_id=user.id, address_id=target)
         except AddressError as exc:
             self.address_error = exc.message
             return None
         with session_scope() as session:
             self._load_addresses(session, user.id)
         self.address_error = ""
-        return toast("success", done, duration=3000)
+        notice = checkout.paused_notice(paused, "address") if isinstance(paused, int) else ""
+        return toast("success", f"{done}. {notice}" if notice else done, duration=5000)
+
+    # --- cards ----------------------------------------------------------------------------
+
+    @rx.event
+    def make_default_card(self, card_id: int) -> EventSpec | None:
+        return self._card_action(card_id, payments.set_default_card, "Default card updated")
+
+    @rx.event
+    def delete_card(self, card_id: int) -> EventSpec | None:
+        """Bids that would charge it are paused first (services/checkout.py)."""
+        return self._card_action(card_id, checkout.delete_card, "Card deleted")
+
+    def _card_action(
+        self, card_id: object, action: Callable[..., object], done: str
+    ) -> EventSpec | None:
+        user = self._current_user()
+        if user is None:
+            return self._login_redirect()
+        target = _as_id(card_id)
+        if target is None:
+            return None
+        try:
+            with session_scope() as session:
+                paused = action(session=session, user_id=user.id, card_id=target)
+        except payments.PaymentError as exc:
+            self.card_error = str(exc)
+            return None
+        with session_scope() as session:
+            self._load_card(session, user.id)
+        self.card_error = ""
+        notice = checkout.paused_notice(paused, "card") if isinstance(paused, int) else ""
+        return toast("success", f"{done}. {notice}" if notice else done, duration=5000)
 
     # --- card -----------------------------------------------------------------------------
 
@@ -357,7 +402,7 @@ class AccountState(SessionState):
         return rx.call_script(script, callback=AccountState.card_confirmed)
 
     @rx.event(background=True)
-    async def card_confirmed(self, result: Any) -> EventSpec | None:
+    async def card_confirmed(self, result: Any) -> EventSpec | list[EventSpec] | None:
         async with self:
             self.card_busy = False
             user = self._current_user()
@@ -390,7 +435,13 @@ class AccountState(SessionState):
                     self.card_form_ready = False
         if card is None:
             return None
-        return toast("success", "Card saved", duration=3000)
+        async with self:
+            if self.user_id == user.id:
+                with session_scope() as session:
+                    self._load_card(session, user.id)
+        # an open trade dialog (this form is offered there too) offers and selects it
+        offer: Any = TradeState.checkout_saved
+        return [toast("success", "Card saved", duration=3000), offer("card", card.card_id)]
 
     # --- payouts --------------------------------------------------------------------------
 

@@ -16,7 +16,8 @@ from reflex.event import EventSpec
 from sneakers_app import routes
 from sneakers_app.db import session_scope
 from sneakers_app.money import format_usd
-from sneakers_app.services import listings, order_views
+from sneakers_app.services import checkout, listings, order_views
+from sneakers_app.services.checkout import Choice
 from state.base import SessionState
 
 
@@ -35,6 +36,8 @@ class ListingView:
     leads: bool
     """The highest bid (a bid) or the lowest ask (an ask) of its size right now."""
     expires: str
+    paused: bool = False
+    """Out of the book until its owner picks another card or address (its were deleted)."""
 
 
 def _plain(cents: int) -> str:
@@ -54,6 +57,7 @@ def listing_view(item: listings.OwnListing) -> ListingView:
         lowest_ask=format_usd(item.lowest_ask_cents),
         leads=item.leads,
         expires=order_views.day(item.expires_at),
+        paused=item.paused,
     )
 
 
@@ -69,6 +73,13 @@ class ListingEditor(SessionState, mixin=True):
     edit_listing_hint: str = ""
     edit_listing_error: str = ""
     busy: bool = False
+    # a paused bid: the card and address it goes back to the book with
+    resume_listing_id: int = 0
+    resume_cards: list[Choice] = []
+    resume_addresses: list[Choice] = []
+    resume_card_id: str = ""
+    resume_address_id: str = ""
+    resume_error: str = ""
 
     def _listing_side(self) -> listings.Side:
         """Which side the page lists: "bid" (portfolio) or "ask" (seller dashboard)."""
@@ -92,6 +103,8 @@ class ListingEditor(SessionState, mixin=True):
         """Close the page's dialogs (a page with more dialogs extends this)."""
         self.edit_listing_id = 0
         self.edit_listing_error = ""
+        self.resume_listing_id = 0
+        self.resume_error = ""
         self.busy = False
 
     @rx.event
@@ -170,3 +183,62 @@ class ListingEditor(SessionState, mixin=True):
         self._refresh(user.id)
         toast = rx.toast.success if outcome.ok else rx.toast.error
         return [toast(outcome.message)]
+
+    # --- a paused bid ----------------------------------------------------------------------
+
+    @rx.event
+    def open_resume(self, listing_id: int) -> EventSpec | None:
+        user = self._current_user()
+        if user is None:
+            return self._login_redirect()
+        row = next((r for r in self.own_listings if r.id == listing_id and r.paused), None)
+        self._close()
+        if row is None:
+            return None
+        with session_scope() as session:
+            found = checkout.choices(session=session, user_id=user.id)
+        self.resume_cards, self.resume_addresses = found.cards, found.addresses
+        self.resume_card_id = next((str(c.id) for c in found.cards if c.is_default), "")
+        self.resume_address_id = next((str(a.id) for a in found.addresses if a.is_default), "")
+        self.edit_listing_name = f"{row.name} \u00b7 US {row.size} \u00b7 {row.price}"
+        self.resume_listing_id = row.id
+        return None
+
+    @rx.event
+    def resume_choose_card(self, value: str) -> None:
+        if any(str(c.id) == value for c in self.resume_cards):
+            self.resume_card_id = value
+
+    @rx.event
+    def resume_choose_address(self, value: str) -> None:
+        if any(str(a.id) == value for a in self.resume_addresses):
+            self.resume_address_id = value
+
+    @rx.event
+    def resume_listing(self) -> list[EventSpec] | None:
+        user = self._current_user()
+        if user is None:
+            return [self._login_redirect()]
+        if self.busy or not self.resume_listing_id:
+            return None
+        self.resume_error = ""
+        with session_scope() as session:
+            outcome = listings.resume_bid(
+                session=session,
+                user_id=user.id,
+                listing_id=self.resume_listing_id,
+                address_id=_selected(self.resume_address_id),
+                payment_card_id=_selected(self.resume_card_id),
+                ip=self.router.session.client_ip,
+            )
+        if not outcome.ok:
+            self.resume_error = outcome.message
+            return None
+        self._close()
+        self._refresh(user.id)
+        return [rx.toast.success(outcome.message)]
+
+
+def _selected(value: str) -> int | None:
+    """A select's value as an id; "" (nothing saved) is None: the service uses the default."""
+    return int(value) if value.isdigit() and len(value) < 12 else None

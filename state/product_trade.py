@@ -12,19 +12,31 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import reflex as rx
 from reflex.event import EventSpec
 
+from sneakers_app import routes
 from sneakers_app.db import session_scope
 from sneakers_app.money import format_usd, parse_usd
-from sneakers_app.services import limits, market, ticket
+from sneakers_app.services import checkout, limits, market, ticket
+from sneakers_app.services.checkout import Choice
 from sneakers_app.services.ticket import FeeLine, HintView
 from sneakers_app.vocabulary import ListingStatus
 from state.base import handler
 from state.product import ProductState
 
-__all__ = ["FeeLine", "HintView", "TradeState"]
+__all__ = ["Choice", "FeeLine", "HintView", "TradeState"]
+
+TRADE_PARAM = "trade"
+"""The query parameter that opens a dialog on load (`/product/<slug>?size=10&trade=bid`)."""
+
+
+def _choice_id(value: object) -> int | None:
+    """A saved card or address id as a select sends it ("12"), else None."""
+    text = str(value or "")
+    return int(text) if text.isdigit() and len(text) < 12 else None
 
 
 class TradeState(ProductState):
@@ -44,6 +56,13 @@ class TradeState(ProductState):
     hints: list[HintView] = []
     fixed_price: str = ""
     result_message: str = ""
+    # the checkout: the card charged and the address the pair goes to (an ask: where a pair
+    # that fails authentication comes back to), each one of the user's saved ones
+    cards: list[Choice] = []
+    addresses: list[Choice] = []
+    card_id: str = ""
+    address_id: str = ""
+    checkout_error: str = ""
 
     _client_key: str = ""
     _fee_level: int = 1
@@ -94,20 +113,61 @@ class TradeState(ProductState):
         self.fee_lines = []
         self.total = ""
         self.fixed_price = ""
+        self.checkout_error = ""
         self._client_key = uuid.uuid4().hex
+
+    def _load_checkout(
+        self, session: Any, user_id: int, *, card: int = 0, address: int = 0
+    ) -> None:
+        """The user's saved cards and addresses; `card` / `address` (one just added) selected,
+        else the one selected before if still there, else the default."""
+        found = checkout.choices(session=session, user_id=user_id)
+        self.cards, self.addresses = found.cards, found.addresses
+        self.card_id = self._pick(found.cards, card, self.card_id)
+        self.address_id = self._pick(found.addresses, address, self.address_id)
+
+    @staticmethod
+    def _pick(options: list[Choice], wanted: int, current: str) -> str:
+        ids = [str(o.id) for o in options]
+        for candidate in (str(wanted) if wanted else "", current):
+            if candidate in ids:
+                return candidate
+        default = next((o for o in options if o.is_default), None)
+        return str(default.id) if default else ""
 
     # --- handlers ------------------------------------------------------------------------
 
     @rx.event
     def open_trade(self, kind: str) -> EventSpec | None:
         user = self._current_user()
-        if user is None:
-            return self._login_redirect()
         if kind not in ticket.KINDS or not self._product_id:
-            return None
+            return None if user is not None else self._login_redirect()
+        if user is None:
+            # back here after logging in, with this size chosen and this dialog open again
+            query = {"size": self.selected_size, TRADE_PARAM: kind}
+            back = (
+                routes.product(self.slug) + "?" + urlencode({k: v for k, v in query.items() if v})
+            )
+            return rx.redirect(f"{routes.LOGIN}?next={quote(back, safe='/')}")
+        self._open(kind, user.id)
+        return None
+
+    def _view_changed(self, *, page_load: bool) -> None:
+        """A page load asking for a dialog (`?trade=bid`, where a log-in from it returns to)
+        opens it for a logged-in user."""
+        if not page_load:
+            return
+        kind = str(self.router.url.query_parameters.get(TRADE_PARAM, ""))
+        user = self._current_user()
+        if kind in ticket.KINDS and user is not None and self._product_id:
+            self._open(kind, user.id)
+
+    def _open(self, kind: str, user_id: int) -> None:
         self._reset_dialog(kind)
+        self.card_id = self.address_id = ""
         with session_scope() as session:
-            opening = ticket.open_ticket(session=session, user_id=user.id, kind=kind)
+            opening = ticket.open_ticket(session=session, user_id=user_id, kind=kind)
+            self._load_checkout(session, user_id)
         self.blocker = opening.blocker
         self._fee_level = opening.fee_level
         self.expiry_choices = opening.expiry_choices
@@ -115,7 +175,6 @@ class TradeState(ProductState):
         self.dialog_open = True
         self._market_changed()
         self._kick_live()  # the dialog's price follows every change of the book now
-        return None
 
     @rx.event
     def open_from_link(self) -> EventSpec | None:
@@ -151,6 +210,36 @@ class TradeState(ProductState):
         return None
 
     @rx.event
+    def choose_card(self, value: str) -> None:
+        if any(str(c.id) == value for c in self.cards):
+            self.card_id = value
+            self.checkout_error = ""
+
+    @rx.event
+    def choose_address(self, value: str) -> None:
+        if any(str(a.id) == value for a in self.addresses):
+            self.address_id = value
+            self.checkout_error = ""
+
+    @rx.event
+    def checkout_saved(self, kind: str, row_id: int) -> None:
+        """A card or address was just added (in this dialog, or in the account page of this
+        tab): offer it, select it, and ask again whether the user may trade now."""
+        user = self._current_user()
+        if user is None or not self.dialog_open:
+            return
+        new_id = row_id if isinstance(row_id, int) and not isinstance(row_id, bool) else 0
+        with session_scope() as session:
+            self._load_checkout(
+                session,
+                user.id,
+                card=new_id if kind == "card" else 0,
+                address=new_id if kind == "address" else 0,
+            )
+            self.blocker = ticket.blocker(session=session, user_id=user.id, kind=self.dialog_kind)
+        self.checkout_error = ""
+
+    @rx.event
     def set_expiry(self, days: str) -> None:
         if days in self.expiry_choices:
             self.expiry_days = days
@@ -162,7 +251,7 @@ class TradeState(ProductState):
             # A late debounced keystroke after a submit: keep the submit's error visible.
             return
         self.price_input = text
-        self.price_error = ""
+        self.price_error = ticket.typing_error(self.dialog_kind, text)
         self.form_error = ""
         # A typed price needs no book; Buy Now / Sell Now quote the best price.
         top: ticket.Top = (None, None)
@@ -187,6 +276,8 @@ class TradeState(ProductState):
             self.size_error = refusal.message
         elif refusal.field == "blocker":
             self.blocker = refusal.message
+        elif refusal.field in ("card", "address"):
+            self.checkout_error = refusal.message
         else:
             self.form_error = refusal.message
 
@@ -217,7 +308,7 @@ class TradeState(ProductState):
             return self._login_redirect()
         if self.submitting or not self.dialog_open or self.dialog_kind not in ticket.KINDS:
             return None
-        self.price_error = self.size_error = self.form_error = ""
+        self.price_error = self.size_error = self.form_error = self.checkout_error = ""
         kind = self.dialog_kind
         variant = self._dialog_variant()
         if variant is None:
@@ -255,6 +346,8 @@ class TradeState(ProductState):
                     price_cents=price,
                     client_key=self._client_key,
                     expiry_days=days,
+                    address_id=_choice_id(self.address_id),
+                    payment_card_id=_choice_id(self.card_id),
                 )
         except market.MarketError as exc:
             self._refuse(ticket.Refusal(field=exc.field, message=exc.message))

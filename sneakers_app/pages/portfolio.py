@@ -12,7 +12,11 @@ from components.dashboard import (
     list_section,
     range_switch,
 )
-from components.listing_parts import edit_listing_dialog, listings_section
+from components.listing_parts import (
+    edit_listing_dialog,
+    listings_section,
+    resume_listing_dialog,
+)
 from components.order_parts import NUM, order_row
 from components.portfolio_parts import add_item_dialog, holding_row, trend_color
 from sneakers_app import routes
@@ -127,6 +131,7 @@ def portfolio_page() -> rx.Component:
         ),
         add_item_dialog(),
         edit_listing_dialog(PortfolioState, "bid"),
+        resume_listing_dialog(PortfolioState),
     )
 
 

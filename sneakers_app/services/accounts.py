@@ -31,6 +31,7 @@ from sneakers_app.models import AccountToken, LoginAttempt, User, UserSession, u
 from sneakers_app.services import email as email_service
 from sneakers_app.services import notifications, outbox
 from sneakers_app.settings import Settings, get_settings
+from sneakers_app.vocabulary import plural
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 256
@@ -247,6 +248,11 @@ def _record_failure(session: Session, email: str, now: datetime) -> None:
         own.commit()
 
 
+def _lockout(settings: Settings) -> str:
+    """How long a locked login waits, in words: "1 minute", "15 minutes" (part of one counts)."""
+    return plural(max(1, -(-settings.LOGIN_WINDOW_SECONDS // 60)), "minute")
+
+
 def log_in(
     *, session: Session, email: str, password: str, now: datetime | None = None
 ) -> LoginResult:
@@ -260,8 +266,9 @@ def log_in(
     if not password:
         raise AccountError("Enter your password.", "password")
     if _recent_failures(session, normalized, now) >= settings.LOGIN_MAX_FAILURES:
-        minutes = settings.LOGIN_WINDOW_SECONDS // 60
-        raise AccountError(f"Too many failed attempts. Try again in {minutes} minutes.", "password")
+        raise AccountError(
+            f"Too many failed attempts. Try again in {_lockout(settings)}.", "password"
+        )
     user = session.exec(select(User).where(User.email == normalized)).first()
     ok = False
     try:
@@ -292,8 +299,9 @@ def verify_password(
     now = now or utcnow()
     settings = get_settings()
     if _recent_failures(session, user.email, now) >= settings.LOGIN_MAX_FAILURES:
-        minutes = settings.LOGIN_WINDOW_SECONDS // 60
-        raise AccountError(f"Too many failed attempts. Try again in {minutes} minutes.", "password")
+        raise AccountError(
+            f"Too many failed attempts. Try again in {_lockout(settings)}.", "password"
+        )
     if not _password_matches(user.password_hash, password):
         _record_failure(session, user.email, now)
         return False
@@ -491,9 +499,8 @@ def change_password(
     if not current_password:
         raise AccountError("Enter your current password.", "current_password")
     if _recent_failures(session, user.email, now) >= settings.LOGIN_MAX_FAILURES:
-        minutes = settings.LOGIN_WINDOW_SECONDS // 60
         raise AccountError(
-            f"Too many failed attempts. Try again in {minutes} minutes.", "current_password"
+            f"Too many failed attempts. Try again in {_lockout(settings)}.", "current_password"
         )
     if not _password_matches(user.password_hash, current_password):
         _record_failure(session, user.email, now)
@@ -889,8 +896,7 @@ def _check_code(session: Session, user: User, code: str, secret: str, now: datet
     digits = _read_code(code)
     key = _totp_key(user.id)
     if _recent_failures(session, key, now) >= settings.LOGIN_MAX_FAILURES:
-        minutes = settings.LOGIN_WINDOW_SECONDS // 60
-        raise AccountError(f"Too many wrong codes. Try again in {minutes} minutes.", "code")
+        raise AccountError(f"Too many wrong codes. Try again in {_lockout(settings)}.", "code")
     step = _matching_step(secret, digits, now, user.totp_last_step)
     if step is None:
         _record_failure(session, key, now)

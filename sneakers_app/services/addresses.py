@@ -8,9 +8,10 @@ browser can never reach somebody else's address: missing and not-yours read the 
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import cache
 
 import pycountry
@@ -257,3 +258,62 @@ def _fields(data: AddressInput) -> dict[str, str]:
         "postal_code": data.postal_code,
         "country": data.country,
     }
+
+
+@dataclass(frozen=True, kw_only=True)
+class AddressSnapshot:
+    """An address as it was when an order was made: stored on the order as JSON, so a later
+    edit or deletion in the address book never moves a pair in transit. The one encoder and
+    decoder of `Order.buyer_address` / `Order.seller_address`."""
+
+    full_name: str = ""
+    line1: str = ""
+    line2: str = ""
+    city: str = ""
+    region: str = ""
+    postal_code: str = ""
+    country: str = ""
+
+    @classmethod
+    def of(cls, address: Address) -> AddressSnapshot:
+        return cls(
+            full_name=address.full_name,
+            line1=address.line1,
+            line2=address.line2 or "",
+            city=address.city,
+            region=address.region or "",
+            postal_code=address.postal_code,
+            country=address.country,
+        )
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str | None) -> AddressSnapshot | None:
+        """The snapshot stored on an order, or None when there is none ("" or unreadable)."""
+        if not text:
+            return None
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return None
+        if not isinstance(data, dict):
+            return None
+        fields = {name: data.get(name, "") for name in cls.__dataclass_fields__}
+        return cls(**{k: v if isinstance(v, str) else "" for k, v in fields.items()})
+
+    def lines(self) -> list[str]:
+        """The address as printed on a label or shown on a page, one line each, blanks left out."""
+        city_line = " ".join(part for part in (self.region, self.postal_code) if part)
+        city_line = ", ".join(part for part in (self.city, city_line) if part)
+        return [
+            line
+            for line in (self.full_name, self.line1, self.line2, city_line, self.country)
+            if line
+        ]
+
+
+def snapshot_json(address: Address | None) -> str:
+    """What an order stores for this address ("" for none)."""
+    return AddressSnapshot.of(address).to_json() if address is not None else ""

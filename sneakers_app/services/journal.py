@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
 from sneakers_app.models import Ask, Bid, EngineFill, ProductVariant, Sale, Trade, utcnow
 from sneakers_app.services import book_sequences, notifications, orders, outbox
 from sneakers_app.services.market import parse_engine_order_id
 from sneakers_app.services.notifications import Kind
-from sneakers_app.vocabulary import LISTING_OPEN
+from sneakers_app.vocabulary import LISTING_OPEN, ListingStatus
 from trading import events as ev
 from trading.journal import DeadLetters, JournalEntry, ParkedEntry
 
@@ -192,6 +192,20 @@ def _notify_price_drops(
     out.emails.extend(notifications.email_ids(results))
 
 
+def _mark_cancelled(session: Session, row: Bid | Ask) -> None:
+    """The engine took the row out of its book: cancelled, unless its owner paused it (its
+    card or address was deleted). A compare-and-set on the row in the database, not on the
+    copy read before: a pause committed while this entry was applied is kept."""
+    table = type(row)
+    session.execute(
+        update(table)
+        .where(col(table.id) == row.id, col(table.status) != ListingStatus.PAUSED)
+        .values(status=ListingStatus.CANCELLED)
+        .execution_options(synchronize_session=False)
+    )
+    session.expire(row, ["status"])
+
+
 def apply_entry(session: Session, entry: JournalEntry, now: datetime | None = None) -> Applied:
     """Apply one journal entry. The caller commits, then acknowledges the entry."""
     now = now or utcnow()
@@ -215,7 +229,7 @@ def apply_entry(session: Session, entry: JournalEntry, now: datetime | None = No
                 else:
                     _notify_price_drops(session, row.variant_id, out, caused_by=row.user_id)
         elif isinstance(event, ev.Cancelled):
-            row.status = "cancelled"
+            _mark_cancelled(session, row)
         elif isinstance(event, ev.Expired):
             row.status = "expired"
         elif isinstance(event, ev.Modified):

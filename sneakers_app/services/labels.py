@@ -18,10 +18,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -33,7 +32,7 @@ from sqlmodel import Session
 from sneakers_app import routes
 from sneakers_app.models import Order, Product, ProductVariant, User, UserSession, utcnow
 from sneakers_app.services import accounts, sizes
-from sneakers_app.services.addresses import default_address
+from sneakers_app.services.addresses import AddressSnapshot, default_address
 from sneakers_app.services.orders import OrderError, aware, require_staff
 from sneakers_app.services.saga import require_no_conflict
 from sneakers_app.settings import Settings, get_settings
@@ -66,46 +65,22 @@ def parse_order_code(text: object) -> int | None:
 # --- addresses ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, kw_only=True)
-class PostalAddress:
-    full_name: str
-    line1: str
-    city: str
-    postal_code: str
-    line2: str = ""
-    region: str = ""
-    country: str = "US"
-
-    def lines(self) -> list[str]:
-        """As a carrier reads it: name, street, apartment, "City, REGION POSTAL", country."""
-        place = ", ".join(p for p in (self.city, f"{self.region} {self.postal_code}".strip()) if p)
-        return [
-            line for line in (self.full_name, self.line1, self.line2, place, self.country) if line
-        ]
-
-
-_ADDRESS_FIELDS = ("full_name", "line1", "line2", "city", "region", "postal_code", "country")
-
-
-def decode_snapshot(raw: str | None) -> PostalAddress | None:
-    """An order's address snapshot (JSON of the address fields, "" when none was taken).
-    The one place labels read a snapshot."""
-    try:
-        data = json.loads(raw) if raw else None
-    except ValueError:
+def decode_snapshot(raw: str | None) -> AddressSnapshot | None:
+    """An order's address snapshot, when it is complete enough to ship to (a name, a street and
+    a city); a snapshot without a country is read as US."""
+    snapshot = AddressSnapshot.from_json(raw)
+    if snapshot is None:
         return None
-    if not isinstance(data, dict):
-        return None
-    fields = {k: str(data.get(k) or "").strip() for k in _ADDRESS_FIELDS}
+    fields = {k: v.strip() for k, v in asdict(snapshot).items()}
     if not (fields["full_name"] and fields["line1"] and fields["city"]):
         return None
-    return PostalAddress(**{**fields, "country": fields["country"] or "US"})
+    return AddressSnapshot(**{**fields, "country": fields["country"] or "US"})
 
 
-def centre_address(settings: Settings | None = None) -> PostalAddress:
+def centre_address(settings: Settings | None = None) -> AddressSnapshot:
     """The authentication centre (settings `AUTH_CENTRE_*`)."""
     s = settings or get_settings()
-    return PostalAddress(
+    return AddressSnapshot(
         full_name=s.AUTH_CENTRE_NAME,
         line1=s.AUTH_CENTRE_LINE1,
         line2=s.AUTH_CENTRE_LINE2,
@@ -116,7 +91,7 @@ def centre_address(settings: Settings | None = None) -> PostalAddress:
     )
 
 
-def party_address(session: Session, order: Order, *, buyer: bool) -> PostalAddress | None:
+def party_address(session: Session, order: Order, *, buyer: bool) -> AddressSnapshot | None:
     """The buyer's or seller's address as snapshotted at the match; for an order matched before
     snapshots were taken, the member's default address now."""
     snapshot = decode_snapshot(order.buyer_address if buyer else order.seller_address)
@@ -125,15 +100,7 @@ def party_address(session: Session, order: Order, *, buyer: bool) -> PostalAddre
     current = default_address(session=session, user_id=order.buyer_id if buyer else order.seller_id)
     if current is None:
         return None
-    return PostalAddress(
-        full_name=current.full_name,
-        line1=current.line1,
-        line2=current.line2,
-        city=current.city,
-        region=current.region,
-        postal_code=current.postal_code,
-        country=current.country,
-    )
+    return AddressSnapshot.of(current)
 
 
 # --- what a label says --------------------------------------------------------------------
@@ -176,8 +143,8 @@ class Label:
     kind: LabelKind
     order_id: int
     code: str
-    sender: PostalAddress | None
-    recipient: PostalAddress
+    sender: AddressSnapshot | None
+    recipient: AddressSnapshot
     product: str
     size: str
     """As on the box, with EU: "US M 10 / EU 44"."""
@@ -392,7 +359,7 @@ def _printable(text: str) -> str:
 
 
 def _address_block(
-    pdf: FPDF, heading: str, address: PostalAddress | None, y: float, size: float
+    pdf: FPDF, heading: str, address: AddressSnapshot | None, y: float, size: float
 ) -> float:
     pdf.set_xy(_MARGIN, y)
     pdf.set_font("helvetica", "B", 7)

@@ -11,6 +11,7 @@ app's Redis unless a client is given (tests).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -22,7 +23,7 @@ from sneakers_app.money import parse_usd
 from sneakers_app.redis_client import get_matching_engine, get_redis
 from sneakers_app.services import limits, market, orders
 from sneakers_app.services.order_views import VariantLabel, variant_labels
-from sneakers_app.vocabulary import LISTING_OPEN, TimeInForce
+from sneakers_app.vocabulary import LISTING_OPEN, ListingStatus, TimeInForce
 from trading import market_data
 
 Side = market.SideName
@@ -51,6 +52,9 @@ class OwnListing:
     bid, else outbid), or no live ask below this ask (it is the lowest ask)."""
     expires_at: datetime | None
     created_at: datetime
+    paused: bool = False
+    """Out of the book because its card or address was deleted, until its owner picks another
+    (`resume_bid`)."""
 
 
 @dataclass(frozen=True)
@@ -70,7 +74,7 @@ def _open_rows(session: Session, model: type[_Row], user_id: int) -> list[_Row]:
             select(model)
             .where(
                 model.user_id == user_id,
-                col(model.status).in_(LISTING_OPEN),
+                col(model.status).in_((*LISTING_OPEN, ListingStatus.PAUSED)),
                 model.time_in_force == TimeInForce.GTC,
             )
             .order_by(col(model.created_at).desc(), col(model.id).desc())
@@ -119,6 +123,7 @@ def open_listings(
                 leads=leads,
                 expires_at=orders.aware(row.expires_at) if row.expires_at else None,
                 created_at=orders.aware(row.created_at),
+                paused=row.status == ListingStatus.PAUSED,
             )
         )
     return out
@@ -129,6 +134,22 @@ def _listing_id(value: object) -> int | None:
     if not isinstance(value, int) or isinstance(value, bool):
         return None
     return value
+
+
+def _run(
+    session: Session, user_id: int, ip: str, action: Callable[[], market.Placed | None]
+) -> Outcome | market.Placed | None:
+    """Count the attempt against the orders rate limit, then run a market action; a refusal
+    (rate limit or market) is an `Outcome` to show, and changes nothing."""
+    try:
+        limits.check(limits.ORDERS, user=user_id, ip=ip)
+    except limits.RateLimited as error:
+        return Outcome(error.message, ok=False)
+    try:
+        return action()
+    except market.MarketError as error:
+        session.rollback()
+        return Outcome(error.message, ok=False)
 
 
 def reprice(
@@ -149,23 +170,23 @@ def reprice(
     row_id = _listing_id(listing_id)
     if row_id is None:
         return Outcome(f"That {side} was not found.", ok=False)
-    try:
-        limits.check(limits.ORDERS, user=user_id, ip=ip)
-    except limits.RateLimited as error:
-        return Outcome(error.message, ok=False)
-    try:
-        placed = market.edit_price(
+    done = _run(
+        session,
+        user_id,
+        ip,
+        lambda: market.edit_price(
             session=session,
             engine=get_matching_engine(),
             user_id=user_id,
             side=side,
             row_id=row_id,
             price_cents=cents,
-        )
-    except market.MarketError as error:
-        session.rollback()
-        return Outcome(error.message, ok=False)
-    return Outcome(placed.message, ok=True)
+        ),
+    )
+    if isinstance(done, market.Placed):
+        return Outcome(done.message, ok=True)
+    assert isinstance(done, Outcome)
+    return done
 
 
 def cancel(
@@ -175,15 +196,49 @@ def cancel(
     row_id = _listing_id(listing_id)
     if row_id is None:
         return None
-    try:
-        limits.check(limits.ORDERS, user=user_id, ip=ip)
-    except limits.RateLimited as error:
-        return Outcome(error.message, ok=False)
-    try:
-        market.cancel(
+    done = _run(
+        session,
+        user_id,
+        ip,
+        lambda: market.cancel(
             session=session, engine=get_matching_engine(), user_id=user_id, side=side, row_id=row_id
-        )
-    except market.MarketError as error:
-        session.rollback()
-        return Outcome(error.message, ok=False)
-    return Outcome(f"{side.capitalize()} cancelled.", ok=True)
+        ),
+    )
+    return done if isinstance(done, Outcome) else Outcome(f"{side.capitalize()} cancelled.", True)
+
+
+def resume_bid(
+    *,
+    session: Session,
+    user_id: int,
+    listing_id: object,
+    address_id: object = None,
+    payment_card_id: object = None,
+    ip: str = "",
+) -> Outcome:
+    """Put the member's paused bid back on the book with the address and card they picked
+    (their own; None: their defaults): the same price and expiry, a new place in the queue."""
+    row_id = _listing_id(listing_id)
+    if row_id is None:
+        return Outcome("That bid was not found.", ok=False)
+    done = _run(
+        session,
+        user_id,
+        ip,
+        lambda: market.resume_bid(
+            session=session,
+            engine=get_matching_engine(),
+            user_id=user_id,
+            bid_id=row_id,
+            address_id=address_id,
+            payment_card_id=payment_card_id,
+        ),
+    )
+    if not isinstance(done, market.Placed):
+        assert isinstance(done, Outcome)
+        return done
+    if done.status == ListingStatus.CANCELLED:
+        return Outcome(done.message, ok=False)
+    return Outcome(
+        "Your bid is back on the market." if not done.replayed else done.message, ok=True
+    )

@@ -18,16 +18,25 @@ from typing import Any, Literal
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from sqlalchemy import func
+from sqlalchemy import func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from sneakers_app.models import Ask, Bid, EngineFill, ProductVariant, User, utcnow
+from sneakers_app.models import (
+    Address,
+    Ask,
+    Bid,
+    EngineFill,
+    PaymentCard,
+    ProductVariant,
+    User,
+    utcnow,
+)
 from sneakers_app.models import Trade as TradeRow
 from sneakers_app.money import format_usd
 from sneakers_app.redis_client import get_matching_engine
-from sneakers_app.services import book_sequences, fees, notifications, payments
-from sneakers_app.vocabulary import LISTING_OPEN, match_headline
+from sneakers_app.services import addresses, book_sequences, fees, notifications, orders, payments
+from sneakers_app.vocabulary import LISTING_OPEN, ListingStatus, match_headline
 from trading.engine import RedisEngine
 from trading.events import Trade, trade_row
 from trading.orders import (
@@ -147,7 +156,10 @@ def _variant(session: Session, variant_id: object) -> ProductVariant:
 
 
 NO_CARD = "Add a card in your account as your payment method before you bid or buy."
+NO_ADDRESS = "Add a shipping address before you bid or buy: it is where the pair goes."
 NO_PAYOUT = "Add your payout details in your account before you sell."
+NOT_YOUR_ADDRESS = "That address is not one of yours. Choose one of your saved addresses."
+NOT_YOUR_CARD = "That card is not one of yours. Choose one of your saved cards."
 
 
 def trade_blocker(*, session: Session, user_id: int, side: SideName) -> str:
@@ -157,6 +169,8 @@ def trade_blocker(*, session: Session, user_id: int, side: SideName) -> str:
         user = session.get(User, user_id)
         if user is None or not payments.has_payment_method(user):
             return NO_CARD
+        if addresses.default_address(session=session, user_id=user_id) is None:
+            return NO_ADDRESS
         return payments.card_blocked_reason(session=session, user_id=user_id)
     if payments.payout_account_for(session=session, user_id=user_id) is None:
         return NO_PAYOUT
@@ -171,6 +185,57 @@ def _check_party(session: Session, user_id: int, side: SideName) -> User:
     if blocked:
         raise MarketError(blocked)
     return user
+
+
+@dataclass(frozen=True, kw_only=True)
+class Destination:
+    """What a listing keeps besides its price: a bid's shipping address and card, an ask's
+    return address (None: none saved; the match falls back to the owner's default)."""
+
+    address_id: int | None
+    payment_card_id: int | None = None
+
+
+def _is_id(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def resolve_destination(
+    *,
+    session: Session,
+    user_id: int,
+    side: SideName,
+    address_id: object = None,
+    payment_card_id: object = None,
+) -> Destination:
+    """The address (and for a bid the card) a listing stores: the ones chosen, which must be
+    the caller's own, else the defaults. A bid needs an address; an ask's return address is
+    optional (the seller's default at the time of a return is used when it has none).
+    A bid of a user whose card predates saved cards (no card row, only the user's default
+    payment method) stores no card: the charge falls back to the user's default."""
+    address: Address | None
+    if address_id is None:
+        address = addresses.default_address(session=session, user_id=user_id)
+    else:
+        address = (
+            addresses.find_owned(session=session, user_id=user_id, address_id=address_id)
+            if isinstance(address_id, int)
+            else None
+        )
+        if address is None:
+            raise MarketError(NOT_YOUR_ADDRESS, "address")
+    if side == "ask":
+        return Destination(address_id=address.id if address else None)
+    if address is None:
+        raise MarketError(NO_ADDRESS, "address")
+    card: PaymentCard | None
+    if payment_card_id is None:
+        card = payments.default_card(session=session, user_id=user_id)
+    else:
+        card = payments.find_card(session=session, user_id=user_id, card_id=payment_card_id)
+        if card is None:
+            raise MarketError(NOT_YOUR_CARD, "card")
+    return Destination(address_id=address.id, payment_card_id=card.id if card else None)
 
 
 def own_crossing_price(
@@ -239,9 +304,13 @@ def place(
     expiry_days: int | None = None,
     immediate: bool = False,
     now: datetime | None = None,
+    address_id: int | None = None,
+    payment_card_id: int | None = None,
 ) -> Placed:
     """Place a bid or ask (GTC with an expiry), or Buy Now / Sell Now (`immediate`, IOC).
 
+    A bid keeps the shipping address and card it was placed with (`address_id`,
+    `payment_card_id`: the caller's own, None for their defaults); an ask its return address.
     A double submit with the same `client_key` returns the first order and places nothing new.
     """
     now = now or utcnow()
@@ -254,6 +323,13 @@ def place(
     price_cents = check_price(price_cents, side=side)
     variant = _variant(session, variant_id)
     _check_party(session, user_id, side)
+    destination = resolve_destination(
+        session=session,
+        user_id=user_id,
+        side=side,
+        address_id=address_id,
+        payment_card_id=payment_card_id,
+    )
     _refuse_self_match(session, user_id, side, variant.id or 0, price_cents)
     expires_at: datetime | None = None
     if not immediate:
@@ -274,7 +350,10 @@ def place(
         expires_at=expires_at,
         created_at=now,
         updated_at=now,
+        address_id=destination.address_id,
     )
+    if isinstance(row, Bid):
+        row.payment_card_id = destination.payment_card_id
     session.add(row)
     try:
         session.commit()
@@ -441,24 +520,142 @@ def cancel(
     side: SideName,
     row_id: int,
 ) -> None:
-    """Cancel your own open bid or ask (the consumer records the cancellation). `engine`
-    defaults to the app's engine client."""
+    """Cancel your own open (or paused) bid or ask (the consumer records the cancellation).
+    `engine` defaults to the app's engine client."""
+    paused = _get(session, side, row_id)
+    if paused is not None and paused.user_id == user_id and paused.status == ListingStatus.PAUSED:
+        paused.status = ListingStatus.CANCELLED  # no book holds it: nothing to tell the engine
+        paused.updated_at = utcnow()
+        session.add(paused)
+        session.commit()
+        return
     engine = engine or get_matching_engine()
     row = _own_open_row(session, user_id, side, row_id)
+    _off_the_book(session, engine, side, row, ListingStatus.CANCELLED)
+    session.commit()
+
+
+def _off_the_book(
+    session: Session, engine: RedisEngine, side: SideName, row: Bid | Ask, status: str
+) -> None:
+    """Take an open row out of its book in the engine (the one path cancelling and pausing
+    share) and give it `status`; the caller commits."""
+    assert row.id is not None
     outcome = engine.cancel(
         CancelOrder(
             variant_id=str(row.variant_id),
-            order_id=engine_order_id(side, row_id),
-            user_id=str(user_id),
+            order_id=engine_order_id(side, row.id),
+            user_id=str(row.user_id),
         )
     )
     if isinstance(outcome, Rejected):
         _book_refused(session, engine, row.variant_id, outcome.code)
         raise MarketError(f"Could not cancel: {outcome.message}")
-    row.status = "cancelled"
+    row.status = status
     row.updated_at = utcnow()
     session.add(row)
+
+
+def pause_bids(
+    *,
+    session: Session,
+    engine: RedisEngine,
+    user_id: int,
+    address_id: int | None = None,
+    payment_card_id: int | None = None,
+) -> list[int]:
+    """Pause the user's resting bids that use this address or card (about to be deleted): out
+    of the book, so they cannot match with nowhere to ship or nothing to charge, until the user
+    picks another (`resume_bid`). One notice per bid. Returns the paused bids' ids; the caller
+    deletes the address or card and commits."""
+    conditions = []
+    if address_id is not None:
+        conditions.append(col(Bid.address_id) == address_id)
+    if payment_card_id is not None:
+        conditions.append(col(Bid.payment_card_id) == payment_card_id)
+    if not conditions:
+        return []
+    bids = session.exec(
+        select(Bid).where(
+            Bid.user_id == user_id, col(Bid.status).in_(LISTING_OPEN), or_(*conditions)
+        )
+    ).all()
+    what = "card" if payment_card_id is not None else "address"
+    paused: list[int] = []
+    for bid in bids:
+        if bid.time_in_force != "gtc":
+            continue  # a Buy Now in flight either traded or is gone
+        try:
+            _off_the_book(session, engine, "bid", bid, ListingStatus.PAUSED)
+        except MarketError:
+            continue  # filled or gone meanwhile: the journal says which
+        paused.append(bid.id or 0)
+        notifications.notify(
+            session=session,
+            user_id=user_id,
+            kind=notifications.Kind.BID_PAUSED,
+            context={"bid_id": bid.id, "price_cents": bid.price_cents, "what": what},
+            dedupe_key=f"bid_paused:{bid.id}",
+        )
+    return paused
+
+
+def resume_bid(
+    *,
+    session: Session,
+    engine: RedisEngine,
+    user_id: int,
+    bid_id: int,
+    address_id: object = None,
+    payment_card_id: object = None,
+) -> Placed:
+    """Put a paused bid back on the book with another address and card: the same price and
+    expiry, with the time priority of now (a new row; the engine never reuses an order id, and
+    a paused bid was out of the queue). The paused row ends cancelled; a second click replays."""
+    paused = session.get(Bid, bid_id) if _is_id(bid_id) else None
+    if paused is None or paused.user_id != user_id:
+        raise MarketError("That bid was not found.")
+    client_key = f"resume-{paused.id}"
+    existing = _by_client_key(session, "bid", client_key)
+    if existing is not None:
+        return _placed_from_row("bid", existing, "Already back on the market.", replayed=True)
+    if paused.status != ListingStatus.PAUSED:
+        raise MarketError("That bid is not paused.")
+    now = utcnow()
+    if paused.expires_at is not None and orders.aware(paused.expires_at) <= now:
+        paused.status = ListingStatus.EXPIRED
+        paused.updated_at = now
+        session.add(paused)
+        session.commit()
+        raise MarketError("That bid has expired. Place a new one.")
+    _check_party(session, user_id, "bid")
+    destination = resolve_destination(
+        session=session,
+        user_id=user_id,
+        side="bid",
+        address_id=address_id,
+        payment_card_id=payment_card_id,
+    )
+    _refuse_self_match(session, user_id, "bid", paused.variant_id, paused.price_cents)
+    row = Bid(
+        user_id=user_id,
+        variant_id=paused.variant_id,
+        price_cents=paused.price_cents,
+        quantity=paused.quantity - paused.filled_quantity,
+        time_in_force="gtc",
+        client_key=client_key,
+        expires_at=paused.expires_at,
+        created_at=now,
+        updated_at=now,
+        address_id=destination.address_id,
+        payment_card_id=destination.payment_card_id,
+    )
+    paused.status = ListingStatus.CANCELLED
+    paused.updated_at = now
+    session.add(paused)
+    session.add(row)
     session.commit()
+    return submit(session=session, engine=engine, side="bid", row=row)
 
 
 def cancel_bids_of_blocked_buyer(
@@ -628,6 +825,7 @@ def relist_ask(
         time_in_force="gtc",
         client_key=client_key,
         expires_at=original.expires_at,
+        address_id=original.address_id,
     )
     session.add(row)
     session.commit()

@@ -19,8 +19,18 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from sneakers_app import vocabulary
-from sneakers_app.models import Order, OrderEvent, Trade, User, utcnow
-from sneakers_app.services import fees
+from sneakers_app.models import (
+    Address,
+    Ask,
+    Bid,
+    Order,
+    OrderEvent,
+    PaymentCard,
+    Trade,
+    User,
+    utcnow,
+)
+from sneakers_app.services import addresses, fees
 
 TRANSITIONS = vocabulary.ORDER_TRANSITIONS
 TERMINAL = vocabulary.ORDER_TERMINAL
@@ -203,6 +213,7 @@ def create_from_trade(
         created_at=now,
         updated_at=now,
     )
+    _snapshot_checkout(session, order)
     session.add(order)
     session.flush()
     session.add(
@@ -217,6 +228,45 @@ def create_from_trade(
     )
     session.flush()
     return order, True
+
+
+def _snapshot_checkout(session: Session, order: Order) -> None:
+    """Copy where the pair goes (the bid's address), where a failed pair returns (the ask's),
+    and the card charged (the bid's) onto the order: later edits or deletions of an address
+    book or a card never change an order. A listing without one (placed before listings kept
+    them) falls back to its owner's default at the match."""
+    bid = session.get(Bid, order.bid_id) if order.bid_id else None
+    ask = session.get(Ask, order.ask_id) if order.ask_id else None
+    order.buyer_address = addresses.snapshot_json(
+        _listing_address(session, bid.address_id if bid else None, order.buyer_id)
+    )
+    order.seller_address = addresses.snapshot_json(
+        _listing_address(session, ask.address_id if ask else None, order.seller_id)
+    )
+    card = session.get(PaymentCard, bid.payment_card_id) if bid and bid.payment_card_id else None
+    if card is None or card.user_id != order.buyer_id:
+        card = session.exec(
+            select(PaymentCard).where(
+                PaymentCard.user_id == order.buyer_id, col(PaymentCard.is_default).is_(True)
+            )
+        ).first()
+    if card is not None:
+        order.payment_method_id = card.payment_method_id
+        order.card_brand = card.brand
+        order.card_last4 = card.last4
+        return
+    buyer = session.get(User, order.buyer_id)
+    if buyer is not None and buyer.default_payment_method_id:
+        order.payment_method_id = buyer.default_payment_method_id
+        order.card_brand = buyer.card_brand or ""
+        order.card_last4 = buyer.card_last4 or ""
+
+
+def _listing_address(session: Session, address_id: int | None, owner_id: int) -> Address | None:
+    address = session.get(Address, address_id) if address_id else None
+    if address is not None and address.user_id == owner_id:
+        return address
+    return addresses.default_address(session=session, user_id=owner_id)
 
 
 def events_for(*, session: Session, order_id: int) -> list[OrderEvent]:

@@ -84,7 +84,9 @@ def charge(
         return StepResult(order_id=order_id, status=order.status, changed=False)
     assert order.id is not None
     buyer = session.get(User, order.buyer_id)
-    if buyer is None or not buyer.stripe_customer_id or not buyer.default_payment_method_id:
+    # the card the bid named, snapshotted at the match; orders from before then: the default
+    method_id = order.payment_method_id or (buyer.default_payment_method_id if buyer else None)
+    if buyer is None or not buyer.stripe_customer_id or not method_id:
         outcome = payments.ChargeResult(
             status="failed", payment_intent_id=None, failure_reason="No saved payment method."
         )
@@ -94,7 +96,7 @@ def charge(
             order_id=order.id,
             amount_cents=order.buyer_total_cents,
             customer_id=buyer.stripe_customer_id,
-            payment_method_id=buyer.default_payment_method_id,
+            payment_method_id=method_id,
             idempotency_key=f"charge:{order.trade_id}",
             client=client,
         )

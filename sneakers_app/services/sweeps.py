@@ -37,6 +37,7 @@ from sneakers_app.services import (
 )
 from sneakers_app.vocabulary import (
     LISTING_OPEN,
+    ListingStatus,
     OrderStatus,
     PaymentStatus,
     PayoutStatus,
@@ -284,12 +285,35 @@ def deadline_notices(session: Session, *, now: datetime | None = None) -> int:
 
 
 def expire_books(session: Session, *, engine: RedisEngine) -> int:
-    """Sweep expired bids and asks out of every book (the journal consumer records them);
-    returns the quantity expired."""
+    """Sweep expired bids and asks out of every book (the journal consumer records them), and
+    expire the paused ones, which no book holds; returns the quantity expired."""
+    expired_paused = expire_paused(session)
     variant_ids = books.variant_ids(session)
     session.rollback()  # no transaction stays open while Redis is asked
-    expired = 0
+    expired = expired_paused
     for variant_id in variant_ids:
         outcome: Any = engine.expire(ExpireOrders(variant_id=str(variant_id)))
         expired += int(getattr(outcome, "expired_quantity", 0))
+    return expired
+
+
+def expire_paused(session: Session, *, now: datetime | None = None) -> int:
+    """Paused listings past their expiry end expired, as they would have in the book; the
+    count expired. Commits."""
+    now = now or utcnow()
+    expired = 0
+    for table in (Bid, Ask):
+        rows = session.exec(
+            select(table).where(
+                table.status == ListingStatus.PAUSED,
+                col(table.expires_at).is_not(None),
+                col(table.expires_at) <= now,
+            )
+        ).all()
+        for row in rows:
+            row.status = ListingStatus.EXPIRED
+            row.updated_at = now
+            session.add(row)
+            expired += row.quantity - row.filled_quantity
+    session.commit()
     return expired

@@ -37,6 +37,7 @@ Top = tuple[int | None, int | None]
 """(highest bid, lowest ask) in cents, None for an empty side."""
 
 NO_CARD = market.NO_CARD
+NO_ADDRESS = market.NO_ADDRESS
 NO_PAYOUT = market.NO_PAYOUT
 
 
@@ -170,6 +171,8 @@ def fee_lines(
         label = "Your payout"
     if price_cents is None or not market.MIN_PRICE_CENTS <= price_cents <= market.MAX_PRICE_CENTS:
         return [], label, ""
+    if side_of(kind) == "ask" and price_cents < fees.minimum_ask_cents(schedule):
+        return [], label, ""  # the fees would exceed the payout: refused, never previewed
     if side_of(kind) == "bid":
         q = fees.quote_buyer(price_cents, schedule)
         return (
@@ -280,6 +283,23 @@ def quote(
 # --- refusals before placing ------------------------------------------------------------
 
 
+def typing_error(kind: str, price_text: str) -> str:
+    """What the price field says while the user types a bid or an ask: a price out of bounds
+    (an ask below the minimum, whose fees would exceed the payout) at once, not a negative
+    preview; "" while the text is no price yet or a fine one."""
+    if is_immediate(kind) or not price_text.strip():
+        return ""
+    try:
+        cents = parse_usd(price_text)
+    except ValueError:
+        return ""
+    try:
+        market.check_price(cents, side=side_of(kind))
+    except market.MarketError as exc:
+        return exc.message
+    return ""
+
+
 def no_counterparty(kind: str) -> str:
     """A Buy Now / Sell Now with nobody on the other side."""
     if kind == "buy":
@@ -343,9 +363,13 @@ def place(
     price_cents: int,
     client_key: str,
     expiry_days: int,
+    address_id: int | None = None,
+    payment_card_id: int | None = None,
 ) -> market.Placed:
     """Place the ticket's order on the engine: a bid or an ask resting for `expiry_days`, or a
-    Buy Now / Sell Now trading at once (no expiry)."""
+    Buy Now / Sell Now trading at once (no expiry). A bid or Buy Now ships to `address_id` and
+    charges `payment_card_id` (the caller's own; None: their defaults); an ask keeps
+    `address_id` as its return address."""
     immediate = is_immediate(kind)
     return market.place(
         session=session,
@@ -357,4 +381,6 @@ def place(
         client_key=client_key,
         expiry_days=None if immediate else expiry_days,
         immediate=immediate,
+        address_id=address_id,
+        payment_card_id=payment_card_id if side_of(kind) == "bid" else None,
     )

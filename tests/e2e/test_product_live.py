@@ -23,6 +23,7 @@ from sneakers_app.money import format_usd
 from sneakers_app.services import accounts, fees, payments
 from sneakers_app.settings import LOCALSTRIPE_KEY, Settings
 from tests.e2e.conftest import DESKTOP, OUTPUT_DIR, PHONE, LiveApp, shoot, wait_hydrated
+from tests.support import factories
 from trading import market_data
 from trading.journal import read_journal
 
@@ -115,6 +116,8 @@ def make_trader(live_app: LiveApp, db: Engine, *, card: bool, payout: bool) -> T
             payments.complete_setup(
                 session=session, user_id=user.id, setup_intent_id=intent.id, client=client
             )
+            # a buyer needs somewhere to ship the pair as well as a card
+            factories.address(session, user.id, full_name="Terry Trader")
             session.commit()
     return Trader(id=user.id, email=email)
 

@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 from sneakers_app.db import session_scope
 from sneakers_app.models import User, UserSession, utcnow
 from sneakers_app.services import accounts, orders
+from sneakers_app.settings import get_settings
 
 PASSWORD = "correct horse battery"
 
@@ -152,3 +153,25 @@ def test_purge_expired_sessions(session: Session) -> None:
     session.commit()
     assert removed == 1
     assert session.exec(select(UserSession)).all() == []
+
+
+@pytest.mark.parametrize(("window", "wait"), [("60", "1 minute."), ("90", "2 minutes.")])
+def test_the_lockout_says_how_long_in_words(
+    engine: Engine,
+    session: Session,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+    window: str,
+    wait: str,
+) -> None:
+    """A one-minute window reads "1 minute", not "1 minutes"; part of a minute counts as one."""
+    monkeypatch.setenv("LOGIN_WINDOW_SECONDS", window)
+    get_settings.cache_clear()
+    request.addfinalizer(get_settings.cache_clear)
+    make_user(session)
+    start = utcnow()
+    answers = [
+        _log_in_as_the_handler_does(engine, "nope nope nope", start + timedelta(seconds=i / 10))
+        for i in range(6)
+    ]
+    assert answers[-1] == f"Too many failed attempts. Try again in {wait}"

@@ -13,7 +13,7 @@ from sneakers_app.models import Product, ProductVariant
 from state.ask_search import HITS, MAX_QUERY, AskSearchState
 from state.auth import AuthFormState
 from state.base import SessionState
-from tests.integration.test_tab_privacy import PASSWORD, _email, app_db  # noqa: F401
+from tests.integration.test_tab_privacy import PASSWORD, _email
 from tests.support import factories
 from tests.support.reflex_events import Tab
 

@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 
 from sneakers_app import catalog_data, seed
 from sneakers_app.models import Product, ProductVariant, Sale, User
-from sneakers_app.services import accounts
+from sneakers_app.services import accounts, addresses
 from sneakers_app.settings import PROJECT_ROOT
 from tests.support.production import PRODUCTION_SETTINGS
 
@@ -75,6 +75,18 @@ def test_demo_accounts_outside_production_and_the_staff_has_a_known_second_facto
     assert done.returncode == 0, done.stderr
     totp = pyotp.TOTP(seed.DEMO_STAFF_TOTP_SECRET)
     assert totp.verify(done.stdout.split()[-1], valid_window=1)
+
+
+def test_demo_buyer_and_seller_have_a_default_address_seeded_once(session: Session) -> None:
+    ids = seed.seed_accounts(session)
+    seed.seed_addresses(session, ids)
+    seed.seed_addresses(session, ids)  # seeding again adds none
+    session.commit()
+    for role in ("buyer", "seller"):
+        saved = addresses.list_addresses(session=session, user_id=ids[role])
+        assert len(saved) == 1 and saved[0].is_default, role
+    buyer_home = addresses.list_addresses(session=session, user_id=ids["buyer"])[0]
+    assert (buyer_home.city, buyer_home.region, buyer_home.country) == ("New York", "NY", "US")
 
 
 def test_demo_totp_is_refused_in_production() -> None:

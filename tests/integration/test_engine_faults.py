@@ -134,6 +134,7 @@ def _market(db_engine: Engine) -> Market:
         assert b is not None
         b.stripe_customer_id, b.default_payment_method_id = "cus_faults", "pm_faults"
         s.add(b)
+        factories.address(s, buyer)
         s.commit()
         books.ensure_all(session=s, client=redis_client.get_redis())
     return Market(seller=seller, buyer=buyer, variant=variant)

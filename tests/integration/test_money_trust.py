@@ -508,6 +508,8 @@ def test_staff_never_handle_an_order_they_are_party_to(mk: Market, variant: int)
     # The buyer's side: a staff member who bought the pair cannot ship or deliver it.
     staff_buyer = mk.staff()
     with mk.session() as s:
+        factories.address(s, staff_buyer)
+        s.commit()
         save_card(s, mk.stripe, mk.settings, staff_buyer, CARD_OK)
     seller = mk.seller()
     order_id = mk.paid_order(seller, staff_buyer, variant)
@@ -632,6 +634,8 @@ def test_the_live_page_drops_the_engines_voided_last_trade(
         payments.save_payout_account(
             session=s, user_id=seller, kind="manual", account_ref="ACCT 99887766", holder_name="Sam"
         )
+        factories.address(s, buyer)
+        factories.address(s, painter)
         s.commit()
         save_card(s, client, stripe_settings, buyer, CARD_OK)
         save_card(s, client, stripe_settings, painter, CARD_DECLINED_ON_CHARGE)

@@ -116,6 +116,7 @@ class Stack:
     def buyer(self, card: str = CARD_OK) -> int:
         with self.session() as s:
             user_id = factories.user(s, "Buyer")
+            factories.address(s, user_id)
             s.commit()
             save_card(s, self.stripe, self.settings, user_id, card)
         return user_id

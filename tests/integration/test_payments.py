@@ -213,7 +213,9 @@ def test_card_entered_in_browser_is_saved_as_default(
     )
     session.commit()
 
-    assert summary == payments.CardSummary(brand="visa", last4="4242")
+    (saved,) = payments.list_cards(session=session, user_id=buyer)
+    assert saved.is_default and saved.payment_method_id == method_id
+    assert summary == payments.CardSummary(brand="visa", last4="4242", card_id=saved.id or 0)
     session.refresh(user)
     assert (user.default_payment_method_id, user.card_brand, user.card_last4) == (
         method_id,

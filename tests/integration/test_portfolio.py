@@ -284,10 +284,11 @@ def _bidder(session: Session) -> int:
     user_id = factories.user(session, "Bidder")
     user = session.get(User, user_id)
     assert user is not None
-    # A saved card is all placing a bid checks (charging happens after a match).
+    # A saved card and an address are all placing a bid checks (charging happens after a match).
     user.stripe_customer_id = f"cus_{uuid.uuid4().hex[:12]}"
     user.default_payment_method_id = f"pm_{uuid.uuid4().hex[:12]}"
     session.add(user)
+    factories.address(session, user_id)
     session.commit()
     return user_id
 

@@ -100,6 +100,7 @@ class Market:
     def buyer(self, card: str = CARD_OK) -> int:
         with self.session() as s:
             user_id = factories.user(s, "Buyer")
+            factories.address(s, user_id)
             s.commit()
             save_card(s, self.stripe, self.settings, user_id, card)
         return user_id

@@ -40,6 +40,10 @@ def test_buying_needs_a_card_and_selling_payout_details(session: Session) -> Non
         assert ticket.blocker(session=session, user_id=me, kind=kind) == ticket.NO_PAYOUT
     _with_card(session, me)
     _with_payout(session, me)
+    for kind in ("buy", "bid"):  # a card, and somewhere to ship the pair
+        assert ticket.blocker(session=session, user_id=me, kind=kind) == ticket.NO_ADDRESS
+    factories.address(session, me)
+    session.commit()
     for kind in ticket.KINDS:
         assert ticket.blocker(session=session, user_id=me, kind=kind) == ""
     assert ticket.blocker(session=session, user_id=10**9, kind="bid") == ticket.NO_CARD
@@ -66,6 +70,7 @@ def test_refusals_before_placing(session: Session) -> None:
     variant = factories.variant(session)
     session.commit()
     _with_card(session, me)
+    factories.address(session, me)
     _with_payout(session, me)
 
     def refusal(kind: str, price: int) -> ticket.Refusal | None:

@@ -70,6 +70,7 @@ def test_tasks_charge_notify_by_email_and_enforce_deadlines(
             account_ref="ACCT 99887766",
             holder_name="Seller",
         )
+        factories.address(s, buyer)
         s.commit()
         save_card(s, payments.make_client(), stripe_settings, buyer, CARD_OK)
         book = redis_client.get_matching_engine()

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from sqlmodel import Session
 
 from sneakers_app.models import Ask, Bid, Product, ProductVariant, Trade
-from sneakers_app.services import accounts
+from sneakers_app.services import accounts, addresses
 
 _counter = itertools.count(1)
 
@@ -24,6 +24,28 @@ def user(session: Session, name: str = "User", *, staff: bool = False) -> int:
         is_staff=staff,
     )
     return created.id
+
+
+def address_input(**overrides: str) -> addresses.AddressInput:
+    """A valid US address as typed into the form, with any field given instead."""
+    values = {
+        "full_name": "Ada Lovelace",
+        "line1": "12 Market Street",
+        "city": "New York",
+        "region": "NY",
+        "postal_code": "10001",
+        "country": "US",
+    }
+    return addresses.AddressInput(**(values | overrides))
+
+
+def address(session: Session, user_id: int, line1: str = "12 Market Street", **more: str) -> int:
+    """A saved shipping address (the first one becomes the user's default)."""
+    row = addresses.add_address(
+        session=session, user_id=user_id, data=address_input(line1=line1, **more)
+    )
+    assert row.id is not None
+    return row.id
 
 
 def variant(session: Session, size: str = "10", *, brand: str = "Nike", chart: str = "men") -> int:

@@ -10,6 +10,7 @@ import zxingcpp
 from PIL import Image, ImageDraw
 
 from sneakers_app.services import labels
+from sneakers_app.services.addresses import AddressSnapshot
 from sneakers_app.settings import Settings
 
 
@@ -133,7 +134,7 @@ def test_a_label_is_a_one_page_pdf_even_with_letters_outside_latin_1() -> None:
         order_id=42,
         code=labels.order_code(42),
         sender=labels.centre_address(),
-        recipient=labels.PostalAddress(
+        recipient=AddressSnapshot(
             full_name="Łukasz Żółć 山田",
             line1="ul. Długa 1" + " very long" * 12,
             city="Gdańsk",

@@ -215,3 +215,15 @@ def test_buy_now_is_refused_only_when_the_best_price_is_ones_own() -> None:
     own = ticket.self_match("buy", 20_000, 20_000)
     assert own is not None and own.field == ""
     assert own.message.startswith("The best price in this size is your own listing.")
+
+
+def test_an_ask_below_the_minimum_is_an_error_while_typing_not_a_negative_payout() -> None:
+    below = f"{(MINIMUM_ASK - 100) / 100:.2f}"
+    assert "Asks start at" in ticket.typing_error("ask", below)
+    lines, label, total = ticket.fee_lines("ask", MINIMUM_ASK - 100)
+    assert (lines, label, total) == ([], "Your payout", "")
+    assert ticket.fee_lines("ask", MINIMUM_ASK)[2].startswith("$")
+    # A fine price, no price yet, half-typed text and Buy Now say nothing while typing.
+    for kind, text in (("ask", "250"), ("ask", ""), ("ask", "12."), ("bid", "250"), ("buy", "1")):
+        assert ticket.typing_error(kind, text) == "", (kind, text)
+    assert "lowest price" in ticket.typing_error("bid", "0.50")

@@ -43,6 +43,7 @@ class Kind(StrEnum):
     PRICE_DROP = "price_drop"
     ORDER_NOT_PLACED = "order_not_placed"
     BIDS_CANCELLED_CARD = "bids_cancelled_card"
+    BID_PAUSED = "bid_paused"
     # the sale
     BID_MATCHED = "bid_matched"
     ASK_MATCHED = "ask_matched"
@@ -200,6 +201,19 @@ KINDS: dict[Kind, KindSpec] = {
             context=("count",),
             link=routes.ACCOUNT,
             fallback_link=routes.ACCOUNT,
+        ),
+        KindSpec(
+            kind=Kind.BID_PAUSED,
+            label="Bid paused (card or address deleted)",
+            title="Your bid for {item} is paused",
+            body=(
+                "You deleted the {what} your bid of {price} for {item} used, so the bid is off "
+                "the market and cannot match. Choose another card and address for it in your "
+                "portfolio to put it back."
+            ),
+            context=("bid_id", "price_cents", "what"),
+            link=routes.PORTFOLIO,
+            fallback_link=routes.PORTFOLIO,
         ),
         _spec(
             Kind.BID_MATCHED,

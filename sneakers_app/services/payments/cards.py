@@ -1,6 +1,13 @@
 """Customers and saved cards. Card numbers never reach our server: the browser collects them
 with Stripe Elements and confirms a SetupIntent; we only see the resulting payment method id.
 A buyer whose off-session charges kept failing may not bid or buy until they save a new card.
+
+A user keeps several cards (`payment_cards`). Exactly one is the default whenever they have
+any: a card just saved becomes it (the card you just entered is the one you mean to pay with,
+and a buyer blocked by declines is unblocked by saving a new one), deleting the default promotes
+the newest remaining one. `User.default_payment_method_id/card_brand/card_last4` mirror the
+default card for the callers that read them. A deleted card stays attached at Stripe: an order
+matched just before keeps the card it snapshotted (`Order.payment_method_id`).
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ import stripe
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from sneakers_app.models import Order, OrderEvent, User, utcnow
+from sneakers_app.models import Order, OrderEvent, PaymentCard, User, utcnow
 from sneakers_app.services.payments.client import (
     PaymentError,
     PaymentTemporarilyUnavailable,
@@ -27,16 +34,24 @@ from sneakers_app.services.payments.client import (
 __all__ = [
     "CARD_FAILURE_LIMIT",
     "CARD_FAILURE_WINDOW",
+    "MAX_CARDS",
     "CardSummary",
     "SetupIntentSecret",
     "card_blocked_reason",
     "complete_setup",
     "create_setup_intent",
+    "default_card",
+    "delete_card",
     "ensure_customer",
+    "find_card",
     "has_payment_method",
+    "list_cards",
     "recent_charge_failures",
     "save_payment_method",
+    "set_default_card",
 ]
+
+MAX_CARDS = 10
 
 # A buyer whose off-session charges failed this many times within the window may not bid or buy
 # until they save a new card (a failing card is a free way to paint the price tape).
@@ -50,6 +65,7 @@ _SETUP_INTENT_ID = re.compile(r"^seti_[A-Za-z0-9_]{1,250}$")
 class CardSummary:
     brand: str
     last4: str
+    card_id: int = 0
 
 
 class SetupIntentSecret(NamedTuple):
@@ -138,15 +154,111 @@ def save_payment_method(
         api.v1.customers.update(
             customer_id, params={"invoice_settings": {"default_payment_method": payment_method_id}}
         )
-    summary = CardSummary(brand=str(method.card.brand)[:32], last4=str(method.card.last4)[-4:])
+    brand, last4 = str(method.card.brand)[:32], str(method.card.last4)[-4:]
     user = _lock_user(session, user_id)
-    user.default_payment_method_id = payment_method_id
-    user.card_brand = summary.brand
-    user.card_last4 = summary.last4
+    card = session.exec(
+        select(PaymentCard).where(PaymentCard.payment_method_id == payment_method_id)
+    ).first()
+    if card is None:
+        if len(list_cards(session=session, user_id=user_id)) >= MAX_CARDS:
+            raise PaymentError(f"You can keep up to {MAX_CARDS} cards; delete one first.")
+        card = PaymentCard(
+            user_id=user_id,
+            payment_method_id=payment_method_id,
+            brand=brand,
+            last4=last4,
+            exp_month=_int(getattr(method.card, "exp_month", 0)),
+            exp_year=_int(getattr(method.card, "exp_year", 0)),
+        )
+        session.add(card)
+        session.flush()
+    elif card.user_id != user_id:
+        raise PaymentError("That card belongs to another account.")
+    _make_default(session, user, card)
     user.card_saved_at = utcnow()
     session.add(user)
     session.flush()
-    return summary
+    return CardSummary(brand=brand, last4=last4, card_id=card.id or 0)
+
+
+def _int(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def list_cards(*, session: Session, user_id: int) -> list[PaymentCard]:
+    """The default first, then newest first."""
+    return list(
+        session.exec(
+            select(PaymentCard)
+            .where(PaymentCard.user_id == user_id)
+            .order_by(col(PaymentCard.is_default).desc(), col(PaymentCard.id).desc())
+        ).all()
+    )
+
+
+def find_card(*, session: Session, user_id: int, card_id: object) -> PaymentCard | None:
+    """One of the user's cards, or None (missing and not-yours read the same)."""
+    if isinstance(card_id, bool) or not isinstance(card_id, int):
+        return None
+    card = session.get(PaymentCard, card_id)
+    if card is None or card.user_id != user_id:
+        return None
+    return card
+
+
+def default_card(*, session: Session, user_id: int) -> PaymentCard | None:
+    return session.exec(
+        select(PaymentCard).where(
+            PaymentCard.user_id == user_id, col(PaymentCard.is_default).is_(True)
+        )
+    ).first()
+
+
+def _mirror(user: User, card: PaymentCard | None) -> None:
+    user.default_payment_method_id = card.payment_method_id if card else None
+    user.card_brand = card.brand if card else None
+    user.card_last4 = card.last4 if card else None
+
+
+def _make_default(session: Session, user: User, card: PaymentCard) -> None:
+    for other in list_cards(session=session, user_id=user.id or 0):
+        if other.id != card.id and other.is_default:
+            other.is_default = False
+            session.add(other)
+    card.is_default = True
+    session.add(card)
+    _mirror(user, card)
+    session.add(user)
+
+
+def set_default_card(*, session: Session, user_id: int, card_id: object) -> PaymentCard:
+    """Make one of the user's saved cards the default (what new bids preselect)."""
+    card = find_card(session=session, user_id=user_id, card_id=card_id)
+    if card is None:
+        raise PaymentError("Card not found.")
+    _make_default(session, _lock_user(session, user_id), card)
+    session.flush()
+    return card
+
+
+def delete_card(*, session: Session, user_id: int, card_id: object) -> None:
+    """Forget one of the user's cards (the newest remaining becomes the default). Bids that
+    named it are paused by the caller first (`services/checkout.py`)."""
+    card = find_card(session=session, user_id=user_id, card_id=card_id)
+    if card is None:
+        raise PaymentError("Card not found.")
+    user = _lock_user(session, user_id)
+    was_default = card.is_default
+    session.delete(card)
+    session.flush()
+    if was_default:
+        remaining = list_cards(session=session, user_id=user_id)
+        if remaining:
+            _make_default(session, user, remaining[0])
+        else:
+            _mirror(user, None)
+            session.add(user)
+    session.flush()
 
 
 def complete_setup(

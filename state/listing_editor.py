@@ -200,7 +200,7 @@ class ListingEditor(SessionState, mixin=True):
         self.resume_cards, self.resume_addresses = found.cards, found.addresses
         self.resume_card_id = next((str(c.id) for c in found.cards if c.is_default), "")
         self.resume_address_id = next((str(a.id) for a in found.addresses if a.is_default), "")
-        self.edit_listing_name = f"{row.name} \u00b7 US {row.size} \u00b7 {row.price}"
+        self.edit_listing_name = f"{row.name} \u00b7 {row.size} \u00b7 {row.price}"
         self.resume_listing_id = row.id
         return None
 

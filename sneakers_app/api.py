@@ -3,6 +3,8 @@ public API)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -76,8 +78,22 @@ async def shipping_label(request: Request) -> Response:
     )
 
 
+_ICON = Path(__file__).resolve().parent.parent / "assets" / "logo.svg"
+
+
+async def favicon(request: Request) -> Response:
+    """The logo for the tab of a page the backend serves itself (a label's PDF): without it the
+    browser's automatic /favicon.ico request is a 404 in the console."""
+    return Response(
+        _ICON.read_bytes(),
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
+
+
 api_app = Starlette(
     routes=[
+        Route("/favicon.ico", favicon, methods=["GET"]),
         Route("/api/stripe/webhook", stripe_webhook, methods=["POST"]),
         Route(
             routes.LABEL.replace("{order_id}", "{order_id:int}"), shipping_label, methods=["GET"]

@@ -165,7 +165,7 @@ def test_logging_in_from_place_bid_returns_to_the_size_with_the_dialog_open(
         dialog = page.locator("#trade-dialog")
         expect(dialog).to_be_visible()
         expect(dialog).to_contain_text("Place a bid")
-        expect(page.locator("#dialog-size")).to_contain_text(f"US {market.size}")
+        expect(page.locator("#dialog-size")).to_contain_text(f"US M {market.size}")
         expect(page.locator("#checkout-card")).to_contain_text("Visa ending in 4242")
         shoot(page, "checkout-login-returned-desktop")
     finally:

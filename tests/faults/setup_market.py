@@ -63,6 +63,9 @@ def main() -> int:
         # A buyer whose bank asks for 3-D Secure on every payment: off-session charges wait
         # for the buyer, and a late success reaches us by webhook.
         sca_buyer = factories.user(session, "Buyer")
+        # A bid ships somewhere: every buyer has an address, as the trade dialog requires.
+        for buyer_id in (*buyer_ids, sca_buyer):
+            factories.address(session, buyer_id)
         for seller_id in seller_ids:
             payments.save_payout_account(
                 session=session,

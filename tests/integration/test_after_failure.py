@@ -116,8 +116,10 @@ def test_the_buyer_sees_the_refund_as_a_line_and_what_they_paid_net(
 
 
 def test_a_refund_without_a_card_snapshot_goes_to_your_card(mk: Market, variant: int) -> None:
+    """An order matched before the match took a card snapshot names no card it cannot know."""
     seller, buyer, staff = mk.seller(), mk.buyer(), mk.staff()
     order_id = failed_order(mk, seller, buyer, staff, variant)
+    snapshot_card(mk, order_id, brand="", last4="")
     _final(mk, order_id)
     detail = _detail(mk, buyer, order_id)
     assert detail.refund is not None and detail.refund.card == "your card"
@@ -163,6 +165,8 @@ def test_the_buyer_is_told_at_once_when_the_pair_fails(mk: Market, variant: int)
     order_id = failed_order(mk, seller, buyer, staff, variant)
     order = mk.order(order_id)
     total = format_usd(order.buyer_total_cents)
+    card = f"{order.card_brand.capitalize()} ending {order.card_last4}"
+    assert card == "Visa ending 4242"  # the card the match recorded
     assert order.appeal_deadline is not None
     deadline = order_views.when(order.appeal_deadline)
 
@@ -170,7 +174,7 @@ def test_the_buyer_is_told_at_once_when_the_pair_fails(mk: Market, variant: int)
     assert notice.link == f"/orders/{order_id}"
     assert "did not pass our authentication" in notice.body
     assert f"The seller may appeal until {deadline}." in notice.body
-    assert f"we refund {total} to your card" in notice.body
+    assert f"we refund {total} to {card}" in notice.body
     assert "5 to 10 business days" in notice.body
     assert _notices(mk, buyer, Kind.REFUND_ISSUED) == []  # not refunded yet
     # The buyer's order page says the same until the refund is made.

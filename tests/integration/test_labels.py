@@ -354,3 +354,12 @@ def test_only_a_pair_failed_for_good_is_shipped_back(
         orders.transition(session=s, order=order, to_status="returned_to_seller")
     assert mk.order(order_id).status == "auth_failed"
     assert _refunds(mk, order_id) == []
+
+
+def test_the_tab_of_a_label_has_the_logo(client: TestClient) -> None:
+    """A label opens in its own tab on the backend; the browser asks that host for
+    /favicon.ico, which must not be a 404 (an error in the console of every label tab)."""
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("image/svg+xml")
+    assert response.content.startswith(b"<svg")

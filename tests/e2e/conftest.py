@@ -57,6 +57,17 @@ LiveApp = Stack
 """The running app the browser tests drive (tests/support/stack.py)."""
 
 
+# Speed figures a browser test measured (not pass marks), printed after the run.
+FIGURES: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if FIGURES:
+        terminalreporter.section("browser figures")
+        for line in FIGURES:
+            terminalreporter.write_line(line)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/e2e/" in str(item.fspath):

@@ -22,7 +22,15 @@ from sneakers_app.models import Ask, Bid, Product, ProductVariant
 from sneakers_app.money import format_usd
 from sneakers_app.services import accounts, fees, payments
 from sneakers_app.settings import LOCALSTRIPE_KEY, Settings
-from tests.e2e.conftest import DESKTOP, OUTPUT_DIR, PHONE, LiveApp, shoot, wait_hydrated
+from tests.e2e.conftest import (
+    DESKTOP,
+    FIGURES,
+    OUTPUT_DIR,
+    PHONE,
+    LiveApp,
+    shoot,
+    wait_hydrated,
+)
 from tests.support import factories
 from trading import market_data
 from trading.journal import read_journal
@@ -463,7 +471,7 @@ def test_price_chart_appears_with_the_page(browser: Browser, live_app: LiveApp, 
             page.goto(f"{live_app.url}/product/{market.slug}")
             expect(page.locator("#price-chart .main-svg").first).to_be_visible(timeout=30_000)
             timing = page.evaluate(TIMING)
-            print(
+            FIGURES.append(
                 f"price chart, {attempt} hard load (load average {load}): "
                 f"name at {timing.get('name')} ms, chart at {timing.get('chart')} ms after "
                 f"navigation (DOMContentLoaded {timing['dom']} ms, load {timing['load']} ms, "

@@ -59,6 +59,8 @@ def test_forgotten_password_by_emailed_link(
     wait_hydrated(page)
     page.locator("#forgot-link").click()
     expect(page).to_have_url(f"{live_app.url}/forgot-password")
+    # The login page has an #email field too: type only once this page has replaced it.
+    expect(page.locator("#reset-submit")).to_be_visible()
     wait_hydrated(page)
     page.locator("#email").fill(email)
     shoot(page, "forgot-password-desktop")

@@ -473,8 +473,10 @@ def test_price_chart_appears_with_the_page(browser: Browser, live_app: LiveApp, 
             timing = page.evaluate(TIMING)
             FIGURES.append(
                 f"price chart, {attempt} hard load (load average {load}): "
-                f"name at {timing.get('name')} ms, chart at {timing.get('chart')} ms after "
-                f"navigation (DOMContentLoaded {timing['dom']} ms, load {timing['load']} ms, "
+                f"chart {timing['chart'] - timing['name']} ms after the page's content "
+                f"(target <= 1000); name at {timing.get('name')} ms, chart at "
+                f"{timing.get('chart')} ms after navigation (DOMContentLoaded {timing['dom']} ms, "
+                f"load {timing['load']} ms, "
                 f"{timing['scripts']} scripts {timing['script_kb']} kB; the biggest, its start "
                 f"and end in ms and its kB: {timing['biggest']})"
             )

@@ -202,7 +202,7 @@ class ProductState(SessionState):
         if not self.selected_size:
             return "all sizes"
         key = f"{self.selected_size}|{self.size_system}"
-        return self.size_labels.get(key, f"US {self.selected_size}")
+        return self.size_labels.get(key) or sizes.stored_label(self.selected_size)
 
     def _apply_public(self, values: dict[str, Any]) -> None:
         """The vars every viewer of this view shows alike. Assigned unconditionally (so sent):

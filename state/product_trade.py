@@ -39,6 +39,13 @@ def _choice_id(value: object) -> int | None:
     return int(text) if text.isdigit() and len(text) < 12 else None
 
 
+# Drops `trade=` from the address bar, keeping the rest (the size) and the router's history entry.
+FORGET_TRADE_LINK = (
+    "(() => { const u = new URL(window.location.href); u.searchParams.delete('trade'); "
+    "window.history.replaceState(window.history.state, '', u); })()"
+)
+
+
 class TradeState(ProductState):
     dialog_kind: str = "bid"
     dialog_size: str = ""
@@ -177,14 +184,18 @@ class TradeState(ProductState):
         self._kick_live()  # the dialog's price follows every change of the book now
 
     @rx.event
-    def open_from_link(self) -> EventSpec | None:
+    def open_from_link(self) -> EventSpec | list[EventSpec] | None:
         """A link that opens a form at once: `?trade=ask` from the seller dashboard's New ask
         (after the page's own load; `open_trade` re-checks the user and the kind)."""
-        kind = str(self.router.url.query_parameters.get("trade", ""))[:10]
-        if kind not in ticket.KINDS or not self._product_id:
+        if "trade" not in self.router.url.query_parameters:
             return None
+        kind = str(self.router.url.query_parameters.get("trade", ""))[:10]
+        # The link opens the form once: a reload or a shared copy of the address shows the page.
+        forget = rx.call_script(FORGET_TRADE_LINK)
+        if kind not in ticket.KINDS or not self._product_id:
+            return forget
         spec: EventSpec = handler(TradeState.open_trade)(kind)
-        return spec
+        return [spec, forget]
 
     @rx.event
     def set_dialog_open(self, open_: bool) -> None:

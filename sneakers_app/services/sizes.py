@@ -179,7 +179,7 @@ def format_size(system: str, value: Fraction) -> str:
     return f"{SYSTEM_SHORT[system]} {number}"
 
 
-def _fallback_label(size: str) -> str:
+def stored_label(size: str) -> str:
     """A size the chart lacks, in the system it is stored in."""
     if size.endswith("W"):
         return f"US W {size[:-1]}"
@@ -193,7 +193,7 @@ def conversions(*, brand: str, chart: str, size: str) -> dict[str, str]:
     lacks has only the label it is stored in."""
     row = row_for(brand=brand, chart=chart, size=size)
     if row is None:
-        return {"gs" if size.endswith("Y") else DEFAULT_SYSTEM: _fallback_label(size)}
+        return {"gs" if size.endswith("Y") else DEFAULT_SYSTEM: stored_label(size)}
     systems = (("gs",) if row.chart == "gs" else ()) + SYSTEMS
     return {s: format_size(s, v) for s in systems if (v := row.value(s)) is not None}
 
@@ -204,7 +204,7 @@ def label(*, brand: str, chart: str, size: str, system: str) -> str:
     labels = conversions(brand=brand, chart=chart, size=size)
     if "gs" in labels and system == "us_m":
         return labels["gs"]
-    return labels.get(system) or _fallback_label(size)
+    return labels.get(system) or stored_label(size)
 
 
 # The system each chart's sizes are printed in on the box ("US M 10", "US W 11.5", "GS 7Y").
@@ -214,7 +214,7 @@ CHART_SYSTEM = {"men": "us_m", "women": "us_w", "gs": "gs"}
 def own_label(*, brand: str, chart: str, size: str) -> str:
     """A variant size as its own chart (and the box) names it: "US M 10", "US W 11.5", "GS 7Y"."""
     labels = conversions(brand=brand, chart=chart, size=size)
-    return labels.get(CHART_SYSTEM[chart_of(chart)]) or _fallback_label(size)
+    return labels.get(CHART_SYSTEM[chart_of(chart)]) or stored_label(size)
 
 
 def box_label(*, brand: str, chart: str, size: str) -> str:

@@ -91,6 +91,17 @@ def pending_row(sale: SaleView) -> rx.Component:
                             id=f"extend-{sale.order_id}",
                         ),
                     ),
+                    rx.cond(
+                        sale.label_href != "",
+                        rx.link(
+                            rx.button(
+                                rx.icon("printer", size=14), "Label", variant="soft", size="2"
+                            ),
+                            href=sale.label_href,
+                            is_external=True,
+                            id=f"label-{sale.order_id}",
+                        ),
+                    ),
                     rx.button(
                         rx.icon("truck", size=14),
                         "Mark shipped",

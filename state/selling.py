@@ -15,8 +15,17 @@ from reflex.event import EventSpec
 from sneakers_app import routes, vocabulary
 from sneakers_app.db import session_scope
 from sneakers_app.money import format_usd
-from sneakers_app.services import listings, order_views, orders, payments, saga, verification
+from sneakers_app.services import (
+    labels,
+    listings,
+    order_views,
+    orders,
+    payments,
+    saga,
+    verification,
+)
 from sneakers_app.services import seller_dashboard as dash
+from sneakers_app.settings import get_settings
 from state import charts, offload
 from state.base import SessionState
 from state.listing_editor import ListingEditor
@@ -53,6 +62,7 @@ class SaleView:
     can_accept: bool
     tracking: str
     penalty: str
+    label_href: str = ""  # the shipping label's signed link while the pair is the seller's to send
 
 
 @dataclasses.dataclass
@@ -155,8 +165,19 @@ class SellerState(ListingEditor, SessionState):
             period: dash.Period = "month" if self.period == "month" else "week"
             report = dash.analytics(session=session, seller_id=seller_id, period=period)
             card = dash.level_card(session=session, seller_id=seller_id)
+            links = labels.seller_label_links(
+                session=session,
+                token=self.auth_token,
+                order_ids=[sale.order_id for sale in pending if sale.can_ship],
+            )
+        api = get_settings().API_URL.rstrip("/")
         self._load_listings(seller_id)
-        self.pending = [_sale_view(s) for s in pending]
+        self.pending = [
+            dataclasses.replace(
+                _sale_view(s), label_href=api + links[s.order_id] if s.order_id in links else ""
+            )
+            for s in pending
+        ]
         self.completed = [_sale_view(s) for s in completed]
         self.payouts = [_payout_view(p) for p in payouts]
         pending_total = dash.payout_total(payouts, vocabulary.PayoutStatus.PENDING)

@@ -20,6 +20,7 @@ import hashlib
 import hmac
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -246,6 +247,22 @@ def label_link(
     expires = int((now + LINK_LIFETIME).timestamp())
     signature = _signature(label.order_id, label.kind, login.id, expires)
     return f"{routes.label(label.order_id, label.kind)}?s={login.id}&e={expires}&sig={signature}"
+
+
+def seller_label_links(
+    *, session: Session, token: str, order_ids: Iterable[int], now: datetime | None = None
+) -> dict[int, str]:
+    """The seller's label link of each of these orders the login may print now (the others,
+    and every one of a login that ended, are left out)."""
+    found: dict[int, str] = {}
+    for order_id in order_ids:
+        try:
+            found[order_id] = label_link(
+                session=session, token=token, order_id=order_id, kind=LabelKind.SELLER, now=now
+            )
+        except OrderError:
+            continue
+    return found
 
 
 def label_from_link(

@@ -115,8 +115,14 @@ def test_label_scan_and_return_to_the_seller(
     seller, order_id = matched_sale(live_app, db)
     _, seller_page = new_page(browser, DESKTOP)
     listen(seller_page, errors)
-    log_in(seller_page, live_app, seller.email, f"/orders/{order_id}")
+    log_in(seller_page, live_app, seller.email, "/sell")
     code = labels.order_code(order_id)
+
+    # The dashboard's row of the sale prints its label too.
+    expect(seller_page.locator(f"#label-{order_id}")).to_be_visible()
+    shoot(seller_page, "labels-sell-row-desktop")
+    read = open_label(seller_page.context, f"#label-{order_id}", "labels-sell-row-label-pdf")
+    assert ("Code128", code) in read, read
 
     # The seller sees where to ship and prints the label.
     seller_page.goto(f"{live_app.url}/orders/{order_id}")

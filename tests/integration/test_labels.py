@@ -197,6 +197,29 @@ def test_the_label_route_serves_the_login_it_was_made_for_and_404s_everyone_else
     assert client.get(link).status_code == 404
 
 
+def test_the_dashboard_links_the_labels_of_the_sellers_own_sales_only(
+    mk: Market, variant: int, sale: tuple[int, int, int, int], client: TestClient
+) -> None:
+    order_id, seller, buyer, _staff = sale
+    other_seller = mk.seller()
+    _with_address(mk, other_seller, SELLER_HOME)
+    others = mk.paid_order(other_seller, mk.buyer(), variant)
+    token = _log_in(mk, seller)
+    with session_scope(mk.db) as s:
+        links = labels.seller_label_links(
+            session=s, token=token, order_ids=[order_id, others, 10**9]
+        )
+    assert list(links) == [order_id]
+    assert client.get(links[order_id]).content.startswith(b"%PDF-")
+    with session_scope(mk.db) as s:
+        assert (
+            labels.seller_label_links(session=s, token=_log_in(mk, buyer), order_ids=[order_id])
+            == {}
+        )
+        accounts.log_out(session=s, token=token)
+        assert labels.seller_label_links(session=s, token=token, order_ids=[order_id]) == {}
+
+
 def test_staff_print_the_buyer_label_after_their_second_factor(
     mk: Market, sale: tuple[int, int, int, int], client: TestClient
 ) -> None:

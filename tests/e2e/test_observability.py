@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +29,7 @@ from state.base import SessionState
 from state.product import ProductState
 from state.product_trade import TradeState
 from tests.e2e.test_backend_faults_limits import run
+from tests.support import polling, trade_dialog
 from tests.support.reflex_client import Tab, state_name
 from tests.support.stack import Stack, app_stack
 
@@ -116,13 +116,7 @@ def value(samples: Samples, name: str, **labels: str) -> float:
 
 
 def eventually(probe: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = probe()
-        if found:
-            return found
-        time.sleep(0.3)
-    raise AssertionError(f"{what}: not within {timeout:.0f}s")
+    return polling.wait_for(what, probe, timeout, every=0.3)
 
 
 # -- health -------------------------------------------------------------------------------------
@@ -215,21 +209,7 @@ def test_a_bid_that_trades_is_counted_logged_and_charged(app: App) -> None:
     path = f"/product/{app.slug}"
 
     async def bid(tab: Tab, dollars: str) -> str:
-        mark = len(tab.updates)
-        await tab.send(TRADE, "open_trade", kind="bid")
-        await tab.wait_var(PRODUCT, "dialog_open", True, ANSWER, since=mark)
-        await tab.send(TRADE, "set_dialog_size", size=app.size)
-        mark = len(tab.updates)
-        await tab.send(TRADE, "submit_trade", form_data={"price": dollars})
-        done = await tab.wait_for(
-            lambda u: (
-                bool(u.value(TRADE, "form_error") or u.value(TRADE, "price_error"))
-                or u.value(PRODUCT, "dialog_open") is False
-            ),
-            ANSWER,
-            since=mark,
-        )
-        return str(done.value(TRADE, "form_error") or done.value(TRADE, "price_error") or "")
+        return await trade_dialog.submit(tab, kind="bid", size=app.size, price=dollars)
 
     async def scenario() -> None:
         tab = Tab(app.stack.url, path=path, query={"slug": app.slug, "size": app.size})
@@ -312,17 +292,7 @@ def test_rate_limit_refusals_are_counted(app: App) -> None:
         )
         await tab.wait_for(lambda u: (u.value(SESSION, "user_id") or 0) > 0, ANSWER)
         for _ in range(5):  # RATE_LIMIT_ORDERS_USER=4/minute, some used by the test above
-            mark = len(tab.updates)
-            await tab.send(TRADE, "open_trade", kind="bid")
-            await tab.wait_var(PRODUCT, "dialog_open", True, ANSWER, since=mark)
-            await tab.send(TRADE, "set_dialog_size", size=app.size)
-            mark = len(tab.updates)
-            await tab.send(TRADE, "submit_trade", form_data={"price": "0.50"})
-            await tab.wait_for(
-                lambda u: bool(u.value(TRADE, "form_error") or u.value(TRADE, "price_error")),
-                ANSWER,
-                since=mark,
-            )
+            assert await trade_dialog.submit(tab, kind="bid", size=app.size, price="0.50")
         await tab.close()
 
     run(scenario())

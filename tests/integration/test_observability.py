@@ -20,7 +20,7 @@ from sneakers_app.vocabulary import OrderStatus
 from tests.support import factories, servers
 from trading.engine import RedisEngine
 from trading.journal import JournalConsumer
-from trading.orders import PlaceOrder, Side, TimeInForce
+from trading.orders import PlaceOrder, Side
 
 
 def _order(session: Session, status: OrderStatus, waited: timedelta) -> int:
@@ -84,19 +84,10 @@ def test_the_journal_lag_per_consumer_and_not_yet_read(redis_server: servers.Red
     assert lag.lag() == {NOT_YET_READ: (0, 0)}
 
     before_ms = time.time() * 1000 - 1
+    far = int(time.time() * 1000) + 86_400_000
     for n in range(3):
-        engine.place(
-            PlaceOrder(
-                variant_id=book,
-                order_id=f"b{n}",
-                user_id="u1",
-                side=Side.BID,
-                price_cents=10_000 + n * 100,
-                quantity=1,
-                time_in_force=TimeInForce.GTC,
-                expires_at=int(time.time() * 1000) + 86_400_000,
-            )
-        )
+        bid = {"order_id": f"b{n}", "price_cents": 10_000 + n * 100, "expires_at": far}
+        engine.place(PlaceOrder(variant_id=book, user_id="u1", side=Side.BID, quantity=1, **bid))  # type: ignore[arg-type]
     assert lag.lag()[NOT_YET_READ][0] == 3
 
     taken = first.read([book], count=1)  # c1 holds one, unapplied

@@ -78,14 +78,30 @@ def _broker() -> None:
 
 
 CHECKS: dict[str, Check] = {"database": _database, "redis": _redis, "broker": _broker}
-_pool = concurrent.futures.ThreadPoolExecutor(max_workers=6, thread_name_prefix="readyz")
+
+
+def _run(check: Check) -> concurrent.futures.Future[None]:
+    """`check` in a daemon thread of its own: a part that hangs holds only its own thread (a
+    shared pool would fill up with them and leave the other parts' checks unstarted)."""
+    future: concurrent.futures.Future[None] = concurrent.futures.Future()
+
+    def target() -> None:
+        try:
+            check()
+        except BaseException as exc:
+            future.set_exception(exc)
+        else:
+            future.set_result(None)
+
+    threading.Thread(target=target, name="readyz", daemon=True).start()
+    return future
 
 
 def readiness(checks: dict[str, Check] | None = None) -> dict[str, str]:
     """Each part's answer: "ok", or why not (the error, or that it did not answer in time).
     The checks run side by side, so the whole answer takes at most CHECK_TIMEOUT_S."""
     checks = checks or CHECKS
-    futures = {name: _pool.submit(check) for name, check in checks.items()}
+    futures = {name: _run(check) for name, check in checks.items()}
     done, _ = concurrent.futures.wait(futures.values(), timeout=CHECK_TIMEOUT_S)
     answers: dict[str, str] = {}
     for name, future in futures.items():
@@ -254,8 +270,8 @@ async def watch_worker(app: Any) -> None:
                 before = time.monotonic()
                 await asyncio.sleep(LOOP_TICK_S)
                 worst = max(worst, time.monotonic() - before - LOOP_TICK_S)
-                metrics.WEBSOCKET_SESSIONS.set(_sessions(app))
-            metrics.EVENT_LOOP_LAG.set(worst)
+                metrics.WEBSOCKET_SESSIONS.labels(tier=metrics.WEB).set(_sessions(app))
+            metrics.EVENT_LOOP_LAG.labels(tier=metrics.WEB).set(worst)
     finally:
         directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
         if metrics.MULTIPROCESS and directory:

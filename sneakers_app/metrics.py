@@ -72,16 +72,22 @@ JOURNAL_APPLY_AGE = Histogram(
     ["consumer"],
     buckets=_SLOW,
 )
+# The web worker's gauges carry a label so that their values are made only where they are set,
+# in the workers: the supervisor that imports the app before forking them would otherwise show
+# as one more (idle) worker.
 WEBSOCKET_SESSIONS = Gauge(
     "sneakers_websocket_sessions",
-    "Browser tabs connected to this web worker",
+    "Browser tabs connected to the web workers",
+    ["tier"],
     multiprocess_mode="livesum",
 )
 EVENT_LOOP_LAG = Gauge(
     "sneakers_event_loop_lag_seconds",
     "How late this worker's event loop ran a timer, the worst in the last sampling window",
+    ["tier"],
     multiprocess_mode="liveall",
 )
+WEB = "web"
 
 
 def order_placed(side: str, *, immediate: bool) -> None:

@@ -18,7 +18,7 @@ class LogContext(Middleware):
         logs.clear()
         logs.bind(
             request_id=logs.new_request_id(),
-            event=_short(str(getattr(event, "name", ""))),
+            event_handler=_short(str(getattr(event, "name", ""))),
             tab=str(state.router_data.get("token") or "")[:8] or None,
             user_id=_user_id(state),
         )

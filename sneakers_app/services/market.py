@@ -23,7 +23,7 @@ from sqlalchemy import func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from sneakers_app import metrics
+from sneakers_app import logs, metrics
 from sneakers_app.models import (
     Address,
     Ask,
@@ -55,6 +55,7 @@ from trading.orders import (
 
 SideName = Literal["bid", "ask"]
 P = ParamSpec("P")
+_log = logs.get_logger(__name__)
 BID_EXPIRY_DAYS = (1, 3, 7, 14, 30)
 ASK_EXPIRY_DAYS = (7, 14, 30, 60, 90)
 DEFAULT_EXPIRY_DAYS = 30
@@ -303,20 +304,31 @@ def _epoch_ms(moment: datetime) -> int:
 
 
 def _counted(place: Callable[P, Placed]) -> Callable[P, Placed]:
-    """Counts each order the engine took, or each refusal by its reason, in the metrics (a
-    replayed double submit counts neither): the one place orders are counted."""
+    """Counts each order the engine took, or each refusal by its reason, in the metrics and the
+    log (a replayed double submit counts neither); the refusals the trade ticket finds before
+    placing are counted by `ticket.refusal`."""
 
     @functools.wraps(place)
     def counted(*args: P.args, **kwargs: P.kwargs) -> Placed:
         side = str(kwargs.get("side"))
         side = side if side in ("bid", "ask") else "unknown"
+        immediate = bool(kwargs.get("immediate"))
         try:
             placed = place(*args, **kwargs)
         except MarketError as exc:
             metrics.order_refused(side, exc.reason)
+            _log.info("listing refused", side=side, immediate=immediate, reason=exc.reason)
             raise
         if not placed.replayed:
-            metrics.order_placed(side, immediate=bool(kwargs.get("immediate")))
+            metrics.order_placed(side, immediate=immediate)
+            _log.info(
+                "listing placed",
+                side=side,
+                immediate=immediate,
+                listing_id=placed.row_id,
+                status=placed.status,
+                filled=placed.filled_quantity,
+            )
         return placed
 
     return counted

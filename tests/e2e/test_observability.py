@@ -24,7 +24,7 @@ from sqlmodel import Session, col, func, select
 
 from sneakers_app import embedded
 from sneakers_app.db import make_engine
-from sneakers_app.models import Ask, Order, Product, ProductVariant
+from sneakers_app.models import Ask, Order, Product, ProductVariant, User
 from state.auth import AuthFormState
 from state.base import SessionState
 from state.product import ProductState
@@ -260,8 +260,22 @@ def test_a_bid_that_trades_is_counted_logged_and_charged(app: App) -> None:
     # the consumer's log line of the new order is JSON carrying its id and the trade's
     with Session(app.db) as session:
         order_id = session.exec(select(func.max(Order.id))).one()
-    line = eventually(lambda: _log_line(app.stack.work / "consumer.log", order_id), "the log line")
+    line = eventually(
+        lambda: _log_line(
+            app.stack.work / "consumer.log", lambda x: order_id in (x.get("order_ids") or [])
+        ),
+        "the consumer's log line of the order",
+    )
     assert line["level"] == "info" and line["trade_ids"] and line["book"] == str(app.variant_id)
+
+    # the web worker's line of the placed bid carries the event's request, handler and user
+    placed = eventually(
+        lambda: _log_line(app.stack.work / "reflex.log", lambda x: x["event"] == "listing placed"),
+        "the placed bid's log line",
+    )
+    assert placed["request_id"] and placed["event_handler"] == "trade_state.submit_trade"
+    assert placed["user_id"] == _user_id(app, "buyer@demo.sneakers")
+    assert (placed["side"], placed["status"]) == ("bid", "filled")
 
     # the worker charged it: one charge_order step measured
     def charged() -> bool:
@@ -271,14 +285,19 @@ def test_a_bid_that_trades_is_counted_logged_and_charged(app: App) -> None:
     eventually(charged, "the charge step in the worker's metrics")
 
 
-def _log_line(log: Path, order_id: int | None) -> dict[str, Any] | None:
+def _log_line(log: Path, wanted: Callable[[dict[str, Any]], bool]) -> dict[str, Any] | None:
+    """The first JSON line of `log` that is `wanted` (every line that looks like JSON must be)."""
     for text in log.read_text().splitlines():
-        if not text.startswith("{"):
-            continue
-        line = json.loads(text)  # every JSON-looking line must parse
-        if order_id in (line.get("order_ids") or []):
+        if text.startswith("{") and wanted(line := json.loads(text)):
             return dict(line)
     return None
+
+
+def _user_id(app: App, email: str) -> int:
+    with Session(app.db) as session:
+        user = session.exec(select(User).where(User.email == email)).one()
+    assert user.id is not None
+    return user.id
 
 
 def test_rate_limit_refusals_are_counted(app: App) -> None:

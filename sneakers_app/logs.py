@@ -36,6 +36,21 @@ _SHARED: list[Processor] = [
 ]
 
 
+# structlog's loggers hand each line to the standard library as an ordinary record (its fields
+# as the record's extras): one path for every line, filtered by the standard levels, rendered
+# by whatever handler a process has (`configure` gives it `formatter`). Set at import, so a
+# process that never calls `configure` (a script, a test) gets plain standard logging.
+structlog.configure(
+    processors=[
+        structlog.stdlib.PositionalArgumentsFormatter(),
+        structlog.stdlib.render_to_log_kwargs,
+    ],
+    logger_factory=structlog.stdlib.LoggerFactory(),
+    wrapper_class=structlog.stdlib.BoundLogger,
+    cache_logger_on_first_use=True,
+)
+
+
 def formatter(fmt: str | None = None) -> logging.Formatter:
     """A `logging.Formatter` that renders any record (structlog's or the standard library's)
     as one JSON object or one line for people, with the bound ids."""
@@ -54,15 +69,8 @@ def formatter(fmt: str | None = None) -> logging.Formatter:
 
 
 def configure(fmt: str | None = None, *, handlers: list[logging.Handler] | None = None) -> None:
-    """Route structlog through the standard library and render every record with `formatter`:
-    on `handlers` (Celery's, which it set up), else on one stream handler on the root logger
-    (replacing the ones there). Safe to call again."""
-    structlog.configure(
-        processors=[*_SHARED, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
-        cache_logger_on_first_use=True,
-    )
+    """Render every record with `formatter`: on `handlers`, else on one stream handler on the
+    root logger (replacing the ones there). Safe to call again."""
     chosen = formatter(fmt)
     if handlers is None:
         handler = logging.StreamHandler(sys.stderr)

@@ -32,7 +32,7 @@ from state.product_trade import TradeState
 from tests.e2e.test_backend_faults_limits import run
 from tests.support import polling, trade_dialog
 from tests.support.reflex_client import Tab, state_name
-from tests.support.stack import Stack, app_stack
+from tests.support.stack import Stack, stack_parts
 
 AUTH = state_name(AuthFormState)
 SESSION = state_name(SessionState)
@@ -58,17 +58,23 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     work = tmp_path_factory.mktemp("observe")
     (work / "prometheus").mkdir()
     consumer_port, worker_port = embedded.free_port(), embedded.free_port()
-    with app_stack(
-        work,
-        reflex_env={
-            "PROMETHEUS_MULTIPROC_DIR": str(work / "prometheus"),
-            "GRANIAN_WORKERS": "2",
-        },
-        CONSUMER_METRICS_PORT=str(consumer_port),
-        WORKER_METRICS_PORT=str(worker_port),
-        LOG_FORMAT="json",
-        RATE_LIMIT_ORDERS_USER="4/minute",
-    ) as stack:
+    settings = {
+        "CONSUMER_METRICS_PORT": str(consumer_port),
+        "WORKER_METRICS_PORT": str(worker_port),
+        "LOG_FORMAT": "json",
+        "RATE_LIMIT_ORDERS_USER": "4/minute",
+    }
+    with stack_parts(work, settings=settings) as stack:
+        embedded.prepare(stack.env, ("seed", "open-books"))
+        # two web workers sharing one metrics directory (the consumer and the worker count
+        # alone: the directory is the web tier's)
+        stack.start_app(
+            reflex="backend",
+            reflex_env={
+                "PROMETHEUS_MULTIPROC_DIR": str(work / "prometheus"),
+                "GRANIAN_WORKERS": "2",
+            },
+        )
         embedded.wait_for_port(consumer_port, what="the consumer's metrics")
         embedded.wait_for_port(worker_port, what="the worker's metrics")
         db = make_engine(stack.database_url)

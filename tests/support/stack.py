@@ -160,7 +160,6 @@ def app_stack(
     reflex_loglevel: str | None = None,
     setup: Callable[[Stack], None] | None = None,
     prepare: Sequence[str] = ("seed", "open-books"),
-    reflex_env: Mapping[str, str] | None = None,
     **settings: str,
 ) -> Iterator[Stack]:
     """The whole marketplace as the run command starts it: the parts, the demo catalog seeded
@@ -174,6 +173,5 @@ def app_stack(
         stack.start_app(
             reflex=reflex,
             reflex_loglevel=reflex_loglevel or os.environ.get("STACK_LOGLEVEL", "warning"),
-            reflex_env=reflex_env,
         )
         yield stack

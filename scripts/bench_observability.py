@@ -39,18 +39,25 @@ def _load() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
+def _order(book: str, order_id: str, side: Side, price_cents: int, far: int) -> PlaceOrder:
+    return PlaceOrder(
+        variant_id=book,
+        order_id=order_id,
+        user_id="u1",
+        side=side,
+        price_cents=price_cents,
+        quantity=1,
+        expires_at=far,
+    )
+
+
 def _place_round(engine: RedisEngine, book: str, start: int, n: int, far: int) -> list[float]:
+    """n orders alternating bids and asks that never cross (asks $100 above the bids)."""
     took = []
     for i in range(start, start + n):
-        cmd = PlaceOrder(
-            variant_id=book,
-            order_id=f"b{i}",
-            user_id="u1",
-            side=Side.BID if i % 2 else Side.ASK,
-            price_cents=10_000 + (i % 50) * 100 + (0 if i % 2 else 10_000),
-            quantity=1,
-            expires_at=far,
-        )
+        side = Side.BID if i % 2 else Side.ASK
+        price = 10_000 + (i % 50) * 100 + (0 if i % 2 else 10_000)
+        cmd = _order(book, f"b{i}", side, price, far)
         before = time.perf_counter()
         engine.place(cmd)
         took.append(time.perf_counter() - before)
@@ -103,17 +110,7 @@ def _journal(client: redis.Redis, books: int) -> None:
 
     timed("caught up")
     for i, book in enumerate(names[: books // 10]):
-        engine.place(
-            PlaceOrder(
-                variant_id=book,
-                order_id=f"x{i}",
-                user_id="u2",
-                side=Side.BID,
-                price_cents=5_000,
-                quantity=1,
-                expires_at=far,
-            )
-        )
+        engine.place(_order(book, f"x{i}", Side.BID, 5_000, far))
     consumer.read(names[: books // 20])  # half of them read, not applied: pending
     timed(f"{books // 10} books behind, half of them pending")
 

@@ -316,6 +316,7 @@ SAGA_STEPS = frozenset(
 )
 """The order saga's steps: each run's duration and outcome, and each failure, are counted."""
 _started: dict[str, float] = {}
+_log = logs.get_logger(__name__)
 
 
 @signals.worker_init.connect  # type: ignore[untyped-decorator]
@@ -350,17 +351,18 @@ def _task_ended(
     task_id: str, task: Any, retval: Any = None, state: str | None = None, **_: Any
 ) -> None:
     started = _started.pop(task_id, None)
-    logs.clear()
     if started is None or task.name not in SAGA_STEPS:
+        logs.clear()
         return
     if state == "SUCCESS":
         outcome = retval if isinstance(retval, str) and len(retval) <= 40 else "ok"
     else:
         outcome = "retry" if state == "RETRY" else "error"
     step = task.name.removeprefix("sneakers.")
-    metrics.SAGA_STEP_SECONDS.labels(step=step, outcome=outcome).observe(
-        time.perf_counter() - started
-    )
+    took = time.perf_counter() - started
+    metrics.SAGA_STEP_SECONDS.labels(step=step, outcome=outcome).observe(took)
+    _log.info("saga step", step=step, outcome=outcome, seconds=round(took, 4))
+    logs.clear()
 
 
 @signals.task_failure.connect  # type: ignore[untyped-decorator]

@@ -289,6 +289,14 @@ def test_a_bid_that_trades_is_counted_logged_and_charged(app: App) -> None:
         return value(now, "sneakers_saga_step_seconds_count", step="charge_order") >= 1
 
     eventually(charged, "the charge step in the worker's metrics")
+    step = eventually(
+        lambda: _log_line(
+            app.stack.work / "worker.log",
+            lambda x: x["event"] == "saga step" and x.get("order_id") == order_id,
+        ),
+        "the worker's log line of the charge",
+    )
+    assert step["task"] == "sneakers.charge_order" and step["step"] == "charge_order"
 
 
 def _log_line(log: Path, wanted: Callable[[dict[str, Any]], bool]) -> dict[str, Any] | None:

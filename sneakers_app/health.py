@@ -319,7 +319,11 @@ def serve(port: int, *facts: Collector, host: str = "0.0.0.0") -> ThreadingHTTPS
         def log_message(self, format: str, *args: Any) -> None:
             return
 
-    server = ThreadingHTTPServer((host, port), Handler)
+    try:
+        server = ThreadingHTTPServer((host, port), Handler)
+    except OSError as exc:  # the process's work matters more than its metrics: say so, go on
+        log.error("health and metrics not served: port %d: %s", port, exc)
+        return None
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="metrics-http", daemon=True).start()
     log.info("health and metrics on port %d", port)

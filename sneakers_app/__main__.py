@@ -118,6 +118,9 @@ def _demo_totp(args: argparse.Namespace) -> int:
 
 
 def _consume_journal(args: argparse.Namespace) -> int:
+    # One process with its own /metrics: its figures are never summed into a directory the
+    # web workers share (set before prometheus_client is imported).
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
     from sneakers_app import consumer
 
     return consumer.main()

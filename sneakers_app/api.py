@@ -1,17 +1,21 @@
-"""HTTP endpoints beside the Reflex app: the Stripe webhook and shipping labels (and later the
-public API)."""
+"""HTTP endpoints beside the Reflex app: the Stripe webhook, shipping labels, and the health and
+metrics endpoints (`health.py`) (and later the public API)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from sneakers_app import routes
+from sneakers_app import health, logs, routes
 from sneakers_app.db import session_scope
 from sneakers_app.services import labels, outbox, payments
 
@@ -91,12 +95,53 @@ async def favicon(request: Request) -> Response:
     )
 
 
+async def healthz(request: Request) -> JSONResponse:
+    """The worker is alive and serving: nothing else is asked."""
+    return JSONResponse({"alive": True, "pid": os.getpid()})
+
+
+async def readyz(request: Request) -> JSONResponse:
+    """The database, Redis and the broker answer; 503 naming the ones that do not."""
+    status, body = health.ready_body(await run_in_threadpool(health.readiness))
+    return JSONResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+_FACTS = health.FactsCollector()
+
+
+async def prometheus_metrics(request: Request) -> Response:
+    """Every web worker's metrics (summed across workers in multiprocess mode) and the facts
+    of the database and the broker's queue, read now."""
+    body = await run_in_threadpool(health.scrape, _FACTS)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
+class RequestIds:
+    """Every HTTP request's log lines carry its request id (the caller's X-Request-ID, else a
+    new one) and path; websocket traffic has its ids bound per event (state/log_context.py)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            headers = dict(scope.get("headers") or [])
+            given = headers.get(b"x-request-id", b"").decode("latin-1")[:64]
+            logs.clear()
+            logs.bind(request_id=given or logs.new_request_id(), path=scope.get("path"))
+        await self.app(scope, receive, send)
+
+
 api_app = Starlette(
+    middleware=[Middleware(RequestIds)],
     routes=[
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", prometheus_metrics, methods=["GET"]),
         Route("/favicon.ico", favicon, methods=["GET"]),
         Route("/api/stripe/webhook", stripe_webhook, methods=["POST"]),
         Route(
             routes.LABEL.replace("{order_id}", "{order_id:int}"), shipping_label, methods=["GET"]
         ),
-    ]
+    ],
 )

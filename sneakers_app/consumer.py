@@ -13,18 +13,23 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import FrameType
+from typing import Any
 
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 from redis.exceptions import ResponseError
 from sqlmodel import Session, select
 
-from sneakers_app import outbox_relay
+from sneakers_app import health, logs, metrics, outbox_relay
 from sneakers_app.db import get_db_engine
 from sneakers_app.models import ProductVariant
 from sneakers_app.redis_client import get_redis
 from sneakers_app.services import journal
+from sneakers_app.settings import get_settings
 from trading.journal import DeadLetters, JournalConsumer, JournalEntry
+from trading.keys import book_keys
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +50,8 @@ def after_commit(applied: journal.Applied) -> None:
     handed to a worker thread that does; a sweep sends what a broker that is down refused):
     what is left is to say what happened."""
     if applied.new_order_ids:
-        log.info("journal: new orders %s", applied.new_order_ids)
+        with logs.bound(order_ids=list(applied.new_order_ids)):
+            log.info("journal: new orders %s", applied.new_order_ids)
 
 
 def make_consumer(name: str | None = None) -> JournalConsumer:
@@ -118,7 +124,12 @@ class _Loop:
             try:
                 if entry.malformed:
                     raise ValueError(entry.malformed)
-                self.handle(entry)
+                with logs.bound(
+                    journal_entry=entry.entry_id,
+                    book=book,
+                    trade_ids=[t.trade_id for t in entry.trades] or None,
+                ):
+                    self.handle(entry)
             except Exception as exc:
                 if is_blip(exc):
                     raise
@@ -128,9 +139,17 @@ class _Loop:
             self.consumer.ack([entry])
             self.failures.pop(entry.entry_id, None)
             progressed.add(book)
+            self._count_applied(entry)
         for book in progressed - stopped:
             self.stalled.pop(book, None)
         return progressed
+
+    def _count_applied(self, entry: JournalEntry) -> None:
+        name = self.consumer.consumer
+        metrics.JOURNAL_APPLIED.labels(consumer=name).inc()
+        written_ms = int(entry.entry_id.split("-", 1)[0] or 0)
+        age = max(0.0, time.time() - written_ms / 1000)
+        metrics.JOURNAL_APPLY_AGE.labels(consumer=name).observe(age)
 
     def _failed(self, entry: JournalEntry, exc: Exception) -> None:
         attempts = self.failures.get(entry.entry_id, 0) + 1
@@ -154,6 +173,7 @@ class _Loop:
             group=self.consumer.group,
         )
         self.failures.pop(entry.entry_id, None)
+        metrics.JOURNAL_PARKED.labels(consumer=self.consumer.consumer).inc()
         # its book goes on with the next entry: the engine decided those already, and applying
         # is idempotent and order-insensitive enough that the parked entry can be re-applied
         # later (docs/trading.md, "Books and the journal under faults")
@@ -261,14 +281,110 @@ def run(stop: threading.Event | None = None, *, block_ms: int = 1000) -> None:
             unacked_read = False  # entries read before the blip are pending: read them first
 
 
+NOT_YET_READ = "(not yet read)"
+"""The lag gauges' consumer label for entries no consumer of the group has read yet."""
+COUNT_CAP = 10_000
+"""Undelivered entries are counted up to this many per book (then the figure is a floor)."""
+
+
+def _ms(entry_id: Any) -> int:
+    text = entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+    return int(text.split("-", 1)[0] or 0)
+
+
+class JournalLag(Collector):
+    """The group's journal lag, read from Redis at each scrape of this consumer's /metrics:
+    per consumer, the entries it read and has not applied yet and the age of the oldest; for
+    `NOT_YET_READ`, the entries no consumer has read yet and the oldest one's age. A few
+    pipelined round trips whatever the number of books (one per book and step at most)."""
+
+    def __init__(self, client: Any, books: Callable[[], list[str]]) -> None:
+        self.client = client
+        self.books = books
+
+    def collect(self) -> Iterator[Metric]:
+        entries = GaugeMetricFamily(
+            "sneakers_journal_lag_entries",
+            "Journal entries not applied yet, per consumer (read, unacknowledged) or not read",
+            labels=["consumer"],
+        )
+        seconds = GaugeMetricFamily(
+            "sneakers_journal_lag_seconds",
+            "Age of the oldest journal entry not applied yet, per consumer or not read",
+            labels=["consumer"],
+        )
+        now_ms = time.time() * 1000
+        for name, (count, oldest_ms) in self.lag().items():
+            entries.add_metric([name], count)
+            seconds.add_metric([name], max(0.0, (now_ms - oldest_ms) / 1000) if count else 0.0)
+        yield entries
+        yield seconds
+
+    def lag(self) -> dict[str, tuple[int, int]]:
+        """{consumer: (entries, oldest entry's ms)}, `NOT_YET_READ` included."""
+        streams = [book_keys(v).journal for v in self.books()]
+        pipe = self.client.pipeline(transaction=False)
+        for stream in streams:
+            pipe.xinfo_groups(stream)
+        groups: dict[str, dict[str, Any]] = {}
+        for stream, reply in zip(streams, pipe.execute(raise_on_error=False), strict=True):
+            for group in reply if isinstance(reply, list) else []:
+                if _text(group.get("name")) == GROUP:
+                    groups[stream] = group
+        out: dict[str, tuple[int, int]] = {NOT_YET_READ: (0, 0)}
+        self._undelivered(groups, out)
+        self._pending(groups, out)
+        return out
+
+    def _undelivered(
+        self, groups: dict[str, dict[str, Any]], out: dict[str, tuple[int, int]]
+    ) -> None:
+        pipe = self.client.pipeline(transaction=False)
+        for stream, group in groups.items():
+            pipe.xrange(stream, min="(" + _text(group["last-delivered-id"]), count=COUNT_CAP)
+        for found in pipe.execute(raise_on_error=False):
+            if isinstance(found, list) and found:
+                _add(out, NOT_YET_READ, len(found), _ms(found[0][0]))
+
+    def _pending(self, groups: dict[str, dict[str, Any]], out: dict[str, tuple[int, int]]) -> None:
+        behind = [s for s, g in groups.items() if int(g.get("pending") or 0)]
+        pipe = self.client.pipeline(transaction=False)
+        for stream in behind:
+            pipe.xpending(stream, GROUP)
+        owners: list[tuple[str, str, int]] = []
+        for stream, summary in zip(behind, pipe.execute(raise_on_error=False), strict=True):
+            for c in summary.get("consumers", []) if isinstance(summary, dict) else []:
+                owners.append((stream, _text(c["name"]), int(c["pending"])))
+        pipe = self.client.pipeline(transaction=False)
+        for stream, name, _count in owners:
+            pipe.xpending_range(stream, GROUP, min="-", max="+", count=1, consumername=name)
+        for (_stream, name, count), first in zip(
+            owners, pipe.execute(raise_on_error=False), strict=True
+        ):
+            oldest = _ms(first[0]["message_id"]) if isinstance(first, list) and first else 0
+            _add(out, name, count, oldest)
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _add(out: dict[str, tuple[int, int]], name: str, count: int, oldest_ms: int) -> None:
+    had, had_oldest = out.get(name, (0, 0))
+    oldest = min(x for x in (had_oldest, oldest_ms) if x) if (had_oldest or oldest_ms) else 0
+    out[name] = (had + count, oldest)
+
+
 def main() -> int:
     stop = threading.Event()
+    health.serve(get_settings().CONSUMER_METRICS_PORT, JournalLag(get_redis(), _variant_ids))
 
     def _stop(_signum: int, _frame: FrameType | None) -> None:
         stop.set()
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    logs.configure()
     print("Journal consumer running.", flush=True)
     outbox_relay.start_sweeper(stop)
     run(stop)

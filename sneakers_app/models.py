@@ -504,6 +504,8 @@ class Payout(SQLModel, table=True):
     __table_args__ = (
         status_check("status", ("pending", "paid", "failed"), "ck_payouts_status"),
         CheckConstraint("amount_cents > 0", name="ck_payouts_amount_positive"),
+        # payouts due, counted at each metrics scrape (services/operations.py)
+        Index("ix_payouts_status_created", "status", "created_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

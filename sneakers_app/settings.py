@@ -89,6 +89,13 @@ class Settings(BaseSettings):
     # PostgreSQL statement_timeout for the app's connections; 0: none.
     DATABASE_STATEMENT_TIMEOUT_MS: int = 15_000
 
+    # Observability (docs/observability.md): log lines as JSON or for people (empty: JSON in
+    # production, for people otherwise), and the ports the journal consumer and the Celery
+    # worker serve /healthz, /readyz and /metrics on (0: not served).
+    LOG_FORMAT: Literal["", "json", "console"] = ""
+    CONSUMER_METRICS_PORT: int = Field(default=0, ge=0, le=65535)
+    WORKER_METRICS_PORT: int = Field(default=0, ge=0, le=65535)
+
     @field_validator(
         "RATE_LIMIT_LOGIN_IP",
         "RATE_LIMIT_LOGIN_USER",
@@ -128,6 +135,12 @@ class Settings(BaseSettings):
     def broker_url(self) -> str:
         """Celery's broker: CELERY_BROKER_URL, else the books' Redis."""
         return self.CELERY_BROKER_URL or self.redis_url
+
+    @property
+    def log_format(self) -> Literal["json", "console"]:
+        if self.LOG_FORMAT:
+            return self.LOG_FORMAT
+        return "json" if self.ENVIRONMENT == "production" else "console"
 
     @property
     def uses_localstripe(self) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from sneakers_app import gc_tuning, outbox_relay, routes
+from sneakers_app import gc_tuning, health, logs, outbox_relay, routes
 from sneakers_app.api import api_app
 from sneakers_app.pages.account import ACCOUNT_ON_LOAD, account_page
 from sneakers_app.pages.auth import (
@@ -26,10 +26,13 @@ from state import product_chart
 from state.auth import AuthFormState
 from state.base import SessionState
 from state.catalog import BrowseState
+from state.log_context import LogContext
 from state.product import ProductState
 from state.product_trade import TradeState
 from state.security import RecoveryState
 from state.staff import VerificationState
+
+logs.configure()
 
 app = rx.App(
     api_transformer=api_app,
@@ -109,3 +112,5 @@ app.add_page(
 product_chart.warm_up()
 app.register_lifespan_task(gc_tuning.tune_after_startup)
 app.register_lifespan_task(outbox_relay.sweep_forever)
+app.register_lifespan_task(health.watch_worker)
+app.add_middleware(LogContext())

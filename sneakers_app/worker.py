@@ -13,13 +13,15 @@ Run alone: `celery -A sneakers_app.worker worker --beat --loglevel=info`.
 
 from __future__ import annotations
 
+import inspect
+import time
 from datetime import timedelta
 from typing import Any
 
-from celery import Celery
+from celery import Celery, signals
 from sqlmodel import Session
 
-from sneakers_app import outbox_relay
+from sneakers_app import health, logs, metrics, outbox_relay
 from sneakers_app.db import get_db_engine
 from sneakers_app.services import (
     accounts,
@@ -296,3 +298,85 @@ def purge_outbox() -> int:
         removed = outbox.purge(session, keep=timedelta(hours=get_settings().OUTBOX_KEEP_HOURS))
         session.commit()
         return removed
+
+
+# -- what the worker shows: logs with the task's ids, saga step metrics, /metrics -----------------
+
+SAGA_STEPS = frozenset(
+    {
+        "sneakers.charge_order",
+        payments.SETTLE_TASK,
+        sweeps.ENFORCE_SHIP_BY_TASK,
+        sweeps.FINALIZE_FAILURE_TASK,
+        "sneakers.complete_order",
+        saga.PAYOUT_TASK,
+        saga.RELIST_TASK,
+        saga.CANCEL_BIDS_TASK,
+    }
+)
+"""The order saga's steps: each run's duration and outcome, and each failure, are counted."""
+_started: dict[str, float] = {}
+_log = logs.get_logger(__name__)
+
+
+@signals.worker_init.connect  # type: ignore[untyped-decorator]
+def _worker_started(**_kwargs: Any) -> None:
+    logs.configure()
+    health.serve(get_settings().WORKER_METRICS_PORT)
+
+
+@signals.worker_process_init.connect  # type: ignore[untyped-decorator]
+def _child_started(**_kwargs: Any) -> None:
+    logs.configure()
+
+
+def _ids(task: Any, args: Any, kwargs: Any) -> dict[str, Any]:
+    """The task's `*_id` arguments by name (order_id, payout_id, user_id...)."""
+    try:
+        bound = inspect.signature(task.run).bind_partial(*(args or ()), **(kwargs or {}))
+    except (TypeError, ValueError):
+        return {}
+    return {k: v for k, v in bound.arguments.items() if k.endswith("_id")}
+
+
+@signals.task_prerun.connect  # type: ignore[untyped-decorator]
+def _task_started(task_id: str, task: Any, args: Any = None, kwargs: Any = None, **_: Any) -> None:
+    logs.clear()
+    logs.bind(task=task.name, task_id=task_id, **_ids(task, args, kwargs))
+    _started[task_id] = time.perf_counter()
+
+
+@signals.task_postrun.connect  # type: ignore[untyped-decorator]
+def _task_ended(
+    task_id: str, task: Any, retval: Any = None, state: str | None = None, **_: Any
+) -> None:
+    started = _started.pop(task_id, None)
+    if started is None or task.name not in SAGA_STEPS:
+        logs.clear()
+        return
+    if state == "SUCCESS":
+        outcome = retval if isinstance(retval, str) and len(retval) <= 40 else "ok"
+    else:
+        outcome = "retry" if state == "RETRY" else "error"
+    step = task.name.removeprefix("sneakers.")
+    took = time.perf_counter() - started
+    metrics.SAGA_STEP_SECONDS.labels(step=step, outcome=outcome).observe(took)
+    _log.info("saga step", step=step, outcome=outcome, seconds=round(took, 4))
+    logs.clear()
+
+
+@signals.task_failure.connect  # type: ignore[untyped-decorator]
+def _task_failed(sender: Any = None, exception: BaseException | None = None, **_: Any) -> None:
+    _count_failure(sender, exception)
+
+
+@signals.task_retry.connect  # type: ignore[untyped-decorator]
+def _task_retried(sender: Any = None, reason: Any = None, **_: Any) -> None:
+    _count_failure(sender, reason if isinstance(reason, BaseException) else None)
+
+
+def _count_failure(task: Any, exception: BaseException | None) -> None:
+    name = getattr(task, "name", "")
+    if name in SAGA_STEPS:
+        reason = type(exception).__name__ if exception is not None else "unknown"
+        metrics.SAGA_STEP_FAILURES.labels(step=name.removeprefix("sneakers."), reason=reason).inc()

@@ -28,6 +28,7 @@ from limits import RateLimitItem, parse
 from limits.storage import RedisClusterStorage, RedisStorage, Storage
 from limits.strategies import FixedWindowRateLimiter
 
+from sneakers_app import metrics
 from sneakers_app.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -118,6 +119,7 @@ def _hit(
     try:
         for item, scope, who in checks:
             if not lim.hit(item, action, scope, who):
+                metrics.rate_limited(action, scope.split(":", 1)[0])
                 raise RateLimited(action, _retry_after(lim, item, action, scope, who))
     except RateLimited:
         raise

@@ -9,12 +9,13 @@ the journal consumer (services/journal.py), the one writer of what the engine de
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, ParamSpec
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -22,6 +23,7 @@ from sqlalchemy import func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from sneakers_app import logs, metrics
 from sneakers_app.models import (
     Address,
     Ask,
@@ -52,6 +54,8 @@ from trading.orders import (
 )
 
 SideName = Literal["bid", "ask"]
+P = ParamSpec("P")
+_log = logs.get_logger(__name__)
 BID_EXPIRY_DAYS = (1, 3, 7, 14, 30)
 ASK_EXPIRY_DAYS = (7, 14, 30, 60, 90)
 DEFAULT_EXPIRY_DAYS = 30
@@ -75,10 +79,13 @@ _ENGINE_DOWN = (RedisConnectionError, RedisTimeoutError)
 
 
 class MarketError(Exception):
-    def __init__(self, message: str, field: str = "") -> None:
+    def __init__(self, message: str, field: str = "", *, reason: str = "") -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        self.reason = reason or field or "rule"
+        """Why, in a word that labels the refusal in the metrics (the field at fault, a rule,
+        or the engine's code), never the text shown."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -142,7 +149,9 @@ def check_price(price_cents: object, *, side: SideName) -> int:
 
 def _check_client_key(client_key: str) -> str:
     if not _CLIENT_KEY.match(client_key or ""):
-        raise MarketError("This form has expired; reload the page and try again.")
+        raise MarketError(
+            "This form has expired; reload the page and try again.", reason="form_expired"
+        )
     return client_key
 
 
@@ -180,10 +189,10 @@ def trade_blocker(*, session: Session, user_id: int, side: SideName) -> str:
 def _check_party(session: Session, user_id: int, side: SideName) -> User:
     user = session.get(User, user_id)
     if user is None:
-        raise MarketError("Log in to trade.")
+        raise MarketError("Log in to trade.", reason="not_logged_in")
     blocked = trade_blocker(session=session, user_id=user_id, side=side)
     if blocked:
-        raise MarketError(blocked)
+        raise MarketError(blocked, reason="cannot_trade")
     return user
 
 
@@ -280,11 +289,13 @@ def _refuse_self_match(
             f"This bid would match your own ask at {format_usd(own)}. Lower the bid or "
             "cancel that ask first.",
             "price",
+            reason="self_match",
         )
     raise MarketError(
         f"This ask would match your own bid at {format_usd(own)}. Raise the ask or "
         "cancel that bid first.",
         "price",
+        reason="self_match",
     )
 
 
@@ -292,6 +303,38 @@ def _epoch_ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
+def _counted(place: Callable[P, Placed]) -> Callable[P, Placed]:
+    """Counts each order the engine took, or each refusal by its reason, in the metrics and the
+    log (a replayed double submit counts neither); the refusals the trade ticket finds before
+    placing are counted by `ticket.refusal`."""
+
+    @functools.wraps(place)
+    def counted(*args: P.args, **kwargs: P.kwargs) -> Placed:
+        side = str(kwargs.get("side"))
+        side = side if side in ("bid", "ask") else "unknown"
+        immediate = bool(kwargs.get("immediate"))
+        try:
+            placed = place(*args, **kwargs)
+        except MarketError as exc:
+            metrics.order_refused(side, exc.reason)
+            _log.info("listing refused", side=side, immediate=immediate, reason=exc.reason)
+            raise
+        if not placed.replayed:
+            metrics.order_placed(side, immediate=immediate)
+            _log.info(
+                "listing placed",
+                side=side,
+                immediate=immediate,
+                listing_id=placed.row_id,
+                status=placed.status,
+                filled=placed.filled_quantity,
+            )
+        return placed
+
+    return counted
+
+
+@_counted
 def place(
     *,
     session: Session,
@@ -382,7 +425,7 @@ def repair_book(*, session: Session, engine: RedisEngine, variant_id: int) -> bo
 def _book_refused(session: Session, engine: RedisEngine, variant_id: int, code: RejectCode) -> None:
     if code in _BOOK_FAULTS:
         repair_book(session=session, engine=engine, variant_id=variant_id)
-        raise MarketError(BOOK_PAUSED)
+        raise MarketError(BOOK_PAUSED, reason="book_paused")
 
 
 def _place_command(session: Session, side: SideName, row: Bid | Ask) -> PlaceOrder:
@@ -424,7 +467,7 @@ def submit(*, session: Session, engine: RedisEngine, side: SideName, row: Bid | 
     except _ENGINE_DOWN as exc:
         # the engine may or may not have run it: the journal says which (an IOC the engine never
         # saw is cancelled with a notice by resubmit_unseen, never sent late)
-        raise MarketError(ENGINE_UNSURE) from exc
+        raise MarketError(ENGINE_UNSURE, reason="engine_unsure") from exc
     if isinstance(outcome, Rejected):
         row.status = "cancelled"
         row.engine_accepted = True
@@ -435,9 +478,12 @@ def submit(*, session: Session, engine: RedisEngine, side: SideName, row: Bid | 
         if outcome.code is RejectCode.TOO_LATE:
             raise MarketError(
                 "The market took too long to take your order, so it was cancelled. Nothing was "
-                "bought or sold; please try again."
+                "bought or sold; please try again.",
+                reason="engine_too_late",
             )
-        raise MarketError(f"The order was refused: {outcome.message}")
+        raise MarketError(
+            f"The order was refused: {outcome.message}", reason=f"engine_{outcome.code.value}"
+        )
     row.engine_accepted = True
     row.engine_sequence = outcome.sequence
     session.add(row)

@@ -22,7 +22,7 @@ from typing import Literal
 
 from sqlmodel import Session
 
-from sneakers_app import vocabulary
+from sneakers_app import metrics, vocabulary
 from sneakers_app.money import format_usd, parse_usd
 from sneakers_app.redis_client import get_matching_engine, get_redis
 from sneakers_app.services import fees, market, orders
@@ -339,19 +339,36 @@ def refusal(
     *, session: Session, user_id: int, kind: str, variant_id: int, price_cents: int
 ) -> Refusal | None:
     """Why this order is not placed (price out of bounds, the user may not trade, it would
-    meet their own order), or None."""
+    meet their own order), or None. A refusal is counted in the metrics by its reason, as
+    `market.place` counts the ones it finds itself."""
+    side = side_of(kind)
+    found, reason = _refusal(
+        session=session,
+        user_id=user_id,
+        kind=kind,
+        variant_id=variant_id,
+        price_cents=price_cents,
+    )
+    if found is not None:
+        metrics.order_refused(side, reason)
+    return found
+
+
+def _refusal(
+    *, session: Session, user_id: int, kind: str, variant_id: int, price_cents: int
+) -> tuple[Refusal | None, str]:
     side = side_of(kind)
     try:
         market.check_price(price_cents, side=side)
     except market.MarketError as exc:
-        return Refusal(field=exc.field, message=exc.message)
+        return Refusal(field=exc.field, message=exc.message), exc.reason
     blocked = blocker(session=session, user_id=user_id, kind=kind)
     if blocked:
-        return Refusal(field="blocker", message=blocked)
+        return Refusal(field="blocker", message=blocked), "cannot_trade"
     crossing = market.own_crossing_price(
         session=session, user_id=user_id, side=side, variant_id=variant_id, price_cents=price_cents
     )
-    return self_match(kind, crossing, price_cents)
+    return self_match(kind, crossing, price_cents), "self_match"
 
 
 def place(

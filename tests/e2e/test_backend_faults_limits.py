@@ -44,6 +44,7 @@ from state.product_trade import TradeState
 from state.product_watch import WatchState
 from state.security import RecoveryState
 from state.selling import SellerState
+from tests.support import trade_dialog
 from tests.support.reflex_client import Tab, Update, state_name
 from tests.support.stack import Stack, app_stack
 
@@ -335,21 +336,9 @@ def test_placing_cancelling_and_editing_orders_share_one_limit_per_user(app: App
     query = {"slug": app.slug, "size": app.size}
 
     async def place(tab: Tab, price: str) -> str:
-        mark = len(tab.updates)
-        await tab.send(TRADE, "open_trade", kind="ask")
-        await tab.wait_var(PRODUCT, "dialog_open", True, ANSWER, since=mark)
-        await tab.send(TRADE, "set_dialog_size", size=app.size)
-        mark = len(tab.updates)
-        await tab.send(TRADE, "submit_trade", form_data={"price": price})
-        done = await tab.wait_for(
-            lambda u: (
-                bool(u.value(TRADE, "form_error") or u.value(PRODUCT, "listing_message"))
-                or u.value(PRODUCT, "dialog_open") is False
-            ),
-            ANSWER,
-            since=mark,
+        return await trade_dialog.submit(
+            tab, kind="ask", size=app.size, price=price, timeout=ANSWER
         )
-        return str(done.value(TRADE, "form_error") or "")
 
     async def scenario() -> None:
         tab = await logged_in_tab(app, email, app.product_path, **query)

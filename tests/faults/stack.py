@@ -29,7 +29,7 @@ from celery import Celery
 from sqlalchemy import Engine, text
 
 from sneakers_app.db import make_engine
-from tests.support import servers
+from tests.support import polling, servers
 from tests.support.stack import stack_parts
 from trading.journal import read_journal
 
@@ -182,13 +182,7 @@ class FaultStack:
         return outcome
 
     def wait_for(self, what: str, probe: Any, timeout: float = 60.0) -> Any:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = probe()
-            if found:
-                return found
-            time.sleep(0.5)
-        raise AssertionError(f"timed out waiting for {what}")
+        return polling.wait_for(what, probe, timeout)
 
     def authenticate_payment(self, intent_id: str) -> None:
         """The buyer passes 3-D Secure in the browser (localstripe's stripe.confirmCardPayment):

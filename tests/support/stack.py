@@ -62,9 +62,10 @@ class Stack:
         reflex: embedded.ReflexMode | None,
         worker_loglevel: str = "warning",
         reflex_loglevel: str = "warning",
+        reflex_env: Mapping[str, str] | None = None,
     ) -> None:
         """The journal consumer, a Celery worker and Reflex (unless None), waiting until Reflex
-        answers."""
+        answers. `reflex_env`: environment variables of Reflex's process alone."""
         if reflex == "backend":
             # Reflex refuses a frontend port with --backend-only; the backend alone works in its
             # own copy of the compiled app.
@@ -77,10 +78,15 @@ class Stack:
                 shutil.copytree(PROJECT_ROOT / ".web", self.work / "web", symlinks=True)
         embedded.start_app(
             self.processes,
-            reflex=reflex,
+            reflex=None if reflex_env else reflex,
             worker_loglevel=worker_loglevel,
             reflex_loglevel=reflex_loglevel,
         )
+        if reflex is not None and reflex_env:
+            only = ["env", *(f"{k}={v}" for k, v in reflex_env.items())]
+            self.processes.start(
+                "reflex", [*only, *embedded.reflex_command(reflex, reflex_loglevel)]
+            )
         if reflex is not None:
             log = self.processes.log("reflex")
             assert log is not None

@@ -89,6 +89,14 @@ class Settings(BaseSettings):
     # PostgreSQL statement_timeout for the app's connections; 0: none.
     DATABASE_STATEMENT_TIMEOUT_MS: int = 15_000
 
+    # The web tier (`python -m sneakers_app web`): its backend worker processes, and where the
+    # page sessions live: `memory` (one process; development) or `redis` (shared by every
+    # worker of every web process, at REFLEX_REDIS_URL, else the books' Redis). Reflex reads
+    # the two REFLEX_ variables itself too; rxconfig.py passes these values on.
+    WEB_WORKERS: int = Field(default=1, ge=1, le=64)
+    REFLEX_STATE_MANAGER_MODE: Literal["memory", "redis"] = "memory"
+    REFLEX_REDIS_URL: str = ""
+
     @field_validator(
         "RATE_LIMIT_LOGIN_IP",
         "RATE_LIMIT_LOGIN_USER",
@@ -128,6 +136,14 @@ class Settings(BaseSettings):
     def broker_url(self) -> str:
         """Celery's broker: CELERY_BROKER_URL, else the books' Redis."""
         return self.CELERY_BROKER_URL or self.redis_url
+
+    @property
+    def sessions_redis_url(self) -> str:
+        """Where the web workers keep page sessions (redis mode): REFLEX_REDIS_URL, else the
+        books' Redis; empty in memory mode."""
+        if self.REFLEX_STATE_MANAGER_MODE != "redis":
+            return self.REFLEX_REDIS_URL
+        return self.REFLEX_REDIS_URL or self.redis_url
 
     @property
     def uses_localstripe(self) -> bool:

@@ -89,25 +89,16 @@ def _watch(group: embedded.ProcessGroup, parts: list[Part]) -> int:
         time.sleep(0.5)
 
 
-def run(*, seed: bool = True) -> int:
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
-    extra: dict[str, str] = {}
-    parts: list[Part] = []
-    group = embedded.ProcessGroup(env={})
+def _supervise(
+    group: embedded.ProcessGroup, body: Callable[[], int], stops: list[Callable[[], None]]
+) -> int:
+    """Runs `body` (it starts everything and watches), then stops the group and calls `stops`
+    (last first), however it ends: by itself, Ctrl-C, SIGTERM or a failed start."""
     signal.signal(signal.SIGTERM, _stop)
     # Started from a script in the background SIGINT may be ignored; Ctrl-C must always stop us.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        if not _start_redis(parts, extra):
-            return 1
-        _start_localstripe(parts)
-        group.env = embedded.app_env(extra)
-        print("Migrating the database" + (" and seeding the demo catalog" if seed else ""))
-        steps = ("migrate", "seed", "open-books") if seed else ("migrate", "open-books")
-        embedded.prepare(group.env, steps, capture=False)
-        embedded.start_app(group, reflex="dev", beat_schedule=VAR_DIR / "celerybeat")
-        _print_welcome()
-        return _watch(group, parts)
+        return body()
     except KeyboardInterrupt:
         print("\nStopping...")
         return 0
@@ -116,8 +107,37 @@ def run(*, seed: bool = True) -> int:
         return 1
     finally:
         group.stop()
+        for stop in reversed(stops):
+            stop()
+
+
+def _prepare(env: dict[str, str], seed: bool) -> None:
+    print("Migrating the database" + (" and seeding the demo catalog" if seed else ""))
+    steps = ("migrate", "seed", "open-books") if seed else ("migrate", "open-books")
+    embedded.prepare(env, steps, capture=False)
+
+
+def run(*, seed: bool = True) -> int:
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    extra: dict[str, str] = {}
+    parts: list[Part] = []
+    group = embedded.ProcessGroup(env={})
+
+    def body() -> int:
+        if not _start_redis(parts, extra):
+            return 1
+        _start_localstripe(parts)
+        group.env = embedded.app_env(extra)
+        _prepare(group.env, seed)
+        embedded.start_app(group, reflex="dev", beat_schedule=VAR_DIR / "celerybeat")
+        _print_welcome()
+        return _watch(group, parts)
+
+    def stop_parts() -> None:
         for _name, part in reversed(parts):
             part.stop()
+
+    return _supervise(group, body, [stop_parts])
 
 
 def run_production(*, seed: bool = True, workers: int = 2) -> int:
@@ -131,8 +151,7 @@ def run_production(*, seed: bool = True, workers: int = 2) -> int:
     import tempfile
     from pathlib import Path
 
-    settings = get_settings()
-    port = settings.FRONTEND_PORT
+    port = get_settings().FRONTEND_PORT
     if embedded.port_open(port):
         print(f"Port {port} is busy: another copy is running, or set FRONTEND_PORT.")
         return 1
@@ -143,9 +162,8 @@ def run_production(*, seed: bool = True, workers: int = 2) -> int:
     work = Path(tempfile.mkdtemp(prefix="sneakers-production-"))
     group = embedded.ProcessGroup(env={})
     stops: list[Callable[[], None]] = [lambda: shutil.rmtree(work, ignore_errors=True)]
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
+
+    def body() -> int:
         print("Starting a throwaway PostgreSQL, redis-server and localstripe")
         postgres = embedded.start_postgres()
         stops.append(postgres.stop)
@@ -169,9 +187,7 @@ def run_production(*, seed: bool = True, workers: int = 2) -> int:
                 "JOURNAL_CONSUMER_NAME": "consumer-1",
             }
         )
-        print("Migrating the database" + (" and seeding the demo catalog" if seed else ""))
-        steps = ("migrate", "seed", "open-books") if seed else ("migrate", "open-books")
-        embedded.prepare(group.env, steps, capture=False)
+        _prepare(group.env, seed)
         embedded.start_production(
             group, workers=workers, beat_schedule=work / "celerybeat", loglevel="warning"
         )
@@ -179,13 +195,5 @@ def run_production(*, seed: bool = True, workers: int = 2) -> int:
         print("and beat are starting; the first start builds the frontend (a minute or two).")
         _print_welcome(url)
         return _watch(group, [])
-    except KeyboardInterrupt:
-        print("\nStopping...")
-        return 0
-    except RuntimeError as error:
-        print(error)
-        return 1
-    finally:
-        group.stop()
-        for stop in reversed(stops):
-            stop()
+
+    return _supervise(group, body, stops)

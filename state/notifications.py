@@ -210,6 +210,8 @@ class NotificationState(SessionState):
 
     @rx.event(background=True)
     async def watch(self):  # type: ignore[no-untyped-def]
+        if not self.auth_token:
+            return  # a visitor (every live page starts this on load): not even the state lock
         copy = uuid.uuid4().hex
         async with self:
             if self.watching and time.time() - self.watch_beat < WATCH_STALE_SECONDS:

@@ -7,6 +7,8 @@ as sneakers_app/embedded.py starts them for development.
 `stack_parts` starts the parts and the environment every process of the app gets;
 `Stack.start_app` starts the app's processes (restartable by name in `Stack.processes`);
 `app_stack` does both, with the demo catalog seeded and the books open in between.
+`production_stack` is the production shape instead: PostgreSQL, page sessions in Redis, two web
+workers, the consumer, a worker and beat, each by its role's command.
 """
 
 from __future__ import annotations

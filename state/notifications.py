@@ -102,12 +102,14 @@ class NotificationState(SessionState):
     inbox_error: str = ""
     # the live watcher
     watching: bool = False
-    # When the running watcher last polled (time.time()) and which copy it is: the session
-    # lives in Redis with several web workers and outlives a worker that dies with its
-    # watcher, whose `watching` would then stay set; a mark older than WATCH_STALE_SECONDS is
-    # taken over (and a copy that finds itself taken over stops).
+    # Which copy runs, for which connection of the tab, and when it last polled (time.time()):
+    # with several web workers the session lives in Redis and outlives a worker that dies with
+    # its watcher, whose `watching` would then stay set. A tab that reconnected (a new socket,
+    # perhaps on another worker) or whose watcher stopped polling (WATCH_STALE_SECONDS) starts
+    # a new copy; a copy that finds itself replaced stops.
     watch_beat: float = 0.0
     watch_copy: str = ""
+    watch_sid: str = ""
     stop_requested: bool = False
     watch_user_id: int = 0
     last_seen_id: int = 0
@@ -214,7 +216,9 @@ class NotificationState(SessionState):
             return  # a visitor (every live page starts this on load): not even the state lock
         copy = uuid.uuid4().hex
         async with self:
-            if self.watching and time.time() - self.watch_beat < WATCH_STALE_SECONDS:
+            sid = self.router.session.session_id
+            fresh_beat = time.time() - self.watch_beat < WATCH_STALE_SECONDS
+            if self.watching and self.watch_sid == sid and fresh_beat:
                 return
             token = self.auth_token
             if not token:
@@ -222,6 +226,7 @@ class NotificationState(SessionState):
             self.watching = True
             self.watch_beat = time.time()
             self.watch_copy = copy
+            self.watch_sid = sid
             self.stop_requested = False
             self.watch_user_id = 0
         started = time.monotonic()

@@ -35,6 +35,24 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("ledger-check", help="prove the ledger balances and each order adds up")
     dev = sub.add_parser("dev", help="run everything for development (the README's command)")
     dev.add_argument("--no-seed", action="store_true")
+    dev.add_argument(
+        "--production",
+        action="store_true",
+        help="the production shape on this machine: a throwaway PostgreSQL and Redis, "
+        "2 web workers sharing sessions in Redis, the consumer, a worker and beat",
+    )
+    web = sub.add_parser("web", help="the web app: Reflex's production build, N backend workers")
+    web.add_argument("--workers", type=int, default=None, help="default: WEB_WORKERS")
+    web.add_argument(
+        "--backend-only", action="store_true", help="the backend alone (frontend served elsewhere)"
+    )
+    web.add_argument("--loglevel", default="info")
+    worker = sub.add_parser("worker", help="a Celery worker (payments, emails, the saga)")
+    worker.add_argument("--concurrency", type=int, default=None, help="default: CPU count")
+    worker.add_argument("--loglevel", default="info")
+    beat = sub.add_parser("beat", help="Celery beat: the periodic tasks (run exactly one)")
+    beat.add_argument("--schedule", default=None, help="its state file (default: var/celerybeat)")
+    beat.add_argument("--loglevel", default="info")
     return parser
 
 
@@ -185,7 +203,61 @@ def _ledger_check(args: argparse.Namespace) -> int:
 def _dev(args: argparse.Namespace) -> int:
     from sneakers_app import devserver
 
+    if args.production:
+        return devserver.run_production(seed=not args.no_seed)
     return devserver.run(seed=not args.no_seed)
+
+
+def _exec(command: list[str], env: dict[str, str] | None = None) -> int:
+    """Become `command` (signals then reach it directly, as a process manager expects)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(command[0], command, {**os.environ, **(env or {})})  # noqa: S606 - our own argv
+
+
+def _web(args: argparse.Namespace) -> int:
+    from sneakers_app import embedded
+    from sneakers_app.settings import get_settings
+
+    settings = get_settings()
+    workers = args.workers if args.workers is not None else settings.WEB_WORKERS
+    try:
+        env = embedded.web_env(settings, workers)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    _empty_metrics_dir()
+    mode: embedded.ReflexMode = "backend" if args.backend_only else "prod"
+    return _exec(embedded.reflex_command(mode, args.loglevel), embedded.app_env(env))
+
+
+def _empty_metrics_dir() -> None:
+    """The web workers' shared metrics files start empty: counts of an earlier run's workers
+    would otherwise be added to this one's."""
+    import shutil
+    from pathlib import Path
+
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+        Path(folder).mkdir(parents=True, exist_ok=True)
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from sneakers_app import embedded
+
+    return _exec(embedded.celery_worker_command(args.concurrency, args.loglevel))
+
+
+def _beat(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from sneakers_app import embedded
+    from sneakers_app.settings import VAR_DIR
+
+    schedule = Path(args.schedule) if args.schedule else VAR_DIR / "celerybeat"
+    schedule.parent.mkdir(parents=True, exist_ok=True)
+    return _exec(embedded.beat_command(schedule, args.loglevel))
 
 
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
@@ -201,6 +273,9 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "reconcile": _reconcile,
     "ledger-check": _ledger_check,
     "dev": _dev,
+    "web": _web,
+    "worker": _worker,
+    "beat": _beat,
 }
 
 

@@ -8,8 +8,10 @@ Ctrl-C (or SIGTERM) stops everything it started.
 
 from __future__ import annotations
 
+import shutil
 import signal
 import time
+from collections.abc import Callable
 from types import FrameType
 
 from sneakers_app import embedded
@@ -54,10 +56,10 @@ def _start_localstripe(parts: list[Part]) -> None:
         parts.append(("localstripe", embedded.start_localstripe(stripe_port, directory=VAR_DIR)))
 
 
-def _print_welcome() -> None:
+def _print_welcome(url: str | None = None) -> None:
     settings = get_settings()
     print()
-    print(f"Sneakers Marketplace is starting at {settings.APP_URL}")
+    print(f"Sneakers Marketplace is starting at {url or settings.APP_URL}")
     if settings.is_development:
         from sneakers_app.seed import DEMO_ACCOUNTS
 
@@ -87,25 +89,16 @@ def _watch(group: embedded.ProcessGroup, parts: list[Part]) -> int:
         time.sleep(0.5)
 
 
-def run(*, seed: bool = True) -> int:
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
-    extra: dict[str, str] = {}
-    parts: list[Part] = []
-    group = embedded.ProcessGroup(env={})
+def _supervise(
+    group: embedded.ProcessGroup, body: Callable[[], int], stops: list[Callable[[], None]]
+) -> int:
+    """Runs `body` (it starts everything and watches), then stops the group and calls `stops`
+    (last first), however it ends: by itself, Ctrl-C, SIGTERM or a failed start."""
     signal.signal(signal.SIGTERM, _stop)
     # Started from a script in the background SIGINT may be ignored; Ctrl-C must always stop us.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        if not _start_redis(parts, extra):
-            return 1
-        _start_localstripe(parts)
-        group.env = embedded.app_env(extra)
-        print("Migrating the database" + (" and seeding the demo catalog" if seed else ""))
-        steps = ("migrate", "seed", "open-books") if seed else ("migrate", "open-books")
-        embedded.prepare(group.env, steps, capture=False)
-        embedded.start_app(group, reflex="dev", beat_schedule=VAR_DIR / "celerybeat")
-        _print_welcome()
-        return _watch(group, parts)
+        return body()
     except KeyboardInterrupt:
         print("\nStopping...")
         return 0
@@ -114,5 +107,97 @@ def run(*, seed: bool = True) -> int:
         return 1
     finally:
         group.stop()
+        for stop in reversed(stops):
+            stop()
+
+
+def _prepare(env: dict[str, str], seed: bool) -> None:
+    print("Migrating the database" + (" and seeding the demo catalog" if seed else ""))
+    steps = ("migrate", "seed", "open-books") if seed else ("migrate", "open-books")
+    embedded.prepare(env, steps, capture=False)
+
+
+def run(*, seed: bool = True) -> int:
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    extra: dict[str, str] = {}
+    parts: list[Part] = []
+    group = embedded.ProcessGroup(env={})
+
+    def body() -> int:
+        if not _start_redis(parts, extra):
+            return 1
+        _start_localstripe(parts)
+        group.env = embedded.app_env(extra)
+        _prepare(group.env, seed)
+        embedded.start_app(group, reflex="dev", beat_schedule=VAR_DIR / "celerybeat")
+        _print_welcome()
+        return _watch(group, parts)
+
+    def stop_parts() -> None:
         for _name, part in reversed(parts):
             part.stop()
+
+    return _supervise(group, body, [stop_parts])
+
+
+def run_production(*, seed: bool = True, workers: int = 2) -> int:
+    """`./scripts/dev.sh --production`: the production shape on this machine, nothing to
+    install. A throwaway PostgreSQL cluster (the system's initdb/pg_ctl) and redis-server (the
+    books, Celery's broker and, in database 1, the page sessions), localstripe, then each
+    process by its role's command as a deployment runs them: the web app (Reflex's
+    production build, `workers` backend workers sharing sessions in Redis), the journal
+    consumer, a Celery worker and beat. Everything is removed when it stops; ENVIRONMENT stays
+    development, so the demo logins work."""
+    import tempfile
+    from pathlib import Path
+
+    port = get_settings().FRONTEND_PORT
+    if embedded.port_open(port):
+        print(f"Port {port} is busy: another copy is running, or set FRONTEND_PORT.")
+        return 1
+    if not embedded.postgres_available():
+        print("The production shape needs PostgreSQL's server programs (initdb, pg_ctl).")
+        return 1
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="sneakers-production-"))
+    group = embedded.ProcessGroup(env={})
+    stops: list[Callable[[], None]] = [lambda: shutil.rmtree(work, ignore_errors=True)]
+
+    def body() -> int:
+        print("Starting a throwaway PostgreSQL, redis-server and localstripe")
+        postgres = embedded.start_postgres()
+        stops.append(postgres.stop)
+        redis = embedded.start_redis()
+        stops.append(redis.stop)
+        stripe = embedded.start_localstripe()
+        stops.append(stripe.stop)
+        url = f"http://localhost:{port}"
+        group.env = embedded.app_env(
+            {
+                "DATABASE_URL": postgres.create_database("sneakers"),
+                "REDIS_URL": redis.url,
+                "REFLEX_STATE_MANAGER_MODE": "redis",
+                "REFLEX_REDIS_URL": f"redis://127.0.0.1:{redis.port}/1",
+                "STRIPE_API_BASE": stripe.url,
+                "STRIPE_JS_URL": stripe.js_url,
+                "FRONTEND_PORT": str(port),
+                "BACKEND_PORT": str(port),
+                "APP_URL": url,
+                "API_URL": url,
+                "JOURNAL_CONSUMER_NAME": "consumer-1",
+                # the web workers' metrics add up here (`web` empties it at each start)
+                "PROMETHEUS_MULTIPROC_DIR": str(work / "metrics"),
+                "CONSUMER_METRICS_PORT": str(embedded.free_port()),
+                "WORKER_METRICS_PORT": str(embedded.free_port()),
+            }
+        )
+        _prepare(group.env, seed)
+        embedded.start_production(
+            group, workers=workers, beat_schedule=work / "celerybeat", loglevel="warning"
+        )
+        print(f"{workers} web workers (sessions in Redis), the journal consumer, a Celery worker")
+        print("and beat are starting; the first start builds the frontend (a minute or two).")
+        _print_welcome(url)
+        return _watch(group, [])
+
+    return _supervise(group, body, stops)

@@ -8,6 +8,9 @@ Production points REDIS_URL / STRIPE_* at the real services and starts neither.
 The app: `prepare` runs `python -m sneakers_app migrate|seed|open-books` against an environment,
 and `start_app` starts the journal consumer, the Celery worker and Reflex into a `ProcessGroup`,
 each in its own session so that stopping one ends its whole tree and leaves no orphans.
+`start_production` starts the production shape instead, one command per process role
+(`python -m sneakers_app consume-journal|worker|beat|web`), on a throwaway PostgreSQL
+(`start_postgres`) when nothing else is given.
 """
 
 from __future__ import annotations
@@ -26,9 +29,12 @@ import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from sneakers_app.settings import PROJECT_ROOT
+
+if TYPE_CHECKING:
+    from sneakers_app.settings import Settings
 
 APP = [sys.executable, "-m", "sneakers_app"]
 ReflexMode = Literal["dev", "prod", "backend"]
@@ -217,6 +223,99 @@ def start_localstripe(
         time.sleep(0.1)
 
 
+# --- PostgreSQL --------------------------------------------------------------------------------
+
+
+def postgres_bin(name: str) -> str | None:
+    """A PostgreSQL server program (initdb, pg_ctl): on PATH, else Debian's
+    /usr/lib/postgresql/<version>/bin (the newest)."""
+    found = shutil.which(name)
+    if found:
+        return found
+    for candidate in sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), reverse=True):
+        return str(candidate)
+    return None
+
+
+def postgres_available() -> bool:
+    return postgres_bin("initdb") is not None and postgres_bin("pg_ctl") is not None
+
+
+@dataclass
+class PostgresServer:
+    """A throwaway PostgreSQL cluster (initdb + pg_ctl in a temporary directory, trust
+    authentication on loopback, no fsync): `stop()` ends it and removes its files."""
+
+    port: int
+    directory: Path
+    run_as: str | None
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _cmd(self, *args: str) -> list[str]:
+        return ["runuser", "-u", self.run_as, "--", *args] if self.run_as else list(args)
+
+    def create_database(self, name: str) -> str:
+        import psycopg
+
+        with psycopg.connect(
+            f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True
+        ) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
+
+    def _pg_ctl(self, *args: str, check: bool = True) -> None:
+        pg_ctl = postgres_bin("pg_ctl")
+        if not pg_ctl:
+            raise RuntimeError("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+        subprocess.run(
+            self._cmd(pg_ctl, "-D", str(self.directory / "data"), *args),
+            check=check,
+            stdout=subprocess.DEVNULL,
+            stderr=None if check else subprocess.DEVNULL,
+        )
+
+    def start(self) -> None:
+        """pg_ctl start (again, after `halt`), waiting until it takes connections."""
+        opts = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._pg_ctl("-o", opts, "-l", str(self.directory / "log"), "-w", "start")
+
+    def halt(self) -> None:
+        """A clean shutdown that keeps the data (`start` brings it back)."""
+        self._pg_ctl("-m", "fast", "stop")
+
+    def stop(self) -> None:
+        if postgres_bin("pg_ctl"):
+            self._pg_ctl("-m", "immediate", "stop", check=False)
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def start_postgres() -> PostgresServer:
+    """initdb + pg_ctl a throwaway cluster in a temp dir on a free port; as the postgres user
+    when we are root (PostgreSQL refuses to run as root)."""
+    initdb, pg_ctl = postgres_bin("initdb"), postgres_bin("pg_ctl")
+    if not initdb or not pg_ctl:
+        raise RuntimeError("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+    run_as = "postgres" if os.geteuid() == 0 else None
+    directory = Path(tempfile.mkdtemp(prefix="sneakers-pg-"))
+    os.chmod(directory, 0o755)  # noqa: S103 - the postgres user runs the cluster inside it
+    if run_as:
+        shutil.chown(directory, user=run_as)
+    server = PostgresServer(port=free_port(), directory=directory, run_as=run_as)
+    subprocess.run(
+        server._cmd(
+            *(initdb, "-D", str(directory / "data"), "-U", "postgres"),
+            *("--auth=trust", "-E", "UTF8", "--no-sync"),
+        ),
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    server.start()
+    return server
+
+
 # --- the app's processes -----------------------------------------------------------------------
 
 TOOLS_BIN = [
@@ -389,3 +488,64 @@ def start_app(
     group.start("worker", worker_command(beat_schedule=beat_schedule, loglevel=worker_loglevel))
     if reflex is not None:
         group.start("reflex", reflex_command(reflex, reflex_loglevel))
+
+
+# --- the production shape: one command per process role -----------------------------------------
+
+
+def web_env(settings: Settings, workers: int) -> dict[str, str]:
+    """What `python -m sneakers_app web` adds to the environment of `reflex run --env prod`:
+    the number of backend worker processes (Granian's), and in redis mode where the sessions
+    they share live. Several workers need the redis state manager (ValueError otherwise): a
+    tab's session must be readable by whichever worker its next connection lands on."""
+    if workers < 1:
+        raise ValueError("--workers must be 1 or more")
+    redis_mode = settings.REFLEX_STATE_MANAGER_MODE == "redis"
+    if workers > 1 and not redis_mode:
+        raise ValueError(
+            f"{workers} web workers share page sessions in Redis: set "
+            "REFLEX_STATE_MANAGER_MODE=redis (REFLEX_REDIS_URL, else REDIS_URL, says where)"
+        )
+    env = {"GRANIAN_WORKERS": str(workers)}
+    if redis_mode:
+        env.update(REFLEX_STATE_MANAGER_MODE="redis", REFLEX_REDIS_URL=settings.sessions_redis_url)
+    return env
+
+
+def celery_worker_command(concurrency: int | None = None, loglevel: str = "info") -> list[str]:
+    """A Celery worker without beat (any number of them may run)."""
+    command = [sys.executable, "-m", "celery", "-A", "sneakers_app.worker", "worker"]
+    if concurrency is not None:
+        command.append(f"--concurrency={concurrency}")
+    return [*command, f"--loglevel={loglevel}"]
+
+
+def beat_command(schedule: Path, loglevel: str = "info") -> list[str]:
+    """Celery beat, the periodic tasks' clock: exactly one may run (two would send each task
+    twice as often)."""
+    return [
+        *(sys.executable, "-m", "celery", "-A", "sneakers_app.worker", "beat"),
+        *("--schedule", str(schedule), f"--loglevel={loglevel}"),
+    ]
+
+
+def start_production(
+    group: ProcessGroup,
+    *,
+    workers: int = 2,
+    worker_concurrency: int = 1,
+    beat_schedule: Path,
+    loglevel: str = "info",
+    web_loglevel: str = "warning",
+) -> None:
+    """The production shape's processes into `group`, each by its role's command (what a
+    deployment runs): the journal consumer, a Celery worker, beat, and the web app with
+    `workers` backend workers (the environment must say REFLEX_STATE_MANAGER_MODE=redis when
+    there are several)."""
+    group.start("consumer", [*APP, "consume-journal"])
+    group.start(
+        "worker",
+        [*APP, "worker", "--concurrency", str(worker_concurrency), "--loglevel", loglevel],
+    )
+    group.start("beat", [*APP, "beat", "--schedule", str(beat_schedule), "--loglevel", loglevel])
+    group.start("web", [*APP, "web", "--workers", str(workers), "--loglevel", web_loglevel])

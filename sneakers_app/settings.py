@@ -95,6 +95,13 @@ class Settings(BaseSettings):
     LOG_FORMAT: Literal["", "json", "console"] = ""
     CONSUMER_METRICS_PORT: int = Field(default=0, ge=0, le=65535)
     WORKER_METRICS_PORT: int = Field(default=0, ge=0, le=65535)
+    # The web tier (`python -m sneakers_app web`): its backend worker processes, and where the
+    # page sessions live: `memory` (one process; development) or `redis` (shared by every
+    # worker of every web process, at REFLEX_REDIS_URL, else the books' Redis). Reflex reads
+    # the two REFLEX_ variables itself too; rxconfig.py passes these values on.
+    WEB_WORKERS: int = Field(default=1, ge=1, le=64)
+    REFLEX_STATE_MANAGER_MODE: Literal["memory", "redis"] = "memory"
+    REFLEX_REDIS_URL: str = ""
 
     @field_validator(
         "RATE_LIMIT_LOGIN_IP",
@@ -141,6 +148,14 @@ class Settings(BaseSettings):
         if self.LOG_FORMAT:
             return self.LOG_FORMAT
         return "json" if self.ENVIRONMENT == "production" else "console"
+
+    @property
+    def sessions_redis_url(self) -> str:
+        """Where the web workers keep page sessions (redis mode): REFLEX_REDIS_URL, else the
+        books' Redis; empty in memory mode."""
+        if self.REFLEX_STATE_MANAGER_MODE != "redis":
+            return self.REFLEX_REDIS_URL
+        return self.REFLEX_REDIS_URL or self.redis_url
 
     @property
     def uses_localstripe(self) -> bool:

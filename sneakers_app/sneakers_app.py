@@ -22,11 +22,12 @@ from sneakers_app.pages.portfolio import PORTFOLIO_ON_LOAD, portfolio_page
 from sneakers_app.pages.product import product_page
 from sneakers_app.pages.sell import SELL_ON_LOAD, sell_page
 from sneakers_app.pages.verification import verification_page
-from state import product_chart
+from state import product_chart, worker_sessions
 from state.auth import AuthFormState
 from state.base import SessionState
 from state.catalog import BrowseState
 from state.log_context import LogContext
+from state.notifications import NotificationState
 from state.product import ProductState
 from state.product_trade import TradeState
 from state.security import RecoveryState
@@ -45,18 +46,27 @@ app = rx.App(
 
 TITLE = "Sneakers Marketplace"
 member_load = [SessionState.require_login]
+# A tab that reconnects (to another web worker, after its own went away) runs its page's
+# on_load again but mounts nothing: the live pages start the notification watcher there too
+# (its guard keeps one copy per tab).
+RESUME_LIVE = [NotificationState.watch]
 
 app.add_page(
     browse_page,
     route=routes.BROWSE,
     title=TITLE,
-    on_load=[SessionState.load_session, BrowseState.on_load],
+    on_load=[SessionState.load_session, BrowseState.on_load, *RESUME_LIVE],
 )
 app.add_page(
     product_page,
     route=routes.PRODUCT,
     title=f"{TITLE} | Product",
-    on_load=[SessionState.load_session, ProductState.on_load, TradeState.open_from_link],
+    on_load=[
+        SessionState.load_session,
+        ProductState.on_load,
+        TradeState.open_from_link,
+        *RESUME_LIVE,
+    ],
 )
 app.add_page(
     login_page, route=routes.LOGIN, title=f"Log in | {TITLE}", on_load=AuthFormState.reset_form
@@ -114,3 +124,4 @@ app.register_lifespan_task(gc_tuning.tune_after_startup)
 app.register_lifespan_task(outbox_relay.sweep_forever)
 app.register_lifespan_task(health.watch_worker)
 app.add_middleware(LogContext())
+app.register_lifespan_task(worker_sessions.keep_alive)

@@ -12,6 +12,7 @@ import asyncio
 import dataclasses
 import logging
 import time
+import uuid
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -29,6 +30,7 @@ PAGE_SIZE = 20
 POLL_SECONDS = 2.0
 MAX_WATCH_SECONDS = 6 * 3600  # a forgotten tab stops polling; the next page load restarts it
 MAX_MISSED = 5  # polls in a row without the tab's websocket before the watcher gives up
+WATCH_STALE_SECONDS = 5 * POLL_SECONDS
 TOAST_KINDS = frozenset({Kind.BID_MATCHED, Kind.ASK_MATCHED, Kind.OUTBID, Kind.PAYMENT_FAILED})
 KIND_ICONS: dict[str, str] = {
     Kind.BID_MATCHED: "circle-check",
@@ -100,6 +102,14 @@ class NotificationState(SessionState):
     inbox_error: str = ""
     # the live watcher
     watching: bool = False
+    # Which copy runs, for which connection of the tab, and when it last polled (time.time()):
+    # with several web workers the session lives in Redis and outlives a worker that dies with
+    # its watcher, whose `watching` would then stay set. A tab that reconnected (a new socket,
+    # perhaps on another worker) or whose watcher stopped polling (WATCH_STALE_SECONDS) starts
+    # a new copy; a copy that finds itself replaced stops.
+    watch_beat: float = 0.0
+    watch_copy: str = ""
+    watch_sid: str = ""
     stop_requested: bool = False
     watch_user_id: int = 0
     last_seen_id: int = 0
@@ -202,13 +212,21 @@ class NotificationState(SessionState):
 
     @rx.event(background=True)
     async def watch(self):  # type: ignore[no-untyped-def]
+        if not self.auth_token:
+            return  # a visitor (every live page starts this on load): not even the state lock
+        copy = uuid.uuid4().hex
         async with self:
-            if self.watching:
+            sid = self.router.session.session_id
+            fresh_beat = time.time() - self.watch_beat < WATCH_STALE_SECONDS
+            if self.watching and self.watch_sid == sid and fresh_beat:
                 return
             token = self.auth_token
             if not token:
                 return
             self.watching = True
+            self.watch_beat = time.time()
+            self.watch_copy = copy
+            self.watch_sid = sid
             self.stop_requested = False
             self.watch_user_id = 0
         started = time.monotonic()
@@ -222,19 +240,11 @@ class NotificationState(SessionState):
                 async with self:
                     if self.stop_requested or self.auth_token != token:
                         break
+                    if self.watch_copy != copy:
+                        return  # another copy took over: it owns `watching` now
+                    self.watch_beat = time.time()
                     if poll.ok:
-                        if self.watch_user_id != poll.user_id:
-                            # The first look only sets the mark: old notices are not news.
-                            self.watch_user_id = poll.user_id
-                            self.last_seen_id = poll.newest_id
-                        else:
-                            fresh = [n for n in poll.recent if n.id > self.last_seen_id]
-                            self.last_seen_id = max(self.last_seen_id, poll.newest_id)
-                            if fresh and self.loaded:
-                                known = {row.id for row in self.items}
-                                rows = [_row(n) for n in fresh if n.id not in known]
-                                self.items = rows + self.items
-                        self.unread = poll.unread
+                        fresh = self._take_poll(poll)
                 for notice in reversed(fresh):
                     if not notice.read and notice.kind in TOAST_KINDS:
                         yield _toast(notice)
@@ -242,7 +252,23 @@ class NotificationState(SessionState):
                 await asyncio.sleep(POLL_SECONDS)
         finally:
             async with self:
-                self.watching = False
+                if self.watch_copy == copy:
+                    self.watching = False
+
+    def _take_poll(self, poll: _Poll) -> list[notifications.NotificationView]:
+        """Shows one poll's unread count and new notices; returns the notices new to the tab."""
+        self.unread = poll.unread
+        if self.watch_user_id != poll.user_id:
+            # The first look only sets the mark: old notices are not news.
+            self.watch_user_id = poll.user_id
+            self.last_seen_id = poll.newest_id
+            return []
+        fresh = [n for n in poll.recent if n.id > self.last_seen_id]
+        self.last_seen_id = max(self.last_seen_id, poll.newest_id)
+        if fresh and self.loaded:
+            known = {row.id for row in self.items}
+            self.items = [_row(n) for n in fresh if n.id not in known] + self.items
+        return fresh
 
 
 @dataclasses.dataclass(frozen=True)

@@ -24,7 +24,7 @@ from sqlmodel import Session
 from sneakers_app.db import make_engine
 from sneakers_app.services import accounts
 from sneakers_app.settings import PROJECT_ROOT
-from tests.support.stack import Stack, app_stack
+from tests.support.stack import Stack, app_stack, production_stack
 
 OUTPUT_DIR = PROJECT_ROOT / "test-output" / "screenshots"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -206,3 +206,14 @@ def emailed_link(app: LiveApp, to: str, route: str, timeout: float = 30.0) -> st
                     return found.group(0)
         time.sleep(0.2)
     raise AssertionError(f"no email with a {route} link reached {to} within {timeout}s")
+
+
+@pytest.fixture(scope="session")
+def production_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
+    """The marketplace in its production shape (tests/support/stack.py `production_stack`):
+    PostgreSQL, page sessions in Redis shared by two web workers, the journal consumer, a
+    Celery worker and beat, each started by its role's command."""
+    with production_stack(
+        tmp_path_factory.mktemp("production"), setup=_e2e_accounts, settings=E2E_RATE_LIMITS
+    ) as stack:
+        yield stack

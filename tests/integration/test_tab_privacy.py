@@ -95,7 +95,9 @@ async def _log_in(tab: Tab, user_id: int) -> None:
 
 # Vars that are not user data: the notification watcher's own run flags (it stops by itself
 # when the session token changes).
-NOT_USER_DATA = {(NotificationState, "watching"), (NotificationState, "stop_requested")}
+NOT_USER_DATA = {
+    (NotificationState, name) for name in ("watching", "stop_requested", "watch_beat", "watch_copy")
+}
 
 
 async def _left_over(tab: Tab) -> dict[str, Any]:

@@ -7,6 +7,8 @@ as sneakers_app/embedded.py starts them for development.
 `stack_parts` starts the parts and the environment every process of the app gets;
 `Stack.start_app` starts the app's processes (restartable by name in `Stack.processes`);
 `app_stack` does both, with the demo catalog seeded and the books open in between.
+`production_stack` is the production shape instead: PostgreSQL, page sessions in Redis, two web
+workers, the consumer, a worker and beat, each by its role's command.
 """
 
 from __future__ import annotations
@@ -44,7 +46,16 @@ class Stack:
 
     @property
     def backend(self) -> subprocess.Popen[bytes]:
-        return self.processes.processes["reflex"]
+        """Reflex's process: `reflex` as `start_app` starts it, `web` in the production shape."""
+        running = self.processes.processes
+        return running["reflex"] if "reflex" in running else running["web"]
+
+    def wait_web(self, timeout: float = 900) -> None:
+        """Until the production shape's web app serves its pages (the first start builds the
+        frontend)."""
+        log = self.processes.log("web")
+        assert log is not None
+        embedded.wait_http(self.url + "/", self.processes.processes["web"], timeout, log)
 
     def run_app(
         self, module: str, *args: str, check: bool = True, timeout: float | None = None
@@ -175,3 +186,46 @@ def app_stack(
             reflex_loglevel=reflex_loglevel or os.environ.get("STACK_LOGLEVEL", "warning"),
         )
         yield stack
+
+
+PRODUCTION_WEB_WORKERS = 2
+
+
+@contextlib.contextmanager
+def production_stack(
+    work: Path,
+    *,
+    workers: int = PRODUCTION_WEB_WORKERS,
+    setup: Callable[[Stack], None] | None = None,
+    web_loglevel: str = "info",
+    settings: Mapping[str, str] | None = None,
+) -> Iterator[Stack]:
+    """The production shape, as a deployment runs it and `./scripts/dev.sh --production` shows
+    it: a throwaway PostgreSQL, Redis holding the books, Celery's broker and (database 1) the
+    page sessions, then one process per role by its own command: the journal consumer, a
+    Celery worker, beat, and the web app's production build with `workers` backend workers
+    (Reflex's redis state manager). The web process is `processes["web"]`: stopping and
+    starting it again restarts every worker, the sessions staying in Redis."""
+    postgres = embedded.start_postgres()
+    try:
+        with stack_parts(
+            work, database_url=postgres.create_database("production"), settings=settings
+        ) as stack:
+            stack.env.update(
+                REFLEX_STATE_MANAGER_MODE="redis",
+                REFLEX_REDIS_URL=f"redis://127.0.0.1:{stack.redis.port}/1",
+            )
+            embedded.prepare(stack.env, ("seed", "open-books"))
+            if setup is not None:
+                setup(stack)
+            embedded.start_production(
+                stack.processes,
+                workers=workers,
+                beat_schedule=work / "celerybeat",
+                loglevel="warning",
+                web_loglevel=web_loglevel,
+            )
+            stack.wait_web()
+            yield stack
+    finally:
+        postgres.stop()

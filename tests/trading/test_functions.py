@@ -20,7 +20,9 @@ from trading.orders import (
     ModifyOrder,
     PlaceOrder,
     PlaceResult,
+    Side,
 )
+from trading.recovery import OpenOrder, rebuild_book
 from trading.reference import ReferenceEngine
 from trading.scripts import LIBRARY, UnsupportedServer, check_server, server_version
 
@@ -146,3 +148,38 @@ def test_the_test_server_is_new_enough_and_checked_at_engine_start(redis_client:
     assert (kind, version[:2]) == ("valkey", (9, 1))
     RedisEngine(redis_client)  # checks the server, loads the library
     assert redis_client.fcall(LIBRARY.function("noop"), 0) == 1
+
+
+def test_an_order_expiring_sooner_than_any_before_is_expired_on_time(
+    redis_client: Any, clock: FakeClock
+) -> None:
+    """Nothing due, nothing read: the book keeps a bound of its earliest expiry. An order that
+    expires sooner lowers it, and a rebuild (which may bring back any expiry) forgets it."""
+    engine = RedisEngine(redis_client, clock=clock)
+    engine.open_book("v1")
+    engine.place(ask("a1", "s1", 20_000, expires_at=T0 + DAY_MS))
+    engine.place(ask("a2", "s1", 20_100, expires_at=T0 + 1_000))  # sooner than the bound
+    clock.advance(2_000)
+    result = engine.place(bid("b1", "u1", 19_000))
+    assert isinstance(result, PlaceResult) and type(result.events[0]).__name__ == "Expired"
+    rebuild_book(
+        redis_client,
+        "v1",
+        [
+            OpenOrder(
+                order_id="r1",
+                user_id="s2",
+                side=Side.ASK,
+                price_cents=21_000,
+                remaining=1,
+                sequence=50,
+                expires_at=clock.now + 1_000,
+            )
+        ],
+        last_sequence=60,
+        clock=clock,
+    )
+    clock.advance(2_000)
+    result = engine.place(bid("b2", "u1", 19_000))
+    assert isinstance(result, PlaceResult) and type(result.events[0]).__name__ == "Expired"
+    assert engine.snapshot("v1").asks == ()

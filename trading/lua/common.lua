@@ -39,6 +39,8 @@ local ndone             -- #done_ids
 local outcomes          -- flat id, record pairs: idempotency records of orders placed now
 local no                -- #outcomes
 local swept_all         -- a sweep found every due order: later sweeps would find none
+local exp_lb            -- a lower bound of the expiry index's scores (meta `exp_lb`), or false
+local exp_lb_dirty      -- exp_lb changed in this call: commit() writes it
 local forgotten         -- a rebuild forgot order records whose idempotency records stay
 local levels            -- levels[side][price]: see level_add
 local changed_side      -- side -> true when one of its levels changed
@@ -74,6 +76,7 @@ local function begin(keys, args)
   events, ne, nj, changed, trades, nt, seq = {}, 0, 0, {}, {}, 0, 0
   cache, dirty, nd, exp_orders, nx, exp_written = {}, {}, 0, {}, 0, false
   done_ids, ndone, outcomes, no, swept_all, forgotten = {}, 0, {}, 0, false, false
+  exp_lb, exp_lb_dirty = false, false
   levels, changed_side = {bid = {}, ask = {}}, {}
   adds, dels = {[K_BIDS] = {}, [K_ASKS] = {}}, {[K_BIDS] = {}, [K_ASKS] = {}}
   win, whole = {}, {}
@@ -150,7 +153,7 @@ end
 -- until it is rebuilt, so its trade ids never repeat ones already recorded.
 local function open_book_or_refuse(floor)
   if not valid_id(VARIANT) then return rej('invalid_id', 'bad variant id') end
-  local m = redis.call('HMGET', K_META, 'state', 'seq', 'forgotten')
+  local m = redis.call('HMGET', K_META, 'state', 'seq', 'forgotten', 'exp_lb')
   if not m[1] then return rej('unknown_book', 'no order book for this variant') end
   if m[1] ~= 'open' then return rej('book_halted', 'the order book is being rebuilt') end
   seq = tonumber(m[2] or '0')
@@ -158,6 +161,7 @@ local function open_book_or_refuse(floor)
     return rej('book_behind', 'the order book is behind the database and must be rebuilt')
   end
   forgotten = m[3] ~= false
+  exp_lb = m[4] and tonumber(m[4]) or false
   return nil
 end
 
@@ -419,6 +423,10 @@ local function flush_expiry()
     local change = o[O_EXPIRY]
     o[O_EXPIRY] = false
     if change == 'add' then
+      if exp_lb and o[O_EXP] < exp_lb then -- the index's lower bound follows what is added
+        exp_lb = o[O_EXP]
+        exp_lb_dirty = true
+      end
       add[na + 1] = N[o[O_EXP]]
       add[na + 2] = o[O_ID]
       na = na + 2
@@ -505,11 +513,25 @@ end
 
 -- Expire up to `limit` due orders. The clock is the same for the whole script and nothing rests
 -- with expires_at <= now, so once a sweep found fewer than `limit`, later ones would find none.
+-- The meta hash keeps a lower bound of the index's scores (`exp_lb`): while it is in the
+-- future nothing is due and the index is not read. After a sweep that found every due order the
+-- bound is the first entry left (or EMPTY); adding lowers it (flush_expiry); a rebuild forgets it
+-- (rebuild_begin), and a book without one sweeps as before and learns it.
+local EMPTY = 9007199254740991 -- no entry: later than any expiry (2^53 - 1)
 local function sweep(limit)
   if limit <= 0 or swept_all then return 0 end
+  if exp_lb and exp_lb > NOW then
+    swept_all = true
+    return 0
+  end
   flush_expiry()
   local ids = redis.call('ZRANGEBYSCORE', K_EXPIRY, '-inf', NOW, 'LIMIT', 0, limit)
-  if #ids < limit then swept_all = true end
+  if #ids < limit then
+    swept_all = true
+    local nxt = redis.call('ZRANGEBYSCORE', K_EXPIRY, '(' .. SNOW, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+    exp_lb = nxt[2] and tonumber(nxt[2]) or EMPTY
+    exp_lb_dirty = true
+  end
   for _, id in ipairs(ids) do
     expire_order(load_order(id))
   end
@@ -728,15 +750,26 @@ end
 local function commit(cmd, ev)
   flush()
   if not ev then
-    if ne == 0 then return '[]' end
+    if ne == 0 then
+      if exp_lb_dirty then redis.call('HSET', K_META, 'exp_lb', N[exp_lb]) end
+      return '[]'
+    end
     ev = events_json()
   end
   redis.call('XADD', K_JOURNAL, '*', 'cmd', cmd, 'seq', N[seq], 'at', SNOW, 'ev', ev)
   if #changed == 0 then
-    redis.call('HSET', K_META, 'seq', N[seq])
+    if exp_lb_dirty then
+      redis.call('HSET', K_META, 'seq', N[seq], 'exp_lb', N[exp_lb])
+    else
+      redis.call('HSET', K_META, 'seq', N[seq])
+    end
     return ev
   end
   local top = {'seq', N[seq]}
+  if exp_lb_dirty then
+    top[3] = 'exp_lb'
+    top[4] = N[exp_lb]
+  end
   local out = {}
   for i, lv in ipairs(changed) do out[i] = fmt('["%s",%d,%d,%d]', lv[1], lv[2], lv[3], lv[4]) end
   -- the book update as JSON text (VARIANT was checked by open_book_or_refuse)

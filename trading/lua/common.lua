@@ -41,6 +41,7 @@ local no                -- #outcomes
 local swept_all         -- a sweep found every due order: later sweeps would find none
 local exp_lb            -- a lower bound of the expiry index's scores (meta `exp_lb`), or false
 local exp_lb_dirty      -- exp_lb changed in this call: commit() writes it
+local top_bid, top_ask  -- the best prices in the meta hash when the call began (0: none), or false
 local forgotten         -- a rebuild forgot order records whose idempotency records stay
 local levels            -- levels[side][price]: see level_add
 local changed_side      -- side -> true when one of its levels changed
@@ -76,7 +77,7 @@ local function begin(keys, args)
   events, ne, nj, changed, trades, nt, seq = {}, 0, 0, {}, {}, 0, 0
   cache, dirty, nd, exp_orders, nx, exp_written = {}, {}, 0, {}, 0, false
   done_ids, ndone, outcomes, no, swept_all, forgotten = {}, 0, {}, 0, false, false
-  exp_lb, exp_lb_dirty = false, false
+  exp_lb, exp_lb_dirty, top_bid, top_ask = false, false, false, false
   levels, changed_side = {bid = {}, ask = {}}, {}
   adds, dels = {[K_BIDS] = {}, [K_ASKS] = {}}, {[K_BIDS] = {}, [K_ASKS] = {}}
   win, whole = {}, {}
@@ -153,7 +154,7 @@ end
 -- until it is rebuilt, so its trade ids never repeat ones already recorded.
 local function open_book_or_refuse(floor)
   if not valid_id(VARIANT) then return rej('invalid_id', 'bad variant id') end
-  local m = redis.call('HMGET', K_META, 'state', 'seq', 'forgotten', 'exp_lb')
+  local m = redis.call('HMGET', K_META, 'state', 'seq', 'forgotten', 'exp_lb', 'bid', 'ask')
   if not m[1] then return rej('unknown_book', 'no order book for this variant') end
   if m[1] ~= 'open' then return rej('book_halted', 'the order book is being rebuilt') end
   seq = tonumber(m[2] or '0')
@@ -162,6 +163,8 @@ local function open_book_or_refuse(floor)
   end
   forgotten = m[3] ~= false
   exp_lb = m[4] and tonumber(m[4]) or false
+  top_bid = m[5] and tonumber(m[5]) or false
+  top_ask = m[6] and tonumber(m[6]) or false
   return nil
 end
 
@@ -560,7 +563,18 @@ local function match(t)
   local opp = (t[O_SIDE] == 'bid') and K_ASKS or K_BIDS
   local bound = (t[O_SIDE] == 'bid') and t[O_PRICE] or -t[O_PRICE]
   local skipped = 0
-  if not win[opp] then load_window(opp, WINDOW) end
+  if not win[opp] then
+    -- A side this call has not read or changed is at worst as good as the top of book when the
+    -- call began (a sweep only takes orders away): a taker that does not reach it cannot trade.
+    if not changed_side[(opp == K_ASKS) and 'ask' or 'bid'] then
+      local top = (opp == K_ASKS) and top_ask or top_bid
+      if top == 0 or (top and ((opp == K_ASKS and top > t[O_PRICE]) or
+          (opp == K_BIDS and top < t[O_PRICE]))) then
+        return 0
+      end
+    end
+    load_window(opp, WINDOW)
+  end
   local i = 1
   while t[O_REM] > 0 do
     local w = win[opp]

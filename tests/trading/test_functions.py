@@ -162,23 +162,10 @@ def test_an_order_expiring_sooner_than_any_before_is_expired_on_time(
     clock.advance(2_000)
     result = engine.place(bid("b1", "u1", 19_000))
     assert isinstance(result, PlaceResult) and type(result.events[0]).__name__ == "Expired"
-    rebuild_book(
-        redis_client,
-        "v1",
-        [
-            OpenOrder(
-                order_id="r1",
-                user_id="s2",
-                side=Side.ASK,
-                price_cents=21_000,
-                remaining=1,
-                sequence=50,
-                expires_at=clock.now + 1_000,
-            )
-        ],
-        last_sequence=60,
-        clock=clock,
-    )
+    soon = clock.now + 1_000  # sooner than the bound the book keeps (a1's expiry)
+    r1 = OpenOrder(order_id="r1", user_id="s2", side=Side.ASK, price_cents=21_000, remaining=1,
+                   sequence=50, expires_at=soon)  # fmt: skip
+    rebuild_book(redis_client, "v1", [r1], last_sequence=60, clock=clock)
     clock.advance(2_000)
     result = engine.place(bid("b2", "u1", 19_000))
     assert isinstance(result, PlaceResult) and type(result.events[0]).__name__ == "Expired"

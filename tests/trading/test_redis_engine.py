@@ -1,5 +1,6 @@
 """What only the Redis engine has: the journal, pub/sub book updates, market data reads,
-script loading, pipelining, and refusals from inside the scripts. On a server and a cluster."""
+the function library's loading, pipelining, and refusals from inside the functions. On a
+server and a cluster."""
 
 from __future__ import annotations
 
@@ -13,12 +14,12 @@ import redis
 from tests.trading.conftest import FakeClock
 from tests.trading.helpers import T0, ask, bid, cancel
 from trading import market_data
-from trading.engine import RedisEngine
+from trading.engine import RedisEngine, text
 from trading.events import Accepted, Cancelled, Rested, Trade
 from trading.journal import JournalConsumer, JournalEntry, read_journal
 from trading.keys import book_keys
 from trading.orders import EngineConfig, ExpireOrders, PlaceResult, RejectCode, Rejected
-from trading.scripts import SCRIPTS, ScriptRunner
+from trading.scripts import LIBRARY, ScriptRunner
 
 
 @pytest.fixture(params=["redis", pytest.param("cluster", marks=pytest.mark.cluster)])
@@ -112,17 +113,17 @@ def test_market_data(engine: RedisEngine, client: Any) -> None:
     assert many["v2"].sequence == 1
 
 
-def test_scripts_reload_after_script_flush(engine: RedisEngine, client: Any) -> None:
-    client.script_flush()  # on a cluster: every primary
+def test_functions_reload_after_function_flush(engine: RedisEngine, client: Any) -> None:
+    client.function_flush()  # on a cluster: every primary
     result = engine.place(ask("a1", "s1", 20_000))
     assert isinstance(result, PlaceResult) and result.resting_quantity == 1
-    client.script_flush()  # on a cluster: every primary
+    client.function_flush()  # on a cluster: every primary
     many = engine.place_many([bid(f"b{i}", "u1", 20_000) for i in range(3)])
     assert [isinstance(r, PlaceResult) for r in many] == [True, True, True]
     assert [len(r.fills) for r in many if isinstance(r, PlaceResult)] == [1, 0, 0]
-    client.script_flush()  # several script calls, streamed: each is re-sent after the reload
+    client.function_flush()  # several calls, streamed: each is re-sent after the reload
     engine.place(ask("a2", "s1", 21_000, 2))
-    client.script_flush()
+    client.function_flush()
     more = engine.place_many([bid(f"c{i}", "u1", 21_000) for i in range(3)], batch_size=1)
     assert [len(r.fills) for r in more if isinstance(r, PlaceResult)] == [1, 1, 0]
     assert [r.sequence for r in more if isinstance(r, PlaceResult)] == [7, 9, 11]
@@ -167,12 +168,12 @@ def test_a_connection_error_mid_call_is_retried_through_the_client() -> None:
         connection = None
         connection_pool = Pool()
 
-        def evalsha(self, *args: Any) -> Any:
-            return [b"ok", args[0]]
+        def execute_command(self, *args: Any) -> Any:
+            return [b"ok", args[1]]
 
     client = Client()
     reply = ScriptRunner(client).call("noop", ["k"], [])
-    assert reply == [b"ok", SCRIPTS["noop"].sha]
+    assert reply == [b"ok", LIBRARY.function("noop")]
     assert client.connection_pool.conn.disconnected and client.connection_pool.released
 
 
@@ -216,11 +217,15 @@ def test_scripts_refuse_bad_arguments_instead_of_raising(engine: RedisEngine, cl
     assert reply[0] == b"rej" and reply[1] == b"unknown_book"
 
 
-def test_script_sources_are_loaded_by_sha(client: Any, clock: FakeClock) -> None:
+def test_the_library_is_loaded_on_every_primary(client: Any, clock: FakeClock) -> None:
+    for node_client in _node_clients(client):
+        node_client.function_flush()
     RedisEngine(client, clock=clock)
-    shas = [s.sha for s in SCRIPTS.values()]
-    loaded = client.script_exists(*shas)
-    assert all(loaded)
+    for node_client in _node_clients(client):
+        (library,) = node_client.function_list(library=LIBRARY.name)
+        names = {text(f[1]) for f in library[5]}  # [name, library, engine, ..., functions]
+        assert LIBRARY.function("place") in names and LIBRARY.function("snapshot") in names
+        assert node_client.fcall(LIBRARY.function("noop"), 0) == 1
 
 
 def _consumer(client: Any, name: str) -> JournalConsumer:

@@ -23,6 +23,7 @@ end
 -- book Redis lost whole forgets nothing: its places need no such check)
 if #ids + members > 0 then redis.call('HSET', K_META, 'forgotten', '1') end
 redis.call('DEL', K_BIDS, K_ASKS, K_DBIDS, K_DASKS, K_EXPIRY)
+redis.call('HDEL', K_META, 'exp_lb') -- the expiry index's bound goes with it (see sweep)
 load_seq()
 local floor = tonumber(ARGV[6])
 if floor > seq then seq = floor end

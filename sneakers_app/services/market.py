@@ -36,6 +36,7 @@ from sneakers_app.models import Trade as TradeRow
 from sneakers_app.money import format_usd
 from sneakers_app.redis_client import get_matching_engine
 from sneakers_app.services import addresses, book_sequences, fees, notifications, orders, payments
+from sneakers_app.services.read_once import read_once
 from sneakers_app.vocabulary import LISTING_OPEN, ListingStatus, match_headline
 from trading.engine import RedisEngine
 from trading.events import Trade, trade_row
@@ -169,9 +170,16 @@ def trade_blocker(*, session: Session, user_id: int, side: SideName) -> str:
 
 
 def _blocker(session: Session, user_id: int, side: SideName) -> tuple[str, Address | None]:
-    """`trade_blocker`, and for a bid the default address it found (None for an ask)."""
+    """`trade_blocker`, and for a bid the default address it found (None for an ask); read once
+    per transaction (the trade dialog checks before it places, and placing checks again)."""
+    return read_once(
+        session, ("blocker", user_id, side), lambda: _read_blocker(session, user_id, side)
+    )
+
+
+def _read_blocker(session: Session, user_id: int, side: SideName) -> tuple[str, Address | None]:
     if side == "bid":
-        user = session.get(User, user_id)
+        user = _user(session, user_id)
         if user is None or not payments.has_payment_method(user):
             return NO_CARD, None
         address = addresses.default_address(session=session, user_id=user_id)
@@ -183,9 +191,14 @@ def _blocker(session: Session, user_id: int, side: SideName) -> tuple[str, Addre
     return "", None
 
 
+def _user(session: Session, user_id: int) -> User | None:
+    """The user, read once per transaction (the session keeps rows only while referenced)."""
+    return read_once(session, ("user", user_id), lambda: session.get(User, user_id))
+
+
 def _check_party(session: Session, user_id: int, side: SideName) -> Address | None:
     """Refuses a user who may not trade on this side; a bidder's default address."""
-    user = session.get(User, user_id)
+    user = _user(session, user_id)
     if user is None:
         raise MarketError("Log in to trade.")
     blocked, address = _blocker(session, user_id, side)
@@ -253,7 +266,18 @@ def own_crossing_price(
 ) -> int | None:
     """The price of the user's own resting order that a new order at `price_cents` would cross
     (a bid at or above their own ask, an ask at or below their own bid), else None. The engine
-    would cancel such an order (self-trade prevention, see docs/trading.md)."""
+    would cancel such an order (self-trade prevention, see docs/trading.md). Read once per
+    transaction (the trade dialog checks before it places, and placing checks again)."""
+    return read_once(
+        session,
+        ("crossing", user_id, side, variant_id, price_cents),
+        lambda: _read_crossing(session, user_id, side, variant_id, price_cents),
+    )
+
+
+def _read_crossing(
+    session: Session, user_id: int, side: str, variant_id: int, price_cents: int
+) -> int | None:
     if side == "bid":
         price = session.exec(
             select(func.min(col(Ask.price_cents))).where(

@@ -163,15 +163,23 @@ def _anchor_thread(engine: Any, start: float, end: float, tag: int, out: list[Re
 
 
 def _client_process(conn: Connection, job: dict[str, Any]) -> None:
-    """A client process: `len(job['buyers'])` threads doing `job['what']` from `job['start']`
-    to `job['end']`; sends back every record."""
+    """A client process: imports the app and opens its connections, says it is ready, then
+    runs `len(job['buyers'])` threads doing `job['what']` from the start time it is sent for
+    `job['seconds']`; sends back every record."""
     os.environ.update(job["env"])
     from sneakers_app.db import get_db_engine
     from sneakers_app.redis_client import get_matching_engine
+    from sneakers_app.services import market, ticket  # noqa: F401  (imported before the clock)
 
     engine = get_db_engine()
     _count_statements(engine)
-    get_matching_engine()  # connect before the start
+    get_matching_engine().client.ping()
+    with contextlib.ExitStack() as warm:  # one open connection per thread, as a warm server has
+        for _ in job["buyers"]:
+            warm.enter_context(engine.connect())
+    conn.send("ready")
+    start = conn.recv()
+    job = {**job, "start": start, "end": start + job["seconds"]}
     records: list[Record] = []
     threads = []
     for i, buyer_id in enumerate(job["buyers"]):
@@ -212,9 +220,6 @@ def run_clients(
     ctx = mp.get_context("spawn")
     buyers: list[int] = job["buyers"]
     pipes, procs = [], []
-    lead = 3.0 + 0.5 * processes  # time to import the app in every process
-    start = time.time() + lead
-    job = {**job, "start": start, "end": start + job["seconds"]}
     for p in range(processes):
         parent, child = ctx.Pipe()
         mine = {**job, "buyers": buyers[p::processes], "seed": job.get("seed", 0) * 100 + p}
@@ -222,6 +227,12 @@ def run_clients(
         proc.start()
         pipes.append(parent)
         procs.append(proc)
+    for parent in pipes:
+        if parent.recv() != "ready":
+            raise RuntimeError("a client process did not start")
+    start = time.time() + 0.5
+    for parent in pipes:
+        parent.send(start)
     spies = []
     if profile is not None:
         folder = Path(str(profile.pop("dir")))

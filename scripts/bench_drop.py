@@ -8,8 +8,7 @@ starts the parts of the marketplace as the tests do (tests/support/stack.py: red
 localstripe, an SMTP sink, the migrated database), makes a market (one product in `--sizes`
 sizes, sellers with payout details, one buyer per client thread with a card saved through
 localstripe as the browser saves one and an address), starts the app's own journal consumer and
-Celery worker (as the README runs it in production: prefork, one process per core) processes,
-then:
+Celery worker (as the README runs it in production) processes, then:
 
 1. sellers list `--asks` asks spread over the sizes (services.ticket.place, as the trade
    dialog does), and the journal consumer records them;
@@ -475,11 +474,11 @@ def run_one(args: argparse.Namespace, database: str, run: int) -> dict[str, Any]
             cached.cache_clear()
         engine = get_db_engine()
         market = _make_market(args.sizes, args.sellers, clients)
-        # the journal consumer, and the Celery worker as production runs it (README: prefork,
-        # one process per core unless --worker-concurrency says)
+        # the journal consumer, and the Celery worker as production runs it (README; its pool
+        # and concurrency are the app's configuration, WORKER_CONCURRENCY)
         stack.processes.start("consumer", [sys.executable, "-m", "sneakers_app", "consume-journal"])
         worker = [sys.executable, "-m", "celery", "-A", "sneakers_app.worker", "worker"]
-        worker += ["--loglevel=warning", f"--concurrency={args.worker_concurrency}"]
+        worker += ["--loglevel=warning"]
         stack.processes.start("worker", worker)
         variants = market["variants"]
         began = time.time()
@@ -624,7 +623,6 @@ def main() -> int:
     parser.add_argument("--sizes", type=int, default=4)
     parser.add_argument("--sellers", type=int, default=8)
     parser.add_argument("--asks", type=int, default=400)
-    parser.add_argument("--worker-concurrency", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--profile", help="a folder for py-spy's samples of the drop")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()

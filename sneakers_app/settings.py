@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     # Connections each process keeps open (its threads beyond this wait for one): a drop's
     # concurrent orders must not open and close a connection each (PostgreSQL forks a backend).
     DATABASE_POOL_SIZE: int = 20
+    # Tasks one Celery worker process runs at once, in threads (a charge mostly waits on Stripe);
+    # a command line's --pool / --concurrency wins.
+    WORKER_CONCURRENCY: int = 8
 
     @field_validator(
         "RATE_LIMIT_LOGIN_IP",

@@ -62,6 +62,8 @@ class _Batch:
 
     known: dict[str, Trade] = field(default_factory=dict)
     standings: dict[int, orders.SellerStanding] = field(default_factory=dict)
+    rows: list[object] = field(default_factory=list)
+    """The rows read ahead, held for the batch (the session forgets rows nothing holds)."""
 
 
 def _at(ms: int) -> datetime:
@@ -260,14 +262,17 @@ def _prefetch(session: Session, entries: Sequence[JournalEntry], now: datetime) 
         batch.known = {t.id: t for t in found}
     bids = session.exec(select(Bid).where(col(Bid.id).in_(ids["bid"]))).all() if ids["bid"] else []
     asks = session.exec(select(Ask).where(col(Ask.id).in_(ids["ask"]))).all() if ids["ask"] else []
+    batch.rows.extend((*bids, *asks))
     if not trade_ids or len(batch.known) == len(set(trade_ids)):
         return batch
     address_ids = {r.address_id for r in (*bids, *asks) if r.address_id}
     card_ids = {b.payment_card_id for b in bids if b.payment_card_id}
     if address_ids:
-        session.exec(select(Address).where(col(Address.id).in_(address_ids))).all()
+        found_addresses = session.exec(select(Address).where(col(Address.id).in_(address_ids)))
+        batch.rows.extend(found_addresses.all())
     if card_ids:
-        session.exec(select(PaymentCard).where(col(PaymentCard.id).in_(card_ids))).all()
+        found_cards = session.exec(select(PaymentCard).where(col(PaymentCard.id).in_(card_ids)))
+        batch.rows.extend(found_cards.all())
     sellers = {a.user_id for a in asks}
     batch.standings = orders.seller_standings(session=session, seller_ids=sellers, now=now)
     return batch

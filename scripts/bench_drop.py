@@ -189,11 +189,12 @@ def _client_process(conn: Connection, job: dict[str, Any]) -> None:
             seed = job["seed"] * 1000 + i
             args = (buyer_id, job["variants"], job["start"], job["end"], seed, records)
             threads.append(threading.Thread(target=_drop_thread, args=args))
+    cpu = time.process_time()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    conn.send(records)
+    conn.send((records, time.process_time() - cpu))
     conn.close()
 
 
@@ -207,6 +208,20 @@ def py_spy(pid: int, seconds: float, out: Path) -> subprocess.Popen[bytes] | Non
     command = [binary, "record", "-p", str(pid), "-d", str(int(seconds) + 1), "-r", "200", "-s"]
     command += ["--format", "raw", "-o", str(out), "--nonblocking"]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+CPU_SECONDS: dict[str, float] = {}
+"""CPU seconds of the last run's client processes (all of them), by `run_clients`."""
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) process `pid` and its children so far used."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    ticks = sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def run_clients(
@@ -241,7 +256,9 @@ def run_clients(
             spies.append(py_spy(pid, job["seconds"], folder / f"{job['what']}-{name}.txt"))
     records: list[Record] = []
     for parent in pipes:
-        records.extend(parent.recv())
+        mine, cpu = parent.recv()
+        records.extend(mine)
+        CPU_SECONDS["clients"] = CPU_SECONDS.get("clients", 0.0) + cpu
     for proc in procs:
         proc.join(30)
     for spy in spies:
@@ -501,7 +518,9 @@ def run_one(args: argparse.Namespace, database: str, run: int) -> dict[str, Any]
             )
         job = {"env": stack.env, "buyers": market["buyers"], "seconds": args.seconds}
         load_before = loadavg()
+        CPU_SECONDS.clear()
         anchor = run_clients({**job, "what": "anchor"}, args.processes)
+        anchor_cpu = CPU_SECONDS.get("clients", 0.0)
         drop_job = {**job, "what": "drop", "variants": variants, "seed": run}
         profile: dict[str, Any] | None = None
         if args.profile:
@@ -510,8 +529,13 @@ def run_one(args: argparse.Namespace, database: str, run: int) -> dict[str, Any]
             Path(profile["dir"]).mkdir(exist_ok=True)
             profile |= {n: p.pid for n, p in stack.processes.processes.items()}
         commands_before = _redis_calls()
+        app_pids = {n: p.pid for n, p in stack.processes.processes.items()}
+        app_cpu = {n: process_cpu(pid) for n, pid in app_pids.items()}
+        CPU_SECONDS.clear()
         drop = run_clients(drop_job, args.processes, profile)
         redis_calls = _redis_calls() - commands_before
+        cpu_per_attempt = {"clients": CPU_SECONDS.get("clients", 0.0)}
+        cpu_per_attempt |= {n: process_cpu(pid) - app_cpu[n] for n, pid in app_pids.items()}
         if not drop:
             raise RuntimeError("the drop's clients placed nothing")
         drop_end = max(r[0] + r[1] / 1000 for r in drop)
@@ -559,6 +583,10 @@ def run_one(args: argparse.Namespace, database: str, run: int) -> dict[str, Any]
         "charge_p99_s": percentile(audit["charges"], 0.99),
         "problems": audit["problems"],
         "sql_per_attempt": sum(r[5] for r in drop) / max(1, len(drop)),
+        "cpu_ms_per_attempt": {
+            k: round(v * 1000 / max(1, len(drop)), 2) for k, v in cpu_per_attempt.items()
+        },
+        "anchor_client_cpu_ms_per_insert": anchor_cpu * 1000 / max(1, len(anchor)),
         "redis_calls_per_attempt": {
             k: round(n / max(1, len(drop)), 2) for k, n in redis_calls.most_common(8)
         },
@@ -602,6 +630,14 @@ def show(r: dict[str, Any]) -> None:
         f" ({_met(r['lag_p99_s'] <= TARGET_LAG_P99_S)}); charge attempted p50"
         f" {r['charge_p50_s']:.3f} s, p99 {r['charge_p99_s']:.3f} s"
         f" ({_met(r['charge_p99_s'] <= TARGET_CHARGE_P99_S)})"
+    )
+    print(
+        f"  per attempt: {r['sql_per_attempt']:.1f} SQL statements (commits included),"
+        f" Redis commands {r['redis_calls_per_attempt']}"
+    )
+    print(
+        f"  CPU ms per attempt (during the drop): {r['cpu_ms_per_attempt']};"
+        f" the anchor's clients: {r['anchor_client_cpu_ms_per_insert']:.2f} ms per insert"
     )
     print(
         "  checks: "

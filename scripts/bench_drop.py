@@ -58,10 +58,10 @@ if str(PROJECT_ROOT) not in sys.path:
 ASK_BASE_CENTS = 25_000
 """The first ask's price; asks step up a dollar per ask of a size."""
 RECORD_TIMEOUT_S = 300.0
-TARGET_RATIO = 0.5
-TARGET_P99_MS = 50.0
-TARGET_LAG_P99_S = 1.0
-TARGET_CHARGE_P99_S = 2.0
+TARGET_RATIO, TARGET_P99_MS = 0.5, 50.0
+"""Placement >= half the anchor's rate, with p99 <= 50 ms."""
+TARGET_LAG_P99_S, TARGET_CHARGE_P99_S = 1.0, 2.0
+"""Journal lag p99 <= 1 s; charges attempted within 2 s p99 of the match."""
 
 Record = tuple[float, float, str, str, int, int]
 """(start wall-clock s, latency ms, kind, outcome, fills, SQL statements) of one attempt."""
@@ -118,25 +118,13 @@ def _drop_thread(
         fills = 0
         try:
             with db.session_scope() as session:
-                refusal = ticket.refusal(
-                    session=session,
-                    user_id=buyer_id,
-                    kind=kind,
-                    variant_id=variant,
-                    price_cents=price,
-                )
+                order: dict[str, Any] = {"session": session, "user_id": buyer_id, "kind": kind}
+                order |= {"variant_id": variant, "price_cents": price}
+                refusal = ticket.refusal(**order)
                 if refusal is not None:
                     outcome = f"refused: {refusal.message}"
                 else:
-                    placed = ticket.place(
-                        session=session,
-                        user_id=buyer_id,
-                        kind=kind,
-                        variant_id=variant,
-                        price_cents=price,
-                        client_key=uuid.uuid4().hex,
-                        expiry_days=30,
-                    )
+                    placed = ticket.place(**order, client_key=uuid.uuid4().hex, expiry_days=30)
                     fills = placed.filled_quantity
                     outcome = placed.status
                     if placed.status == "cancelled":
@@ -274,8 +262,8 @@ def _make_market(sizes: int, sellers: int, buyers: int) -> dict[str, Any]:
     from sneakers_app.db import session_scope
     from sneakers_app.models import ProductVariant
     from sneakers_app.redis_client import get_matching_engine
-    from sneakers_app.services import books, payments
-    from tests.faults.setup_market import _save_card
+    from sneakers_app.services import books
+    from tests.faults.setup_market import _save_card, sellers_and_buyers
     from tests.support import factories
 
     with session_scope() as session:
@@ -287,18 +275,7 @@ def _make_market(sizes: int, sellers: int, buyers: int) -> dict[str, Any]:
             session.add(v)
             session.flush()
             variants.append(v.id or 0)
-        seller_ids = [factories.user(session, "Seller") for _ in range(sellers)]
-        buyer_ids = [factories.user(session, "Buyer") for _ in range(buyers)]
-        for user_id in (*seller_ids, *buyer_ids):
-            factories.address(session, user_id)
-        for seller_id in seller_ids:
-            payments.save_payout_account(
-                session=session,
-                user_id=seller_id,
-                kind="manual",
-                account_ref="Test bank 000123456789",
-                holder_name="Test Seller",
-            )
+        seller_ids, buyer_ids = sellers_and_buyers(session, sellers, buyers)
     for buyer_id in buyer_ids:
         _save_card(buyer_id)
     with session_scope() as session:

@@ -21,17 +21,8 @@ from typing import Any
 from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
-from sneakers_app.models import (
-    Address,
-    Ask,
-    Bid,
-    EngineFill,
-    PaymentCard,
-    ProductVariant,
-    Sale,
-    Trade,
-    utcnow,
-)
+from sneakers_app import models
+from sneakers_app.models import Ask, Bid, EngineFill, ProductVariant, Sale, Trade, utcnow
 from sneakers_app.services import book_sequences, notifications, orders, outbox
 from sneakers_app.services.market import parse_engine_order_id
 from sneakers_app.services.notifications import Kind
@@ -268,10 +259,14 @@ def _prefetch(session: Session, entries: Sequence[JournalEntry], now: datetime) 
     address_ids = {r.address_id for r in (*bids, *asks) if r.address_id}
     card_ids = {b.payment_card_id for b in bids if b.payment_card_id}
     if address_ids:
-        found_addresses = session.exec(select(Address).where(col(Address.id).in_(address_ids)))
+        found_addresses = session.exec(
+            select(models.Address).where(col(models.Address.id).in_(address_ids))
+        )
         batch.rows.extend(found_addresses.all())
     if card_ids:
-        found_cards = session.exec(select(PaymentCard).where(col(PaymentCard.id).in_(card_ids)))
+        found_cards = session.exec(
+            select(models.PaymentCard).where(col(models.PaymentCard.id).in_(card_ids))
+        )
         batch.rows.extend(found_cards.all())
     sellers = {a.user_id for a in asks}
     batch.standings = orders.seller_standings(session=session, seller_ids=sellers, now=now)

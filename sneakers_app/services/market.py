@@ -18,9 +18,8 @@ from typing import Any, Literal
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from sqlalchemy import func, or_, update
+from sqlalchemy import func, or_
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from sneakers_app.models import (
@@ -474,30 +473,12 @@ def submit(*, session: Session, engine: RedisEngine, side: SideName, row: Bid | 
                 "bought or sold; please try again."
             )
         raise MarketError(f"The order was refused: {outcome.message}")
-    _mark_accepted(session, row, outcome.sequence)
+    row.engine_accepted = True
+    row.engine_sequence = outcome.sequence
+    session.add(row)
     _keep_fills(session, outcome.fills, replayed=outcome.replayed)
     session.commit()
     return _placed_from_result(side, row.id, outcome)
-
-
-def _mark_accepted(session: Session, row: Bid | Ask, sequence: int) -> None:
-    """Record that the engine took the row (so no sweep sends it again), unless the journal
-    consumer is recording it right now: the engine's journal entry for this order is already
-    there, and applying it sets the same (on PostgreSQL a row the consumer's transaction holds
-    is skipped, not waited for: the placer answers its user without waiting on that commit)."""
-    table: Any = type(row)
-    target = col(table.id) == row.id
-    if session.get_bind().dialect.name == "postgresql":
-        free = select(table.id).where(target).with_for_update(skip_locked=True)
-        target = col(table.id).in_(free.scalar_subquery())
-    session.execute(
-        update(table)
-        .where(target, col(table.engine_accepted).is_(False))
-        .values(engine_accepted=True, engine_sequence=sequence)
-        .execution_options(synchronize_session=False)
-    )
-    set_committed_value(row, "engine_accepted", True)
-    set_committed_value(row, "engine_sequence", sequence)
 
 
 def _keep_fills(session: Session, fills: Iterable[Trade], *, replayed: bool = False) -> None:

@@ -118,6 +118,7 @@ def _apply_trade(
         executed_at=executed_at,
     )
     session.add(row)
+    session.flush()  # before its sale and order: a flush orders inserts by table, not by key
     batch.known[row.id] = row
     variant = session.get(ProductVariant, row.variant_id)
     assert variant is not None

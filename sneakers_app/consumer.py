@@ -13,7 +13,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from types import FrameType
 from typing import Any
 
@@ -62,6 +62,9 @@ def make_consumer(name: str | None = None) -> JournalConsumer:
     return JournalConsumer(get_redis(), group=GROUP, consumer=name)
 
 
+BATCH = 200
+"""At most this many journal entries are applied in one transaction (JOURNAL_BATCH: another
+number; 1 applies each entry in its own transaction)."""
 MAX_ATTEMPTS = 5
 """An entry whose handler fails this many times in a row is parked (dead letters)."""
 RETRY_BASE_S = 0.2
@@ -105,16 +108,58 @@ class _Loop:
     book's entries reach another consumer only through `claim_stale` after STALE_MS (the first
     one is then presumed dead)."""
 
-    def __init__(self, consumer: JournalConsumer, handle: Callable[[JournalEntry], None]) -> None:
+    def __init__(
+        self,
+        consumer: JournalConsumer,
+        handle: Callable[[JournalEntry], None],
+        handle_batch: Callable[[Sequence[JournalEntry]], None] | None = None,
+    ) -> None:
         self.consumer = consumer
         self.handle = handle
+        self.handle_batch = handle_batch
+        self.batch = max(1, int(os.environ.get("JOURNAL_BATCH") or BATCH))
         self.dead = DeadLetters(consumer.client)
         self.failures: dict[str, int] = {}  # entry id -> failed attempts in a row
         self.stalled: dict[str, float] = {}  # book -> when its failed entry may be tried again
 
     def handle_all(self, entries: list[JournalEntry]) -> set[str]:
         """Handles and acks `entries` in order, stopping a book at its first failure; returns
-        the books that made progress. A blip propagates (the caller backs off)."""
+        the books that made progress. A blip propagates (the caller backs off).
+
+        With a batch handler, up to `batch` entries go in one transaction and one XACK per book;
+        when a batch fails (not a blip) its entries are handled one at a time, so the entry at
+        fault is counted and parked alone."""
+        progressed: set[str] = set()
+        if self.handle_batch is not None and len(entries) > 1 and self.batch > 1:
+            rest: list[JournalEntry] = []
+            for first in range(0, len(entries), self.batch):
+                chunk = entries[first : first + self.batch]
+                if rest or any(e.malformed for e in chunk) or not self._batch(chunk):
+                    rest.extend(chunk)
+                    continue
+                progressed |= {e.variant_id for e in chunk}
+            for book in progressed:
+                self.stalled.pop(book, None)
+            return progressed | self._one_by_one(rest)
+        return self._one_by_one(entries)
+
+    def _batch(self, entries: list[JournalEntry]) -> bool:
+        """Handle and ack `entries` in one transaction; False when it failed (nothing of it
+        was committed)."""
+        assert self.handle_batch is not None
+        try:
+            self.handle_batch(entries)
+        except Exception as exc:
+            if is_blip(exc):
+                raise
+            log.info("a batch of %d journal entries failed (%r): one at a time", len(entries), exc)
+            return False
+        self.consumer.ack(entries)
+        for e in entries:
+            self.failures.pop(e.entry_id, None)
+        return True
+
+    def _one_by_one(self, entries: list[JournalEntry]) -> set[str]:
         progressed: set[str] = set()
         stopped: set[str] = set()
         for entry in entries:
@@ -232,8 +277,9 @@ def run(stop: threading.Event | None = None, *, block_ms: int = 1000) -> None:
     stop = stop or threading.Event()
     outbox_relay.publish_in_background()  # each entry's charges and emails: never wait on them
     consumer = make_consumer()
-    handle = journal.handler(lambda: Session(get_db_engine(), expire_on_commit=False), after_commit)
-    loop = _Loop(consumer, handle)
+    session = lambda: Session(get_db_engine(), expire_on_commit=False)  # noqa: E731
+    handle = journal.handler(session, after_commit)
+    loop = _Loop(consumer, handle, journal.batch_handler(session, after_commit))
     books: list[str] = []
     refreshed = 0.0
     unacked_read = False

@@ -19,10 +19,14 @@ from sqlmodel import Session, create_engine
 from sneakers_app.settings import get_settings
 
 
-def make_engine(url: str, *, statement_timeout_ms: int = 0) -> Engine:
+def make_engine(url: str, *, statement_timeout_ms: int = 0, pool_size: int = 0) -> Engine:
     """An engine for `url`. On PostgreSQL, `statement_timeout_ms` > 0 cancels any statement of
-    its connections that runs longer (the app's engine; migrations run without one)."""
+    its connections that runs longer (the app's engine; migrations run without one).
+    `pool_size` > 0: connections kept open (else SQLAlchemy's 5), and as many more at peaks
+    before a thread waits for one."""
     kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    if pool_size > 0:
+        kwargs |= {"pool_size": pool_size, "max_overflow": pool_size}
     if url.startswith("postgresql") and statement_timeout_ms > 0:
         kwargs["connect_args"] = {"options": f"-c statement_timeout={int(statement_timeout_ms)}"}
     if url.startswith("sqlite"):
@@ -48,7 +52,9 @@ def make_engine(url: str, *, statement_timeout_ms: int = 0) -> Engine:
 def get_db_engine() -> Engine:
     settings = get_settings()
     return make_engine(
-        settings.DATABASE_URL, statement_timeout_ms=settings.DATABASE_STATEMENT_TIMEOUT_MS
+        settings.DATABASE_URL,
+        statement_timeout_ms=settings.DATABASE_STATEMENT_TIMEOUT_MS,
+        pool_size=settings.DATABASE_POOL_SIZE,
     )
 
 

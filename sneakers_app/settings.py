@@ -88,6 +88,12 @@ class Settings(BaseSettings):
     STRIPE_TIMEOUT_SECONDS: float = 5.0  # SMTP: `?timeout=` in SMTP_URL (default 20 s)
     # PostgreSQL statement_timeout for the app's connections; 0: none.
     DATABASE_STATEMENT_TIMEOUT_MS: int = 15_000
+    # Connections each process keeps open (its threads beyond this wait for one): a drop's
+    # concurrent orders must not open and close a connection each (PostgreSQL forks a backend).
+    DATABASE_POOL_SIZE: int = 20
+    # Tasks one Celery worker process runs at once, in threads (a charge mostly waits on Stripe);
+    # a command line's --pool / --concurrency wins.
+    WORKER_CONCURRENCY: int = 8
 
     # Observability (docs/observability.md): log lines as JSON or for people (empty: JSON in
     # production, for people otherwise), and the ports the journal consumer and the Celery

@@ -47,6 +47,10 @@ celery_app.conf.update(
     task_acks_late=True,
     task_reject_on_worker_lost=True,
     worker_prefetch_multiplier=1,
+    # Saga steps mostly wait on Stripe and the database: threads overlap those waits (a
+    # release-day drop's charges keep up with its fills, docs/drop.md).
+    worker_pool="threads",
+    worker_concurrency=max(1, settings.WORKER_CONCURRENCY),
     broker_connection_retry_on_startup=True,
     worker_hijack_root_logger=False,
     # A broker that does not answer fails a publish at once, without retrying the connection

@@ -1,16 +1,19 @@
 """The journal consumer's database side: turn what the engine decided into rows.
 
-Each engine journal entry is applied in one database transaction: fills become `trades`, a
-`sales` row on the public tape and an `orders` row per unit; bids and asks take their fills,
-cancellations, expiries and price changes. Everything is keyed by the engine's ids (trade id,
-order id) and set to absolute values, so applying an entry twice changes nothing: the consumer
-acknowledges an entry only after its transaction committed, and a crash anywhere replays it.
+The entries of one read are applied in one database transaction (`apply_entries`; an entry
+alone when the batch fails, so a bad entry is found and parked on its own): fills become
+`trades`, a `sales` row on the public tape and an `orders` row per unit; bids and asks take
+their fills, cancellations, expiries and price changes. The rows a batch touches are read with
+one query per table first, and each book's sequence is raised once per batch. Everything is
+keyed by the engine's ids (trade id, order id) and set to absolute values, so applying an entry
+twice changes nothing: the consumer acknowledges entries only after their transaction
+committed, and a crash anywhere (mid-batch too) replays them.
 The saga's first step (charge) and the emails are outbox rows written in the same transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -18,6 +21,7 @@ from typing import Any
 from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
+from sneakers_app import models
 from sneakers_app.models import Ask, Bid, EngineFill, ProductVariant, Sale, Trade, utcnow
 from sneakers_app.services import book_sequences, notifications, orders, outbox
 from sneakers_app.services.market import parse_engine_order_id
@@ -39,6 +43,18 @@ class Applied:
     trades: list[str] = field(default_factory=list)
     new_order_ids: list[int] = field(default_factory=list)
     emails: list[int] = field(default_factory=list)
+
+
+@dataclass
+class _Batch:
+    """What a batch of entries reads once: the trades already recorded (by id) and the
+    sellers' standings (for the fee snapshot; a batch completes no order, so they hold for it).
+    Bids, asks, their addresses and cards are loaded into the session by `_prefetch`."""
+
+    known: dict[str, Trade] = field(default_factory=dict)
+    standings: dict[int, orders.SellerStanding] = field(default_factory=dict)
+    rows: list[object] = field(default_factory=list)
+    """The rows read ahead, held for the batch (the session forgets rows nothing holds)."""
 
 
 def _at(ms: int) -> datetime:
@@ -67,8 +83,10 @@ class TradeIdConflict(Exception):
     cannot help: the entry is parked for staff and the book rebuilt."""
 
 
-def _apply_trade(session: Session, trade: ev.Trade, now: datetime, out: Applied) -> None:
-    known = session.get(Trade, trade.trade_id)
+def _apply_trade(
+    session: Session, trade: ev.Trade, now: datetime, out: Applied, batch: _Batch
+) -> None:
+    known = batch.known.get(trade.trade_id)
     if known is not None:
         names = (f"b{known.bid_id}", f"a{known.ask_id}")
         if names != (trade.bid_order_id, trade.ask_order_id):
@@ -100,9 +118,14 @@ def _apply_trade(session: Session, trade: ev.Trade, now: datetime, out: Applied)
         executed_at=executed_at,
     )
     session.add(row)
-    session.flush()
+    session.flush()  # before its sale and order: a flush orders inserts by table, not by key
+    batch.known[row.id] = row
     variant = session.get(ProductVariant, row.variant_id)
     assert variant is not None
+    standing = batch.standings.get(row.seller_id)
+    if standing is None:
+        standing = orders.seller_standing(session=session, seller_id=row.seller_id, now=now)
+        batch.standings[row.seller_id] = standing
     for unit in range(1, trade.quantity + 1):
         session.add(
             Sale(
@@ -113,7 +136,9 @@ def _apply_trade(session: Session, trade: ev.Trade, now: datetime, out: Applied)
                 executed_at=executed_at,
             )
         )
-        order, created = orders.create_from_trade(session=session, trade=row, unit=unit, now=now)
+        order, created = orders.create_from_trade(
+            session=session, trade=row, unit=unit, now=now, standing=standing, new_trade=True
+        )
         if created and order.id is not None:
             out.new_order_ids.append(order.id)
             outbox.add(session, CHARGE_TASK, order.id, key=charge_key(order.id))
@@ -206,44 +231,107 @@ def _mark_cancelled(session: Session, row: Bid | Ask) -> None:
     session.expire(row, ["status"])
 
 
-def apply_entry(session: Session, entry: JournalEntry, now: datetime | None = None) -> Applied:
-    """Apply one journal entry. The caller commits, then acknowledges the entry."""
+def _prefetch(session: Session, entries: Sequence[JournalEntry], now: datetime) -> _Batch:
+    """Read what the entries touch with one query per table: the trades already recorded, the
+    bids and asks they name (into the session, where `session.get` finds them), the addresses
+    and cards an order snapshots, and the standing of each seller who sold."""
+    trade_ids = [t.trade_id for e in entries for t in e.trades]
+    ids: dict[str, set[int]] = {"bid": set(), "ask": set()}
+    for entry in entries:
+        for event in entry.events:
+            names = (
+                (event.bid_order_id, event.ask_order_id)
+                if isinstance(event, ev.Trade)
+                else (getattr(event, "order_id", ""),)
+            )
+            for name in names:
+                parsed = parse_engine_order_id(name)
+                if parsed is not None:
+                    ids[parsed[0]].add(parsed[1])
+    batch = _Batch()
+    if trade_ids:
+        found = session.exec(select(Trade).where(col(Trade.id).in_(trade_ids))).all()
+        batch.known = {t.id: t for t in found}
+    bids = session.exec(select(Bid).where(col(Bid.id).in_(ids["bid"]))).all() if ids["bid"] else []
+    asks = session.exec(select(Ask).where(col(Ask.id).in_(ids["ask"]))).all() if ids["ask"] else []
+    batch.rows.extend((*bids, *asks))
+    if not trade_ids or len(batch.known) == len(set(trade_ids)):
+        return batch
+    address_ids = {r.address_id for r in (*bids, *asks) if r.address_id}
+    card_ids = {b.payment_card_id for b in bids if b.payment_card_id}
+    if address_ids:
+        found_addresses = session.exec(
+            select(models.Address).where(col(models.Address.id).in_(address_ids))
+        )
+        batch.rows.extend(found_addresses.all())
+    if card_ids:
+        found_cards = session.exec(
+            select(models.PaymentCard).where(col(models.PaymentCard.id).in_(card_ids))
+        )
+        batch.rows.extend(found_cards.all())
+    sellers = {a.user_id for a in asks}
+    batch.standings = orders.seller_standings(session=session, seller_ids=sellers, now=now)
+    return batch
+
+
+def _apply_event(
+    session: Session, event: ev.Event, now: datetime, out: Applied, batch: _Batch
+) -> None:
+    if isinstance(event, ev.Trade):
+        _apply_trade(session, event, now, out, batch)
+        return
+    row = _row(session, getattr(event, "order_id", ""))
+    if row is None:
+        return
+    if isinstance(event, ev.Accepted | ev.Rested):
+        row.engine_accepted = True
+        row.engine_sequence = event.sequence
+        if isinstance(event, ev.Rested):
+            session.add(row)
+            session.flush()
+            _notify_placed(session, row, event.side, out)
+            if event.side == "bid":
+                _notify_outbid(session, event, out)
+            else:
+                _notify_price_drops(session, row.variant_id, out, caused_by=row.user_id)
+    elif isinstance(event, ev.Cancelled):
+        _mark_cancelled(session, row)
+    elif isinstance(event, ev.Expired):
+        row.status = "expired"
+    elif isinstance(event, ev.Modified):
+        row.price_cents = event.new_price_cents
+        row.engine_sequence = event.sequence
+    row.updated_at = now
+    session.add(row)
+
+
+def apply_entries(
+    session: Session, entries: Sequence[JournalEntry], now: datetime | None = None
+) -> Applied:
+    """Apply journal entries in order, in the caller's transaction: the caller commits, then
+    acknowledges them. Each book's recorded sequence is raised once, to its last entry's."""
     now = now or utcnow()
     out = Applied()
-    for event in entry.events:
-        if isinstance(event, ev.Trade):
-            _apply_trade(session, event, now, out)
-            continue
-        row = _row(session, getattr(event, "order_id", ""))
-        if row is None:
-            continue
-        if isinstance(event, ev.Accepted | ev.Rested):
-            row.engine_accepted = True
-            row.engine_sequence = event.sequence
-            if isinstance(event, ev.Rested):
-                session.add(row)
-                session.flush()
-                _notify_placed(session, row, event.side, out)
-                if event.side == "bid":
-                    _notify_outbid(session, event, out)
-                else:
-                    _notify_price_drops(session, row.variant_id, out, caused_by=row.user_id)
-        elif isinstance(event, ev.Cancelled):
-            _mark_cancelled(session, row)
-        elif isinstance(event, ev.Expired):
-            row.status = "expired"
-        elif isinstance(event, ev.Modified):
-            row.price_cents = event.new_price_cents
-            row.engine_sequence = event.sequence
-        row.updated_at = now
-        session.add(row)
-    if entry.variant_id.isdigit():
-        book_sequences.raise_to(session, int(entry.variant_id), entry.sequence)
-    trade_ids = [e.trade_id for e in entry.events if isinstance(e, ev.Trade)]
+    batch = _prefetch(session, entries, now)
+    sequences: dict[int, int] = {}
+    for entry in entries:
+        for event in entry.events:
+            _apply_event(session, event, now, out, batch)
+        if entry.variant_id.isdigit():
+            book = int(entry.variant_id)
+            sequences[book] = max(sequences.get(book, 0), entry.sequence)
+    for book, sequence in sorted(sequences.items()):
+        book_sequences.raise_to(session, book, sequence)
+    trade_ids = [t.trade_id for e in entries for t in e.trades]
     if trade_ids:  # recorded now: the copies kept for a lost journal are done with
         session.execute(delete(EngineFill).where(col(EngineFill.trade_id).in_(trade_ids)))
     session.flush()
     return out
+
+
+def apply_entry(session: Session, entry: JournalEntry, now: datetime | None = None) -> Applied:
+    """Apply one journal entry. The caller commits, then acknowledges the entry."""
+    return apply_entries(session, [entry], now)
 
 
 def handler(
@@ -255,6 +343,20 @@ def handler(
     def handle(entry: JournalEntry) -> None:
         with session_factory() as session:
             applied = apply_entry(session, entry)
+            session.commit()
+        after_commit(applied)
+
+    return handle
+
+
+def batch_handler(
+    session_factory: Callable[[], Session], after_commit: Callable[[Applied], None]
+) -> Callable[[Sequence[JournalEntry]], None]:
+    """Like `handler`, for the entries of one read: one transaction for all of them."""
+
+    def handle(entries: Sequence[JournalEntry]) -> None:
+        with session_factory() as session:
+            applied = apply_entries(session, entries)
             session.commit()
         after_commit(applied)
 

@@ -38,6 +38,7 @@ from sneakers_app.models import Trade as TradeRow
 from sneakers_app.money import format_usd
 from sneakers_app.redis_client import get_matching_engine
 from sneakers_app.services import addresses, book_sequences, fees, notifications, orders, payments
+from sneakers_app.services.read_once import read_once
 from sneakers_app.vocabulary import LISTING_OPEN, ListingStatus, match_headline
 from trading.engine import RedisEngine
 from trading.events import Trade, trade_row
@@ -174,26 +175,45 @@ NOT_YOUR_CARD = "That card is not one of yours. Choose one of your saved cards."
 def trade_blocker(*, session: Session, user_id: int, side: SideName) -> str:
     """Why the user may not bid or buy (a card on file, not blocked by failed charges) or ask
     or sell (payout details) now, or "" when they may."""
+    return _blocker(session, user_id, side)[0]
+
+
+def _blocker(session: Session, user_id: int, side: SideName) -> tuple[str, Address | None]:
+    """`trade_blocker`, and for a bid the default address it found (None for an ask); read once
+    per transaction (the trade dialog checks before it places, and placing checks again)."""
+    return read_once(
+        session, ("blocker", user_id, side), lambda: _read_blocker(session, user_id, side)
+    )
+
+
+def _read_blocker(session: Session, user_id: int, side: SideName) -> tuple[str, Address | None]:
     if side == "bid":
-        user = session.get(User, user_id)
+        user = _user(session, user_id)
         if user is None or not payments.has_payment_method(user):
-            return NO_CARD
-        if addresses.default_address(session=session, user_id=user_id) is None:
-            return NO_ADDRESS
-        return payments.card_blocked_reason(session=session, user_id=user_id)
+            return NO_CARD, None
+        address = addresses.default_address(session=session, user_id=user_id)
+        if address is None:
+            return NO_ADDRESS, None
+        return payments.card_blocked_reason(session=session, user_id=user_id), address
     if payments.payout_account_for(session=session, user_id=user_id) is None:
-        return NO_PAYOUT
-    return ""
+        return NO_PAYOUT, None
+    return "", None
 
 
-def _check_party(session: Session, user_id: int, side: SideName) -> User:
-    user = session.get(User, user_id)
+def _user(session: Session, user_id: int) -> User | None:
+    """The user, read once per transaction (the session keeps rows only while referenced)."""
+    return read_once(session, ("user", user_id), lambda: session.get(User, user_id))
+
+
+def _check_party(session: Session, user_id: int, side: SideName) -> Address | None:
+    """Refuses a user who may not trade on this side; a bidder's default address."""
+    user = _user(session, user_id)
     if user is None:
         raise MarketError("Log in to trade.", reason="not_logged_in")
-    blocked = trade_blocker(session=session, user_id=user_id, side=side)
+    blocked, address = _blocker(session, user_id, side)
     if blocked:
         raise MarketError(blocked, reason="cannot_trade")
-    return user
+    return address
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -216,15 +236,18 @@ def resolve_destination(
     side: SideName,
     address_id: object = None,
     payment_card_id: object = None,
+    default: Address | None = None,
 ) -> Destination:
     """The address (and for a bid the card) a listing stores: the ones chosen, which must be
     the caller's own, else the defaults. A bid needs an address; an ask's return address is
     optional (the seller's default at the time of a return is used when it has none).
     A bid of a user whose card predates saved cards (no card row, only the user's default
-    payment method) stores no card: the charge falls back to the user's default."""
+    payment method) stores no card: the charge falls back to the user's default. `default`:
+    the user's default address when the caller has just read it (one query less)."""
     address: Address | None
     if address_id is None:
-        address = addresses.default_address(session=session, user_id=user_id)
+        # `default`: the caller's default address, when it has just read it
+        address = default or addresses.default_address(session=session, user_id=user_id)
     else:
         address = (
             addresses.find_owned(session=session, user_id=user_id, address_id=address_id)
@@ -252,7 +275,18 @@ def own_crossing_price(
 ) -> int | None:
     """The price of the user's own resting order that a new order at `price_cents` would cross
     (a bid at or above their own ask, an ask at or below their own bid), else None. The engine
-    would cancel such an order (self-trade prevention, see docs/trading.md)."""
+    would cancel such an order (self-trade prevention, see docs/trading.md). Read once per
+    transaction (the trade dialog checks before it places, and placing checks again)."""
+    return read_once(
+        session,
+        ("crossing", user_id, side, variant_id, price_cents),
+        lambda: _read_crossing(session, user_id, side, variant_id, price_cents),
+    )
+
+
+def _read_crossing(
+    session: Session, user_id: int, side: str, variant_id: int, price_cents: int
+) -> int | None:
     if side == "bid":
         price = session.exec(
             select(func.min(col(Ask.price_cents))).where(
@@ -365,13 +399,14 @@ def place(
         return _placed_from_row(side, existing, "Already placed.", replayed=True)
     price_cents = check_price(price_cents, side=side)
     variant = _variant(session, variant_id)
-    _check_party(session, user_id, side)
+    default_address = _check_party(session, user_id, side)
     destination = resolve_destination(
         session=session,
         user_id=user_id,
         side=side,
         address_id=address_id,
         payment_card_id=payment_card_id,
+        default=default_address,
     )
     _refuse_self_match(session, user_id, side, variant.id or 0, price_cents)
     expires_at: datetime | None = None
@@ -487,25 +522,37 @@ def submit(*, session: Session, engine: RedisEngine, side: SideName, row: Bid | 
     row.engine_accepted = True
     row.engine_sequence = outcome.sequence
     session.add(row)
-    _keep_fills(session, outcome.fills)
+    _keep_fills(session, outcome.fills, replayed=outcome.replayed)
     session.commit()
     return _placed_from_result(side, row.id, outcome)
 
 
-def _keep_fills(session: Session, fills: Iterable[Trade]) -> None:
+def _keep_fills(session: Session, fills: Iterable[Trade], *, replayed: bool = False) -> None:
     """Write the fills the engine just reported, in the commit before the user is told: if Redis
-    loses the journal before the consumer records them, the book's rebuild does (books.py)."""
+    loses the journal before the consumer records them, the book's rebuild does (books.py).
+    One query for the fills the journal consumer recorded first; a replayed outcome's fills may
+    have been kept already (merged, not inserted)."""
+    fills = list(fills)
+    if not fills:
+        return
+    recorded = set(
+        session.exec(
+            select(TradeRow.id).where(col(TradeRow.id).in_([t.trade_id for t in fills]))
+        ).all()
+    )
     for t in fills:
-        if session.get(TradeRow, t.trade_id) is not None:
+        if t.trade_id in recorded:
             continue  # the journal consumer was quicker
-        session.merge(
-            EngineFill(
-                trade_id=t.trade_id,
-                variant_id=int(t.variant_id),
-                at_ms=t.at,
-                event=json.dumps([trade_row(t)]),
-            )
+        kept = EngineFill(
+            trade_id=t.trade_id,
+            variant_id=int(t.variant_id),
+            at_ms=t.at,
+            event=json.dumps([trade_row(t)]),
         )
+        if replayed:
+            session.merge(kept)
+        else:
+            session.add(kept)
 
 
 def _placed_from_result(side: SideName, row_id: int, result: PlaceResult) -> Placed:

@@ -11,6 +11,7 @@ and steps with outside effects (Stripe refunds) claim the transition before maki
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -172,6 +173,40 @@ def seller_standing(
     )
 
 
+def seller_standings(
+    *,
+    session: Session,
+    seller_ids: Iterable[int],
+    now: datetime | None = None,
+    schedule: fees.FeeSchedule = fees.DEFAULT_SCHEDULE,
+) -> dict[int, SellerStanding]:
+    """`seller_standing` of several sellers, in one query."""
+    ids = sorted(set(seller_ids))
+    if not ids:
+        return {}
+    since = fees.quarter_start(now or utcnow())
+    totals = {
+        int(seller): (int(sales), int(volume))
+        for seller, sales, volume in session.exec(
+            select(Order.seller_id, func.count(), func.coalesce(func.sum(Order.price_cents), 0))
+            .where(
+                col(Order.seller_id).in_(ids),
+                Order.status == "completed",
+                col(Order.created_at) >= since,
+            )
+            .group_by(col(Order.seller_id))
+        ).all()
+    }
+    out = {}
+    for seller in ids:
+        sales, volume = totals.get(seller, (0, 0))
+        level = schedule.level_for(sales=sales, volume_cents=volume)
+        out[seller] = SellerStanding(
+            level=level, sales=sales, volume_cents=volume, next_level=schedule.next_level(level)
+        )
+    return out
+
+
 def create_from_trade(
     *,
     session: Session,
@@ -179,16 +214,22 @@ def create_from_trade(
     unit: int = 1,
     now: datetime | None = None,
     schedule: fees.FeeSchedule = fees.DEFAULT_SCHEDULE,
+    standing: SellerStanding | None = None,
+    new_trade: bool = False,
 ) -> tuple[Order, bool]:
     """The order for one unit of a trade, with its fee snapshot; (order, created).
 
     Idempotent by trade id: a trade replayed from the journal returns the existing order.
+    `new_trade`: the trade is written in this very transaction, so it has no order yet (one
+    query less). `standing`: the seller's standing, when the caller has read it already.
     """
-    existing = session.exec(select(Order).where(Order.trade_id == trade.id)).first()
-    if existing is not None:
-        return existing, False
+    if not new_trade:
+        existing = session.exec(select(Order).where(Order.trade_id == trade.id)).first()
+        if existing is not None:
+            return existing, False
     now = now or utcnow()
-    standing = seller_standing(session=session, seller_id=trade.seller_id, now=now)
+    if standing is None:
+        standing = seller_standing(session=session, seller_id=trade.seller_id, now=now)
     buyer = fees.quote_buyer(trade.price_cents, schedule)
     seller = fees.quote_seller(trade.price_cents, standing.level, schedule)
     order = Order(

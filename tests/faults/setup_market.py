@@ -8,6 +8,7 @@ import json
 import sys
 
 import httpx
+from sqlmodel import Session
 
 from sneakers_app.db import session_scope
 from sneakers_app.redis_client import get_matching_engine
@@ -44,6 +45,24 @@ def _save_card(user_id: int, number: str = CARD) -> None:
         payments.complete_setup(session=session, user_id=user_id, setup_intent_id=intent.id)
 
 
+def sellers_and_buyers(session: Session, sellers: int, buyers: int) -> tuple[list[int], list[int]]:
+    """New sellers with payout details and new buyers (their cards are saved by `_save_card`),
+    everyone with an address: a bid ships somewhere, as the trade dialog requires."""
+    seller_ids = [factories.user(session, "Seller") for _ in range(sellers)]
+    buyer_ids = [factories.user(session, "Buyer") for _ in range(buyers)]
+    for user_id in (*seller_ids, *buyer_ids):
+        factories.address(session, user_id)
+    for seller_id in seller_ids:
+        payments.save_payout_account(
+            session=session,
+            user_id=seller_id,
+            kind="manual",
+            account_ref="Test bank 000123456789",
+            holder_name="Test Seller",
+        )
+    return seller_ids, buyer_ids
+
+
 def main() -> int:
     sellers, buyers = int(sys.argv[1]), int(sys.argv[2])
     with session_scope() as session:
@@ -58,22 +77,11 @@ def main() -> int:
             session.flush()
             assert v.id is not None
             variants.append(v.id)
-        seller_ids = [factories.user(session, "Seller") for _ in range(sellers)]
-        buyer_ids = [factories.user(session, "Buyer") for _ in range(buyers)]
+        seller_ids, buyer_ids = sellers_and_buyers(session, sellers, buyers)
         # A buyer whose bank asks for 3-D Secure on every payment: off-session charges wait
         # for the buyer, and a late success reaches us by webhook.
         sca_buyer = factories.user(session, "Buyer")
-        # A bid ships somewhere: every buyer has an address, as the trade dialog requires.
-        for buyer_id in (*buyer_ids, sca_buyer):
-            factories.address(session, buyer_id)
-        for seller_id in seller_ids:
-            payments.save_payout_account(
-                session=session,
-                user_id=seller_id,
-                kind="manual",
-                account_ref="Test bank 000123456789",
-                holder_name="Test Seller",
-            )
+        factories.address(session, sca_buyer)
     for buyer_id in buyer_ids:
         _save_card(buyer_id)
     _save_card(sca_buyer, CARD_ALWAYS_3DS)

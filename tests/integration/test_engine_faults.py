@@ -11,7 +11,7 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, cast
@@ -562,12 +562,15 @@ def test_the_database_stopped_and_started_under_the_consumer(
         assert DeadLetters(stack.client).count() == 0  # an outage is not the entry's fault
 
 
+@pytest.mark.parametrize("batched", [False, True], ids=["one_by_one", "batched"])
 def test_a_failing_entry_holds_back_only_its_own_books_later_entries(
-    redis_server: servers.RedisServer, monkeypatch: pytest.MonkeyPatch
+    redis_server: servers.RedisServer, monkeypatch: pytest.MonkeyPatch, batched: bool
 ) -> None:
     """The consumer loop's ordering with the real journal: while an entry of one book is
     retried, that book's later entries wait (and then apply in sequence order), other books go
-    on; an entry that never succeeds is parked and its book goes on."""
+    on; an entry that never succeeds is parked and its book goes on. Batched, as the consumer
+    runs: a read's entries go in one transaction, and a batch holding a failing entry is rolled
+    back whole and its entries handled one at a time, with the same outcome."""
     monkeypatch.setattr(consumer, "RETRY_BASE_S", 0.01)
     client = redis.Redis.from_url(redis_server.url)
     client.flushall()
@@ -599,8 +602,18 @@ def test_a_failing_entry_holds_back_only_its_own_books_later_entries(
             raise RuntimeError(f"cannot apply {entry.sequence} yet")
         applied.append((entry.variant_id, entry.sequence))
 
+    def handle_batch(entries: Sequence[JournalEntry]) -> None:
+        done = []  # one transaction: nothing of it stays when an entry fails
+        for entry in entries:
+            if failing.get(entry.variant_id, {}).get(entry.sequence, 0):
+                raise RuntimeError(f"cannot apply {entry.sequence} in this batch")
+            done.append((entry.variant_id, entry.sequence))
+        applied.extend(done)
+        batches.append(len(entries))
+
+    batches: list[int] = []
     group = JournalConsumer(client, group="db", consumer="ordering-test")
-    loop = consumer._Loop(group, handle)
+    loop = consumer._Loop(group, handle, handle_batch if batched else None)
     books_ = ["901", "902"]
 
     def step() -> None:
@@ -627,6 +640,7 @@ def test_a_failing_entry_holds_back_only_its_own_books_later_entries(
     assert loop.stalled == {} and loop.failures == {}
     for book in books_:
         assert group.pending_count(book) == 0
+    assert bool(batches) == batched and all(n > 1 for n in batches)
     client.close()
 
 

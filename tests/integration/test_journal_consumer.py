@@ -1,5 +1,6 @@
 """The journal consumer process, killed with SIGKILL in the middle of its work and restarted:
-nothing is lost and nothing is applied twice."""
+nothing is lost and nothing is applied twice. It applies a read's entries in transactions of
+JOURNAL_BATCH entries: small here, so a kill lands between batches as well as inside one."""
 
 from __future__ import annotations
 
@@ -35,7 +36,13 @@ def _count(db: Engine, model: type) -> int:
 
 
 def _start(database_url: str, redis_url: str) -> subprocess.Popen[bytes]:
-    env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=redis_url, ENVIRONMENT="test")
+    env = dict(
+        os.environ,
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        ENVIRONMENT="test",
+        JOURNAL_BATCH="4",
+    )
     return subprocess.Popen(
         [sys.executable, "-m", "sneakers_app", "consume-journal"],
         cwd=PROJECT_ROOT,

@@ -1,0 +1,48 @@
+"""Facts a transaction reads once: what the trade dialog's checks and the order they guard share.
+
+The product page's Confirm checks who may trade and whether the order would meet the member's
+own (`ticket.refusal`), then places it (`market.place`), which checks the same again because
+every caller must pass them. Inside one transaction nothing has changed between the two, so the
+second reads the first's answer instead of asking the database again.
+
+An answer is kept on the session (`Session.info`) and dropped as soon as anything could change
+it: when the transaction ends (commit or rollback), when the session flushes a change, and when
+a statement other than a SELECT runs through it. A caller only ever sees an answer read in its
+own transaction with nothing written since.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
+
+from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState
+from sqlalchemy.orm import Session as OrmSession
+
+T = TypeVar("T")
+_KEY = "read_once"
+
+
+def read_once(session: OrmSession, key: Hashable, read: Callable[[], T]) -> T:
+    """`read()`, or the answer it gave earlier in this transaction with nothing written since."""
+    memo: dict[Hashable, Any] = session.info.setdefault(_KEY, {})
+    if key not in memo:
+        memo[key] = read()
+    return memo[key]  # type: ignore[no-any-return]
+
+
+def _forget(session: OrmSession, *_args: Any) -> None:
+    session.info.pop(_KEY, None)
+
+
+def _forget_on_write(state: ORMExecuteState) -> None:
+    if not state.is_select:
+        _forget(state.session)
+
+
+event.listen(OrmSession, "after_transaction_end", _forget)
+event.listen(OrmSession, "after_flush", _forget)
+event.listen(OrmSession, "after_bulk_update", lambda state: _forget(state.session))
+event.listen(OrmSession, "after_bulk_delete", lambda state: _forget(state.session))
+event.listen(OrmSession, "do_orm_execute", _forget_on_write)

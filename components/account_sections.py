@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from components.address_form import address_form
+from components.fields import described_by, field_error, field_label
 from state.account import AccountState, AddressRow, Choice, PreferenceRow
 from state.base import SessionState
 
@@ -25,7 +26,7 @@ def section(title: str, subtitle: str, icon: str, *children: rx.Component, id: s
                     flex_shrink="0",
                 ),
                 rx.vstack(
-                    rx.heading(title, size="4"),
+                    rx.heading(title, size="4", as_="h2"),
                     rx.text(subtitle, size="2", color="var(--gray-11)"),
                     spacing="0",
                 ),
@@ -39,13 +40,6 @@ def section(title: str, subtitle: str, icon: str, *children: rx.Component, id: s
         size="3",
         width="100%",
         id=id,
-    )
-
-
-def error_text(message: rx.Var, id: str) -> rx.Component:
-    return rx.cond(
-        message != "",
-        rx.text(message, size="1", color="var(--red-11)", id=id),
     )
 
 
@@ -340,7 +334,7 @@ def card_form() -> rx.Component:
             spacing="1",
             align="center",
         ),
-        error_text(A.card_error, "card-error"),
+        field_error(A.card_error, "card-error"),
         rx.hstack(
             rx.button(
                 rx.cond(A.card_busy, rx.spinner(size="1"), rx.icon("check", size=14)),
@@ -417,10 +411,9 @@ def payout_section() -> rx.Component:
             rx.vstack(
                 rx.grid(
                     rx.vstack(
-                        rx.text(
+                        field_label(
                             rx.cond(manual, "Account holder", "Account holder (optional)"),
-                            size="2",
-                            weight="medium",
+                            "payout-holder",
                         ),
                         rx.input(
                             name="holder_name",
@@ -431,16 +424,18 @@ def payout_section() -> rx.Component:
                             size="3",
                             width="100%",
                             id="payout-holder",
+                            **described_by(
+                                A.payout_errors.get("holder_name", ""), "payout-holder-error"
+                            ),
                         ),
-                        error_text(A.payout_errors.get("holder_name", ""), "payout-holder-error"),
+                        field_error(A.payout_errors.get("holder_name", ""), "payout-holder-error"),
                         spacing="1",
                         width="100%",
                     ),
                     rx.vstack(
-                        rx.text(
+                        field_label(
                             rx.cond(manual, "Bank account details", "Stripe Connect account id"),
-                            size="2",
-                            weight="medium",
+                            "payout-ref",
                         ),
                         rx.input(
                             name="account_ref",
@@ -453,15 +448,18 @@ def payout_section() -> rx.Component:
                             size="3",
                             width="100%",
                             id="payout-ref",
+                            **described_by(
+                                A.payout_errors.get("account_ref", ""), "payout-ref-error"
+                            ),
                         ),
-                        error_text(A.payout_errors.get("account_ref", ""), "payout-ref-error"),
+                        field_error(A.payout_errors.get("account_ref", ""), "payout-ref-error"),
                         spacing="1",
                         width="100%",
                     ),
                     rx.cond(
                         A.payout_saved,
                         rx.vstack(
-                            rx.text("Your password", size="2", weight="medium"),
+                            field_label("Your password", "payout-password"),
                             rx.input(
                                 name="password",
                                 type="password",
@@ -471,8 +469,11 @@ def payout_section() -> rx.Component:
                                 size="3",
                                 width="100%",
                                 id="payout-password",
+                                **described_by(
+                                    A.payout_errors.get("password", ""), "payout-password-error"
+                                ),
                             ),
-                            error_text(
+                            field_error(
                                 A.payout_errors.get("password", ""), "payout-password-error"
                             ),
                             rx.text(
@@ -526,7 +527,7 @@ def preference_row(row: PreferenceRow) -> rx.Component:
                 checked=row.in_app,
                 on_change=lambda value: A.set_preference(row.kind, "in_app", value),
                 id=f"pref-{row.kind}-in_app",
-                aria_label="In-app",
+                aria_label=row.label + ": in the app",
             ),
             text_align="center",
         ),
@@ -535,7 +536,7 @@ def preference_row(row: PreferenceRow) -> rx.Component:
                 checked=row.email,
                 on_change=lambda value: A.set_preference(row.kind, "email", value),
                 id=f"pref-{row.kind}-email",
-                aria_label="Email",
+                aria_label=row.label + ": by email",
             ),
             text_align="center",
         ),

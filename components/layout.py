@@ -52,7 +52,7 @@ def navbar() -> rx.Component:
             rx.link(
                 rx.hstack(
                     rx.image(src="/logo.svg", width="32px", height="32px", alt=""),
-                    rx.heading("Sneakers", size="5", weight="bold", class_name="brand-name"),
+                    rx.text("Sneakers", size="5", weight="bold", class_name="brand-name"),
                     align="center",
                     spacing="2",
                 ),

@@ -16,6 +16,7 @@ from reflex.event import EventSpec
 
 from components.checkout_parts import choice_select
 from components.dashboard import Empty, list_section
+from components.fields import described_by, field_error, field_label
 from components.order_parts import thumb
 from components.rows import figure_block, item_cell, list_row
 from state.listing_editor import ListingEditor, ListingView
@@ -144,7 +145,7 @@ def resume_listing_dialog(state: type[ListingEditor]) -> rx.Component:
             rx.vstack(
                 rx.dialog.title("Put your bid back on the market", margin_bottom="0"),
                 rx.dialog.description(state.edit_listing_name, size="2", color="var(--gray-11)"),
-                rx.text("Pay with", size="2", weight="medium"),
+                field_label("Pay with", "resume-card"),
                 choice_select(
                     state.resume_cards,
                     state.resume_card_id,
@@ -152,7 +153,7 @@ def resume_listing_dialog(state: type[ListingEditor]) -> rx.Component:
                     "No card saved: add one in your account.",
                     "resume-card",
                 ),
-                rx.text("Ship to", size="2", weight="medium"),
+                field_label("Ship to", "resume-address"),
                 choice_select(
                     state.resume_addresses,
                     state.resume_address_id,
@@ -253,11 +254,12 @@ def edit_listing_dialog(state: type[ListingEditor], side: Side) -> rx.Component:
             rx.dialog.description(state.edit_listing_name, size="2", color="var(--gray-11)"),
             rx.form(
                 rx.vstack(
-                    rx.text(words["field"], as_="label", size="2", weight="medium", html_for=field),
+                    field_label(words["field"], field),
                     rx.input(
                         rx.input.slot("$"),
                         name="price",
                         id=field,
+                        **described_by(state.edit_listing_error, f"{field}-error", f"{field}-hint"),
                         width="100%",
                         default_value=state.edit_listing_value,
                         key=state.edit_listing_id,
@@ -266,16 +268,13 @@ def edit_listing_dialog(state: type[ListingEditor], side: Side) -> rx.Component:
                         size="3",
                         auto_focus=True,
                     ),
-                    rx.cond(
-                        state.edit_listing_error != "",
-                        rx.text(
-                            state.edit_listing_error,
-                            size="2",
-                            color="var(--red-11)",
-                            id=f"{field}-error",
-                        ),
+                    field_error(state.edit_listing_error, f"{field}-error", size="2"),
+                    rx.text(
+                        state.edit_listing_hint,
+                        size="1",
+                        color="var(--gray-11)",
+                        id=f"{field}-hint",
                     ),
-                    rx.text(state.edit_listing_hint, size="1", color="var(--gray-11)"),
                     rx.hstack(
                         rx.dialog.close(
                             rx.button("Cancel", variant="soft", color_scheme="gray", type="button")

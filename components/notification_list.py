@@ -69,7 +69,7 @@ def empty_inbox() -> rx.Component:
     return rx.center(
         rx.vstack(
             rx.icon("bell", size=40, color="var(--gray-8)"),
-            rx.heading("Your inbox is empty", size="5"),
+            rx.heading("Your inbox is empty", size="5", as_="h2"),
             rx.text(
                 "Matches, outbid alerts, price drops and shipping updates arrive here. "
                 "Place a bid or list an ask to get started.",

@@ -61,7 +61,7 @@ def section(
     **props: object,
 ) -> rx.Component:
     header = rx.hstack(
-        rx.heading(title, size="4"),
+        rx.heading(title, size="4", as_="h2"),
         rx.spacer(),
         *([action] if action is not None else []),
         align="center",

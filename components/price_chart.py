@@ -19,6 +19,7 @@ def range_picker(value: rx.Var, on_change: Callable[..., Any]) -> rx.Component:
         on_change=on_change,
         size="1",
         id="range-picker",
+        aria_label="Price history range",
     )
 
 

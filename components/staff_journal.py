@@ -72,7 +72,7 @@ def parked_view() -> rx.Component:
     """The section of the staff console; loads itself when shown."""
     return rx.vstack(
         rx.hstack(
-            rx.heading("Parked journal entries", size="4"),
+            rx.heading("Parked journal entries", size="4", as_="h2"),
             rx.badge(S.parked.length(), color_scheme=rx.cond(S.parked.length() > 0, "red", "gray")),
             rx.spacer(),
             rx.button(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from components.fields import described_by, field_error, field_label
 from state.staff import EventRow, InspectionRow, VerificationState
 
 S = VerificationState
@@ -62,7 +63,7 @@ def order_header() -> rx.Component:
                 alt="",
             ),
             rx.vstack(
-                rx.heading(S.d_product, size="5", id="order-product"),
+                rx.heading(S.d_product, size="5", as_="h2", id="order-product"),
                 rx.text(
                     S.d_brand,
                     " · Style ",
@@ -150,10 +151,6 @@ def check(name: str, label: str, hint: str) -> rx.Component:
     )
 
 
-def field_error(message: rx.Var, id: str) -> rx.Component:
-    return rx.cond(message != "", rx.text(message, size="1", color="var(--red-11)", id=id))
-
-
 def inspection_form() -> rx.Component:
     return rx.vstack(
         rx.cond(
@@ -177,8 +174,9 @@ def inspection_form() -> rx.Component:
             spacing="2",
             width="100%",
         ),
+        field_label("Notes for the record (optional)", "inspection-notes"),
         rx.text_area(
-            placeholder="Notes for the record (optional)",
+            placeholder="What you saw",
             value=S.notes,
             on_change=S.set_notes,
             max_length=2000,
@@ -186,8 +184,10 @@ def inspection_form() -> rx.Component:
             width="100%",
             id="inspection-notes",
         ),
+        field_label("Reason, if the pair fails (the seller sees this)", "fail-reason"),
         rx.input(
-            placeholder="Reason, if the pair fails (the seller sees this)",
+            placeholder="e.g. Stitching does not match the retail pair",
+            **described_by(S.reason_error, "fail-reason-error"),
             value=S.fail_reason,
             on_change=S.set_fail_reason,
             max_length=500,
@@ -254,9 +254,11 @@ def ship_form(title: str, label_text: str, button: rx.Component) -> rx.Component
     return rx.vstack(
         rx.text(title, size="3", weight="bold"),
         label_button(label_text),
+        field_label("Carrier tracking number", "ship-tracking"),
         rx.flex(
             rx.input(
-                placeholder="Carrier tracking number",
+                placeholder="e.g. 1Z999AA10123456784",
+                **described_by(S.tracking_error, "ship-tracking-error"),
                 value=S.tracking,
                 on_change=S.set_tracking,
                 max_length=60,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from components.fields import described_by, field_error, field_label
 from state.staff import PayoutProblemRow, PayoutRow, VerificationState
 
 S = VerificationState
@@ -73,8 +74,9 @@ def payout_dialog() -> rx.Component:
                 size="2",
                 margin_bottom="12px",
             ),
+            field_label("Bank transfer reference", "payout-reference"),
             rx.input(
-                placeholder="Bank transfer reference",
+                **described_by(S.payout_error, "payout-error"),
                 value=S.payout_reference,
                 on_change=S.set_payout_reference,
                 max_length=255,
@@ -82,10 +84,7 @@ def payout_dialog() -> rx.Component:
                 auto_focus=True,
                 id="payout-reference",
             ),
-            rx.cond(
-                S.payout_error != "",
-                rx.text(S.payout_error, size="1", color="var(--red-11)", id="payout-error"),
-            ),
+            field_error(S.payout_error, "payout-error"),
             rx.flex(
                 rx.button("Cancel", variant="soft", color_scheme="gray", on_click=S.cancel_payout),
                 rx.button("Mark paid", on_click=S.confirm_payout, id="payout-confirm"),

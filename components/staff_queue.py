@@ -175,6 +175,7 @@ def queue_list() -> rx.Component:
                     width="100%",
                     name="search",
                     id="queue-search",
+                    aria_label="Scan a label, or filter the queue",
                 ),
                 on_submit=VerificationState.find_scanned,
                 width="100%",

@@ -7,19 +7,13 @@ import reflex as rx
 
 from components.account_sections import address_dialog, card_form
 from components.checkout_parts import choice_select
+from components.fields import described_by, field_error, field_label
 from sneakers_app import routes
 from state.account import AccountState
 from state.product_trade import FeeLine, HintView, TradeState
 
 S = TradeState
 A = AccountState
-
-
-def _error(text: rx.Var, error_id: str) -> rx.Component:
-    return rx.cond(
-        text != "",
-        rx.text(text, size="1", color="var(--red-11)", id=error_id, role="alert"),
-    )
 
 
 def _title() -> rx.Component:
@@ -82,21 +76,18 @@ def _price_field() -> rx.Component:
                 size="1",
                 color="var(--gray-11)",
             ),
-            rx.heading(
+            rx.text(
                 rx.cond(S.fixed_price != "", S.fixed_price, "\u2014"),
                 size="7",
+                weight="bold",
                 id="fixed-price",
                 class_name="tabular",
             ),
             spacing="0",
         ),
         rx.vstack(
-            rx.text(
-                rx.cond(S.dialog_kind == "bid", "Your bid (USD)", "Your ask (USD)"),
-                as_="label",
-                html_for="price-input",
-                size="2",
-                weight="medium",
+            field_label(
+                rx.cond(S.dialog_kind == "bid", "Your bid (USD)", "Your ask (USD)"), "price-input"
             ),
             rx.input(
                 rx.input.slot(rx.icon("dollar-sign", size=14)),
@@ -111,8 +102,9 @@ def _price_field() -> rx.Component:
                 size="3",
                 width="100%",
                 color_scheme=rx.cond(S.price_error != "", "red", "gray"),
+                **described_by(S.price_error, "price-error"),
             ),
-            _error(S.price_error, "price-error"),
+            field_error(S.price_error, "price-error"),
             spacing="1",
             width="100%",
         ),
@@ -123,7 +115,7 @@ def _expiry_field() -> rx.Component:
     return rx.cond(
         (S.dialog_kind == "bid") | (S.dialog_kind == "ask"),
         rx.vstack(
-            rx.text("Expires after", size="2", weight="medium"),
+            field_label("Expires after", "expiry-select"),
             rx.select.root(
                 rx.select.trigger(id="expiry-select", width="100%"),
                 rx.select.content(
@@ -164,7 +156,7 @@ def _picker(
 ) -> rx.Component:
     return rx.vstack(
         rx.hstack(
-            rx.text(title, size="2", weight="medium"),
+            field_label(title, select_id),
             rx.spacer(),
             add,
             width="100%",
@@ -216,7 +208,7 @@ def _checkout_fields() -> rx.Component:
     return rx.vstack(
         rx.cond((S.dialog_kind == "buy") | (S.dialog_kind == "bid"), _card_picker()),
         _address_picker(),
-        _error(S.checkout_error, "checkout-error"),
+        field_error(S.checkout_error, "checkout-error"),
         spacing="3",
         width="100%",
         min_width="0",
@@ -229,9 +221,14 @@ def _checkout_fields() -> rx.Component:
 
 def _size_field() -> rx.Component:
     return rx.vstack(
-        rx.text("Size", size="2", weight="medium"),
+        field_label("Size", "dialog-size"),
         rx.select.root(
-            rx.select.trigger(placeholder="Choose a size", id="dialog-size", width="100%"),
+            rx.select.trigger(
+                placeholder="Choose a size",
+                id="dialog-size",
+                width="100%",
+                **described_by(S.size_error, "size-error"),
+            ),
             rx.select.content(
                 rx.foreach(
                     S.size_names,
@@ -241,7 +238,7 @@ def _size_field() -> rx.Component:
             value=S.dialog_size,
             on_change=S.set_dialog_size,
         ),
-        _error(S.size_error, "size-error"),
+        field_error(S.size_error, "size-error"),
         spacing="1",
         width="100%",
     )

@@ -6,6 +6,7 @@ from typing import Any
 
 import reflex as rx
 
+from components.fields import described_by, field_error
 from components.layout import page
 from components.listing_parts import confirm_cancel
 from components.order_book import order_book
@@ -266,13 +267,12 @@ def _watch_popover() -> rx.Component:
                     on_change=W.set_watch_target,
                     placeholder="Target price",
                     id="watch-target",
+                    aria_label="Target price, dollars",
+                    **described_by(W.watch_error, "watch-error"),
                     input_mode="decimal",
                     width="100%",
                 ),
-                rx.cond(
-                    W.watch_error != "",
-                    rx.text(W.watch_error, size="1", color="var(--red-11)", id="watch-error"),
-                ),
+                field_error(W.watch_error, "watch-error"),
                 rx.hstack(
                     rx.cond(
                         W.watching,
@@ -390,7 +390,7 @@ def chart_card() -> rx.Component:
         rx.vstack(
             rx.hstack(
                 rx.vstack(
-                    rx.heading("Price history", size="4"),
+                    rx.heading("Price history", size="4", as_="h2"),
                     rx.text(scope_text(), " · daily average and pairs sold", size="1", color=MUTED),
                     spacing="0",
                 ),
@@ -415,7 +415,7 @@ def book_card() -> rx.Component:
         rx.vstack(
             rx.hstack(
                 rx.vstack(
-                    rx.heading("Order book", size="4"),
+                    rx.heading("Order book", size="4", as_="h2"),
                     rx.text(scope_text(), " · best prices first", size="1", color=MUTED),
                     spacing="0",
                 ),
@@ -488,7 +488,7 @@ def sale_row(sale: SaleRow) -> rx.Component:
 def recent_sales_card() -> rx.Component:
     return rx.card(
         rx.vstack(
-            rx.heading("Recent sales", size="4"),
+            rx.heading("Recent sales", size="4", as_="h2"),
             rx.cond(
                 S.recent.length() > 0,
                 rx.table.root(
@@ -550,7 +550,7 @@ def side_column() -> rx.Component:
             S.own_listings.length() > 0,
             rx.card(
                 rx.vstack(
-                    rx.heading("Your orders here", size="4"),
+                    rx.heading("Your orders here", size="4", as_="h2"),
                     rx.foreach(S.own_listings, own_listing_row),
                     spacing="3",
                     width="100%",
@@ -562,7 +562,7 @@ def side_column() -> rx.Component:
         ),
         rx.card(
             rx.vstack(
-                rx.heading("About this sneaker", size="4"),
+                rx.heading("About this sneaker", size="4", as_="h2"),
                 rx.text(S.description, size="2", color=MUTED),
                 rx.hstack(
                     rx.icon("shield-check", size=18, color="var(--green-10)"),

@@ -36,7 +36,7 @@ def level_card() -> rx.Component:
         rx.hstack(
             rx.vstack(
                 rx.text("Seller level", size="1", color="var(--gray-11)", weight="medium"),
-                rx.heading("Level ", s.level, size="7", id="seller-level"),
+                rx.text("Level ", s.level, size="7", weight="bold", id="seller-level"),
                 spacing="0",
             ),
             rx.spacer(),
@@ -79,7 +79,7 @@ def analytics_card() -> rx.Component:
     s = SellerState
     return dashboard_card(
         rx.hstack(
-            rx.heading("Analytics", size="4"),
+            rx.heading("Analytics", size="4", as_="h2"),
             rx.spacer(),
             range_switch(PERIODS, s.period, s.set_period, "analytics-period"),
             width="100%",

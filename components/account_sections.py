@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from components.a11y import dialog_title
 from components.address_form import address_form
 from components.fields import described_by, field_error, field_label
 from state.account import AccountState, AddressRow, Choice, PreferenceRow
@@ -164,7 +165,7 @@ def address_card(row: AddressRow) -> rx.Component:
 def address_dialog() -> rx.Component:
     return rx.dialog.root(
         rx.dialog.content(
-            rx.dialog.title(rx.cond(A.editing_address_id > 0, "Edit address", "Add an address")),
+            dialog_title(rx.cond(A.editing_address_id > 0, "Edit address", "Add an address")),
             rx.dialog.description(
                 "Where we ship the pairs you buy, and return a pair that fails authentication.",
                 size="2",
@@ -329,7 +330,7 @@ def card_form() -> rx.Component:
             rx.text(
                 "Card details go straight to Stripe; they never reach our servers.",
                 size="1",
-                color="var(--gray-10)",
+                color="var(--gray-11)",
             ),
             spacing="1",
             align="center",

@@ -14,6 +14,7 @@ from typing import Literal
 import reflex as rx
 from reflex.event import EventSpec
 
+from components.a11y import alert_dialog_title, dialog_title
 from components.checkout_parts import choice_select
 from components.dashboard import Empty, list_section
 from components.fields import described_by, field_error, field_label
@@ -87,7 +88,7 @@ def confirm_cancel(
     return rx.alert_dialog.root(
         rx.alert_dialog.trigger(rx.button("Cancel", color_scheme="red", **button)),
         rx.alert_dialog.content(
-            rx.alert_dialog.title(rx.cond(is_bid, "Cancel your bid?", "Cancel your ask?")),
+            alert_dialog_title(rx.cond(is_bid, "Cancel your bid?", "Cancel your ask?")),
             rx.alert_dialog.description(
                 *detail,
                 ". It leaves the order book at once; to trade again you place a new one.",
@@ -143,7 +144,7 @@ def resume_listing_dialog(state: type[ListingEditor]) -> rx.Component:
     return rx.dialog.root(
         rx.dialog.content(
             rx.vstack(
-                rx.dialog.title("Put your bid back on the market", margin_bottom="0"),
+                dialog_title("Put your bid back on the market", margin_bottom="0"),
                 rx.dialog.description(state.edit_listing_name, size="2", color="var(--gray-11)"),
                 field_label("Pay with", "resume-card"),
                 choice_select(
@@ -164,7 +165,7 @@ def resume_listing_dialog(state: type[ListingEditor]) -> rx.Component:
                 rx.text(
                     "Same price and expiry; it joins the queue at its price as a new bid.",
                     size="1",
-                    color="var(--gray-10)",
+                    color="var(--gray-11)",
                 ),
                 rx.cond(
                     state.resume_error != "",
@@ -250,7 +251,7 @@ def edit_listing_dialog(state: type[ListingEditor], side: Side) -> rx.Component:
     field = f"{side}-price"
     return rx.dialog.root(
         rx.dialog.content(
-            rx.dialog.title(words["title"]),
+            dialog_title(words["title"]),
             rx.dialog.description(state.edit_listing_name, size="2", color="var(--gray-11)"),
             rx.form(
                 rx.vstack(

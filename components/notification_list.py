@@ -28,7 +28,7 @@ def notification_row(row: NotificationRow) -> rx.Component:
                     flex="1",
                     min_width="0",
                 ),
-                rx.text(row.when, size="1", color="var(--gray-10)", white_space="nowrap"),
+                rx.text(row.when, size="1", color="var(--gray-11)", white_space="nowrap"),
                 width="100%",
                 align="baseline",
                 spacing="3",

@@ -237,7 +237,7 @@ def tracking_line(label: str, number: rx.Var, element_id: str) -> rx.Component:
             rx.cond(
                 number != "",
                 rx.code(number, size="2", id=element_id),
-                rx.text("Not shipped yet", size="2", color="var(--gray-10)"),
+                rx.text("Not shipped yet", size="2", color="var(--gray-11)"),
             ),
             spacing="0",
         ),

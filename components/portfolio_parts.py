@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from components.a11y import dialog_title, trend_word
 from components.fields import described_by, field_error, field_label
 from components.order_parts import NUM, thumb
 from components.rows import figure_block, item_cell, list_row
@@ -19,6 +20,7 @@ def gain_badge(gain: rx.Var, pct: rx.Var, trend: rx.Var) -> rx.Component:
         rx.icon(
             rx.match(trend, ("up", "trending-up"), ("down", "trending-down"), "minus"), size=12
         ),
+        trend_word(trend),
         gain,
         " (",
         pct,
@@ -59,7 +61,7 @@ def holding_row(item: HoldingView) -> rx.Component:
                 rx.text(item.market_value, size="3", weight="bold", style=NUM),
                 rx.cond(
                     ~item.has_market_value,
-                    rx.text("No sales yet", size="1", color="var(--gray-10)"),
+                    rx.text("No sales yet", size="1", color="var(--gray-11)"),
                 ),
                 spacing="0",
                 align=rx.breakpoints(initial="start", md="end"),
@@ -97,7 +99,7 @@ def add_item_dialog() -> rx.Component:
     s = PortfolioState
     return rx.dialog.root(
         rx.dialog.content(
-            rx.dialog.title("Add a pair you own"),
+            dialog_title("Add a pair you own"),
             rx.dialog.description(
                 "Track a pair you bought elsewhere. We value it at the last sale of its size.",
                 size="2",

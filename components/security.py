@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from components.a11y import alert_dialog_title
 from components.account_sections import section
 from components.fields import described_by, field_error, field_label
 from state.auth import PASSWORD_RULE
@@ -89,7 +90,7 @@ def security_section() -> rx.Component:
                     )
                 ),
                 rx.alert_dialog.content(
-                    rx.alert_dialog.title("Log out everywhere?"),
+                    alert_dialog_title("Log out everywhere?"),
                     rx.alert_dialog.description(
                         "Every session of your account ends, including this one. You will need "
                         "your password to log in again."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from components.a11y import dialog_title
 from components.fields import described_by, field_error, field_label
 from components.order_parts import NUM, status_badge, thumb
 from components.rows import item_cell, list_row
@@ -253,7 +254,7 @@ def _dialog(
     dialog's description is already a paragraph, and a paragraph in it is invalid HTML."""
     return rx.dialog.root(
         rx.dialog.content(
-            rx.dialog.title(title),
+            dialog_title(title),
             rx.dialog.description(description, size="2", color="var(--gray-11)"),
             rx.box(body, padding_top="12px"),
             max_width="440px",

@@ -14,7 +14,7 @@ def fact(
     label: str, value: rx.Var | str, mono: bool = False, id: str = "", detail: rx.Var | None = None
 ) -> rx.Component:
     return rx.vstack(
-        rx.text(label, size="1", color="var(--gray-10)", weight="medium"),
+        rx.text(label, size="1", color="var(--gray-11)", weight="medium"),
         rx.text(
             rx.cond(value != "", value, "—"),
             size="2",
@@ -106,7 +106,7 @@ def facts_grid() -> rx.Component:
 
 def address_fact(label: str, lines: rx.Var, id: str) -> rx.Component:
     return rx.vstack(
-        rx.text(label, size="1", color="var(--gray-10)", weight="medium"),
+        rx.text(label, size="1", color="var(--gray-11)", weight="medium"),
         rx.cond(
             lines.length() > 0,
             rx.vstack(
@@ -137,7 +137,7 @@ def check(name: str, label: str, hint: str) -> rx.Component:
         rx.checkbox(
             rx.vstack(
                 rx.text(label, size="2", weight="medium"),
-                rx.text(hint, size="1", color="var(--gray-10)"),
+                rx.text(hint, size="1", color="var(--gray-11)"),
                 spacing="0",
             ),
             checked=getattr(S, name),
@@ -215,7 +215,7 @@ def inspection_form() -> rx.Component:
             ),
             rx.cond(
                 ~S.all_checks_ok,
-                rx.text("Tick every check to pass the pair.", size="1", color="var(--gray-10)"),
+                rx.text("Tick every check to pass the pair.", size="1", color="var(--gray-11)"),
             ),
             spacing="3",
             align="center",
@@ -365,7 +365,7 @@ def event_row(row: EventRow) -> rx.Component:
         rx.vstack(
             rx.hstack(
                 rx.text(row.status_label, size="2", weight="medium"),
-                rx.text(row.when, size="1", color="var(--gray-10)"),
+                rx.text(row.when, size="1", color="var(--gray-11)"),
                 spacing="2",
                 align="baseline",
                 wrap="wrap",
@@ -388,7 +388,7 @@ def inspection_row(row: InspectionRow) -> rx.Component:
             ),
             rx.cond(row.appeal, rx.badge("Appeal", color_scheme="amber")),
             rx.text(row.inspector, size="2", weight="medium"),
-            rx.text(row.when, size="1", color="var(--gray-10)"),
+            rx.text(row.when, size="1", color="var(--gray-11)"),
             spacing="2",
             align="center",
             wrap="wrap",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from components.a11y import dialog_title
 from components.fields import described_by, field_error, field_label
 from state.staff import PayoutProblemRow, PayoutRow, VerificationState
 
@@ -17,14 +18,14 @@ def payout_row(row: PayoutRow) -> rx.Component:
                 rx.hstack(
                     rx.text(row.amount, size="5", weight="bold"),
                     rx.badge(f"Order #{row.order_id}", color_scheme="gray", variant="soft"),
-                    rx.text(row.waiting, size="1", color="var(--gray-10)"),
+                    rx.text(row.waiting, size="1", color="var(--gray-11)"),
                     spacing="3",
                     align="center",
                     wrap="wrap",
                 ),
                 rx.text(row.seller, " · ", row.seller_email, size="2", color="var(--gray-11)"),
                 rx.box(
-                    rx.text("Pay to", size="1", color="var(--gray-10)", weight="medium"),
+                    rx.text("Pay to", size="1", color="var(--gray-11)", weight="medium"),
                     rx.text(row.holder, size="2", weight="medium"),
                     rx.text(
                         row.account_ref,
@@ -67,7 +68,7 @@ def payout_row(row: PayoutRow) -> rx.Component:
 def payout_dialog() -> rx.Component:
     return rx.dialog.root(
         rx.dialog.content(
-            rx.dialog.title("Record a payout as sent"),
+            dialog_title("Record a payout as sent"),
             rx.dialog.description(
                 "Send the money from the company account first, then enter the transfer's "
                 "reference so the seller and the ledger can match it.",
@@ -120,7 +121,7 @@ def problem_row(row: PayoutProblemRow) -> rx.Component:
                     "Stripe Connect account ",
                     row.destination,
                     size="1",
-                    color="var(--gray-10)",
+                    color="var(--gray-11)",
                     font_family="var(--code-font-family)",
                 ),
                 rx.cond(

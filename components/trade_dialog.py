@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from components.a11y import dialog_title
 from components.account_sections import address_dialog, card_form
 from components.checkout_parts import choice_select
 from components.fields import described_by, field_error, field_label
@@ -16,13 +17,13 @@ S = TradeState
 A = AccountState
 
 
-def _title() -> rx.Component:
+def _title() -> rx.Var:
     return rx.match(
         S.dialog_kind,
-        ("buy", rx.text("Buy now")),
-        ("sell", rx.text("Sell now")),
-        ("ask", rx.text("Place an ask")),
-        rx.text("Place a bid"),
+        ("buy", "Buy now"),
+        ("sell", "Sell now"),
+        ("ask", "Place an ask"),
+        "Place a bid",
     )
 
 
@@ -267,7 +268,7 @@ def _breakdown() -> rx.Component:
         rx.text(
             "Enter a price to see the fees and your total.",
             size="1",
-            color="var(--gray-10)",
+            color="var(--gray-11)",
         ),
     )
 
@@ -296,7 +297,7 @@ def trade_dialog() -> rx.Component:
         rx.dialog.content(
             rx.form(
                 rx.vstack(
-                    rx.dialog.title(_title(), margin_bottom="0"),
+                    dialog_title(_title(), margin_bottom="0"),
                     rx.dialog.description(_subtitle(), size="2", color="var(--gray-11)"),
                     _blocker(),
                     _size_field(),

@@ -184,7 +184,7 @@ def browse_page() -> rx.Component:
             filters(),
             rx.hstack(
                 rx.text(
-                    BrowseState.result_label, size="2", color="var(--gray-10)", id="result-count"
+                    BrowseState.result_label, size="2", color="var(--gray-11)", id="result-count"
                 ),
                 rx.cond(
                     BrowseState.filtered,

@@ -6,6 +6,7 @@ from typing import Any
 
 import reflex as rx
 
+from components.a11y import live_announcer, trend_word
 from components.fields import described_by, field_error
 from components.layout import page
 from components.listing_parts import confirm_cancel
@@ -25,7 +26,7 @@ MUTED = "var(--gray-11)"
 
 
 def label(text: str | rx.Var) -> rx.Component:
-    return rx.text(text, size="1", color="var(--gray-10)", weight="medium")
+    return rx.text(text, size="1", color="var(--gray-11)", weight="medium")
 
 
 def fact(name: str, value: rx.Var) -> rx.Component:
@@ -80,7 +81,7 @@ def header() -> rx.Component:
     return rx.vstack(
         rx.hstack(
             rx.link(S.brand, href=routes.BROWSE + "?brand=" + S.brand, size="2", weight="medium"),
-            rx.text("/", size="2", color="var(--gray-8)"),
+            rx.text("/", size="2", color="var(--gray-11)", aria_hidden="true"),
             rx.text(S.model, size="2", color=MUTED, class_name="clamp-1"),
             spacing="2",
         ),
@@ -115,6 +116,7 @@ def market_panel() -> rx.Component:
             ("down", rx.icon("trending-down", size=12)),
             rx.icon("minus", size=12),
         ),
+        trend_word(S.last_change_dir),
         S.last_change,
         color_scheme=rx.match(S.last_change_dir, ("up", "green"), ("down", "red"), "gray"),
         variant="soft",
@@ -616,6 +618,17 @@ def product_view() -> rx.Component:
             width="100%",
         ),
         trade_dialog(),
+        live_announcer(
+            "Market, "
+            + scope_text()
+            + ": lowest ask "
+            + S.lowest_ask
+            + ", highest bid "
+            + S.highest_bid
+            + ", last sale "
+            + S.last_sale,
+            "market-announcement",
+        ),
         spacing="6",
         width="100%",
     )

@@ -49,7 +49,13 @@ def level_card() -> rx.Component:
             width="100%",
             align="center",
         ),
-        rx.progress(value=s.level_progress, size="2", width="100%", id="level-progress"),
+        rx.progress(
+            value=s.level_progress,
+            size="2",
+            width="100%",
+            id="level-progress",
+            aria_label="Progress to the next level",
+        ),
         rx.cond(
             s.next_level > 0,
             rx.text(
@@ -69,7 +75,7 @@ def level_card() -> rx.Component:
             stat("Volume", s.level_volume),
             width="100%",
         ),
-        rx.text("Levels reset after ", s.quarter_ends, ".", size="1", color="var(--gray-10)"),
+        rx.text("Levels reset after ", s.quarter_ends, ".", size="1", color="var(--gray-11)"),
         spacing="3",
         id="level-card",
     )
@@ -100,7 +106,7 @@ def analytics_card() -> rx.Component:
             rx.cond(s.period == "week", "Last 12 weeks", "Last 12 months"),
             " of completed sales. Fees are transaction, processing and shipping.",
             size="1",
-            color="var(--gray-10)",
+            color="var(--gray-11)",
         ),
     )
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import reflex as rx
 
+from components.a11y import dialog_title
 from components.address_form import address_form
+from components.fields import described_by, field_error, field_label
 from state.account import AccountState, AddressRow, Choice, PreferenceRow
 from state.base import SessionState
 
@@ -25,7 +27,7 @@ def section(title: str, subtitle: str, icon: str, *children: rx.Component, id: s
                     flex_shrink="0",
                 ),
                 rx.vstack(
-                    rx.heading(title, size="4"),
+                    rx.heading(title, size="4", as_="h2"),
                     rx.text(subtitle, size="2", color="var(--gray-11)"),
                     spacing="0",
                 ),
@@ -39,13 +41,6 @@ def section(title: str, subtitle: str, icon: str, *children: rx.Component, id: s
         size="3",
         width="100%",
         id=id,
-    )
-
-
-def error_text(message: rx.Var, id: str) -> rx.Component:
-    return rx.cond(
-        message != "",
-        rx.text(message, size="1", color="var(--red-11)", id=id),
     )
 
 
@@ -170,7 +165,7 @@ def address_card(row: AddressRow) -> rx.Component:
 def address_dialog() -> rx.Component:
     return rx.dialog.root(
         rx.dialog.content(
-            rx.dialog.title(rx.cond(A.editing_address_id > 0, "Edit address", "Add an address")),
+            dialog_title(rx.cond(A.editing_address_id > 0, "Edit address", "Add an address")),
             rx.dialog.description(
                 "Where we ship the pairs you buy, and return a pair that fails authentication.",
                 size="2",
@@ -335,12 +330,12 @@ def card_form() -> rx.Component:
             rx.text(
                 "Card details go straight to Stripe; they never reach our servers.",
                 size="1",
-                color="var(--gray-10)",
+                color="var(--gray-11)",
             ),
             spacing="1",
             align="center",
         ),
-        error_text(A.card_error, "card-error"),
+        field_error(A.card_error, "card-error"),
         rx.hstack(
             rx.button(
                 rx.cond(A.card_busy, rx.spinner(size="1"), rx.icon("check", size=14)),
@@ -417,10 +412,9 @@ def payout_section() -> rx.Component:
             rx.vstack(
                 rx.grid(
                     rx.vstack(
-                        rx.text(
+                        field_label(
                             rx.cond(manual, "Account holder", "Account holder (optional)"),
-                            size="2",
-                            weight="medium",
+                            "payout-holder",
                         ),
                         rx.input(
                             name="holder_name",
@@ -431,16 +425,18 @@ def payout_section() -> rx.Component:
                             size="3",
                             width="100%",
                             id="payout-holder",
+                            **described_by(
+                                A.payout_errors.get("holder_name", ""), "payout-holder-error"
+                            ),
                         ),
-                        error_text(A.payout_errors.get("holder_name", ""), "payout-holder-error"),
+                        field_error(A.payout_errors.get("holder_name", ""), "payout-holder-error"),
                         spacing="1",
                         width="100%",
                     ),
                     rx.vstack(
-                        rx.text(
+                        field_label(
                             rx.cond(manual, "Bank account details", "Stripe Connect account id"),
-                            size="2",
-                            weight="medium",
+                            "payout-ref",
                         ),
                         rx.input(
                             name="account_ref",
@@ -453,15 +449,18 @@ def payout_section() -> rx.Component:
                             size="3",
                             width="100%",
                             id="payout-ref",
+                            **described_by(
+                                A.payout_errors.get("account_ref", ""), "payout-ref-error"
+                            ),
                         ),
-                        error_text(A.payout_errors.get("account_ref", ""), "payout-ref-error"),
+                        field_error(A.payout_errors.get("account_ref", ""), "payout-ref-error"),
                         spacing="1",
                         width="100%",
                     ),
                     rx.cond(
                         A.payout_saved,
                         rx.vstack(
-                            rx.text("Your password", size="2", weight="medium"),
+                            field_label("Your password", "payout-password"),
                             rx.input(
                                 name="password",
                                 type="password",
@@ -471,8 +470,11 @@ def payout_section() -> rx.Component:
                                 size="3",
                                 width="100%",
                                 id="payout-password",
+                                **described_by(
+                                    A.payout_errors.get("password", ""), "payout-password-error"
+                                ),
                             ),
-                            error_text(
+                            field_error(
                                 A.payout_errors.get("password", ""), "payout-password-error"
                             ),
                             rx.text(
@@ -526,7 +528,7 @@ def preference_row(row: PreferenceRow) -> rx.Component:
                 checked=row.in_app,
                 on_change=lambda value: A.set_preference(row.kind, "in_app", value),
                 id=f"pref-{row.kind}-in_app",
-                aria_label="In-app",
+                aria_label=row.label + ": in the app",
             ),
             text_align="center",
         ),
@@ -535,7 +537,7 @@ def preference_row(row: PreferenceRow) -> rx.Component:
                 checked=row.email,
                 on_change=lambda value: A.set_preference(row.kind, "email", value),
                 id=f"pref-{row.kind}-email",
-                aria_label="Email",
+                aria_label=row.label + ": by email",
             ),
             text_align="center",
         ),

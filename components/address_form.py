@@ -12,6 +12,7 @@ from collections.abc import Callable
 import reflex as rx
 from reflex.event import EventSpec
 
+from components.fields import described_by, field_error, field_label
 from state.address_form import COUNTRY_CHOICES
 
 # name, label, placeholder, max length, autocomplete
@@ -43,13 +44,6 @@ _SELECT_STYLE = {
 _ERROR_RING = "inset 0 0 0 1px var(--red-8)"
 
 
-def _error(message: rx.Var, id: str) -> rx.Component:
-    return rx.cond(
-        message != "",
-        rx.text(message, size="1", color="var(--red-11)", id=id, role="alert"),
-    )
-
-
 def _on_edit(message: rx.Var, on_edit: Callable[[str], EventSpec] | None, name: str) -> object:
     if on_edit is None:
         return None
@@ -58,9 +52,9 @@ def _on_edit(message: rx.Var, on_edit: Callable[[str], EventSpec] | None, name: 
 
 def _labelled(label: str, control: rx.Component, message: rx.Var, id: str) -> rx.Component:
     return rx.vstack(
-        rx.text(label, size="2", weight="medium", as_="label", html_for=id),
+        field_label(label, id),
         control,
-        _error(message, f"{id}-error"),
+        field_error(message, f"{id}-error"),
         spacing="1",
         width="100%",
     )
@@ -89,6 +83,7 @@ def _text_field(
             color_scheme=rx.cond(message != "", "red", "gray"),
             box_shadow=rx.cond(message != "", _ERROR_RING, ""),
             id=f"{id_prefix}-{name}",
+            **described_by(message, f"{id_prefix}-{name}-error"),
             **props,
         ),
         message,
@@ -115,6 +110,7 @@ def _country_field(
             default_value=values.get("country", ""),
             auto_complete="country",
             id=f"{id_prefix}-country",
+            **described_by(message, f"{id_prefix}-country-error"),
             style=_SELECT_STYLE,
             border_color=rx.cond(message != "", "var(--red-8)", "var(--gray-a7)"),
             **props,
@@ -156,7 +152,7 @@ def address_form(
             field("line2"),
             pair(field("city"), field("region")),
             pair(field("postal_code"), _country_field(values, errors, on_edit, id_prefix)),
-            _error(form_error, f"{id_prefix}-error"),
+            field_error(form_error, f"{id_prefix}-error"),
             rx.flex(
                 actions if actions is not None else rx.fragment(),
                 rx.button(submit_label, type="submit", id=f"{id_prefix}-save"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from components.a11y import dialog_title
 from components.order_parts import thumb
 from state.ask_search import AskSearchHit, AskSearchState
 
@@ -61,7 +62,7 @@ def new_ask_button() -> rx.Component:
 def new_ask_dialog() -> rx.Component:
     return rx.dialog.root(
         rx.dialog.content(
-            rx.dialog.title("New ask"),
+            dialog_title("New ask"),
             rx.dialog.description(
                 "Find the sneaker you want to sell; its ask form opens next.",
                 size="2",

@@ -28,5 +28,5 @@ def choice_select(
             value=value,
             on_change=on_change,
         ),
-        rx.text(empty, size="1", color="var(--gray-10)", id=f"{select_id}-none"),
+        rx.text(empty, size="1", color="var(--gray-11)", id=f"{select_id}-none"),
     )

@@ -54,7 +54,11 @@ def list_section(
 
 
 def range_switch(
-    options: Sequence[tuple[str, str]], value: rx.Var, on_change: object, control_id: str
+    options: Sequence[tuple[str, str]],
+    value: rx.Var,
+    on_change: object,
+    control_id: str,
+    label: str = "Chart period",
 ) -> rx.Component:
     """Which period a chart shows: (label, value) pairs."""
     return rx.segmented_control.root(
@@ -63,6 +67,7 @@ def range_switch(
         on_change=on_change,
         size="1",
         id=control_id,
+        aria_label=label,
     )
 
 

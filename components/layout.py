@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from components.a11y import page_script
 from components.notification_bell import notification_bell
 from sneakers_app import routes
 from state.base import SessionState
@@ -27,6 +28,8 @@ def user_menu() -> rx.Component:
                 rx.text(SessionState.user_name, class_name="nav-label"),
                 rx.icon("chevron-down", size=14),
                 variant="soft",
+                # Its name shows only at desktop width; a screen reader hears it at any width.
+                aria_label=SessionState.user_name + ": your account",
                 id="user-menu",
             )
         ),
@@ -52,7 +55,7 @@ def navbar() -> rx.Component:
             rx.link(
                 rx.hstack(
                     rx.image(src="/logo.svg", width="32px", height="32px", alt=""),
-                    rx.heading("Sneakers", size="5", weight="bold", class_name="brand-name"),
+                    rx.text("Sneakers", size="5", weight="bold", class_name="brand-name"),
                     align="center",
                     spacing="2",
                 ),
@@ -101,7 +104,7 @@ def footer() -> rx.Component:
         rx.text(
             "Every pair is inspected by our authentication team before it ships.",
             size="1",
-            color="var(--gray-10)",
+            color="var(--gray-11)",
         ),
         max_width="1200px",
         margin="48px auto 0",
@@ -112,9 +115,11 @@ def footer() -> rx.Component:
 
 def page(*children: rx.Component, max_width: str = "1200px") -> rx.Component:
     return rx.box(
-        navbar(),
-        rx.box(*children, max_width=max_width, margin="0 auto", padding="24px 16px"),
-        footer(),
+        page_script(),
+        rx.el.a("Skip to content", href="#main", class_name="skip-link"),
+        rx.el.header(navbar()),
+        rx.el.main(*children, max_width=max_width, margin="0 auto", padding="24px 16px", id="main"),
+        rx.el.footer(footer()),
         min_height="100vh",
         background="var(--gray-1)",
     )

@@ -14,8 +14,10 @@ from typing import Literal
 import reflex as rx
 from reflex.event import EventSpec
 
+from components.a11y import alert_dialog_title, dialog_title
 from components.checkout_parts import choice_select
 from components.dashboard import Empty, list_section
+from components.fields import described_by, field_error, field_label
 from components.order_parts import thumb
 from components.rows import figure_block, item_cell, list_row
 from state.listing_editor import ListingEditor, ListingView
@@ -86,7 +88,7 @@ def confirm_cancel(
     return rx.alert_dialog.root(
         rx.alert_dialog.trigger(rx.button("Cancel", color_scheme="red", **button)),
         rx.alert_dialog.content(
-            rx.alert_dialog.title(rx.cond(is_bid, "Cancel your bid?", "Cancel your ask?")),
+            alert_dialog_title(rx.cond(is_bid, "Cancel your bid?", "Cancel your ask?")),
             rx.alert_dialog.description(
                 *detail,
                 ". It leaves the order book at once; to trade again you place a new one.",
@@ -142,9 +144,9 @@ def resume_listing_dialog(state: type[ListingEditor]) -> rx.Component:
     return rx.dialog.root(
         rx.dialog.content(
             rx.vstack(
-                rx.dialog.title("Put your bid back on the market", margin_bottom="0"),
+                dialog_title("Put your bid back on the market", margin_bottom="0"),
                 rx.dialog.description(state.edit_listing_name, size="2", color="var(--gray-11)"),
-                rx.text("Pay with", size="2", weight="medium"),
+                field_label("Pay with", "resume-card"),
                 choice_select(
                     state.resume_cards,
                     state.resume_card_id,
@@ -152,7 +154,7 @@ def resume_listing_dialog(state: type[ListingEditor]) -> rx.Component:
                     "No card saved: add one in your account.",
                     "resume-card",
                 ),
-                rx.text("Ship to", size="2", weight="medium"),
+                field_label("Ship to", "resume-address"),
                 choice_select(
                     state.resume_addresses,
                     state.resume_address_id,
@@ -163,7 +165,7 @@ def resume_listing_dialog(state: type[ListingEditor]) -> rx.Component:
                 rx.text(
                     "Same price and expiry; it joins the queue at its price as a new bid.",
                     size="1",
-                    color="var(--gray-10)",
+                    color="var(--gray-11)",
                 ),
                 rx.cond(
                     state.resume_error != "",
@@ -249,15 +251,16 @@ def edit_listing_dialog(state: type[ListingEditor], side: Side) -> rx.Component:
     field = f"{side}-price"
     return rx.dialog.root(
         rx.dialog.content(
-            rx.dialog.title(words["title"]),
+            dialog_title(words["title"]),
             rx.dialog.description(state.edit_listing_name, size="2", color="var(--gray-11)"),
             rx.form(
                 rx.vstack(
-                    rx.text(words["field"], as_="label", size="2", weight="medium", html_for=field),
+                    field_label(words["field"], field),
                     rx.input(
                         rx.input.slot("$"),
                         name="price",
                         id=field,
+                        **described_by(state.edit_listing_error, f"{field}-error", f"{field}-hint"),
                         width="100%",
                         default_value=state.edit_listing_value,
                         key=state.edit_listing_id,
@@ -266,16 +269,13 @@ def edit_listing_dialog(state: type[ListingEditor], side: Side) -> rx.Component:
                         size="3",
                         auto_focus=True,
                     ),
-                    rx.cond(
-                        state.edit_listing_error != "",
-                        rx.text(
-                            state.edit_listing_error,
-                            size="2",
-                            color="var(--red-11)",
-                            id=f"{field}-error",
-                        ),
+                    field_error(state.edit_listing_error, f"{field}-error", size="2"),
+                    rx.text(
+                        state.edit_listing_hint,
+                        size="1",
+                        color="var(--gray-11)",
+                        id=f"{field}-hint",
                     ),
-                    rx.text(state.edit_listing_hint, size="1", color="var(--gray-11)"),
                     rx.hstack(
                         rx.dialog.close(
                             rx.button("Cancel", variant="soft", color_scheme="gray", type="button")

@@ -35,7 +35,11 @@ def notification_bell() -> rx.Component:
         href=routes.NOTIFICATIONS,
         color="var(--gray-12)",
         _hover={"color": "var(--accent-11)"},
-        aria_label="Notifications",
+        aria_label=rx.cond(
+            NotificationState.unread > 0,
+            "Notifications, " + NotificationState.unread_label + " unread",
+            "Notifications",
+        ),
         title="Notifications",
         id="nav-notifications",
         padding="6px",

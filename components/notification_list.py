@@ -28,7 +28,7 @@ def notification_row(row: NotificationRow) -> rx.Component:
                     flex="1",
                     min_width="0",
                 ),
-                rx.text(row.when, size="1", color="var(--gray-10)", white_space="nowrap"),
+                rx.text(row.when, size="1", color="var(--gray-11)", white_space="nowrap"),
                 width="100%",
                 align="baseline",
                 spacing="3",
@@ -69,7 +69,7 @@ def empty_inbox() -> rx.Component:
     return rx.center(
         rx.vstack(
             rx.icon("bell", size=40, color="var(--gray-8)"),
-            rx.heading("Your inbox is empty", size="5"),
+            rx.heading("Your inbox is empty", size="5", as_="h2"),
             rx.text(
                 "Matches, outbid alerts, price drops and shipping updates arrive here. "
                 "Place a bid or list an ask to get started.",

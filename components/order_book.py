@@ -7,6 +7,8 @@ from typing import Any
 
 import reflex as rx
 
+from components.a11y import sr_only
+
 SizeLabel = Callable[[Any], Any]
 
 
@@ -30,6 +32,8 @@ def _row(
             rx.badge("You", color_scheme="blue", variant="solid", size="1", radius="full"),
         ),
         rx.text(level.quantity, size="2", class_name="tabular", width="32px", text_align="right"),
+        sr_only(" pairs"),
+        role="listitem",
         align="center",
         spacing="2",
         padding_x="10px",
@@ -53,7 +57,7 @@ def _side(
     return rx.vstack(
         rx.hstack(
             rx.text(title, size="1", weight="bold", color="var(--gray-11)", flex="1"),
-            rx.text("Qty", size="1", color="var(--gray-10)"),
+            rx.text("Qty", size="1", color="var(--gray-11)"),
             width="100%",
             padding_x="10px",
         ),
@@ -61,11 +65,13 @@ def _side(
             levels.length() > 0,
             rx.vstack(
                 rx.foreach(levels, lambda level: _row(level, side, show_size, own, size_label)),
+                role="list",
+                aria_label=title,
                 spacing="1",
                 width="100%",
             ),
             rx.center(
-                rx.text(empty, size="1", color="var(--gray-10)", text_align="center"),
+                rx.text(empty, size="1", color="var(--gray-11)", text_align="center"),
                 padding="18px 8px",
                 width="100%",
                 border="1px dashed var(--gray-a6)",

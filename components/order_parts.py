@@ -61,7 +61,7 @@ def section(
     **props: object,
 ) -> rx.Component:
     header = rx.hstack(
-        rx.heading(title, size="4"),
+        rx.heading(title, size="4", as_="h2"),
         rx.spacer(),
         *([action] if action is not None else []),
         align="center",
@@ -237,7 +237,7 @@ def tracking_line(label: str, number: rx.Var, element_id: str) -> rx.Component:
             rx.cond(
                 number != "",
                 rx.code(number, size="2", id=element_id),
-                rx.text("Not shipped yet", size="2", color="var(--gray-10)"),
+                rx.text("Not shipped yet", size="2", color="var(--gray-11)"),
             ),
             spacing="0",
         ),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
+from components.a11y import dialog_title, trend_word
+from components.fields import described_by, field_error, field_label
 from components.order_parts import NUM, thumb
 from components.rows import figure_block, item_cell, list_row
 from state.portfolio import HoldingView, PortfolioState
@@ -18,6 +20,7 @@ def gain_badge(gain: rx.Var, pct: rx.Var, trend: rx.Var) -> rx.Component:
         rx.icon(
             rx.match(trend, ("up", "trending-up"), ("down", "trending-down"), "minus"), size=12
         ),
+        trend_word(trend),
         gain,
         " (",
         pct,
@@ -58,7 +61,7 @@ def holding_row(item: HoldingView) -> rx.Component:
                 rx.text(item.market_value, size="3", weight="bold", style=NUM),
                 rx.cond(
                     ~item.has_market_value,
-                    rx.text("No sales yet", size="1", color="var(--gray-10)"),
+                    rx.text("No sales yet", size="1", color="var(--gray-11)"),
                 ),
                 spacing="0",
                 align=rx.breakpoints(initial="start", md="end"),
@@ -92,19 +95,11 @@ def holding_row(item: HoldingView) -> rx.Component:
     )
 
 
-def _error(error: rx.Var, element_id: str) -> rx.Component:
-    return rx.cond(error != "", rx.text(error, size="2", color="var(--red-11)", id=element_id))
-
-
-def _label(text: str, html_for: str) -> rx.Component:
-    return rx.text(text, as_="label", size="2", weight="medium", html_for=html_for)
-
-
 def add_item_dialog() -> rx.Component:
     s = PortfolioState
     return rx.dialog.root(
         rx.dialog.content(
-            rx.dialog.title("Add a pair you own"),
+            dialog_title("Add a pair you own"),
             rx.dialog.description(
                 "Track a pair you bought elsewhere. We value it at the last sale of its size.",
                 size="2",
@@ -113,10 +108,13 @@ def add_item_dialog() -> rx.Component:
             rx.form(
                 rx.vstack(
                     rx.vstack(
-                        _label("Sneaker", "add-product"),
+                        field_label("Sneaker", "add-product"),
                         rx.select.root(
                             rx.select.trigger(
-                                placeholder="Choose a sneaker", width="100%", id="add-product"
+                                placeholder="Choose a sneaker",
+                                width="100%",
+                                id="add-product",
+                                **described_by(s.add_product_error, "add-product-error"),
                             ),
                             rx.select.content(
                                 rx.foreach(
@@ -129,39 +127,41 @@ def add_item_dialog() -> rx.Component:
                             on_change=s.choose_product,
                             size="3",
                         ),
-                        _error(s.add_product_error, "add-product-error"),
+                        field_error(s.add_product_error, "add-product-error", size="2"),
                         spacing="1",
                         width="100%",
                     ),
                     rx.grid(
                         rx.vstack(
-                            _label("Size", "add-size"),
+                            field_label("Size", "add-size"),
                             rx.input(
                                 name="size",
                                 id="add-size",
+                                **described_by(s.add_size_error, "add-size-error", "add-size-hint"),
                                 placeholder="10.5 or EU 44",
                                 max_length=10,
                                 size="3",
                                 auto_complete="off",
                                 width="100%",
                             ),
-                            _error(s.add_size_error, "add-size-error"),
+                            field_error(s.add_size_error, "add-size-error", size="2"),
                             spacing="1",
                             width="100%",
                         ),
                         rx.vstack(
-                            _label("Price paid", "add-price"),
+                            field_label("Price paid", "add-price"),
                             rx.input(
                                 rx.input.slot("$"),
                                 name="price",
                                 id="add-price",
+                                **described_by(s.add_price_error, "add-price-error"),
                                 placeholder="220",
                                 input_mode="decimal",
                                 max_length=20,
                                 size="3",
                                 width="100%",
                             ),
-                            _error(s.add_price_error, "add-price-error"),
+                            field_error(s.add_price_error, "add-price-error", size="2"),
                             spacing="1",
                             width="100%",
                         ),
@@ -171,21 +171,22 @@ def add_item_dialog() -> rx.Component:
                     ),
                     rx.text(s.size_hint, size="1", color="var(--gray-11)", id="add-size-hint"),
                     rx.vstack(
-                        _label("Purchase date", "add-date"),
+                        field_label("Purchase date", "add-date"),
                         rx.input(
                             name="purchased_on",
                             id="add-date",
+                            **described_by(s.add_date_error, "add-date-error"),
                             type="date",
                             default_value=s.today,
                             key=s.today,
                             size="3",
                             width="100%",
                         ),
-                        _error(s.add_date_error, "add-date-error"),
+                        field_error(s.add_date_error, "add-date-error", size="2"),
                         spacing="1",
                         width="100%",
                     ),
-                    _error(s.add_form_error, "add-form-error"),
+                    field_error(s.add_form_error, "add-form-error", size="2"),
                     rx.hstack(
                         rx.dialog.close(
                             rx.button("Cancel", variant="soft", color_scheme="gray", type="button")

@@ -19,6 +19,7 @@ def range_picker(value: rx.Var, on_change: Callable[..., Any]) -> rx.Component:
         on_change=on_change,
         size="1",
         id="range-picker",
+        aria_label="Price history range",
     )
 
 
@@ -29,7 +30,7 @@ def price_chart(figure: rx.Var, empty: rx.Var) -> rx.Component:
             rx.vstack(
                 rx.icon("chart-line", size=28, color="var(--gray-8)"),
                 rx.text("No sales in this range yet.", size="2", color="var(--gray-11)"),
-                rx.text("Pick a longer range or another size.", size="1", color="var(--gray-10)"),
+                rx.text("Pick a longer range or another size.", size="1", color="var(--gray-11)"),
                 align="center",
                 spacing="1",
             ),

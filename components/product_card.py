@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import reflex as rx
 
+from components.a11y import trend_word
 from state.catalog import CardView
 
 
 def change_badge(label: str, text: rx.Var, direction: rx.Var) -> rx.Component:
     return rx.badge(
         f"{label} ",
+        trend_word(direction),
         text,
         color_scheme=rx.match(direction, ("up", "green"), ("down", "red"), "gray"),
         variant="soft",
@@ -34,17 +36,17 @@ def product_card(card: CardView) -> rx.Component:
                     overflow="hidden",
                     width="100%",
                 ),
-                rx.text(card.brand, size="1", color="var(--gray-10)", weight="medium"),
+                rx.text(card.brand, size="1", color="var(--gray-11)", weight="medium"),
                 rx.text(card.name, size="2", weight="bold", class_name="clamp-2"),
                 rx.hstack(
                     rx.vstack(
-                        rx.text("Lowest ask", size="1", color="var(--gray-10)"),
+                        rx.text("Lowest ask", size="1", color="var(--gray-11)"),
                         rx.text(card.lowest_ask, size="4", weight="bold", class_name="price"),
                         spacing="0",
                     ),
                     rx.spacer(),
                     rx.vstack(
-                        rx.text("Last sale", size="1", color="var(--gray-10)"),
+                        rx.text("Last sale", size="1", color="var(--gray-11)"),
                         rx.text(card.last_sale, size="2", color="var(--gray-11)"),
                         spacing="0",
                         align="end",

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import reflex as rx
 
-from components.account_sections import error_text, section
+from components.a11y import alert_dialog_title
+from components.account_sections import section
+from components.fields import described_by, field_error, field_label
 from state.auth import PASSWORD_RULE
 from state.security import PasswordChangeState, SecondFactorState
 
@@ -17,7 +19,7 @@ def _password_input(
     label: str, name: str, autocomplete: str, error: rx.Var, hint: str = ""
 ) -> rx.Component:
     return rx.vstack(
-        rx.text(label, as_="label", size="2", weight="medium", html_for=name),
+        field_label(label, name),
         rx.input(
             name=name,
             id=name,
@@ -30,11 +32,12 @@ def _password_input(
             color_scheme=rx.cond(error != "", "red", "gray"),
             # Editing a field that shows an error clears it (no event otherwise).
             on_change=rx.cond(error != "", P.clear_error(name), rx.noop()),
+            **described_by(error, f"{name}-error", f"{name}-hint" if hint else ""),
         ),
         rx.text(hint, size="1", color="var(--gray-11)", id=f"{name}-hint")
         if hint
         else rx.fragment(),
-        error_text(error, f"{name}-error"),
+        field_error(error, f"{name}-error"),
         spacing="1",
         width="100%",
     )
@@ -87,7 +90,7 @@ def security_section() -> rx.Component:
                     )
                 ),
                 rx.alert_dialog.content(
-                    rx.alert_dialog.title("Log out everywhere?"),
+                    alert_dialog_title("Log out everywhere?"),
                     rx.alert_dialog.description(
                         "Every session of your account ends, including this one. You will need "
                         "your password to log in again."
@@ -124,7 +127,7 @@ def security_section() -> rx.Component:
 def _code_form(label: str) -> rx.Component:
     return rx.form(
         rx.vstack(
-            rx.text("6-digit code", as_="label", size="2", weight="medium", html_for="totp-code"),
+            field_label("6-digit code", "totp-code"),
             rx.input(
                 name="code",
                 id="totp-code",
@@ -135,8 +138,9 @@ def _code_form(label: str) -> rx.Component:
                 size="3",
                 width="100%",
                 auto_focus=True,
+                **described_by(T.code_error, "totp-error"),
             ),
-            error_text(T.code_error, "totp-error"),
+            field_error(T.code_error, "totp-error"),
             rx.button(label, type="submit", size="3", width="100%", id="totp-submit"),
             spacing="2",
             width="100%",
@@ -203,7 +207,7 @@ def enrol_view() -> rx.Component:
                 width="100%",
             ),
             rx.vstack(
-                error_text(T.code_error, "enrol-error"),
+                field_error(T.code_error, "enrol-error"),
                 rx.button(
                     "Set up my authenticator app",
                     size="3",

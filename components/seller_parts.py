@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
+from components.a11y import dialog_title
+from components.fields import described_by, field_error, field_label
 from components.order_parts import NUM, status_badge, thumb
 from components.rows import item_cell, list_row
 from sneakers_app.vocabulary import PayoutStatus
@@ -241,13 +243,6 @@ def payout_row(payout: PayoutView) -> rx.Component:
     )
 
 
-def field_error(error: rx.Var, element_id: str) -> rx.Component:
-    return rx.cond(
-        error != "",
-        rx.text(error, size="2", color="var(--red-11)", id=element_id),
-    )
-
-
 def _dialog(
     open_: rx.Var,
     title: str,
@@ -259,7 +254,7 @@ def _dialog(
     dialog's description is already a paragraph, and a paragraph in it is invalid HTML."""
     return rx.dialog.root(
         rx.dialog.content(
-            rx.dialog.title(title),
+            dialog_title(title),
             rx.dialog.description(description, size="2", color="var(--gray-11)"),
             rx.box(body, padding_top="12px"),
             max_width="440px",
@@ -297,12 +292,11 @@ def ship_dialog() -> rx.Component:
         ),
         rx.form(
             rx.vstack(
-                rx.text(
-                    "Tracking number", as_="label", size="2", weight="medium", html_for="tracking"
-                ),
+                field_label("Tracking number", "tracking"),
                 rx.input(
                     name="tracking",
                     id="tracking",
+                    **described_by(SellerState.tracking_error, "tracking-error"),
                     width="100%",
                     placeholder="e.g. 1Z999AA10123456784",
                     max_length=60,
@@ -311,7 +305,7 @@ def ship_dialog() -> rx.Component:
                     auto_complete="off",
                     key=SellerState.ship_order_id,
                 ),
-                field_error(SellerState.tracking_error, "tracking-error"),
+                field_error(SellerState.tracking_error, "tracking-error", size="2"),
                 _buttons("Confirm shipment", "ship-confirm"),
                 spacing="2",
                 width="100%",
@@ -333,23 +327,18 @@ def appeal_dialog() -> rx.Component:
         ),
         rx.form(
             rx.vstack(
-                rx.text(
-                    "Why should it pass?",
-                    as_="label",
-                    size="2",
-                    weight="medium",
-                    html_for="appeal-reason",
-                ),
+                field_label("Why should it pass?", "appeal-reason"),
                 rx.text_area(
                     name="reason",
                     id="appeal-reason",
+                    **described_by(SellerState.appeal_error, "appeal-error"),
                     placeholder="e.g. The stitching matches the retail pair; photos sent by email.",
                     max_length=500,
                     rows="4",
                     width="100%",
                     key=SellerState.appeal_order_id,
                 ),
-                field_error(SellerState.appeal_error, "appeal-error"),
+                field_error(SellerState.appeal_error, "appeal-error", size="2"),
                 _buttons("Send appeal", "appeal-confirm"),
                 spacing="2",
                 width="100%",
@@ -370,7 +359,7 @@ def accept_dialog() -> rx.Component:
             "failed inspection is charged. This cannot be undone."
         ),
         rx.vstack(
-            field_error(SellerState.accept_error, "accept-error"),
+            field_error(SellerState.accept_error, "accept-error", size="2"),
             rx.hstack(
                 rx.dialog.close(rx.button("Keep it open", variant="soft", color_scheme="gray")),
                 rx.button(

@@ -54,7 +54,7 @@ def _tile(
                 size="1",
                 weight="medium",
                 color=rx.cond(
-                    selected, "inherit", rx.cond(has_ask, "var(--green-11)", "var(--gray-10)")
+                    selected, "inherit", rx.cond(has_ask, "var(--green-11)", "var(--gray-11)")
                 ),
             ),
             spacing="0",

@@ -16,7 +16,7 @@ def parked_row(row: ParkedRow) -> rx.Component:
                 rx.hstack(
                     rx.badge(f"Book {row.book}", color_scheme="gray", variant="soft"),
                     rx.text(row.command, " · seq ", row.sequence, " · ", row.summary, size="2"),
-                    rx.text(row.when, size="1", color="var(--gray-10)"),
+                    rx.text(row.when, size="1", color="var(--gray-11)"),
                     spacing="3",
                     align="center",
                     wrap="wrap",
@@ -35,7 +35,7 @@ def parked_row(row: ParkedRow) -> rx.Component:
                     row.attempts,
                     " times",
                     size="1",
-                    color="var(--gray-10)",
+                    color="var(--gray-11)",
                 ),
                 spacing="2",
                 flex="1",
@@ -72,7 +72,7 @@ def parked_view() -> rx.Component:
     """The section of the staff console; loads itself when shown."""
     return rx.vstack(
         rx.hstack(
-            rx.heading("Parked journal entries", size="4"),
+            rx.heading("Parked journal entries", size="4", as_="h2"),
             rx.badge(S.parked.length(), color_scheme=rx.cond(S.parked.length() > 0, "red", "gray")),
             rx.spacer(),
             rx.button(
@@ -97,7 +97,7 @@ def parked_view() -> rx.Component:
         rx.cond(
             S.parked.length() > 0,
             rx.vstack(rx.foreach(S.parked, parked_row), spacing="2", width="100%"),
-            rx.text("Nothing is parked.", size="2", color="var(--gray-10)", id="no-parked"),
+            rx.text("Nothing is parked.", size="2", color="var(--gray-11)", id="no-parked"),
         ),
         on_mount=S.load_parked,
         spacing="3",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from components.fields import described_by, field_error, field_label
 from state.staff import EventRow, InspectionRow, VerificationState
 
 S = VerificationState
@@ -13,7 +14,7 @@ def fact(
     label: str, value: rx.Var | str, mono: bool = False, id: str = "", detail: rx.Var | None = None
 ) -> rx.Component:
     return rx.vstack(
-        rx.text(label, size="1", color="var(--gray-10)", weight="medium"),
+        rx.text(label, size="1", color="var(--gray-11)", weight="medium"),
         rx.text(
             rx.cond(value != "", value, "—"),
             size="2",
@@ -62,7 +63,7 @@ def order_header() -> rx.Component:
                 alt="",
             ),
             rx.vstack(
-                rx.heading(S.d_product, size="5", id="order-product"),
+                rx.heading(S.d_product, size="5", as_="h2", id="order-product"),
                 rx.text(
                     S.d_brand,
                     " · Style ",
@@ -105,7 +106,7 @@ def facts_grid() -> rx.Component:
 
 def address_fact(label: str, lines: rx.Var, id: str) -> rx.Component:
     return rx.vstack(
-        rx.text(label, size="1", color="var(--gray-10)", weight="medium"),
+        rx.text(label, size="1", color="var(--gray-11)", weight="medium"),
         rx.cond(
             lines.length() > 0,
             rx.vstack(
@@ -136,7 +137,7 @@ def check(name: str, label: str, hint: str) -> rx.Component:
         rx.checkbox(
             rx.vstack(
                 rx.text(label, size="2", weight="medium"),
-                rx.text(hint, size="1", color="var(--gray-10)"),
+                rx.text(hint, size="1", color="var(--gray-11)"),
                 spacing="0",
             ),
             checked=getattr(S, name),
@@ -148,10 +149,6 @@ def check(name: str, label: str, hint: str) -> rx.Component:
         border="1px solid var(--gray-a5)",
         border_radius="var(--radius-3)",
     )
-
-
-def field_error(message: rx.Var, id: str) -> rx.Component:
-    return rx.cond(message != "", rx.text(message, size="1", color="var(--red-11)", id=id))
 
 
 def inspection_form() -> rx.Component:
@@ -177,8 +174,9 @@ def inspection_form() -> rx.Component:
             spacing="2",
             width="100%",
         ),
+        field_label("Notes for the record (optional)", "inspection-notes"),
         rx.text_area(
-            placeholder="Notes for the record (optional)",
+            placeholder="What you saw",
             value=S.notes,
             on_change=S.set_notes,
             max_length=2000,
@@ -186,8 +184,10 @@ def inspection_form() -> rx.Component:
             width="100%",
             id="inspection-notes",
         ),
+        field_label("Reason, if the pair fails (the seller sees this)", "fail-reason"),
         rx.input(
-            placeholder="Reason, if the pair fails (the seller sees this)",
+            placeholder="e.g. Stitching does not match the retail pair",
+            **described_by(S.reason_error, "fail-reason-error"),
             value=S.fail_reason,
             on_change=S.set_fail_reason,
             max_length=500,
@@ -215,7 +215,7 @@ def inspection_form() -> rx.Component:
             ),
             rx.cond(
                 ~S.all_checks_ok,
-                rx.text("Tick every check to pass the pair.", size="1", color="var(--gray-10)"),
+                rx.text("Tick every check to pass the pair.", size="1", color="var(--gray-11)"),
             ),
             spacing="3",
             align="center",
@@ -254,9 +254,11 @@ def ship_form(title: str, label_text: str, button: rx.Component) -> rx.Component
     return rx.vstack(
         rx.text(title, size="3", weight="bold"),
         label_button(label_text),
+        field_label("Carrier tracking number", "ship-tracking"),
         rx.flex(
             rx.input(
-                placeholder="Carrier tracking number",
+                placeholder="e.g. 1Z999AA10123456784",
+                **described_by(S.tracking_error, "ship-tracking-error"),
                 value=S.tracking,
                 on_change=S.set_tracking,
                 max_length=60,
@@ -363,7 +365,7 @@ def event_row(row: EventRow) -> rx.Component:
         rx.vstack(
             rx.hstack(
                 rx.text(row.status_label, size="2", weight="medium"),
-                rx.text(row.when, size="1", color="var(--gray-10)"),
+                rx.text(row.when, size="1", color="var(--gray-11)"),
                 spacing="2",
                 align="baseline",
                 wrap="wrap",
@@ -386,7 +388,7 @@ def inspection_row(row: InspectionRow) -> rx.Component:
             ),
             rx.cond(row.appeal, rx.badge("Appeal", color_scheme="amber")),
             rx.text(row.inspector, size="2", weight="medium"),
-            rx.text(row.when, size="1", color="var(--gray-10)"),
+            rx.text(row.when, size="1", color="var(--gray-11)"),
             spacing="2",
             align="center",
             wrap="wrap",

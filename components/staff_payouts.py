@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
+from components.a11y import dialog_title
+from components.fields import described_by, field_error, field_label
 from state.staff import PayoutProblemRow, PayoutRow, VerificationState
 
 S = VerificationState
@@ -16,14 +18,14 @@ def payout_row(row: PayoutRow) -> rx.Component:
                 rx.hstack(
                     rx.text(row.amount, size="5", weight="bold"),
                     rx.badge(f"Order #{row.order_id}", color_scheme="gray", variant="soft"),
-                    rx.text(row.waiting, size="1", color="var(--gray-10)"),
+                    rx.text(row.waiting, size="1", color="var(--gray-11)"),
                     spacing="3",
                     align="center",
                     wrap="wrap",
                 ),
                 rx.text(row.seller, " · ", row.seller_email, size="2", color="var(--gray-11)"),
                 rx.box(
-                    rx.text("Pay to", size="1", color="var(--gray-10)", weight="medium"),
+                    rx.text("Pay to", size="1", color="var(--gray-11)", weight="medium"),
                     rx.text(row.holder, size="2", weight="medium"),
                     rx.text(
                         row.account_ref,
@@ -66,15 +68,16 @@ def payout_row(row: PayoutRow) -> rx.Component:
 def payout_dialog() -> rx.Component:
     return rx.dialog.root(
         rx.dialog.content(
-            rx.dialog.title("Record a payout as sent"),
+            dialog_title("Record a payout as sent"),
             rx.dialog.description(
                 "Send the money from the company account first, then enter the transfer's "
                 "reference so the seller and the ledger can match it.",
                 size="2",
                 margin_bottom="12px",
             ),
+            field_label("Bank transfer reference", "payout-reference"),
             rx.input(
-                placeholder="Bank transfer reference",
+                **described_by(S.payout_error, "payout-error"),
                 value=S.payout_reference,
                 on_change=S.set_payout_reference,
                 max_length=255,
@@ -82,10 +85,7 @@ def payout_dialog() -> rx.Component:
                 auto_focus=True,
                 id="payout-reference",
             ),
-            rx.cond(
-                S.payout_error != "",
-                rx.text(S.payout_error, size="1", color="var(--red-11)", id="payout-error"),
-            ),
+            field_error(S.payout_error, "payout-error"),
             rx.flex(
                 rx.button("Cancel", variant="soft", color_scheme="gray", on_click=S.cancel_payout),
                 rx.button("Mark paid", on_click=S.confirm_payout, id="payout-confirm"),
@@ -121,7 +121,7 @@ def problem_row(row: PayoutProblemRow) -> rx.Component:
                     "Stripe Connect account ",
                     row.destination,
                     size="1",
-                    color="var(--gray-10)",
+                    color="var(--gray-11)",
                     font_family="var(--code-font-family)",
                 ),
                 rx.cond(

@@ -37,6 +37,7 @@ def queue_tab(name: str, label: str, icon: str) -> rx.Component:
         size="2",
         margin="0",
         on_click=VerificationState.choose_queue(name),
+        aria_pressed=rx.cond(active, "true", "false"),
         id=f"queue-{name.replace('_', '-')}",
     )
 
@@ -54,6 +55,7 @@ def queue_tabs() -> rx.Component:
             size="2",
             margin="0",
             on_click=VerificationState.choose_queue("payouts"),
+            aria_pressed=rx.cond(payouts_active, "true", "false"),
             id="queue-payouts",
         ),
         wrap="wrap",
@@ -66,8 +68,10 @@ def queue_tabs() -> rx.Component:
 
 
 def queue_row(row: QueueRow) -> rx.Component:
+    """One order of the queue: a button (a tab stop, Enter or Space opens it), pressed while its
+    order is open beside the list."""
     selected = VerificationState.selected_id == row.order_id
-    return rx.box(
+    return rx.el.button(
         rx.hstack(
             rx.image(
                 src=row.image,
@@ -83,21 +87,21 @@ def queue_row(row: QueueRow) -> rx.Component:
                     rx.text(f"#{row.order_id}", size="1", weight="bold", color="var(--gray-11)"),
                     rx.cond(row.appeal, rx.badge("Appeal", color_scheme="amber", size="1")),
                     rx.spacer(),
-                    rx.text(row.waiting, size="1", color="var(--gray-10)"),
+                    rx.text(row.waiting, size="1", color="var(--gray-11)"),
                     width="100%",
                     align="center",
                 ),
                 rx.text(row.product, size="2", weight="medium", style=ONE_LINE),
                 rx.hstack(
                     rx.text(row.size, size="1", color="var(--gray-11)", title=row.size_line),
-                    rx.text("·", size="1", color="var(--gray-9)"),
+                    rx.text("·", size="1", color="var(--gray-11)", aria_hidden="true"),
                     rx.text(row.price, size="1", color="var(--gray-11)"),
                     rx.cond(
                         row.tracking != "",
                         rx.text(
                             row.tracking,
                             size="1",
-                            color="var(--gray-10)",
+                            color="var(--gray-11)",
                             font_family="var(--code-font-family)",
                             style=ONE_LINE,
                         ),
@@ -114,12 +118,18 @@ def queue_row(row: QueueRow) -> rx.Component:
             width="100%",
             min_width="0",
         ),
+        type="button",
+        aria_pressed=rx.cond(selected, "true", "false"),
         padding="10px 12px",
         width="100%",
         min_width="0",
         overflow="hidden",
         border_radius="var(--radius-3)",
         cursor="pointer",
+        display="block",
+        text_align="left",
+        font="inherit",
+        color="inherit",
         background=rx.cond(selected, "var(--accent-a3)", "transparent"),
         border=rx.cond(selected, "1px solid var(--accent-a7)", "1px solid transparent"),
         _hover={"background": rx.cond(selected, "var(--accent-a4)", "var(--gray-a3)")},
@@ -175,6 +185,7 @@ def queue_list() -> rx.Component:
                     width="100%",
                     name="search",
                     id="queue-search",
+                    aria_label="Scan a label, or filter the queue",
                 ),
                 on_submit=VerificationState.find_scanned,
                 width="100%",

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import reflex as rx
 
+from components.a11y import dialog_title
 from components.account_sections import address_dialog, card_form
 from components.checkout_parts import choice_select
+from components.fields import described_by, field_error, field_label
 from sneakers_app import routes
 from state.account import AccountState
 from state.product_trade import FeeLine, HintView, TradeState
@@ -15,20 +17,13 @@ S = TradeState
 A = AccountState
 
 
-def _error(text: rx.Var, error_id: str) -> rx.Component:
-    return rx.cond(
-        text != "",
-        rx.text(text, size="1", color="var(--red-11)", id=error_id, role="alert"),
-    )
-
-
-def _title() -> rx.Component:
+def _title() -> rx.Var:
     return rx.match(
         S.dialog_kind,
-        ("buy", rx.text("Buy now")),
-        ("sell", rx.text("Sell now")),
-        ("ask", rx.text("Place an ask")),
-        rx.text("Place a bid"),
+        ("buy", "Buy now"),
+        ("sell", "Sell now"),
+        ("ask", "Place an ask"),
+        "Place a bid",
     )
 
 
@@ -82,21 +77,18 @@ def _price_field() -> rx.Component:
                 size="1",
                 color="var(--gray-11)",
             ),
-            rx.heading(
+            rx.text(
                 rx.cond(S.fixed_price != "", S.fixed_price, "\u2014"),
                 size="7",
+                weight="bold",
                 id="fixed-price",
                 class_name="tabular",
             ),
             spacing="0",
         ),
         rx.vstack(
-            rx.text(
-                rx.cond(S.dialog_kind == "bid", "Your bid (USD)", "Your ask (USD)"),
-                as_="label",
-                html_for="price-input",
-                size="2",
-                weight="medium",
+            field_label(
+                rx.cond(S.dialog_kind == "bid", "Your bid (USD)", "Your ask (USD)"), "price-input"
             ),
             rx.input(
                 rx.input.slot(rx.icon("dollar-sign", size=14)),
@@ -111,8 +103,9 @@ def _price_field() -> rx.Component:
                 size="3",
                 width="100%",
                 color_scheme=rx.cond(S.price_error != "", "red", "gray"),
+                **described_by(S.price_error, "price-error"),
             ),
-            _error(S.price_error, "price-error"),
+            field_error(S.price_error, "price-error"),
             spacing="1",
             width="100%",
         ),
@@ -123,7 +116,7 @@ def _expiry_field() -> rx.Component:
     return rx.cond(
         (S.dialog_kind == "bid") | (S.dialog_kind == "ask"),
         rx.vstack(
-            rx.text("Expires after", size="2", weight="medium"),
+            field_label("Expires after", "expiry-select"),
             rx.select.root(
                 rx.select.trigger(id="expiry-select", width="100%"),
                 rx.select.content(
@@ -164,7 +157,7 @@ def _picker(
 ) -> rx.Component:
     return rx.vstack(
         rx.hstack(
-            rx.text(title, size="2", weight="medium"),
+            field_label(title, select_id),
             rx.spacer(),
             add,
             width="100%",
@@ -216,7 +209,7 @@ def _checkout_fields() -> rx.Component:
     return rx.vstack(
         rx.cond((S.dialog_kind == "buy") | (S.dialog_kind == "bid"), _card_picker()),
         _address_picker(),
-        _error(S.checkout_error, "checkout-error"),
+        field_error(S.checkout_error, "checkout-error"),
         spacing="3",
         width="100%",
         min_width="0",
@@ -229,9 +222,14 @@ def _checkout_fields() -> rx.Component:
 
 def _size_field() -> rx.Component:
     return rx.vstack(
-        rx.text("Size", size="2", weight="medium"),
+        field_label("Size", "dialog-size"),
         rx.select.root(
-            rx.select.trigger(placeholder="Choose a size", id="dialog-size", width="100%"),
+            rx.select.trigger(
+                placeholder="Choose a size",
+                id="dialog-size",
+                width="100%",
+                **described_by(S.size_error, "size-error"),
+            ),
             rx.select.content(
                 rx.foreach(
                     S.size_names,
@@ -241,7 +239,7 @@ def _size_field() -> rx.Component:
             value=S.dialog_size,
             on_change=S.set_dialog_size,
         ),
-        _error(S.size_error, "size-error"),
+        field_error(S.size_error, "size-error"),
         spacing="1",
         width="100%",
     )
@@ -270,7 +268,7 @@ def _breakdown() -> rx.Component:
         rx.text(
             "Enter a price to see the fees and your total.",
             size="1",
-            color="var(--gray-10)",
+            color="var(--gray-11)",
         ),
     )
 
@@ -299,7 +297,7 @@ def trade_dialog() -> rx.Component:
         rx.dialog.content(
             rx.form(
                 rx.vstack(
-                    rx.dialog.title(_title(), margin_bottom="0"),
+                    dialog_title(_title(), margin_bottom="0"),
                     rx.dialog.description(_subtitle(), size="2", color="var(--gray-11)"),
                     _blocker(),
                     _size_field(),

@@ -19,6 +19,35 @@ from sneakers_app.settings import VAR_DIR, get_settings
 
 Part = tuple[str, embedded.RedisServer | embedded.LocalStripeServer]
 
+# What the terminal shows is what a newcomer needs: a line per part, the URL, the demo logins.
+# Celery's start banner is left out, and so is its warning that the worker runs as root (a
+# container's user; the development stack listens on loopback only).
+QUIET_CHILDREN = {"PYTHONWARNINGS": "ignore:You're running the worker with superuser privileges"}
+
+
+def _quiet_celery(command: list[str]) -> list[str]:
+    """`celery ... worker ...` without its start banner (`celery --quiet`)."""
+    at = command.index("celery") + 1
+    return [*command[:at], "--quiet", *command[at:]]
+
+
+def _start_app(group: embedded.ProcessGroup) -> None:
+    """The journal consumer, the Celery worker with beat and Reflex in development mode."""
+    print("Starting the journal consumer, a Celery worker with beat, and the web app")
+    print("(the first start compiles the pages: a minute or two)")
+    group.start("consumer", [*embedded.APP, "consume-journal"])
+    worker = embedded.worker_command(beat_schedule=VAR_DIR / "celerybeat")
+    group.start("worker", _quiet_celery(worker))
+    group.start("reflex", embedded.reflex_command("dev"))
+
+
+def _stop_group(group: embedded.ProcessGroup) -> None:
+    """The app's processes first (they use Redis and localstripe), each told to finish."""
+    running = [name for name, p in reversed(group.processes.items()) if p.poll() is None]
+    if running:
+        print("Stopping " + ", ".join(running))
+    group.stop()
+
 
 def _stop(signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt
@@ -59,7 +88,7 @@ def _start_localstripe(parts: list[Part]) -> None:
 def _print_welcome(url: str | None = None) -> None:
     settings = get_settings()
     print()
-    print(f"Sneakers Marketplace is starting at {url or settings.APP_URL}")
+    print(f"Sneakers Marketplace is running at {url or settings.APP_URL}")
     if settings.is_development:
         from sneakers_app.seed import DEMO_ACCOUNTS
 
@@ -75,9 +104,16 @@ def _print_welcome(url: str | None = None) -> None:
     print("Press Ctrl-C to stop everything.")
 
 
-def _watch(group: embedded.ProcessGroup, parts: list[Part]) -> int:
-    """Wait until one of the processes exits by itself (1), or Ctrl-C."""
+def _watch(
+    group: embedded.ProcessGroup, parts: list[Part], ready: Callable[[], None] | None = None
+) -> int:
+    """Wait until one of the processes exits by itself (1), or Ctrl-C; `ready()` once the
+    pages are served (FRONTEND_PORT answers), so it is the last thing the terminal shows."""
+    port = get_settings().FRONTEND_PORT
     while True:
+        if ready is not None and embedded.port_open(port):
+            ready()
+            ready = None
         exited = group.exited() + [
             (name, code)
             for name, part in parts
@@ -100,15 +136,18 @@ def _supervise(
     try:
         return body()
     except KeyboardInterrupt:
-        print("\nStopping...")
+        print()
         return 0
     except RuntimeError as error:
         print(error)
         return 1
     finally:
-        group.stop()
+        # A second Ctrl-C while stopping must not leave half of it running with a traceback.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        _stop_group(group)
         for stop in reversed(stops):
             stop()
+        print("Stopped.")
 
 
 def _prepare(env: dict[str, str], seed: bool) -> None:
@@ -127,14 +166,14 @@ def run(*, seed: bool = True) -> int:
         if not _start_redis(parts, extra):
             return 1
         _start_localstripe(parts)
-        group.env = embedded.app_env(extra)
+        group.env = embedded.app_env({**extra, **QUIET_CHILDREN})
         _prepare(group.env, seed)
-        embedded.start_app(group, reflex="dev", beat_schedule=VAR_DIR / "celerybeat")
-        _print_welcome()
-        return _watch(group, parts)
+        _start_app(group)
+        return _watch(group, parts, _print_welcome)
 
     def stop_parts() -> None:
-        for _name, part in reversed(parts):
+        for name, part in reversed(parts):
+            print(f"Stopping {name}")
             part.stop()
 
     return _supervise(group, body, [stop_parts])
@@ -197,7 +236,6 @@ def run_production(*, seed: bool = True, workers: int = 2) -> int:
         )
         print(f"{workers} web workers (sessions in Redis), the journal consumer, a Celery worker")
         print("and beat are starting; the first start builds the frontend (a minute or two).")
-        _print_welcome(url)
-        return _watch(group, [])
+        return _watch(group, [], lambda: _print_welcome(url))
 
     return _supervise(group, body, stops)

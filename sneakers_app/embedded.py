@@ -131,8 +131,13 @@ class RedisServer:
             args += ["--appendonly", "yes", "--appendfsync", self.appendonly]
         if not self.throwaway:
             args += ["--logfile", str(self.directory / "redis.log")]
+        # Its own session: a Ctrl-C in the terminal must not stop it before the processes that
+        # use it (`stop` ends it after them).
         self.process = subprocess.Popen(
-            [*args, *self.extra], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            [*args, *self.extra],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
         wait_for_port(self.port, what="redis-server")
         return self
@@ -206,6 +211,7 @@ def start_localstripe(
             cwd=directory,
             stdout=log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # as redis-server's: stopped after the app's processes
         )
     server = LocalStripeServer(port=port, directory=directory, process=process, throwaway=throwaway)
     deadline = time.monotonic() + timeout

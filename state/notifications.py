@@ -1,7 +1,7 @@
 """The inbox, the navbar's unread badge, and live toasts for the user's own trading events.
 
 `watch` is a background event started by the navbar when a logged-in page mounts. One copy per
-browser tab (the `watching` guard); it polls the database every `POLL_SECONDS` for the logged-in
+browser tab (the `_watching` guard); it polls the database every `POLL_SECONDS` for the logged-in
 user's unread count and new notices, and toasts matches, outbid alerts and failed payments. It
 stops when asked (`stop_watch`), when the user logs out or changes, or when the tab disconnects.
 """
@@ -101,18 +101,18 @@ class NotificationState(SessionState):
     unread: int = 0
     inbox_error: str = ""
     # the live watcher
-    watching: bool = False
+    _watching: bool = False
     # Which copy runs, for which connection of the tab, and when it last polled (time.time()):
     # with several web workers the session lives in Redis and outlives a worker that dies with
-    # its watcher, whose `watching` would then stay set. A tab that reconnected (a new socket,
+    # its watcher, whose `_watching` would then stay set. A tab that reconnected (a new socket,
     # perhaps on another worker) or whose watcher stopped polling (WATCH_STALE_SECONDS) starts
     # a new copy; a copy that finds itself replaced stops.
-    watch_beat: float = 0.0
-    watch_copy: str = ""
-    watch_sid: str = ""
-    stop_requested: bool = False
-    watch_user_id: int = 0
-    last_seen_id: int = 0
+    _watch_beat: float = 0.0
+    _watch_copy: str = ""
+    _watch_sid: str = ""
+    _stop_requested: bool = False
+    _watch_user_id: int = 0
+    _last_seen_id: int = 0
 
     @rx.var
     def unread_label(self) -> str:
@@ -124,7 +124,7 @@ class NotificationState(SessionState):
         self.has_more = self.loaded = False
         self.unread = 0
         self.inbox_error = ""
-        self.watch_user_id = self.last_seen_id = 0
+        self._watch_user_id = self._last_seen_id = 0
 
     # --- the inbox page ---------------------------------------------------------------------
 
@@ -208,7 +208,7 @@ class NotificationState(SessionState):
 
     @rx.event
     def stop_watch(self) -> None:
-        self.stop_requested = True
+        self._stop_requested = True
 
     @rx.event(background=True)
     async def watch(self):  # type: ignore[no-untyped-def]
@@ -216,59 +216,80 @@ class NotificationState(SessionState):
             return  # a visitor (every live page starts this on load): not even the state lock
         copy = uuid.uuid4().hex
         async with self:
-            sid = self.router.session.session_id
-            fresh_beat = time.time() - self.watch_beat < WATCH_STALE_SECONDS
-            if self.watching and self.watch_sid == sid and fresh_beat:
-                return
-            token = self.auth_token
-            if not token:
-                return
-            self.watching = True
-            self.watch_beat = time.time()
-            self.watch_copy = copy
-            self.watch_sid = sid
-            self.stop_requested = False
-            self.watch_user_id = 0
+            claimed = self._claim_watch(copy)
+        if claimed is None:
+            return
+        token, tab = claimed
         started = time.monotonic()
-        missed = 0
+        connected = True
         try:
-            while time.monotonic() - started < MAX_WATCH_SECONDS and missed < MAX_MISSED:
+            while time.monotonic() - started < MAX_WATCH_SECONDS:
+                if await _gone_for_good(tab):
+                    connected = False
+                    break
                 poll = await asyncio.to_thread(_poll, token)
                 if poll is None:
                     break
                 fresh: list[notifications.NotificationView] = []
                 async with self:
-                    if self.stop_requested or self.auth_token != token:
+                    if self._stop_requested or self.auth_token != token:
                         break
-                    if self.watch_copy != copy:
-                        return  # another copy took over: it owns `watching` now
-                    self.watch_beat = time.time()
+                    if self._watch_copy != copy:
+                        return  # another copy took over: it owns `_watching` now
+                    self._watch_beat = time.time()
                     if poll.ok:
                         fresh = self._take_poll(poll)
-                for notice in reversed(fresh):
-                    if not notice.read and notice.kind in TOAST_KINDS:
-                        yield _toast(notice)
-                missed = 0 if client_connected(self.router.session.client_token) else missed + 1
+                for shown in _toasts(fresh):
+                    yield shown
                 await asyncio.sleep(POLL_SECONDS)
         finally:
-            async with self:
-                if self.watch_copy == copy:
-                    self.watching = False
+            # A tab that is gone is left as it is: a new copy starts once its beat is stale.
+            if connected:
+                async with self:
+                    if self._watch_copy == copy:
+                        self._watching = False
+
+    def _claim_watch(self, copy: str) -> tuple[str, str] | None:
+        """Make `copy` the tab's watcher: (session token, tab token), or None when a live copy
+        already watches this connection of the tab, or nobody is logged in."""
+        sid = self.router.session.session_id
+        fresh_beat = time.time() - self._watch_beat < WATCH_STALE_SECONDS
+        if (self._watching and self._watch_sid == sid and fresh_beat) or not self.auth_token:
+            return None
+        self._watching = True
+        self._watch_beat = time.time()
+        self._watch_copy = copy
+        self._watch_sid = sid
+        self._stop_requested = False
+        self._watch_user_id = 0
+        return self.auth_token, self.router.session.client_token
 
     def _take_poll(self, poll: _Poll) -> list[notifications.NotificationView]:
         """Shows one poll's unread count and new notices; returns the notices new to the tab."""
-        self.unread = poll.unread
-        if self.watch_user_id != poll.user_id:
+        if self.unread != poll.unread:  # assigned, it would be sent to the tab at every poll
+            self.unread = poll.unread
+        if self._watch_user_id != poll.user_id:
             # The first look only sets the mark: old notices are not news.
-            self.watch_user_id = poll.user_id
-            self.last_seen_id = poll.newest_id
+            self._watch_user_id = poll.user_id
+            self._last_seen_id = poll.newest_id
             return []
-        fresh = [n for n in poll.recent if n.id > self.last_seen_id]
-        self.last_seen_id = max(self.last_seen_id, poll.newest_id)
+        fresh = [n for n in poll.recent if n.id > self._last_seen_id]
+        self._last_seen_id = max(self._last_seen_id, poll.newest_id)
         if fresh and self.loaded:
             known = {row.id for row in self.items}
             self.items = [_row(n) for n in fresh if n.id not in known] + self.items
         return fresh
+
+
+async def _gone_for_good(tab: str) -> bool:
+    """Wait while the tab's socket is gone (closed, or reconnecting), up to MAX_MISSED polls,
+    touching nothing of its state (every change would be sent to a tab that is not there):
+    whether it is still gone then."""
+    for _ in range(MAX_MISSED):
+        if client_connected(tab):
+            return False
+        await asyncio.sleep(POLL_SECONDS)
+    return not client_connected(tab)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -294,6 +315,11 @@ def _poll(token: str) -> _Poll | None:
         return _Poll(ok=False)
     newest = max((n.id for n in recent), default=0)
     return _Poll(ok=True, user_id=user.id, unread=unread, newest_id=newest, recent=recent)
+
+
+def _toasts(fresh: list[notifications.NotificationView]) -> list[EventSpec]:
+    """The toasts of a poll's new notices, oldest first (unread ones of the kinds that toast)."""
+    return [_toast(n) for n in reversed(fresh) if not n.read and n.kind in TOAST_KINDS]
 
 
 def _toast(notice: notifications.NotificationView) -> EventSpec:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import reflex as rx
 from reflex.event import EventSpec
 
+from components.fields import described_by, field_error, field_label
 from components.layout import page
 from sneakers_app import routes
 from state.auth import PASSWORD_RULE, AuthFormState
@@ -28,7 +29,7 @@ def field(
     if on_edit is not None:
         props["on_change"] = rx.cond(error != "", on_edit(name), rx.noop())
     return rx.vstack(
-        rx.text(label, as_="label", size="2", weight="medium", html_for=name),
+        field_label(label, name),
         rx.input(
             name=name,
             id=name,
@@ -37,15 +38,13 @@ def field(
             color_scheme=rx.cond(error != "", "red", "gray"),
             # Radix draws the field's border as this shadow: red while the field has an error.
             box_shadow=rx.cond(error != "", "inset 0 0 0 1px var(--red-8)", ""),
+            **described_by(error, f"{name}-error", f"{name}-hint" if hint else ""),
             **props,
         ),
         rx.text(hint, size="1", color="var(--gray-11)", id=f"{name}-hint")
         if hint
         else rx.fragment(),
-        rx.cond(
-            error != "",
-            rx.text(error, size="2", color="var(--red-11)", id=f"{name}-error", role="alert"),
-        ),
+        field_error(error, f"{name}-error", size="2"),
         spacing="1",
         width="100%",
     )

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import reflex as rx
 
+from components.fields import described_by, field_error
 from components.layout import page
 from components.product_card import product_card
 from state.catalog import SORT_LABELS, BrowseState
 
 
-def select_filter(name: str, placeholder: str, options: rx.Var, value: rx.Var) -> rx.Component:
+def select_filter(
+    name: str, label: str, placeholder: str, options: rx.Var, value: rx.Var
+) -> rx.Component:
     return rx.select.root(
-        rx.select.trigger(placeholder=placeholder, id=f"{name}-filter", min_width="120px"),
+        rx.select.trigger(
+            placeholder=placeholder, id=f"{name}-filter", min_width="120px", aria_label=label
+        ),
         rx.select.content(
             rx.select.item(placeholder, value="all"),
             rx.foreach(options, lambda o: rx.select.item(o, value=o)),
@@ -50,6 +55,7 @@ def size_filter() -> rx.Component:
             max_length=20,
             custom_attrs={"list": "size-options"},
             aria_label="Size, in any system",
+            **described_by(BrowseState.size_error, "size-error"),
         ),
         rx.el.datalist(
             rx.foreach(BrowseState.size_options, lambda o: rx.el.option(value=o)),
@@ -72,15 +78,20 @@ def filters() -> rx.Component:
                     size="3",
                     width="100%",
                     id="search-input",
+                    aria_label="Search sneakers",
                 ),
                 rx.button("Search", type="submit", size="3", id="search-submit"),
                 width="100%",
                 spacing="2",
             ),
             rx.hstack(
-                select_filter("brand", "All brands", BrowseState.brands, BrowseState.brand),
+                select_filter(
+                    "brand", "Brand", "All brands", BrowseState.brands, BrowseState.brand
+                ),
                 size_filter(),
-                select_filter("year", "Any year", BrowseState.years, BrowseState.year),
+                select_filter(
+                    "year", "Release year", "Any year", BrowseState.years, BrowseState.year
+                ),
                 text_filter(
                     "min",
                     "Min $",
@@ -88,6 +99,7 @@ def filters() -> rx.Component:
                     "90px",
                     "min-price",
                     max_length=12,
+                    aria_label="Lowest price, dollars",
                     input_mode="decimal",
                 ),
                 text_filter(
@@ -97,11 +109,12 @@ def filters() -> rx.Component:
                     "90px",
                     "max-price",
                     max_length=12,
+                    aria_label="Highest price, dollars",
                     input_mode="decimal",
                 ),
                 rx.spacer(),
                 rx.select.root(
-                    rx.select.trigger(id="sort-select", min_width="180px"),
+                    rx.select.trigger(id="sort-select", min_width="180px", aria_label="Sort by"),
                     rx.select.content(
                         *[rx.select.item(label, value=key) for key, label in SORT_LABELS.items()]
                     ),
@@ -114,10 +127,7 @@ def filters() -> rx.Component:
                 wrap="wrap",
                 align="center",
             ),
-            rx.cond(
-                BrowseState.size_error != "",
-                rx.text(BrowseState.size_error, size="2", color="var(--red-11)", id="size-error"),
-            ),
+            field_error(BrowseState.size_error, "size-error", size="2"),
             rx.cond(
                 BrowseState.price_error != "",
                 rx.text(BrowseState.price_error, size="2", color="var(--red-11)", id="price-error"),
@@ -135,7 +145,7 @@ def empty_results() -> rx.Component:
     return rx.center(
         rx.vstack(
             rx.icon("search-x", size=36, color="var(--gray-9)"),
-            rx.heading("No sneakers match", size="4"),
+            rx.heading("No sneakers match", size="4", as_="h2"),
             rx.text(
                 "Try a brand, a model name or a style code, or fewer filters.",
                 color="var(--gray-11)",
@@ -174,7 +184,7 @@ def browse_page() -> rx.Component:
             filters(),
             rx.hstack(
                 rx.text(
-                    BrowseState.result_label, size="2", color="var(--gray-10)", id="result-count"
+                    BrowseState.result_label, size="2", color="var(--gray-11)", id="result-count"
                 ),
                 rx.cond(
                     BrowseState.filtered,

@@ -12,7 +12,7 @@ def not_found_page() -> rx.Component:
     return page(
         rx.center(
             rx.vstack(
-                rx.heading("404", size="9", color="var(--gray-8)"),
+                rx.text("404", size="9", weight="bold", color="var(--gray-11)"),
                 rx.heading("This page doesn't exist", size="5"),
                 rx.link(rx.button("Browse sneakers"), href=routes.BROWSE),
                 align="center",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from components import empty_states
+from components.a11y import trend_word
 from components.dashboard import (
     chart_or_empty,
     dashboard_card,
@@ -33,6 +34,7 @@ def _value_headline() -> rx.Component:
             rx.text(s.total_value, size="8", weight="bold", style=NUM, id="total-value"),
             rx.hstack(
                 rx.text(
+                    trend_word(s.total_trend),
                     s.total_gain,
                     " (",
                     s.total_gain_pct,

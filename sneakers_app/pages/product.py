@@ -6,6 +6,8 @@ from typing import Any
 
 import reflex as rx
 
+from components.a11y import live_announcer, trend_word
+from components.fields import described_by, field_error
 from components.layout import page
 from components.listing_parts import confirm_cancel
 from components.order_book import order_book
@@ -24,7 +26,7 @@ MUTED = "var(--gray-11)"
 
 
 def label(text: str | rx.Var) -> rx.Component:
-    return rx.text(text, size="1", color="var(--gray-10)", weight="medium")
+    return rx.text(text, size="1", color="var(--gray-11)", weight="medium")
 
 
 def fact(name: str, value: rx.Var) -> rx.Component:
@@ -79,7 +81,7 @@ def header() -> rx.Component:
     return rx.vstack(
         rx.hstack(
             rx.link(S.brand, href=routes.BROWSE + "?brand=" + S.brand, size="2", weight="medium"),
-            rx.text("/", size="2", color="var(--gray-8)"),
+            rx.text("/", size="2", color="var(--gray-11)", aria_hidden="true"),
             rx.text(S.model, size="2", color=MUTED, class_name="clamp-1"),
             spacing="2",
         ),
@@ -114,6 +116,7 @@ def market_panel() -> rx.Component:
             ("down", rx.icon("trending-down", size=12)),
             rx.icon("minus", size=12),
         ),
+        trend_word(S.last_change_dir),
         S.last_change,
         color_scheme=rx.match(S.last_change_dir, ("up", "green"), ("down", "red"), "gray"),
         variant="soft",
@@ -266,13 +269,12 @@ def _watch_popover() -> rx.Component:
                     on_change=W.set_watch_target,
                     placeholder="Target price",
                     id="watch-target",
+                    aria_label="Target price, dollars",
+                    **described_by(W.watch_error, "watch-error"),
                     input_mode="decimal",
                     width="100%",
                 ),
-                rx.cond(
-                    W.watch_error != "",
-                    rx.text(W.watch_error, size="1", color="var(--red-11)", id="watch-error"),
-                ),
+                field_error(W.watch_error, "watch-error"),
                 rx.hstack(
                     rx.cond(
                         W.watching,
@@ -390,7 +392,7 @@ def chart_card() -> rx.Component:
         rx.vstack(
             rx.hstack(
                 rx.vstack(
-                    rx.heading("Price history", size="4"),
+                    rx.heading("Price history", size="4", as_="h2"),
                     rx.text(scope_text(), " · daily average and pairs sold", size="1", color=MUTED),
                     spacing="0",
                 ),
@@ -415,7 +417,7 @@ def book_card() -> rx.Component:
         rx.vstack(
             rx.hstack(
                 rx.vstack(
-                    rx.heading("Order book", size="4"),
+                    rx.heading("Order book", size="4", as_="h2"),
                     rx.text(scope_text(), " · best prices first", size="1", color=MUTED),
                     spacing="0",
                 ),
@@ -488,7 +490,7 @@ def sale_row(sale: SaleRow) -> rx.Component:
 def recent_sales_card() -> rx.Component:
     return rx.card(
         rx.vstack(
-            rx.heading("Recent sales", size="4"),
+            rx.heading("Recent sales", size="4", as_="h2"),
             rx.cond(
                 S.recent.length() > 0,
                 rx.table.root(
@@ -550,7 +552,7 @@ def side_column() -> rx.Component:
             S.own_listings.length() > 0,
             rx.card(
                 rx.vstack(
-                    rx.heading("Your orders here", size="4"),
+                    rx.heading("Your orders here", size="4", as_="h2"),
                     rx.foreach(S.own_listings, own_listing_row),
                     spacing="3",
                     width="100%",
@@ -562,7 +564,7 @@ def side_column() -> rx.Component:
         ),
         rx.card(
             rx.vstack(
-                rx.heading("About this sneaker", size="4"),
+                rx.heading("About this sneaker", size="4", as_="h2"),
                 rx.text(S.description, size="2", color=MUTED),
                 rx.hstack(
                     rx.icon("shield-check", size=18, color="var(--green-10)"),
@@ -616,6 +618,17 @@ def product_view() -> rx.Component:
             width="100%",
         ),
         trade_dialog(),
+        live_announcer(
+            "Market, "
+            + scope_text()
+            + ": lowest ask "
+            + S.lowest_ask
+            + ", highest bid "
+            + S.highest_bid
+            + ", last sale "
+            + S.last_sale,
+            "market-announcement",
+        ),
         spacing="6",
         width="100%",
     )

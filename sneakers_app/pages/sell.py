@@ -36,7 +36,7 @@ def level_card() -> rx.Component:
         rx.hstack(
             rx.vstack(
                 rx.text("Seller level", size="1", color="var(--gray-11)", weight="medium"),
-                rx.heading("Level ", s.level, size="7", id="seller-level"),
+                rx.text("Level ", s.level, size="7", weight="bold", id="seller-level"),
                 spacing="0",
             ),
             rx.spacer(),
@@ -49,7 +49,13 @@ def level_card() -> rx.Component:
             width="100%",
             align="center",
         ),
-        rx.progress(value=s.level_progress, size="2", width="100%", id="level-progress"),
+        rx.progress(
+            value=s.level_progress,
+            size="2",
+            width="100%",
+            id="level-progress",
+            aria_label="Progress to the next level",
+        ),
         rx.cond(
             s.next_level > 0,
             rx.text(
@@ -69,7 +75,7 @@ def level_card() -> rx.Component:
             stat("Volume", s.level_volume),
             width="100%",
         ),
-        rx.text("Levels reset after ", s.quarter_ends, ".", size="1", color="var(--gray-10)"),
+        rx.text("Levels reset after ", s.quarter_ends, ".", size="1", color="var(--gray-11)"),
         spacing="3",
         id="level-card",
     )
@@ -79,7 +85,7 @@ def analytics_card() -> rx.Component:
     s = SellerState
     return dashboard_card(
         rx.hstack(
-            rx.heading("Analytics", size="4"),
+            rx.heading("Analytics", size="4", as_="h2"),
             rx.spacer(),
             range_switch(PERIODS, s.period, s.set_period, "analytics-period"),
             width="100%",
@@ -100,7 +106,7 @@ def analytics_card() -> rx.Component:
             rx.cond(s.period == "week", "Last 12 weeks", "Last 12 months"),
             " of completed sales. Fees are transaction, processing and shipping.",
             size="1",
-            color="var(--gray-10)",
+            color="var(--gray-11)",
         ),
     )
 

@@ -8,139 +8,33 @@ localstripe card, so the seller's dashboard shows a sale waiting to ship.
 from __future__ import annotations
 
 import re
-import time
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import pytest
 import redis
 from playwright.sync_api import Page, expect
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from sneakers_app.db import make_engine
-from sneakers_app.models import Ask, Order, Product, ProductVariant, User
-from sneakers_app.seed import DEMO_ACCOUNTS
-from sneakers_app.services import accounts, market, payments, sizes
-from tests.e2e.conftest import DESKTOP, E2E_MEMBER, E2E_STAFF, PHONE, LiveApp, shoot, wait_hydrated
+from sneakers_app.models import Ask, Order, Product, User
+from sneakers_app.services import accounts, market, sizes
+from tests.e2e.conftest import (
+    DEMO_BUYER,
+    DESKTOP,
+    E2E_MEMBER,
+    E2E_STAFF,
+    PASSWORD,
+    PHONE,
+    LiveApp,
+    Trade,
+    log_in,
+    shoot,
+    wait_hydrated,
+)
 from trading import market_data
 from trading.engine import RedisEngine
 
-PASSWORD = "seller password 123"
 TRACKING = "1Z999AA10123456784"
-DEMO_BUYER = next(a for a in DEMO_ACCOUNTS if a.role == "buyer")
-
-
-@dataclass
-class Trade:
-    order_id: int
-    seller_email: str
-    product_name: str
-    size: str
-
-
-@pytest.fixture(scope="module")
-def live_db(live_app: LiveApp) -> Iterator[Engine]:
-    engine = make_engine(live_app.database_url)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def live_redis(live_app: LiveApp) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(live_app.redis_url)
-    yield client
-    client.close()
-
-
-def log_in(page: Page, app: LiveApp, email: str, password: str, next_path: str = "") -> None:
-    page.goto(f"{app.url}/login" + (f"?next={next_path}" if next_path else ""))
-    wait_hydrated(page)  # a submit before on_load ran would be reset by it
-    page.locator("#email").fill(email)
-    page.locator("#password").fill(password)
-    page.locator("#login-submit").click()
-    expect(page.locator("#user-menu")).to_be_visible()
-
-
-def _wait_for(engine: Engine, ask_id: int, status: str, timeout: float = 60.0) -> Order:
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        with Session(engine) as session:
-            last = session.exec(select(Order).where(Order.ask_id == ask_id)).first()
-        if last is not None and last.status == status:
-            return last
-        time.sleep(0.5)
-    raise AssertionError(f"order for ask {ask_id} did not reach {status}: {last}")
-
-
-@pytest.fixture(scope="module")
-def trade(live_app: LiveApp, live_db: Engine, live_redis: redis.Redis) -> Trade:
-    """A new seller's ask taken by the demo buyer: an order waiting for the seller to ship."""
-    engine = RedisEngine(live_redis)
-    email = f"seller-{uuid.uuid4().hex[:8]}@example.com"
-    with Session(live_db, expire_on_commit=False) as session:
-        seller = accounts.sign_up(
-            session=session, email=email, display_name="Kicks Seller", password=PASSWORD
-        )
-        payments.save_payout_account(
-            session=session,
-            user_id=seller.id,
-            kind="manual",
-            account_ref="IBAN GB33BUKB20201555555555",
-            holder_name="Kicks Seller",
-        )
-        session.commit()
-        buyer = session.exec(select(User).where(User.email == DEMO_BUYER.email)).one()
-        assert buyer.default_payment_method_id, "the seed saves a localstripe card for the buyer"
-        product, variant = session.exec(
-            select(Product, ProductVariant)
-            .join(ProductVariant, col(ProductVariant.product_id) == col(Product.id))
-            .where(ProductVariant.size == "10")
-            .order_by(col(Product.id))
-        ).first() or (None, None)
-        assert product is not None and variant is not None and variant.id is not None
-        top = market_data.top_of_book(live_redis, str(variant.id))
-        price = (top.bid_cents or 10_000) + 500
-        if top.ask_cents is not None:
-            assert price < top.ask_cents, "the seeded book leaves room inside the spread"
-        ask = market.place(
-            session=session,
-            engine=engine,
-            user_id=seller.id,
-            side="ask",
-            variant_id=variant.id,
-            price_cents=price,
-            client_key=uuid.uuid4().hex,
-        )
-        assert ask.status == "open", ask
-        bought = market.place(
-            session=session,
-            engine=engine,
-            user_id=buyer.id or 0,
-            side="bid",
-            variant_id=variant.id,
-            price_cents=price,
-            client_key=uuid.uuid4().hex,
-            immediate=True,
-        )
-        assert bought.status == "filled", bought
-        # A second, resting ask so the dashboard also lists an active one.
-        market.place(
-            session=session,
-            engine=engine,
-            user_id=seller.id,
-            side="ask",
-            variant_id=variant.id,
-            price_cents=price + 20_000,
-            client_key=uuid.uuid4().hex,
-        )
-        name = product.name
-    order = _wait_for(live_db, ask.row_id, "awaiting_shipment")
-    assert order.id is not None and order.ship_by is not None
-    return Trade(order_id=order.id, seller_email=email, product_name=name, size="10")
 
 
 def _status(engine: Engine, order_id: int) -> tuple[str, str | None]:

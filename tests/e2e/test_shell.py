@@ -19,14 +19,7 @@ from tests.e2e.conftest import (
     shoot,
     wait_hydrated,
 )
-
-
-def log_in(page: Page, app: LiveApp, email: str, password: str, next_path: str = "") -> None:
-    page.goto(f"{app.url}/login" + (f"?next={next_path}" if next_path else ""))
-    wait_hydrated(page)  # a submit before on_load ran would be reset by it
-    page.locator("#email").fill(email)
-    page.locator("#password").fill(password)
-    page.locator("#login-submit").click()
+from tests.e2e.conftest import submit_login as log_in
 
 
 def test_sign_up_reload_log_out_log_in(
@@ -35,11 +28,11 @@ def test_sign_up_reload_log_out_log_in(
     email = f"new-{uuid.uuid4().hex[:8]}@example.com"
     page.goto(f"{live_app.url}/signup")
     wait_hydrated(page)  # a submit before on_load ran would be reset by it
-    page.locator("#email").fill(email)
-    page.locator("#display_name").fill("Sneaker Fan")
-    page.locator("#password").fill("a long enough password")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Display name").fill("Sneaker Fan")
+    page.get_by_label("Password").fill("a long enough password")
     shoot(page, "signup-desktop")
-    page.locator("#signup-submit").click()
+    page.get_by_role("button", name="Create account").click()
     # The account is made by the emailed link (the form never says whether an address is taken).
     expect(page.locator("#signup-sent")).to_contain_text(email)
     expect(page.locator("#nav-login")).to_be_visible()
@@ -50,7 +43,7 @@ def test_sign_up_reload_log_out_log_in(
     page.reload()
     expect(page.locator("#user-menu")).to_contain_text("Sneaker Fan")
     page.locator("#user-menu").click()
-    page.locator("#logout").click()
+    page.get_by_role("menuitem", name="Log out", exact=True).click()
     expect(page.locator("#nav-login")).to_be_visible()
     page.reload()
     expect(page.locator("#nav-login")).to_be_visible()
@@ -62,19 +55,19 @@ def test_sign_up_reload_log_out_log_in(
 def test_sign_up_and_log_in_refusals(page: Page, live_app: LiveApp) -> None:
     page.goto(f"{live_app.url}/signup")
     wait_hydrated(page)  # a submit before on_load ran would be reset by it
-    page.locator("#email").fill(E2E_MEMBER[0])
-    page.locator("#display_name").fill("Copycat")
-    page.locator("#password").fill("a long enough password")
-    page.locator("#signup-submit").click()
+    page.get_by_label("Email").fill(E2E_MEMBER[0])
+    page.get_by_label("Display name").fill("Copycat")
+    page.get_by_label("Password").fill("a long enough password")
+    page.get_by_role("button", name="Create account").click()
     # A taken address gets the same answer as a new one; its owner is told by email.
     expect(page.locator("#signup-sent")).to_contain_text(E2E_MEMBER[0])
     assert "/forgot-password" in emailed_link(live_app, E2E_MEMBER[0], "/forgot-password")
     page.goto(f"{live_app.url}/signup")
     wait_hydrated(page)
-    page.locator("#email").fill(f"other-{uuid.uuid4().hex[:6]}@example.com")
-    page.locator("#display_name").fill("Copycat")
-    page.locator("#password").fill("short")
-    page.locator("#signup-submit").click()
+    page.get_by_label("Email").fill(f"other-{uuid.uuid4().hex[:6]}@example.com")
+    page.get_by_label("Display name").fill("Copycat")
+    page.get_by_label("Password").fill("short")
+    page.get_by_role("button", name="Create account").click()
     expect(page.locator("#password-error")).to_contain_text("at least 10 characters")
     shoot(page, "signup-errors-desktop")
     log_in(page, live_app, E2E_MEMBER[0], "not the password")
@@ -92,16 +85,16 @@ def test_search_filter_and_open_a_product(
     total = cards.count()
     assert total >= 40
     shoot(page, "browse-desktop")
-    page.locator("#search-input").fill("jordan")
-    page.locator("#search-submit").click()
+    page.get_by_label("Search sneakers").fill("jordan")
+    page.get_by_role("button", name="Search", exact=True).click()
     expect(page.locator("#result-count")).to_contain_text('for "jordan"')
     expect(page).to_have_url(re.compile(r"\?q=jordan"))
     matched = cards.count()
     assert 0 < matched < total
     for text in cards.all_inner_texts():
         assert "jordan" in text.lower()
-    page.locator("#search-input").fill("'; drop table products; --")
-    page.locator("#search-submit").click()
+    page.get_by_label("Search sneakers").fill("'; drop table products; --")
+    page.get_by_role("button", name="Search", exact=True).click()
     expect(page.locator("#no-results")).to_be_visible()
     shoot(page, "browse-no-results-desktop")
     page.goto(f"{live_app.url}/?q=" + "x" * 5000)
@@ -139,14 +132,14 @@ def test_staff_console_is_staff_only(page: Page, live_app: LiveApp) -> None:
     expect(page.locator("#console-title")).to_have_count(0)
     shoot(page, "verification-denied-desktop")
     page.locator("#user-menu").click()
-    page.locator("#logout").click()
+    page.get_by_role("menuitem", name="Log out", exact=True).click()
     expect(page.locator("#nav-login")).to_be_visible()
     log_in(page, live_app, *E2E_STAFF, next_path="/verification")
     # Staff pass the second factor once per session before the console opens.
     expect(page.locator("#second-factor-title")).to_be_visible()
     expect(page.locator("#console-title")).to_have_count(0)
-    page.locator("#totp-code").fill("000000")
-    page.locator("#totp-submit").click()
+    page.get_by_label("6-digit code").fill("000000")
+    page.get_by_role("button", name="Open the console").click()
     expect(page.locator("#totp-error")).to_contain_text("not right")
     shoot(page, "verification-second-factor-desktop")
     pass_second_factor(page)

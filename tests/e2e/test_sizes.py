@@ -13,7 +13,7 @@ from sqlmodel import Session
 from sneakers_app.db import make_engine
 from sneakers_app.services import accounts
 from tests.e2e.conftest import DESKTOP, PHONE, LiveApp, shoot, wait_hydrated
-from tests.e2e.test_shell import log_in
+from tests.e2e.conftest import submit_login as log_in
 
 DUNK = "nike-dunk-low-retro-white-black"
 DUNK_GS = "nike-dunk-low-gs-white-black"

@@ -96,7 +96,8 @@ async def _log_in(tab: Tab, user_id: int) -> None:
 # Vars that are not user data: the notification watcher's own run flags (it stops by itself
 # when the session token changes).
 NOT_USER_DATA = {
-    (NotificationState, name) for name in ("watching", "stop_requested", "watch_beat", "watch_copy")
+    (NotificationState, name)
+    for name in ("_watching", "_stop_requested", "_watch_beat", "_watch_copy", "_watch_sid")
 }
 
 

@@ -716,15 +716,23 @@ def _mark(session: Session, listing: _Listing, row: Bid | Ask | None, **values: 
     UPDATE of the columns named, compiled once; the ORM row, if any, is told without being
     written again."""
     values["engine_accepted"] = True
-    table = _listing_table(listing.side)
     conn = session.connection()
     forget(session)
-    conn.execute(
-        update(table).where(table.c.id == listing.id).values(**values),
-    )
+    statement = _mark_statement(listing.side, tuple(sorted(values)))
+    conn.execute(statement, {"mark_id": listing.id, **{f"mark_{k}": v for k, v in values.items()}})
     if row is not None:
         for name, value in values.items():
             set_committed_value(row, name, value)
+
+
+@functools.cache
+def _mark_statement(side: SideName, columns: tuple[str, ...]) -> Any:
+    table = _listing_table(side)
+    return (
+        update(table)
+        .where(table.c.id == bindparam("mark_id"))
+        .values({c: bindparam(f"mark_{c}", type_=table.c[c].type) for c in columns})
+    )
 
 
 def _keep_fills(session: Session, fills: Iterable[Trade]) -> None:

@@ -7,16 +7,51 @@ that commits follow-ups imports (the web app, the Celery worker, the journal con
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, exc
 from sqlmodel import Session, create_engine
 
 from sneakers_app.settings import get_settings
+
+PING_AFTER_IDLE_S = 5.0
+"""A pooled connection idle longer than this is pinged before it is handed out (one round trip);
+one used more recently is handed out as is. A disconnect on a connection in use is handled
+optimistically: SQLAlchemy invalidates it and every connection pooled before the error, so one
+statement fails (an order's transaction rolls back whole) and the next checkout reconnects."""
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Pessimistic disconnect handling for connections that sat idle (SQLAlchemy's pool events,
+    as `pool_pre_ping` but without its round trip on every checkout of a busy pool)."""
+
+    @event.listens_for(engine, "connect")
+    def _fresh(_dbapi_conn: Any, record: Any) -> None:
+        record.info["used_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkin")
+    def _used(_dbapi_conn: Any, record: Any) -> None:
+        if record is not None:
+            record.info["used_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get("used_at", 0.0) <= PING_AFTER_IDLE_S:
+            return
+        try:
+            cursor = dbapi_conn.cursor()
+            try:
+                cursor.execute("SELECT 1")
+            finally:
+                cursor.close()
+        except Exception as error:
+            # the pool discards this connection and checks out another (up to three times)
+            raise exc.DisconnectionError(str(error)) from error
 
 
 def make_engine(url: str, *, statement_timeout_ms: int = 0, pool_size: int = 0) -> Engine:
@@ -24,7 +59,7 @@ def make_engine(url: str, *, statement_timeout_ms: int = 0, pool_size: int = 0) 
     its connections that runs longer (the app's engine; migrations run without one).
     `pool_size` > 0: connections kept open (else SQLAlchemy's 5), and as many more at peaks
     before a thread waits for one."""
-    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    kwargs: dict[str, Any] = {}
     if pool_size > 0:
         kwargs |= {"pool_size": pool_size, "max_overflow": pool_size}
     if url.startswith("postgresql") and statement_timeout_ms > 0:
@@ -35,6 +70,7 @@ def make_engine(url: str, *, statement_timeout_ms: int = 0, pool_size: int = 0) 
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
     engine = create_engine(url, **kwargs)
+    _ping_when_idle(engine)
     if url.startswith("sqlite"):
 
         @event.listens_for(engine, "connect")

@@ -27,6 +27,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from kombu.transport.redis import PRIORITY_STEPS
+from kombu.transport.redis import Channel as RedisChannel
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -237,7 +239,10 @@ class FactsCollector(Collector):
         url = get_settings().broker_url
         if not url.startswith(("redis://", "rediss://", "unix://")):
             return []
-        depth = int(_probe_client(url).llen(CELERY_QUEUE))
+        with _probe_client(url).pipeline(transaction=False) as pipe:
+            for key in CELERY_QUEUE_KEYS:
+                pipe.llen(key)
+            depth = sum(int(n) for n in pipe.execute())
         return [
             _gauge(
                 "sneakers_celery_queue_depth",
@@ -249,7 +254,11 @@ class FactsCollector(Collector):
 
 
 CELERY_QUEUE = "celery"
-"""Celery's default queue: every task goes there (no routes are configured)."""
+"""Celery's default queue: every task goes there (routes only set the emails' priority)."""
+CELERY_QUEUE_KEYS = tuple(
+    CELERY_QUEUE + (f"{RedisChannel.sep}{step}" if step else "") for step in PRIORITY_STEPS
+)
+"""The Redis lists that hold it, one per priority step (kombu's): the emails wait in the last."""
 
 
 # -- the web worker -------------------------------------------------------------------------

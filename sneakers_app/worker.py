@@ -74,6 +74,10 @@ celery_app.conf.update(
 )
 
 TRANSIENT = (payments.PaymentTemporarilyUnavailable,)
+EMAIL_PRIORITY = 9
+"""The emails' priority on the broker. On Redis the worker takes priority 0 (every other task's)
+first and 9 last, so a drop's charges never queue behind the notices' emails (docs/drop.md)."""
+celery_app.conf.task_routes = {notifications.EMAIL_TASK: {"priority": EMAIL_PRIORITY}}
 # How long re-found work waits before it is queued again (services/sweeps.py); read by
 # `sweep_orders` at each run.
 STUCK_AFTER = sweeps.STUCK_AFTER

@@ -13,8 +13,10 @@ import re
 import unicodedata
 from dataclasses import asdict, dataclass
 from functools import cache
+from typing import Any
 
 import pycountry
+from sqlalchemy import ColumnElement, ScalarSelect
 from sqlmodel import Session, col, select
 
 from sneakers_app.models import Address
@@ -243,9 +245,17 @@ def delete_address(*, session: Session, user_id: int, address_id: int) -> None:
 
 
 def default_address(*, session: Session, user_id: int) -> Address | None:
-    return session.exec(
-        select(Address).where(Address.user_id == user_id, col(Address.is_default).is_(True))
-    ).first()
+    return session.exec(select(Address).where(*_is_default(user_id))).first()
+
+
+def _is_default(user_id: Any) -> tuple[ColumnElement[bool], ...]:
+    return col(Address.user_id) == user_id, col(Address.is_default).is_(True)
+
+
+def default_address_id(user_id: Any) -> ScalarSelect[int | None]:
+    """SQL for the id of the user's default address (`default_address`), for a query reading
+    more."""
+    return select(col(Address.id)).where(*_is_default(user_id)).limit(1).scalar_subquery()
 
 
 def _fields(data: AddressInput) -> dict[str, str]:

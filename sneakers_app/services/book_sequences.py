@@ -9,7 +9,9 @@ twice. One primary-key read per order; one UPDATE per applied journal entry.
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from typing import Any
+
+from sqlalchemy import ScalarSelect, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
@@ -21,6 +23,12 @@ def recorded(session: Session, variant_id: int) -> int:
     """The last sequence recorded for the book (0 when none was)."""
     row = session.get(OrderBook, variant_id, populate_existing=True)  # never a cached value
     return row.last_sequence if row is not None else 0
+
+
+def recorded_query(variant_id: Any) -> ScalarSelect[int | None]:
+    """SQL for `recorded` (NULL when none was), for a query reading more."""
+    books = OrderBook.__table__.c  # type: ignore[attr-defined]
+    return select(books.last_sequence).where(books.variant_id == variant_id).scalar_subquery()
 
 
 def raise_to(session: Session, variant_id: int, sequence: int, *, rebuilt: bool = False) -> None:

@@ -15,21 +15,21 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal, ParamSpec
+from typing import Any, Literal, ParamSpec, cast
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from sqlalchemy import func, or_
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Integer, Select, Table, bindparam, exists, func, or_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from sneakers_app import logs, metrics
 from sneakers_app.models import (
-    Address,
     Ask,
     Bid,
     EngineFill,
-    PaymentCard,
     ProductVariant,
     User,
     utcnow,
@@ -38,7 +38,7 @@ from sneakers_app.models import Trade as TradeRow
 from sneakers_app.money import format_usd
 from sneakers_app.redis_client import get_matching_engine
 from sneakers_app.services import addresses, book_sequences, fees, notifications, orders, payments
-from sneakers_app.services.read_once import read_once
+from sneakers_app.services.read_once import forget, read_once
 from sneakers_app.vocabulary import LISTING_OPEN, ListingStatus, match_headline
 from trading.engine import RedisEngine
 from trading.events import Trade, trade_row
@@ -156,15 +156,6 @@ def _check_client_key(client_key: str) -> str:
     return client_key
 
 
-def _variant(session: Session, variant_id: object) -> ProductVariant:
-    if not isinstance(variant_id, int) or isinstance(variant_id, bool):
-        raise MarketError("Choose a size.", "size")
-    variant = session.get(ProductVariant, variant_id)
-    if variant is None:
-        raise MarketError("That size does not exist for this product.", "size")
-    return variant
-
-
 NO_CARD = "Add a card in your account as your payment method before you bid or buy."
 NO_ADDRESS = "Add a shipping address before you bid or buy: it is where the pair goes."
 NO_PAYOUT = "Add your payout details in your account before you sell."
@@ -175,45 +166,148 @@ NOT_YOUR_CARD = "That card is not one of yours. Choose one of your saved cards."
 def trade_blocker(*, session: Session, user_id: int, side: SideName) -> str:
     """Why the user may not bid or buy (a card on file, not blocked by failed charges) or ask
     or sell (payout details) now, or "" when they may."""
-    return _blocker(session, user_id, side)[0]
+    return _blocked(order_facts(session=session, user_id=user_id, side=side), side)
 
 
-def _blocker(session: Session, user_id: int, side: SideName) -> tuple[str, Address | None]:
-    """`trade_blocker`, and for a bid the default address it found (None for an ask); read once
-    per transaction (the trade dialog checks before it places, and placing checks again)."""
+def order_checks(
+    *, session: Session, user_id: int, side: SideName, variant_id: int, price_cents: int
+) -> tuple[str, int | None]:
+    """(`trade_blocker`, `own_crossing_price`) for an order about to be placed, read in one
+    query that placing it then reuses (the trade dialog checks before it places)."""
+    facts = order_facts(
+        session=session, user_id=user_id, side=side, variant_id=variant_id, price_cents=price_cents
+    )
+    return _blocked(facts, side), facts.crossing
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderFacts:
+    """What the rules of placing an order read, in one round trip (`order_facts`)."""
+
+    user_found: bool
+    card_on_file: bool = False
+    default_address_id: int | None = None
+    card_failures: int = 0
+    default_card_id: int | None = None
+    payout: bool = False
+    variant_found: bool = False
+    crossing: int | None = None
+    """The price of the user's own resting order this order would cross (None: none)."""
+    recorded_sequence: int = 0
+    """The book's last sequence the database recorded (`book_sequences.recorded`)."""
+
+
+def order_facts(
+    *,
+    session: Session,
+    user_id: int,
+    side: SideName,
+    variant_id: int | None = None,
+    price_cents: int | None = None,
+    now: datetime | None = None,
+) -> OrderFacts:
+    """Who may trade on this side (the user, their card on file and its recent failures, their
+    default address and card, or their payout details) and, for an order of a size at a price,
+    the size, the user's own crossing price and the book's recorded sequence: one query, read
+    once per transaction (services/read_once.py)."""
+    order = _is_id(variant_id) and _is_id(price_cents)
+    key = ("facts", user_id, side) + ((variant_id, price_cents) if order else ())
     return read_once(
-        session, ("blocker", user_id, side), lambda: _read_blocker(session, user_id, side)
+        session,
+        key,
+        lambda: _read_facts(
+            session, user_id, side, variant_id if order else None, price_cents, now or utcnow()
+        ),
     )
 
 
-def _read_blocker(session: Session, user_id: int, side: SideName) -> tuple[str, Address | None]:
+def _read_facts(
+    session: Session,
+    user_id: int,
+    side: SideName,
+    variant_id: int | None,
+    price_cents: int | None,
+    now: datetime,
+) -> OrderFacts:
+    params: dict[str, Any] = {"user_id": user_id}
     if side == "bid":
-        user = _user(session, user_id)
-        if user is None or not payments.has_payment_method(user):
-            return NO_CARD, None
-        address = addresses.default_address(session=session, user_id=user_id)
-        if address is None:
-            return NO_ADDRESS, None
-        return payments.card_blocked_reason(session=session, user_id=user_id), address
-    if payments.payout_account_for(session=session, user_id=user_id) is None:
-        return NO_PAYOUT, None
-    return "", None
+        params["since"] = now - payments.CARD_FAILURE_WINDOW
+    if variant_id is not None:
+        params |= {"variant_id": variant_id, "price_cents": price_cents}
+    query = _facts_query(side, variant_id is not None)
+    row = session.connection().execute(query, params).one()._mapping
+    if not row["user_found"]:
+        return OrderFacts(user_found=False, variant_found=bool(row.get("variant_found")))
+    crossing = row.get("crossing")
+    return OrderFacts(
+        user_found=True,
+        card_on_file=payments.has_card_on_file(row["customer"], row.get("method")),
+        default_address_id=row["address_id"],
+        card_failures=int(row.get("failures") or 0),
+        default_card_id=row.get("card_id"),
+        payout=bool(row.get("payout")),
+        variant_found=bool(row.get("variant_found")),
+        crossing=int(crossing) if crossing is not None else None,
+        recorded_sequence=int(row.get("sequence") or 0),
+    )
 
 
-def _user(session: Session, user_id: int) -> User | None:
-    """The user, read once per transaction (the session keeps rows only while referenced)."""
-    return read_once(session, ("user", user_id), lambda: session.get(User, user_id))
+@functools.cache
+def _facts_query(side: SideName, order: bool) -> Select[Any]:
+    """The one query of `order_facts`, built once per side (bound parameters: user_id, since,
+    variant_id, price_cents)."""
+    user_id = bindparam("user_id", type_=Integer)
+    users = User.__table__.c  # type: ignore[attr-defined]
+
+    def of_user(column: Any) -> Any:
+        return select(column).where(users.id == user_id).scalar_subquery()
+
+    columns: list[Any] = [
+        exists().where(users.id == user_id).label("user_found"),
+        of_user(users.stripe_customer_id).label("customer"),
+        addresses.default_address_id(user_id).label("address_id"),
+    ]
+    if side == "bid":
+        columns += [
+            of_user(users.default_payment_method_id).label("method"),
+            payments.charge_failures_since(user_id, bindparam("since")).label("failures"),
+            payments.default_card_id(user_id).label("card_id"),
+        ]
+    else:
+        columns.append(payments.has_payout_account(user_id).label("payout"))
+    if order:
+        variant_id = bindparam("variant_id", type_=Integer)
+        price = bindparam("price_cents", type_=Integer)
+        variants = ProductVariant.__table__.c  # type: ignore[attr-defined]
+        columns += [
+            exists().where(variants.id == variant_id).label("variant_found"),
+            _crossing_query(user_id, side, variant_id, price).label("crossing"),
+            book_sequences.recorded_query(variant_id).label("sequence"),
+        ]
+    query: Select[Any] = select(*columns)
+    return query
 
 
-def _check_party(session: Session, user_id: int, side: SideName) -> Address | None:
-    """Refuses a user who may not trade on this side; a bidder's default address."""
-    user = _user(session, user_id)
-    if user is None:
+def _blocked(facts: OrderFacts, side: SideName) -> str:
+    """Why the user these facts describe may not trade on this side, or ""."""
+    if side == "bid":
+        if not facts.user_found or not facts.card_on_file:
+            return NO_CARD
+        if facts.default_address_id is None:
+            return NO_ADDRESS
+        return payments.blocked_by_failures(facts.card_failures)
+    if not facts.payout:
+        return NO_PAYOUT
+    return ""
+
+
+def _check_party(facts: OrderFacts, side: SideName) -> None:
+    """Refuses a user who may not trade on this side."""
+    if not facts.user_found:
         raise MarketError("Log in to trade.", reason="not_logged_in")
-    blocked, address = _blocker(session, user_id, side)
+    blocked = _blocked(facts, side)
     if blocked:
         raise MarketError(blocked, reason="cannot_trade")
-    return address
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -236,18 +330,18 @@ def resolve_destination(
     side: SideName,
     address_id: object = None,
     payment_card_id: object = None,
-    default: Address | None = None,
+    facts: OrderFacts | None = None,
 ) -> Destination:
     """The address (and for a bid the card) a listing stores: the ones chosen, which must be
     the caller's own, else the defaults. A bid needs an address; an ask's return address is
     optional (the seller's default at the time of a return is used when it has none).
     A bid of a user whose card predates saved cards (no card row, only the user's default
-    payment method) stores no card: the charge falls back to the user's default. `default`:
-    the user's default address when the caller has just read it (one query less)."""
-    address: Address | None
+    payment method) stores no card: the charge falls back to the user's default. `facts`: the
+    user's `order_facts`, whose default address and card it uses (no query)."""
+    facts = facts or order_facts(session=session, user_id=user_id, side=side)
+    chosen: int | None
     if address_id is None:
-        # `default`: the caller's default address, when it has just read it
-        address = default or addresses.default_address(session=session, user_id=user_id)
+        chosen = facts.default_address_id
     else:
         address = (
             addresses.find_owned(session=session, user_id=user_id, address_id=address_id)
@@ -256,18 +350,20 @@ def resolve_destination(
         )
         if address is None:
             raise MarketError(NOT_YOUR_ADDRESS, "address")
+        chosen = address.id
     if side == "ask":
-        return Destination(address_id=address.id if address else None)
-    if address is None:
+        return Destination(address_id=chosen)
+    if chosen is None:
         raise MarketError(NO_ADDRESS, "address")
-    card: PaymentCard | None
+    card_id: int | None
     if payment_card_id is None:
-        card = payments.default_card(session=session, user_id=user_id)
+        card_id = facts.default_card_id
     else:
         card = payments.find_card(session=session, user_id=user_id, card_id=payment_card_id)
         if card is None:
             raise MarketError(NOT_YOUR_CARD, "card")
-    return Destination(address_id=address.id, payment_card_id=card.id if card else None)
+        card_id = card.id
+    return Destination(address_id=chosen, payment_card_id=card_id)
 
 
 def own_crossing_price(
@@ -276,46 +372,48 @@ def own_crossing_price(
     """The price of the user's own resting order that a new order at `price_cents` would cross
     (a bid at or above their own ask, an ask at or below their own bid), else None. The engine
     would cancel such an order (self-trade prevention, see docs/trading.md). Read once per
-    transaction (the trade dialog checks before it places, and placing checks again)."""
-    return read_once(
-        session,
-        ("crossing", user_id, side, variant_id, price_cents),
-        lambda: _read_crossing(session, user_id, side, variant_id, price_cents),
-    )
+    transaction with the rest of `order_facts` (the trade dialog checks before it places, and
+    placing checks again)."""
+    return order_facts(
+        session=session,
+        user_id=user_id,
+        side="bid" if side == "bid" else "ask",
+        variant_id=variant_id,
+        price_cents=price_cents,
+    ).crossing
 
 
-def _read_crossing(
-    session: Session, user_id: int, side: str, variant_id: int, price_cents: int
-) -> int | None:
+def _crossing_query(user_id: Any, side: str, variant_id: Any, price_cents: Any) -> Any:
+    """SQL for `own_crossing_price` (values or bound parameters)."""
     if side == "bid":
-        price = session.exec(
-            select(func.min(col(Ask.price_cents))).where(
-                col(Ask.user_id) == user_id,
-                col(Ask.variant_id) == variant_id,
-                col(Ask.status).in_(LISTING_OPEN),
-                col(Ask.price_cents) <= price_cents,
+        asks = Ask.__table__.c  # type: ignore[attr-defined]
+        return (
+            select(func.min(asks.price_cents))
+            .where(
+                asks.user_id == user_id,
+                asks.variant_id == variant_id,
+                asks.status.in_(LISTING_OPEN),
+                asks.price_cents <= price_cents,
             )
-        ).one()
-    else:
-        price = session.exec(
-            select(func.max(col(Bid.price_cents))).where(
-                col(Bid.user_id) == user_id,
-                col(Bid.variant_id) == variant_id,
-                col(Bid.status).in_(LISTING_OPEN),
-                col(Bid.price_cents) >= price_cents,
-            )
-        ).one()
-    return int(price) if price is not None else None
-
-
-def _refuse_self_match(
-    session: Session, user_id: int, side: SideName, variant_id: int, price_cents: int
-) -> None:
-    """An order that would meet the same user's own resting order is refused up front (the
-    engine would never trade them, see docs/trading.md, and would cancel it instead)."""
-    own = own_crossing_price(
-        session=session, user_id=user_id, side=side, variant_id=variant_id, price_cents=price_cents
+            .scalar_subquery()
+        )
+    bids = Bid.__table__.c  # type: ignore[attr-defined]
+    return (
+        select(func.max(bids.price_cents))
+        .where(
+            bids.user_id == user_id,
+            bids.variant_id == variant_id,
+            bids.status.in_(LISTING_OPEN),
+            bids.price_cents >= price_cents,
+        )
+        .scalar_subquery()
     )
+
+
+def _refuse_self_match(side: SideName, own: int | None) -> None:
+    """An order that would meet the same user's own resting order (`own`: its price) is refused
+    up front (the engine would never trade them, see docs/trading.md, and would cancel it
+    instead)."""
     if own is None:
         return
     if side == "bid":
@@ -394,21 +492,29 @@ def place(
     if side not in ("bid", "ask"):
         raise MarketError("Unknown order side.")
     client_key = _check_client_key(client_key)
-    existing = _by_client_key(session, side, client_key)
-    if existing is not None:
-        return _placed_from_row(side, existing, "Already placed.", replayed=True)
     price_cents = check_price(price_cents, side=side)
-    variant = _variant(session, variant_id)
-    default_address = _check_party(session, user_id, side)
+    if not _is_id(variant_id):
+        raise MarketError("Choose a size.", "size")
+    facts = order_facts(
+        session=session,
+        user_id=user_id,
+        side=side,
+        variant_id=variant_id,
+        price_cents=price_cents,
+        now=now,
+    )
+    if not facts.variant_found:
+        raise MarketError("That size does not exist for this product.", "size")
+    _check_party(facts, side)
     destination = resolve_destination(
         session=session,
         user_id=user_id,
         side=side,
         address_id=address_id,
         payment_card_id=payment_card_id,
-        default=default_address,
+        facts=facts,
     )
-    _refuse_self_match(session, user_id, side, variant.id or 0, price_cents)
+    _refuse_self_match(side, facts.crossing)
     expires_at: datetime | None = None
     if not immediate:
         allowed = BID_EXPIRY_DAYS if side == "bid" else ASK_EXPIRY_DAYS
@@ -418,30 +524,67 @@ def place(
                 "Choose an expiry of " + ", ".join(str(d) for d in allowed) + " days.", "expiry"
             )
         expires_at = now + timedelta(days=days)
-    row: Bid | Ask = (Bid if side == "bid" else Ask)(
-        user_id=user_id,
-        variant_id=variant.id or 0,
-        price_cents=price_cents,
-        quantity=1,
-        time_in_force="ioc" if immediate else "gtc",
-        client_key=client_key,
-        expires_at=expires_at,
-        created_at=now,
-        updated_at=now,
-        address_id=destination.address_id,
-    )
-    if isinstance(row, Bid):
-        row.payment_card_id = destination.payment_card_id
-    session.add(row)
-    try:
-        session.commit()
-    except IntegrityError:
+    values: dict[str, Any] = {
+        "user_id": user_id,
+        "variant_id": variant_id,
+        "price_cents": price_cents,
+        "quantity": 1,
+        "filled_quantity": 0,
+        "status": ListingStatus.OPEN,
+        "time_in_force": "ioc" if immediate else "gtc",
+        "client_key": client_key,
+        "engine_accepted": False,
+        "engine_sequence": 0,
+        "expires_at": expires_at,
+        "created_at": now,
+        "updated_at": now,
+        "address_id": destination.address_id,
+    }
+    if side == "bid":
+        values["payment_card_id"] = destination.payment_card_id
+    row_id = _insert_listing(session, side, values)
+    if row_id is None:  # the key's order was placed first: a double submit
         session.rollback()
         again = _by_client_key(session, side, client_key)
         if again is None:
-            raise
+            raise MarketError(
+                "This form has expired; reload the page and try again.", reason="form_expired"
+            )
         return _placed_from_row(side, again, "Already placed.", replayed=True)
-    return submit(session=session, engine=engine, side=side, row=row)
+    session.commit()
+    listing = _Listing(
+        side=side,
+        id=row_id,
+        user_id=user_id,
+        variant_id=variant_id,
+        price_cents=price_cents,
+        quantity=1,
+        time_in_force=values["time_in_force"],
+        expires_at=expires_at,
+        created_at=now,
+    )
+    return _send(session, engine, listing, min_sequence=facts.recorded_sequence)
+
+
+def _listing_table(side: SideName) -> Table:
+    model: Any = Bid if side == "bid" else Ask
+    return cast(Table, model.__table__)
+
+
+def _insert_listing(session: Session, side: SideName, values: dict[str, Any]) -> int | None:
+    """Insert a new bid or ask row; its id, or None when its client key is taken (a double
+    submit). One statement, compiled once."""
+    conn = session.connection()
+    forget(session)
+    found = conn.execute(_insert_statement(conn.dialect.name, side), values).first()
+    return int(found[0]) if found is not None else None
+
+
+@functools.cache
+def _insert_statement(dialect: str, side: SideName) -> Any:
+    table = _listing_table(side)
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return insert(table).on_conflict_do_nothing(index_elements=["client_key"]).returning(table.c.id)
 
 
 def repair_book(*, session: Session, engine: RedisEngine, variant_id: int) -> bool:
@@ -463,20 +606,49 @@ def _book_refused(session: Session, engine: RedisEngine, variant_id: int, code: 
         raise MarketError(BOOK_PAUSED, reason="book_paused")
 
 
-def _place_command(session: Session, side: SideName, row: Bid | Ask) -> PlaceOrder:
-    assert row.id is not None
-    ioc = row.time_in_force == "ioc"
+@dataclass(frozen=True, kw_only=True)
+class _Listing:
+    """What the engine is sent of a bid or ask row."""
+
+    side: SideName
+    id: int
+    user_id: int
+    variant_id: int
+    price_cents: int
+    quantity: int
+    time_in_force: str
+    expires_at: datetime | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, side: SideName, row: Bid | Ask) -> _Listing:
+        assert row.id is not None
+        return cls(
+            side=side,
+            id=row.id,
+            user_id=row.user_id,
+            variant_id=row.variant_id,
+            price_cents=row.price_cents,
+            quantity=row.quantity,
+            time_in_force=row.time_in_force,
+            expires_at=row.expires_at,
+            created_at=row.created_at,
+        )
+
+
+def _place_command(listing: _Listing, min_sequence: int) -> PlaceOrder:
+    ioc = listing.time_in_force == "ioc"
     return PlaceOrder(
-        variant_id=str(row.variant_id),
-        order_id=engine_order_id(side, row.id),
-        user_id=str(row.user_id),
-        side=Side.BID if side == "bid" else Side.ASK,
-        price_cents=row.price_cents,
-        quantity=row.quantity,
+        variant_id=str(listing.variant_id),
+        order_id=engine_order_id(listing.side, listing.id),
+        user_id=str(listing.user_id),
+        side=Side.BID if listing.side == "bid" else Side.ASK,
+        price_cents=listing.price_cents,
+        quantity=listing.quantity,
         time_in_force=TimeInForce.IOC if ioc else TimeInForce.GTC,
-        expires_at=_epoch_ms(row.expires_at) if row.expires_at else None,
-        deadline=_epoch_ms(row.created_at + IOC_SEND_WINDOW) if ioc else None,
-        min_sequence=book_sequences.recorded(session, row.variant_id),
+        expires_at=_epoch_ms(listing.expires_at) if listing.expires_at else None,
+        deadline=_epoch_ms(listing.created_at + IOC_SEND_WINDOW) if ioc else None,
+        min_sequence=min_sequence,
     )
 
 
@@ -488,28 +660,42 @@ def submit(*, session: Session, engine: RedisEngine, side: SideName, row: Bid | 
     trade ids the database already has). A book that refuses for that reason is rebuilt at once
     and the order is cancelled with a message to try again; only a book the database never
     recorded (a size nobody traded yet) is opened and the order sent again at once."""
-    assert row.id is not None
+    return _send(session, engine, _Listing.of(side, row), row=row)
+
+
+def _send(
+    session: Session,
+    engine: RedisEngine,
+    listing: _Listing,
+    *,
+    min_sequence: int | None = None,
+    row: Bid | Ask | None = None,
+) -> Placed:
+    """`submit` of a committed listing; `min_sequence`: the book's recorded sequence when the
+    caller read it in the transaction that wrote the row (else read now); `row`: the ORM row,
+    kept in step with what is written."""
+    side = listing.side
+    if min_sequence is None:
+        min_sequence = book_sequences.recorded(session, listing.variant_id)
     try:
-        cmd = _place_command(session, side, row)
+        cmd = _place_command(listing, min_sequence)
         outcome = engine.place(cmd)
         if (
             isinstance(outcome, Rejected)
             and outcome.code is RejectCode.UNKNOWN_BOOK
             and cmd.min_sequence == 0
-            and repair_book(session=session, engine=engine, variant_id=row.variant_id)
+            and repair_book(session=session, engine=engine, variant_id=listing.variant_id)
         ):
-            outcome = engine.place(_place_command(session, side, row))
+            recorded = book_sequences.recorded(session, listing.variant_id)
+            outcome = engine.place(_place_command(listing, recorded))
     except _ENGINE_DOWN as exc:
         # the engine may or may not have run it: the journal says which (an IOC the engine never
         # saw is cancelled with a notice by resubmit_unseen, never sent late)
         raise MarketError(ENGINE_UNSURE, reason="engine_unsure") from exc
     if isinstance(outcome, Rejected):
-        row.status = "cancelled"
-        row.engine_accepted = True
-        row.updated_at = utcnow()
-        session.add(row)
+        _mark(session, listing, row, status="cancelled", updated_at=utcnow())
         session.commit()
-        _book_refused(session, engine, row.variant_id, outcome.code)
+        _book_refused(session, engine, listing.variant_id, outcome.code)
         if outcome.code is RejectCode.TOO_LATE:
             raise MarketError(
                 "The market took too long to take your order, so it was cancelled. Nothing was "
@@ -519,40 +705,77 @@ def submit(*, session: Session, engine: RedisEngine, side: SideName, row: Bid | 
         raise MarketError(
             f"The order was refused: {outcome.message}", reason=f"engine_{outcome.code.value}"
         )
-    row.engine_accepted = True
-    row.engine_sequence = outcome.sequence
-    session.add(row)
-    _keep_fills(session, outcome.fills, replayed=outcome.replayed)
+    _mark(session, listing, row, engine_sequence=outcome.sequence)
+    _keep_fills(session, outcome.fills)
     session.commit()
-    return _placed_from_result(side, row.id, outcome)
+    return _placed_from_result(side, listing.id, outcome)
 
 
-def _keep_fills(session: Session, fills: Iterable[Trade], *, replayed: bool = False) -> None:
+def _mark(session: Session, listing: _Listing, row: Bid | Ask | None, **values: Any) -> None:
+    """Record that the engine answered for this listing (`engine_accepted`, and `values`): one
+    UPDATE of the columns named, compiled once; the ORM row, if any, is told without being
+    written again."""
+    values["engine_accepted"] = True
+    conn = session.connection()
+    forget(session)
+    statement = _mark_statement(listing.side, tuple(sorted(values)))
+    conn.execute(statement, {"mark_id": listing.id, **{f"mark_{k}": v for k, v in values.items()}})
+    if row is not None:
+        for name, value in values.items():
+            set_committed_value(row, name, value)
+
+
+@functools.cache
+def _mark_statement(side: SideName, columns: tuple[str, ...]) -> Any:
+    table = _listing_table(side)
+    return (
+        update(table)
+        .where(table.c.id == bindparam("mark_id"))
+        .values({c: bindparam(f"mark_{c}", type_=table.c[c].type) for c in columns})
+    )
+
+
+def _keep_fills(session: Session, fills: Iterable[Trade]) -> None:
     """Write the fills the engine just reported, in the commit before the user is told: if Redis
     loses the journal before the consumer records them, the book's rebuild does (books.py).
-    One query for the fills the journal consumer recorded first; a replayed outcome's fills may
-    have been kept already (merged, not inserted)."""
-    fills = list(fills)
-    if not fills:
-        return
-    recorded = set(
-        session.exec(
-            select(TradeRow.id).where(col(TradeRow.id).in_([t.trade_id for t in fills]))
-        ).all()
-    )
+    One statement per fill, which writes nothing when the journal consumer recorded the trade
+    first or the fill was kept already (a replayed outcome)."""
+    conn = session.connection()
+    statement = None
     for t in fills:
-        if t.trade_id in recorded:
-            continue  # the journal consumer was quicker
-        kept = EngineFill(
-            trade_id=t.trade_id,
-            variant_id=int(t.variant_id),
-            at_ms=t.at,
-            event=json.dumps([trade_row(t)]),
+        if statement is None:
+            forget(session)
+            statement = _keep_fill_statement(conn.dialect.name)
+        conn.execute(
+            statement,
+            {
+                "fill_trade_id": t.trade_id,
+                "fill_variant_id": int(t.variant_id),
+                "fill_at_ms": t.at,
+                "fill_event": json.dumps([trade_row(t)]),
+                "fill_created_at": utcnow(),
+            },
         )
-        if replayed:
-            session.merge(kept)
-        else:
-            session.add(kept)
+
+
+@functools.cache
+def _keep_fill_statement(dialect: str) -> Any:
+    fills = cast(Table, EngineFill.__table__)  # type: ignore[attr-defined]
+    trades = cast(Table, TradeRow.__table__)  # type: ignore[attr-defined]
+    trade_id = bindparam("fill_trade_id", type_=fills.c.trade_id.type)
+    chosen = select(  # type: ignore[call-overload]
+        trade_id,
+        bindparam("fill_variant_id", type_=fills.c.variant_id.type),
+        bindparam("fill_at_ms", type_=fills.c.at_ms.type),
+        bindparam("fill_event", type_=fills.c.event.type),
+        bindparam("fill_created_at", type_=fills.c.created_at.type),
+    ).where(~exists().where(trades.c.id == trade_id))
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return (
+        insert(fills)
+        .from_select(["trade_id", "variant_id", "at_ms", "event", "created_at"], chosen)
+        .on_conflict_do_nothing(index_elements=["trade_id"])
+    )
 
 
 def _placed_from_result(side: SideName, row_id: int, result: PlaceResult) -> Placed:
@@ -721,15 +944,23 @@ def resume_bid(
         session.add(paused)
         session.commit()
         raise MarketError("That bid has expired. Place a new one.")
-    _check_party(session, user_id, "bid")
+    facts = order_facts(
+        session=session,
+        user_id=user_id,
+        side="bid",
+        variant_id=paused.variant_id,
+        price_cents=paused.price_cents,
+    )
+    _check_party(facts, "bid")
     destination = resolve_destination(
         session=session,
         user_id=user_id,
         side="bid",
         address_id=address_id,
         payment_card_id=payment_card_id,
+        facts=facts,
     )
-    _refuse_self_match(session, user_id, "bid", paused.variant_id, paused.price_cents)
+    _refuse_self_match("bid", facts.crossing)
     row = Bid(
         user_id=user_id,
         variant_id=paused.variant_id,
@@ -796,7 +1027,7 @@ def edit_price(
     row = _own_open_row(session, user_id, side, row_id)
     price_cents = check_price(price_cents, side=side)
     if side == "bid":
-        _check_party(session, user_id, side)
+        _check_party(order_facts(session=session, user_id=user_id, side=side), side)
     remaining = row.quantity - row.filled_quantity
     outcome = engine.modify(
         ModifyOrder(

@@ -32,8 +32,14 @@ def read_once(session: OrmSession, key: Hashable, read: Callable[[], T]) -> T:
     return memo[key]  # type: ignore[no-any-return]
 
 
-def _forget(session: OrmSession, *_args: Any) -> None:
+def forget(session: OrmSession) -> None:
+    """Drop every answer kept for this session: a caller about to write through the session's
+    connection directly (not through the session, whose events drop it) calls it first."""
     session.info.pop(_KEY, None)
+
+
+def _forget(session: OrmSession, *_args: Any) -> None:
+    forget(session)
 
 
 def _forget_on_write(state: ORMExecuteState) -> None:

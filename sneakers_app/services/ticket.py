@@ -362,12 +362,11 @@ def _refusal(
         market.check_price(price_cents, side=side)
     except market.MarketError as exc:
         return Refusal(field=exc.field, message=exc.message), exc.reason
-    blocked = blocker(session=session, user_id=user_id, kind=kind)
-    if blocked:
-        return Refusal(field="blocker", message=blocked), "cannot_trade"
-    crossing = market.own_crossing_price(
+    blocked, crossing = market.order_checks(
         session=session, user_id=user_id, side=side, variant_id=variant_id, price_cents=price_cents
     )
+    if blocked:
+        return Refusal(field="blocker", message=blocked), "cannot_trade"
     return self_match(kind, crossing, price_cents), "self_match"
 
 

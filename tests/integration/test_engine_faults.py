@@ -543,7 +543,8 @@ def test_the_database_stopped_and_started_under_the_consumer(
             )
             s.add(row)
             s.commit()
-            command = market._place_command(s, "bid", row)
+            sequence = book_sequences.recorded(s, m.variant)
+            command = market._place_command(market._Listing.of("bid", row), sequence)
         stack.db.dispose()
         _pg_ctl(postgres_server, "-m", "fast", "stop")
         try:

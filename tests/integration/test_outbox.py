@@ -27,7 +27,7 @@ import stripe
 from sqlalchemy import Engine
 from sqlmodel import Session, col, func, select
 
-from sneakers_app import consumer, db, redis_client, worker
+from sneakers_app import consumer, db, health, redis_client, worker
 from sneakers_app.models import Ask, Notification, Order, Payment, Payout, utcnow
 from sneakers_app.services import journal, ledger, market, payments
 from sneakers_app.settings import Settings, get_settings
@@ -86,7 +86,11 @@ class Stack:
         """The tasks waiting in the broker's queue, exactly as published: (name, args)."""
         client = redis.Redis.from_url(self.broker_url)
         try:
-            raw = cast(list[bytes], client.lrange("celery", 0, -1))
+            raw = [
+                item
+                for key in health.CELERY_QUEUE_KEYS
+                for item in cast(list[bytes], client.lrange(key, 0, -1))
+            ]
         finally:
             client.close()
         out = []

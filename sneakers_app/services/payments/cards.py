@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import NamedTuple
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple
 
 import stripe
-from sqlalchemy import func
+from sqlalchemy import ColumnElement, ScalarSelect, func, or_
 from sqlmodel import Session, col, select
 
 from sneakers_app.models import Order, OrderEvent, PaymentCard, User, utcnow
@@ -37,13 +37,17 @@ __all__ = [
     "MAX_CARDS",
     "CardSummary",
     "SetupIntentSecret",
+    "blocked_by_failures",
     "card_blocked_reason",
+    "charge_failures_since",
     "complete_setup",
     "create_setup_intent",
     "default_card",
+    "default_card_id",
     "delete_card",
     "ensure_customer",
     "find_card",
+    "has_card_on_file",
     "has_payment_method",
     "list_cards",
     "recent_charge_failures",
@@ -207,11 +211,16 @@ def find_card(*, session: Session, user_id: int, card_id: object) -> PaymentCard
 
 
 def default_card(*, session: Session, user_id: int) -> PaymentCard | None:
-    return session.exec(
-        select(PaymentCard).where(
-            PaymentCard.user_id == user_id, col(PaymentCard.is_default).is_(True)
-        )
-    ).first()
+    return session.exec(select(PaymentCard).where(*_is_default_card(user_id))).first()
+
+
+def _is_default_card(user_id: Any) -> tuple[ColumnElement[bool], ...]:
+    return col(PaymentCard.user_id) == user_id, col(PaymentCard.is_default).is_(True)
+
+
+def default_card_id(user_id: Any) -> ScalarSelect[int | None]:
+    """SQL for the id of the user's default card (`default_card`), for a query reading more."""
+    return select(col(PaymentCard.id)).where(*_is_default_card(user_id)).limit(1).scalar_subquery()
 
 
 def _mirror(user: User, card: PaymentCard | None) -> None:
@@ -294,38 +303,54 @@ def complete_setup(
 
 def has_payment_method(user: User) -> bool:
     """Whether the user can bid or buy: a Stripe customer with a default card."""
-    return bool(user.stripe_customer_id and user.default_payment_method_id)
+    return has_card_on_file(user.stripe_customer_id, user.default_payment_method_id)
+
+
+def has_card_on_file(stripe_customer_id: str | None, default_payment_method_id: str | None) -> bool:
+    """`has_payment_method` from the two columns of the user's row (a caller that read only
+    them)."""
+    return bool(stripe_customer_id and default_payment_method_id)
+
+
+def charge_failures_since(user_id: Any, since: Any) -> ScalarSelect[int]:
+    """SQL for the number of the buyer's orders whose charge failed at or after `since`,
+    counting only failures after the card now on file was saved (a new card starts afresh).
+    `user_id` and `since` are values or SQL (bound parameters), so a caller can read it in the
+    same query as other facts."""
+    saved = select(col(User.card_saved_at)).where(col(User.id) == user_id).scalar_subquery()
+    return (
+        select(func.count())
+        .select_from(OrderEvent)
+        .join(Order, col(Order.id) == col(OrderEvent.order_id))
+        .where(
+            col(Order.buyer_id) == user_id,
+            col(OrderEvent.to_status) == "payment_failed",
+            col(OrderEvent.created_at) >= since,
+            or_(saved.is_(None), col(OrderEvent.created_at) >= saved),
+        )
+        .scalar_subquery()
+    )
 
 
 def recent_charge_failures(*, session: Session, user_id: int, now: datetime | None = None) -> int:
     """The buyer's orders whose charge failed within `CARD_FAILURE_WINDOW`, counting only
     failures after the card now on file was saved (a new card starts afresh)."""
-    now = now or utcnow()
-    since = now - CARD_FAILURE_WINDOW
-    user = session.get(User, user_id)
-    if user is not None and user.card_saved_at is not None:
-        saved = user.card_saved_at
-        saved = saved if saved.tzinfo else saved.replace(tzinfo=UTC)
-        since = max(since, saved)
-    count = session.exec(
-        select(func.count())
-        .select_from(OrderEvent)
-        .join(Order, col(Order.id) == col(OrderEvent.order_id))
-        .where(
-            Order.buyer_id == user_id,
-            OrderEvent.to_status == "payment_failed",
-            col(OrderEvent.created_at) >= since,
-        )
-    ).one()
-    return int(count)
+    since = (now or utcnow()) - CARD_FAILURE_WINDOW
+    return int(session.exec(select(charge_failures_since(user_id, since))).one())
 
 
-def card_blocked_reason(*, session: Session, user_id: int, now: datetime | None = None) -> str:
-    """Why this buyer may not bid or buy now, or "" when they may."""
-    if recent_charge_failures(session=session, user_id=user_id, now=now) >= CARD_FAILURE_LIMIT:
+def blocked_by_failures(failures: int) -> str:
+    """Why a buyer with `failures` recent failed charges may not bid or buy, or "" (the rule
+    `card_blocked_reason` applies)."""
+    if failures >= CARD_FAILURE_LIMIT:
         days = CARD_FAILURE_WINDOW.days
         return (
             f"Your card was declined twice in the last {days} days: update your card in your "
             "account before you bid or buy."
         )
     return ""
+
+
+def card_blocked_reason(*, session: Session, user_id: int, now: datetime | None = None) -> str:
+    """Why this buyer may not bid or buy now, or "" when they may."""
+    return blocked_by_failures(recent_charge_failures(session=session, user_id=user_id, now=now))

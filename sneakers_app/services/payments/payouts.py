@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import stripe
-from sqlalchemy import update
+from sqlalchemy import Exists, exists, update
 from sqlmodel import Session, col, select
 
 from sneakers_app.models import Payout, PayoutAccount, User, utcnow
@@ -26,6 +27,7 @@ __all__ = [
     "PayoutDetailsSaved",
     "change_payout_details",
     "default_payout_kind",
+    "has_payout_account",
     "mask_destination",
     "payout_account_for",
     "save_payout_account",
@@ -165,6 +167,12 @@ def mask_destination(account_ref: str) -> str:
 
 def payout_account_for(*, session: Session, user_id: int) -> PayoutAccount | None:
     return session.exec(select(PayoutAccount).where(PayoutAccount.user_id == user_id)).first()
+
+
+def has_payout_account(user_id: Any) -> Exists:
+    """SQL: whether the user has payout details (`payout_account_for`), for a query reading
+    more."""
+    return exists().where(col(PayoutAccount.user_id) == user_id)
 
 
 def transfer_to_connect_account(

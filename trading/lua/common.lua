@@ -51,19 +51,28 @@ local known             -- known[k]: side k's best score as it stands now, when 
                         -- this call (the top of book when the call began, or an order rested
                         -- since; NO_SCORE: empty); false or nil when not known (see best)
 
--- Integers as text: N[n] is the decimal string of n, formatted once per call ('%d' is several
--- times cheaper than tostring()'s '%.14g', and a batch repeats its prices and quantities). Lua
+-- Integers as text: N[n] is the decimal string of n, formatted once ('%d' is several times
+-- cheaper than tostring()'s '%.14g', and a batch repeats its prices and quantities). Lua
 -- numbers given to redis.call would be formatted with '%.14g' on every call: scores and other
--- numeric arguments go as N[...] strings.
+-- numeric arguments go as N[...] strings. The table is kept from call to call (calls repeat
+-- prices, quantities, zeros), and started afresh once it holds N_KEEP numbers.
 -- (The standard library is not there while the library loads, only when it runs: begin() takes
 -- these from it.)
 local fmt, find, sub, concat, floor_of
-local N_FORMAT = {__index = function(t, n)
+local N, nN
+local N_KEEP = 1024
+local N_FORMAT = {}
+N_FORMAT.__index = function(t, n)
   local s = fmt('%d', n)
+  if nN >= N_KEEP then
+    N = setmetatable({}, N_FORMAT)
+    nN = 0
+    t = N
+  end
   t[n] = s
+  nN = nN + 1
   return s
-end}
-local N
+end
 local WINDOW -- side entries read at a time (4; place_batch reads more)
 
 -- Text the server wrote itself (order records' numbers matched by %d+, the meta hash's numbers,
@@ -88,6 +97,7 @@ local function begin(keys, args)
   if not fmt then
     fmt, find, sub, concat, floor_of = string.format, string.find, string.sub, table.concat,
       math.floor
+    N, nN = setmetatable({}, N_FORMAT), 0
   end
   KEYS, ARGV, NARGV = keys, args, #args
   K_META, K_BIDS, K_ASKS, K_DBIDS, K_DASKS, K_ORDERS = keys[1], keys[2], keys[3], keys[4], keys[5],
@@ -102,7 +112,6 @@ local function begin(keys, args)
   levels, changed_side = {bid = {}, ask = {}}, {}
   adds, dels = {[K_BIDS] = {}, [K_ASKS] = {}}, {[K_BIDS] = {}, [K_ASKS] = {}}
   win, whole, known = {}, {}, {}
-  N = setmetatable({}, N_FORMAT)
   WINDOW = 4
 end
 
@@ -357,16 +366,27 @@ end
 -- Before the window is read from Redis again, the side's own writes go first.
 
 local function side_flush(k)
-  local a, d = {}, {}
+  local a, d, n = nil, nil, 0 -- (no tables for a side with nothing to write)
   for m, sc in pairs(adds[k]) do
-    a[#a + 1] = sc
-    a[#a + 1] = m
+    if not a then a = {} end
+    a[n + 1] = sc
+    a[n + 2] = m
+    n = n + 2
   end
-  for m in pairs(dels[k]) do d[#d + 1] = m end
-  call_many('ZADD', k, a, 2)
-  call_many('ZREM', k, d, 1)
-  adds[k] = {}
-  dels[k] = {}
+  if a then
+    call_many('ZADD', k, a, 2)
+    adds[k] = {}
+  end
+  n = 0
+  for m in pairs(dels[k]) do
+    if not d then d = {} end
+    n = n + 1
+    d[n] = m
+  end
+  if d then
+    call_many('ZREM', k, d, 1)
+    dels[k] = {}
+  end
 end
 
 -- (re)read the first n entries of side k
@@ -516,8 +536,7 @@ local function flush()
         '|' .. o[O_TIF] .. '|' .. o[O_AT]
     end
     call_many('HSET', K_ORDERS, recs, 2)
-    dirty = {}
-    nd = 0
+    nd = 0 -- (dirty[1..nd] is what is pending: the table is reused)
   end
   side_flush(K_BIDS)
   side_flush(K_ASKS)
@@ -527,9 +546,11 @@ local function flush()
     done_ids = {}
     ndone = 0
   end
-  call_many('HSET', K_OUTCOMES, outcomes, 2)
-  outcomes = {}
-  no = 0
+  if no > 0 then
+    call_many('HSET', K_OUTCOMES, outcomes, 2)
+    outcomes = {}
+    no = 0
+  end
   flush_levels()
 end
 
@@ -636,8 +657,7 @@ local function match(t)
       m[O_FILLED] = m[O_FILLED] + q
       t[O_REM] = t[O_REM] - q
       t[O_FILLED] = t[O_FILLED] + q
-      local s = fmt('%d', seq)
-      N[seq] = s
+      local s = N[seq]
       local mps, qs = N[mprice], N[q]
       ne = ne + 1 -- emit(), inline
       nj = nj + 1
@@ -736,8 +756,7 @@ local function place_one(oid, user, side, sprice, sqty, tif, sexp, prior, checks
   local first = ne + 1
   if not swept_all then sweep(SWEEP_LIMIT) end
   seq = seq + 1
-  local s, p, q, e = fmt('%d', seq), N[price], N[qty], N[exp]
-  N[seq] = s
+  local s, p, q, e = N[seq], N[price], N[qty], N[exp]
   -- O_BODY: '' until its events are known (an order placed by this script has a body)
   local o = {oid, 'open', side, user, price, qty, qty, 0, 0, 0, seq, exp, tif, SNOW, false, '', false}
   -- The accepted event takes its place before any trade and is written once the outcome is
@@ -768,6 +787,7 @@ local function place_one(oid, user, side, sprice, sqty, tif, sexp, prior, checks
   return 'ok', body
 end
 
+local SIDES = {'bid', 'ask'}
 local function best(side)
   local k = zkey(side)
   local w, p = win[k], known[k]
@@ -815,19 +835,24 @@ local function commit(cmd, ev)
     top[3] = 'exp_lb'
     top[4] = N[exp_lb]
   end
-  local out = {}
-  for i, lv in ipairs(changed) do out[i] = fmt('["%s",%d,%d,%d]', lv[1], lv[2], lv[3], lv[4]) end
-  -- the book update as JSON text (VARIANT was checked by open_book_or_refuse)
-  local update = {fmt('{"book":"%s","seq":%d,"at":%d,"levels":[', VARIANT, seq, NOW),
-    concat(out, ','), ']'}
-  for _, side in ipairs({'bid', 'ask'}) do
+  -- the book update as JSON text (VARIANT was checked by open_book_or_refuse), by
+  -- concatenation (see head)
+  local update = {'{"book":"' .. VARIANT .. '","seq":' .. N[seq] .. ',"at":' .. SNOW ..
+    ',"levels":['}
+  for i, lv in ipairs(changed) do
+    update[i + 1] = '["' .. lv[1] .. '",' .. N[lv[2]] .. ',' .. N[lv[3]] .. ',' .. N[lv[4]] ..
+      (i < #changed and '],' or ']]')
+  end
+  for i = 1, 2 do
+    local side = SIDES[i]
     if changed_side[side] then
       local p, q = best(side)
+      p, q = N[p], N[q]
       top[#top + 1] = side
       top[#top + 1] = p
       top[#top + 1] = side .. '_qty'
       top[#top + 1] = q
-      update[#update + 1] = fmt(',"%s":[%d,%d]', side, p, q)
+      update[#update + 1] = ',"' .. side .. '":[' .. p .. ',' .. q .. ']'
     end
   end
   if nt > 0 then

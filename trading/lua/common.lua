@@ -275,6 +275,16 @@ local function prior_outcomes(ids, n)
   return priors
 end
 
+-- prior_outcomes for one id, with HGETs (a single place: no tables)
+local function prior_outcome(id)
+  local rec = redis.call('HGET', K_ORDERS, id)
+  if not (forgotten or rec) then return false end
+  local stored = redis.call('HGET', K_OUTCOMES, id)
+  if stored then return stored end
+  if rec then return rested_outcome(parse(id, rec)) end
+  return false
+end
+
 local function load_order(id)
   local o = cache[id]
   if o then return o end

@@ -55,7 +55,8 @@ local known             -- known[k]: side k's best score as it stands now, when 
 -- cheaper than tostring()'s '%.14g', and a batch repeats its prices and quantities). Lua
 -- numbers given to redis.call would be formatted with '%.14g' on every call: scores and other
 -- numeric arguments go as N[...] strings. The table is kept from call to call (calls repeat
--- prices, quantities, zeros), and started afresh once it holds N_KEEP numbers.
+-- prices, quantities, zeros), and started afresh by the first call that finds it holding more
+-- than N_KEEP numbers (never during a call: a batch formats each number once, as before).
 -- (The standard library is not there while the library loads, only when it runs: begin() takes
 -- these from it.)
 local fmt, find, sub, concat, floor_of
@@ -64,11 +65,6 @@ local N_KEEP = 1024
 local N_FORMAT = {}
 N_FORMAT.__index = function(t, n)
   local s = fmt('%d', n)
-  if nN >= N_KEEP then
-    N = setmetatable({}, N_FORMAT)
-    nN = 0
-    t = N
-  end
   t[n] = s
   nN = nN + 1
   return s
@@ -93,12 +89,18 @@ local function setting(s)
   return n
 end
 
+local function numbers_fresh() -- (begin is at Lua's limit of 60 upvalues)
+  if not nN or nN > N_KEEP then
+    N, nN = setmetatable({}, N_FORMAT), 0
+  end
+end
+
 local function begin(keys, args)
   if not fmt then
     fmt, find, sub, concat, floor_of = string.format, string.find, string.sub, table.concat,
       math.floor
-    N, nN = setmetatable({}, N_FORMAT), 0
   end
+  numbers_fresh()
   KEYS, ARGV, NARGV = keys, args, #args
   K_META, K_BIDS, K_ASKS, K_DBIDS, K_DASKS, K_ORDERS = keys[1], keys[2], keys[3], keys[4], keys[5],
     keys[6]
@@ -667,7 +669,9 @@ local function match(t)
       m[O_FILLED] = m[O_FILLED] + q
       t[O_REM] = t[O_REM] - q
       t[O_FILLED] = t[O_FILLED] + q
-      local s = N[seq]
+      local s = fmt('%d', seq) -- (a new number: N's miss, without the metamethod)
+      N[seq] = s
+      nN = nN + 1
       local mps, qs = N[mprice], N[q]
       ne = ne + 1 -- emit(), inline
       nj = nj + 1
@@ -766,7 +770,9 @@ local function place_one(oid, user, side, sprice, sqty, tif, sexp, prior, checks
   local first = ne + 1
   if not swept_all then sweep(SWEEP_LIMIT) end
   seq = seq + 1
-  local s, p, q, e = N[seq], N[price], N[qty], N[exp]
+  local s, p, q, e = fmt('%d', seq), N[price], N[qty], N[exp]
+  N[seq] = s
+  nN = nN + 1
   -- O_BODY: '' until its events are known (an order placed by this script has a body)
   local o = {oid, 'open', side, user, price, qty, qty, 0, 0, 0, seq, exp, tif, SNOW, false, '', false}
   -- The accepted event takes its place before any trade and is written once the outcome is

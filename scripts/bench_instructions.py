@@ -119,6 +119,9 @@ def count(kind: str, n: int, server: str, collect: str) -> float:
         client.shutdown(nosave=True)
     except redis.ConnectionError:
         pass  # SHUTDOWN closes the connection
+    except BaseException:
+        proc.terminate()  # e.g. the library did not compile: do not wait for the server
+        raise
     finally:
         proc.wait(timeout=300)
     text = subprocess.run(

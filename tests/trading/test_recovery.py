@@ -104,6 +104,24 @@ def test_book_is_halted_while_rebuilding(client: Any, clock: FakeClock) -> None:
     assert isinstance(engine.place(ask("a1", "s1", 20_000)), PlaceResult)
 
 
+def test_a_book_reopened_after_an_unfinished_rebuild_reads_its_sides_again(
+    client: Any, clock: FakeClock
+) -> None:
+    """A rebuild that deleted the sides and never finished leaves no top of book behind: a
+    command after the book is reopened reads the sides rather than trusting a stale best."""
+    engine = RedisEngine(client, clock=clock)
+    engine.open_book("v1")
+    assert isinstance(engine.place(ask("a1", "s1", 20_000)), PlaceResult)
+    keys = book_keys("v1")
+    engine.scripts.call("rebuild_begin", keys.script_keys, ["v1", keys.channel, T0, 0, 0, 0])
+    assert market_data.top_of_book(client, "v1").ask_cents is None
+    engine.open_book("v1", reopen=True)
+    assert isinstance(engine.place(ask("a2", "s1", 25_000)), PlaceResult)
+    top = market_data.top_of_book(client, "v1")
+    assert (top.ask_cents, top.ask_quantity) == (25_000, 1)
+    assert reconcile(client, "v1", open_orders(engine)) == []
+
+
 def test_reconcile_reports_every_difference(client: Any, clock: FakeClock) -> None:
     engine = RedisEngine(client, clock=clock)
     engine.open_book("v1")

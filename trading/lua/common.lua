@@ -47,41 +47,73 @@ local levels            -- levels[side][price]: see level_add
 local changed_side      -- side -> true when one of its levels changed
 local adds, dels        -- the sides' pending ZADD and ZREM (see side_flush)
 local win, whole        -- the sides' windows (see side_flush)
+local known             -- known[k]: side k's best score as it stands now, when nothing left it in
+                        -- this call (the top of book when the call began, or an order rested
+                        -- since; NO_SCORE: empty); false or nil when not known (see best)
 
--- Integers as text: N[n] is the decimal string of n, formatted once per call ('%d' is several
--- times cheaper than tostring()'s '%.14g', and a batch repeats its prices and quantities). Lua
+-- Integers as text: N[n] is the decimal string of n, formatted once ('%d' is several times
+-- cheaper than tostring()'s '%.14g', and a batch repeats its prices and quantities). Lua
 -- numbers given to redis.call would be formatted with '%.14g' on every call: scores and other
--- numeric arguments go as N[...] strings.
+-- numeric arguments go as N[...] strings. The table is kept from call to call (calls repeat
+-- prices, quantities, zeros), and started afresh by the first call that finds it holding more
+-- than N_KEEP numbers (never during a call: a batch formats each number once, as before).
 -- (The standard library is not there while the library loads, only when it runs: begin() takes
 -- these from it.)
 local fmt, find, sub, concat, floor_of
-local N_FORMAT = {__index = function(t, n)
+local N, nN
+local N_KEEP = 1024
+local N_FORMAT = {}
+N_FORMAT.__index = function(t, n)
   local s = fmt('%d', n)
   t[n] = s
+  nN = nN + 1
   return s
-end}
-local N
+end
 local WINDOW -- side entries read at a time (4; place_batch reads more)
+
+-- Text the server wrote itself (order records' numbers matched by %d+, the meta hash's numbers,
+-- scores, members' sequences) is made a number with `s + 0`: one conversion, where tonumber()
+-- is a C call that converts its argument twice (lua_isnumber, then lua_tonumber). The engine's
+-- settings (sweep limit, recent trades, a place's bounds) repeat on every call: setting(s) is
+-- tonumber(s), kept for the library's life (up to 64 distinct texts).
+local SETTINGS, nsettings = {}, 0
+local function setting(s)
+  local n = SETTINGS[s]
+  if n == nil then
+    n = tonumber(s)
+    if n and nsettings < 64 then
+      SETTINGS[s] = n
+      nsettings = nsettings + 1
+    end
+  end
+  return n
+end
+
+local function numbers_fresh() -- (begin is at Lua's limit of 60 upvalues)
+  if not nN or nN > N_KEEP then
+    N, nN = setmetatable({}, N_FORMAT), 0
+  end
+end
 
 local function begin(keys, args)
   if not fmt then
     fmt, find, sub, concat, floor_of = string.format, string.find, string.sub, table.concat,
       math.floor
   end
+  numbers_fresh()
   KEYS, ARGV, NARGV = keys, args, #args
   K_META, K_BIDS, K_ASKS, K_DBIDS, K_DASKS, K_ORDERS = keys[1], keys[2], keys[3], keys[4], keys[5],
     keys[6]
   K_OUTCOMES, K_EXPIRY, K_DONE, K_JOURNAL, K_TRADES = keys[7], keys[8], keys[9], keys[10], keys[11]
   VARIANT, CHANNEL, SNOW = args[1], args[2], args[3]
-  NOW, SWEEP_LIMIT, RECENT = tonumber(args[3]), tonumber(args[4]), tonumber(args[5])
+  NOW, SWEEP_LIMIT, RECENT = tonumber(args[3]), setting(args[4]), setting(args[5])
   events, ne, nj, changed, trades, nt, seq = {}, 0, 0, {}, {}, 0, 0
   cache, dirty, nd, exp_orders, nx, exp_written = {}, {}, 0, {}, 0, false
   done_ids, ndone, outcomes, no, swept_all, forgotten = {}, 0, {}, 0, false, false
   exp_lb, exp_lb_dirty, top_bid, top_ask = false, false, false, false
   levels, changed_side = {bid = {}, ask = {}}, {}
   adds, dels = {[K_BIDS] = {}, [K_ASKS] = {}}, {[K_BIDS] = {}, [K_ASKS] = {}}
-  win, whole = {}, {}
-  N = setmetatable({}, N_FORMAT)
+  win, whole, known = {}, {}, {}
   WINDOW = 4
 end
 
@@ -152,19 +184,24 @@ end
 -- be nil): the last sequence the caller's system of record saw from this book; a book whose
 -- sequence is below it lost state (a failover to a replica that was behind) and is refused
 -- until it is rebuilt, so its trade ids never repeat ones already recorded.
+local NO_SCORE = 9007199254740991 -- an empty side's best score in `known` (2^53 - 1)
 local function open_book_or_refuse(floor)
   if not valid_id(VARIANT) then return rej('invalid_id', 'bad variant id') end
   local m = redis.call('HMGET', K_META, 'state', 'seq', 'forgotten', 'exp_lb', 'bid', 'ask')
   if not m[1] then return rej('unknown_book', 'no order book for this variant') end
   if m[1] ~= 'open' then return rej('book_halted', 'the order book is being rebuilt') end
-  seq = tonumber(m[2] or '0')
+  seq = (m[2] or 0) + 0
   if floor and seq < (tonumber(floor) or 0) then
     return rej('book_behind', 'the order book is behind the database and must be rebuilt')
   end
   forgotten = m[3] ~= false
-  exp_lb = m[4] and tonumber(m[4]) or false
-  top_bid = m[5] and tonumber(m[5]) or false
-  top_ask = m[6] and tonumber(m[6]) or false
+  exp_lb = m[4] and m[4] + 0 or false
+  top_bid = m[5] and m[5] + 0 or false
+  top_ask = m[6] and m[6] + 0 or false
+  -- the meta hash's top of book is the sides' best when the call begins: every call that changed
+  -- a side wrote it (commit), and a rebuild writes it when it reopens the book
+  if top_bid then known[K_BIDS] = (top_bid == 0) and NO_SCORE or -top_bid end
+  if top_ask then known[K_ASKS] = (top_ask == 0) and NO_SCORE or top_ask end
   return nil
 end
 
@@ -187,8 +224,8 @@ end
 local function parse(id, rec)
   local st, side, user, price, orig, rem, filled, cxl, expq, s, exp, tif, at = string.match(rec,
     '^(%l+)|(%l+)|([^|]+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%l+)|?(%d*)$')
-  return new_order(id, st, side, user, tonumber(price), tonumber(orig), tonumber(rem),
-    tonumber(filled), tonumber(cxl), tonumber(expq), tonumber(s), tonumber(exp), tif, at)
+  return new_order(id, st, side, user, price + 0, orig + 0, rem + 0, filled + 0, cxl + 0,
+    expq + 0, s + 0, exp + 0, tif, at)
 end
 
 -- The events of a place that was accepted and rested whole (no trade, nothing cancelled): they
@@ -238,6 +275,16 @@ local function prior_outcomes(ids, n)
     end
   end
   return priors
+end
+
+-- prior_outcomes for one id, with HGETs (a single place: no tables)
+local function prior_outcome(id)
+  local rec = redis.call('HGET', K_ORDERS, id)
+  if not (forgotten or rec) then return false end
+  local stored = redis.call('HGET', K_OUTCOMES, id)
+  if stored then return stored end
+  if rec then return rested_outcome(parse(id, rec)) end
+  return false
 end
 
 local function load_order(id)
@@ -331,16 +378,27 @@ end
 -- Before the window is read from Redis again, the side's own writes go first.
 
 local function side_flush(k)
-  local a, d = {}, {}
+  local a, d, n = nil, nil, 0 -- (no tables for a side with nothing to write)
   for m, sc in pairs(adds[k]) do
-    a[#a + 1] = sc
-    a[#a + 1] = m
+    if not a then a = {} end
+    a[n + 1] = sc
+    a[n + 2] = m
+    n = n + 2
   end
-  for m in pairs(dels[k]) do d[#d + 1] = m end
-  call_many('ZADD', k, a, 2)
-  call_many('ZREM', k, d, 1)
-  adds[k] = {}
-  dels[k] = {}
+  if a then
+    call_many('ZADD', k, a, 2)
+    adds[k] = {}
+  end
+  n = 0
+  for m in pairs(dels[k]) do
+    if not d then d = {} end
+    n = n + 1
+    d[n] = m
+  end
+  if d then
+    call_many('ZREM', k, d, 1)
+    dels[k] = {}
+  end
 end
 
 -- (re)read the first n entries of side k
@@ -350,7 +408,7 @@ local function load_window(k, n)
   local w = {}
   for i = 1, #r, 2 do
     local m = r[i]
-    w[#w + 1] = {tonumber(r[i + 1]), tonumber(sub(m, 1, 15)), m}
+    w[#w + 1] = {r[i + 1] + 0, sub(m, 1, 15) + 0, m}
   end
   win[k] = w
   whole[k] = #w < n
@@ -374,6 +432,8 @@ local function rest(o)
   if o[O_SIDE] == 'bid' then k, sc = K_BIDS, -sc end
   local m = member(o)
   adds[k][m] = N[sc]
+  local b = known[k]
+  if b and sc < b then known[k] = sc end
   local w = win[k]
   if w then
     local sq, n = o[O_SEQ], #w
@@ -400,6 +460,7 @@ end
 
 -- member m leaves side k (a ZREM at the end, unless it was added in this script)
 local function leave(k, m)
+  known[k] = false
   if adds[k][m] then adds[k][m] = nil else dels[k][m] = true end
 end
 
@@ -459,8 +520,8 @@ local function flush_levels()
       if lv[4] ~= 0 then n = redis.call('HINCRBY', dk, pn, lv[4]) end
       if not q or not n then
         local cur = redis.call('HMGET', dk, p, pn)
-        q = q or tonumber(cur[1] or '0')
-        n = n or tonumber(cur[2] or '0')
+        q = q or (cur[1] or 0) + 0
+        n = n or (cur[2] or 0) + 0
       end
       if n <= 0 then
         redis.call('HDEL', dk, p, pn)
@@ -487,8 +548,7 @@ local function flush()
         '|' .. o[O_TIF] .. '|' .. o[O_AT]
     end
     call_many('HSET', K_ORDERS, recs, 2)
-    dirty = {}
-    nd = 0
+    nd = 0 -- (dirty[1..nd] is what is pending: the table is reused)
   end
   side_flush(K_BIDS)
   side_flush(K_ASKS)
@@ -498,9 +558,11 @@ local function flush()
     done_ids = {}
     ndone = 0
   end
-  call_many('HSET', K_OUTCOMES, outcomes, 2)
-  outcomes = {}
-  no = 0
+  if no > 0 then
+    call_many('HSET', K_OUTCOMES, outcomes, 2)
+    outcomes = {}
+    no = 0
+  end
   flush_levels()
 end
 
@@ -607,8 +669,9 @@ local function match(t)
       m[O_FILLED] = m[O_FILLED] + q
       t[O_REM] = t[O_REM] - q
       t[O_FILLED] = t[O_FILLED] + q
-      local s = fmt('%d', seq)
+      local s = fmt('%d', seq) -- (a new number: N's miss, without the metamethod)
       N[seq] = s
+      nN = nN + 1
       local mps, qs = N[mprice], N[q]
       ne = ne + 1 -- emit(), inline
       nj = nj + 1
@@ -709,6 +772,7 @@ local function place_one(oid, user, side, sprice, sqty, tif, sexp, prior, checks
   seq = seq + 1
   local s, p, q, e = fmt('%d', seq), N[price], N[qty], N[exp]
   N[seq] = s
+  nN = nN + 1
   -- O_BODY: '' until its events are known (an order placed by this script has a body)
   local o = {oid, 'open', side, user, price, qty, qty, 0, 0, 0, seq, exp, tif, SNOW, false, '', false}
   -- The accepted event takes its place before any trade and is written once the outcome is
@@ -739,22 +803,25 @@ local function place_one(oid, user, side, sprice, sqty, tif, sexp, prior, checks
   return 'ok', body
 end
 
+local SIDES = {'bid', 'ask'}
 local function best(side)
   local k = zkey(side)
-  local w, p = win[k], nil
+  local w, p = win[k], known[k]
   if w and (w[1] or whole[k]) then -- the window starts where the side does
     if not w[1] then return 0, 0 end
     p = w[1][1]
+  elseif p then -- nothing left the side in this call: no read of it
+    if p == NO_SCORE then return 0, 0 end
   else
     local r = redis.call('ZRANGE', k, 0, 0, 'WITHSCORES')
     if #r == 0 then return 0, 0 end
-    p = tonumber(r[2])
+    p = r[2] + 0
   end
   if side == 'bid' then p = -p end
   local lv = levels[side][p]
   if lv then return p, lv[3] end
   local dk = (side == 'bid') and K_DBIDS or K_DASKS
-  return p, tonumber(redis.call('HGET', dk, N[p]) or '0')
+  return p, (redis.call('HGET', dk, N[p]) or 0) + 0
 end
 
 -- Write the deferred changes, save the sequence, journal the events (`ev`: JSON; default the
@@ -784,19 +851,24 @@ local function commit(cmd, ev)
     top[3] = 'exp_lb'
     top[4] = N[exp_lb]
   end
-  local out = {}
-  for i, lv in ipairs(changed) do out[i] = fmt('["%s",%d,%d,%d]', lv[1], lv[2], lv[3], lv[4]) end
-  -- the book update as JSON text (VARIANT was checked by open_book_or_refuse)
-  local update = {fmt('{"book":"%s","seq":%d,"at":%d,"levels":[', VARIANT, seq, NOW),
-    concat(out, ','), ']'}
-  for _, side in ipairs({'bid', 'ask'}) do
+  -- the book update as JSON text (VARIANT was checked by open_book_or_refuse), by
+  -- concatenation (see head)
+  local update = {'{"book":"' .. VARIANT .. '","seq":' .. N[seq] .. ',"at":' .. SNOW ..
+    ',"levels":['}
+  for i, lv in ipairs(changed) do
+    update[i + 1] = '["' .. lv[1] .. '",' .. N[lv[2]] .. ',' .. N[lv[3]] .. ',' .. N[lv[4]] ..
+      (i < #changed and '],' or ']]')
+  end
+  for i = 1, 2 do
+    local side = SIDES[i]
     if changed_side[side] then
       local p, q = best(side)
+      p, q = N[p], N[q]
       top[#top + 1] = side
       top[#top + 1] = p
       top[#top + 1] = side .. '_qty'
       top[#top + 1] = q
-      update[#update + 1] = fmt(',"%s":[%d,%d]', side, p, q)
+      update[#update + 1] = ',"' .. side .. '":[' .. p .. ',' .. q .. ']'
     end
   end
   if nt > 0 then

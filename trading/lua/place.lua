@@ -5,8 +5,8 @@ local refused = open_book_or_refuse(ARGV[17])
 if refused then return refused end
 local oid = ARGV[6]
 local kind, a, b = place_one(oid, ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11], ARGV[12],
-  prior_outcomes({oid}, 1)[1],
-  new_checks(tonumber(ARGV[13]), tonumber(ARGV[14]), tonumber(ARGV[15]), tonumber(ARGV[16])))
+  prior_outcome(oid),
+  new_checks(setting(ARGV[13]), setting(ARGV[14]), setting(ARGV[15]), setting(ARGV[16])))
 if kind == 'ok' then
   local ev = '[' .. a .. ']'
   commit('place', ev)

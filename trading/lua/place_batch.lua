@@ -11,8 +11,8 @@ local refused = open_book_or_refuse(ARGV[10])
 if refused then return refused end
 WINDOW = 8 -- a batch's takers share the front of the side they cross (a wider window costs more
 -- to keep in order than the reads it saves: 32 took ~3% more instructions per order)
-local checks = new_checks(tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]),
-  tonumber(ARGV[9]))
+local checks = new_checks(setting(ARGV[6]), setting(ARGV[7]), setting(ARGV[8]),
+  setting(ARGV[9]))
 local args = ARGV
 local ids, n = {}, 0
 for i = 11, NARGV, 7 do

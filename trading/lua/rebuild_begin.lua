@@ -23,7 +23,10 @@ end
 -- book Redis lost whole forgets nothing: its places need no such check)
 if #ids + members > 0 then redis.call('HSET', K_META, 'forgotten', '1') end
 redis.call('DEL', K_BIDS, K_ASKS, K_DBIDS, K_DASKS, K_EXPIRY)
-redis.call('HDEL', K_META, 'exp_lb') -- the expiry index's bound goes with it (see sweep)
+-- the expiry index's bound goes with it (see sweep), and the top of book with the sides: a
+-- command trusts the meta hash's best (see best, match) and must not find a stale one if the
+-- book is reopened without rebuild_end
+redis.call('HDEL', K_META, 'exp_lb', 'bid', 'bid_qty', 'ask', 'ask_qty')
 load_seq()
 local floor = tonumber(ARGV[6])
 if floor > seq then seq = floor end

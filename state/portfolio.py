@@ -83,7 +83,7 @@ class PortfolioState(ListingEditor, SessionState):
     total_gain: str = ""
     total_gain_pct: str = ""
     total_trend: str = "flat"
-    figure: go.Figure = go.Figure()
+    figure: go.Figure = rx.field(default_factory=charts.empty_figure)
     days: str = "90"
 
     # Add-a-pair dialog

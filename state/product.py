@@ -46,7 +46,7 @@ from sneakers_app.services.product_page import (
     TapeSnapshot,
     market_feed_key,
 )
-from state import live_push
+from state import charts, live_push
 from state.base import SessionState, client_connected, event_namespace
 from state.product_chart import figure
 
@@ -158,7 +158,7 @@ class ProductState(SessionState):
     live_at: str = ""
 
     chart_range: str = "1Y"
-    figure: go.Figure = go.Figure()
+    figure: go.Figure = rx.field(default_factory=charts.empty_figure)
     chart_empty: bool = True
     stat_high: str = "\u2014"
     stat_low: str = "\u2014"

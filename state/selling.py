@@ -133,7 +133,7 @@ class SellerState(ListingEditor, SessionState):
     fees: str = ""
     net: str = ""
     units: int = 0
-    figure: go.Figure = go.Figure()
+    figure: go.Figure = rx.field(default_factory=charts.empty_figure)
     level: int = 1
     level_fee: str = ""
     next_level: int = 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from state.base import SessionState
 from state.charts import EMPTY_FIGURE
 from state.portfolio import PortfolioState
 from state.product import ProductState
@@ -13,7 +14,7 @@ from state.selling import SellerState
 
 
 @pytest.mark.parametrize("state", [ProductState, SellerState, PortfolioState])
-def test_a_new_session_starts_with_the_shared_empty_chart(state: type) -> None:
+def test_a_new_session_starts_with_the_shared_empty_chart(state: type[SessionState]) -> None:
     field = state.get_fields()["figure"]
     assert field.default_factory is not None
     assert field.default_factory() is EMPTY_FIGURE

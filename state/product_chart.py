@@ -28,7 +28,7 @@ def warm_up() -> None:
 @functools.lru_cache(maxsize=256)
 def _shared_figure(points: tuple[DailyPoint, ...], label: str) -> go.Figure:
     days = [p.day.isoformat() for p in points]
-    fig = go.Figure()
+    fig = charts.SharedFigure()
     fig.add_trace(
         go.Bar(
             x=days,

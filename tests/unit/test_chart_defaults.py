@@ -1,11 +1,17 @@
-"""A chart var's default is one shared empty figure, not a deep copy per session: Reflex copies a
-var's mutable default for every new session it touches (a page's hydrate touches every state),
-and copying a plotly Figure cost most of a product page join's CPU."""
+"""Chart vars cost nothing per session: a new session's default is one shared empty figure, not a
+deep copy (Reflex copies a var's mutable default for every session a page's hydrate touches,
+and copying a plotly Figure cost most of a product page join's CPU); and a chart loaded again
+from a pickled session (sessions in Redis: every event) is not rebuilt each time."""
 
 from __future__ import annotations
 
+import pickle
+from datetime import date, timedelta
+
 import pytest
 
+from sneakers_app.services.analytics import DailyPoint
+from state import charts, product_chart
 from state.base import SessionState
 from state.charts import EMPTY_FIGURE
 from state.portfolio import PortfolioState
@@ -19,3 +25,29 @@ def test_a_new_session_starts_with_the_shared_empty_chart(state: type[SessionSta
     assert field.default_factory is not None
     assert field.default_factory() is EMPTY_FIGURE
     assert field.default_factory() is field.default_factory()
+
+
+def _a_chart() -> charts.SharedFigure:
+    days = [date(2026, 1, 1) + timedelta(days=i) for i in range(60)]
+    points = [
+        DailyPoint(
+            day=day, average_cents=25_000 + i, low_cents=24_000, high_cents=26_000, volume=i % 5
+        )
+        for i, day in enumerate(days)
+    ]
+    chart: charts.SharedFigure = product_chart.figure(points, "US M 10")
+    return chart
+
+
+def test_a_chart_comes_back_from_a_pickle_unchanged() -> None:
+    chart = _a_chart()
+    again = pickle.loads(pickle.dumps(chart))  # noqa: S301 - our own bytes
+    assert isinstance(again, charts.SharedFigure)
+    assert again.to_plotly_json() == chart.to_plotly_json()
+
+
+def test_a_pickled_chart_is_rebuilt_once_per_process_not_on_every_load() -> None:
+    """Sessions in Redis: every event loads the tab's state, chart included; plotly rebuilding
+    and validating the figure each time was most of a web worker's CPU."""
+    data = pickle.dumps(_a_chart())
+    assert pickle.loads(data) is pickle.loads(data)  # noqa: S301 - our own bytes

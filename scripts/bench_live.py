@@ -154,6 +154,9 @@ class Viewer:
         self.recording = False
         self.dropped_at: int | None = None
         """When the server closed the connection, until the page is loaded again."""
+        self.announced: list[bool] = []
+        """Per connection the server closed: whether it said so first (an Engine.IO close
+        packet, on which the browser reconnects at once)."""
 
     @property
     def error(self) -> str | None:
@@ -173,6 +176,7 @@ class Viewer:
                 if self.tab._closing:
                     return
                 self.dropped_at = time.time_ns()
+                self.announced.append(self.tab.goodbye)
                 attempts = 0
                 while not self.tab._closing:
                     self.tab.error = None
@@ -252,6 +256,8 @@ async def _viewer_main(conn: Connection, page: Page, first: int, count: int) -> 
                         errors[:5],
                         len(errors),
                         list(sink.gaps),
+                        sum(v.tab.new_tokens for v in viewers),
+                        sum(not said for v in viewers for said in v.announced),
                     )
                 )
             elif command == "stop":
@@ -568,6 +574,11 @@ class Result:
     stale_beyond_reconnect_ms: float | None = None
     """Over the viewers that reconnected: the longest an order took to reach such a viewer,
     less that viewer's own reconnect times (what the restart cost beyond the reconnect)."""
+    sessions_lost: int = 0
+    """Viewers the server gave a new token on reconnecting (a new, empty session)."""
+    closes_unannounced: int = 0
+    """Connections the server closed without its goodbye (a browser would wait out its ping
+    timeout before reconnecting; the viewers here reconnect at once either way)."""
 
     @property
     def holds(self) -> bool:
@@ -697,6 +708,8 @@ def measure(
         reconnect_p50_ms=round(percentile(gap_ms, 50), 1) if gap_ms else None,
         reconnect_max_ms=round(gap_ms[-1], 1) if gap_ms else None,
         stale_beyond_reconnect_ms=round(max(beyond), 1) if beyond else None,
+        sessions_lost=sum(r[10] for r in reports),
+        closes_unannounced=sum(r[11] for r in reports),
     )
 
 
@@ -756,7 +769,8 @@ def run_benchmark(args: argparse.Namespace, stack: Target) -> dict[str, Any]:
                 + (
                     f"; {result.reconnects} reconnects (p50 {result.reconnect_p50_ms} ms, max "
                     f"{result.reconnect_max_ms} ms), longest stale beyond its reconnect "
-                    f"{result.stale_beyond_reconnect_ms} ms"
+                    f"{result.stale_beyond_reconnect_ms} ms, {result.sessions_lost} sessions "
+                    f"lost, {result.closes_unannounced} closes without a goodbye"
                     if args.rolling_restart
                     else ""
                 )

@@ -26,7 +26,7 @@ say "import layers"
 lint-imports --no-logo || failed+=("lint-imports")
 say "pytest"
 set +e
-python -m pytest "$@"
+python -m pytest --durations=30 "$@"
 code=$?
 set -e
 if [ "$code" = "5" ]; then

@@ -15,6 +15,9 @@ record), so the tab keeps its token and carries on where it was. A record held b
 that is alive is Reflex's to judge, as before; one whose worker's mark is still running down
 after a crash is waited for, at most ALIVE_SECONDS, which only such a tab (or a duplicated
 tab) ever waits.
+
+A worker that is stopped (a rolling restart) lets its tabs go before the server stops serving
+them (`let_tabs_go`): they come back at once on the workers that stay, with their sessions.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import asyncio
 import contextlib
 import logging
 import pickle
+import signal
 from typing import Any
 
 from state.base import event_namespace
@@ -83,14 +87,17 @@ def _install(manager: Any) -> None:
 
     manager.link_token_to_sid = link_token_to_sid
     manager._sneakers_hand_over = True
+    _refuse_while_stopping(event_namespace())
 
 
 async def keep_alive() -> None:
-    """The worker's lifespan task: installs the hand-over and renews the worker's mark."""
+    """The worker's lifespan task: installs the hand-over, takes over the server's stop signal
+    (see `let_tabs_go`) and renews the worker's mark."""
     manager = _redis_token_manager()
     if manager is None:
         return
     _install(manager)
+    _take_over_stop_signals(manager)
     while True:
         try:
             # The instance id is read on every beat: Reflex gives a forked worker its own.
@@ -98,3 +105,99 @@ async def keep_alive() -> None:
         except Exception:
             logger.warning("could not renew this web worker's mark in Redis", exc_info=True)
         await asyncio.sleep(BEAT_SECONDS)
+
+
+# --- a worker that is stopped lets its tabs go first ----------------------------------------------
+
+LET_GO_SECONDS = 3.0
+"""How long a stopping worker gives its tabs' connections to close before it stops serving."""
+_stopping = asyncio.Event()
+_pending: set[asyncio.Task[None]] = set()
+_wrapped: set[tuple[int, int]] = set()
+
+
+def _take_over_stop_signals(manager: Any) -> None:
+    """Granian stops a worker (a rolling restart, SIGHUP to its main process; or a stop) with
+    SIGTERM, handled on the worker's event loop: the server stops taking connections and cuts
+    every websocket from the app at once, but leaves them open to the browsers until its
+    process ends, seconds later (its shutdown stops the live feeds first): the tabs would hear
+    nothing, and not know it. So the worker's handler of that signal is wrapped: the tabs are
+    let go first (`let_tabs_go`, at most LET_GO_SECONDS), then the server's own handler runs.
+    A second signal stops it at once."""
+    loop = asyncio.get_running_loop()
+    handlers: dict[int, asyncio.Handle] = getattr(loop, "_signal_handlers", {})
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        server_handler = handlers.get(signum)
+        if server_handler is None or (id(loop), signum) in _wrapped:
+            continue
+
+        def on_signal(server_handler: asyncio.Handle = server_handler) -> None:
+            if _stopping.is_set():
+                server_handler._run()
+                return
+            _stopping.set()
+            task = loop.create_task(_let_go_then_stop(manager, server_handler))
+            _pending.add(task)
+            task.add_done_callback(_pending.discard)
+
+        loop.add_signal_handler(signum, on_signal)
+        _wrapped.add((id(loop), signum))
+
+
+async def _let_go_then_stop(manager: Any, server_handler: asyncio.Handle) -> None:
+    try:
+        await asyncio.wait_for(let_tabs_go(manager), LET_GO_SECONDS)
+    except Exception:
+        logger.warning("this stopping worker's tabs were not all let go", exc_info=True)
+    finally:
+        server_handler._run()
+
+
+async def let_tabs_go(manager: Any) -> None:
+    """A stopping worker hands its tabs to the workers that stay: from now on it refuses new
+    connections (a tab that comes back here is refused and tries again, as state.js does), its
+    mark goes (a tab that comes back elsewhere need not wait for it to run down), then every
+    tab's connection is closed with Engine.IO's close packet. Closing runs Reflex's disconnect
+    handler first (the tab's socket record goes), and the browser, told the transport closed,
+    reconnects at once, to another worker, with its own token and session."""
+    _stopping.set()
+    with contextlib.suppress(Exception):
+        await manager.redis.delete(ALIVE_PREFIX + manager.instance_id)
+    engineio = getattr(getattr(event_namespace(), "server", None), "eio", None)
+    if engineio is None:
+        return
+    sockets = list(engineio.sockets.values())
+    reason = engineio.reason.SERVER_DISCONNECT
+    await asyncio.gather(*(s.close(reason=reason) for s in sockets), return_exceptions=True)
+    logger.info("stopping: %d tabs handed to the other web workers", len(sockets))
+    # Their pages' loops end (Reflex cancels a closed tab's page-load chain; the others see
+    # it gone on their next pass), each saving the tab's state under the tab's lock one last
+    # time: wait for them, or the server's stop would cancel them again in the middle of it
+    # and leave the lock held (the tab, on its new worker, would wait out its expiry).
+    await _handlers_finished()
+
+
+async def _handlers_finished() -> None:
+    processor = getattr(getattr(event_namespace(), "app", None), "_event_processor", None)
+    running = [t for t in getattr(processor, "_tasks", {}).values() if not t.done()]
+    if running:
+        await asyncio.wait(running)
+
+
+def _refuse_while_stopping(namespace: Any) -> None:
+    """Engine.IO refuses a connection whose connect handler returns False (an HTTP 401 to the
+    websocket's request): a stopping worker takes no new tabs."""
+    engineio = getattr(getattr(namespace, "server", None), "eio", None)
+    if engineio is None or getattr(engineio, "_sneakers_refusing", False):
+        return
+    connect = engineio.handlers.get("connect")
+    if connect is None:
+        return
+
+    async def connect_unless_stopping(*args: Any) -> Any:
+        if _stopping.is_set():
+            return False
+        return await connect(*args)
+
+    engineio.handlers["connect"] = connect_unless_stopping
+    engineio._sneakers_refusing = True

@@ -11,6 +11,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from types import ModuleType
+from typing import Any
 
 import aiohttp
 import redis
@@ -35,6 +36,37 @@ def _bench() -> ModuleType:
     return module
 
 
+def missing_orders(bench: ModuleType, orders: object, sink: object, viewers: int) -> int:
+    """How many (viewer, order) pairs no viewer frame has shown yet."""
+    seen = [(None, sink.viewer, sink.side, sink.price, sink.at)]  # type: ignore[attr-defined]
+    missing: int = bench.latencies(orders, seen, viewers, 0)[1]
+    return missing
+
+
+async def place_and_watch(
+    bench: ModuleType, flow: Any, viewers: list[Any], sink: object, count: int
+) -> object:
+    """Place `count` orders (10 a second) while the viewers record, until every viewer has
+    shown every order (at most 15 s): the orders placed."""
+    await asyncio.sleep(1.0)  # the pages' live loops are waiting on the hub
+    for v in viewers:
+        v.recording = True
+    orders = await asyncio.to_thread(bench.place_orders, flow, count, 10.0)
+    deadline = time.monotonic() + 15
+    while missing_orders(bench, orders, sink, len(viewers)) and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+    return orders
+
+
+async def close_viewers(viewers: list[Any], tasks: list[asyncio.Task[None]]) -> None:
+    for v in viewers:
+        v.recording = False
+        await v.close()
+    for t in tasks:
+        t.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
 def test_socket_viewers_receive_every_order(live_app: LiveApp) -> None:
     bench = _bench()
     market = bench.find_market(live_app.redis_url, live_app.database_url)
@@ -51,24 +83,8 @@ def test_socket_viewers_receive_every_order(live_app: LiveApp) -> None:
             tasks = [asyncio.create_task(v.run(session, gate)) for v in viewers]
             await asyncio.wait_for(asyncio.gather(*(v.loaded.wait() for v in viewers)), 60)
             assert [v.error for v in viewers] == [None] * VIEWERS
-            await asyncio.sleep(1.0)  # the pages' live loops are waiting on the hub
-            for v in viewers:
-                v.recording = True
-            orders = await asyncio.to_thread(bench.place_orders, flow, ORDERS, 10.0)
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline:
-                _, missing = bench.latencies(
-                    orders, [(None, sink.viewer, sink.side, sink.price, sink.at)], VIEWERS, 0
-                )
-                if missing == 0:
-                    break
-                await asyncio.sleep(0.2)
-            for v in viewers:
-                v.recording = False
-                await v.close()
-            for t in tasks:
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            orders = await place_and_watch(bench, flow, viewers, sink, ORDERS)
+            await close_viewers(viewers, tasks)
         return orders, sink
 
     try:

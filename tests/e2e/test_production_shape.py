@@ -5,6 +5,9 @@ by its role's command): the whole journey once, then what only several workers c
 - Live across workers: a tab held by one worker sees the order another worker's tab placed,
   within the same bounds as on one process; the matched toasts and badges reach each tab
   whichever worker holds it.
+- A rolling restart (SIGHUP: each worker's successor started, then the old one stopped): a
+  worker that stops says goodbye to its tabs first, so each reconnects at once to a worker that
+  stays, with its own token and session, and no order is lost to it.
 - The web workers killed and started again: every open tab reconnects to a new worker with its
   session (kept in Redis) and carries on: its choices, its login, the live book, its toasts.
 
@@ -13,10 +16,17 @@ sessions' Redis names the worker (its instance id)."""
 
 from __future__ import annotations
 
+import asyncio
+import os
 import pickle
+import signal
+import time
+import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import cast
 
+import aiohttp
 import pytest
 import redis
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
@@ -30,6 +40,8 @@ from tests.e2e.test_full_flow import (  # noqa: F401 - the journey, run here in 
     test_fail_refunds_the_buyer_and_penalises_the_seller,
     test_pass_ships_delivers_and_pays_the_seller,
 )
+from tests.e2e.test_live_viewers import _bench, close_viewers, missing_orders, place_and_watch
+from trading.engine import RedisEngine
 
 TOAST = "[data-sonner-toast]"
 WITHIN_MS = live.LIVE_WITHIN_MS  # as on one process
@@ -51,9 +63,17 @@ def db(live_app: LiveApp) -> Iterator[Engine]:
 def worker_of(app: LiveApp, page: Page) -> str:
     """The instance id of the web worker holding this tab's websocket."""
     token = page.evaluate("window.sessionStorage.getItem('token')")
+    worker = worker_of_token(app, token)
+    assert worker is not None, "the tab has no socket record in Redis"
+    return worker
+
+
+def worker_of_token(app: LiveApp, token: str) -> str | None:
+    """The instance id of the web worker holding the websocket of the tab with this token."""
     sessions = redis.Redis.from_url(app.env["REFLEX_REDIS_URL"])
     record = cast(bytes | None, sessions.get(f"token_manager_socket_record_{token}"))
-    assert record is not None, "the tab has no socket record in Redis"
+    if record is None:
+        return None
     return str(pickle.loads(record).instance_id)  # noqa: S301 - Reflex's own record, our Redis
 
 
@@ -189,3 +209,57 @@ def test_tabs_carry_on_after_the_web_workers_restart(
     expect(visitor.locator("#last-sale")).to_have_text(price, timeout=WITHIN_MS)
     shoot(visitor, "production-after-restart-visitor-phone")
     shoot(buyer_page, "production-after-restart-buyer-desktop")
+
+
+ROLLING_VIEWERS = 6
+
+
+def test_a_rolling_restart_hands_every_tab_to_a_new_worker_at_once(live_app: LiveApp) -> None:
+    """SIGHUP to the web process, as README's Deployment says: the tabs on the product page
+    (the live benchmark's viewers, which reconnect as state.js does) are each told by their
+    stopping worker to go (an Engine.IO close packet, on which a browser reconnects at once:
+    a connection that is only lost waits out the ping timeout first), come back on the new
+    workers with their own tokens (no new, empty session) and see the orders placed after."""
+    bench = _bench()
+    market = bench.find_market(live_app.redis_url, live_app.database_url)
+    page = bench.Page(base_url=live_app.url, slug=market.slug, size=market.size)
+    flow = bench.OrderFlow(
+        RedisEngine(redis.Redis.from_url(live_app.redis_url)), market, uuid.uuid4().hex[:6]
+    )
+    sink = bench.Observations()
+    viewers = [bench.Viewer(i, page, sink) for i in range(ROLLING_VIEWERS)]
+
+    async def scenario() -> tuple[list[str], object]:
+        async with aiohttp.ClientSession() as session:
+            gate = asyncio.Semaphore(ROLLING_VIEWERS)
+            tasks = [asyncio.create_task(v.run(session, gate)) for v in viewers]
+            await asyncio.wait_for(asyncio.gather(*(v.loaded.wait() for v in viewers)), 60)
+            assert [v.error for v in viewers] == [None] * ROLLING_VIEWERS
+            tokens = [v.tab.token for v in viewers]
+            before = {worker_of_token(live_app, t) for t in tokens}
+            os.kill(live_app.backend.pid, signal.SIGHUP)
+            # Every tab ends up on a worker started by the restart, its page loaded again.
+            deadline = time.monotonic() + 180
+            while True:
+                now = {worker_of_token(live_app, v.tab.token) for v in viewers}
+                moved = not now & before and None not in now
+                if moved and all(v.dropped_at is None and v.announced for v in viewers):
+                    break
+                assert time.monotonic() < deadline, f"tabs not handed over: {now} {before}"
+                await asyncio.sleep(0.5)
+            orders = await place_and_watch(bench, flow, viewers, sink, 4)
+            await close_viewers(viewers, tasks)
+            return tokens, orders
+
+    try:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            tokens, orders = pool.submit(asyncio.run, scenario()).result()
+    finally:
+        flow.clean_up()
+    # Each close was announced: the stopping worker said goodbye before it went.
+    assert [all(v.announced) for v in viewers] == [True] * ROLLING_VIEWERS
+    # Each tab kept its token: its session (in Redis) carried on, none was taken for another's.
+    assert [v.tab.token for v in viewers] == tokens
+    assert [v.tab.new_tokens for v in viewers] == [0] * ROLLING_VIEWERS
+    missing = missing_orders(bench, orders, sink, ROLLING_VIEWERS)
+    assert missing == 0, "a reconnected tab never showed an order placed after the restart"

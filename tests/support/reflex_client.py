@@ -25,6 +25,8 @@ STATE = "reflex___state____state"
 NAMESPACE = "/_event"
 EVENT_PACKET = f"42{NAMESPACE},"
 CONNECT_ERROR = f"44{NAMESPACE},"
+NEW_TOKEN = f'{EVENT_PACKET}["new_token",'
+ENGINEIO_CLOSE = "1"
 
 
 def state_name(cls: type) -> str:
@@ -69,6 +71,13 @@ class Tab:
     token: str = field(default_factory=lambda: str(uuid.uuid4()))
     updates: list[Update] = field(default_factory=list)
     error: str | None = None
+    goodbye: bool = False
+    """The server said it was closing the connection (an Engine.IO close packet) before it did:
+    the browser then reconnects at once, where a connection that is just lost waits out the
+    ping timeout."""
+    new_tokens: int = 0
+    """How often the server took this tab's token for another tab's and gave it a new one (a new,
+    empty session; the tab goes on with the new token, as state.js does)."""
     parse: bool = True
     on_frame: Callable[[str, int], None] | None = None
     _ws: Any = None
@@ -112,6 +121,7 @@ class Tab:
             max_msg_size=0,
             timeout=aiohttp.ClientWSTimeout(ws_close=5),
         )
+        self.goodbye = False
         opened = await self._ws.receive(timeout=30)
         if opened.type != aiohttp.WSMsgType.TEXT or not opened.data.startswith("0"):
             raise RuntimeError(f"no Engine.IO open packet: {opened!r}")
@@ -132,13 +142,12 @@ class Tab:
                 now = time.time_ns()
                 if msg.type != aiohttp.WSMsgType.TEXT:
                     if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED):
-                        if self.error is None and not self._closing:
+                        if self.error is None and not self._closing and not self.goodbye:
                             self.error = "closed by the server"
                         return
                     continue
                 data: str = msg.data
-                if data == "2":  # Engine.IO ping -> pong
-                    await self._ws.send_str("3")
+                if await self._control(data):
                     continue
                 if data.startswith(CONNECT_ERROR):
                     self.error = f"connect refused: {data[:300]}"
@@ -155,6 +164,20 @@ class Tab:
             self.error = f"{type(exc).__name__}: {exc}"
         finally:
             self._arrived.set()
+
+    async def _control(self, data: str) -> bool:
+        """Handle a packet about the connection itself (True) rather than the page."""
+        if data == "2":  # Engine.IO ping -> pong
+            await self._ws.send_str("3")
+        elif data == ENGINEIO_CLOSE:  # engine.io-client closes the transport on it
+            self.goodbye = True
+            await self._ws.close()
+        elif data.startswith(NEW_TOKEN):  # state.js: the tab goes on with the new token
+            self.token = json.loads(data[len(EVENT_PACKET) :])[1]
+            self.new_tokens += 1
+        else:
+            return False
+        return True
 
     def _parse(self, data: str) -> None:
         name, body = json.loads(data[len(EVENT_PACKET) :])[:2]

@@ -109,7 +109,7 @@ async def keep_alive() -> None:
 
 # --- a worker that is stopped lets its tabs go first ----------------------------------------------
 
-LET_GO_SECONDS = 3.0
+LET_GO_SECONDS = 8.0
 """How long a stopping worker gives its tabs' connections to close before it stops serving."""
 _stopping = asyncio.Event()
 _pending: set[asyncio.Task[None]] = set()

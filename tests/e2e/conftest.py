@@ -80,9 +80,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/e2e/" in str(item.fspath):
             item.add_marker(pytest.mark.e2e)
-    # The production shape builds the pages again in the project's .web, for its own port: the
-    # session's app serves that build, so every browser test of the session's app runs first.
-    last = [item for item in items if item.fspath.basename == "test_production_shape.py"]
+    # The production shape and dev.sh build the pages again in the project's .web, for their
+    # own ports: the session's app serves that build, so every browser test of it runs first.
+    last = [
+        item
+        for item in items
+        if item.fspath.basename == "test_production_shape.py"
+        or item.get_closest_marker("builds_pages")
+    ]
     if last:
         items[:] = [item for item in items if item not in last] + last
 

@@ -221,7 +221,7 @@ def queue_tab(page: Page, queue: str) -> Locator:
 
 def queue_row(page: Page, order_id: int) -> Locator:
     """An order's row in the queue ("#123 ... product, size, price")."""
-    return page.get_by_role("button", name=re.compile(rf"^#{order_id}\b"))
+    return page.get_by_role("button", name=re.compile(rf"^#{order_id}(?!\d)"))
 
 
 def order_panel(page: Page, order_id: int) -> Locator:
@@ -343,6 +343,23 @@ def address_card(page: Page, text: str) -> Locator:
     return page.locator(".address-card").filter(has_text=text)
 
 
+def type_card(page: Page, number: str) -> None:
+    """Open the card form ("Add a card") and type a card into the Stripe Elements form that
+    localstripe's stripe.js draws (its fields are named only by their placeholders)."""
+    button(page, "Add a card").click()
+    card = page.locator("#card-element")  # where stripe.js mounts its form
+    expect(card.locator("input").first).to_be_visible()
+    expect(button(page, "Save card")).to_be_enabled()
+    for field, value in (
+        ("number", number),
+        ("exp_month", "12"),
+        ("exp_year", "34"),
+        ("cvc", "123"),
+        ("postal_code", "10001"),
+    ):
+        card.get_by_placeholder(field, exact=True).fill(value)
+
+
 ADDRESS_FIELDS = ("Full name", "Street address", "City", "State / region", "ZIP / postal code")
 
 
@@ -371,7 +388,7 @@ def notifications_link(page: Page, unread: int | None = None) -> Locator:
 
 def order_link(page: Page, order_id: int) -> Locator:
     """An order's row in a list of orders: a link, its text ending "Order #<id>"."""
-    return page.get_by_role("link", name=re.compile(rf"Order #{order_id}\b"))
+    return page.get_by_role("link", name=re.compile(rf"Order #{order_id}(?!\d)"))
 
 
 def message(page: Page, text: str | re.Pattern[str]) -> Locator:

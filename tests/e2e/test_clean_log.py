@@ -25,7 +25,14 @@ from sneakers_app import embedded, gc_tuning
 from sneakers_app.seed import DEMO_ACCOUNTS
 from sneakers_app.settings import PROJECT_ROOT
 from state.notifications import MAX_MISSED, POLL_SECONDS
-from tests.e2e.conftest import DEMO_BUYER, DESKTOP, LiveApp, log_in, wait_hydrated
+from tests.e2e.conftest import (
+    DEMO_BUYER,
+    DESKTOP,
+    LiveApp,
+    log_in,
+    notifications_link,
+    wait_hydrated,
+)
 
 DISCONNECTED = "Attempting to send delta to disconnected client"
 
@@ -41,7 +48,7 @@ def test_closing_a_members_tabs_leaves_no_warning_in_the_log(
     for path in ("/notifications", "/orders"):
         page.goto(live_app.url + path)
         wait_hydrated(page)
-        expect(page.locator("#nav-notifications")).to_be_visible()  # its watcher runs
+        expect(notifications_link(page)).to_be_visible()  # its watcher runs
     # Watchers of tabs closed before this one have given up by now.
     time.sleep(POLL_SECONDS * (MAX_MISSED + 2))
     start = log.stat().st_size

@@ -53,6 +53,7 @@ from tests.e2e.conftest import (
     shoot,
     submit_login,
     tick_all_checks,
+    type_card,
 )
 from tests.integration.test_payments import browser_confirm_setup
 from tests.support import factories
@@ -432,15 +433,7 @@ def test_account_card_address_payout_and_preferences(
     shoot(page, f"account-empty-{label}")
 
     # The card goes from the Elements form straight to (local)stripe; we see brand and last4.
-    button(page, "Add a card").click()
-    card = page.locator("#card-element")
-    expect(card.locator("input").first).to_be_visible()
-    expect(button(page, "Save card")).to_be_enabled()
-    card.get_by_placeholder("number", exact=True).fill("4242424242424242")
-    card.get_by_placeholder("exp_month", exact=True).fill("12")
-    card.get_by_placeholder("exp_year", exact=True).fill("34")
-    card.get_by_placeholder("cvc", exact=True).fill("123")
-    card.get_by_placeholder("postal_code", exact=True).fill("10001")
+    type_card(page, "4242424242424242")
     shoot(page, f"account-card-form-{label}")
     button(page, "Save card").click()
     expect(page.get_by_text("Visa ending in 4242")).to_be_visible()

@@ -34,6 +34,12 @@ def live_announcer(text: rx.Var, region_id: str) -> rx.Component:
     )
 
 
+def named_list(*items: rx.Component, name: str, **props: object) -> rx.Component:
+    """A stack of `items` (each with role "listitem") a screen reader announces as the list
+    `name`, with how many items it has."""
+    return rx.vstack(*items, role="list", aria_label=name, **props)
+
+
 # Radix Themes draws a dialog's title as an h1; under the page's own h1 it is an h2.
 _H2 = {"as": "h2"}
 

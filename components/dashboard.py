@@ -32,10 +32,16 @@ def empty_block(empty: Empty) -> rx.Component:
 def list_or_empty(
     items: rx.Var, row: Callable[[rx.Var], rx.Component], empty: Empty, spacing: str = "0"
 ) -> rx.Component:
-    """The rows of `items`, or the empty state when there are none."""
+    """The rows of `items` (a list: a screen reader says how many), or the empty state when
+    there are none."""
     return rx.cond(
         items.length() > 0,
-        rx.vstack(rx.foreach(items, row), spacing=spacing, width="100%"),
+        rx.vstack(
+            rx.foreach(items, lambda item: rx.box(row(item), role="listitem", width="100%")),
+            spacing=spacing,
+            width="100%",
+            role="list",
+        ),
         empty_block(empty),
     )
 

@@ -80,6 +80,8 @@ def _side(
         ),
         spacing="2",
         width="100%",
+        role="region",
+        aria_label=title,
         id=f"book-{side}s",
     )
 

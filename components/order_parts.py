@@ -67,7 +67,14 @@ def section(
         align="center",
         width="100%",
     )
-    return rx.card(rx.vstack(header, *children, spacing="4", width="100%"), width="100%", **props)
+    # A region named by its title: a screen reader's list of landmarks names every section.
+    return rx.card(
+        rx.vstack(header, *children, spacing="4", width="100%"),
+        width="100%",
+        role="region",
+        aria_label=title,
+        **props,
+    )
 
 
 def empty_state(

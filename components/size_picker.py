@@ -100,6 +100,8 @@ def size_picker(
         columns=rx.breakpoints(initial="4", sm="5", md="4", lg="5"),
         spacing="2",
         width="100%",
+        role="group",
+        aria_label="Sizes",
         id="size-grid",
     )
 

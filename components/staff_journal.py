@@ -82,6 +82,7 @@ def parked_view() -> rx.Component:
                 color_scheme="gray",
                 size="1",
                 on_click=S.load_parked,
+                aria_label="Refresh parked entries",
             ),
             align="center",
             width="100%",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from components.a11y import named_list
 from components.fields import described_by, field_error, field_label
 from state.staff import EventRow, InspectionRow, VerificationState
 
@@ -375,6 +376,7 @@ def event_row(row: EventRow) -> rx.Component:
         ),
         spacing="3",
         align="start",
+        role="listitem",
         class_name="audit-event",
     )
 
@@ -415,7 +417,7 @@ def audit_trail() -> rx.Component:
             S.inspections.length() > 0,
             rx.vstack(rx.foreach(S.inspections, inspection_row), spacing="2", width="100%"),
         ),
-        rx.vstack(rx.foreach(S.events, event_row), spacing="3", id="audit-trail"),
+        named_list(rx.foreach(S.events, event_row), name="Audit trail", spacing="3"),
         spacing="3",
         width="100%",
     )
@@ -449,6 +451,7 @@ def order_panel() -> rx.Component:
                     color_scheme="red",
                     size="1",
                     width="100%",
+                    role="alert",
                     id="action-error",
                 ),
             ),
@@ -459,6 +462,8 @@ def order_panel() -> rx.Component:
         ),
         size="3",
         width="100%",
+        role="region",
+        aria_label=f"Order #{S.selected_id}",
         id="order-panel",
     )
 

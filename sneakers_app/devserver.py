@@ -19,10 +19,20 @@ from sneakers_app.settings import VAR_DIR, get_settings
 
 Part = tuple[str, embedded.RedisServer | embedded.LocalStripeServer]
 
-# What the terminal shows is what a newcomer needs: a line per part, the URL, the demo logins.
-# Celery's start banner is left out, and so is its warning that the worker runs as root (a
-# container's user; the development stack listens on loopback only).
+# What the terminal shows is what a newcomer needs: a line per part started, the URL, the demo
+# logins, and at Ctrl-C a line per part stopped. Celery's start banner and shutdown notices are
+# left out (its log, on standard error, is not), and so is its warning that the worker runs as
+# root (a container's user; the development stack listens on loopback only).
 QUIET_CHILDREN = {"PYTHONWARNINGS": "ignore:You're running the worker with superuser privileges"}
+
+PARTS = {
+    "redis": "redis-server",
+    "localstripe": "localstripe",
+    "consumer": "journal consumer",
+    "worker": "Celery worker",
+    "reflex": "web app",
+}
+"""What the terminal calls each part (the production shape's processes by their own names)."""
 
 
 def _quiet_celery(command: list[str]) -> list[str]:
@@ -33,20 +43,25 @@ def _quiet_celery(command: list[str]) -> list[str]:
 
 def _start_app(group: embedded.ProcessGroup) -> None:
     """The journal consumer, the Celery worker with beat and Reflex in development mode."""
-    print("Starting the journal consumer, a Celery worker with beat, and the web app")
-    print("(the first start compiles the pages: a minute or two)")
+    print("Starting the journal consumer")
     group.start("consumer", [*embedded.APP, "consume-journal"])
+    print("Starting a Celery worker with beat")
+    group.no_stdout.add("worker")
     worker = embedded.worker_command(beat_schedule=VAR_DIR / "celerybeat")
     group.start("worker", _quiet_celery(worker))
+    print("Starting the web app (the first start compiles the pages: a minute or two)")
     group.start("reflex", embedded.reflex_command("dev"))
+
+
+def _stopped(name: str) -> None:
+    print(f"{PARTS.get(name, name)} stopped")
 
 
 def _stop_group(group: embedded.ProcessGroup) -> None:
     """The app's processes first (they use Redis and localstripe), each told to finish."""
-    running = [name for name, p in reversed(group.processes.items()) if p.poll() is None]
-    if running:
-        print("Stopping " + ", ".join(running))
-    group.stop()
+    if any(p.poll() is None for p in group.processes.values()):
+        print("Stopping (a few seconds)")
+    group.stop(_stopped)
 
 
 def _stop(signum: int, _frame: FrameType | None) -> None:
@@ -173,8 +188,8 @@ def run(*, seed: bool = True) -> int:
 
     def stop_parts() -> None:
         for name, part in reversed(parts):
-            print(f"Stopping {name}")
             part.stop()
+            _stopped(name)
 
     return _supervise(group, body, [stop_parts])
 

@@ -27,7 +27,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -356,11 +356,19 @@ def app_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def spawn(args: list[str], env: dict[str, str], log: Path | None) -> subprocess.Popen[bytes]:
+def spawn(
+    args: list[str], env: dict[str, str], log: Path | None, *, stdout: bool = True
+) -> subprocess.Popen[bytes]:
     """Start a process of the app in its own session, its output appended to `log` (None: this
-    terminal)."""
+    terminal, its standard output too unless `stdout` is False)."""
     if log is None:
-        return subprocess.Popen(args, cwd=PROJECT_ROOT, env=env, start_new_session=True)
+        return subprocess.Popen(
+            args,
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=None if stdout else subprocess.DEVNULL,
+            start_new_session=True,
+        )
     with log.open("ab") as out:
         return subprocess.Popen(
             args,
@@ -400,6 +408,9 @@ class ProcessGroup:
     logs: Path | None = None
     commands: dict[str, list[str]] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    no_stdout: set[str] = field(default_factory=set)
+    """Processes whose standard output this terminal does not show (`logs` None): Celery's
+    worker prints only its notices there (its log is on standard error)."""
 
     def log(self, name: str) -> Path | None:
         return None if self.logs is None else self.logs / f"{name}.log"
@@ -411,7 +422,9 @@ class ProcessGroup:
         if log is not None and name in self.processes:
             with log.open("ab") as out:
                 out.write(f"\n--- started again at {time.time():.3f}\n".encode())
-        self.processes[name] = spawn(self.commands[name], self.env, log)
+        self.processes[name] = spawn(
+            self.commands[name], self.env, log, stdout=name not in self.no_stdout
+        )
         return self.processes[name]
 
     def kill9(self, name: str) -> None:
@@ -422,18 +435,21 @@ class ProcessGroup:
         """(name, exit code) of every process that is no longer running."""
         return [(n, p.returncode) for n, p in self.processes.items() if p.poll() is not None]
 
-    def stop(self) -> None:
-        """SIGTERM to every session (the last started first), SIGKILL to what is left after 20 s."""
-        running = [p for p in reversed(self.processes.values()) if p.poll() is None]
-        for process in running:
+    def stop(self, stopped: Callable[[str], None] | None = None) -> None:
+        """SIGTERM to every session (the last started first), SIGKILL to what is left after 20 s;
+        `stopped(name)` as each is seen to have ended, in that order."""
+        running = [(n, p) for n, p in reversed(self.processes.items()) if p.poll() is None]
+        for _, process in running:
             _signal_session(process, signal.SIGTERM)
         deadline = time.monotonic() + 20
-        for process in running:
+        for name, process in running:
             try:
                 process.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 _signal_session(process, signal.SIGKILL)
                 process.wait()
+            if stopped is not None:
+                stopped(name)
 
 
 def run_module(

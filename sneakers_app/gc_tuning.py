@@ -52,7 +52,7 @@ def tune() -> None:
     gc.set_threshold(*THRESHOLDS)
     if _watch not in gc.callbacks:
         gc.callbacks.append(_watch)
-    log.info("gc: %d objects frozen; thresholds %s", gc.get_freeze_count(), THRESHOLDS)
+    log.debug("gc: %d objects frozen; thresholds %s", gc.get_freeze_count(), THRESHOLDS)
 
 
 async def tune_after_startup() -> None:

@@ -7,6 +7,7 @@ outbox folder for email. Outside development, placeholder secrets are refused at
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -16,7 +17,9 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-VAR_DIR = PROJECT_ROOT / "var"
+VAR_DIR = Path(os.environ.get("SNEAKERS_VAR_DIR") or PROJECT_ROOT / "var")
+"""Development's own files (the SQLite database, the embedded Redis's data, beat's schedule,
+the email outbox): var/ in the project unless SNEAKERS_VAR_DIR names another folder."""
 
 PLACEHOLDER = "change-me"
 LOCALSTRIPE_KEY = "sk_test_localstripe"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from components.a11y import named_list
 from components.layout import page
 from components.notification_list import empty_inbox, notification_row
 from sneakers_app import routes
@@ -18,8 +19,9 @@ def inbox() -> rx.Component:
         rx.cond(
             NotificationState.items.length() > 0,
             rx.vstack(
-                rx.vstack(
+                named_list(
                     rx.foreach(NotificationState.items, notification_row),
+                    name="Notifications",
                     spacing="1",
                     width="100%",
                     id="inbox",

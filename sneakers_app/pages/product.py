@@ -518,6 +518,8 @@ def recent_sales_card() -> rx.Component:
         ),
         size="2",
         width="100%",
+        role="region",
+        aria_label="Recent sales",
     )
 
 
@@ -556,6 +558,8 @@ def side_column() -> rx.Component:
                     rx.foreach(S.own_listings, own_listing_row),
                     spacing="3",
                     width="100%",
+                    role="region",
+                    aria_label="Your orders here",
                     id="own-orders",
                 ),
                 size="2",

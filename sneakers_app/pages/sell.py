@@ -77,6 +77,8 @@ def level_card() -> rx.Component:
         ),
         rx.text("Levels reset after ", s.quarter_ends, ".", size="1", color="var(--gray-11)"),
         spacing="3",
+        role="region",
+        aria_label="Seller level",
         id="level-card",
     )
 

@@ -18,6 +18,7 @@ from playwright.sync_api import (
     Browser,
     BrowserContext,
     ConsoleMessage,
+    Locator,
     Page,
     ViewportSize,
     expect,
@@ -80,9 +81,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/e2e/" in str(item.fspath):
             item.add_marker(pytest.mark.e2e)
-    # The production shape builds the pages again in the project's .web, for its own port: the
-    # session's app serves that build, so every browser test of the session's app runs first.
-    last = [item for item in items if item.fspath.basename == "test_production_shape.py"]
+    # The production shape and dev.sh build the pages again in the project's .web, for their
+    # own ports: the session's app serves that build, so every browser test of it runs first.
+    last = [
+        item
+        for item in items
+        if item.fspath.basename == "test_production_shape.py"
+        or item.get_closest_marker("builds_pages")
+    ]
     if last:
         items[:] = [item for item in items if item not in last] + last
 
@@ -199,10 +205,48 @@ def pass_second_factor(page: Page, secret: str = E2E_STAFF_TOTP) -> None:
             break
         time.sleep(1)
     _used_steps[secret] = step
-    expect(page.locator("#second-factor-title")).to_be_visible()
-    page.locator("#totp-code").fill(totp.generate_otp(step))
-    page.locator("#totp-submit").click()
-    expect(page.locator("#console-title")).to_be_visible()
+    expect(page.get_by_role("heading", name="Confirm it's you")).to_be_visible()
+    page.get_by_label("6-digit code").fill(totp.generate_otp(step))
+    page.get_by_role("button", name="Open the console").click()
+    expect(page.get_by_role("heading", name="Verification console")).to_be_visible()
+
+
+# --- the verification console ---------------------------------------------------------------
+
+
+def queue_tab(page: Page, queue: str) -> Locator:
+    """A queue's tab of the console ("To receive 3": its name, then its count)."""
+    return page.get_by_role("button", name=re.compile(rf"^{queue}\b"))
+
+
+def queue_row(page: Page, order_id: int) -> Locator:
+    """An order's row in the queue ("#123 ... product, size, price")."""
+    return page.get_by_role("button", name=re.compile(rf"^#{order_id}(?!\d)"))
+
+
+def order_panel(page: Page, order_id: int) -> Locator:
+    return page.get_by_role("region", name=f"Order #{order_id}")
+
+
+def open_order(page: Page, queue: str, order_id: int) -> Locator:
+    queue_tab(page, queue).click()
+    queue_row(page, order_id).click()
+    panel = order_panel(page, order_id)
+    expect(panel).to_be_visible()
+    return panel
+
+
+CHECKS = ("Box condition", "Stitching", "Materials", "Tags", "Size matches")
+"""The inspection checklist's boxes, by the start of their labels."""
+
+
+def check(page: Page, name: str) -> Locator:
+    return page.get_by_role("checkbox", name=re.compile(rf"^{name}\b"))
+
+
+def tick_all_checks(page: Page) -> None:
+    for name in CHECKS:
+        check(page, name).click()
 
 
 def emailed_link(app: LiveApp, to: str, route: str, timeout: float = 30.0) -> str:
@@ -270,10 +314,109 @@ def submit_login(page: Page, app: LiveApp, email: str, password: str, next_path:
     page.locator("form").get_by_role("button", name="Log in", exact=True).click()
 
 
+# --- finding what a person finds: by role and name (ids only where nothing visible names it) ---
+
+
+def button(scope: Page | Locator, name: str) -> Locator:
+    """The button named exactly `name` (its text, or its aria-label for an icon)."""
+    return scope.get_by_role("button", name=name, exact=True)
+
+
+def combobox(scope: Page | Locator, label: str) -> Locator:
+    """A select (Radix's combobox button) by its label; its text is the chosen option."""
+    return scope.get_by_role("combobox", name=label)
+
+
+def region(scope: Page | Locator, name: str) -> Locator:
+    """A titled section of a page (a card whose heading names it)."""
+    return scope.get_by_role("region", name=name, exact=True)
+
+
+def rows(scope: Page | Locator, section: str) -> Locator:
+    """The rows of the list in the section titled `section`."""
+    return region(scope, section).get_by_role("listitem")
+
+
+def address_card(page: Page, text: str) -> Locator:
+    """A saved address on the account page, by a line of it (its buttons: Make default, Edit,
+    Delete)."""
+    return page.locator(".address-card").filter(has_text=text)
+
+
+def type_card(page: Page, number: str) -> None:
+    """Open the card form ("Add a card") and type a card into the Stripe Elements form that
+    localstripe's stripe.js draws (its fields are named only by their placeholders)."""
+    button(page, "Add a card").click()
+    card = page.locator("#card-element")  # where stripe.js mounts its form
+    expect(card.locator("input").first).to_be_visible()
+    expect(button(page, "Save card")).to_be_enabled()
+    for field, value in (
+        ("number", number),
+        ("exp_month", "12"),
+        ("exp_year", "34"),
+        ("cvc", "123"),
+        ("postal_code", "10001"),
+    ):
+        card.get_by_placeholder(field, exact=True).fill(value)
+
+
+ADDRESS_FIELDS = ("Full name", "Street address", "City", "State / region", "ZIP / postal code")
+
+
+def fill_address(scope: Page | Locator, *values: str) -> None:
+    """Type an address into the address form's fields, one value per ADDRESS_FIELDS label."""
+    for label, value in zip(ADDRESS_FIELDS, values, strict=True):
+        scope.get_by_label(label).fill(value)
+
+
+def size_tile(page: Page, label: str) -> Locator:
+    """A size's tile on the product page, by the size as it reads ("US M 10", "EU 44", "GS 7Y";
+    its name goes on with the size's lowest ask)."""
+    sizes = page.get_by_role("group", name="Sizes")
+    return sizes.get_by_role("button", name=re.compile(rf"^{re.escape(label)}(?![\d.])"))
+
+
+def notifications_link(page: Page, unread: int | None = None) -> Locator:
+    """The navbar's bell, named with the unread count ("Notifications, 3 unread"; none:
+    "Notifications"); `unread` None: whatever the count."""
+    if unread is None:
+        name: str | re.Pattern[str] = re.compile(r"^Notifications(, \d+ unread)?$")
+    else:
+        name = f"Notifications, {unread} unread" if unread else "Notifications"
+    return page.get_by_role("banner").get_by_role("link", name=name, exact=True)
+
+
+def order_link(page: Page, order_id: int) -> Locator:
+    """An order's row in a list of orders: a link, its text ending "Order #<id>"."""
+    return page.get_by_role("link", name=re.compile(rf"Order #{order_id}(?!\d)"))
+
+
+def message(page: Page, text: str | re.Pattern[str]) -> Locator:
+    """A message the page shows after an action (its toast may say the same: the first)."""
+    return page.get_by_text(text).first
+
+
+def user_menu(page: Page) -> Locator:
+    """The navbar's account menu button (named "<display name>: your account")."""
+    return page.get_by_role("button", name=re.compile(r": your account$"))
+
+
 def log_in(page: Page, app: LiveApp, email: str, password: str, next_path: str = "") -> None:
     """Log in, and wait until the page shows it."""
     submit_login(page, app, email, password, next_path)
-    expect(page.locator("#user-menu")).to_be_visible()
+    expect(user_menu(page)).to_be_visible()
+
+
+def log_out(page: Page) -> None:
+    """Log out from the navbar's account menu, and wait until the page shows it."""
+    user_menu(page).click()
+    page.get_by_role("menuitem", name="Log out").click()
+    expect(nav_log_in(page)).to_be_visible()
+
+
+def nav_log_in(page: Page) -> Locator:
+    """The navbar's "Log in" link (a visitor's)."""
+    return page.get_by_role("banner").get_by_role("link", name="Log in")
 
 
 def wait_for_order(engine: Engine, ask_id: int, status: str, timeout: float = 60.0) -> Order:

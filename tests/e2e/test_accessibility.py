@@ -27,10 +27,17 @@ from tests.e2e.conftest import (
     PHONE,
     LiveApp,
     Trade,
+    button,
+    combobox,
     emailed_link,
     log_in,
+    message,
+    order_panel,
     pass_second_factor,
+    queue_row,
+    queue_tab,
     shoot,
+    size_tile,
     wait_hydrated,
 )
 from trading import market_data
@@ -129,7 +136,7 @@ def test_public_pages(page: Page, live_app: LiveApp, slug: str, width: str) -> N
 
 
 def _open_dialog(page: Page, opener: str, dialog: Callable[[Page], Any]) -> None:
-    page.locator(opener).click()
+    button(page, opener).click()
     expect(dialog(page)).to_be_visible()
 
 
@@ -141,8 +148,8 @@ def test_buyer_pages(page: Page, live_app: LiveApp, slug: str, trade: Trade, wid
     # The trade dialog, open over the product page.
     page.goto(f"{live_app.url}/product/{slug}")
     wait_hydrated(page)
-    _open_dialog(page, "#buy-now", lambda p: p.get_by_role("dialog"))
-    expect(page.locator("#checkout-card")).to_be_visible()
+    _open_dialog(page, "Buy now", lambda p: p.get_by_role("dialog"))
+    expect(combobox(page, "Pay with")).to_be_visible()
     audit.check("buyer-trade-dialog")
     audit.done()
 
@@ -166,14 +173,14 @@ def test_staff_console(
     pass_second_factor(page)
     wait_hydrated(page)
     audit.check("staff-console")
-    for queue in ("to-inspect", "to-ship", "payouts", "to-receive"):
-        press(page, page.locator(f"#queue-{queue}"))
-        expect(page.locator(f"#queue-{queue}")).to_have_attribute("aria-pressed", "true")
-        audit.check(f"staff-{queue}")
-    row = page.locator(f"#queue-row-{trade.order_id}")
+    for queue in ("To inspect", "To ship", "Payouts", "To receive"):
+        press(page, queue_tab(page, queue))
+        expect(queue_tab(page, queue)).to_have_attribute("aria-pressed", "true")
+        audit.check(f"staff-{queue.lower().replace(' ', '-')}")
+    row = queue_row(page, trade.order_id)
     press(page, row)
     expect(row).to_have_attribute("aria-pressed", "true")
-    expect(page.locator("#order-product")).to_be_visible()
+    expect(order_panel(page, trade.order_id).get_by_role("heading").first).to_be_visible()
     audit.check("staff-order")
     audit.done()
 
@@ -238,14 +245,14 @@ def test_sign_up_add_a_card_and_an_address_and_buy_with_the_keyboard_alone(
     type_into(page, page.get_by_label("Display name"), "Keyboard Kim")
     type_into(page, page.get_by_label("Password"), "keys only, never a mouse")
     page.keyboard.press("Enter")
-    expect(page.locator("#signup-sent")).to_contain_text(email)
+    expect(page.get_by_text(email)).to_be_visible()
     page.goto(emailed_link(live_app, email, "/signup/confirm"))
     expect(page.get_by_role("button", name=re.compile("Keyboard Kim"))).to_be_visible()
 
     slug, size = _market_with_an_ask(live_db, live_redis)
     page.goto(f"{live_app.url}/product/{slug}")
     wait_hydrated(page)
-    tile = page.locator(f"[id='size-{size}']")
+    tile = size_tile(page, f"US M {size}")
     press(page, tile, "Space")
     expect(tile).to_have_attribute("aria-pressed", "true")
     buy = page.get_by_role("button", name="Buy now", exact=True)
@@ -256,7 +263,7 @@ def test_sign_up_add_a_card_and_an_address_and_buy_with_the_keyboard_alone(
     shoot(page, "keyboard-dialog-desktop")
 
     press(page, page.get_by_role("button", name="Add a card"))
-    card = page.locator("#card-element")
+    card = page.locator("#card-element")  # where stripe.js mounts its form
     for name, value in (
         ("number", "4242424242424242"),
         ("exp_month", "12"),
@@ -264,9 +271,9 @@ def test_sign_up_add_a_card_and_an_address_and_buy_with_the_keyboard_alone(
         ("cvc", "123"),
         ("postal_code", "10001"),
     ):
-        type_into(page, card.locator(f"input[placeholder={name}]"), value)
+        type_into(page, card.get_by_placeholder(name, exact=True), value)
     press(page, page.get_by_role("button", name="Save card"))
-    expect(page.locator("#checkout-card")).to_contain_text("ending in 4242")
+    expect(combobox(page, "Pay with")).to_contain_text("ending in 4242")
 
     press(page, page.get_by_role("button", name="Add an address"))
     form = page.get_by_role("dialog", name=re.compile("address", re.IGNORECASE))
@@ -290,11 +297,11 @@ def test_sign_up_add_a_card_and_an_address_and_buy_with_the_keyboard_alone(
     expect(country).to_have_value("US")
     press(page, form.get_by_role("button", name="Save address"))
     expect(form).to_be_hidden()
-    expect(page.locator("#checkout-address")).to_contain_text("7 Tab Street")
+    expect(combobox(page, "Ship to")).to_contain_text("7 Tab Street")
     shoot(page, "keyboard-ready-to-buy-desktop")
 
     press(page, page.get_by_role("button", name="Confirm purchase"))
-    expect(page.locator("#order-message")).to_contain_text("Matched")
+    expect(message(page, "Matched!")).to_be_visible()
     expect(dialog).to_be_hidden()
     # The dialog hands the focus back to the button that opened it.
     expect(buy).to_be_focused()

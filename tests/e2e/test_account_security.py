@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 
@@ -14,7 +15,17 @@ from sqlmodel import Session
 
 from sneakers_app.db import make_engine
 from sneakers_app.services import accounts
-from tests.e2e.conftest import DESKTOP, PHONE, LiveApp, emailed_link, shoot, wait_hydrated
+from tests.e2e.conftest import (
+    DESKTOP,
+    PHONE,
+    LiveApp,
+    button,
+    emailed_link,
+    log_in,
+    nav_log_in,
+    shoot,
+    wait_hydrated,
+)
 
 PASSWORD = "a long enough password"
 NEW_PASSWORD = "another long passphrase"
@@ -41,15 +52,6 @@ def member(db: Engine, *, staff: bool = False) -> str:
     return email
 
 
-def log_in(page: Page, app: LiveApp, email: str, password: str, next_path: str = "/") -> None:
-    page.goto(f"{app.url}/login?next={next_path}")
-    wait_hydrated(page)
-    page.locator("#email").fill(email)
-    page.locator("#password").fill(password)
-    page.locator("#login-submit").click()
-    expect(page.locator("#user-menu")).to_be_visible()
-
-
 def test_forgotten_password_by_emailed_link(
     page: Page, live_app: LiveApp, db: Engine, console_errors: list[str]
 ) -> None:
@@ -57,30 +59,32 @@ def test_forgotten_password_by_emailed_link(
     page.set_viewport_size(DESKTOP)
     page.goto(f"{live_app.url}/login")
     wait_hydrated(page)
-    page.locator("#forgot-link").click()
+    page.get_by_role("link", name="Forgot your password?").click()
     expect(page).to_have_url(f"{live_app.url}/forgot-password")
-    # The login page has an #email field too: type only once this page has replaced it.
-    expect(page.locator("#reset-submit")).to_be_visible()
+    # The login page has an Email field too: type only once this page has replaced it.
+    send = button(page, "Email me a link")
+    expect(send).to_be_visible()
     wait_hydrated(page)
-    page.locator("#email").fill(email)
+    page.get_by_label("Email").fill(email)
     shoot(page, "forgot-password-desktop")
-    page.locator("#reset-submit").click()
-    expect(page.locator("#reset-sent")).to_contain_text(email)
+    send.click()
+    expect(page.get_by_text(email)).to_be_visible()
     shoot(page, "forgot-password-sent-desktop")
     link = emailed_link(live_app, email, "/reset-password")
     page.goto(link)
-    expect(page.locator("#reset-for")).to_contain_text(email)
-    page.locator("#new_password").fill("short")
-    page.locator("#new-password-submit").click()
-    expect(page.locator("#new_password-error")).to_contain_text("at least 10")
-    page.locator("#new_password").fill(NEW_PASSWORD)
+    expect(page.get_by_text(email)).to_be_visible()
+    new_password, save = page.get_by_label("New password"), button(page, "Save new password")
+    new_password.fill("short")
+    save.click()
+    expect(new_password).to_have_accessible_description(re.compile("at least 10"))
+    new_password.fill(NEW_PASSWORD)
     shoot(page, "reset-password-desktop")
-    page.locator("#new-password-submit").click()
+    save.click()
     expect(page).to_have_url(f"{live_app.url}/login")
     log_in(page, live_app, email, NEW_PASSWORD)
     # The link worked once.
     page.goto(link)
-    expect(page.locator("#link-error")).to_contain_text("already used")
+    expect(page.get_by_text(re.compile("already used"))).to_be_visible()
     shoot(page, "reset-password-used-desktop")
     assert console_errors == []
 
@@ -93,28 +97,31 @@ def test_password_change_and_log_out_everywhere(
     elsewhere = browser.new_context(viewport=PHONE).new_page()
     log_in(here, live_app, email, PASSWORD, "/account")
     log_in(elsewhere, live_app, email, PASSWORD, "/account")
-    expect(here.locator("#security-section")).to_be_visible()
-    here.locator("#current_password").fill("not my password")
-    here.locator("#new_password").fill(NEW_PASSWORD)
-    here.locator("#change-password-submit").click()
-    expect(here.locator("#current_password-error")).to_contain_text("not your current password")
-    here.locator("#current_password").fill(PASSWORD)
-    here.locator("#new_password").fill(NEW_PASSWORD)
-    here.locator("#change-password-submit").click()
+    security = here.get_by_role("heading", name="Password and sessions")
+    expect(security).to_be_visible()
+    current, new = here.get_by_label("Current password"), here.get_by_label("New password")
+    change = button(here, "Change password")
+    current.fill("not my password")
+    new.fill(NEW_PASSWORD)
+    change.click()
+    expect(current).to_have_accessible_description(re.compile("not your current password"))
+    current.fill(PASSWORD)
+    new.fill(NEW_PASSWORD)
+    change.click()
     expect(here.get_by_text("Password changed.")).to_be_visible()
     shoot(here, "account-security-desktop")
     # The other device is logged out; this one is not.
     elsewhere.reload()
     expect(elsewhere).to_have_url(f"{live_app.url}/login?next=/account")
     here.reload()
-    expect(here.locator("#security-section")).to_be_visible()
+    expect(security).to_be_visible()
     # Log out everywhere ends this session too.
     log_in(elsewhere, live_app, email, NEW_PASSWORD, "/account")
-    here.locator("#logout-everywhere").click()
+    button(here, "Log out everywhere").click()
     shoot(here, "account-logout-everywhere-desktop")
-    here.locator("#logout-everywhere-confirm").click()
+    button(here.get_by_role("alertdialog"), "Log out everywhere").click()
     expect(here).to_have_url(f"{live_app.url}/login")
-    expect(here.locator("#nav-login")).to_be_visible()
+    expect(nav_log_in(here)).to_be_visible()
     elsewhere.reload()
     expect(elsewhere).to_have_url(f"{live_app.url}/login?next=/account")
 
@@ -123,16 +130,18 @@ def test_new_staff_set_up_the_second_factor(page: Page, live_app: LiveApp, db: E
     email = member(db, staff=True)
     page.set_viewport_size(DESKTOP)
     log_in(page, live_app, email, PASSWORD, "/verification")
-    expect(page.locator("#enrol-title")).to_be_visible()
-    expect(page.locator("#console-title")).to_have_count(0)
-    page.locator("#enrol-start").click()
-    expect(page.locator("#totp-qr")).to_be_visible()
-    secret = page.locator("#totp-secret").inner_text().strip()
+    console = page.get_by_role("heading", name="Verification console")
+    expect(page.get_by_role("heading", name="Set up your second factor")).to_be_visible()
+    expect(console).to_have_count(0)
+    button(page, "Set up my authenticator app").click()
+    expect(page.get_by_role("img", name="QR code")).to_be_visible()
+    secret_code = page.locator("#totp-secret")  # the secret as text: nothing else names it
+    secret = secret_code.inner_text().strip()
     shoot(page, "verification-enrol-desktop")
-    page.locator("#totp-code").fill(pyotp.TOTP(secret).now())
-    page.locator("#totp-submit").click()
-    expect(page.locator("#console-title")).to_be_visible()
+    page.get_by_label("6-digit code").fill(pyotp.TOTP(secret).now())
+    button(page, "Confirm and open the console").click()
+    expect(console).to_be_visible()
     # The secret is gone from the page once confirmed; a reload keeps the console open.
-    expect(page.locator("#totp-secret")).to_have_count(0)
+    expect(secret_code).to_have_count(0)
     page.reload()
-    expect(page.locator("#console-title")).to_be_visible()
+    expect(console).to_be_visible()

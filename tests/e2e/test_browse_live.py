@@ -36,7 +36,7 @@ def test_a_lower_ask_reaches_the_open_grid_without_a_reload(page: Page, live_app
         seller = s.exec(select(User.id).where(User.email == seller_email)).one()
         assert seller is not None
     page.goto(f"{live_app.url}/?q={product.style_code}")
-    card = page.locator("#product-grid a").first
+    card = page.locator("#product-grid").get_by_role("link").first  # the grid has no name
     expect(card).to_contain_text(format_usd(lowest, whole=True))
     new_price = lowest - 100
     client = redis.Redis.from_url(live_app.redis_url)

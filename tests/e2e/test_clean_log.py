@@ -1,16 +1,38 @@
-"""The backend's log stays quiet when a member closes a tab: the tab's background work (the
-notification watcher polls every POLL_SECONDS and gives up after MAX_MISSED polls without the
-tab) sends nothing to a tab that is gone, so Reflex never warns "Attempting to send delta to
-disconnected client"."""
+"""The logs stay quiet.
+
+The backend's, when a member closes a tab: the tab's background work (the notification watcher
+polls every POLL_SECONDS and gives up after MAX_MISSED polls without the tab) sends nothing to
+a tab that is gone, so Reflex never warns "Attempting to send delta to disconnected client".
+
+The terminal's, for `./scripts/dev.sh` (the README's first command) from start to Ctrl-C: a line
+per part started, the URL and the demo logins; at Ctrl-C each part stopped in order (the
+processes using Redis before Redis), with no traceback, warning or shutdown notice.
+"""
 
 from __future__ import annotations
 
+import os
+import re
+import signal
+import subprocess
 import time
+from pathlib import Path
 
+import pytest
 from playwright.sync_api import Browser, expect
 
+from sneakers_app import embedded, gc_tuning
+from sneakers_app.seed import DEMO_ACCOUNTS
+from sneakers_app.settings import PROJECT_ROOT
 from state.notifications import MAX_MISSED, POLL_SECONDS
-from tests.e2e.conftest import DEMO_BUYER, DESKTOP, LiveApp, log_in, wait_hydrated
+from tests.e2e.conftest import (
+    DEMO_BUYER,
+    DESKTOP,
+    LiveApp,
+    log_in,
+    notifications_link,
+    wait_hydrated,
+)
 
 DISCONNECTED = "Attempting to send delta to disconnected client"
 
@@ -26,7 +48,7 @@ def test_closing_a_members_tabs_leaves_no_warning_in_the_log(
     for path in ("/notifications", "/orders"):
         page.goto(live_app.url + path)
         wait_hydrated(page)
-        expect(page.locator("#nav-notifications")).to_be_visible()  # its watcher runs
+        expect(notifications_link(page)).to_be_visible()  # its watcher runs
     # Watchers of tabs closed before this one have given up by now.
     time.sleep(POLL_SECONDS * (MAX_MISSED + 2))
     start = log.stat().st_size
@@ -37,3 +59,91 @@ def test_closing_a_members_tabs_leaves_no_warning_in_the_log(
         read.seek(start)
         written = read.read().decode(errors="replace")
     assert DISCONNECTED not in written, written[-2000:]
+
+
+# What a newcomer must not see: a traceback, a log record (warnings, errors, or info that is
+# not for them), Celery's shutdown notices.
+ALARMING = re.compile(
+    r"Traceback|warning|error|shutdown|\[(debug|info|warning|error|critical)\s*\]", re.IGNORECASE
+)
+PARTS = ("redis-server", "localstripe", "journal consumer", "Celery worker", "web app")
+# What the test session sets for itself (tests/conftest.py) and dev.sh must not inherit.
+TEST_SETTINGS = ("ENVIRONMENT", "EMBEDDED_REDIS_PORT", "REDIS_URL", "CELERY_BROKER_URL")
+
+
+def _dev_env(work: Path) -> tuple[dict[str, str], int]:
+    """The environment of dev.sh on its own ports and folder (nothing of a developer's
+    var/ or the ports of a copy they run); and its frontend port."""
+    env = {k: v for k, v in os.environ.items() if k not in TEST_SETTINGS}
+    front, back, stripe, redis_port = (embedded.free_port() for _ in range(4))
+    env.update(
+        SNEAKERS_VAR_DIR=str(work / "var"),
+        DATABASE_URL=f"sqlite:///{work / 'dev.db'}",
+        EMBEDDED_REDIS_PORT=str(redis_port),
+        STRIPE_API_BASE=f"http://localhost:{stripe}",
+        STRIPE_JS_URL=f"http://localhost:{stripe}/js.stripe.com/v3/",
+        FRONTEND_PORT=str(front),
+        BACKEND_PORT=str(back),
+        APP_URL=f"http://localhost:{front}",
+        API_URL=f"http://localhost:{back}",
+    )
+    return env, front
+
+
+def _wait_for(log: Path, text: str, process: subprocess.Popen[bytes], timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        written = log.read_text(errors="replace")
+        if text in written:
+            return written
+        if process.poll() is not None:
+            raise AssertionError(f"dev.sh exited with {process.returncode}:\n{written[-4000:]}")
+        time.sleep(0.5)
+    raise AssertionError(f"no {text!r} within {timeout:.0f}s:\n{log.read_text()[-4000:]}")
+
+
+@pytest.mark.builds_pages
+def test_dev_sh_says_what_runs_and_stops_each_part_in_order_at_ctrl_c(tmp_path: Path) -> None:
+    env, front = _dev_env(tmp_path)
+    log = tmp_path / "dev.log"
+    with log.open("wb") as out:
+        dev = subprocess.Popen(
+            [str(PROJECT_ROOT / "scripts" / "dev.sh")],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, as a terminal's foreground job
+        )
+    try:
+        _wait_for(log, "Press Ctrl-C to stop everything.", dev, timeout=900)
+        embedded.wait_for_port(int(env["BACKEND_PORT"]), timeout=120, what="the backend")
+        time.sleep(gc_tuning.SETTLE_SECONDS + 2)  # what the backend does once started is logged
+        started = log.read_text(errors="replace")
+        os.killpg(dev.pid, signal.SIGINT)  # Ctrl-C: the terminal signals its foreground group
+        dev.wait(timeout=120)
+    finally:
+        if dev.poll() is None:
+            os.killpg(dev.pid, signal.SIGINT)
+            dev.wait(timeout=60)
+    written = log.read_text(errors="replace")
+    stopping = written[len(started) :].splitlines()
+    assert dev.returncode == 0, written[-4000:]
+
+    starting = [line for line in started.splitlines() if line.startswith("Starting")]
+    for part in PARTS:
+        assert len([line for line in starting if part in line]) == 1, (part, starting)
+    assert all(sum(part in line for part in PARTS) == 1 for line in starting), starting
+    assert f"running at http://localhost:{front}" in started
+    for account in DEMO_ACCOUNTS:
+        assert re.search(rf"{re.escape(account.email)}\s+{re.escape(account.password)}", started)
+    alarming = [line for line in written.splitlines() if ALARMING.search(line)]
+    assert not alarming, written[-4000:]
+
+    stopped = [line.removesuffix(" stopped") for line in stopping if line.endswith(" stopped")]
+    assert sorted(stopped) == sorted(PARTS), stopping
+    redis_at = stopped.index("redis-server")
+    assert stopped.index("journal consumer") < redis_at, stopping
+    assert stopped.index("Celery worker") < redis_at, stopping
+    assert stopping[-1] == "Stopped.", stopping

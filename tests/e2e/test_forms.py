@@ -4,6 +4,7 @@ hint, and an edit clears the old error."""
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import pytest
@@ -13,12 +14,23 @@ from sqlmodel import Session, select
 
 from sneakers_app.models import User
 from sneakers_app.services import addresses
-from tests.e2e.conftest import DESKTOP, PHONE, LiveApp, emailed_link, shoot, wait_hydrated
-from tests.e2e.test_account_security import PASSWORD, db, log_in, member
+from tests.e2e.conftest import (
+    DESKTOP,
+    PHONE,
+    LiveApp,
+    button,
+    emailed_link,
+    fill_address,
+    log_in,
+    shoot,
+    user_menu,
+    wait_hydrated,
+)
+from tests.e2e.test_account_security import PASSWORD, db, member
 
 __all__ = ["db"]  # the module's database fixture, shared with the account security tests
 
-REQUIRED = ("full_name", "line1", "city", "region", "postal_code")
+REQUIRED = ("Full name", "Street address", "City", "State / region", "ZIP / postal code")
 LONG_WORD = "Llanfairpwllgwyngyllgogerychwyrndrobwllllantysiliogogogoch" * 3
 
 
@@ -34,28 +46,26 @@ def test_address_form_shows_every_error_at_once_and_long_lines_wrap(
     email = member(db)
     page.set_viewport_size(size)
     log_in(page, live_app, email, PASSWORD, next_path="/account")
-    page.locator("#address-add").click()
-    page.locator("#address-save").click()
-    for name in REQUIRED:
-        expect(page.locator(f"#address-{name}-error")).to_be_visible()
-    expect(page.locator("#address-full_name-error")).to_have_text("Enter the full name.")
-    expect(page.locator("#address-line2-error")).to_have_count(0)
-    expect(page.locator("#address-country-error")).to_have_count(0)
+    button(page, "Add address").click()
+    form = page.get_by_role("dialog", name="Add an address")
+    button(form, "Save address").click()
+    for label in REQUIRED:
+        expect(form.get_by_label(label)).to_have_attribute("aria-invalid", "true")
+    expect(form.get_by_label("Full name")).to_have_accessible_description("Enter the full name.")
+    for label in ("Apartment, suite", "Country"):
+        expect(form.get_by_label(label)).to_have_attribute("aria-invalid", "false")
     shoot(page, f"address-form-errors-{label}")
 
     # Typing in one field clears its message only.
-    page.locator("#address-city").fill("London")
-    expect(page.locator("#address-city-error")).to_have_count(0)
-    expect(page.locator("#address-line1-error")).to_be_visible()
+    form.get_by_label("City").fill("London")
+    expect(form.get_by_label("City")).to_have_attribute("aria-invalid", "false")
+    expect(form.get_by_label("Street address")).to_have_attribute("aria-invalid", "true")
 
-    page.locator("#address-full_name").fill(f"Sam {LONG_WORD}")
-    page.locator("#address-line1").fill(f"1 {LONG_WORD} Road")
-    page.locator("#address-line2").fill(LONG_WORD[:190])
-    page.locator("#address-region").fill("")
-    page.locator("#address-postal_code").fill("ll61 5uj")
-    page.locator("#address-country").select_option(label="United Kingdom")
+    form.get_by_label("Apartment, suite").fill(LONG_WORD[:190])
+    fill_address(form, f"Sam {LONG_WORD}", f"1 {LONG_WORD} Road", "London", "", "ll61 5uj")
+    form.get_by_label("Country").select_option(label="United Kingdom")
     shoot(page, f"address-form-filled-{label}")
-    page.locator("#address-save").click()
+    button(form, "Save address").click()
     card = page.locator(".address-card")
     expect(card).to_contain_text("London LL61 5UJ · United Kingdom")
     with Session(db) as session:
@@ -93,26 +103,29 @@ def test_sign_up_shows_the_rule_refuses_a_common_password_and_succeeds_once_fixe
     page.set_viewport_size(size)
     page.goto(f"{live_app.url}/signup")
     wait_hydrated(page)  # a submit before on_load ran would be reset by it
-    expect(page.locator("#password-hint")).to_contain_text("At least 10 characters")
+    password = page.get_by_label("Password")
+    expect(password).to_have_accessible_description(re.compile("At least 10 characters"))
     shoot(page, f"signup-rule-{label}")
     email = f"forms-{uuid.uuid4().hex[:8]}@example.com"
-    page.locator("#email").fill(email)
-    page.locator("#display_name").fill("Robin Runner")
-    page.locator("#password").fill("password1234")
-    page.locator("#signup-submit").click()
-    expect(page.locator("#password-error")).to_contain_text("too easy to guess")
-    expect(page.locator("#password-error")).to_contain_text("unrelated words")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Display name").fill("Robin Runner")
+    password.fill("password1234")
+    create = button(page, "Create account")
+    create.click()
+    expect(password).to_have_accessible_description(
+        re.compile("too easy to guess.*unrelated words")
+    )
     shoot(page, f"signup-common-password-{label}")
     # Typing a new one clears the old answer before anything is submitted.
-    page.locator("#password").fill("robin runner")
-    expect(page.locator("#password-error")).to_have_count(0)
-    page.locator("#signup-submit").click()
-    expect(page.locator("#password-error")).to_contain_text("your name or email")
-    page.locator("#password").fill("plum kettle marathon")
-    page.locator("#signup-submit").click()
-    expect(page.locator("#signup-sent")).to_contain_text(email)
+    password.fill("robin runner")
+    expect(password).to_have_attribute("aria-invalid", "false")
+    create.click()
+    expect(password).to_have_accessible_description(re.compile("your name or email"))
+    password.fill("plum kettle marathon")
+    create.click()
+    expect(page.get_by_text(email)).to_be_visible()
     page.goto(emailed_link(live_app, email, "/signup/confirm"))
-    expect(page.locator("#user-menu")).to_contain_text("Robin Runner")
+    expect(user_menu(page)).to_contain_text("Robin Runner")
     assert console_errors == []
 
 
@@ -123,14 +136,16 @@ def test_a_log_in_error_clears_when_the_password_is_edited(
     page.set_viewport_size(DESKTOP)
     page.goto(f"{live_app.url}/login")
     wait_hydrated(page)
-    page.locator("#email").fill(email)
-    page.locator("#password").fill("not the password")
-    page.locator("#login-submit").click()
-    expect(page.locator("#password-error")).to_contain_text("Wrong email or password")
-    page.locator("#password").press("End")
-    page.locator("#password").press("Backspace")
-    expect(page.locator("#password-error")).to_have_count(0)
-    page.locator("#password").fill(PASSWORD)
-    page.locator("#login-submit").click()
-    expect(page.locator("#user-menu")).to_be_visible()
+    password = page.get_by_label("Password")
+    page.get_by_label("Email").fill(email)
+    password.fill("not the password")
+    log_in_button = button(page.locator("form"), "Log in")
+    log_in_button.click()
+    expect(password).to_have_accessible_description(re.compile("Wrong email or password"))
+    password.press("End")
+    password.press("Backspace")
+    expect(password).to_have_attribute("aria-invalid", "false")
+    password.fill(PASSWORD)
+    log_in_button.click()
+    expect(user_menu(page)).to_be_visible()
     assert console_errors == []

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
@@ -18,16 +18,31 @@ from sneakers_app.db import make_engine
 from sneakers_app.models import Order, Payment
 from sneakers_app.money import format_usd
 from sneakers_app.services import accounts, fees, ledger
-from tests.e2e.conftest import DESKTOP, E2E_STAFF_TOTP, LiveApp, pass_second_factor, shoot
+from tests.e2e.conftest import (
+    DESKTOP,
+    E2E_STAFF_TOTP,
+    LiveApp,
+    button,
+    check,
+    open_order,
+    pass_second_factor,
+    region,
+    rows,
+    shoot,
+    tick_all_checks,
+)
 from tests.e2e.test_product_live import (
     PASSWORD,
     Market,
     Trader,
+    asks,
+    buy_now,
     find_market,
     log_in,
     make_trader,
     new_page,
     open_product,
+    place_ask,
 )
 
 TRACKING_IN = "1Z999AA10123456784"
@@ -91,17 +106,10 @@ def trade_through_the_product_page(
     open_product(seller_page, live_app, market)
     price = format_usd(market.ask_price_cents)
 
-    seller_page.locator("#place-ask").click()
-    seller_page.locator("#price-input").fill(str(market.ask_price_cents // 100))
-    expect(seller_page.locator("#fee-total")).to_be_visible()
-    seller_page.locator("#confirm-trade").click()
-    expect(seller_page.locator("#order-message")).to_contain_text("Your ask is live")
+    place_ask(seller_page, market)
     # The buyer, already on the page, sees it arrive without reloading.
-    expect(buyer_page.locator("#book-asks")).to_contain_text(price)
-    buyer_page.locator("#buy-now").click()
-    expect(buyer_page.locator("#fixed-price")).to_have_text(price)
-    buyer_page.locator("#confirm-trade").click()
-    expect(buyer_page.locator("#order-message")).to_contain_text("Matched")
+    expect(asks(buyer_page)).to_contain_text(price)
+    buy_now(buyer_page, price)
     for page in (buyer_page, seller_page):
         expect(page.locator("#last-sale")).to_have_text(price)
     shoot(buyer_page, "flow-bought-desktop")
@@ -118,27 +126,38 @@ def _has_order(db: Engine, buyer: Trader) -> bool:
         return s.exec(select(Order.id).where(Order.buyer_id == buyer.id)).first() is not None
 
 
+def pending_sale(page: Page, order_id: int) -> Locator:
+    """A sale on the seller's dashboard, by its order number."""
+    return rows(page, "Pending sales").filter(has_text=re.compile(rf"Order #{order_id}(?!\d)"))
+
+
+def accept_result(seller_page: Page, order_id: int) -> None:
+    """The seller, on their dashboard, accepts a failed inspection (no appeal)."""
+    button(pending_sale(seller_page, order_id), "Accept result").click()
+    button(seller_page.get_by_role("dialog"), "Accept and refund buyer").click()
+
+
 def ship_to_authentication(page: Page, live_app: LiveApp, order_id: int) -> None:
     page.goto(f"{live_app.url}/sell")
-    expect(page.locator(f"#sale-{order_id}")).to_be_visible()
-    page.locator(f"#ship-{order_id}").click()
-    page.locator("#tracking").fill(TRACKING_IN)
-    page.locator("#ship-confirm").click()
-    expect(page.locator(f"#ship-{order_id}")).to_have_count(0)
+    sale = pending_sale(page, order_id)
+    expect(sale).to_be_visible()
+    button(sale, "Mark shipped").click()
+    ship = page.get_by_role("dialog", name="Mark as shipped")
+    ship.get_by_label("Tracking number").fill(TRACKING_IN)
+    button(ship, "Confirm shipment").click()
+    expect(button(sale, "Mark shipped")).to_have_count(0)
 
 
 def staff_open(page: Page, live_app: LiveApp, queue: str, order_id: int) -> None:
     page.goto(f"{live_app.url}/verification")
-    expect(page.locator("#console-title")).to_be_visible()
-    page.locator(f"#queue-{queue}").click()
-    page.locator(f"#queue-row-{order_id}").click()
-    expect(page.locator("#order-panel")).to_contain_text(f"Order #{order_id}")
+    expect(page.get_by_role("heading", name="Verification console")).to_be_visible()
+    open_order(page, queue, order_id)
 
 
 def receive_and_start(page: Page) -> None:
-    page.locator("#receive-button").click()
+    button(page, "Mark received").click()
     expect(page.locator("#order-status")).to_have_text("Received at authentication")
-    page.locator("#inspect-button").click()
+    button(page, "Start inspection").click()
     expect(page.locator("#order-status")).to_have_text("Being authenticated")
 
 
@@ -147,13 +166,13 @@ def fail_and_accept(
 ) -> None:
     """Staff fail the pair being inspected; the seller accepts the result instead of appealing:
     the buyer is refunded at once and the pair waits to be shipped back."""
-    staff_page.locator("#check-box").click()
-    staff_page.locator("#fail-reason").fill("Heel stitching does not match retail pairs.")
-    staff_page.locator("#fail-button").click()
+    check(staff_page, "Box condition").click()
+    reason = "Heel stitching does not match retail pairs."
+    staff_page.get_by_label("Reason, if the pair fails").fill(reason)
+    button(staff_page, "Fail").click()
     expect(staff_page.locator("#order-status")).to_have_text("Failed authentication")
     seller_page.goto(f"{live_app.url}/sell")
-    seller_page.locator(f"#accept-{order_id}").click()
-    seller_page.locator("#accept-confirm").click()
+    accept_result(seller_page, order_id)
     wait_for(lambda: status(db, order_id) == "returning_to_seller")
 
 
@@ -171,23 +190,22 @@ def test_pass_ships_delivers_and_pays_the_seller(
     _, staff_page = new_page(browser, DESKTOP)
     log_in(staff_page, live_app, staff.email, "/verification")
     pass_second_factor(staff_page)
-    staff_open(staff_page, live_app, "to-receive", order_id)
+    staff_open(staff_page, live_app, "To receive", order_id)
     receive_and_start(staff_page)
-    for check in ("box", "stitching", "materials", "tags", "size"):
-        staff_page.locator(f"#check-{check}").click()
-    staff_page.locator("#pass-button").click()
+    tick_all_checks(staff_page)
+    button(staff_page, "Pass").click()
     expect(staff_page.locator("#order-status")).to_have_text("Authenticated")
-    staff_page.locator("#ship-tracking").fill(TRACKING_OUT)
-    staff_page.locator("#ship-button").click()
+    staff_page.get_by_label("Carrier tracking number").fill(TRACKING_OUT)
+    button(staff_page, "Ship to buyer").click()
     expect(staff_page.locator("#order-status")).to_have_text("Shipped to the buyer")
-    staff_page.locator("#deliver-button").click()
+    button(staff_page, "Mark delivered").click()
     # The payout may follow at once: the console then shows the order completed.
     expect(staff_page.locator("#order-status")).to_have_text(re.compile("^(Delivered|Completed)$"))
     shoot(staff_page, "flow-staff-delivered-desktop")
 
     wait_for(lambda: status(db, order_id) == "completed")
     buyer_page.goto(f"{live_app.url}/orders/{order_id}")
-    timeline = buyer_page.locator("#order-timeline")
+    timeline = region(buyer_page, "Timeline")
     for step in ("Authenticated", "Shipped to the buyer", "Delivered", "Completed"):
         expect(timeline).to_contain_text(step)
     shoot(buyer_page, "flow-buyer-order-desktop")
@@ -195,7 +213,7 @@ def test_pass_ships_delivers_and_pays_the_seller(
     level = fees.DEFAULT_SCHEDULE.levels[0]
     payout = fees.quote_seller(market.ask_price_cents, level).payout_cents
     seller_page.goto(f"{live_app.url}/sell")
-    expect(seller_page.locator("#payouts")).to_contain_text(format_usd(payout))
+    expect(region(seller_page, "Payouts")).to_contain_text(format_usd(payout))
     shoot(seller_page, "flow-seller-payout-desktop")
     with Session(db) as s:
         assert ledger.check(session=s).ok
@@ -215,13 +233,13 @@ def test_fail_refunds_the_buyer_and_penalises_the_seller(
     _, staff_page = new_page(browser, DESKTOP)
     log_in(staff_page, live_app, staff.email, "/verification")
     pass_second_factor(staff_page)
-    staff_open(staff_page, live_app, "to-receive", order_id)
+    staff_open(staff_page, live_app, "To receive", order_id)
     receive_and_start(staff_page)
     fail_and_accept(staff_page, seller_page, live_app, db, order_id)
     # Staff ship the pair back to the seller with its own tracking number.
-    staff_open(staff_page, live_app, "to-return", order_id)
-    staff_page.locator("#ship-tracking").fill(TRACKING_BACK)
-    staff_page.locator("#ship-back-button").click()
+    staff_open(staff_page, live_app, "To return", order_id)
+    staff_page.get_by_label("Carrier tracking number").fill(TRACKING_BACK)
+    button(staff_page, "Ship back to seller").click()
     expect(staff_page.locator("#order-status")).to_contain_text("Returned to the seller")
     seller_page.goto(f"{live_app.url}/orders/{order_id}")
     penalty = fees.penalty_for(market.ask_price_cents)
@@ -231,7 +249,7 @@ def test_fail_refunds_the_buyer_and_penalises_the_seller(
 
     buyer_page.goto(f"{live_app.url}/orders/{order_id}")
     expect(buyer_page.locator("#order-status")).to_contain_text("buyer refunded")
-    expect(buyer_page.locator("#order-timeline")).to_contain_text("Failed authentication")
+    expect(region(buyer_page, "Timeline")).to_contain_text("Failed authentication")
     shoot(buyer_page, "flow-buyer-refund-desktop")
     with Session(db) as s:
         refunds = s.exec(

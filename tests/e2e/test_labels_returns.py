@@ -5,6 +5,7 @@ to its seller with its own tracking number."""
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ import pytest
 import redis
 import zxingcpp
 from PIL import Image
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
@@ -21,9 +22,23 @@ from sneakers_app.db import make_engine
 from sneakers_app.models import Order
 from sneakers_app.services import addresses, labels
 from sneakers_app.services import market as market_service
-from tests.e2e.conftest import DESKTOP, OUTPUT_DIR, PHONE, LiveApp, pass_second_factor, shoot
+from tests.e2e.conftest import (
+    DESKTOP,
+    OUTPUT_DIR,
+    PHONE,
+    LiveApp,
+    button,
+    open_order,
+    order_panel,
+    pass_second_factor,
+    queue_row,
+    queue_tab,
+    region,
+    shoot,
+)
 from tests.e2e.test_full_flow import (
     fail_and_accept,
+    pending_sale,
     receive_and_start,
     ship_to_authentication,
     staff_member,
@@ -51,11 +66,11 @@ def listen(page: Page, errors: list[str]) -> None:
     page.on("pageerror", lambda e: errors.append(str(e)))
 
 
-def open_label(context: BrowserContext, link: str, name: str) -> list[tuple[str, str]]:
+def open_label(context: BrowserContext, link: Locator, name: str) -> list[tuple[str, str]]:
     """Open a label link as its button does (a new tab): it must be a PDF the browser shows;
     returns what a barcode reader reads in the tab as shown."""
     with context.expect_page() as opened:
-        context.pages[0].locator(link).click()
+        link.click()
     tab = opened.value
     tab.set_viewport_size({"width": 900, "height": 1300})
     tab.wait_for_load_state()
@@ -119,24 +134,26 @@ def test_label_scan_and_return_to_the_seller(
     code = labels.order_code(order_id)
 
     # The dashboard's row of the sale prints its label too.
-    expect(seller_page.locator(f"#label-{order_id}")).to_be_visible()
+    label = pending_sale(seller_page, order_id).get_by_role("link", name="Label")
+    expect(label).to_be_visible()
     shoot(seller_page, "labels-sell-row-desktop")
-    read = open_label(seller_page.context, f"#label-{order_id}", "labels-sell-row-label-pdf")
+    read = open_label(seller_page.context, label, "labels-sell-row-label-pdf")
     assert ("Code128", code) in read, read
 
     # The seller sees where to ship and prints the label.
     seller_page.goto(f"{live_app.url}/orders/{order_id}")
-    panel = seller_page.locator("#seller-shipping")
+    panel = seller_page.get_by_text("Ship to our authentication centre")
     expect(panel).to_be_visible()
     for line in labels.centre_address().lines():
-        expect(seller_page.locator("#ship-to-address")).to_contain_text(line)
-    expect(seller_page.locator("#order-code")).to_have_text(code)
+        expect(region(seller_page, "Shipping")).to_contain_text(line)
+    expect(seller_page.get_by_text(code, exact=True)).to_be_visible()
     shoot(seller_page, "labels-seller-order-desktop")
     seller_page.set_viewport_size(PHONE)
     expect(panel).to_be_visible()
     shoot(seller_page, "labels-seller-order-phone")
     seller_page.set_viewport_size(DESKTOP)
-    read = open_label(seller_page.context, "#print-label", "labels-seller-label-pdf")
+    print_label = seller_page.get_by_role("link", name="Print shipping label")
+    read = open_label(seller_page.context, print_label, "labels-seller-label-pdf")
     assert ("Code128", code) in read and ("QRCode", code) in read, read
     ship_to_authentication(seller_page, live_app, order_id)
 
@@ -146,39 +163,40 @@ def test_label_scan_and_return_to_the_seller(
     listen(staff_page, errors)
     log_in(staff_page, live_app, staff.email, "/verification")
     pass_second_factor(staff_page)
-    staff_page.locator("#queue-in-transit").click()  # not the queue the pair is in
-    search = staff_page.locator("#queue-search")
+    queue_tab(staff_page, "In transit").click()  # not the queue the pair is in
+    search = staff_page.get_by_label("Scan a label, or filter the queue")
     search.fill("SNK-999999999")
     search.press("Enter")
-    expect(staff_page.locator("#queue-search-note")).to_contain_text("No order")
+    expect(staff_page.get_by_text(re.compile("No order"))).to_be_visible()
     search.fill(code)
     search.press("Enter")
-    expect(staff_page.locator("#order-panel")).to_contain_text(f"Order #{order_id}")
+    expect(order_panel(staff_page, order_id)).to_be_visible()
     expect(staff_page.locator("#order-status")).to_have_text("On its way to authentication")
-    expect(staff_page.locator("#buyer-address")).to_be_visible()
-    expect(staff_page.locator("#queue-row-" + str(order_id))).to_be_visible()  # its queue
+    expect(staff_page.get_by_text("Ship to (buyer)")).to_be_visible()
+    expect(queue_row(staff_page, order_id)).to_be_visible()  # its queue
     staff_page.evaluate("window.scrollTo(0, 0)")
     shoot(staff_page, "labels-console-scanned-desktop")
     receive_and_start(staff_page)
     fail_and_accept(staff_page, seller_page, live_app, db, order_id)
 
-    staff_page.locator("#console-refresh").click()
-    staff_page.locator("#queue-to-return").click()
-    staff_page.locator(f"#queue-row-{order_id}").click()
+    button(staff_page, "Refresh").click()
+    open_order(staff_page, "To return", order_id)
     expect(staff_page.locator("#order-status")).to_have_text("On its way back to the seller")
-    expect(staff_page.locator("#seller-address")).to_be_visible()
-    read = open_label(staff_ctx, "#label-link", "labels-return-label-pdf")
+    expect(staff_page.get_by_text("Return to (seller)")).to_be_visible()
+    return_label = staff_page.get_by_role("link", name="Print return label")
+    read = open_label(staff_ctx, return_label, "labels-return-label-pdf")
     assert ("Code128", code) in read, read
-    staff_page.locator("#ship-tracking").fill("1Z-BAD")
-    staff_page.locator("#ship-back-button").click()
-    expect(staff_page.locator("#ship-tracking-error")).to_contain_text("8 to 40 letters")
+    tracking = staff_page.get_by_label("Carrier tracking number")
+    tracking.fill("1Z-BAD")
+    button(staff_page, "Ship back to seller").click()
+    expect(tracking).to_have_accessible_description(re.compile("8 to 40 letters"))
     assert status(db, order_id) == "returning_to_seller"
     shoot(staff_page, "labels-console-return-desktop")
     staff_page.set_viewport_size(PHONE)
     shoot(staff_page, "labels-console-return-phone")
     staff_page.set_viewport_size(DESKTOP)
-    staff_page.locator("#ship-tracking").fill(TRACKING_BACK)
-    staff_page.locator("#ship-back-button").click()
+    tracking.fill(TRACKING_BACK)
+    button(staff_page, "Ship back to seller").click()
     expect(staff_page.locator("#order-status")).to_have_text(
         "Returned to the seller, buyer refunded"
     )
@@ -187,6 +205,6 @@ def test_label_scan_and_return_to_the_seller(
     seller_page.goto(f"{live_app.url}/orders/{order_id}")
     expect(seller_page.locator("#order-status")).to_contain_text("Returned to the seller")
     expect(seller_page.locator("#return-tracking")).to_have_text(TRACKING_BACK)
-    expect(seller_page.locator("#seller-shipping")).to_have_count(0)
+    expect(panel).to_have_count(0)
     shoot(seller_page, "labels-seller-returned-desktop")
     assert not errors, errors

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 import redis
-from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, ViewportSize, expect
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
@@ -21,6 +21,7 @@ from sneakers_app.db import make_engine
 from sneakers_app.models import Ask, Bid, Product, ProductVariant
 from sneakers_app.money import format_usd
 from sneakers_app.services import accounts, fees, payments
+from sneakers_app.services.market import NO_CARD, NO_PAYOUT
 from sneakers_app.settings import LOCALSTRIPE_KEY, Settings
 from tests.e2e.conftest import (
     DESKTOP,
@@ -28,9 +29,13 @@ from tests.e2e.conftest import (
     OUTPUT_DIR,
     PHONE,
     LiveApp,
+    button,
+    message,
+    region,
     shoot,
-    wait_hydrated,
+    size_tile,
 )
+from tests.e2e.conftest import log_in as conftest_log_in
 from tests.support import factories
 from trading import market_data
 from trading.journal import read_journal
@@ -158,26 +163,30 @@ def find_market(live_app: LiveApp, db: Engine, *, skip: int = 0) -> Market:
 
 
 def log_in(page: Page, app: LiveApp, email: str, next_path: str) -> None:
-    page.goto(f"{app.url}/login?next={next_path}")
-    wait_hydrated(page)  # a submit before on_load ran would be reset by it
-    page.locator("#email").fill(email)
-    page.locator("#password").fill(PASSWORD)
-    page.locator("#login-submit").click()
-    expect(page.locator("#user-menu")).to_be_visible()
+    conftest_log_in(page, app, email, PASSWORD, next_path)
     expect(page).to_have_url(re.compile(re.escape(next_path) + "$"))
 
 
 def open_product(page: Page, app: LiveApp, market: Market) -> None:
     """The product page with the size chosen through the address (as a shared link would)."""
     page.goto(f"{app.url}/product/{market.slug}?size={market.size}")
-    expect(page.locator("#product-name")).to_be_visible()
-    expect(page.locator("#market-scope")).to_contain_text(f"US M {market.size}")
-    expect(page.locator(size_tile(market.size))).to_have_attribute("aria-pressed", "true")
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    expect(market_scope(page)).to_contain_text(f"US M {market.size}")
+    expect(size_tile(page, f"US M {market.size}")).to_have_attribute("aria-pressed", "true")
     page.wait_for_load_state("networkidle")
 
 
-def size_tile(size: str) -> str:
-    return f"[id='size-{size}']"
+def market_scope(page: Page) -> Locator:
+    """The market panel's title: "Market · <the size shown, or All sizes>"."""
+    return page.get_by_text(re.compile("^Market · "))
+
+
+def asks(page: Page) -> Locator:
+    return region(page, "Asks (sellers)")
+
+
+def bids(page: Page) -> Locator:
+    return region(page, "Bids (buyers)")
 
 
 def counts(db: Engine, user_id: int) -> tuple[int, int]:
@@ -192,6 +201,24 @@ def new_page(browser: Browser, viewport: ViewportSize) -> tuple[BrowserContext, 
     page = context.new_page()
     page.set_default_timeout(15_000)
     return context, page
+
+
+def place_ask(page: Page, market: Market) -> None:
+    """Place an ask at the market's price from the product page's dialog."""
+    button(page, "Place ask").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Your ask (USD)").fill(str(market.ask_price_cents // 100))
+    expect(page.locator("#fee-total")).to_be_visible()
+    button(dialog, "Place ask").click()
+    expect(message(page, "Your ask is live")).to_be_visible()
+
+
+def buy_now(page: Page, price: str) -> None:
+    """Buy now from the product page's dialog, at `price` (as the dialog shows it)."""
+    button(page, "Buy now").click()
+    expect(page.locator("#fixed-price")).to_have_text(price)
+    button(page.get_by_role("dialog"), "Confirm purchase").click()
+    expect(message(page, "Matched!")).to_be_visible()
 
 
 def test_ask_appears_live_buy_now_and_both_see_the_trade(
@@ -211,26 +238,26 @@ def test_ask_appears_live_buy_now_and_both_see_the_trade(
     try:
         log_in(buyer_page, live_app, buyer.email, path)
         open_product(buyer_page, live_app, market)
-        expect(buyer_page.locator("#book-asks")).not_to_contain_text(price)
+        expect(asks(buyer_page)).not_to_contain_text(price)
         shoot(buyer_page, "product-live-before-desktop")
         buyer_page.evaluate(WATCH_FOR_TEXT, {"selector": "#book-asks", "text": price})
 
         log_in(seller_page, live_app, seller.email, path)
         open_product(seller_page, live_app, market)
-        seller_page.locator("#place-ask").click()
-        dialog = seller_page.locator("#trade-dialog")
+        button(seller_page, "Place ask").click()
+        dialog = seller_page.get_by_role("dialog")
         expect(dialog).to_be_visible()
-        seller_page.locator("#price-input").fill(f"{market.ask_price_cents // 100}")
+        dialog.get_by_label("Your ask (USD)").fill(f"{market.ask_price_cents // 100}")
         expect(seller_page.locator("#fee-total")).to_be_visible()
         expect(dialog).to_contain_text("Transaction fee (level 1, 9.0%)")
         shoot(seller_page, "product-ask-dialog-desktop")
         started = time.monotonic()
-        seller_page.locator("#confirm-trade").click()
+        button(dialog, "Place ask").click()
         expect(dialog).to_be_hidden()
-        expect(seller_page.locator("#order-message")).to_contain_text("Your ask is live")
+        expect(message(seller_page, "Your ask is live")).to_be_visible()
 
         # The buyer never reloads: the ask arrives through the live loop.
-        expect(buyer_page.locator("#book-asks")).to_contain_text(price, timeout=LIVE_WITHIN_MS)
+        expect(asks(buyer_page)).to_contain_text(price, timeout=LIVE_WITHIN_MS)
         expect(buyer_page.locator("#lowest-ask")).to_have_text(price, timeout=LIVE_WITHIN_MS)
         seen_after = time.monotonic() - started
         # From the engine's accepting the ask (its journal time) to the buyer's DOM showing it.
@@ -241,25 +268,25 @@ def test_ask_appears_live_buy_now_and_both_see_the_trade(
             f"({seen_after * 1000:.0f} ms after the seller's click)"
         )
         assert latency_ms < 1_000
-        expect(seller_page.locator("#book-asks")).to_contain_text("You")
-        expect(seller_page.locator("#own-orders")).to_contain_text(price)
+        expect(asks(seller_page)).to_contain_text("You")
+        expect(region(seller_page, "Your orders here")).to_contain_text(price)
         shoot(buyer_page, "product-live-ask-arrived-desktop")
 
-        buyer_page.locator("#buy-now").click()
+        button(buyer_page, "Buy now").click()
         expect(buyer_page.locator("#fixed-price")).to_have_text(price)
         quote = fees.quote_buyer(market.ask_price_cents)
         expect(buyer_page.locator("#fee-total")).to_have_text(format_usd(quote.total_cents))
         shoot(buyer_page, "product-buy-now-dialog-desktop")
-        buyer_page.locator("#confirm-trade").click()
-        expect(buyer_page.locator("#order-message")).to_contain_text("Matched")
+        button(buyer_page.get_by_role("dialog"), "Confirm purchase").click()
+        expect(message(buyer_page, "Matched!")).to_be_visible()
 
         for page in (buyer_page, seller_page):
             expect(page.locator("#last-sale")).to_have_text(price, timeout=LIVE_WITHIN_MS)
-            expect(page.locator("#book-asks")).not_to_contain_text(price, timeout=LIVE_WITHIN_MS)
-            expect(page.locator("#recent-sales")).to_contain_text(
+            expect(asks(page)).not_to_contain_text(price, timeout=LIVE_WITHIN_MS)
+            expect(region(page, "Recent sales")).to_contain_text(
                 format_usd(market.ask_price_cents, whole=True), timeout=10_000
             )
-        expect(seller_page.locator("#own-orders")).to_have_count(0)
+        expect(region(seller_page, "Your orders here")).to_have_count(0)
         shoot(seller_page, "product-live-sold-desktop")
         shoot(buyer_page, "product-live-bought-desktop")
         assert errors == []
@@ -280,9 +307,9 @@ def test_bad_input_is_refused_next_to_the_field_and_changes_nothing(
         open_product(page, live_app, market)
         before = counts(db, trader.id)
 
-        page.locator("#place-bid").click()
-        price_input, error = page.locator("#price-input"), page.locator("#price-error")
-        confirm = page.locator("#confirm-trade")
+        button(page, "Place bid").click()
+        dialog = page.get_by_role("dialog")
+        price_input, confirm = dialog.get_by_label("Your bid (USD)"), button(dialog, "Place bid")
         for text, message in [
             ("abc", "Enter a price in dollars"),
             ("-50", "Enter a price in dollars"),
@@ -295,56 +322,59 @@ def test_bad_input_is_refused_next_to_the_field_and_changes_nothing(
                 price_input.press("Enter")  # the keyboard submits the dialog's form
             else:
                 confirm.click()
-            expect(error).to_contain_text(message)
+            expect(price_input).to_have_accessible_description(re.compile(re.escape(message)))
         shoot(page, "product-bid-error-desktop")
         price_input.press("Escape")
-        expect(page.locator("#trade-dialog")).to_be_hidden()
+        expect(page.get_by_role("dialog")).to_be_hidden()
 
-        page.locator("#place-ask").click()
-        page.locator("#price-input").fill("5")
-        page.locator("#confirm-trade").click()
-        expect(page.locator("#price-error")).to_contain_text("Asks start at")
+        button(page, "Place ask").click()
+        ask_price = dialog.get_by_label("Your ask (USD)")
+        ask_price.fill("5")
+        button(dialog, "Place ask").click()
+        expect(ask_price).to_have_accessible_description(re.compile("Asks start at"))
         assert counts(db, trader.id) == before
 
         # A real ask, then a bid at its price is refused as matching one's own listing.
-        page.locator("#price-input").fill(str(market.ask_price_cents // 100))
-        page.locator("#confirm-trade").click()
-        expect(page.locator("#trade-dialog")).to_be_hidden()
-        expect(page.locator("#own-orders")).to_contain_text(format_usd(market.ask_price_cents))
+        ask_price.fill(str(market.ask_price_cents // 100))
+        button(dialog, "Place ask").click()
+        expect(dialog).to_be_hidden()
+        expect(region(page, "Your orders here")).to_contain_text(format_usd(market.ask_price_cents))
         after_ask = counts(db, trader.id)
         assert after_ask == (before[0], before[1] + 1)
-        page.locator("#place-bid").click()
-        page.locator("#price-input").fill(str(market.ask_price_cents // 100))
-        page.locator("#confirm-trade").click()
-        expect(page.locator("#price-error")).to_contain_text("match your own listing")
+        button(page, "Place bid").click()
+        price_input.fill(str(market.ask_price_cents // 100))
+        confirm.click()
+        expect(price_input).to_have_accessible_description(re.compile("match your own listing"))
         assert counts(db, trader.id) == after_ask
 
         # Double click on confirm: one bid. Enter submits the form too (keyboard).
         bid_dollars = market.ask_price_cents // 100 - 40
-        page.locator("#price-input").fill(str(bid_dollars))
+        price_input.fill(str(bid_dollars))
         expect(page.locator("#fee-total")).to_be_visible()
-        page.locator("#confirm-trade").dblclick()
-        expect(page.locator("#trade-dialog")).to_be_hidden()
-        expect(page.locator("#own-orders")).to_contain_text(format_usd(bid_dollars * 100))
+        confirm.dblclick()
+        expect(page.get_by_role("dialog")).to_be_hidden()
+        expect(region(page, "Your orders here")).to_contain_text(format_usd(bid_dollars * 100))
         time.sleep(1.0)
         assert counts(db, trader.id) == (after_ask[0] + 1, after_ask[1])
-        expect(page.locator("#book-bids")).to_contain_text("You")
+        expect(bids(page)).to_contain_text("You")
 
         # Cancel both from the page, each confirmed; the book forgets them live.
-        cancels = page.locator("#own-orders button")
+        own = region(page, "Your orders here")
+        cancels = button(own, "Cancel")
         for left in (1, 0):
             cancels.first.click()
-            page.locator("#cancel-listing-confirm").click()
+            confirm_cancel = page.get_by_role("alertdialog").get_by_role("button")
+            confirm_cancel.filter(has_text=re.compile("^Cancel (bid|ask)$")).click()
             expect(cancels).to_have_count(left)
-        expect(page.locator("#own-orders")).to_have_count(0)
-        expect(page.locator("#book-asks")).not_to_contain_text("You")
+        expect(own).to_have_count(0)
+        expect(asks(page)).not_to_contain_text("You")
     finally:
         context.close()
 
 
-def assert_inside(page: Page, inner: str, outer: str) -> None:
+def assert_inside(inner: Locator, outer: Locator) -> None:
     """The element `inner` lies horizontally within `outer` (a pixel of rounding allowed)."""
-    box, frame = page.locator(inner).bounding_box(), page.locator(outer).bounding_box()
+    box, frame = inner.bounding_box(), outer.bounding_box()
     assert box is not None and frame is not None
     assert box["x"] >= frame["x"] - 1, (box, frame)
     assert box["x"] + box["width"] <= frame["x"] + frame["width"] + 1, (box, frame)
@@ -359,43 +389,50 @@ def test_logged_out_and_unequipped_users_are_told_what_to_do(
     try:
         open_product(page, live_app, market)
         # Watching is for members: a visitor is offered the log-in instead.
-        expect(page.locator("#watch-login")).to_have_attribute("href", f"/login?next={path}")
-        expect(page.locator("#watch-button")).to_have_count(0)
-        page.locator("#place-bid").click()
+        watch_login = page.get_by_role("link", name="Log in to watch")
+        expect(watch_login).to_have_attribute("href", f"/login?next={path}")
+        expect(button(page, "Watch")).to_have_count(0)
+        button(page, "Place bid").click()
         expect(page).to_have_url(re.compile(r"/login\?next=" + re.escape(path)))
 
         trader = make_trader(live_app, db, card=False, payout=False)
         log_in(page, live_app, trader.email, path)
         open_product(page, live_app, market)
-        page.locator("#buy-now").click()
-        expect(page.locator("#trade-blocker")).to_contain_text("Add a card")
-        expect(page.locator("#blocker-link")).to_have_attribute("href", "/account")
-        expect(page.locator("#confirm-trade")).to_be_disabled()
+        button(page, "Buy now").click()
+        dialog = page.get_by_role("dialog")
+        expect(dialog.get_by_text(NO_CARD)).to_be_visible()
+        expect(dialog.get_by_role("link", name="Go to your account")).to_have_attribute(
+            "href", "/account"
+        )
+        expect(button(dialog, "Confirm purchase")).to_be_disabled()
         shoot(page, "product-no-card-desktop")
         page.keyboard.press("Escape")
-        page.locator("#place-ask").click()
-        expect(page.locator("#trade-blocker")).to_contain_text("payout details")
+        button(page, "Place ask").click()
+        expect(dialog.get_by_text(NO_PAYOUT)).to_be_visible()
         page.keyboard.press("Escape")
         assert counts(db, trader.id) == (0, 0)
 
         # Watch with a target price, then stop watching. The popover stays in its column.
-        expect(page.locator("#watch-login")).to_have_count(0)
-        page.locator("#watch-button").click()
-        expect(page.locator("#watch-popover")).to_be_visible()
-        assert_inside(page, "#watch-popover", "#trade-column")
+        expect(watch_login).to_have_count(0)
+        button(page, "Watch").click()
+        popover = page.get_by_role("dialog")
+        expect(popover).to_be_visible()
+        column = page.locator("#trade-column")  # a layout column: nothing names it
+        assert_inside(popover, column)
         for viewport, label in ((PHONE, "phone"), (DESKTOP, "desktop")):
             page.set_viewport_size(viewport)
-            assert_inside(page, "#watch-popover", "#trade-column")
+            assert_inside(popover, column)
             shoot(page, f"product-watch-{label}")
-        page.locator("#watch-target").fill("abc")
-        page.locator("#watch-save").click()
-        expect(page.locator("#watch-error")).to_contain_text("Enter a price")
-        page.locator("#watch-target").fill("150")
-        page.locator("#watch-save").click()
-        expect(page.locator("#watch-message")).to_contain_text("$150.00")
-        expect(page.locator("#watch-button")).to_contain_text("Watching")
-        page.locator("#watch-remove").click()
-        expect(page.locator("#watch-button")).to_contain_text("Watch")
+        target = page.get_by_label("Target price, dollars")
+        target.fill("abc")
+        button(page, "Save").click()
+        expect(target).to_have_accessible_description(re.compile("Enter a price"))
+        target.fill("150")
+        button(page, "Save").click()
+        expect(page.get_by_text(re.compile(r"\$150\.00"))).to_be_visible()
+        expect(button(page, "Watching")).to_be_visible()
+        button(page, "Stop watching").click()
+        expect(button(page, "Watch")).to_be_visible()
     finally:
         context.close()
 
@@ -410,15 +447,15 @@ def test_product_page_screenshots(
     page.on("pageerror", lambda e: errors.append(str(e)))
     try:
         page.goto(f"{live_app.url}/product/{market.slug}")
-        expect(page.locator("#product-name")).to_be_visible()
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
         # Plotly's bundle loads lazily: give it time on a busy machine.
         expect(page.locator("#price-chart .main-svg").first).to_be_visible(timeout=30_000)
         page.wait_for_load_state("networkidle")
         shoot(page, f"product-all-sizes-{label}")
-        page.locator(size_tile(market.size)).click()
-        expect(page.locator("#market-scope")).to_contain_text(f"US M {market.size}")
+        size_tile(page, f"US M {market.size}").click()
+        expect(market_scope(page)).to_contain_text(f"US M {market.size}")
         expect(page).to_have_url(re.compile(r"\?size=" + re.escape(market.size) + "$"))
-        page.locator("#range-All").click()
+        page.get_by_role("radio", name="All", exact=True).click()
         page.wait_for_load_state("networkidle")
         shoot(page, f"product-size-{label}")
         page.evaluate("window.scrollTo(0, 0)")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import os
 import pickle
+import re
 import signal
 import time
 import uuid
@@ -31,11 +32,14 @@ import pytest
 import redis
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 from sqlalchemy import Engine
+from sqlmodel import Session, select
 
 from sneakers_app.db import make_engine
+from sneakers_app.models import Product
 from sneakers_app.money import format_usd
+from sneakers_app.services import sizes
 from tests.e2e import test_product_live as live
-from tests.e2e.conftest import DESKTOP, PHONE, LiveApp, shoot
+from tests.e2e.conftest import DESKTOP, PHONE, LiveApp, shoot, size_tile
 from tests.e2e.test_full_flow import (  # noqa: F401 - the journey, run here in this shape
     test_fail_refunds_the_buyer_and_penalises_the_seller,
     test_pass_ships_delivers_and_pays_the_seller,
@@ -98,21 +102,6 @@ def notice_toast(page: Page, text: str) -> Locator:
     return page.locator(TOAST).filter(has_text=text).filter(has_not_text="Matched!")
 
 
-def place_ask(page: Page, market: live.Market) -> None:
-    page.locator("#place-ask").click()
-    page.locator("#price-input").fill(str(market.ask_price_cents // 100))
-    expect(page.locator("#fee-total")).to_be_visible()
-    page.locator("#confirm-trade").click()
-    expect(page.locator("#order-message")).to_contain_text("Your ask is live")
-
-
-def buy_now(page: Page, price: str) -> None:
-    page.locator("#buy-now").click()
-    expect(page.locator("#fixed-price")).to_have_text(price)
-    page.locator("#confirm-trade").click()
-    expect(page.locator("#order-message")).to_contain_text("Matched")
-
-
 def test_tabs_on_two_workers_see_each_others_trades_and_toasts(
     browser: Browser, live_app: LiveApp, db: Engine
 ) -> None:
@@ -127,20 +116,22 @@ def test_tabs_on_two_workers_see_each_others_trades_and_toasts(
     assert seller_worker != buyer_worker
 
     # The seller's ask, placed through one worker, reaches the buyer's tab on the other.
-    expect(buyer_page.locator("#book-asks")).not_to_contain_text(price)
-    place_ask(seller_page, market)
-    expect(buyer_page.locator("#book-asks")).to_contain_text(price, timeout=WITHIN_MS)
+    expect(live.asks(buyer_page)).not_to_contain_text(price)
+    live.place_ask(seller_page, market)
+    expect(live.asks(buyer_page)).to_contain_text(price, timeout=WITHIN_MS)
     expect(buyer_page.locator("#lowest-ask")).to_have_text(price, timeout=WITHIN_MS)
 
     # The buyer buys it through the first worker: the seller's tab shows the sale, and each
     # gets the match's toast and badge on the worker holding their tab.
-    buy_now(buyer_page, price)
+    live.buy_now(buyer_page, price)
     expect(seller_page.locator("#last-sale")).to_have_text(price, timeout=WITHIN_MS)
-    expect(seller_page.locator("#book-asks")).not_to_contain_text(price, timeout=WITHIN_MS)
+    expect(live.asks(seller_page)).not_to_contain_text(price, timeout=WITHIN_MS)
     expect(notice_toast(seller_page, "sold")).to_be_visible(timeout=15_000)
     expect(notice_toast(buyer_page, "You bought")).to_be_visible(timeout=15_000)
     for page in (seller_page, buyer_page):
-        expect(page.locator("#unread-badge")).to_be_visible()
+        expect(
+            page.get_by_role("link", name=re.compile(r"^Notifications, \d+ unread$"))
+        ).to_be_visible()
     shoot(seller_page, "production-two-workers-seller-desktop")
     shoot(buyer_page, "production-two-workers-buyer-desktop")
     # Each tab stayed on its own worker throughout.
@@ -148,6 +139,15 @@ def test_tabs_on_two_workers_see_each_others_trades_and_toasts(
         buyer_worker,
         seller_worker,
     )
+
+
+def eu_size(db: Engine, market: live.Market) -> str:
+    """The market's size as a visitor reading EU sizes sees it ("EU 44")."""
+    with Session(db) as session:
+        product = session.exec(select(Product).where(Product.slug == market.slug)).one()
+        return sizes.label(
+            brand=product.brand, chart=product.size_chart, size=market.size, system="eu"
+        )
 
 
 def restart_web(app: LiveApp) -> None:
@@ -172,11 +172,11 @@ def test_tabs_carry_on_after_the_web_workers_restart(
     # A visitor's choice of size system lives only in the tab's session, on the server.
     _, visitor = live.new_page(browser, PHONE)
     visitor.goto(f"{live_app.url}/product/{market.slug}?size={market.size}")
-    expect(visitor.locator("#product-name")).to_be_visible()
+    expect(visitor.get_by_role("heading", level=1)).to_be_visible()
     visitor.wait_for_load_state("networkidle")
-    visitor.locator("#product-size-system-eu").click()
-    tile = visitor.locator(f"[id='size-{market.size}']")
-    expect(tile).to_contain_text("EU ")
+    visitor.get_by_role("radiogroup", name="Show sizes in").get_by_role("radio", name="EU").click()
+    tile = size_tile(visitor, eu_size(db, market))
+    expect(tile).to_have_attribute("aria-pressed", "true")
     buyer = live.make_trader(live_app, db, card=True, payout=False)
     _, buyer_page, _ = trader_on_a_worker(browser, live_app, buyer, market)
     before = {worker_of(live_app, visitor), worker_of(live_app, buyer_page)}
@@ -186,11 +186,11 @@ def test_tabs_carry_on_after_the_web_workers_restart(
     # Both tabs reconnect by themselves, to workers that did not exist before, with their
     # sessions: the visitor's sizes are still in EU after the reconnect's full hydrate, and
     # an event of the tab is answered in EU too.
-    other = visitor.locator("[id^='size-']").filter(has_not=tile).nth(1)
+    other = visitor.get_by_role("group", name="Sizes").get_by_role("button").nth(1)  # not "All"
     other.click()
     expect(other).to_have_attribute("aria-pressed", "true", timeout=60_000)
     expect(other).to_contain_text("EU ")
-    expect(visitor.locator("[id^='size-']").first).to_contain_text("EU ")
+    expect(tile).to_have_attribute("aria-pressed", "false")
     tile.click()
     expect(tile).to_have_attribute("aria-pressed", "true")
     expect(tile).to_contain_text("EU ")
@@ -201,10 +201,10 @@ def test_tabs_carry_on_after_the_web_workers_restart(
     # reconnected tabs, and the buyer buys it.
     seller = live.make_trader(live_app, db, card=False, payout=True)
     _, seller_page, _ = trader_on_a_worker(browser, live_app, seller, market)
-    place_ask(seller_page, market)
+    live.place_ask(seller_page, market)
     for page in (visitor, buyer_page):
-        expect(page.locator("#book-asks")).to_contain_text(price, timeout=WITHIN_MS)
-    buy_now(buyer_page, price)
+        expect(live.asks(page)).to_contain_text(price, timeout=WITHIN_MS)
+    live.buy_now(buyer_page, price)
     expect(notice_toast(buyer_page, "You bought")).to_be_visible(timeout=15_000)
     expect(visitor.locator("#last-sale")).to_have_text(price, timeout=WITHIN_MS)
     shoot(visitor, "production-after-restart-visitor-phone")

@@ -12,11 +12,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import redis
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from sneakers_app.models import Ask, Order, Product, User
+from sneakers_app.money import format_usd
 from sneakers_app.services import accounts, market, sizes
 from tests.e2e.conftest import (
     DEMO_BUYER,
@@ -27,7 +28,13 @@ from tests.e2e.conftest import (
     PHONE,
     LiveApp,
     Trade,
+    button,
     log_in,
+    log_out,
+    message,
+    order_link,
+    region,
+    rows,
     shoot,
     wait_hydrated,
 )
@@ -51,6 +58,15 @@ def _ask_status(engine: Engine, ask_id: int) -> str:
         return ask.status
 
 
+def _open_ask_id(engine: Engine, seller_email: str) -> int:
+    """The seller's one open ask."""
+    with Session(engine) as session:
+        seller = session.exec(select(User).where(User.email == seller_email)).one()
+        ask = session.exec(select(Ask).where(Ask.user_id == seller.id, Ask.status == "open")).one()
+        assert ask.id is not None
+        return ask.id
+
+
 def test_pages_need_a_login(page: Page, live_app: LiveApp) -> None:
     for path in ("/sell", "/orders", "/portfolio", "/orders/1"):
         page.goto(f"{live_app.url}{path}")
@@ -63,58 +79,59 @@ def test_seller_ships_a_pending_sale(
     page.set_viewport_size(DESKTOP)
     log_in(page, live_app, trade.seller_email, PASSWORD, next_path="/sell")
     expect(page).to_have_url(f"{live_app.url}/sell")
-    sale = page.locator(f"#sale-{trade.order_id}")
+    sale = rows(page, "Pending sales").filter(has_text=trade.product_name)
     expect(sale).to_contain_text(trade.product_name)
     expect(sale).to_contain_text("Waiting for the seller to ship")
-    expect(page.locator(f"#countdown-{trade.order_id}")).to_have_text(
-        re.compile(r"^\d+d \d+h left$")
-    )
-    expect(page.locator(".ask-row")).to_have_count(1)
-    expect(page.locator("#level-card")).to_contain_text("Level 1")
-    expect(page.locator("#level-card")).to_contain_text("9%")
+    expect(sale.get_by_text(re.compile(r"^\d+d \d+h left$"))).to_be_visible()
+    expect(rows(page, "Active asks")).to_have_count(1)
+    expect(region(page, "Seller level")).to_contain_text("Level 1")
+    expect(region(page, "Seller level")).to_contain_text("9%")
     page.wait_for_load_state("networkidle")
     shoot(page, "sell-pending-desktop")
 
-    page.locator(f"#ship-{trade.order_id}").click()
-    expect(page.locator("#ship-dialog")).to_be_visible()
-    page.locator("#tracking").fill("abc-12")
-    page.locator("#ship-confirm").click()
-    expect(page.locator("#tracking-error")).to_contain_text("tracking number")
+    button(sale, "Mark shipped").click()
+    ship = page.get_by_role("dialog", name="Mark as shipped")
+    expect(ship).to_be_visible()
+    ship.get_by_label("Tracking number").fill("abc-12")
+    button(ship, "Confirm shipment").click()
+    expect(ship.get_by_label("Tracking number")).to_have_accessible_description(
+        re.compile("tracking number")
+    )
     shoot(page, "sell-ship-error-desktop")
     assert _status(live_db, trade.order_id) == ("awaiting_shipment", None)
 
-    page.locator("#tracking").fill(TRACKING)
-    page.locator("#ship-confirm").click()
-    expect(page.locator("#ship-dialog")).to_have_count(0)
+    ship.get_by_label("Tracking number").fill(TRACKING)
+    button(ship, "Confirm shipment").click()
+    expect(ship).to_have_count(0)
     expect(sale).to_contain_text("On its way to authentication")
     expect(sale).to_contain_text(TRACKING)
-    expect(page.locator(f"#ship-{trade.order_id}")).to_have_count(0)
+    expect(button(sale, "Mark shipped")).to_have_count(0)
     assert _status(live_db, trade.order_id) == ("shipped_to_verification", TRACKING)
 
     # The seller's other ask: a new price (refused when it is not one), then cancelled.
-    ask = page.locator(".ask-row")
-    ask_id = (ask.get_attribute("id") or "").removeprefix("ask-")
-    page.locator(f"#edit-ask-{ask_id}").click()
-    page.locator("#ask-price").fill("-5")
-    page.locator("#ask-price-save").click()
-    expect(page.locator("#ask-price-error")).to_be_visible()
-    page.locator("#ask-price").fill("4321")
-    page.locator("#ask-price-save").click()
-    expect(page.locator("#edit-ask-dialog")).to_have_count(0)
+    ask = rows(page, "Active asks")
+    ask_id = _open_ask_id(live_db, trade.seller_email)
+    button(ask, "Edit").click()
+    page.get_by_label("New price (USD)").fill("-5")
+    button(page, "Save price").click()
+    expect(page.get_by_label("New price (USD)")).to_have_attribute("aria-invalid", "true")
+    page.get_by_label("New price (USD)").fill("4321")
+    button(page, "Save price").click()
+    expect(page.get_by_role("dialog", name="Change your ask")).to_have_count(0)
     expect(ask).to_contain_text("$4,321")
     # Cancelling asks first; keeping it changes nothing.
-    page.locator(f"#cancel-ask-{ask_id}").click()
+    button(ask, "Cancel").click()
     expect(page.get_by_role("alertdialog")).to_contain_text("Cancel your ask?")
     expect(page.get_by_role("alertdialog")).to_contain_text("$4,321")
     shoot(page, "sell-cancel-confirm-desktop")
-    page.locator("#cancel-listing-keep").click()
+    button(page.get_by_role("alertdialog"), "Keep ask").click()
     expect(page.get_by_role("alertdialog")).to_have_count(0)
-    expect(page.locator(".ask-row")).to_have_count(1)
-    assert _ask_status(live_db, int(ask_id)) == "open"
-    page.locator(f"#cancel-ask-{ask_id}").click()
-    page.locator("#cancel-listing-confirm").click()
-    expect(page.locator(".ask-row")).to_have_count(0)
-    assert _ask_status(live_db, int(ask_id)) == "cancelled"
+    expect(ask).to_have_count(1)
+    assert _ask_status(live_db, ask_id) == "open"
+    button(ask, "Cancel").click()
+    button(page.get_by_role("alertdialog"), "Cancel ask").click()
+    expect(ask).to_have_count(0)
+    assert _ask_status(live_db, ask_id) == "cancelled"
 
     page.set_viewport_size(PHONE)
     page.reload()
@@ -132,14 +149,14 @@ def test_new_ask_finds_the_sneaker_opens_its_ask_form_and_cancel_asks_first(
     page.set_viewport_size(DESKTOP)
     log_in(page, live_app, trade.seller_email, PASSWORD, next_path="/sell")
     wait_hydrated(page)
-    page.locator("#new-ask").click()
-    expect(page.locator("#new-ask-dialog")).to_be_visible()
-    expect(page.locator("#new-ask-empty")).to_contain_text("Start typing")
-    page.locator("#new-ask-search").fill("qqzzxx")
-    expect(page.locator("#new-ask-empty")).to_contain_text("No sneaker matches")
-    page.locator("#new-ask-search").fill(trade.product_name)
+    button(page, "New ask").click()
+    new_ask = page.get_by_role("dialog", name="New ask")
+    expect(new_ask.get_by_text("Start typing")).to_be_visible()
+    new_ask.get_by_label("Search sneakers").fill("qqzzxx")
+    expect(new_ask.get_by_text("No sneaker matches")).to_be_visible()
+    new_ask.get_by_label("Search sneakers").fill(trade.product_name)
     # The grade-school pair of the same name is a hit too: pick the sneaker itself.
-    hit = page.locator(".new-ask-hit").filter(has_text=trade.product_name).first
+    hit = new_ask.get_by_role("link").filter(has_text=trade.product_name).first
     expect(hit).to_contain_text(trade.product_name)
     expect(hit).to_contain_text("Lowest ask")
     shoot(page, "sell-new-ask-search-desktop")
@@ -149,15 +166,15 @@ def test_new_ask_finds_the_sneaker_opens_its_ask_form_and_cancel_asks_first(
     hit.click()
 
     expect(page).to_have_url(re.compile(r"/product/[a-z0-9-]+\?trade=ask$"))
-    dialog = page.locator("#trade-dialog")
+    dialog = page.get_by_role("dialog")
     expect(dialog).to_contain_text("Place an ask")
-    page.locator("#dialog-size").click()
+    dialog.get_by_role("combobox", name="Size").click()
     page.get_by_role("option", name=f"US M {trade.size}", exact=True).click()
-    page.locator("#price-input").fill("4999")
+    dialog.get_by_label("Your ask (USD)").fill("4999")
     expect(page.locator("#fee-total")).to_be_visible()
-    page.locator("#confirm-trade").click()
+    button(dialog, "Place ask").click()
     expect(dialog).to_be_hidden()
-    own = page.locator("#own-orders")
+    own = region(page, "Your orders here")
     expect(own).to_contain_text("$4,999")
     with Session(live_db) as session:
         seller = session.exec(select(User).where(User.email == trade.seller_email)).one()
@@ -171,13 +188,13 @@ def test_new_ask_finds_the_sneaker_opens_its_ask_form_and_cancel_asks_first(
     expect(confirm).to_contain_text("Cancel your ask?")
     expect(confirm).to_contain_text("US M 10 at $4,999")
     shoot(page, "product-cancel-confirm-desktop")
-    page.locator("#cancel-listing-keep").click()
+    button(confirm, "Keep ask").click()
     expect(confirm).to_have_count(0)
     expect(own).to_contain_text("$4,999")
     assert _ask_status(live_db, placed.id) == "open"
     own.get_by_role("button", name="Cancel").click()
-    page.locator("#cancel-listing-confirm").click()
-    expect(page.locator("#order-message")).to_contain_text("Your ask was cancelled")
+    button(page.get_by_role("alertdialog"), "Cancel ask").click()
+    expect(message(page, "Your ask was cancelled")).to_be_visible()
     assert _ask_status(live_db, placed.id) == "cancelled"
 
 
@@ -205,8 +222,7 @@ def test_order_detail_timeline_and_list(
 
     # The buyer sees the same order from their side: what they paid.
     _buyer_opens_the_order(page, live_app, trade)
-    expect(page.locator("#order-money")).to_contain_text("What you paid")
-    expect(page.locator("#order-money")).to_contain_text("Processing fee")
+    expect(region(page, "What you paid")).to_contain_text("Processing fee")
     expect(page.locator("#order-size")).to_contain_text(f"US M {trade.size}")
     assert console_errors == []
 
@@ -214,8 +230,7 @@ def test_order_detail_timeline_and_list(
 def _buyer_opens_the_order(page: Page, live_app: LiveApp, trade: Trade) -> None:
     """Log out, log in as the demo buyer and open the trade's order."""
     page.set_viewport_size(DESKTOP)
-    page.locator("#user-menu").click()
-    page.locator("#logout").click()
+    log_out(page)
     log_in(page, live_app, DEMO_BUYER.email, DEMO_BUYER.password)
     page.goto(f"{live_app.url}/orders/{trade.order_id}")
 
@@ -245,18 +260,20 @@ def _seller_sees_the_order(page: Page, live_app: LiveApp, trade: Trade, eu: str)
     """The seller (who reads EU sizes) on the order list and the order page."""
     page.set_viewport_size(DESKTOP)
     log_in(page, live_app, trade.seller_email, PASSWORD, next_path="/orders")
-    expect(page.locator("#tab-selling")).to_have_attribute("data-state", "active")
-    row = page.locator(f"#order-row-{trade.order_id}")
+    expect(page.get_by_role("tab", name=re.compile("^Selling"))).to_have_attribute(
+        "aria-selected", "true"
+    )
+    row = order_link(page, trade.order_id)
     expect(row).to_contain_text(trade.product_name)
     expect(row).to_contain_text(f"{eu} \u00b7 Order #{trade.order_id}")
     expect(row.locator(".order-status")).to_have_text("On its way to authentication")
     page.wait_for_load_state("networkidle")
     shoot(page, "orders-selling-desktop")
-    page.locator("#tab-buying").click()
-    expect(page.locator("#orders-empty-buying")).to_be_visible()
+    page.get_by_role("tab", name=re.compile("^Buying")).click()
+    expect(page.get_by_text("No purchases yet")).to_be_visible()
 
     page.goto(f"{live_app.url}/orders/{trade.order_id}")
-    timeline = page.locator("#order-timeline")
+    timeline = region(page, "Timeline")
     expect(timeline).to_contain_text("Matched")
     expect(timeline).to_contain_text("Payment received")
     expect(timeline).to_contain_text("Waiting for the seller to ship")
@@ -265,7 +282,7 @@ def _seller_sees_the_order(page: Page, live_app: LiveApp, trade: Trade, eu: str)
     expect(page.locator(".timeline-step")).to_have_count(4)
     expect(page.locator("#order-status")).to_have_text("On its way to authentication")
     expect(page.locator("#inbound-tracking")).to_have_text(TRACKING)
-    money = page.locator("#order-money")
+    money = region(page, "Your payout")
     expect(money).to_contain_text("Transaction fee (level 1, 9%)")
     expect(money).to_contain_text("Your payout")
     expect(page.locator("#order-size")).to_contain_text(f"{eu} \u00b7 Matched")
@@ -281,26 +298,28 @@ def test_someone_elses_order_is_not_found(
     page.set_viewport_size(DESKTOP)
     log_in(page, live_app, *E2E_MEMBER)
     page.goto(f"{live_app.url}/orders/{trade.order_id}")
-    expect(page.locator("#order-not-found")).to_be_visible()
-    expect(page.locator("#order-timeline")).to_have_count(0)
+    expect(page.get_by_role("heading", name="Order not found")).to_be_visible()
+    expect(region(page, "Timeline")).to_have_count(0)
     not_theirs = page.locator("main, body").first.inner_text()
     assert trade.product_name not in not_theirs
     shoot(page, "order-not-found-desktop")
     for missing in ("999999999", "abc", "-1"):
         page.goto(f"{live_app.url}/orders/{missing}")
-        expect(page.locator("#order-not-found")).to_be_visible()
+        expect(page.get_by_role("heading", name="Order not found")).to_be_visible()
     page.goto(f"{live_app.url}/orders")
-    expect(page.locator("#orders-empty-buying")).to_be_visible()
+    expect(page.get_by_text("No purchases yet")).to_be_visible()
     shoot(page, "orders-empty-desktop")
     assert console_errors == []
 
 
-def _open_add_dialog(page: Page, product_name: str) -> None:
-    page.locator("#add-item").click()
-    expect(page.locator("#add-item-dialog")).to_be_visible()
-    page.locator("#add-product").click()
+def _open_add_dialog(page: Page, product_name: str) -> Locator:
+    button(page, "Add a pair").first.click()  # the section's (its empty state has one too)
+    dialog = page.get_by_role("dialog", name="Add a pair you own")
+    expect(dialog).to_be_visible()
+    dialog.get_by_role("combobox", name="Sneaker").click()
     page.get_by_role("option").filter(has_text=product_name).first.click()
-    expect(page.locator("#add-size-hint")).to_contain_text("Sizes:")
+    expect(dialog.get_by_text(re.compile("^Sizes:"))).to_be_visible()
+    return dialog
 
 
 def test_portfolio_add_a_pair_and_refusals(
@@ -321,44 +340,43 @@ def test_portfolio_add_a_pair_and_refusals(
     assert eu_10.startswith("EU ")
     page.set_viewport_size(DESKTOP)
     log_in(page, live_app, email, PASSWORD, next_path="/portfolio")
-    expect(page.locator("#holdings-empty")).to_be_visible()
-    expect(page.locator("#bids-empty")).to_be_visible()
-    expect(page.locator("#history-empty")).to_be_visible()
+    for empty in ("No pairs in your portfolio yet", "No active bids", "No purchases yet"):
+        expect(page.get_by_text(empty)).to_be_visible()
     page.wait_for_load_state("networkidle")
     shoot(page, "portfolio-empty-desktop")
 
-    _open_add_dialog(page, product_name)
+    dialog = _open_add_dialog(page, product_name)
     size, price, when = (
-        page.locator("#add-size"),
-        page.locator("#add-price"),
-        page.locator("#add-date"),
+        dialog.get_by_label("Size"),
+        dialog.get_by_label("Price paid"),
+        dialog.get_by_label("Purchase date"),
     )
-    submit = page.locator("#add-item-submit")
+    submit = button(dialog, "Add to portfolio")
     tomorrow = (datetime.now(UTC) + timedelta(days=2)).date().isoformat()
     size.fill("19")
     price.fill("abc")
     when.fill(tomorrow)
     submit.click()
-    expect(page.locator("#add-price-error")).to_contain_text("Enter a price in dollars")
-    expect(page.locator("#add-date-error")).to_contain_text("cannot be in the future")
-    expect(page.locator("#add-size-error")).to_contain_text("does not come in size 19")
+    expect(price).to_have_accessible_description(re.compile("Enter a price in dollars"))
+    expect(when).to_have_accessible_description(re.compile("cannot be in the future"))
+    expect(size).to_have_accessible_description(re.compile("does not come in size 19"))
     shoot(page, "portfolio-add-errors-desktop")
     price.fill("-50")
     submit.click()
-    expect(page.locator("#add-price-error")).to_contain_text("cannot be negative")
+    expect(price).to_have_accessible_description(re.compile("cannot be negative"))
     price.fill("0.50")
     when.fill("2024-03-01")
     size.fill("10")
     submit.click()
-    expect(page.locator("#add-price-error")).to_contain_text("at least $1")
-    expect(page.locator("#add-date-error")).to_have_count(0)
-    expect(page.locator("#add-size-error")).to_have_count(0)
-    expect(page.locator(".holding-row")).to_have_count(0)
+    expect(price).to_have_accessible_description(re.compile(r"at least \$1"))
+    expect(when).to_have_attribute("aria-invalid", "false")
+    expect(size).to_have_attribute("aria-invalid", "false")
+    expect(rows(page, "Your pairs")).to_have_count(0)
 
     price.fill("180")
     submit.click()
-    expect(page.locator("#add-item-dialog")).to_have_count(0)
-    row = page.locator(".holding-row")
+    expect(dialog).to_have_count(0)
+    row = rows(page, "Your pairs")
     expect(row).to_have_count(1)
     expect(row).to_contain_text(product_name)
     expect(row).to_contain_text(f"{eu_10} \u00b7 Bought")
@@ -374,9 +392,9 @@ def test_portfolio_add_a_pair_and_refusals(
     # No asks yet: the dashboard's way out is the New-ask search, not the whole catalog.
     page.set_viewport_size(DESKTOP)
     page.goto(f"{live_app.url}/sell")
-    expect(page.locator("#asks-empty")).to_be_visible()
-    page.locator("#asks-empty-find").click()
-    expect(page.locator("#new-ask-dialog")).to_be_visible()
+    expect(page.get_by_text("No active asks")).to_be_visible()
+    button(page, "Find a sneaker to sell").click()
+    expect(page.get_by_role("dialog", name="New ask")).to_be_visible()
     expect(page).to_have_url(re.compile(r"/sell/?$"))
     assert console_errors == []
 
@@ -396,39 +414,44 @@ def test_buyer_portfolio_bids_and_purchases(
         assert order is not None
         top = market_data.top_of_book(live_redis, str(order.variant_id))
         assert top.bid_cents is not None
-        low = market.place(
+        low_cents = max(market.MIN_PRICE_CENTS, top.bid_cents - 2_000)
+        market.place(
             session=session,
             engine=RedisEngine(live_redis),
             user_id=buyer.id or 0,
             side="bid",
             variant_id=order.variant_id,
-            price_cents=max(market.MIN_PRICE_CENTS, top.bid_cents - 2_000),
+            price_cents=low_cents,
             client_key=uuid.uuid4().hex,
         )
     page.set_viewport_size(DESKTOP)
     log_in(page, live_app, DEMO_BUYER.email, DEMO_BUYER.password, next_path="/portfolio")
-    bid = page.locator(f"#bid-{low.row_id}")
+    bid = rows(page, "Active bids").filter(has_text=format_usd(low_cents))
     expect(bid).to_contain_text("Outbid")
-    expect(page.locator(f"#order-row-{trade.order_id}")).to_be_visible()
+    expect(order_link(page, trade.order_id)).to_be_visible()
     page.wait_for_load_state("networkidle")
     shoot(page, "portfolio-bids-desktop")
 
-    page.locator(f"#edit-bid-{low.row_id}").click()
-    page.locator("#bid-price").fill("12abc")
-    page.locator("#bid-price-save").click()
-    expect(page.locator("#bid-price-error")).to_contain_text("Enter a price in dollars")
-    page.locator("#bid-price").fill(f"{(top.bid_cents + 100) // 100}")
-    page.locator("#bid-price-save").click()
-    expect(page.locator("#edit-bid-dialog")).to_have_count(0)
+    button(bid, "Edit").click()
+    page.get_by_label("New bid (USD)").fill("12abc")
+    button(page, "Save bid").click()
+    expect(page.get_by_label("New bid (USD)")).to_have_accessible_description(
+        re.compile("Enter a price in dollars")
+    )
+    new_dollars = (top.bid_cents + 100) // 100
+    page.get_by_label("New bid (USD)").fill(f"{new_dollars}")
+    button(page, "Save bid").click()
+    expect(page.get_by_role("dialog", name="Change your bid")).to_have_count(0)
+    bid = rows(page, "Active bids").filter(has_text=format_usd(new_dollars * 100))
     expect(bid).to_contain_text("Highest bid")
-    page.locator(f"#cancel-bid-{low.row_id}").click()
+    button(bid, "Cancel").click()
     expect(page.get_by_role("alertdialog")).to_contain_text("Cancel your bid?")
-    page.locator("#cancel-listing-confirm").click()
+    button(page.get_by_role("alertdialog"), "Cancel bid").click()
     expect(bid).to_have_count(0)
 
     # Purchase history at phone width: the status and the figures beside it do not overlap.
     page.set_viewport_size(PHONE)
-    row = page.locator(f"#order-row-{trade.order_id}")
+    row = order_link(page, trade.order_id)
     row.scroll_into_view_if_needed()
     status = row.locator(".order-status").bounding_box()
     figures = row.locator(".order-figures").bounding_box()
@@ -487,13 +510,13 @@ def test_completed_sale_shows_payout_chart_and_bought_pair(
 
     page.set_viewport_size(DESKTOP)
     log_in(page, live_app, trade.seller_email, PASSWORD, next_path="/sell")
-    expect(page.locator("#completed-sales")).to_contain_text(trade.product_name)
-    expect(page.locator("#payouts .payout-row")).to_have_count(1)
-    expect(page.locator("#payouts .payout-row")).to_contain_text("Pending")
+    expect(region(page, "Completed sales")).to_contain_text(trade.product_name)
+    expect(rows(page, "Payouts")).to_have_count(1)
+    expect(rows(page, "Payouts")).to_contain_text("Pending")
     expect(page.locator("#analytics-totals")).to_contain_text("1")
     expect(page.locator("#sales-chart .main-svg").first).to_be_visible()
-    expect(page.locator("#pending-empty")).to_be_visible()
-    page.locator("#analytics-period").get_by_role("radio", name="Monthly").click()
+    expect(page.get_by_text("Nothing to ship")).to_be_visible()
+    page.get_by_role("radio", name="Monthly").click()
     expect(page.locator("#sales-chart .main-svg").first).to_be_visible()
     page.wait_for_load_state("networkidle")
     shoot(page, "sell-completed-desktop")
@@ -508,7 +531,7 @@ def test_completed_sale_shows_payout_chart_and_bought_pair(
     page.wait_for_load_state("networkidle")
     shoot(page, "order-detail-buyer-desktop")
     page.goto(f"{live_app.url}/portfolio")
-    bought = page.locator(".holding-row", has_text="Bought here")
+    bought = rows(page, "Your pairs").filter(has_text="Bought here")
     expect(bought.first).to_contain_text(trade.product_name)
     expect(page.locator("#value-chart .main-svg").first).to_be_visible()
     page.wait_for_load_state("networkidle")

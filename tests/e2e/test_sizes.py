@@ -7,12 +7,12 @@ from __future__ import annotations
 import re
 import uuid
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 from sqlmodel import Session
 
 from sneakers_app.db import make_engine
 from sneakers_app.services import accounts
-from tests.e2e.conftest import DESKTOP, PHONE, LiveApp, shoot, wait_hydrated
+from tests.e2e.conftest import DESKTOP, PHONE, LiveApp, shoot, size_tile, user_menu, wait_hydrated
 from tests.e2e.conftest import submit_login as log_in
 
 DUNK = "nike-dunk-low-retro-white-black"
@@ -32,8 +32,9 @@ def new_member(app: LiveApp) -> str:
     return email
 
 
-def pick_system(page: Page, picker: str, system: str) -> None:
-    page.locator(f"#{picker}-{system}").click()
+def system(page: Page, name: str) -> Locator:
+    """A size system in the "Show sizes in" choice (product page or account)."""
+    return page.get_by_role("radiogroup", name="Show sizes in").get_by_role("radio", name=name)
 
 
 def shoot_both(page: Page, name: str) -> None:
@@ -49,14 +50,14 @@ def test_sizes_in_eu_stay_eu_after_a_reload(
 ) -> None:
     email = new_member(live_app)
     log_in(page, live_app, email, PASSWORD)
-    expect(page.locator("#user-menu")).to_contain_text("Size Fan")
+    expect(user_menu(page)).to_contain_text("Size Fan")
     page.goto(f"{live_app.url}/product/{DUNK}")
     wait_hydrated(page)
-    tile = page.locator("#size-10")
-    expect(tile).to_contain_text("US M 10")
-    pick_system(page, "product-size-system", "eu")
-    expect(tile).to_contain_text("EU 44")
-    expect(page.locator("#size-9\\.5")).to_contain_text("EU 43")
+    expect(size_tile(page, "US M 10")).to_be_visible()
+    system(page, "EU").click()
+    tile = size_tile(page, "EU 44")
+    expect(tile).to_be_visible()
+    expect(size_tile(page, "EU 43")).to_be_visible()
     tile.click()
     expect(page.locator("#size-conversions")).to_have_text(
         "US M 10 \u00b7 US W 11.5 \u00b7 UK 9 \u00b7 EU 44 \u00b7 28 cm"
@@ -67,18 +68,18 @@ def test_sizes_in_eu_stay_eu_after_a_reload(
 
     page.reload()
     wait_hydrated(page)
-    expect(page.locator("#size-10")).to_contain_text("EU 44")
+    expect(size_tile(page, "EU 44")).to_have_attribute("aria-pressed", "true")
     expect(page.locator("#size-conversions")).to_contain_text("UK 9")
     # The account page shows the same choice, and a change there shows on the product.
     page.goto(f"{live_app.url}/account")
-    expect(page.locator("#account-size-system-eu")).to_have_attribute("data-state", "on")
-    page.locator("#size-system-section").scroll_into_view_if_needed()
+    expect(system(page, "EU")).to_have_attribute("data-state", "on")
+    page.get_by_role("heading", name="Sizes", exact=True).scroll_into_view_if_needed()
     shoot_both(page, "sizes-account")
-    pick_system(page, "account-size-system", "uk")
-    expect(page.locator("#account-size-system-uk")).to_have_attribute("data-state", "on")
+    system(page, "UK").click()
+    expect(system(page, "UK")).to_have_attribute("data-state", "on")
     page.goto(f"{live_app.url}/product/{DUNK}")
     wait_hydrated(page)
-    expect(page.locator("#size-10")).to_contain_text("UK 9")
+    expect(size_tile(page, "UK 9")).to_be_visible()
     assert console_errors == []
 
 
@@ -87,19 +88,19 @@ def test_kids_sizes_and_a_logged_out_choice(
 ) -> None:
     page.goto(f"{live_app.url}/product/{AJ1_GS}")
     wait_hydrated(page)
-    expect(page.locator("#size-7Y")).to_contain_text("GS 7Y")
+    expect(size_tile(page, "GS 7Y")).to_be_visible()
     expect(page.locator("#size-conversions")).to_contain_text("Grade school")
-    page.locator("#size-7Y").click()
+    size_tile(page, "GS 7Y").click()
     expect(page.locator("#size-conversions")).to_have_text(
         "GS 7Y \u00b7 US M 7 \u00b7 US W 8.5 \u00b7 UK 6 \u00b7 EU 40 \u00b7 25 cm"
     )
-    pick_system(page, "product-size-system", "us_w")
-    expect(page.locator("#size-7Y")).to_contain_text("US W 8.5")
+    system(page, "US women's").click()
+    expect(size_tile(page, "US W 8.5")).to_have_attribute("aria-pressed", "true")
     shoot_both(page, "sizes-product-gs")
     # A visitor's choice lasts for the tab's session, without an account.
     page.reload()
     wait_hydrated(page)
-    expect(page.locator("#size-7Y")).to_contain_text("US W 8.5")
+    expect(size_tile(page, "US W 8.5")).to_be_visible()
     assert console_errors == []
 
 
@@ -108,10 +109,12 @@ def test_browse_filters_by_a_size_in_any_system(
 ) -> None:
     page.goto(f"{live_app.url}/")
     wait_hydrated(page)
-    grid = page.locator("#product-grid")
+    grid = page.locator("#product-grid")  # the cards' grid: nothing names it
     expect(grid.locator(f'a[href="/product/{DUNK_GS}"]')).to_have_count(1)
-    page.locator("#size-filter").fill("UK 9")
-    page.locator("#size-filter").press("Enter")
+    size_filter = page.get_by_label("Size, in any system")
+    search = page.get_by_label("Search sneakers")
+    size_filter.fill("UK 9")
+    size_filter.press("Enter")
     expect(page).to_have_url(re.compile(r"size=UK\+9"))
     expect(page.locator("#result-count")).to_contain_text("in size UK 9")
     # Grade-school runs end at UK 6; Nike's UK 9 is its US 10.
@@ -120,18 +123,18 @@ def test_browse_filters_by_a_size_in_any_system(
     shoot(page, "sizes-browse-uk9-desktop")
     page.reload()
     wait_hydrated(page)
-    expect(page.locator("#size-filter")).to_have_value("UK 9")
+    expect(size_filter).to_have_value("UK 9")
     expect(grid.locator(f'a[href="/product/{DUNK_GS}"]')).to_have_count(0)
     # The search box reads a size too: EU 40 is the grade-school 7Y.
-    page.locator("#size-filter").fill("")
-    page.locator("#search-input").fill("dunk gs eu 40")
-    page.locator("#search-input").press("Enter")
+    size_filter.fill("")
+    search.fill("dunk gs eu 40")
+    search.press("Enter")
     expect(grid.locator(f'a[href="/product/{DUNK_GS}"]')).to_have_count(1)
     expect(grid.locator(f'a[href="/product/{DUNK}"]')).to_have_count(0)
     # Not a size: said so, and the filter is not applied.
-    page.locator("#search-input").fill("")
-    page.locator("#size-filter").fill("size banana")
-    page.locator("#size-filter").press("Enter")
-    expect(page.locator("#size-error")).to_contain_text("EU 44")
+    search.fill("")
+    size_filter.fill("size banana")
+    size_filter.press("Enter")
+    expect(size_filter).to_have_accessible_description(re.compile("EU 44"))
     expect(grid.locator(f'a[href="/product/{DUNK_GS}"]')).to_have_count(1)
     assert console_errors == []

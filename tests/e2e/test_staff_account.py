@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import pytest
 import stripe
-from playwright.sync_api import Browser, Page, ViewportSize, expect
+from playwright.sync_api import Browser, Locator, Page, ViewportSize, expect
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
@@ -39,9 +39,21 @@ from tests.e2e.conftest import (
     E2E_STAFF,
     PHONE,
     LiveApp,
+    address_card,
+    button,
+    check,
+    fill_address,
+    log_out,
+    notifications_link,
+    open_order,
+    order_panel,
     pass_second_factor,
+    queue_row,
+    queue_tab,
     shoot,
-    wait_hydrated,
+    submit_login,
+    tick_all_checks,
+    type_card,
 )
 from tests.integration.test_payments import browser_confirm_setup
 from tests.support import factories
@@ -149,23 +161,21 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
 
 
 def log_in(page: Page, app: LiveApp, email: str, password: str, next_path: str) -> None:
-    page.goto(f"{app.url}/login?next={next_path}")
-    wait_hydrated(page)  # a submit before on_load ran would be reset by it
-    page.locator("#email").fill(email)
-    page.locator("#password").fill(password)
-    page.locator("#login-submit").click()
+    submit_login(page, app, email, password, next_path)
     expect(page).to_have_url(f"{app.url}{next_path}")
 
 
-def open_order(page: Page, queue: str, order_id: int) -> None:
-    page.locator(f"#queue-{queue}").click()
-    page.locator(f"#queue-row-{order_id}").click()
-    expect(page.locator("#order-panel")).to_contain_text(f"Order #{order_id}")
+def payout_row(page: Page, order_id: int) -> Locator:
+    return page.locator(".payout-row", has_text=f"Order #{order_id}")
 
 
-def tick_all_checks(page: Page) -> None:
-    for name in ("box", "stitching", "materials", "tags", "size"):
-        page.locator(f"#check-{name}").click()
+def inbox(page: Page) -> Locator:
+    return page.get_by_role("list", name="Notifications").get_by_role("listitem")
+
+
+def unread(page: Page) -> Locator:
+    """The notices not read yet: each offers "Mark read"."""
+    return inbox(page).filter(has=page.get_by_role("button", name="Mark read"))
 
 
 def new_member(db: Engine) -> tuple[int, str]:
@@ -193,41 +203,43 @@ def test_staff_receive_inspect_pass_ship_deliver_and_pay_out(
     page.set_viewport_size(DESKTOP)
     log_in(page, live_app, *E2E_STAFF, next_path="/verification")
     pass_second_factor(page)
-    expect(page.locator("#console-title")).to_be_visible()
-    expect(page.locator("#queue-to-receive")).to_contain_text(re.compile(r"[1-9]"))
+    expect(page.get_by_role("heading", name="Verification console")).to_be_visible()
+    expect(queue_tab(page, "To receive")).to_contain_text(re.compile(r"[1-9]"))
     # the journal entries the consumer parked, loaded by the section itself: none here
-    expect(page.locator("#parked-entries")).to_contain_text("Parked journal entries")
-    expect(page.locator("#no-parked")).to_have_text("Nothing is parked.")
-    open_order(page, "to-receive", made.order_id)
+    expect(page.get_by_role("heading", name="Parked journal entries")).to_be_visible()
+    expect(page.get_by_text("Nothing is parked.")).to_be_visible()
+    panel = open_order(page, "To receive", made.order_id)
     expect(page.locator("#fact-inbound")).to_have_text("1Z999AA10123456784")
-    expect(page.locator("#order-panel")).to_contain_text(made.seller_email)
+    expect(panel).to_contain_text(made.seller_email)
     expect(page.locator("#fact-price")).to_have_text("$210.00")
     shoot(page, "verification-to-receive-desktop")
 
-    page.locator("#receive-button").click()
+    button(page, "Mark received").click()
     expect(page.locator("#order-status")).to_have_text("Received at authentication")
-    page.locator("#inspect-button").click()
+    button(page, "Start inspection").click()
     expect(page.locator("#order-status")).to_have_text("Being authenticated")
-    expect(page.locator("#pass-button")).to_be_disabled()
+    expect(button(page, "Pass")).to_be_disabled()
     tick_all_checks(page)
-    page.locator("#inspection-notes").fill("Box, stitching and tags all match retail.")
+    page.get_by_label("Notes for the record").fill("Box, stitching and tags all match retail.")
     shoot(page, "verification-checklist-desktop")
-    page.locator("#pass-button").click()
+    button(page, "Pass").click()
     expect(page.locator("#order-status")).to_have_text("Authenticated")
     expect(page.locator(".inspection-record")).to_contain_text("Passed")
     expect(page.locator(".inspection-record")).to_contain_text("5 of 5 checks passed")
 
-    page.locator("#ship-tracking").fill("abc")
-    page.locator("#ship-button").click()
-    expect(page.locator("#ship-tracking-error")).to_contain_text("8 to 40 letters and digits")
+    page.get_by_label("Carrier tracking number").fill("abc")
+    button(page, "Ship to buyer").click()
+    expect(page.get_by_label("Carrier tracking number")).to_have_accessible_description(
+        re.compile("8 to 40 letters and digits")
+    )
     assert status_of(db, made.order_id) == "authenticated"
-    page.locator("#ship-tracking").fill("9400100000000000000000")
-    page.locator("#ship-button").click()
+    page.get_by_label("Carrier tracking number").fill("9400100000000000000000")
+    button(page, "Ship to buyer").click()
     expect(page.locator("#order-status")).to_have_text("Shipped to the buyer")
     expect(page.locator("#fact-outbound")).to_have_text("9400100000000000000000")
-    page.locator("#deliver-button").click()
+    button(page, "Mark delivered").click()
     expect(page.locator("#order-status")).to_have_text("Delivered")
-    audit = page.locator("#audit-trail")
+    audit = page.get_by_role("list", name="Audit trail")
     for step in ("Delivered", "Shipped to the buyer", "Authenticated", "Received at"):
         expect(audit).to_contain_text(step)
     expect(audit).to_contain_text("Staff")
@@ -239,8 +251,8 @@ def test_staff_receive_inspect_pass_ship_deliver_and_pay_out(
         payout = session.exec(select(Payout).where(Payout.order_id == made.order_id)).one()
         assert (payout.status, payout.method) == ("pending", "manual")
         payout_id = payout.id
-    page.locator("#queue-payouts").click()
-    row = page.locator(".payout-row", has_text=f"Order #{made.order_id}")
+    queue_tab(page, "Payouts").click()
+    row = payout_row(page, made.order_id)
     expect(row).to_contain_text("GB33BUKB20201555555555")
     expect(row).to_contain_text("Seller Payee")
     shoot(page, "verification-payouts-desktop")
@@ -249,24 +261,27 @@ def test_staff_receive_inspect_pass_ship_deliver_and_pay_out(
     other = other_context.new_page()
     log_in(other, live_app, *E2E_STAFF, next_path="/verification")
     pass_second_factor(other)
-    other.locator("#queue-payouts").click()
-    other.locator(f"#pay-{payout_id}").click()
-    other.locator("#payout-reference").fill("TRF-2024-0002")
+    queue_tab(other, "Payouts").click()
+    payout_row(other, made.order_id).get_by_role("button", name="Mark paid").click()
+    other.get_by_label("Bank transfer reference").fill("TRF-2024-0002")
 
-    page.locator(f"#pay-{payout_id}").click()
-    page.locator("#payout-confirm").click()
-    expect(page.locator("#payout-error")).to_contain_text("payment reference")
-    page.locator("#payout-reference").fill("TRF-2024-0001")
-    page.locator("#payout-confirm").click()
+    row.get_by_role("button", name="Mark paid").click()
+    page.get_by_role("dialog").get_by_role("button", name="Mark paid").click()
+    expect(page.get_by_label("Bank transfer reference")).to_have_accessible_description(
+        re.compile("payment reference")
+    )
+    page.get_by_label("Bank transfer reference").fill("TRF-2024-0001")
+    page.get_by_role("dialog").get_by_role("button", name="Mark paid").click()
     expect(row).to_have_count(0)
     with Session(db) as session:
         paid = session.get(Payout, payout_id)
         assert paid is not None and (paid.status, paid.reference) == ("paid", "TRF-2024-0001")
 
     # The second confirm is told it was already paid, and by whom; nothing is paid twice.
-    other.locator("#payout-confirm").click()
-    expect(other.locator("#payout-error")).to_contain_text("already paid on")
-    expect(other.locator("#payout-error")).to_contain_text("TRF-2024-0001")
+    other.get_by_role("dialog").get_by_role("button", name="Mark paid").click()
+    expect(other.get_by_label("Bank transfer reference")).to_have_accessible_description(
+        re.compile("already paid on .*TRF-2024-0001")
+    )
     shoot(other, "verification-payout-already-paid-desktop")
     other_context.close()
     with Session(db) as session:
@@ -298,9 +313,9 @@ def test_staff_see_why_they_cannot_handle_their_own_sale(
     page.set_viewport_size(DESKTOP)
     log_in(page, live_app, *E2E_STAFF, next_path="/verification")
     pass_second_factor(page)
-    open_order(page, "to-receive", made.order_id)
-    expect(page.locator("#conflict-note")).to_contain_text("one you sold")
-    expect(page.locator("#receive-button")).to_have_count(0)
+    open_order(page, "To receive", made.order_id)
+    expect(page.get_by_text(re.compile("one you sold"))).to_be_visible()
+    expect(button(page, "Mark received")).to_have_count(0)
     shoot(page, "verification-conflict-desktop")
     assert status_of(db, made.order_id) == "shipped_to_verification"
     assert console_errors == []
@@ -316,17 +331,20 @@ def test_failed_inspection_and_appeal_needs_another_inspector(
     page.set_viewport_size(PHONE)
     log_in(page, live_app, *E2E_STAFF, next_path="/verification")
     pass_second_factor(page)
-    open_order(page, "to-receive", made.order_id)
-    page.locator("#receive-button").click()
-    page.locator("#inspect-button").click()
-    page.locator("#check-box").click()
-    page.locator("#check-size").click()
-    page.locator("#fail-button").click()
-    expect(page.locator("#fail-reason-error")).to_contain_text("Say why")
+    open_order(page, "To receive", made.order_id)
+    button(page, "Mark received").click()
+    button(page, "Start inspection").click()
+    check(page, "Box condition").click()
+    check(page, "Size matches").click()
+    button(page, "Fail").click()
+    expect(page.get_by_label("Reason, if the pair fails")).to_have_accessible_description(
+        re.compile("Say why")
+    )
     assert status_of(db, made.order_id) == "authenticating"
-    page.locator("#fail-reason").fill("Stitching on the heel tab does not match retail pairs.")
+    reason = "Stitching on the heel tab does not match retail pairs."
+    page.get_by_label("Reason, if the pair fails").fill(reason)
     shoot(page, "verification-fail-phone")
-    page.locator("#fail-button").click()
+    button(page, "Fail").click()
     expect(page.locator("#order-status")).to_have_text("Failed authentication")
     record = page.locator(".inspection-record")
     expect(record).to_contain_text("Failed")
@@ -346,13 +364,13 @@ def test_failed_inspection_and_appeal_needs_another_inspector(
             reason="These are retail pairs from a store.",
         )
         session.commit()
-    page.locator("#console-refresh").click()
-    page.locator("#queue-appeals").click()
-    page.locator(f"#queue-row-{made.order_id}").click()
-    expect(page.locator("#order-panel")).to_contain_text("Appeal re-review")
+    button(page, "Refresh").click()
+    queue_tab(page, "Appeals").click()
+    queue_row(page, made.order_id).click()
+    expect(order_panel(page, made.order_id)).to_contain_text("Appeal re-review")
     tick_all_checks(page)
-    page.locator("#pass-button").click()
-    expect(page.locator("#action-error")).to_have_text(
+    button(page, "Pass").click()
+    expect(page.get_by_role("alert").filter(has_text="different inspector")).to_have_text(
         "An appeal must be reviewed by a different inspector."
     )
     assert status_of(db, made.order_id) == "authenticating"
@@ -370,26 +388,24 @@ def test_member_cannot_see_or_call_the_console(
     console_tab = context.new_page()
     log_in(console_tab, live_app, *E2E_STAFF, next_path="/verification")
     pass_second_factor(console_tab)
-    open_order(console_tab, "to-receive", made.order_id)
-    expect(console_tab.locator("#receive-button")).to_be_visible()
+    open_order(console_tab, "To receive", made.order_id)
+    expect(button(console_tab, "Mark received")).to_be_visible()
 
     # In a second tab the session becomes a member's; the open console now speaks for them.
     other_tab = context.new_page()
     other_tab.goto(f"{live_app.url}/")
-    other_tab.locator("#user-menu").click()
-    other_tab.locator("#logout").click()
-    expect(other_tab.locator("#nav-login")).to_be_visible()
+    log_out(other_tab)
     log_in(other_tab, live_app, *E2E_MEMBER, next_path="/verification")
-    expect(other_tab.locator("#access-denied")).to_be_visible()
-    expect(other_tab.locator("#console-title")).to_have_count(0)
-    expect(other_tab.locator("#queue-list")).to_have_count(0)
+    expect(other_tab.get_by_role("heading", name="Staff only")).to_be_visible()
+    expect(other_tab.get_by_role("heading", name="Verification console")).to_have_count(0)
+    expect(queue_tab(other_tab, "To receive")).to_have_count(0)
 
     console_tab.bring_to_front()
     console_tab.wait_for_timeout(500)  # the synced session token reaches the first tab
-    if console_tab.locator("#receive-button").count():
-        console_tab.locator("#receive-button").click()
-    expect(console_tab.locator("#access-denied")).to_be_visible()
-    expect(console_tab.locator("#order-panel")).to_have_count(0)
+    if button(console_tab, "Mark received").count():
+        button(console_tab, "Mark received").click()
+    expect(console_tab.get_by_role("heading", name="Staff only")).to_be_visible()
+    expect(order_panel(console_tab, made.order_id)).to_have_count(0)
     assert status_of(db, made.order_id) == "shipped_to_verification"
     with Session(db) as session:
         inspected = select(Inspection).where(Inspection.order_id == made.order_id)
@@ -412,78 +428,70 @@ def test_account_card_address_payout_and_preferences(
     user_id, email = new_member(db)
     page.set_viewport_size(size)
     log_in(page, live_app, email, PASSWORD, next_path="/account")
-    expect(page.locator("#account-name")).to_have_text("Jordan Fan")
-    expect(page.locator("#no-card")).to_be_visible()
+    expect(page.get_by_role("main").get_by_text("Jordan Fan", exact=True)).to_be_visible()
+    expect(page.get_by_text("No card saved.")).to_be_visible()
     shoot(page, f"account-empty-{label}")
 
     # The card goes from the Elements form straight to (local)stripe; we see brand and last4.
-    page.locator("#card-add").click()
-    card = page.locator("#card-element")
-    expect(card.locator("input").first).to_be_visible()
-    expect(page.locator("#card-save")).to_be_enabled()
-    card.locator("input[placeholder=number]").fill("4242424242424242")
-    card.locator("input[placeholder=exp_month]").fill("12")
-    card.locator("input[placeholder=exp_year]").fill("34")
-    card.locator("input[placeholder=cvc]").fill("123")
-    card.locator("input[placeholder=postal_code]").fill("10001")
+    type_card(page, "4242424242424242")
     shoot(page, f"account-card-form-{label}")
-    page.locator("#card-save").click()
-    expect(page.locator("#card-summary")).to_have_text("Visa ending in 4242")
+    button(page, "Save card").click()
+    expect(page.get_by_text("Visa ending in 4242")).to_be_visible()
     with Session(db) as session:
         user = session.get(User, user_id)
         assert user is not None and payments.has_payment_method(user)
         assert (user.card_brand, user.card_last4) == ("visa", "4242")
 
     # An address: bad input first, shown next to its field, nothing saved.
-    page.locator("#address-add").click()
-    page.locator("#address-full_name").fill("Jordan Fan")
-    page.locator("#address-line1").fill("12 Market Street")
-    page.locator("#address-city").fill("New York")
-    page.locator("#address-region").fill("NY")
-    page.locator("#address-postal_code").fill("ABCDE")
-    page.locator("#address-save").click()
-    expect(page.locator("#address-postal_code-error")).to_contain_text("5 digits")
+    button(page, "Add address").click()
+    fill_address(page, "Jordan Fan", "12 Market Street", "New York", "NY", "ABCDE")
+    button(page, "Save address").click()
+    expect(page.get_by_label("ZIP / postal code")).to_have_accessible_description(
+        re.compile("5 digits")
+    )
     shoot(page, f"account-address-error-{label}")
     with Session(db) as session:
         assert addresses.list_addresses(session=session, user_id=user_id) == []
-    page.locator("#address-postal_code").fill("10001")
-    page.locator("#address-save").click()
+    page.get_by_label("ZIP / postal code").fill("10001")
+    button(page, "Save address").click()
     expect(page.locator(".address-card")).to_contain_text("New York, NY 10001")
     expect(page.locator(".address-card")).to_contain_text("Default")
     # A second address made default, edited, then the first one deleted.
-    page.locator("#address-add").click()
-    page.locator("#address-full_name").fill("Jordan Fan")
-    page.locator("#address-line1").fill("500 Harbor Blvd")
-    page.locator("#address-city").fill("Boston")
-    page.locator("#address-region").fill("ma")
-    page.locator("#address-postal_code").fill("02110")
-    page.locator("#address-save").click()
+    button(page, "Add address").click()
+    fill_address(page, "Jordan Fan", "500 Harbor Blvd", "Boston", "ma", "02110")
+    button(page, "Save address").click()
     expect(page.locator(".address-card")).to_have_count(2)
     with Session(db) as session:
-        first, second = sorted(
+        _, second = sorted(
             addresses.list_addresses(session=session, user_id=user_id), key=lambda a: a.id or 0
         )
-    page.locator(f"#address-default-{second.id}").click()
+    address_card(page, "Boston").get_by_role("button", name="Make default").click()
     expect(page.locator(".address-card").first).to_contain_text("Boston, MA 02110")
-    page.locator(f"#address-edit-{second.id}").click()
-    expect(page.locator("#address-line1")).to_have_value("500 Harbor Blvd")
-    page.locator("#address-line2").fill("Suite 200")
-    page.locator("#address-save").click()
+    address_card(page, "Boston").get_by_role("button", name="Edit").click()
+    expect(page.get_by_label("Street address")).to_have_value("500 Harbor Blvd")
+    page.get_by_label("Apartment, suite").fill("Suite 200")
+    button(page, "Save address").click()
     expect(page.locator(".address-card").first).to_contain_text("Suite 200")
-    page.locator(f"#address-delete-{first.id}").click()
+    address_card(page, "New York").get_by_role("button", name="Delete").click()
     expect(page.locator(".address-card")).to_have_count(1)
     with Session(db) as session:
         [kept] = addresses.list_addresses(session=session, user_id=user_id)
         assert (kept.id, kept.is_default, kept.line2) == (second.id, True, "Suite 200")
 
     # Payout details (manual in the embedded default).
-    page.locator("#payout-holder").fill("J")
-    page.locator("#payout-ref").fill("GB33BUKB20201555555555")
-    page.locator("#payout-save").click()
-    expect(page.locator("#payout-holder-error")).to_contain_text("2 to 120")
-    page.locator("#payout-holder").fill("Jordan Fan")
-    page.locator("#payout-save").click()
-    expect(page.locator("#payout-holder-error")).to_have_count(0)
+    holder, account_ref = (
+        page.get_by_label("Account holder"),
+        page.get_by_label("Bank account details"),
+    )
+    password = page.get_by_label("Your password")
+    save = page.get_by_role("button", name=re.compile("^(Save|Update) payout details$"))
+    holder.fill("J")
+    account_ref.fill("GB33BUKB20201555555555")
+    save.click()
+    expect(holder).to_have_accessible_description(re.compile("2 to 120"))
+    holder.fill("Jordan Fan")
+    save.click()
+    expect(holder).to_have_attribute("aria-invalid", "false")
     # The confirmation is a toast; the next click waits until it no longer covers the switches.
     expect(page.get_by_text("Payout details saved")).to_be_visible()
     shoot(page, f"account-payout-saved-{label}")
@@ -492,18 +500,18 @@ def test_account_card_address_payout_and_preferences(
         assert account is not None and account.holder_name == "Jordan Fan"
 
     # Changing them needs the password, and the seller is told by email.
-    page.locator("#payout-ref").fill("GB33BUKB20201599999999")
-    page.locator("#payout-save").click()
-    expect(page.locator("#payout-password-error")).to_contain_text("password")
-    page.locator("#payout-password").fill("not my password")
-    page.locator("#payout-save").click()
-    expect(page.locator("#payout-password-error")).to_contain_text("not right")
+    account_ref.fill("GB33BUKB20201599999999")
+    save.click()
+    expect(password).to_have_accessible_description(re.compile("password"))
+    password.fill("not my password")
+    save.click()
+    expect(password).to_have_accessible_description(re.compile("not right"))
     with Session(db) as session:
         account = payments.payout_account_for(session=session, user_id=user_id)
         assert account is not None and account.account_ref == "GB33BUKB20201555555555"
-    page.locator("#payout-password").fill(PASSWORD)
-    page.locator("#payout-save").click()
-    expect(page.locator("#payout-password-error")).to_have_count(0)
+    password.fill(PASSWORD)
+    save.click()
+    expect(page.get_by_role("alert").filter(has_text="not right")).to_have_count(0)
     with Session(db) as session:
         account = payments.payout_account_for(session=session, user_id=user_id)
         assert account is not None and account.account_ref == "GB33BUKB20201599999999"
@@ -517,7 +525,7 @@ def test_account_card_address_payout_and_preferences(
     )
 
     # A preference: no outbid emails.
-    switch = page.locator(f"#pref-{Kind.OUTBID.value}-email")
+    switch = page.get_by_role("switch", name="Outbid: by email")
     expect(switch).to_have_attribute("data-state", "checked")
     switch.click()
     expect(switch).to_have_attribute("data-state", "unchecked")
@@ -527,10 +535,8 @@ def test_account_card_address_payout_and_preferences(
         ]
         assert (pref.in_app, pref.email) == (True, False)
     page.reload()
-    expect(page.locator(f"#pref-{Kind.OUTBID.value}-email")).to_have_attribute(
-        "data-state", "unchecked"
-    )
-    expect(page.locator("#card-summary")).to_have_text("Visa ending in 4242")
+    expect(switch).to_have_attribute("data-state", "unchecked")
+    expect(page.get_by_text("Visa ending in 4242")).to_be_visible()
     shoot(page, f"account-{label}")
     assert console_errors == []
 
@@ -576,18 +582,18 @@ def test_inbox_badge_mark_read_and_live_toast(
     notify(db, user_id, Kind.ITEM_RECEIVED, f"t:{tag}:3", order_id=424242)
     page.set_viewport_size(DESKTOP)
     log_in(page, live_app, email, PASSWORD, next_path="/")
-    expect(page.locator("#unread-badge")).to_have_text("3")
-    page.locator("#nav-notifications").click()
+    expect(notifications_link(page, 3)).to_be_visible()
+    notifications_link(page, 3).click()
     expect(page).to_have_url(f"{live_app.url}/notifications")
-    rows = page.locator("#inbox .notification")
+    rows = inbox(page)
     expect(rows).to_have_count(3)
     expect(rows.first).to_contain_text("arrived for authentication")  # newest first
-    expect(page.locator("#inbox .notification.unread")).to_have_count(3)
+    expect(unread(page)).to_have_count(3)
     shoot(page, "notifications-desktop")
 
-    page.locator("#inbox .mark-read").first.click()
-    expect(page.locator("#inbox .notification.unread")).to_have_count(2)
-    expect(page.locator("#unread-badge")).to_have_text("2")
+    page.get_by_role("button", name="Mark read").first.click()
+    expect(unread(page)).to_have_count(2)
+    expect(notifications_link(page, 2)).to_be_visible()
     with Session(db) as session:
         assert notifications.unread_count(session=session, user_id=user_id) == 2
 
@@ -602,20 +608,20 @@ def test_inbox_badge_mark_read_and_live_toast(
         total_cents=23_000,
     )
     expect(page.get_by_text("You bought", exact=False).first).to_be_visible(timeout=10_000)
-    expect(page.locator("#unread-badge")).to_have_text("3")
+    expect(notifications_link(page, 3)).to_be_visible()
     expect(rows).to_have_count(4)  # the open inbox shows it too
     expect(rows.first).to_contain_text("You bought")
     shoot(page, "notifications-toast-desktop")
 
-    page.locator("#mark-all-read").click()
-    expect(page.locator("#unread-badge")).to_have_count(0)
-    expect(page.locator("#unread-summary")).to_have_text("You're all caught up")
+    button(page, "Mark all read").click()
+    expect(notifications_link(page, 0)).to_be_visible()
+    expect(page.get_by_text("You're all caught up")).to_be_visible()
     with Session(db) as session:
         assert notifications.unread_count(session=session, user_id=user_id) == 0
     page.set_viewport_size(PHONE)
     page.reload()
-    expect(page.locator("#inbox .notification")).to_have_count(4)
-    expect(page.locator("#inbox .notification.unread")).to_have_count(0)
+    expect(inbox(page)).to_have_count(4)
+    expect(unread(page)).to_have_count(0)
     shoot(page, "notifications-phone")
     assert console_errors == []
 
@@ -624,19 +630,19 @@ def test_inbox_pages_and_empty_state(page: Page, live_app: LiveApp, db: Engine) 
     user_id, email = new_member(db)
     page.set_viewport_size(PHONE)
     log_in(page, live_app, email, PASSWORD, next_path="/notifications")
-    expect(page.locator("#inbox-empty")).to_be_visible()
+    expect(page.get_by_role("heading", name="Your inbox is empty")).to_be_visible()
     shoot(page, "notifications-empty-phone")
     tag = uuid.uuid4().hex[:8]
     for n in range(25):
         notify(db, user_id, Kind.ITEM_RECEIVED, f"p:{tag}:{n}", order_id=500_000 + n)
     page.reload()
-    expect(page.locator("#inbox .notification")).to_have_count(20)
-    page.locator("#load-more").click()
-    expect(page.locator("#inbox .notification")).to_have_count(25)
-    expect(page.locator("#load-more")).to_have_count(0)
-    expect(page.locator("#inbox .notification").last).to_contain_text("500000")
+    expect(inbox(page)).to_have_count(20)
+    button(page, "Show older").click()
+    expect(inbox(page)).to_have_count(25)
+    expect(button(page, "Show older")).to_have_count(0)
+    expect(inbox(page).last).to_contain_text("500000")
     # Opening a notice marks it read and follows its link.
-    page.locator("#inbox .notification").first.click()
+    inbox(page).first.get_by_role("button").first.click()
     expect(page).to_have_url(f"{live_app.url}/orders/500024")
     with Session(db) as session:
         assert notifications.unread_count(session=session, user_id=user_id) == 24

@@ -191,6 +191,10 @@ class LocalStripeServer:
             shutil.rmtree(self.directory, ignore_errors=True)
 
 
+LOCALSTRIPE_STATE = "localstripe.pickle"
+"""The file in a development localstripe's directory that holds its state."""
+
+
 def start_localstripe(
     port: int | None = None, *, directory: Path | None = None, timeout: float = 30.0
 ) -> LocalStripeServer:
@@ -199,15 +203,27 @@ def start_localstripe(
 
     Without a directory it is throwaway: a temporary one, a free port and `--from-scratch`
     (localstripe pickles its state to /tmp, which that flag ignores on start), so every process
-    begins empty. With one (development) it keeps what it pickled.
+    begins empty. With one (development) it keeps what it pickled in that directory
+    (`sneakers_app.dev_stripe`: its own file, written whole or not at all).
     """
     throwaway = directory is None
     directory = directory or Path(tempfile.mkdtemp(prefix="sneakers-localstripe-"))
     port = port or free_port()
-    args = [sys.executable, "-m", "localstripe", "--port", str(port)]
+    if throwaway:
+        args = [sys.executable, "-m", "localstripe", "--port", str(port), "--from-scratch"]
+    else:
+        args = [sys.executable, "-m", "sneakers_app.dev_stripe", "--port", str(port)]
+    env = {
+        **os.environ,
+        "LOCALSTRIPE_STATE": str(directory / LOCALSTRIPE_STATE),
+        "PYTHONPATH": os.pathsep.join(
+            filter(None, (str(PROJECT_ROOT), os.environ.get("PYTHONPATH")))
+        ),
+    }
     with (directory / "localstripe.log").open("ab") as log:
         process = subprocess.Popen(
-            [*args, "--from-scratch"] if throwaway else args,
+            args,
+            env=env,
             cwd=directory,
             stdout=log,
             stderr=subprocess.STDOUT,

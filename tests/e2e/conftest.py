@@ -9,7 +9,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import pyotp
 import pytest
@@ -305,7 +305,13 @@ def live_redis(live_app: LiveApp) -> Iterator[redis.Redis]:
     client.close()
 
 
-def submit_login(page: Page, app: LiveApp, email: str, password: str, next_path: str = "") -> None:
+class Site(Protocol):
+    """Where the pages are served: a test stack, or `./scripts/dev.sh` on its own ports."""
+
+    url: str
+
+
+def submit_login(page: Page, app: Site, email: str, password: str, next_path: str = "") -> None:
     """Fill in and send the log-in form (right or wrong)."""
     page.goto(f"{app.url}/login" + (f"?next={next_path}" if next_path else ""))
     wait_hydrated(page)  # a submit before on_load ran would be reset by it
@@ -401,7 +407,7 @@ def user_menu(page: Page) -> Locator:
     return page.get_by_role("button", name=re.compile(r": your account$"))
 
 
-def log_in(page: Page, app: LiveApp, email: str, password: str, next_path: str = "") -> None:
+def log_in(page: Page, app: Site, email: str, password: str, next_path: str = "") -> None:
     """Log in, and wait until the page shows it."""
     submit_login(page, app, email, password, next_path)
     expect(user_menu(page)).to_be_visible()

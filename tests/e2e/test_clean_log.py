@@ -4,8 +4,9 @@ The backend's, when a member closes a tab: the tab's background work (the notifi
 polls every POLL_SECONDS and gives up after MAX_MISSED polls without the tab) sends nothing to
 a tab that is gone, so Reflex never warns "Attempting to send delta to disconnected client".
 
-The terminal's, for `./scripts/dev.sh` (the README's first command) from start to Ctrl-C: a line
-per part started, the URL and the demo logins; at Ctrl-C each part stopped in order (the
+The terminal's, for `./scripts/dev.sh` (the README's first command) from start, through a few
+page visits (the catalog, a product, a log-in, the notifications), to Ctrl-C: a line per part
+started, the URL and the demo logins; at Ctrl-C each part stopped in order (the
 processes using Redis before Redis), with no traceback, warning or shutdown notice.
 """
 
@@ -16,12 +17,16 @@ import re
 import signal
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, expect
+from sqlmodel import Session, col, select
 
 from sneakers_app import embedded, gc_tuning
+from sneakers_app.db import make_engine
+from sneakers_app.models import Product
 from sneakers_app.seed import DEMO_ACCOUNTS
 from sneakers_app.settings import PROJECT_ROOT
 from state.notifications import MAX_MISSED, POLL_SECONDS
@@ -102,8 +107,38 @@ def _wait_for(log: Path, text: str, process: subprocess.Popen[bytes], timeout: f
     raise AssertionError(f"no {text!r} within {timeout:.0f}s:\n{log.read_text()[-4000:]}")
 
 
+@dataclass
+class _DevSite:
+    url: str
+
+
+def _visit_a_few_pages(browser: Browser, site: _DevSite, database_url: str) -> None:
+    """What a newcomer does first: the catalog, a product, a log-in, their notifications; then
+    they close the tab."""
+    engine = make_engine(database_url)
+    with Session(engine) as session:
+        slug = session.exec(select(Product.slug).order_by(col(Product.id))).first()
+    engine.dispose()
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    for path in ("/", f"/product/{slug}"):
+        page.goto(site.url + path, timeout=300_000)  # the first visit compiles the page
+        wait_hydrated(page)
+    expect(page.get_by_role("heading", level=1)).to_be_visible(timeout=60_000)
+    log_in(page, site, DEMO_BUYER.email, DEMO_BUYER.password, next_path="/notifications")
+    expect(notifications_link(page)).to_be_visible()
+    context.close()
+
+
 @pytest.mark.builds_pages
-def test_dev_sh_says_what_runs_and_stops_each_part_in_order_at_ctrl_c(tmp_path: Path) -> None:
+@pytest.mark.console_errors_expected(
+    # React's development build, in strict mode, on a library's component (react-helmet's
+    # SideEffect, for Reflex's page head); the production build has no such check.
+    r"UNSAFE_componentWillMount in strict mode",
+)
+def test_dev_sh_says_what_runs_and_stops_each_part_in_order_at_ctrl_c(
+    browser: Browser, tmp_path: Path
+) -> None:
     env, front = _dev_env(tmp_path)
     log = tmp_path / "dev.log"
     with log.open("wb") as out:
@@ -119,8 +154,9 @@ def test_dev_sh_says_what_runs_and_stops_each_part_in_order_at_ctrl_c(tmp_path: 
     try:
         _wait_for(log, "Press Ctrl-C to stop everything.", dev, timeout=900)
         embedded.wait_for_port(int(env["BACKEND_PORT"]), timeout=120, what="the backend")
-        time.sleep(gc_tuning.SETTLE_SECONDS + 2)  # what the backend does once started is logged
         started = log.read_text(errors="replace")
+        _visit_a_few_pages(browser, _DevSite(f"http://localhost:{front}"), env["DATABASE_URL"])
+        time.sleep(gc_tuning.SETTLE_SECONDS + 2)  # what the backend does once started is logged
         os.killpg(dev.pid, signal.SIGINT)  # Ctrl-C: the terminal signals its foreground group
         dev.wait(timeout=120)
     finally:

@@ -24,17 +24,44 @@ say "mypy"
 mypy trading sneakers_app state components tests scripts || failed+=("mypy")
 say "import layers"
 lint-imports --no-logo || failed+=("lint-imports")
-say "pytest"
+# pytest's exit code 5 (no tests collected) is a failure too.
+pytest_result() {
+  if [ "$2" = "5" ]; then
+    echo "$1 collected no tests: that is a failure here."
+    failed+=("$1 (no tests)")
+  elif [ "$2" != "0" ]; then
+    failed+=("$1")
+  fi
+}
 set +e
-python -m pytest --durations=30 "$@"
-code=$?
-set -e
-if [ "$code" = "5" ]; then
-  echo "pytest collected no tests: that is a failure here."
-  failed+=("pytest (no tests)")
-elif [ "$code" != "0" ]; then
-  failed+=("pytest")
+if [ $# -eq 0 ]; then
+  # The whole suite. The fault-injection suite spends most of its time waiting for processes
+  # to fail and come back, so it runs alongside the rest in a pytest of its own; its report is
+  # printed after the main one.
+  say "pytest (the fault-injection suite runs alongside: its report follows)"
+  faults_log="$(mktemp)"
+  # (A background job starts with Ctrl-C ignored: the handler is put back, so Ctrl-C stops
+  # both runs and each tears down what it started.)
+  python -c 'import signal, sys, pytest
+signal.signal(signal.SIGINT, signal.default_int_handler)
+sys.exit(pytest.main(sys.argv[1:]))' -p no:cacheprovider --durations=10 tests/faults \
+    >"$faults_log" 2>&1 &
+  faults_pid=$!
+  python -m pytest --durations=30 --ignore-glob='tests/faults/*'
+  code=$?
+  wait "$faults_pid"
+  faults_code=$?
+  say "pytest tests/faults"
+  cat "$faults_log"
+  rm -f "$faults_log"
+  pytest_result "pytest" "$code"
+  pytest_result "pytest tests/faults" "$faults_code"
+else
+  say "pytest"
+  python -m pytest --durations=30 "$@"
+  pytest_result "pytest" "$?"
 fi
+set -e
 if [ ${#failed[@]} -gt 0 ]; then
   echo "FAILED: ${failed[*]}"
   exit 1

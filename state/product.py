@@ -13,11 +13,13 @@ loaded, or another size chosen).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import functools
 import json
 import logging
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlencode
 
@@ -57,6 +59,7 @@ log = logging.getLogger(__name__)
 # The trade dialog's and the watch button's substates hold only the user's.
 USER_VARS: tuple[str, ...] = ("own_listings", "own_levels", "dialog_open", "listing_message")
 LIVE_WAIT_SECONDS = 10.0
+LOAD_WAIT_SECONDS = 5.0
 PENDING_TAPE_RETRY = 0.3
 MAX_TAPE_RETRIES = 50
 MIN_RELOAD_INTERVAL = 0.1
@@ -186,6 +189,8 @@ class ProductState(SessionState):
     _live_running_gen: int = 0
     _size_request: int = 0
     _range_request: int = 0
+    _loaded_sid: str = ""
+    """The connection (socket.io sid) the page last loaded on: a reconnect loads it again."""
 
     # --- helpers (not callable from the browser) -----------------------------------------------
 
@@ -350,6 +355,7 @@ class ProductState(SessionState):
         path = self.router.url.path or ""
         slug = routes.slug_in(path)
         self._live_gen += 1
+        self._loaded_sid = self.router.session.session_id
         with session_scope() as session:
             detail = catalog.get_product(session=session, slug=slug)
         self.loaded = True
@@ -401,13 +407,31 @@ class ProductState(SessionState):
         self.size_lines = shown.lines
         self.size_chart_name = sizes.CHART_NAMES[sizes.chart_of(detail.size_chart)]
 
+    @contextlib.asynccontextmanager
+    async def loaded_here(self) -> AsyncIterator[None]:
+        """`async with self`, once the page has loaded on this tab's connection. A tab that
+        reconnects (a network blip, a web worker restarted) sends what was clicked meanwhile
+        right after its hydrate, and a background event does not wait in the tab's queue: it
+        would run before the page's load on the new connection, which then undid it (the
+        address still holds the size from before). Waits at most `LOAD_WAIT_SECONDS`."""
+        deadline = time.monotonic() + LOAD_WAIT_SECONDS
+        while True:
+            async with self:
+                if (
+                    self._loaded_sid == self.router.session.session_id
+                    or time.monotonic() >= deadline
+                ):
+                    yield
+                    return
+            await asyncio.sleep(0.05)
+
     # Background events (also `set_range`): the chart's price history is read in a worker
     # thread, so a slow query never holds up other tabs. A later choice of size (or range)
     # supersedes an earlier one still reading: only the latest is shown.
     @rx.event(background=True)
     async def select_size(self, size: str) -> EventSpec | None:
         size = str(size)[:10]
-        async with self:
+        async with self.loaded_here():
             if size == ALL_SIZES or size == "":
                 self.selected_size = ""
             elif size in self._variants.values():
@@ -443,7 +467,7 @@ class ProductState(SessionState):
     @rx.event(background=True)
     async def set_range(self, range_: str | list[str]) -> None:
         value = range_ if isinstance(range_, str) else (range_[0] if range_ else "")
-        async with self:
+        async with self.loaded_here():
             if value not in analytics.RANGES or not self._product_id:
                 return
             self.chart_range = value

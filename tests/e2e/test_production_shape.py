@@ -17,6 +17,7 @@ sessions' Redis names the worker (its instance id)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import pickle
 import re
@@ -32,10 +33,10 @@ import pytest
 import redis
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from sneakers_app.db import make_engine
-from sneakers_app.models import Product
+from sneakers_app.models import Product, ProductVariant
 from sneakers_app.money import format_usd
 from sneakers_app.services import sizes
 from tests.e2e import test_product_live as live
@@ -141,21 +142,37 @@ def test_tabs_on_two_workers_see_each_others_trades_and_toasts(
     )
 
 
-def eu_size(db: Engine, market: live.Market) -> str:
-    """The market's size as a visitor reading EU sizes sees it ("EU 44")."""
+def eu_sizes(db: Engine, market: live.Market) -> tuple[str, str, str]:
+    """The market's size as a visitor reading EU sizes sees it ("EU 44"), and another size of
+    its product, as stored ("8.5") and as that visitor sees it."""
     with Session(db) as session:
         product = session.exec(select(Product).where(Product.slug == market.slug)).one()
-        return sizes.label(
-            brand=product.brand, chart=product.size_chart, size=market.size, system="eu"
-        )
+        other = session.exec(
+            select(ProductVariant.size)
+            .where(ProductVariant.product_id == product.id, ProductVariant.size != market.size)
+            .order_by(col(ProductVariant.sort_order))
+        ).first()
+        assert other is not None
+
+        def eu(size: str) -> str:
+            return sizes.label(
+                brand=product.brand, chart=product.size_chart, size=size, system="eu"
+            )
+
+        return eu(market.size), other, eu(other)
 
 
-def restart_web(app: LiveApp) -> None:
-    """Kill every web worker at once (SIGKILL to the web process's whole session: nothing of
-    theirs is cleaned up, as in a crash) and start the web process again."""
-    app.processes.kill9("web")
-    app.processes.start("web")
-    app.wait_web()
+@contextlib.contextmanager
+def web_log_on_failure(app: LiveApp, lines: int = 80) -> Iterator[None]:
+    """A failure inside says what the web process logged last (its workers' view of it)."""
+    try:
+        yield
+    except AssertionError:
+        log = app.processes.log("web")
+        if log is not None and log.exists():
+            tail = log.read_text(errors="replace").splitlines()[-lines:]
+            print("--- the web process's log, last lines:", *tail, sep="\n")
+        raise
 
 
 @pytest.mark.console_errors_expected(
@@ -175,40 +192,59 @@ def test_tabs_carry_on_after_the_web_workers_restart(
     expect(visitor.get_by_role("heading", level=1)).to_be_visible()
     visitor.wait_for_load_state("networkidle")
     visitor.get_by_role("radiogroup", name="Show sizes in").get_by_role("radio", name="EU").click()
-    tile = size_tile(visitor, eu_size(db, market))
+    market_eu, other_size, other_eu = eu_sizes(db, market)
+    tile = size_tile(visitor, market_eu)
     expect(tile).to_have_attribute("aria-pressed", "true")
     buyer = live.make_trader(live_app, db, card=True, payout=False)
     _, buyer_page, _ = trader_on_a_worker(browser, live_app, buyer, market)
     before = {worker_of(live_app, visitor), worker_of(live_app, buyer_page)}
 
-    restart_web(live_app)
-
-    # Both tabs reconnect by themselves, to workers that did not exist before, with their
-    # sessions: the visitor's sizes are still in EU after the reconnect's full hydrate, and
-    # an event of the tab is answered in EU too.
-    other = visitor.get_by_role("group", name="Sizes").get_by_role("button").nth(1)  # not "All"
+    # Every web worker is killed at once (SIGKILL to the web process's whole session: nothing
+    # of theirs is cleaned up, as in a crash). The visitor clicks another size while the tab
+    # is offline; then the web process starts again.
+    other = size_tile(visitor, other_eu)
+    live_app.processes.kill9("web")
     other.click()
-    expect(other).to_have_attribute("aria-pressed", "true", timeout=60_000)
-    expect(other).to_contain_text("EU ")
-    expect(tile).to_have_attribute("aria-pressed", "false")
-    tile.click()
-    expect(tile).to_have_attribute("aria-pressed", "true")
-    expect(tile).to_contain_text("EU ")
-    after = {worker_of(live_app, visitor), worker_of(live_app, buyer_page)}
-    assert not before & after, "a tab is held by a worker from before the restart"
+    live_app.processes.start("web")
+    live_app.wait_web()
+    with web_log_on_failure(live_app):
+        # Both tabs reconnect by themselves, to workers that did not exist before, with their
+        # sessions: the click is sent once the tab is back (after the reconnect's hydrate), and
+        # the page's load on the new worker (the address still holding the size from before)
+        # must not undo it; the visitor's sizes are still in EU, and the event is answered in
+        # EU too.
+        expect(other).to_have_attribute("aria-pressed", "true", timeout=60_000)
+        expect(other).to_contain_text("EU ")
+        expect(visitor).to_have_url(re.compile(rf"\?size={re.escape(other_size)}$"))
+        expect(other).to_have_attribute("aria-pressed", "true")
+        expect(tile).to_have_attribute("aria-pressed", "false")
+        tile.click()
+        expect(tile).to_have_attribute("aria-pressed", "true")
+        expect(tile).to_contain_text("EU ")
+        tokens = [
+            page.evaluate("window.sessionStorage.getItem('token')")
+            for page in (visitor, buyer_page)
+        ]
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and any(
+            worker_of_token(live_app, token) in before for token in tokens
+        ):
+            time.sleep(0.2)
+        after = {worker_of(live_app, visitor), worker_of(live_app, buyer_page)}
+        assert not before & after, "a tab is held by a worker from before the restart"
 
-    # The live book, the buyer's login and toasts carry on: a seller's new ask reaches both
-    # reconnected tabs, and the buyer buys it.
-    seller = live.make_trader(live_app, db, card=False, payout=True)
-    _, seller_page, _ = trader_on_a_worker(browser, live_app, seller, market)
-    live.place_ask(seller_page, market)
-    for page in (visitor, buyer_page):
-        expect(live.asks(page)).to_contain_text(price, timeout=WITHIN_MS)
-    live.buy_now(buyer_page, price)
-    expect(notice_toast(buyer_page, "You bought")).to_be_visible(timeout=15_000)
-    expect(visitor.locator("#last-sale")).to_have_text(price, timeout=WITHIN_MS)
-    shoot(visitor, "production-after-restart-visitor-phone")
-    shoot(buyer_page, "production-after-restart-buyer-desktop")
+        # The live book, the buyer's login and toasts carry on: a seller's new ask reaches both
+        # reconnected tabs, and the buyer buys it.
+        seller = live.make_trader(live_app, db, card=False, payout=True)
+        _, seller_page, _ = trader_on_a_worker(browser, live_app, seller, market)
+        live.place_ask(seller_page, market)
+        for page in (visitor, buyer_page):
+            expect(live.asks(page)).to_contain_text(price, timeout=WITHIN_MS)
+        live.buy_now(buyer_page, price)
+        expect(notice_toast(buyer_page, "You bought")).to_be_visible(timeout=15_000)
+        expect(visitor.locator("#last-sale")).to_have_text(price, timeout=WITHIN_MS)
+        shoot(visitor, "production-after-restart-visitor-phone")
+        shoot(buyer_page, "production-after-restart-buyer-desktop")
 
 
 ROLLING_VIEWERS = 6

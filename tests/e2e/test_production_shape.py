@@ -200,10 +200,15 @@ def test_tabs_carry_on_after_the_web_workers_restart(
     before = {worker_of(live_app, visitor), worker_of(live_app, buyer_page)}
 
     # Every web worker is killed at once (SIGKILL to the web process's whole session: nothing
-    # of theirs is cleaned up, as in a crash). The visitor clicks another size while the tab
-    # is offline; then the web process starts again.
+    # of theirs is cleaned up, as in a crash). The visitor clicks another size once the tab
+    # knows it is offline (its first attempt to reconnect has failed: a click in the instant
+    # before, on a socket that is already dead, is lost, as socket.io sends at most once);
+    # then the web process starts again.
     other = size_tile(visitor, other_eu)
-    live_app.processes.kill9("web")
+    with visitor.expect_console_message(
+        lambda message: "WebSocket connection to" in message.text, timeout=30_000
+    ):
+        live_app.processes.kill9("web")
     other.click()
     live_app.processes.start("web")
     live_app.wait_web()

@@ -351,13 +351,14 @@ class ProductState(SessionState):
     # --- page load and navigation ----------------------------------------------------------
 
     @rx.event
-    def on_load(self) -> EventSpec | None:
+    async def on_load(self) -> EventSpec | None:
         path = self.router.url.path or ""
         slug = routes.slug_in(path)
         self._live_gen += 1
         self._loaded_sid = self.router.session.session_id
-        with session_scope() as session:
-            detail = catalog.get_product(session=session, slug=slug)
+        # A web worker keeps the product's listed facts for the next page loads.
+        read = product_page.product_facts if _in_server() else product_page.read_product_facts
+        detail = await asyncio.to_thread(read, slug)
         self.loaded = True
         self.selected_size = ""
         self.dialog_open = False
@@ -383,8 +384,8 @@ class ProductState(SessionState):
         self.release_date = detail.release_date.strftime("%b %-d, %Y")
         self._product_id = detail.id
         self._retail_cents = detail.retail_price_cents
-        self._variants = {v.id: v.size for v in detail.variants}
-        self.size_names = [v.size for v in detail.variants]
+        self._variants = dict(detail.sizes)
+        self.size_names = [size for _, size in detail.sizes]
         self._show_size_labels(detail)
         self._known_trade_at = 0
         wanted = str(self.router.url.query_parameters.get("size", ""))[:10]
@@ -392,10 +393,23 @@ class ProductState(SessionState):
             self.selected_size = wanted
         for part in self._parts():
             part._view_changed(page_load=True)
-        self._reload(with_tape=True)
+        await self._load_market()
         return ProductState.watch_market
 
-    def _show_size_labels(self, detail: catalog.ProductDetail) -> None:
+    async def _load_market(self) -> None:
+        """A page load's read of the market, chart included. In a web worker the reads that
+        every viewer of this view shares come from the process's latest read if it is as new
+        as the books (a crowd arriving at a drop reads the market once, not once per tab);
+        only the viewer's own listings are read for it alone. Outside the event loop's thread."""
+        if not _in_server():
+            snap = await asyncio.to_thread(self._market_loader(with_tape=True))
+        else:
+            hub = live.get_hub()
+            hub.ensure_started()
+            snap = await self._live_snapshot(hub, self._live_args(), not_before=None, tape=True)
+        self._show_reload(snap)
+
+    def _show_size_labels(self, detail: catalog.ProductFacts) -> None:
         shown = sizes.size_labels(
             brand=detail.brand, chart=detail.size_chart, sizes=self.size_names
         )
@@ -589,9 +603,10 @@ class ProductState(SessionState):
 
     @staticmethod
     async def _live_snapshot(
-        hub: live.BookHub, args: LiveArgs, *, not_before: float | None
+        hub: live.BookHub, args: LiveArgs, *, not_before: float | None, tape: bool = False
     ) -> MarketSnapshot:
-        """The market for one session: the shared part from the hub, the rest for it alone."""
+        """The market for one session: the shared part from the hub, the rest for it alone;
+        the chart when a trade is newer than the session's (or `tape`)."""
         variants = dict(args.variants)
         # As new as the books are now (the session may have slept through their changes).
         books = hub.versions([str(v) for v in variants])
@@ -606,9 +621,9 @@ class ProductState(SessionState):
             ),
             not_before=not_before,
         )
-        tape = None
-        if view.market.newest_trade_at > args.known_trade_at:
-            tape = await hub.shared(
+        chart = None
+        if tape or view.market.newest_trade_at > args.known_trade_at:
+            chart = await hub.shared(
                 product_page.tape_key(args.product_id, args.selected, args.range_),
                 books,
                 functools.partial(
@@ -625,7 +640,7 @@ class ProductState(SessionState):
                 selected=args.selected,
             )
         return product_page.market_snapshot(
-            view.market, view.vars, variants=variants, own=own, tape=tape
+            view.market, view.vars, variants=variants, own=own, tape=chart
         )
 
     @rx.event

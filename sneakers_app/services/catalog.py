@@ -7,7 +7,7 @@ operators and injection attempts are plain words or nothing, never syntax.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -55,7 +55,10 @@ class VariantInfo:
 
 
 @dataclass(frozen=True, kw_only=True)
-class ProductDetail:
+class ProductFacts:
+    """A product as listed, apart from its market: what a product page shows of the pair
+    itself, and its sizes (variant id, size) in size order."""
+
     id: int
     slug: str
     name: str
@@ -67,10 +70,17 @@ class ProductDetail:
     image: str
     retail_price_cents: int
     release_date: date
+    size_chart: str
+    sizes: tuple[tuple[int, str], ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProductDetail(ProductFacts):
+    """A product's facts with its sales: each size's last sale, the product's, and how many."""
+
     variants: list[VariantInfo]
     last_sale_cents: int | None
     sales_count: int
-    size_chart: str = "men"
 
 
 def search_tokens(query: str) -> list[str]:
@@ -335,36 +345,19 @@ def list_brands(*, session: Session) -> list[str]:
     return list(session.exec(select(Product.brand).distinct().order_by(col(Product.brand))).all())
 
 
-def get_product(*, session: Session, slug: str) -> ProductDetail | None:
-    """A product page's facts, or None for an unknown or malformed slug."""
+def product_facts(*, session: Session, slug: str) -> ProductFacts | None:
+    """A product as listed and its sizes, or None for an unknown or malformed slug."""
     if not slug or not _SLUG.match(slug):
         return None
     product = session.exec(select(Product).where(Product.slug == slug)).first()
     if product is None or product.id is None:
         return None
     variants = session.exec(
-        select(ProductVariant)
+        select(ProductVariant.id, ProductVariant.size)
         .where(ProductVariant.product_id == product.id)
         .order_by(col(ProductVariant.sort_order))
     ).all()
-    latest = (
-        select(Sale.variant_id, func.max(Sale.id).label("sale_id"))
-        .where(Sale.product_id == product.id, tape.is_public())
-        .group_by(col(Sale.variant_id))
-        .subquery()
-    )
-    by_variant = {
-        int(vid): int(price)
-        for vid, price in session.exec(
-            select(Sale.variant_id, Sale.price_cents).join(latest, col(Sale.id) == latest.c.sale_id)
-        ).all()
-    }
-    sales_count = session.exec(
-        select(func.count())
-        .select_from(Sale)
-        .where(Sale.product_id == product.id, tape.is_public())
-    ).one()
-    return ProductDetail(
+    return ProductFacts(
         id=product.id,
         slug=product.slug,
         name=product.name,
@@ -376,13 +369,39 @@ def get_product(*, session: Session, slug: str) -> ProductDetail | None:
         image=product.image,
         retail_price_cents=product.retail_price_cents,
         release_date=product.release_date,
-        variants=[
-            VariantInfo(id=v.id or 0, size=v.size, last_sale_cents=by_variant.get(v.id or 0))
-            for v in variants
-        ],
-        last_sale_cents=_last_sales_by_product(session, [product.id]).get(product.id),
-        sales_count=int(sales_count),
         size_chart=product.size_chart,
+        sizes=tuple((int(vid or 0), size) for vid, size in variants),
+    )
+
+
+def get_product(*, session: Session, slug: str) -> ProductDetail | None:
+    """A product page's facts with its sales, or None for an unknown or malformed slug."""
+    facts = product_facts(session=session, slug=slug)
+    if facts is None:
+        return None
+    latest = (
+        select(Sale.variant_id, func.max(Sale.id).label("sale_id"))
+        .where(Sale.product_id == facts.id, tape.is_public())
+        .group_by(col(Sale.variant_id))
+        .subquery()
+    )
+    by_variant = {
+        int(vid): int(price)
+        for vid, price in session.exec(
+            select(Sale.variant_id, Sale.price_cents).join(latest, col(Sale.id) == latest.c.sale_id)
+        ).all()
+    }
+    sales_count = session.exec(
+        select(func.count()).select_from(Sale).where(Sale.product_id == facts.id, tape.is_public())
+    ).one()
+    return ProductDetail(
+        **{field.name: getattr(facts, field.name) for field in fields(ProductFacts)},
+        variants=[
+            VariantInfo(id=vid, size=size, last_sale_cents=by_variant.get(vid))
+            for vid, size in facts.sizes
+        ],
+        last_sale_cents=_last_sales_by_product(session, [facts.id]).get(facts.id),
+        sales_count=int(sales_count),
     )
 
 

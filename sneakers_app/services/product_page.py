@@ -11,6 +11,8 @@ viewer, marking their own listings in the book.
 from __future__ import annotations
 
 import dataclasses
+import threading
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,11 +23,15 @@ from sneakers_app.db import session_scope
 from sneakers_app.models import Product
 from sneakers_app.money import format_usd
 from sneakers_app.redis_client import get_redis
-from sneakers_app.services import accounts, analytics, market, sizes
+from sneakers_app.services import accounts, analytics, catalog, market, sizes
 from trading import market_data
 
 BOOK_LEVELS = 8
 RECENT_SALES = 8
+FACTS_SECONDS = 60.0
+"""How long a process keeps a product's listed facts (name, sizes, ...) for the next page
+loads: they do not change while it trades, so a page load reads only its market."""
+FACTS_KEPT = 1024
 
 
 @dataclasses.dataclass
@@ -212,6 +218,35 @@ def load_tape(
             session=session, product_id=product_id, variant_id=variant_id, limit=RECENT_SALES
         ),
     )
+
+
+_facts: dict[str, tuple[float, catalog.ProductFacts]] = {}
+_facts_lock = threading.Lock()
+
+
+def read_product_facts(slug: str) -> catalog.ProductFacts | None:
+    """`catalog.product_facts` in a transaction of its own."""
+    with session_scope() as session:
+        return catalog.product_facts(session=session, slug=slug)
+
+
+def product_facts(slug: str) -> catalog.ProductFacts | None:
+    """`read_product_facts` as read at most `FACTS_SECONDS` ago by this process (for a web
+    worker, which has one database; an unknown slug is read each time: a stranger's made-up
+    addresses fill no memory)."""
+    now = time.monotonic()
+    with _facts_lock:
+        kept = _facts.get(slug)
+    if kept is not None and now - kept[0] < FACTS_SECONDS:
+        return kept[1]
+    facts = read_product_facts(slug)
+    if facts is not None:
+        with _facts_lock:
+            _facts.pop(slug, None)
+            _facts[slug] = (now, facts)
+            while len(_facts) > FACTS_KEPT:
+                del _facts[next(iter(_facts))]
+    return facts
 
 
 def read_tape(product_id: int, selected: int | None, range_: str) -> TapeSnapshot:

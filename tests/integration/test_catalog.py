@@ -222,3 +222,39 @@ def test_browse_filters_sorts_and_market_figures(catalog_rows: Session) -> None:
     ]
     assert names(run(size="15")) == []
     assert catalog.release_years(session=catalog_rows) == [2022, 2021, 2017]
+
+
+def test_product_facts_are_the_products_and_kept_a_while(
+    catalog_rows: Session, app_db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A web worker's page loads read a product's listed facts once a minute, not per tab: a
+    change shows after `FACTS_SECONDS`; a made-up slug is never kept."""
+    from sneakers_app.services import product_page
+
+    catalog_rows.commit()
+    product_page._facts.clear()
+    detail = catalog.get_product(session=catalog_rows, slug="nike-dunk-panda")
+    facts = product_page.product_facts("nike-dunk-panda")
+    assert detail is not None and facts is not None
+    assert (facts.id, facts.name, facts.brand, facts.size_chart) == (
+        detail.id,
+        detail.name,
+        detail.brand,
+        detail.size_chart,
+    )
+    assert facts.sizes == tuple((v.id, v.size) for v in detail.variants)
+
+    product = catalog_rows.exec(select(Product).where(Product.slug == "nike-dunk-panda")).one()
+    product.name = "Dunk Low Panda (renamed)"
+    catalog_rows.add(product)
+    catalog_rows.commit()
+    assert product_page.product_facts("nike-dunk-panda") == facts
+    assert product_page.read_product_facts("nike-dunk-panda") != facts
+    monkeypatch.setattr(product_page, "FACTS_SECONDS", 0.0)
+    renamed = product_page.product_facts("nike-dunk-panda")
+    assert renamed is not None and renamed.name == "Dunk Low Panda (renamed)"
+
+    for slug in ("nope", "../etc/passwd", "A" * 500):
+        assert product_page.product_facts(slug) is None
+    assert set(product_page._facts) == {"nike-dunk-panda"}
+    product_page._facts.clear()

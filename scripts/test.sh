@@ -35,26 +35,32 @@ pytest_result() {
 }
 set +e
 if [ $# -eq 0 ]; then
-  # The whole suite. The fault-injection suite spends most of its time waiting for processes
-  # to fail and come back, so it runs alongside the rest in a pytest of its own; its report is
-  # printed after the main one.
-  say "pytest (the fault-injection suite runs alongside: its report follows)"
+  # The whole suite in three pytest runs, as this machine's cores allow. The fault-injection
+  # suite spends most of its time waiting for processes to fail and come back: it runs
+  # alongside the others in a pytest of its own, its report printed last. The unit,
+  # integration and engine tests wait on their servers about half the time: two pytest-xdist
+  # workers share them. The browser tests run one at a time, alone (they share one build of
+  # the pages in .web).
+  say "pytest: the fault-injection suite starts alongside the others (its report comes last)"
   faults_log="$(mktemp)"
   # (A background job starts with Ctrl-C ignored: the handler is put back, so Ctrl-C stops
-  # both runs and each tears down what it started.)
+  # every run and each tears down what it started.)
   python -c 'import signal, sys, pytest
 signal.signal(signal.SIGINT, signal.default_int_handler)
 sys.exit(pytest.main(sys.argv[1:]))' -p no:cacheprovider --durations=10 tests/faults \
     >"$faults_log" 2>&1 &
   faults_pid=$!
-  python -m pytest --durations=30 --ignore-glob='tests/faults/*'
-  code=$?
+  say "pytest: unit, integration and engine tests (2 workers)"
+  python -m pytest -n 2 --durations=20 --ignore-glob='tests/faults/*' --ignore-glob='tests/e2e/*'
+  pytest_result "pytest (unit, integration, engine)" "$?"
+  say "pytest: browser tests"
+  python -m pytest --durations=30 tests/e2e
+  pytest_result "pytest tests/e2e" "$?"
   wait "$faults_pid"
   faults_code=$?
   say "pytest tests/faults"
   cat "$faults_log"
   rm -f "$faults_log"
-  pytest_result "pytest" "$code"
   pytest_result "pytest tests/faults" "$faults_code"
 else
   say "pytest"

@@ -51,3 +51,18 @@ def test_a_pickled_chart_is_rebuilt_once_per_process_not_on_every_load() -> None
     and validating the figure each time was most of a web worker's CPU."""
     data = pickle.dumps(_a_chart())
     assert pickle.loads(data) is pickle.loads(data)  # noqa: S301 - our own bytes
+
+
+def test_a_shared_chart_is_sent_as_reflex_would_send_it_but_serialised_once() -> None:
+    """What the browser gets for a chart is Reflex's own serialisation of a Figure, made once
+    per chart rather than for every tab it is sent to (plotly's `to_json` runs its validators:
+    16 % of a web worker's CPU while a crowd joined a product page)."""
+    from reflex_base.utils.serializers import serialize, serialize_figure
+
+    chart = _a_chart()
+    sent = serialize(chart)
+    assert sent == serialize_figure(chart)
+    assert serialize(chart) is sent
+    again = pickle.loads(pickle.dumps(chart))  # noqa: S301 - our own bytes
+    assert serialize(again) == sent
+    assert serialize(EMPTY_FIGURE) == serialize_figure(EMPTY_FIGURE)

@@ -59,6 +59,9 @@ log = logging.getLogger(__name__)
 # The trade dialog's and the watch button's substates hold only the user's.
 USER_VARS: tuple[str, ...] = ("own_listings", "own_levels", "dialog_open", "listing_message")
 LIVE_WAIT_SECONDS = 10.0
+# An idle tab's loop (nothing changed, no kick) looks at the tab's state this seldom: the handlers
+# that change what it waits for kick it, so the look only ends a loop left behind by a navigation.
+LIVE_LOOK_SECONDS = 60.0
 LOAD_WAIT_SECONDS = 5.0
 PENDING_TAPE_RETRY = 0.3
 MAX_TAPE_RETRIES = 50
@@ -528,12 +531,23 @@ class ProductState(SessionState):
         timeout = LIVE_WAIT_SECONDS
         retries = 0
         stopped = "navigated away"
+        looked = time.monotonic()
         try:
             while True:
                 if not client_connected(token, sid):
                     stopped = "disconnected"
                     break
-                seen, changed = await hub.wait(seen, timeout, kick_key=sid)
+                seen, changed, idle = await hub.wake(seen, timeout, kick_key=sid)
+                if (
+                    idle
+                    and timeout == LIVE_WAIT_SECONDS
+                    and time.monotonic() - looked < LIVE_LOOK_SECONDS
+                ):
+                    # Nothing happened, so the tab's state is as it was. Loading it from the
+                    # state manager for nothing (a thousand tabs every ten seconds) was a sixth
+                    # of a web worker's time with sessions in Redis.
+                    continue
+                looked = time.monotonic()
                 async with self:
                     if not self._live_here(gen):
                         break

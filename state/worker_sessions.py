@@ -27,6 +27,7 @@ import contextlib
 import logging
 import pickle
 import signal
+from collections.abc import Callable
 from typing import Any
 
 from state.base import event_namespace
@@ -113,7 +114,32 @@ LET_GO_SECONDS = 8.0
 """How long a stopping worker gives its tabs' connections to close before it stops serving."""
 _stopping = asyncio.Event()
 _pending: set[asyncio.Task[None]] = set()
-_wrapped: set[tuple[int, int]] = set()
+_taken: set[int] = set()  # the loops whose stop signals are handled here
+
+
+def _capture_server_stop() -> None:
+    """Keep the event Granian's worker stops on (`granian._signals.set_loop_signals` makes it,
+    in the worker, after loading the app; its signal handler only sets it), so a stop can run
+    when this worker has let its tabs go, on any event loop (asyncio's or uvloop's)."""
+    try:
+        from granian import _signals
+    except ImportError:  # not served by Granian (the development server): nothing to take over
+        return
+    if getattr(_signals.set_loop_signals, "_sneakers_wrapped", False):
+        return
+    make: Callable[[Any], Any] = _signals.set_loop_signals
+
+    def set_loop_signals(loop: Any) -> Any:
+        stop = make(loop)
+        _server_stops[id(loop)] = stop
+        return stop
+
+    set_loop_signals._sneakers_wrapped = True  # type: ignore[attr-defined]
+    _signals.set_loop_signals = set_loop_signals
+
+
+_server_stops: dict[int, Any] = {}
+_capture_server_stop()
 
 
 def _take_over_stop_signals(manager: Any) -> None:
@@ -121,36 +147,35 @@ def _take_over_stop_signals(manager: Any) -> None:
     SIGTERM, handled on the worker's event loop: the server stops taking connections and cuts
     every websocket from the app at once, but leaves them open to the browsers until its
     process ends, seconds later (its shutdown stops the live feeds first): the tabs would hear
-    nothing, and not know it. So the worker's handler of that signal is wrapped: the tabs are
-    let go first (`let_tabs_go`, at most LET_GO_SECONDS), then the server's own handler runs.
+    nothing, and not know it. So this worker's stop signals are handled here: the tabs are
+    let go first (`let_tabs_go`, at most LET_GO_SECONDS), then the server's own stop runs.
     A second signal stops it at once."""
     loop = asyncio.get_running_loop()
-    handlers: dict[int, asyncio.Handle] = getattr(loop, "_signal_handlers", {})
+    server_stop = _server_stops.get(id(loop))
+    if server_stop is None or id(loop) in _taken:
+        return
+
+    def on_signal() -> None:
+        if _stopping.is_set():
+            server_stop.set()
+            return
+        _stopping.set()
+        task = loop.create_task(_let_go_then_stop(manager, server_stop))
+        _pending.add(task)
+        task.add_done_callback(_pending.discard)
+
     for signum in (signal.SIGTERM, signal.SIGINT):
-        server_handler = handlers.get(signum)
-        if server_handler is None or (id(loop), signum) in _wrapped:
-            continue
-
-        def on_signal(server_handler: asyncio.Handle = server_handler) -> None:
-            if _stopping.is_set():
-                server_handler._run()
-                return
-            _stopping.set()
-            task = loop.create_task(_let_go_then_stop(manager, server_handler))
-            _pending.add(task)
-            task.add_done_callback(_pending.discard)
-
         loop.add_signal_handler(signum, on_signal)
-        _wrapped.add((id(loop), signum))
+    _taken.add(id(loop))
 
 
-async def _let_go_then_stop(manager: Any, server_handler: asyncio.Handle) -> None:
+async def _let_go_then_stop(manager: Any, server_stop: Any) -> None:
     try:
         await asyncio.wait_for(let_tabs_go(manager), LET_GO_SECONDS)
     except Exception:
         logger.warning("this stopping worker's tabs were not all let go", exc_info=True)
     finally:
-        server_handler._run()
+        server_stop.set()
 
 
 async def let_tabs_go(manager: Any) -> None:

@@ -108,13 +108,17 @@ def _in_own_loop(scenario: Coroutine[Any, Any, None]) -> None:
         pool.submit(asyncio.run, scenario).result()
 
 
+def _new_book(redis_server: RedisServer) -> tuple[RedisEngine, str]:
+    engine = RedisEngine(redis.Redis.from_url(redis_server.url))
+    book = f"live-{uuid.uuid4().hex[:8]}"
+    engine.open_book(book)
+    return engine, book
+
+
 def test_trade_topic_moves_only_on_trades_and_a_kick_wakes_a_waiter(
     redis_server: RedisServer,
 ) -> None:
-    client = redis.Redis.from_url(redis_server.url)
-    engine = RedisEngine(client)
-    book = f"live-{uuid.uuid4().hex[:8]}"
-    engine.open_book(book)
+    engine, book = _new_book(redis_server)
 
     async def scenario() -> None:
         hub = BookHub(redis_server.url)
@@ -147,6 +151,46 @@ def test_trade_topic_moves_only_on_trades_and_a_kick_wakes_a_waiter(
         assert changed and trades2[trade_topic(book)] == trades[trade_topic(book)] + 1
         _, changed = await hub.wait(seen, timeout=0)
         assert changed
+        await hub.stop()
+
+    _in_own_loop(scenario())
+
+
+def test_a_wake_tells_time_running_out_from_a_kick_and_a_change(
+    redis_server: RedisServer,
+) -> None:
+    """A tab's live loop skips loading its state when its wait merely ran out: so a kick or a
+    change must never be taken for that."""
+    engine, book = _new_book(redis_server)
+
+    async def scenario() -> None:
+        hub = BookHub(redis_server.url)
+        assert await hub.wait_subscribed()
+        seen = hub.versions([book])
+
+        woke = await hub.wake(seen, 0.2, kick_key="tab-1")
+        assert woke.timed_out and not woke.changed and woke.versions == seen
+
+        waiter = asyncio.create_task(hub.wake(seen, 30, kick_key="tab-1"))
+        await asyncio.sleep(0.05)
+        hub.kick("tab-1")
+        woke = await waiter
+        assert not woke.timed_out and not woke.changed
+
+        hub.kick("tab-1")  # kept for the next wait: it returns at once, not timed out
+        woke = await hub.wake(seen, 0.01, kick_key="tab-1")
+        assert not woke.timed_out and not woke.changed
+
+        waiter = asyncio.create_task(hub.wake(seen, 30, kick_key="tab-1"))
+        await asyncio.sleep(0.05)
+        await asyncio.to_thread(_place, engine, book, "a1", 20_000)
+        woke = await waiter
+        assert woke.changed and not woke.timed_out
+        assert woke.versions[book] == seen[book] + 1
+
+        # A change that lands as the time runs out counts as a change.
+        woke = await hub.wake(seen, 5)
+        assert woke.changed and not woke.timed_out
         await hub.stop()
 
     _in_own_loop(scenario())

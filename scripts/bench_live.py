@@ -487,10 +487,11 @@ def latencies(
     n: int,
     deadline_ns: int,
     worst: dict[int, float] | None = None,
+    placed_at: list[int] | None = None,
 ) -> tuple[list[float], int]:
     """Per (order, viewer) latency in ms, and how many pairs were never seen (given the time
     to the deadline, a lower bound, in the list). `worst`, when given, gets each viewer's
-    longest latency."""
+    longest latency; `placed_at`, each pair's order's placement time (ns), in step."""
     ks, sides, prices, ats = orders
     by_side: dict[int, list[tuple[int, int]]] = {ASK: [], BID: []}  # (k, placed ns) in k order
     at_price: dict[tuple[int, int], list[tuple[int, int]]] = {}
@@ -508,7 +509,9 @@ def latencies(
         start = len(out)
         events = sorted(seen.get(v, []))
         for side in (ASK, BID):
-            missing += _side_latencies(events, side, by_side[side], at_price, deadline_ns, out)
+            missing += _side_latencies(
+                events, side, by_side[side], at_price, deadline_ns, out, placed_at
+            )
         if worst is not None and len(out) > start:
             worst[v] = max(out[start:])
     return out, missing
@@ -521,6 +524,7 @@ def _side_latencies(
     at_price: dict[tuple[int, int], list[tuple[int, int]]],
     deadline_ns: int,
     out: list[float],
+    placed_at: list[int] | None = None,
 ) -> int:
     """One viewer's latencies (ms) of one side's orders, appended to `out`; the number of
     orders it never saw (their time to the deadline appended)."""
@@ -538,10 +542,29 @@ def _side_latencies(
         newest = k
         while i < len(placed) and placed[i][0] <= k:
             out.append((at - placed[i][1]) / 1e6)
+            if placed_at is not None:
+                placed_at.append(placed[i][1])
             i += 1
-    for _, placed_at in placed[i:]:
-        out.append((deadline_ns - placed_at) / 1e6)
+    for _, when in placed[i:]:
+        out.append((deadline_ns - when) / 1e6)
+        if placed_at is not None:
+            placed_at.append(when)
     return len(placed) - i
+
+
+def p99_by_second(values: list[float], placed_at: list[int]) -> list[float]:
+    """The p99 latency of the orders placed in each second of the flow, in order: where in
+    the run the slow updates were (a restart, a crowd's tail, a collection)."""
+    if not placed_at:
+        return []
+    first = min(placed_at)
+    buckets: dict[int, list[float]] = {}
+    for value, when in zip(values, placed_at, strict=True):
+        buckets.setdefault((when - first) // 1_000_000_000, []).append(value)
+    return [
+        round(percentile(sorted(buckets.get(second, [])), 99), 1)
+        for second in range(max(buckets) + 1)
+    ]
 
 
 # --- one measurement -----------------------------------------------------------------------------
@@ -577,6 +600,8 @@ class Result:
     sessions_lost: int = 0
     """Viewers the server gave a new token on reconnecting (a new, empty session)."""
     closes_unannounced: int = 0
+    p99_by_second_ms: list[float] = field(default_factory=list)
+    """The p99 of the orders placed in each second of the flow."""
     """Connections the server closed without its goodbye (a browser would wait out its ping
     timeout before reconnecting; the viewers here reconnect at once either way)."""
 
@@ -671,7 +696,20 @@ def measure(
     if rejected:
         errors.append(f"{rejected} orders rejected by the engine")
     worst: dict[int, float] = {}
-    values, missing = latencies((ks, sides, prices, ats), reports, n, deadline, worst)
+    if dump := os.environ.get("BENCH_LIVE_DUMP"):
+        # Every order and every viewer's observations, for a closer look at one run.
+        Path(f"{dump}.{n}.json").write_text(
+            json.dumps(
+                {
+                    "orders": [list(ks), list(sides), list(prices), list(ats)],
+                    "viewers": [[list(x) for x in r[1:5]] for r in reports],
+                    "gaps": [list(r[9]) for r in reports],
+                }
+            )
+        )
+    placed_at: list[int] = []
+    values, missing = latencies((ks, sides, prices, ats), reports, n, deadline, worst, placed_at)
+    by_second = p99_by_second(values, placed_at)
     values.sort()
     gaps = [(v, (back - dropped) / 1e6) for r in reports for v, dropped, back in r[9]]
     gap_ms = sorted(g for _, g in gaps)
@@ -710,6 +748,7 @@ def measure(
         stale_beyond_reconnect_ms=round(max(beyond), 1) if beyond else None,
         sessions_lost=sum(r[10] for r in reports),
         closes_unannounced=sum(r[11] for r in reports),
+        p99_by_second_ms=by_second,
     )
 
 
@@ -774,7 +813,9 @@ def run_benchmark(args: argparse.Namespace, stack: Target) -> dict[str, Any]:
                     if args.rolling_restart
                     else ""
                 )
-                + (f"; errors: {result.errors}" if result.errors else ""),
+                + (f"; errors: {result.errors}" if result.errors else "")
+                + "\n    p99 by second of the flow (ms): "
+                + " ".join(f"{v:.0f}" for v in result.p99_by_second_ms),
                 flush=True,
             )
             time.sleep(2.0)  # let the server finish closing the previous sessions

@@ -637,9 +637,11 @@ class ProductState(SessionState):
         )
         chart = None
         if tape or view.market.newest_trade_at > args.known_trade_at:
+            # The chart moves with trades only: a read as new as the books' trades will do.
+            trades = hub.versions([live.trade_topic(str(v)) for v in variants])
             chart = await hub.shared(
                 product_page.tape_key(args.product_id, args.selected, args.range_),
-                books,
+                trades,
                 functools.partial(
                     product_page.read_tape, args.product_id, args.selected, args.range_
                 ),

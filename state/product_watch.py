@@ -4,6 +4,8 @@ of the product (or of the chosen size) and its target price (rules in
 
 from __future__ import annotations
 
+from typing import Any
+
 import reflex as rx
 from reflex.event import EventSpec
 
@@ -57,7 +59,11 @@ class WatchState(ProductState):
         self.watch_error = ""
 
     @rx.event
-    def save_watch(self) -> EventSpec | None:
+    def save_watch(self, form_data: dict[str, Any] | None = None) -> EventSpec | None:
+        """The popover's form (Save, or Enter in the target field)."""
+        typed = form_data.get("target") if isinstance(form_data, dict) else None
+        if isinstance(typed, str):
+            self.watch_target = typed[:20]
         user = self._current_user()
         if user is None:
             return self._login_redirect()

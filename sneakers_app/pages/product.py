@@ -256,46 +256,56 @@ def _watch_popover() -> rx.Component:
             )
         ),
         rx.popover.content(
-            rx.vstack(
-                rx.text("Watch ", scope_text(), size="2", weight="bold"),
-                rx.text(
-                    "Get a notice when an ask drops to your target price (optional).",
-                    size="1",
-                    color=MUTED,
-                ),
-                rx.input(
-                    rx.input.slot(rx.icon("dollar-sign", size=14)),
-                    value=W.watch_target,
-                    on_change=W.set_watch_target,
-                    placeholder="Target price",
-                    id="watch-target",
-                    aria_label="Target price, dollars",
-                    **described_by(W.watch_error, "watch-error"),
-                    input_mode="decimal",
-                    width="100%",
-                ),
-                field_error(W.watch_error, "watch-error"),
-                rx.hstack(
+            # A form: Save (or Enter) sends the field's own value, not the last one the
+            # debounced field had sent (a click within 300 ms of typing saved the one before).
+            rx.form(
+                rx.vstack(
+                    rx.text("Watch ", scope_text(), size="2", weight="bold"),
+                    rx.text(
+                        "Get a notice when an ask drops to your target price (optional).",
+                        size="1",
+                        color=MUTED,
+                    ),
+                    rx.input(
+                        rx.input.slot(rx.icon("dollar-sign", size=14)),
+                        value=W.watch_target,
+                        on_change=W.set_watch_target,
+                        placeholder="Target price",
+                        id="watch-target",
+                        name="target",
+                        aria_label="Target price, dollars",
+                        **described_by(W.watch_error, "watch-error"),
+                        input_mode="decimal",
+                        width="100%",
+                    ),
+                    field_error(W.watch_error, "watch-error"),
+                    rx.hstack(
+                        rx.cond(
+                            W.watching,
+                            rx.button(
+                                "Stop watching",
+                                variant="soft",
+                                color_scheme="red",
+                                on_click=W.remove_watch,
+                                type="button",
+                                id="watch-remove",
+                            ),
+                        ),
+                        rx.button("Save", type="submit", id="watch-save"),
+                        justify="end",
+                        width="100%",
+                    ),
                     rx.cond(
-                        W.watching,
-                        rx.button(
-                            "Stop watching",
-                            variant="soft",
-                            color_scheme="red",
-                            on_click=W.remove_watch,
-                            id="watch-remove",
+                        W.watch_message != "",
+                        rx.text(
+                            W.watch_message, size="1", color="var(--green-11)", id="watch-message"
                         ),
                     ),
-                    rx.button("Save", on_click=W.save_watch, id="watch-save"),
-                    justify="end",
+                    spacing="2",
                     width="100%",
                 ),
-                rx.cond(
-                    W.watch_message != "",
-                    rx.text(W.watch_message, size="1", color="var(--green-11)", id="watch-message"),
-                ),
-                spacing="2",
-                width="100%",
+                on_submit=W.save_watch,
+                reset_on_submit=False,
             ),
             # The button ends its column: the popover lines up with that edge and grows
             # leftwards, within the column and the screen.

@@ -382,6 +382,26 @@ def test_placing_cancelling_and_editing_orders_share_one_limit_per_user(app: App
     run(scenario())
 
 
+def test_a_watch_is_saved_with_the_target_its_form_sends(app: App) -> None:
+    """Save sends the form's field: the debounced field may not have sent what was typed yet
+    (a click within 300 ms of typing saved the target typed before)."""
+    email, user_id = member(app)
+
+    async def scenario() -> None:
+        tab = await logged_in_tab(app, email, app.product_path, slug=app.slug)
+        await tab.send(PRODUCT, "on_load")
+        await tab.send(WATCH, "set_watch_target", value="abc")  # what the field last sent
+        mark = len(tab.updates)
+        await tab.send(WATCH, "save_watch", form_data={"target": "125"})
+        await tab.wait_var(WATCH, "watching", True, ANSWER, since=mark)
+        await tab.close()
+
+    run(scenario())
+    with Session(app.db) as session:
+        alert = session.exec(select(PriceAlert).where(PriceAlert.user_id == user_id)).one()
+        assert alert.target_price_cents == 12_500
+
+
 def test_watching_is_limited_per_user(app: App) -> None:
     email, user_id = member(app)
     alerts = select(func.count()).select_from(PriceAlert).where(PriceAlert.user_id == user_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from sneakers_app import gc_tuning, health, logs, outbox_relay, routes
+from sneakers_app import gc_tuning, health, logs, outbox_relay, routes, warm_up
 from sneakers_app.api import api_app
 from sneakers_app.pages.account import ACCOUNT_ON_LOAD, account_page
 from sneakers_app.pages.auth import (
@@ -120,6 +120,7 @@ app.add_page(
     not_found_page, route="404", title=f"Not found | {TITLE}", on_load=SessionState.load_session
 )
 product_chart.warm_up()
+app.register_lifespan_task(warm_up.ready_before_serving)
 app.register_lifespan_task(gc_tuning.tune_after_startup)
 app.register_lifespan_task(outbox_relay.sweep_forever)
 app.register_lifespan_task(health.watch_worker)

@@ -18,11 +18,11 @@ def figure(points: Sequence[DailyPoint], label: str) -> go.Figure:
     return _shared_figure(tuple(points), label)
 
 
-def warm_up() -> None:
+def warm_up() -> go.Figure:
     """Build one figure now: Plotly makes its validators on first use (about 0.4 s, once per
     process), which the app pays as it starts rather than the first visitor of a product page
     waiting for the chart."""
-    _shared_figure((), "")
+    return _shared_figure((), "")
 
 
 @functools.lru_cache(maxsize=256)

@@ -280,9 +280,17 @@ def load_public_market(
     with session_scope() as session:
         last = analytics.last_sale(session=session, product_id=product_id, variant_id=selected)
         newer = newest is not None and (last is None or newest.at > _ms(last.executed_at))
-        # A trade the database already has (e.g. voided, never paid) is the tape's to show.
-        if newer and newest is not None:
-            newer = not analytics.trade_recorded(session=session, trade_id=newest.trade_id)
+        if (
+            newer
+            and newest is not None
+            and analytics.trade_recorded(session=session, trade_id=newest.trade_id)
+        ):
+            # A trade the database already has (e.g. voided, never paid) is the tape's to show.
+            # The journal consumer may have recorded it just after the tape was read: read it
+            # again (showing the tape before it, the page kept the sale before until the book
+            # next changed).
+            newer = False
+            last = analytics.last_sale(session=session, product_id=product_id, variant_id=selected)
         product = session.get(Product, product_id) if selected is None else None
         brand, chart = (product.brand, product.size_chart) if product else ("", "")
     bid_size = _size_of(variants, tops, "bid", bid) if selected is None else ""

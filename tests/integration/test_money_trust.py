@@ -723,3 +723,41 @@ def test_a_blocked_buyers_resting_bids_leave_the_book(mk: Market, variant: int) 
         assert len(notices) == 1 and "update your card" in notices[0].body.lower()
     resting_state = mk.engine.order(str(variant), f"b{resting.row_id}")
     assert resting_state is not None and resting_state.status != "open"  # off the book
+
+
+def test_the_live_page_shows_a_sale_recorded_between_its_reads(
+    deployed: None, mk: Market, variant: int
+) -> None:
+    """The page's market read takes the engine's last trade from Redis, then the tape from the
+    database. When the journal consumer recorded that trade between the database's two queries
+    (the last sale, then whether the trade is known), the page showed the sale before it, and
+    as the trade was the book's last change nothing read it again: both sides of a trade kept
+    the old last sale on their screens. Each read sees a consistent pair now."""
+    from sneakers_app import db
+    from sneakers_app.services.product_page import load_public_market
+
+    seller, buyer = mk.seller(), mk.buyer()
+    _match(mk, seller, buyer, variant, PRICE)
+    mk.place(seller, "ask", variant, PRICE + 400)
+    assert mk.place(buyer, "bid", variant, PRICE + 400, immediate=True).status == "filled"
+    with mk.session() as s:
+        v = s.get(ProductVariant, variant)
+        assert v is not None
+        product_id, size = v.product_id, v.size
+
+    recorded: list[int] = []
+
+    def record_after_first_tape_query(conn: Any, cursor: Any, statement: str, *a: Any) -> None:
+        if not recorded and ("sales" in statement or "trades" in statement):
+            recorded.append(mk.drain(variant))  # the consumer commits on its own connection
+
+    app_engine = db.get_db_engine()
+    event.listen(app_engine, "after_cursor_execute", record_after_first_tape_query)
+    try:
+        view = load_public_market(product_id=product_id, variants={variant: size}, selected=None)
+    finally:
+        event.remove(app_engine, "after_cursor_execute", record_after_first_tape_query)
+    assert recorded and recorded[0] > 0, "the consumer recorded the trade during the read"
+    assert view.last_price_cents == PRICE + 400
+    again = load_public_market(product_id=product_id, variants={variant: size}, selected=None)
+    assert again.last_price_cents == PRICE + 400 and not again.tape_pending

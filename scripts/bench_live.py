@@ -157,6 +157,9 @@ class Viewer:
         self.announced: list[bool] = []
         """Per connection the server closed: whether it said so first (an Engine.IO close
         packet, on which the browser reconnects at once)."""
+        self.trace: list[tuple[int, str]] = []
+        """(ns, what) of every change of the connection after the first load: closed, each
+        attempt to connect again and its outcome, loaded again (for BENCH_LIVE_DUMP)."""
 
     @property
     def error(self) -> str | None:
@@ -177,13 +180,17 @@ class Viewer:
                     return
                 self.dropped_at = time.time_ns()
                 self.announced.append(self.tab.goodbye)
+                said = "with" if self.tab.goodbye else "without"
+                self.trace.append((self.dropped_at, f"closed {said} a goodbye: {self.tab.error}"))
                 attempts = 0
                 while not self.tab._closing:
                     self.tab.error = None
                     try:
                         await self.tab.connect(session)
+                        self.trace.append((time.time_ns(), "connected"))
                         break
-                    except Exception:
+                    except Exception as exc:
+                        self.trace.append((time.time_ns(), f"refused: {type(exc).__name__}"))
                         attempts = min(attempts + 1, 10)
                         await asyncio.sleep(0.2 * attempts)
         except asyncio.CancelledError:
@@ -207,6 +214,7 @@ class Viewer:
             if self.dropped_at is not None:
                 self.sink.gaps.append((self.index, self.dropped_at, now))
                 self.dropped_at = None
+                self.trace.append((now, "loaded"))
 
     async def close(self) -> None:
         await self.tab.close()
@@ -258,6 +266,8 @@ async def _viewer_main(conn: Connection, page: Page, first: int, count: int) -> 
                         list(sink.gaps),
                         sum(v.tab.new_tokens for v in viewers),
                         sum(not said for v in viewers for said in v.announced),
+                        sum(v.dropped_at is not None for v in viewers),
+                        {v.index: v.trace for v in viewers if v.trace},
                     )
                 )
             elif command == "stop":
@@ -600,6 +610,9 @@ class Result:
     sessions_lost: int = 0
     """Viewers the server gave a new token on reconnecting (a new, empty session)."""
     closes_unannounced: int = 0
+    never_back: int = 0
+    """Viewers whose connection the server closed and that were not on the page again by the
+    end of the run."""
     p99_by_second_ms: list[float] = field(default_factory=list)
     """The p99 of the orders placed in each second of the flow."""
     """Connections the server closed without its goodbye (a browser would wait out its ping
@@ -704,6 +717,7 @@ def measure(
                     "orders": [list(ks), list(sides), list(prices), list(ats)],
                     "viewers": [[list(x) for x in r[1:5]] for r in reports],
                     "gaps": [list(r[9]) for r in reports],
+                    "traces": {k: t for r in reports for k, t in r[13].items()},
                 }
             )
         )
@@ -748,6 +762,7 @@ def measure(
         stale_beyond_reconnect_ms=round(max(beyond), 1) if beyond else None,
         sessions_lost=sum(r[10] for r in reports),
         closes_unannounced=sum(r[11] for r in reports),
+        never_back=sum(r[12] for r in reports),
         p99_by_second_ms=by_second,
     )
 
@@ -809,7 +824,8 @@ def run_benchmark(args: argparse.Namespace, stack: Target) -> dict[str, Any]:
                     f"; {result.reconnects} reconnects (p50 {result.reconnect_p50_ms} ms, max "
                     f"{result.reconnect_max_ms} ms), longest stale beyond its reconnect "
                     f"{result.stale_beyond_reconnect_ms} ms, {result.sessions_lost} sessions "
-                    f"lost, {result.closes_unannounced} closes without a goodbye"
+                    f"lost, {result.closes_unannounced} closes without a goodbye, "
+                    f"{result.never_back} viewers not back on the page"
                     if args.rolling_restart
                     else ""
                 )

@@ -238,6 +238,16 @@ class BookHub:
         changed = self._changed(seen)
         return Wake(self.versions(books), changed, timed_out and not changed)
 
+    def wake_all(self) -> None:
+        """Wake every wait now (each returns unchanged, so its loop looks again): a stopping
+        worker's page loops then find their tabs gone and end, rather than sleeping out
+        their timeouts while the worker waits for them."""
+        for waiters in self._waiters.values():
+            for event in waiters:
+                event.set()
+        for event in self._kicks.values():
+            event.set()
+
     def kick(self, key: str) -> None:
         """Wake the `wait` registered under `key` now (it returns unchanged, so its caller looks
         again at what it waits for: e.g. a page that opened a dialog wants every book change).

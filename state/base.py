@@ -50,10 +50,28 @@ def event_namespace() -> Any | None:
     return getattr(getattr(module, "app", None), "event_namespace", None)
 
 
+_worker_stopping = False
+
+
+def stop_serving_tabs() -> None:
+    """This web worker is stopping (`state.worker_sessions.let_tabs_go`): from now on no tab is
+    connected here as far as the background loops can tell, so each ends at its next look,
+    however its tab's socket is doing (a tab cannot come back to a stopping worker)."""
+    global _worker_stopping
+    _worker_stopping = True
+
+
+def worker_stopping() -> bool:
+    return _worker_stopping
+
+
 def client_connected(token: str, sid: str = "") -> bool:
     """Whether a tab's websocket is still connected to this backend process (the app's socket
     map: token -> socket id; a reload gets a new socket id, a closed tab none; `sid` empty:
-    any socket of that tab). Background loops check it every pass."""
+    any socket of that tab). Background loops check it every pass. False in a worker that is
+    stopping."""
+    if _worker_stopping:
+        return False
     namespace = event_namespace()
     if namespace is None:
         return True  # outside a Reflex server there is nothing to ask

@@ -13,7 +13,7 @@ from sneakers_app import live, routes
 from sneakers_app.db import session_scope
 from sneakers_app.money import format_usd, parse_usd
 from sneakers_app.services import catalog, sizes
-from state.base import SessionState, client_connected
+from state.base import SessionState, client_connected, worker_stopping
 
 LIVE_WAIT_SECONDS = 10.0
 BROWSE_RELOAD_DELAY = 1.0
@@ -258,6 +258,7 @@ class BrowseState(SessionState):
                         break
                     self._load()
         finally:
-            async with self:
-                if self._live_running_gen == gen:
-                    self._live_running_gen = 0
+            if not worker_stopping():  # see ProductState.watch_market
+                async with self:
+                    if self._live_running_gen == gen:
+                        self._live_running_gen = 0

@@ -22,7 +22,7 @@ from reflex.event import EventSpec
 from sneakers_app.db import session_scope
 from sneakers_app.services import accounts, notifications
 from sneakers_app.services.notifications import Kind, NotificationError
-from state.base import SessionState, client_connected, toast
+from state.base import SessionState, client_connected, toast, worker_stopping
 
 logger = logging.getLogger(__name__)
 
@@ -288,6 +288,8 @@ async def _gone_for_good(tab: str) -> bool:
     for _ in range(MAX_MISSED):
         if client_connected(tab):
             return False
+        if worker_stopping():
+            return True  # the tab comes back to another worker, whose watcher takes over
         await asyncio.sleep(POLL_SECONDS)
     return not client_connected(tab)
 

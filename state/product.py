@@ -49,7 +49,7 @@ from sneakers_app.services.product_page import (
     market_feed_key,
 )
 from state import charts, live_push
-from state.base import SessionState, client_connected, event_namespace
+from state.base import SessionState, client_connected, event_namespace, worker_stopping
 from state.product_chart import figure
 
 __all__ = ["USER_VARS", "LevelView", "OwnListingView", "ProductState", "SaleRow", "SizeView"]
@@ -538,6 +538,9 @@ class ProductState(SessionState):
                     stopped = "disconnected"
                     break
                 seen, changed, idle = await hub.wake(seen, timeout, kick_key=sid)
+                if not client_connected(token, sid):
+                    stopped = "disconnected"
+                    break
                 if (
                     idle
                     and timeout == LIVE_WAIT_SECONDS
@@ -578,8 +581,13 @@ class ProductState(SessionState):
             raise
         finally:
             log.info("product live loop stopped: %s", stopped)
-            async with self:
-                self._live_loop_ended(gen)
+            # In a stopping worker the tab comes back on another worker, whose page load
+            # starts its own loop there (this process's feeds go with it). Waiting here for
+            # the tab's lock, which that worker holds while it serves the tab, held up this
+            # worker's stop for its whole grace period with a hundred tabs moving at once.
+            if not worker_stopping():
+                async with self:
+                    self._live_loop_ended(gen)
 
     def _live_here(self, gen: int) -> bool:
         """Whether the live loop of generation `gen` still serves this tab's product page."""

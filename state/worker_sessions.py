@@ -23,14 +23,17 @@ them (`let_tabs_go`): they come back at once on the workers that stay, with thei
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import pickle
 import signal
+import time
 from collections.abc import Callable
 from typing import Any
 
-from state.base import event_namespace
+from sneakers_app import live
+from state.base import event_namespace, stop_serving_tabs
 
 logger = logging.getLogger(__name__)
 
@@ -110,11 +113,14 @@ async def keep_alive() -> None:
 
 # --- a worker that is stopped lets its tabs go first ----------------------------------------------
 
-LET_GO_SECONDS = 8.0
+LET_GO_SECONDS = 4.0
 """How long a stopping worker gives its tabs' connections to close before it stops serving."""
+WORKER_KILL_SECONDS = 6
+"""How long Granian's main process waits for a stopped worker to end before it kills it."""
 _stopping = asyncio.Event()
 _pending: set[asyncio.Task[None]] = set()
 _taken: set[int] = set()  # the loops whose stop signals are handled here
+_signalled: list[float] = []  # when the stop signal came (monotonic)
 
 
 def _capture_server_stop() -> None:
@@ -142,6 +148,35 @@ _server_stops: dict[int, Any] = {}
 _capture_server_stop()
 
 
+def _bound_worker_stops() -> None:
+    """Have Granian kill a worker that has not ended `WORKER_KILL_SECONDS` after it was told
+    to stop (its `workers_kill_timeout`, which Reflex leaves unset: Granian then waits for
+    it for ever). In about a third of the live benchmark's rolling restarts a stopping
+    worker stopped answering for 5 to 60 s (its main thread in a native wait, on uvloop's
+    loop and on asyncio's alike, every Python thread idle): its tabs heard nothing, tabs
+    reconnecting could land on it and wait for an answer, and the rest of the restart waited
+    behind it (docs/live.md). Applied in Granian's main process, which imports the app
+    before it forks its workers."""
+    try:
+        from granian.server import common
+    except ImportError:  # not served by Granian (the development server)
+        return
+    init = common.AbstractServer.__init__
+    if getattr(init, "_sneakers_wrapped", False):
+        return
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        if not self.workers_kill_timeout:
+            self.workers_kill_timeout = WORKER_KILL_SECONDS
+
+    __init__._sneakers_wrapped = True  # type: ignore[attr-defined]
+    common.AbstractServer.__init__ = __init__  # type: ignore[method-assign]
+
+
+_bound_worker_stops()
+
+
 def _take_over_stop_signals(manager: Any) -> None:
     """Granian stops a worker (a rolling restart, SIGHUP to its main process; or a stop) with
     SIGTERM, handled on the worker's event loop: the server stops taking connections and cuts
@@ -160,6 +195,7 @@ def _take_over_stop_signals(manager: Any) -> None:
             server_stop.set()
             return
         _stopping.set()
+        _signalled.append(time.monotonic())
         task = loop.create_task(_let_go_then_stop(manager, server_stop))
         _pending.add(task)
         task.add_done_callback(_pending.discard)
@@ -186,25 +222,50 @@ async def let_tabs_go(manager: Any) -> None:
     handler first (the tab's socket record goes), and the browser, told the transport closed,
     reconnects at once, to another worker, with its own token and session."""
     _stopping.set()
+    stop_serving_tabs()
+    started = time.monotonic()
+    waited = started - _signalled[0] if _signalled else 0.0
     with contextlib.suppress(Exception):
         await manager.redis.delete(ALIVE_PREFIX + manager.instance_id)
+    unmarked = time.monotonic() - started
     engineio = getattr(getattr(event_namespace(), "server", None), "eio", None)
     if engineio is None:
         return
     sockets = list(engineio.sockets.values())
     reason = engineio.reason.SERVER_DISCONNECT
     await asyncio.gather(*(s.close(reason=reason) for s in sockets), return_exceptions=True)
-    logger.info("stopping: %d tabs handed to the other web workers", len(sockets))
+    closed = time.monotonic() - started
     # Their pages' loops end (Reflex cancels a closed tab's page-load chain; the others see
     # it gone on their next pass), each saving the tab's state under the tab's lock one last
     # time: wait for them, or the server's stop would cancel them again in the middle of it
     # and leave the lock held (the tab, on its new worker, would wait out its expiry).
+    # Loops asleep until their next update or timeout look now, find their tab gone and end.
+    live.get_hub().wake_all()
+    running = _running_handlers()
+    names = collections.Counter(
+        [*t.get_name().split("|"), ""][1].rsplit(".", 1)[-1] for t in running
+    )
     await _handlers_finished()
+    took = time.monotonic() - started
+    (logger.warning if took + waited > 1.0 else logger.info)(
+        "stopping: %d tabs handed to the other web workers (begun %.2f s after the signal, "
+        "mark deleted in %.2f s, closed in %.2f s, their handlers done in %.2f s: %s)",
+        len(sockets),
+        waited,
+        unmarked,
+        closed,
+        took,
+        dict(names.most_common(5)),
+    )
+
+
+def _running_handlers() -> list[asyncio.Task[Any]]:
+    processor = getattr(getattr(event_namespace(), "app", None), "_event_processor", None)
+    return [t for t in getattr(processor, "_tasks", {}).values() if not t.done()]
 
 
 async def _handlers_finished() -> None:
-    processor = getattr(getattr(event_namespace(), "app", None), "_event_processor", None)
-    running = [t for t in getattr(processor, "_tasks", {}).values() if not t.done()]
+    running = _running_handlers()
     if running:
         await asyncio.wait(running)
 

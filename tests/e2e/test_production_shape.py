@@ -26,7 +26,8 @@ import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import cast
+from pathlib import Path
+from typing import Any, cast
 
 import aiohttp
 import pytest
@@ -304,3 +305,110 @@ def test_a_rolling_restart_hands_every_tab_to_a_new_worker_at_once(live_app: Liv
     assert [v.tab.new_tokens for v in viewers] == [0] * ROLLING_VIEWERS
     missing = missing_orders(bench, orders, sink, ROLLING_VIEWERS)
     assert missing == 0, "a reconnected tab never showed an order placed after the restart"
+
+
+def _web_worker_pids(app: LiveApp) -> set[int]:
+    """The pids of the web worker processes (Granian's workers: the children of the process
+    running `reflex run`, itself below the web command's process)."""
+    parents: dict[int, int] = {}
+    commands: dict[int, str] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            stat = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            command = Path(f"/proc/{entry}/cmdline").read_bytes()
+            parents[int(entry)] = int(stat[1])
+            commands[int(entry)] = command.replace(b"\0", b" ").decode(errors="replace")
+    below: set[int] = set()
+    todo = [app.backend.pid]
+    while todo:
+        pid = todo.pop()
+        children = [c for c, p in parents.items() if p == pid]
+        below.update(children)
+        todo += children
+    return {
+        pid
+        for pid in below
+        if "reflex run" in commands.get(pid, "") and "reflex run" in commands.get(parents[pid], "")
+    }
+
+
+HOLD = 3.0
+"""How long the test holds a tab's lock after the tab's goodbye, as its new worker would."""
+
+
+def test_a_stopping_worker_does_not_wait_for_its_tabs_locks(live_app: LiveApp) -> None:
+    """A tab's page loop on a stopping worker took the tab's lock one last time as it ended.
+    By then the tab was back on another worker, which holds that lock while it serves the
+    tab: with a hundred tabs moving at once the stopping worker waited out its whole grace
+    period (8 s), and tabs reconnecting meanwhile could land on it and wait for an answer
+    until it ended (16.6 s for one in the live benchmark). Here another worker's hold on the
+    tab's lock is a hold the test takes, for HOLD seconds after the goodbye: the stopping
+    worker must be gone before that, by itself, and the tab carries on once the lock is free."""
+    bench = _bench()
+    market = bench.find_market(live_app.redis_url, live_app.database_url)
+    page = bench.Page(base_url=live_app.url, slug=market.slug, size=market.size)
+    sink = bench.Observations()
+    viewer = bench.Viewer(0, page, sink)
+    sessions = redis.Redis.from_url(live_app.env["REFLEX_REDIS_URL"])
+    web_log = live_app.processes.log("web")
+    assert web_log is not None
+    log_from = [0]
+    lock = f"{viewer.tab.token}_lock"  # Reflex's lock of the tab's session (its token)
+
+    async def scenario() -> tuple[float, float]:
+        async with aiohttp.ClientSession() as session:
+            task = asyncio.create_task(viewer.run(session, asyncio.Semaphore(1)))
+            await asyncio.wait_for(viewer.loaded.wait(), 60)
+            old = _web_worker_pids(live_app)
+            assert len(old) == 2, old
+            log_from[0] = web_log.stat().st_size
+            deadline = time.monotonic() + 10
+            while not sessions.set(lock, b"another worker", px=60_000, nx=True):
+                assert time.monotonic() < deadline, "the tab's lock was never free"
+                await asyncio.sleep(0.01)
+            os.kill(live_app.backend.pid, signal.SIGHUP)
+            gone: dict[int, float] = {}
+            released = False
+            deadline = time.monotonic() + 120
+            while len(gone) < 2 or not viewer.trace:
+                assert time.monotonic() < deadline, f"workers {old} still here, gone {gone}"
+                alive = _web_worker_pids(live_app)
+                gone.update({pid: time.time_ns() / 1e9 for pid in old - alive if pid not in gone})
+                if viewer.trace and not released and time.time() > viewer.trace[0][0] / 1e9 + HOLD:
+                    sessions.delete(lock)  # the other worker is done with the tab
+                    released = True
+                await asyncio.sleep(0.05)
+            told = viewer.trace[0][0] / 1e9
+            assert viewer.trace[0][1].startswith("closed with a goodbye"), viewer.trace
+            ended = min(at for at in gone.values() if at >= told)
+            sessions.delete(lock)
+            await asyncio.wait_for(_until_back(viewer), 60)
+            viewer.tab._closing = True
+            await viewer.close()
+            task.cancel()
+            return told, ended
+
+    try:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            told, ended = pool.submit(asyncio.run, scenario()).result()
+    finally:
+        sessions.delete(lock)
+    with web_log.open("rb") as log:
+        log.seek(log_from[0])
+        said = log.read().decode(errors="replace")
+    if "refused to gracefully stop" in said:
+        # Granian itself froze the stopping worker (emmett-framework/granian#875, #862; seen
+        # in a third of the live benchmark's restarts with a hundred tabs) and killed it after
+        # `workers_kill_timeout`: how long its tabs took to let go cannot be told then.
+        pytest.skip("Granian froze the stopping worker and killed it: " + said[-600:])
+    # The old code waited for the lock (HOLD s), then stopped.
+    took = ended - told
+    assert took < HOLD - 0.5, f"the stopping worker ended {took:.1f} s after its goodbye"
+    assert "were not all let go" not in said, said[-3000:]
+
+
+async def _until_back(viewer: Any) -> None:
+    while not any(what == "loaded" for _, what in viewer.trace):
+        await asyncio.sleep(0.05)

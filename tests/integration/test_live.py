@@ -196,6 +196,32 @@ def test_a_wake_tells_time_running_out_from_a_kick_and_a_change(
     _in_own_loop(scenario())
 
 
+def test_wake_all_wakes_every_wait_at_once(redis_server: RedisServer) -> None:
+    """A stopping web worker wakes every page loop (they then find their tabs gone and end)
+    rather than waiting for them to sleep out their timeouts: waits on books, on trades and
+    under a kick key all return at once, unchanged and not timed out."""
+    _engine, book = _new_book(redis_server)
+
+    async def scenario() -> None:
+        hub = BookHub(redis_server.url)
+        assert await hub.wait_subscribed()
+        waits = [
+            asyncio.create_task(hub.wake(hub.versions([book]), 30)),
+            asyncio.create_task(hub.wake(hub.versions([trade_topic(book)]), 30, kick_key="t")),
+            asyncio.create_task(hub.wake(hub.versions([]), 30, kick_key="feed")),
+        ]
+        await asyncio.sleep(0.05)
+        assert not any(w.done() for w in waits)
+        started = time.monotonic()
+        hub.wake_all()
+        woke = await asyncio.wait_for(asyncio.gather(*waits), 5)
+        assert time.monotonic() - started < 1
+        assert [(w.changed, w.timed_out) for w in woke] == [(False, False)] * 3
+        await hub.stop()
+
+    _in_own_loop(scenario())
+
+
 @dataclass
 class RecordingTransport:
     """Our `Transport` for these tests: it records what a feed hands it (the socket.io room

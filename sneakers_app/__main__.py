@@ -56,8 +56,20 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+_SHARED_METRICS = frozenset({"web", "worker", "dev"})
+"""Commands that may count into PROMETHEUS_MULTIPROC_DIR: the web tier's shared directory, or a
+Celery worker's own (its child processes). The dev server passes each of its processes their
+own environment."""
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command not in _SHARED_METRICS:
+        # Every other command counts alone (the consumer in its own /metrics, a step such as
+        # open-books nowhere): an environment shared with the web tier must not send their
+        # figures into its directory, which may not exist yet (`web` creates it). Set before
+        # prometheus_client is imported.
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
     return _COMMANDS[args.command](args)
 
 
@@ -136,9 +148,6 @@ def _demo_totp(args: argparse.Namespace) -> int:
 
 
 def _consume_journal(args: argparse.Namespace) -> int:
-    # One process with its own /metrics: its figures are never summed into a directory the
-    # web workers share (set before prometheus_client is imported).
-    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
     from sneakers_app import consumer
 
     return consumer.main()

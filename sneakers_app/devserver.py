@@ -12,6 +12,7 @@ import shutil
 import signal
 import time
 from collections.abc import Callable
+from pathlib import Path
 from types import FrameType
 
 from sneakers_app import embedded
@@ -203,7 +204,6 @@ def run_production(*, seed: bool = True, workers: int = 2) -> int:
     consumer, a Celery worker and beat. Everything is removed when it stops; ENVIRONMENT stays
     development, so the demo logins work."""
     import tempfile
-    from pathlib import Path
 
     port = get_settings().FRONTEND_PORT
     if embedded.port_open(port):
@@ -225,32 +225,57 @@ def run_production(*, seed: bool = True, workers: int = 2) -> int:
         stops.append(redis.stop)
         stripe = embedded.start_localstripe()
         stops.append(stripe.stop)
-        url = f"http://localhost:{port}"
-        group.env = embedded.app_env(
-            {
-                "DATABASE_URL": postgres.create_database("sneakers"),
-                "REDIS_URL": redis.url,
-                "REFLEX_STATE_MANAGER_MODE": "redis",
-                "REFLEX_REDIS_URL": f"redis://127.0.0.1:{redis.port}/1",
-                "STRIPE_API_BASE": stripe.url,
-                "STRIPE_JS_URL": stripe.js_url,
-                "FRONTEND_PORT": str(port),
-                "BACKEND_PORT": str(port),
-                "APP_URL": url,
-                "API_URL": url,
-                "JOURNAL_CONSUMER_NAME": "consumer-1",
-                # the web workers' metrics add up here (`web` empties it at each start)
-                "PROMETHEUS_MULTIPROC_DIR": str(work / "metrics"),
-                "CONSUMER_METRICS_PORT": str(embedded.free_port()),
-                "WORKER_METRICS_PORT": str(embedded.free_port()),
-            }
+        group.env, web_env = production_env(
+            database_url=postgres.create_database("sneakers"),
+            redis_port=redis.port,
+            stripe=stripe,
+            port=port,
+            work=work,
         )
         _prepare(group.env, seed)
         embedded.start_production(
-            group, workers=workers, beat_schedule=work / "celerybeat", loglevel="warning"
+            group,
+            workers=workers,
+            beat_schedule=work / "celerybeat",
+            loglevel="warning",
+            web_env=web_env,
         )
         print(f"{workers} web workers (sessions in Redis), the journal consumer, a Celery worker")
         print("and beat are starting; the first start builds the frontend (a minute or two).")
-        return _watch(group, [], lambda: _print_welcome(url))
+        return _watch(group, [], lambda: _print_welcome(f"http://localhost:{port}"))
 
     return _supervise(group, body, stops)
+
+
+def production_env(
+    *,
+    database_url: str,
+    redis_port: int,
+    stripe: embedded.LocalStripeServer,
+    port: int,
+    work: Path,
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The environment of every process of `./scripts/dev.sh --production` and its steps, and
+    the web app's own settings over it: the web workers' shared metrics directory is theirs
+    alone (the consumer and the Celery worker count in their own /metrics, and a step such as
+    open-books, which calls the engine, would look for files in a directory `web` creates)."""
+    url = f"http://localhost:{port}"
+    env = embedded.app_env(
+        {
+            "DATABASE_URL": database_url,
+            "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+            "REFLEX_STATE_MANAGER_MODE": "redis",
+            "REFLEX_REDIS_URL": f"redis://127.0.0.1:{redis_port}/1",
+            "STRIPE_API_BASE": stripe.url,
+            "STRIPE_JS_URL": stripe.js_url,
+            "FRONTEND_PORT": str(port),
+            "BACKEND_PORT": str(port),
+            "APP_URL": url,
+            "API_URL": url,
+            "JOURNAL_CONSUMER_NAME": "consumer-1",
+            "CONSUMER_METRICS_PORT": str(embedded.free_port()),
+            "WORKER_METRICS_PORT": str(embedded.free_port()),
+        }
+    )
+    # the web workers' metrics add up here (`web` empties it at each start)
+    return env, {"PROMETHEUS_MULTIPROC_DIR": str(work / "metrics")}

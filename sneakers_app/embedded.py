@@ -427,19 +427,28 @@ class ProcessGroup:
     no_stdout: set[str] = field(default_factory=set)
     """Processes whose standard output this terminal does not show (`logs` None): Celery's
     worker prints only its notices there (its log is on standard error)."""
+    own_env: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Settings of one process only, over `env` (the web tier's metrics directory)."""
 
     def log(self, name: str) -> Path | None:
         return None if self.logs is None else self.logs / f"{name}.log"
 
-    def start(self, name: str, args: list[str] | None = None) -> subprocess.Popen[bytes]:
+    def start(
+        self, name: str, args: list[str] | None = None, env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
         if args is not None:
             self.commands[name] = args
+        if env is not None:
+            self.own_env[name] = env
         log = self.log(name)
         if log is not None and name in self.processes:
             with log.open("ab") as out:
                 out.write(f"\n--- started again at {time.time():.3f}\n".encode())
         self.processes[name] = spawn(
-            self.commands[name], self.env, log, stdout=name not in self.no_stdout
+            self.commands[name],
+            {**self.env, **self.own_env.get(name, {})},
+            log,
+            stdout=name not in self.no_stdout,
         )
         return self.processes[name]
 
@@ -578,15 +587,18 @@ def start_production(
     beat_schedule: Path,
     loglevel: str = "info",
     web_loglevel: str = "warning",
+    web_env: dict[str, str] | None = None,
 ) -> None:
     """The production shape's processes into `group`, each by its role's command (what a
     deployment runs): the journal consumer, a Celery worker, beat, and the web app with
     `workers` backend workers (the environment must say REFLEX_STATE_MANAGER_MODE=redis when
-    there are several)."""
+    there are several), with `web_env` its own settings over the group's."""
     group.start("consumer", [*APP, "consume-journal"])
     group.start(
         "worker",
         [*APP, "worker", "--concurrency", str(worker_concurrency), "--loglevel", loglevel],
     )
     group.start("beat", [*APP, "beat", "--schedule", str(beat_schedule), "--loglevel", loglevel])
-    group.start("web", [*APP, "web", "--workers", str(workers), "--loglevel", web_loglevel])
+    group.start(
+        "web", [*APP, "web", "--workers", str(workers), "--loglevel", web_loglevel], env=web_env
+    )

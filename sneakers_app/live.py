@@ -268,19 +268,22 @@ class BookHub:
         load: Callable[[], T],
         *,
         not_before: float | None = None,
+        any_version: bool = False,
     ) -> T:
         """`load()` (run in a worker thread) for the view `key`, shared between sessions.
 
         A read that started once the hub had reached the versions in `seen` (from `wait`), and
         not before the monotonic time `not_before` (for reloads that a book version does not
         announce, e.g. a sale row the database has not got yet), is fresh enough for the
-        caller: it awaits that read, running or done, instead of starting its own.
+        caller: it awaits that read, running or done, instead of starting its own. With
+        `any_version`, a read that started after `not_before` will do, whatever the books did
+        since (a burst of tabs arriving while the books change takes one read, not one each).
         """
         entry = self._shared.get(key)
         if (
             entry is None
             or (not_before is not None and entry.started < not_before)
-            or any(entry.versions.get(b, 0) < v for b, v in seen.items())
+            or (not any_version and any(entry.versions.get(b, 0) < v for b, v in seen.items()))
             or (
                 entry.future.done()
                 and (entry.future.cancelled() or entry.future.exception() is not None)

@@ -26,6 +26,7 @@ from state import product_chart, worker_sessions
 from state.auth import AuthFormState
 from state.base import SessionState
 from state.catalog import BrowseState
+from state.hydrate import MarketOnHydrate
 from state.log_context import LogContext
 from state.notifications import NotificationState
 from state.product import ProductState
@@ -125,4 +126,5 @@ app.register_lifespan_task(gc_tuning.tune_after_startup)
 app.register_lifespan_task(outbox_relay.sweep_forever)
 app.register_lifespan_task(health.watch_worker)
 app.add_middleware(LogContext())
+app.add_middleware(MarketOnHydrate())
 app.register_lifespan_task(worker_sessions.keep_alive)

@@ -54,9 +54,9 @@ _worker_stopping = False
 
 
 def stop_serving_tabs() -> None:
-    """This web worker is stopping (`state.worker_sessions.let_tabs_go`): from now on no tab is
-    connected here as far as the background loops can tell, so each ends at its next look,
-    however its tab's socket is doing (a tab cannot come back to a stopping worker)."""
+    """This web worker is stopping (its stop signal, `state.worker_sessions`): from now on it
+    takes no new connection, and no tab is connected here as far as the background loops can
+    tell, so each ends at its next look, however its tab's socket is doing."""
     global _worker_stopping
     _worker_stopping = True
 

@@ -624,17 +624,16 @@ class ProductState(SessionState):
         live.get_hub().kick(self.router.session.session_id)
 
     @staticmethod
-    async def _live_snapshot(
-        hub: live.BookHub, args: LiveArgs, *, not_before: float | None, tape: bool = False
-    ) -> MarketSnapshot:
-        """The market for one session: the shared part from the hub, the rest for it alone;
-        the chart when a trade is newer than the session's (or `tape`)."""
+    async def _shared_view(
+        hub: live.BookHub, args: LiveArgs, *, not_before: float | None, any_version: bool = False
+    ) -> live_push.SharedView:
+        """What every viewer of the view shows alike, from the process's latest read if that
+        is as new as the books are now (the session may have slept through their changes), or
+        (`any_version`) if it started after `not_before`."""
         variants = dict(args.variants)
-        # As new as the books are now (the session may have slept through their changes).
-        books = hub.versions([str(v) for v in variants])
-        view = await hub.shared(
+        return await hub.shared(
             args.feed_key,
-            books,
+            hub.versions([str(v) for v in variants]),
             functools.partial(
                 load_shared_view,
                 product_id=args.product_id,
@@ -642,7 +641,37 @@ class ProductState(SessionState):
                 selected=args.selected,
             ),
             not_before=not_before,
+            any_version=any_version,
         )
+
+    async def show_market_now(self, within: float) -> None:
+        """Part of a tab's hydrate (`state.hydrate.MarketOnHydrate`), before its state goes to
+        the browser: the market the page shows as of now. The tab's saved state holds the market
+        of its last save, older than what its browser showed (the feed's pushes bypass the
+        state), and the page's load, which reads it again, runs only after the hydrate: a tab
+        coming back (a reconnect, a web worker restarted, a reload) would show stale prices
+        until then, a second or more when a hundred tabs arrive at a worker at once. The view's
+        latest read in this process will do if it started within `within` seconds: the feed
+        reads it on every change, and a hundred tabs arriving while the books change must not
+        each start a read of their own (they did, and the reads queued behind one another)."""
+        if not (self._product_id and _in_server() and self._on_this_product()):
+            return
+        hub = live.get_hub()
+        hub.ensure_started()
+        view = await self._shared_view(
+            hub, self._live_args(), not_before=time.monotonic() - within, any_version=True
+        )
+        self._apply_public(view.vars)
+        self._follow_feed()
+
+    @staticmethod
+    async def _live_snapshot(
+        hub: live.BookHub, args: LiveArgs, *, not_before: float | None, tape: bool = False
+    ) -> MarketSnapshot:
+        """The market for one session: the shared part from the hub, the rest for it alone;
+        the chart when a trade is newer than the session's (or `tape`)."""
+        variants = dict(args.variants)
+        view = await ProductState._shared_view(hub, args, not_before=not_before)
         chart = None
         if tape or view.market.newest_trade_at > args.known_trade_at:
             # The chart moves with trades only: a read as new as the books' trades will do.

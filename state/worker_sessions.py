@@ -32,8 +32,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from engineio import packet
+
 from sneakers_app import live
-from state.base import event_namespace, stop_serving_tabs
+from state.base import event_namespace, stop_serving_tabs, worker_stopping
 
 logger = logging.getLogger(__name__)
 
@@ -115,9 +117,10 @@ async def keep_alive() -> None:
 
 LET_GO_SECONDS = 4.0
 """How long a stopping worker gives its tabs' connections to close before it stops serving."""
+CLIENT_CLOSE_SECONDS = 1.5
+"""How long a stopping worker waits for its tabs to close their connections on its goodbye."""
 WORKER_KILL_SECONDS = 6
 """How long Granian's main process waits for a stopped worker to end before it kills it."""
-_stopping = asyncio.Event()
 _pending: set[asyncio.Task[None]] = set()
 _taken: set[int] = set()  # the loops whose stop signals are handled here
 _signalled: list[float] = []  # when the stop signal came (monotonic)
@@ -191,10 +194,10 @@ def _take_over_stop_signals(manager: Any) -> None:
         return
 
     def on_signal() -> None:
-        if _stopping.is_set():
+        if worker_stopping():
             server_stop.set()
             return
-        _stopping.set()
+        stop_serving_tabs()
         _signalled.append(time.monotonic())
         task = loop.create_task(_let_go_then_stop(manager, server_stop))
         _pending.add(task)
@@ -208,6 +211,13 @@ def _take_over_stop_signals(manager: Any) -> None:
 async def _let_go_then_stop(manager: Any, server_stop: Any) -> None:
     try:
         await asyncio.wait_for(let_tabs_go(manager), LET_GO_SECONDS)
+    except TimeoutError:
+        names = collections.Counter(_handler_name(t) for t in _running_handlers())
+        logger.warning(
+            "stopping: the tabs' handlers were not done within %.0f s: %s",
+            LET_GO_SECONDS,
+            dict(names.most_common(5)),
+        )
     except Exception:
         logger.warning("this stopping worker's tabs were not all let go", exc_info=True)
     finally:
@@ -217,11 +227,17 @@ async def _let_go_then_stop(manager: Any, server_stop: Any) -> None:
 async def let_tabs_go(manager: Any) -> None:
     """A stopping worker hands its tabs to the workers that stay: from now on it refuses new
     connections (a tab that comes back here is refused and tries again, as state.js does), its
-    mark goes (a tab that comes back elsewhere need not wait for it to run down), then every
-    tab's connection is closed with Engine.IO's close packet. Closing runs Reflex's disconnect
-    handler first (the tab's socket record goes), and the browser, told the transport closed,
-    reconnects at once, to another worker, with its own token and session."""
-    _stopping.set()
+    mark goes (a tab that comes back elsewhere need not wait for it to run down: its socket
+    record here counts as a dead worker's), then every tab is sent Engine.IO's close packet.
+    The browser, told the transport closed, closes its websocket and reconnects at once, to
+    another worker, with its own token and session; its closing runs Reflex's disconnect
+    handler here. The few still open after CLIENT_CLOSE_SECONDS (a client gone without a
+    word) are closed from here.
+
+    The tabs close their connections themselves because a stopping worker that closed a
+    hundred websockets at once froze, in 4 of 15 rolling-restart benchmark runs: no update
+    and no close went out for about 5 s, until its grace period ran out and Granian's stop cut
+    them (docs/live.md, "The restart's last seconds")."""
     stop_serving_tabs()
     started = time.monotonic()
     waited = started - _signalled[0] if _signalled else 0.0
@@ -232,8 +248,14 @@ async def let_tabs_go(manager: Any) -> None:
     if engineio is None:
         return
     sockets = list(engineio.sockets.values())
+    goodbye = packet.Packet(packet.CLOSE)
+    await asyncio.gather(*(s.send(goodbye) for s in sockets), return_exceptions=True)
+    deadline = time.monotonic() + CLIENT_CLOSE_SECONDS
+    while engineio.sockets and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+    left = list(engineio.sockets.values())
     reason = engineio.reason.SERVER_DISCONNECT
-    await asyncio.gather(*(s.close(reason=reason) for s in sockets), return_exceptions=True)
+    await asyncio.gather(*(s.close(reason=reason) for s in left), return_exceptions=True)
     closed = time.monotonic() - started
     # Their pages' loops end (Reflex cancels a closed tab's page-load chain; the others see
     # it gone on their next pass), each saving the tab's state under the tab's lock one last
@@ -242,32 +264,32 @@ async def let_tabs_go(manager: Any) -> None:
     # Loops asleep until their next update or timeout look now, find their tab gone and end.
     live.get_hub().wake_all()
     running = _running_handlers()
-    names = collections.Counter(
-        [*t.get_name().split("|"), ""][1].rsplit(".", 1)[-1] for t in running
-    )
-    await _handlers_finished()
+    names = collections.Counter(_handler_name(t) for t in running)
+    if running:
+        await asyncio.wait(running)
     took = time.monotonic() - started
     (logger.warning if took + waited > 1.0 else logger.info)(
         "stopping: %d tabs handed to the other web workers (begun %.2f s after the signal, "
-        "mark deleted in %.2f s, closed in %.2f s, their handlers done in %.2f s: %s)",
+        "mark deleted in %.2f s, closed in %.2f s, %d of them from here, their handlers done "
+        "in %.2f s: %s)",
         len(sockets),
         waited,
         unmarked,
         closed,
+        len(left),
         took,
         dict(names.most_common(5)),
     )
 
 
+def _handler_name(task: asyncio.Task[Any]) -> str:
+    """The event handler a task of Reflex's event processor runs ("<token>|<state>.<name>")."""
+    return [*task.get_name().split("|"), ""][1].rsplit(".", 1)[-1]
+
+
 def _running_handlers() -> list[asyncio.Task[Any]]:
     processor = getattr(getattr(event_namespace(), "app", None), "_event_processor", None)
     return [t for t in getattr(processor, "_tasks", {}).values() if not t.done()]
-
-
-async def _handlers_finished() -> None:
-    running = _running_handlers()
-    if running:
-        await asyncio.wait(running)
 
 
 def _refuse_while_stopping(namespace: Any) -> None:
@@ -281,7 +303,7 @@ def _refuse_while_stopping(namespace: Any) -> None:
         return
 
     async def connect_unless_stopping(*args: Any) -> Any:
-        if _stopping.is_set():
+        if worker_stopping():
             return False
         return await connect(*args)
 

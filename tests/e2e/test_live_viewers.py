@@ -16,8 +16,11 @@ from typing import Any
 import aiohttp
 import redis
 
+from sneakers_app.money import format_usd
 from sneakers_app.settings import PROJECT_ROOT
+from state.product import ProductState
 from tests.e2e.conftest import LiveApp
+from tests.support.reflex_client import STATE, Tab, state_name
 from trading.engine import RedisEngine
 
 VIEWERS = 2
@@ -111,3 +114,56 @@ def test_socket_viewers_receive_every_order(live_app: LiveApp) -> None:
             if v == viewer
         }
         assert seen == {bench.ASK, bench.BID}
+
+
+def test_a_tab_that_comes_back_shows_the_market_as_of_now_in_its_hydrate(
+    live_app: LiveApp,
+) -> None:
+    """A tab's saved session holds the market of its last save (the feed's pushes bypass it), and
+    its page's load, which reads the market again, runs after its hydrate: a tab coming back
+    (a reconnect, a web worker restarted, a reload) must not be shown prices older than what it
+    showed before it went, for the time every other tab's hydrate takes (state/hydrate.py)."""
+    bench = _bench()
+    market = bench.find_market(live_app.redis_url, live_app.database_url)
+    flow = bench.OrderFlow(
+        RedisEngine(redis.Redis.from_url(live_app.redis_url)), market, uuid.uuid4().hex[:6]
+    )
+    product = state_name(ProductState)
+
+    def tab(token: str | None = None) -> Tab:
+        made = Tab(
+            live_app.url,
+            path=f"/product/{market.slug}",
+            query={"size": market.size},
+            params={"slug": market.slug},
+        )
+        if token is not None:
+            made.token = token
+        return made
+
+    async def scenario() -> tuple[Any, Any, Any]:
+        first = tab()
+        await first.open()
+        shown_before = first.latest(product, "lowest_ask")
+        await first.close()  # gone for now; its session stays
+        placed = await asyncio.to_thread(flow.place, 0)  # a new lowest ask
+        await asyncio.sleep(0.5)  # the book's update has reached the web process
+        again = tab(first.token)
+        await again.connect()
+        try:
+            hydrate = await again.wait_for(
+                lambda u: u.has(STATE, "is_hydrated") and u.value(STATE, "is_hydrated") is False,
+                30,
+            )
+        finally:
+            await again.close()
+        return shown_before, placed, hydrate
+
+    try:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            shown_before, placed, hydrate = pool.submit(asyncio.run, scenario()).result()
+    finally:
+        flow.clean_up()
+    assert placed is not None, "the engine refused the ask"
+    assert shown_before == format_usd(market.ask_cents)
+    assert hydrate.value(product, "lowest_ask") == format_usd(placed[2])

@@ -222,6 +222,56 @@ def test_wake_all_wakes_every_wait_at_once(redis_server: RedisServer) -> None:
     _in_own_loop(scenario())
 
 
+def test_tabs_arriving_while_the_books_change_share_one_recent_read(
+    redis_server: RedisServer,
+) -> None:
+    """A hundred tabs' hydrates arriving at a worker while the book changes (state/hydrate.py):
+    each read as new as the books would start a read of its own on every change; a read that
+    started within the last moment (`any_version` with `not_before`) is shared, and once it is
+    older than that a new one starts."""
+    engine, book = _new_book(redis_server)
+    reads: list[float] = []
+
+    def load() -> int:
+        reads.append(time.monotonic())
+        time.sleep(0.05)
+        return len(reads)
+
+    async def scenario() -> None:
+        hub = BookHub(redis_server.url)
+        assert await hub.wait_subscribed()
+
+        async def hydrate(window: float) -> int:
+            return await hub.shared(
+                "view",
+                hub.versions([book]),
+                load,
+                not_before=time.monotonic() - window if window else None,
+                any_version=window > 0,
+            )
+
+        async def burst(window: float) -> list[int]:
+            results = []
+            for i in range(10):
+                seen = hub.versions([book])[book]
+                await asyncio.to_thread(_place, engine, book, uuid.uuid4().hex[:8], 30_000 - i)
+                while hub.versions([book])[book] == seen:  # the hub has the change
+                    await asyncio.sleep(0.005)
+                results.append(await hydrate(window))
+            return results
+
+        assert len(set(await burst(5.0))) == 1, "tabs within the window started reads of their own"
+        reads.clear()
+        assert len(set(await burst(0.0))) == 10  # as new as the books: a read per change
+        await asyncio.sleep(0.1)
+        reads.clear()
+        await hydrate(0.05)
+        assert len(reads) == 1, "a read older than the window was reused"
+        await hub.stop()
+
+    _in_own_loop(scenario())
+
+
 @dataclass
 class RecordingTransport:
     """Our `Transport` for these tests: it records what a feed hands it (the socket.io room

@@ -75,6 +75,11 @@ class Tab:
     """The server said it was closing the connection (an Engine.IO close packet) before it did:
     the browser then reconnects at once, where a connection that is just lost waits out the
     ping timeout."""
+    goodbye_at: float | None = None
+    """time.monotonic() when the (first) goodbye on this connection came."""
+    closes_on_goodbye: bool = True
+    """Whether the tab closes its connection on the goodbye (a browser does; False: a client
+    gone without a word, which the server must close itself)."""
     new_tokens: int = 0
     """How often the server took this tab's token for another tab's and gave it a new one (a new,
     empty session; the tab goes on with the new token, as state.js does)."""
@@ -122,6 +127,7 @@ class Tab:
             timeout=aiohttp.ClientWSTimeout(ws_close=5),
         )
         self.goodbye = False
+        self.goodbye_at = None
         opened = await self._ws.receive(timeout=30)
         if opened.type != aiohttp.WSMsgType.TEXT or not opened.data.startswith("0"):
             raise RuntimeError(f"no Engine.IO open packet: {opened!r}")
@@ -171,7 +177,10 @@ class Tab:
             await self._ws.send_str("3")
         elif data == ENGINEIO_CLOSE:  # engine.io-client closes the transport on it
             self.goodbye = True
-            await self._ws.close()
+            if self.goodbye_at is None:  # the first: closing, the server says it again
+                self.goodbye_at = time.monotonic()
+            if self.closes_on_goodbye:
+                await self._ws.close()
         elif data.startswith(NEW_TOKEN):  # state.js: the tab goes on with the new token
             self.token = json.loads(data[len(EVENT_PACKET) :])[1]
             self.new_tokens += 1

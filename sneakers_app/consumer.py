@@ -22,7 +22,7 @@ from prometheus_client.registry import Collector
 from redis.exceptions import ResponseError
 from sqlmodel import Session, select
 
-from sneakers_app import health, logs, metrics, outbox_relay
+from sneakers_app import gc_tuning, health, logs, metrics, outbox_relay
 from sneakers_app.db import get_db_engine
 from sneakers_app.models import ProductVariant
 from sneakers_app.redis_client import get_redis
@@ -433,5 +433,6 @@ def main() -> int:
     logs.configure()
     print("Journal consumer running.", flush=True)
     outbox_relay.start_sweeper(stop)
+    gc_tuning.tune_in_background(stop)  # everything is imported: no full pass walks it again
     run(stop)
     return 0

@@ -1,9 +1,13 @@
-"""Garbage collector settings for the web backend: keep full passes off the live path.
+"""Garbage collector settings for the long-running processes: keep full passes off the work.
 
-The backend holds every open tab's session, plotly, Reflex's compiled app and the imported
+The web backend holds every open tab's session, plotly, Reflex's compiled app and the imported
 libraries: with a thousand product pages open, a few million long-lived objects. CPython's
 full (generation 2) collection walks all of them: it ran every second or two during
-`scripts/bench_live.py` and took 200-600 ms, every live update waiting behind it. So:
+`scripts/bench_live.py` and took 200-600 ms, every live update waiting behind it. The journal
+consumer and the Celery worker hold fewer (about 130,000 once SQLAlchemy, Celery and the app
+are imported) but allocate fast (an ORM object per row): during a drop
+(`scripts/bench_drop.py`) a full pass took 60-110 ms, several times per run, the worker
+spending about a second of its CPU on them, every charge waiting behind it. So:
 
 - once the app has started, everything alive then (libraries, the compiled app) is moved to
   the permanent generation (`gc.freeze`): none of it is garbage, and no pass walks it again;
@@ -17,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import threading
 import time
 from typing import Any
 
@@ -53,6 +58,22 @@ def tune() -> None:
     if _watch not in gc.callbacks:
         gc.callbacks.append(_watch)
     log.debug("gc: %d objects frozen; thresholds %s", gc.get_freeze_count(), THRESHOLDS)
+
+
+def tune_in_background(stop: threading.Event | None = None) -> threading.Thread:
+    """For a process without an event loop (the consumer, the Celery worker): tune now (call it
+    once the process has imported everything and connected), then run the full pass every
+    `FULL_PASS_SECONDS` from a daemon thread until `stop`."""
+    tune()
+    stopped = stop or threading.Event()
+
+    def _passes() -> None:
+        while not stopped.wait(FULL_PASS_SECONDS):
+            gc.collect()
+
+    thread = threading.Thread(target=_passes, name="gc-full-pass", daemon=True)
+    thread.start()
+    return thread
 
 
 async def tune_after_startup() -> None:

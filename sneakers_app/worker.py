@@ -21,7 +21,7 @@ from typing import Any
 from celery import Celery, signals
 from sqlmodel import Session
 
-from sneakers_app import health, logs, metrics, outbox_relay
+from sneakers_app import gc_tuning, health, logs, metrics, outbox_relay
 from sneakers_app.db import get_db_engine
 from sneakers_app.services import (
     accounts,
@@ -333,9 +333,15 @@ def _worker_started(**_kwargs: Any) -> None:
     health.serve(get_settings().WORKER_METRICS_PORT)
 
 
+@signals.worker_ready.connect  # type: ignore[untyped-decorator]
+def _worker_ready(**_kwargs: Any) -> None:
+    gc_tuning.tune_in_background()  # its pool's threads run the tasks in this process
+
+
 @signals.worker_process_init.connect  # type: ignore[untyped-decorator]
 def _child_started(**_kwargs: Any) -> None:
     logs.configure()
+    gc_tuning.tune_in_background()  # a prefork child runs the tasks
 
 
 def _ids(task: Any, args: Any, kwargs: Any) -> dict[str, Any]:

@@ -3,7 +3,7 @@ deleting a saved card or address does to the bids that use it (they are paused f
 the book with a notice, so they never match with nowhere to ship or nothing to charge).
 
 Placing stores the chosen ids on the listing (`market.place`, which also refuses ids that are
-not the caller's); the match copies them onto the order (`orders.create_from_trade`).
+not the caller's); the match copies them onto the order (`orders.order_for_trade`).
 """
 
 from __future__ import annotations

@@ -22,10 +22,11 @@ from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
 from sneakers_app import models
-from sneakers_app.models import Ask, Bid, EngineFill, ProductVariant, Sale, Trade, utcnow
+from sneakers_app.models import Ask, Bid, EngineFill, Order, ProductVariant, Sale, Trade, utcnow
 from sneakers_app.services import book_sequences, notifications, orders, outbox
 from sneakers_app.services.market import parse_engine_order_id
 from sneakers_app.services.notifications import Kind
+from sneakers_app.services.read_once import kept
 from sneakers_app.vocabulary import LISTING_OPEN, ListingStatus
 from trading import events as ev
 from trading.journal import DeadLetters, JournalEntry, ParkedEntry
@@ -55,6 +56,13 @@ class _Batch:
     standings: dict[int, orders.SellerStanding] = field(default_factory=dict)
     rows: list[object] = field(default_factory=list)
     """The rows read ahead, held for the batch (the session forgets rows nothing holds)."""
+    sales: list[Sale] = field(default_factory=list)
+    new_orders: list[Order] = field(default_factory=list)
+    """The new trades' sales and orders, written together after the trades
+    (`_write_new_orders`)."""
+    cancelled: dict[type[Bid] | type[Ask], list[Bid | Ask]] = field(default_factory=dict)
+    """Rows the engine took out of its book, written together (`_write_cancelled`) before
+    anything reads which listings are open, and at the batch's end."""
 
 
 def _at(ms: int) -> datetime:
@@ -118,16 +126,15 @@ def _apply_trade(
         executed_at=executed_at,
     )
     session.add(row)
-    session.flush()  # before its sale and order: a flush orders inserts by table, not by key
     batch.known[row.id] = row
-    variant = session.get(ProductVariant, row.variant_id)
+    variant = kept(session, ProductVariant, row.variant_id)
     assert variant is not None
     standing = batch.standings.get(row.seller_id)
     if standing is None:
         standing = orders.seller_standing(session=session, seller_id=row.seller_id, now=now)
         batch.standings[row.seller_id] = standing
     for unit in range(1, trade.quantity + 1):
-        session.add(
+        batch.sales.append(
             Sale(
                 product_id=variant.product_id,
                 variant_id=row.variant_id,
@@ -136,13 +143,27 @@ def _apply_trade(
                 executed_at=executed_at,
             )
         )
-        order, created = orders.create_from_trade(
-            session=session, trade=row, unit=unit, now=now, standing=standing, new_trade=True
+        batch.new_orders.append(
+            orders.order_for_trade(
+                session=session, trade=row, unit=unit, now=now, standing=standing
+            )
         )
-        if created and order.id is not None:
-            out.new_order_ids.append(order.id)
-            outbox.add(session, CHARGE_TASK, order.id, key=charge_key(order.id))
     out.trades.append(trade.trade_id)
+
+
+def _write_new_orders(session: Session, batch: _Batch, out: Applied) -> None:
+    """The batch's new trades' sales and orders, each kind in one statement after the trades,
+    and one charge each (the outbox, one statement)."""
+    if not batch.new_orders:
+        return
+    session.flush()  # the trades: a flush orders its inserts by table, not by foreign key
+    session.add_all(batch.sales)
+    orders.record_new(session, batch.new_orders)
+    ids = [order.id for order in batch.new_orders if order.id is not None]
+    out.new_order_ids.extend(ids)
+    outbox.add_many(session, CHARGE_TASK, [((i,), charge_key(i)) for i in ids])
+    batch.sales.clear()
+    batch.new_orders.clear()
 
 
 def _notify_outbid(session: Session, rested: ev.Rested, out: Applied) -> None:
@@ -217,18 +238,24 @@ def _notify_price_drops(
     out.emails.extend(notifications.email_ids(results))
 
 
-def _mark_cancelled(session: Session, row: Bid | Ask) -> None:
-    """The engine took the row out of its book: cancelled, unless its owner paused it (its
-    card or address was deleted). A compare-and-set on the row in the database, not on the
-    copy read before: a pause committed while this entry was applied is kept."""
-    table = type(row)
-    session.execute(
-        update(table)
-        .where(col(table.id) == row.id, col(table.status) != ListingStatus.PAUSED)
-        .values(status=ListingStatus.CANCELLED)
-        .execution_options(synchronize_session=False)
-    )
-    session.expire(row, ["status"])
+def _write_cancelled(session: Session, batch: _Batch, now: datetime) -> None:
+    """The engine took these rows out of its book: cancelled, unless their owner paused them
+    (their card or address was deleted). One compare-and-set per table on the rows in the
+    database, not on the copies read before: a pause committed while this batch was applied is
+    kept."""
+    for table, rows in batch.cancelled.items():
+        session.execute(
+            update(table)
+            .where(
+                col(table.id).in_([row.id for row in rows]),
+                col(table.status) != ListingStatus.PAUSED,
+            )
+            .values(status=ListingStatus.CANCELLED, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        for row in rows:
+            session.expire(row, ["status", "updated_at"])
+    batch.cancelled.clear()
 
 
 def _prefetch(session: Session, entries: Sequence[JournalEntry], now: datetime) -> _Batch:
@@ -284,18 +311,22 @@ def _apply_event(
     if row is None:
         return
     if isinstance(event, ev.Accepted | ev.Rested):
-        row.engine_accepted = True
-        row.engine_sequence = event.sequence
-        if isinstance(event, ev.Rested):
+        if not (row.engine_accepted and row.engine_sequence == event.sequence):
+            row.engine_accepted = True  # else the placing call marked it so: nothing changes
+            row.engine_sequence = event.sequence
+            row.updated_at = now
             session.add(row)
-            session.flush()
+        if isinstance(event, ev.Rested):
             _notify_placed(session, row, event.side, out)
+            _write_cancelled(session, batch, now)  # the next step reads which are open
             if event.side == "bid":
                 _notify_outbid(session, event, out)
             else:
                 _notify_price_drops(session, row.variant_id, out, caused_by=row.user_id)
-    elif isinstance(event, ev.Cancelled):
-        _mark_cancelled(session, row)
+        return
+    if isinstance(event, ev.Cancelled):
+        batch.cancelled.setdefault(type(row), []).append(row)
+        return
     elif isinstance(event, ev.Expired):
         row.status = "expired"
     elif isinstance(event, ev.Modified):
@@ -320,6 +351,8 @@ def apply_entries(
         if entry.variant_id.isdigit():
             book = int(entry.variant_id)
             sequences[book] = max(sequences.get(book, 0), entry.sequence)
+    _write_new_orders(session, batch, out)
+    _write_cancelled(session, batch, now)
     for book, sequence in sorted(sequences.items()):
         book_sequences.raise_to(session, book, sequence)
     trade_ids = [t.trade_id for e in entries for t in e.trades]

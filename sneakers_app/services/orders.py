@@ -11,7 +11,7 @@ and steps with outside effects (Stripe refunds) claim the transition before maki
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -208,6 +208,20 @@ def seller_standings(
 
 
 def create_from_trade(
+    *, session: Session, trade: Trade, unit: int = 1, now: datetime | None = None
+) -> tuple[Order, bool]:
+    """The order for one unit of a recorded trade; (order, created). Idempotent by trade id: a
+    trade that has its order already returns it. (The journal writes a read's new orders
+    together: `order_for_trade`, then `record_new`.)"""
+    existing = session.exec(select(Order).where(Order.trade_id == trade.id)).first()
+    if existing is not None:
+        return existing, False
+    order = order_for_trade(session=session, trade=trade, unit=unit, now=now)
+    record_new(session, [order])
+    return order, True
+
+
+def order_for_trade(
     *,
     session: Session,
     trade: Trade,
@@ -215,18 +229,9 @@ def create_from_trade(
     now: datetime | None = None,
     schedule: fees.FeeSchedule = fees.DEFAULT_SCHEDULE,
     standing: SellerStanding | None = None,
-    new_trade: bool = False,
-) -> tuple[Order, bool]:
-    """The order for one unit of a trade, with its fee snapshot; (order, created).
-
-    Idempotent by trade id: a trade replayed from the journal returns the existing order.
-    `new_trade`: the trade is written in this very transaction, so it has no order yet (one
-    query less). `standing`: the seller's standing, when the caller has read it already.
-    """
-    if not new_trade:
-        existing = session.exec(select(Order).where(Order.trade_id == trade.id)).first()
-        if existing is not None:
-            return existing, False
+) -> Order:
+    """The new order for one unit of a trade, its fees and checkout snapshotted, not yet in the
+    session: `record_new` writes it (a batch of them at once)."""
     now = now or utcnow()
     if standing is None:
         standing = seller_standing(session=session, seller_id=trade.seller_id, now=now)
@@ -255,20 +260,30 @@ def create_from_trade(
         updated_at=now,
     )
     _snapshot_checkout(session, order)
-    session.add(order)
+    return order
+
+
+def record_new(session: Session, new: Sequence[Order]) -> None:
+    """Write new orders (`order_for_trade`; their trades written or pending in the session)
+    and each one's first event, "created": one flush for the orders, one for the events, each
+    a single multi-row INSERT however many orders there are."""
+    if not new:
+        return
+    session.flush()  # their trades first: a flush orders its inserts by table, not by key
+    session.add_all(new)
     session.flush()
-    session.add(
+    session.add_all(
         OrderEvent(
             order_id=order.id or 0,
             from_status=None,
             to_status="created",
             actor_kind="system",
-            reason=f"Matched at {trade.price_cents} cents (trade {trade.id})",
-            created_at=now,
+            reason=f"Matched at {order.price_cents} cents (trade {order.trade_id})",
+            created_at=order.created_at,
         )
+        for order in new
     )
     session.flush()
-    return order, True
 
 
 def _snapshot_checkout(session: Session, order: Order) -> None:

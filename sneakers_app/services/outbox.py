@@ -97,16 +97,42 @@ def add(
     (a sweep re-finding work passes the time the task may still be running or retrying).
     Never aborts the caller's transaction (INSERT ... ON CONFLICT).
     """
+    return add_many(session, task, [(args, key)], again_after=again_after, now=now)[0]
+
+
+def add_many(
+    session: Session,
+    task: str,
+    calls: Sequence[tuple[Sequence[Any], str | None]],
+    *,
+    again_after: timedelta | None = None,
+    now: datetime | None = None,
+) -> list[str]:
+    """`add` for several calls of one task, `(args, key)` each, in one statement; their keys."""
     if not task or len(task) > MAX_TASK:
         raise OutboxError(f"A task name of 1 to {MAX_TASK} characters is required.")
-    try:
-        encoded = json.dumps(list(args), separators=(",", ":"))
-    except (TypeError, ValueError) as exc:
-        raise OutboxError(f"Task arguments must be JSON: {exc}") from exc
-    key = key or f"{task}:{encoded}"
-    if len(key) > MAX_KEY:
-        raise OutboxError(f"An outbox key is at most {MAX_KEY} characters.")
     now = now or utcnow()
+    rows: dict[str, dict[str, Any]] = {}
+    for args, key in calls:
+        try:
+            encoded = json.dumps(list(args), separators=(",", ":"))
+        except (TypeError, ValueError) as exc:
+            raise OutboxError(f"Task arguments must be JSON: {exc}") from exc
+        key = key or f"{task}:{encoded}"
+        if len(key) > MAX_KEY:
+            raise OutboxError(f"An outbox key is at most {MAX_KEY} characters.")
+        rows[key] = {  # a key named twice is one row (one statement cannot write it twice)
+            "task": task,
+            "args": encoded,
+            "dedupe_key": key,
+            "created_at": now,
+            "available_at": now,
+            "attempts": 0,
+            "last_error": "",
+            "delivered_at": None,
+        }
+    if not rows:
+        return []
     table = _table()
     rearm: ColumnElement[bool]
     if again_after is None:
@@ -115,16 +141,7 @@ def add(
         rearm = table.c.delivered_at <= now - again_after
     stmt = (
         _insert(session)
-        .values(
-            task=task,
-            args=encoded,
-            dedupe_key=key,
-            created_at=now,
-            available_at=now,
-            attempts=0,
-            last_error="",
-            delivered_at=None,
-        )
+        .values(list(rows.values()))
         .on_conflict_do_update(
             index_elements=["dedupe_key"],
             # Delivered: publish it again. Pending (maybe being published right now, before
@@ -135,9 +152,10 @@ def add(
     )
     session.execute(stmt)
     added: list[str] = session.info.setdefault(_ADDED, [])
-    if key not in added:
-        added.append(key)
-    return key
+    for key in rows:
+        if key not in added:
+            added.append(key)
+    return list(rows)
 
 
 def added_keys(session: OrmSession) -> list[str]:

@@ -9,6 +9,11 @@ An answer is kept on the session (`Session.info`) and dropped as soon as anythin
 it: when the transaction ends (commit or rollback), when the session flushes a change, and when
 a statement other than a SELECT runs through it. A caller only ever sees an answer read in its
 own transaction with nothing written since.
+
+`kept` is the same for rows by primary key: the session's identity map holds its objects
+weakly, so a row nothing else refers to (a size, its product, the user an email goes to) was
+read again each time a step of the transaction asked for it. A kept row stays in the identity
+map until the transaction ends; changes to it go through the session as usual.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from sqlalchemy.orm import Session as OrmSession
 
 T = TypeVar("T")
 _KEY = "read_once"
+_KEPT = "read_once.kept"
 
 
 def read_once(session: OrmSession, key: Hashable, read: Callable[[], T]) -> T:
@@ -30,6 +36,14 @@ def read_once(session: OrmSession, key: Hashable, read: Callable[[], T]) -> T:
     if key not in memo:
         memo[key] = read()
     return memo[key]  # type: ignore[no-any-return]
+
+
+def kept(session: OrmSession, model: type[T], key: Any) -> T | None:
+    """`session.get(model, key)`, kept alive until the transaction ends (read once)."""
+    row = session.get(model, key)
+    if row is not None:
+        session.info.setdefault(_KEPT, {})[(model, key)] = row
+    return row
 
 
 def forget(session: OrmSession) -> None:
@@ -47,7 +61,13 @@ def _forget_on_write(state: ORMExecuteState) -> None:
         _forget(state.session)
 
 
+def _let_go(session: OrmSession, transaction: Any) -> None:
+    if transaction.parent is None:  # the outermost: a savepoint's end keeps them
+        session.info.pop(_KEPT, None)
+
+
 event.listen(OrmSession, "after_transaction_end", _forget)
+event.listen(OrmSession, "after_transaction_end", _let_go)
 event.listen(OrmSession, "after_flush", _forget)
 event.listen(OrmSession, "after_bulk_update", lambda state: _forget(state.session))
 event.listen(OrmSession, "after_bulk_delete", lambda state: _forget(state.session))

@@ -39,6 +39,7 @@ from sneakers_app.services.orders import (
     require_staff,
     transition,
 )
+from sneakers_app.services.read_once import kept
 from sneakers_app.vocabulary import OrderStatus, PayoutStatus
 
 
@@ -83,7 +84,7 @@ def charge(
     if order.status != "created":
         return StepResult(order_id=order_id, status=order.status, changed=False)
     assert order.id is not None
-    buyer = session.get(User, order.buyer_id)
+    buyer = kept(session, User, order.buyer_id)
     # the card the bid named, snapshotted at the match; orders from before then: the default
     method_id = order.payment_method_id or (buyer.default_payment_method_id if buyer else None)
     if buyer is None or not buyer.stripe_customer_id or not method_id:

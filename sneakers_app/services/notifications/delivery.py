@@ -7,9 +7,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import String, literal, update
 from sqlalchemy import cast as sql_cast
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, col, select
 
 from sneakers_app.models import Notification, OutboxMessage, User, utcnow
@@ -19,6 +21,7 @@ from sneakers_app.services.notifications._sql import insert_for, table_of
 from sneakers_app.services.notifications.kinds import NotificationError, kind_of
 from sneakers_app.services.notifications.preferences import channels
 from sneakers_app.services.notifications.rendering import build_email, render
+from sneakers_app.services.read_once import kept
 from sneakers_app.settings import Settings
 
 __all__ = [
@@ -56,6 +59,13 @@ def _by_key(session: Session, dedupe_key: str) -> Notification | None:
     ).first()
 
 
+def _as_loaded(session: Session, row: Notification) -> Notification:
+    """The row just written, in the session as if read back (no SELECT)."""
+    make_transient_to_detached(row)
+    session.add(row)
+    return row
+
+
 def notify(
     *,
     session: Session,
@@ -81,35 +91,39 @@ def notify(
     if not dedupe_key or len(dedupe_key) > 200:
         raise NotificationError("A dedupe key of 1 to 200 characters is required.")
     in_app, email = channels(session, user_id, known.value)
-    existing = _by_key(session, dedupe_key)
+    # An event someone else caused is looked for first: its email spends the sender's rate
+    # limit only when it is new. Any other is simply written; a replay finds its key taken.
+    existing = _by_key(session, dedupe_key) if caused_by is not None else None
     if existing is None:
         if email and caused_by is not None:
             email = limits.allow_email(kind=known.value, recipient_id=user_id, caused_by=caused_by)
         if not in_app and not email:
             return None
         now = now or utcnow()
-        recipient = session.get(User, user_id)
+        recipient = kept(session, User, user_id)
         system = recipient.size_system if recipient is not None else sizes.DEFAULT_SYSTEM
         text = render(session=session, kind=known, context=context or {}, size_system=system)
-        result = session.execute(
+        values: dict[str, Any] = {
+            "user_id": user_id,
+            "kind": known.value,
+            "title": text.title,
+            "body": text.body,
+            "link": text.link,
+            "dedupe_key": dedupe_key,
+            "emailed_at": None,
+            "read_at": None,
+            "email_only": not in_app,
+            "created_at": now,
+        }
+        written = session.execute(
             insert_for(session, table_of(Notification))
-            .values(
-                user_id=user_id,
-                kind=known.value,
-                title=text.title,
-                body=text.body,
-                link=text.link,
-                dedupe_key=dedupe_key,
-                emailed_at=None,
-                read_at=None,
-                email_only=not in_app,
-                created_at=now,
-            )
+            .values(**values)
             .on_conflict_do_nothing(index_elements=["dedupe_key"])
             .returning(table_of(Notification).c.id)
-        )
-        created = result.first() is not None
-        row = _by_key(session, dedupe_key)
+        ).first()
+        created = written is not None
+        row = _as_loaded(session, Notification(id=written[0], **values)) if written else None
+        row = row or _by_key(session, dedupe_key)
         assert row is not None, "a row with this dedupe key exists: ours or a concurrent one"
     else:
         created, row = False, existing

@@ -32,6 +32,7 @@ from sneakers_app.money import format_usd
 from sneakers_app.services import sizes
 from sneakers_app.services.email import OutgoingEmail, address_only, header_text
 from sneakers_app.services.notifications.kinds import KINDS, Kind
+from sneakers_app.services.read_once import kept
 from sneakers_app.settings import Settings, get_settings
 
 __all__ = ["Rendered", "build_email", "render", "render_context"]
@@ -71,26 +72,26 @@ def _looked_up(
     source: Bid | Ask | Order | None = None
     order_id, bid_id, ask_id = (context.get(k) for k in ("order_id", "bid_id", "ask_id"))
     if isinstance(order_id, int):
-        source = session.get(Order, order_id)
+        source = kept(session, Order, order_id)
     elif isinstance(bid_id, int):
-        source = session.get(Bid, bid_id)
+        source = kept(session, Bid, bid_id)
     elif isinstance(ask_id, int):
-        source = session.get(Ask, ask_id)
+        source = kept(session, Ask, ask_id)
     if isinstance(source, Order):
         out["ship_by"] = source.ship_by
         out["appeal_deadline"] = source.appeal_deadline
-        trade = session.get(Trade, source.trade_id)
+        trade = kept(session, Trade, source.trade_id)
         out["maker_side"] = trade.maker_side if trade is not None else None
     elif source is not None:
         out["expires_at"] = source.expires_at
     variant_id = context.get("variant_id", source.variant_id if source else None)
     product_id = context.get("product_id")
-    variant = session.get(ProductVariant, variant_id) if isinstance(variant_id, int) else None
+    variant = kept(session, ProductVariant, variant_id) if isinstance(variant_id, int) else None
     if variant is not None:
         out["size"] = variant.size
         product_id = variant.product_id
     if isinstance(product_id, int):
-        product = session.get(Product, product_id)
+        product = kept(session, Product, product_id)
         if product is not None:
             out["product"] = product.name
             out["product_slug"] = product.slug

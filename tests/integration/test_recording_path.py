@@ -1,0 +1,132 @@
+"""What the journal consumer writes for a read of entries, and how few statements it takes: a
+drop's fills, its Buy Nows that found nothing and its resting bids, applied in one transaction
+the way the consumer applies them (`journal.batch_handler`), against the real engine, SQLite
+and PostgreSQL; and the charge that follows each order."""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+from sqlmodel import col, select
+
+from sneakers_app.models import Bid, Notification, Order, OrderEvent, OutboxMessage, Sale, Trade
+from sneakers_app.services import journal, saga
+from tests.integration.test_saga import PRICE, Market, mk, smtp, variant
+from tests.support import factories
+from trading.journal import JournalConsumer
+
+__all__ = ["mk", "smtp", "variant"]
+
+FILLS = 6
+
+
+@pytest.fixture
+def sent(mk: Market) -> Iterator[list[str]]:
+    """The statements sent to the database, first words and table (e.g. 'INSERT INTO sales')."""
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        words = statement.split()
+        seen.append(" ".join(words[:3] if words[0].upper() == "INSERT" else words[:2]))
+
+    event.listen(mk.db, "before_cursor_execute", count)
+    yield seen
+    event.remove(mk.db, "before_cursor_execute", count)
+
+
+def _drop(mk: Market, variant_id: int) -> dict[str, list[int]]:
+    """Asks from three sellers; then three bids that rest, three Buy Nows below every ask (the
+    engine cancels what an immediate order cannot fill) and six Buy Nows that fill, last (so
+    nothing between the last fill and the batch's end reads the database)."""
+    sellers = [mk.seller() for _ in range(3)]
+    with mk.session() as s:
+        for seller in sellers:
+            factories.address(s, seller)
+        s.commit()
+    for i in range(FILLS):
+        mk.place(sellers[i % 3], "ask", variant_id, PRICE + i)
+    mk.drain(variant_id)
+    buyers = [mk.buyer() for _ in range(FILLS)]
+    rests = [
+        mk.place(b, "bid", variant_id, PRICE - 50 + i).row_id for i, b in enumerate(buyers[:3])
+    ]
+    misses = [
+        mk.place(b, "bid", variant_id, PRICE - 100, immediate=True).row_id for b in buyers[3:]
+    ]
+    fills = [mk.place(b, "bid", variant_id, PRICE + 100, immediate=True).row_id for b in buyers]
+    return {"rests": rests, "misses": misses, "fills": fills}
+
+
+def test_a_read_of_fills_misses_and_rests_is_recorded_with_one_insert_per_table(
+    mk: Market, variant: int, sent: list[str]
+) -> None:
+    placed = _drop(mk, variant)
+    consumer = JournalConsumer(mk.redis, group="db", consumer="test")
+    entries = consumer.read([str(variant)], count=100)
+    assert len(entries) == 12
+    with mk.session() as s:  # as `journal.batch_handler` does: one transaction, no fallback
+        sent.clear()
+        applied = journal.apply_entries(s, entries)
+        kinds, total = collections.Counter(sent), len(sent)  # before the commit's follow-ups
+        s.commit()
+    consumer.ack(entries)
+
+    with mk.session() as s:
+        trades = s.exec(select(Trade).where(Trade.variant_id == variant)).all()
+        assert sorted(t.bid_id for t in trades) == sorted(placed["fills"])
+        sales = s.exec(select(Sale).where(Sale.variant_id == variant)).all()
+        assert sorted(str(x.trade_id) for x in sales) == sorted(t.id for t in trades)
+        made = s.exec(select(Order).where(Order.variant_id == variant)).all()
+        assert sorted(o.trade_id for o in made) == sorted(t.id for t in trades)
+        assert all(o.status == "created" and o.buyer_address for o in made)
+        assert sorted(applied.new_order_ids) == sorted(o.id or 0 for o in made)
+        events = s.exec(select(OrderEvent).where(col(OrderEvent.order_id).in_(o.id for o in made)))
+        created = sorted(e.order_id for e in events.all() if e.to_status == "created")
+        assert created == sorted(o.id or 0 for o in made)
+        charges = s.exec(select(OutboxMessage).where(OutboxMessage.task == journal.CHARGE_TASK))
+        assert sorted(m.dedupe_key for m in charges.all()) == sorted(
+            journal.charge_key(o.id or 0) for o in made
+        )
+        for bid_id in placed["misses"]:
+            missed = s.get(Bid, bid_id)
+            assert missed is not None and missed.status == "cancelled"
+        for bid_id in placed["rests"]:
+            rested = s.get(Bid, bid_id)
+            assert rested is not None and rested.status == "open" and rested.engine_accepted
+            live = s.exec(
+                select(Notification).where(Notification.dedupe_key == f"bid_placed:{bid_id}")
+            )
+            assert live.first() is not None
+
+    # Each table's new rows in one statement (PostgreSQL sends a multi-row INSERT; SQLite,
+    # in-process, may send a row at a time), the three misses cancelled in one UPDATE, and
+    # nothing read twice: 93 statements on PostgreSQL and SQLite before (a flush per trade,
+    # an UPDATE per cancelled row, a notification read before and after its INSERT, the size
+    # and product read again for each trade).
+    assert kinds["UPDATE bids"] <= FILLS + 1, kinds  # the fills' rows and one for the misses
+    if mk.db.dialect.name == "postgresql":
+        for table in ("sales", "orders", "order_events"):
+            assert kinds[f"INSERT INTO {table}"] == 1, kinds
+        assert total <= 45, kinds
+    else:
+        assert total <= 55, kinds
+
+
+def test_a_charge_reads_each_row_once(mk: Market, variant: int, sent: list[str]) -> None:
+    seller, buyer = mk.seller(), mk.buyer()
+    order_id = mk.matched_order(seller, buyer, variant)
+    with mk.session() as s:  # as the worker's task does
+        sent.clear()
+        result = saga.charge(session=s, order_id=order_id, client=mk.stripe)
+        kinds, total = collections.Counter(sent), len(sent)  # before the commit's follow-ups
+        s.commit()
+    assert result.status == "awaiting_shipment" and len(result.emails) == 2
+    # the trade, size and product both notices name read once, and each party once (30 before)
+    for table in ("trades", "product_variants", "products"):
+        assert kinds[f"SELECT {table}.id,"] <= 1, kinds
+    assert kinds["SELECT users.id,"] <= 2, kinds
+    assert total <= 24, kinds

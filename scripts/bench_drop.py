@@ -1,7 +1,8 @@
 """Release-day drop benchmark: many buyers at once on one product, through the service layer.
 
     python scripts/bench_drop.py [--db sqlite,postgres] [--runs 1] [--seconds 5]
-                                 [--processes 2] [--threads 8] [--sizes 4] [--asks 400]
+                                 [--processes 2] [--threads 8] [--celery-workers 1]
+                                 [--sizes 4] [--asks 400]
 
 For each database (SQLite in a temporary folder, PostgreSQL in a throwaway cluster) and run it
 starts the parts of the marketplace as the tests do (tests/support/stack.py: redis-server,
@@ -471,9 +472,10 @@ def run_one(args: argparse.Namespace, database: str, run: int) -> dict[str, Any]
         # the journal consumer, and the Celery worker as production runs it (README; its pool
         # and concurrency are the app's configuration, WORKER_CONCURRENCY)
         stack.processes.start("consumer", [sys.executable, "-m", "sneakers_app", "consume-journal"])
-        worker = [sys.executable, "-m", "celery", "-A", "sneakers_app.worker", "worker"]
-        worker += ["--loglevel=warning"]
-        stack.processes.start("worker", worker)
+        for n in range(args.celery_workers):  # as production scales them: more processes
+            worker = [sys.executable, "-m", "celery", "-A", "sneakers_app.worker", "worker"]
+            worker += ["--loglevel=warning", f"--hostname=drop{n + 1}@%h"]
+            stack.processes.start("worker" if n == 0 else f"worker{n + 1}", worker)
         variants = market["variants"]
         began = time.time()
         _list_asks(market, args.asks)
@@ -539,6 +541,7 @@ def run_one(args: argparse.Namespace, database: str, run: int) -> dict[str, Any]
         "database": database,
         "run": run,
         "clients": f"{args.processes} processes x {args.threads} threads",
+        "celery_workers": args.celery_workers,
         "load_before": load_before,
         "load_after": load_after,
         "asks_listed": args.asks,
@@ -633,6 +636,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument(
+        "--celery-workers", type=int, default=1, help="Celery worker processes (each its threads)"
+    )
     parser.add_argument("--sizes", type=int, default=4)
     parser.add_argument("--sellers", type=int, default=8)
     parser.add_argument("--asks", type=int, default=400)

@@ -433,6 +433,6 @@ def main() -> int:
     logs.configure()
     print("Journal consumer running.", flush=True)
     outbox_relay.start_sweeper(stop)
-    gc_tuning.tune_in_background(stop)  # everything is imported: no full pass walks it again
+    gc_tuning.freeze_startup()  # everything is imported: no pass walks it again
     run(stop)
     return 0

@@ -7,13 +7,17 @@ full (generation 2) collection walks all of them: it ran every second or two dur
 consumer and the Celery worker hold fewer (about 130,000 once SQLAlchemy, Celery and the app
 are imported) but allocate fast (an ORM object per row): during a drop
 (`scripts/bench_drop.py`) a full pass took 60-110 ms, several times per run, the worker
-spending about a second of its CPU on them, every charge waiting behind it. So:
+spending 0.6 s of its CPU on them, every charge waiting behind it. So, in the web
+backend (`tune`):
 
 - once the app has started, everything alive then (libraries, the compiled app) is moved to
   the permanent generation (`gc.freeze`): none of it is garbage, and no pass walks it again;
 - the young generations are collected as usual (small, frequent, about a millisecond);
 - the full pass does not run by itself but every `FULL_PASS_SECONDS` (cyclic garbage is rare
   here: the live loops make none; reference counting frees everything else at once).
+
+The consumer and the Celery worker (`freeze_startup`) only freeze what they imported: their
+full passes walk what they made since, and free their sessions' cycles as they come.
 """
 
 from __future__ import annotations
@@ -21,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import threading
 import time
 from typing import Any
 
@@ -60,20 +63,16 @@ def tune() -> None:
     log.debug("gc: %d objects frozen; thresholds %s", gc.get_freeze_count(), THRESHOLDS)
 
 
-def tune_in_background(stop: threading.Event | None = None) -> threading.Thread:
-    """For a process without an event loop (the consumer, the Celery worker): tune now (call it
-    once the process has imported everything and connected), then run the full pass every
-    `FULL_PASS_SECONDS` from a daemon thread until `stop`."""
-    tune()
-    stopped = stop or threading.Event()
-
-    def _passes() -> None:
-        while not stopped.wait(FULL_PASS_SECONDS):
-            gc.collect()
-
-    thread = threading.Thread(target=_passes, name="gc-full-pass", daemon=True)
-    thread.start()
-    return thread
+def freeze_startup() -> None:
+    """For the consumer and the Celery worker (call it once the process has imported
+    everything): move what is alive now out of every pass. Their thresholds stay CPython's, so
+    a full pass still runs by itself, over what they made since (their sessions' cycles are
+    freed within seconds, not at a timer)."""
+    gc.collect()
+    gc.freeze()
+    if _watch not in gc.callbacks:
+        gc.callbacks.append(_watch)
+    log.debug("gc: %d objects frozen", gc.get_freeze_count())
 
 
 async def tune_after_startup() -> None:

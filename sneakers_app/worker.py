@@ -335,13 +335,13 @@ def _worker_started(**_kwargs: Any) -> None:
 
 @signals.worker_ready.connect  # type: ignore[untyped-decorator]
 def _worker_ready(**_kwargs: Any) -> None:
-    gc_tuning.tune_in_background()  # its pool's threads run the tasks in this process
+    gc_tuning.freeze_startup()  # its pool's threads run the tasks in this process
 
 
 @signals.worker_process_init.connect  # type: ignore[untyped-decorator]
 def _child_started(**_kwargs: Any) -> None:
     logs.configure()
-    gc_tuning.tune_in_background()  # a prefork child runs the tasks
+    gc_tuning.freeze_startup()  # a prefork child runs the tasks
 
 
 def _ids(task: Any, args: Any, kwargs: Any) -> dict[str, Any]:

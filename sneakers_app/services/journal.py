@@ -60,7 +60,7 @@ class _Batch:
     new_orders: list[Order] = field(default_factory=list)
     """The new trades' sales and orders, written together after the trades
     (`_write_new_orders`)."""
-    cancelled: dict[type[Bid] | type[Ask], list[Bid | Ask]] = field(default_factory=dict)
+    cancelled: dict[type[Bid] | type[Ask], dict[int, Bid | Ask]] = field(default_factory=dict)
     """Rows the engine took out of its book, written together (`_write_cancelled`) before
     anything reads which listings are open, and at the batch's end."""
 
@@ -106,6 +106,8 @@ def _apply_trade(
     bid, ask = _row(session, trade.bid_order_id), _row(session, trade.ask_order_id)
     if not isinstance(bid, Bid) or not isinstance(ask, Ask):
         raise LookupError(f"trade {trade.trade_id} names orders the database does not have")
+    if bid.id in batch.cancelled.get(Bid, {}) or ask.id in batch.cancelled.get(Ask, {}):
+        _write_cancelled(session, batch, now)  # in the order the engine wrote them
     bid_remaining = trade.taker_remaining if trade.taker_side == "bid" else trade.maker_remaining
     ask_remaining = trade.maker_remaining if trade.taker_side == "bid" else trade.taker_remaining
     _set_remaining(bid, bid_remaining, now)
@@ -247,13 +249,13 @@ def _write_cancelled(session: Session, batch: _Batch, now: datetime) -> None:
         session.execute(
             update(table)
             .where(
-                col(table.id).in_([row.id for row in rows]),
+                col(table.id).in_(list(rows)),
                 col(table.status) != ListingStatus.PAUSED,
             )
             .values(status=ListingStatus.CANCELLED, updated_at=now)
             .execution_options(synchronize_session=False)
         )
-        for row in rows:
+        for row in rows.values():
             session.expire(row, ["status", "updated_at"])
     batch.cancelled.clear()
 
@@ -310,6 +312,8 @@ def _apply_event(
     row = _row(session, getattr(event, "order_id", ""))
     if row is None:
         return
+    if not isinstance(event, ev.Cancelled) and row.id in batch.cancelled.get(type(row), {}):
+        _write_cancelled(session, batch, now)  # in the order the engine wrote them
     if isinstance(event, ev.Accepted | ev.Rested):
         if not (row.engine_accepted and row.engine_sequence == event.sequence):
             row.engine_accepted = True  # else the placing call marked it so: nothing changes
@@ -325,7 +329,7 @@ def _apply_event(
                 _notify_price_drops(session, row.variant_id, out, caused_by=row.user_id)
         return
     if isinstance(event, ev.Cancelled):
-        batch.cancelled.setdefault(type(row), []).append(row)
+        batch.cancelled.setdefault(type(row), {})[row.id or 0] = row
         return
     elif isinstance(event, ev.Expired):
         row.status = "expired"

@@ -39,8 +39,8 @@ def sent(mk: Market) -> Iterator[list[str]]:
 
 
 def _drop(mk: Market, variant_id: int) -> dict[str, list[int]]:
-    """Asks from three sellers; then three bids that rest, three Buy Nows below every ask (the
-    engine cancels what an immediate order cannot fill) and six Buy Nows that fill, last (so
+    """Asks from three sellers; then three Buy Nows below every ask (the engine cancels what an
+    immediate order cannot fill), three bids that rest and six Buy Nows that fill, last (so
     nothing between the last fill and the batch's end reads the database)."""
     sellers = [mk.seller() for _ in range(3)]
     with mk.session() as s:
@@ -51,11 +51,12 @@ def _drop(mk: Market, variant_id: int) -> dict[str, list[int]]:
         mk.place(sellers[i % 3], "ask", variant_id, PRICE + i)
     mk.drain(variant_id)
     buyers = [mk.buyer() for _ in range(FILLS)]
+    misses = [
+        mk.place(b, "bid", variant_id, PRICE - 100 + i, immediate=True).row_id
+        for i, b in enumerate(buyers[3:])
+    ]
     rests = [
         mk.place(b, "bid", variant_id, PRICE - 50 + i).row_id for i, b in enumerate(buyers[:3])
-    ]
-    misses = [
-        mk.place(b, "bid", variant_id, PRICE - 100, immediate=True).row_id for b in buyers[3:]
     ]
     fills = [mk.place(b, "bid", variant_id, PRICE + 100, immediate=True).row_id for b in buyers]
     return {"rests": rests, "misses": misses, "fills": fills}
@@ -114,6 +115,31 @@ def test_a_read_of_fills_misses_and_rests_is_recorded_with_one_insert_per_table(
         assert total <= 45, kinds
     else:
         assert total <= 55, kinds
+
+
+def test_a_bid_the_engine_cancelled_earlier_in_the_read_is_not_told_it_was_outbid(
+    mk: Market, variant: int
+) -> None:
+    """A cancellation is written before the next resting bid asks who was highest."""
+    seller, first, missed, higher = mk.seller(), mk.buyer(), mk.buyer(), mk.buyer()
+    mk.place(seller, "ask", variant, PRICE)
+    resting = mk.place(first, "bid", variant, PRICE - 200).row_id
+    mk.drain(variant)
+    miss = mk.place(missed, "bid", variant, PRICE - 100, immediate=True)  # the engine cancels it
+    assert miss.status != "filled"
+    new = mk.place(higher, "bid", variant, PRICE - 90).row_id
+    consumer = JournalConsumer(mk.redis, group="db", consumer="test")
+    entries = consumer.read([str(variant)], count=100)
+    with mk.session() as s:
+        journal.apply_entries(s, entries)  # one read: the miss's cancel, then the new bid
+        s.commit()
+    consumer.ack(entries)
+    with mk.session() as s:
+        cancelled = s.get(Bid, miss.row_id)
+        assert cancelled is not None and cancelled.status == "cancelled"
+        told = s.exec(select(Notification).where(Notification.kind == "outbid")).all()
+        assert [n.dedupe_key for n in told] == [f"outbid:{resting}:{new}"]
+        assert told[0].user_id == first
 
 
 def test_a_charge_reads_each_row_once(mk: Market, variant: int, sent: list[str]) -> None:

@@ -169,7 +169,9 @@ def _write_new_orders(session: Session, batch: _Batch, out: Applied) -> None:
 
 
 def _notify_outbid(session: Session, rested: ev.Rested, out: Applied) -> None:
-    """Tell the bidder who was highest for this size that a higher bid arrived."""
+    """Tell the bidder who was highest for this size that a higher bid arrived. Highest
+    before it in the engine's order: a bid the engine took later (already marked by its
+    placing call, not yet recorded here, such as a Buy Now about to fill) does not count."""
     new_bid = _row(session, rested.order_id)
     if not isinstance(new_bid, Bid):
         return
@@ -179,6 +181,8 @@ def _notify_outbid(session: Session, rested: ev.Rested, out: Applied) -> None:
             Bid.variant_id == new_bid.variant_id,
             col(Bid.status).in_(LISTING_OPEN),
             Bid.id != new_bid.id,
+            col(Bid.engine_accepted).is_(True),
+            col(Bid.engine_sequence) < rested.sequence,
         )
         .order_by(col(Bid.price_cents).desc(), col(Bid.engine_sequence), col(Bid.id))
         .limit(1)

@@ -55,12 +55,9 @@ def _watch(phase: str, info: dict[str, Any]) -> None:
 
 
 def tune() -> None:
-    gc.collect()
-    gc.freeze()
+    freeze_startup()
     gc.set_threshold(*THRESHOLDS)
-    if _watch not in gc.callbacks:
-        gc.callbacks.append(_watch)
-    log.debug("gc: %d objects frozen; thresholds %s", gc.get_freeze_count(), THRESHOLDS)
+    log.debug("gc: thresholds %s", THRESHOLDS)
 
 
 def freeze_startup() -> None:

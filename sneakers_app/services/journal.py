@@ -159,7 +159,7 @@ def _write_new_orders(session: Session, batch: _Batch, out: Applied) -> None:
     if not batch.new_orders:
         return
     session.flush()  # the trades: a flush orders its inserts by table, not by foreign key
-    session.add_all(batch.sales)
+    session.add_all(batch.sales)  # written with the orders
     orders.record_new(session, batch.new_orders)
     ids = [order.id for order in batch.new_orders if order.id is not None]
     out.new_order_ids.extend(ids)
@@ -335,7 +335,7 @@ def _apply_event(
     if isinstance(event, ev.Cancelled):
         batch.cancelled.setdefault(type(row), {})[row.id or 0] = row
         return
-    elif isinstance(event, ev.Expired):
+    if isinstance(event, ev.Expired):
         row.status = "expired"
     elif isinstance(event, ev.Modified):
         row.price_cents = event.new_price_cents

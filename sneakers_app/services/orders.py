@@ -217,6 +217,7 @@ def create_from_trade(
     if existing is not None:
         return existing, False
     order = order_for_trade(session=session, trade=trade, unit=unit, now=now)
+    session.flush()  # the trade first: a flush orders its inserts by table, not by foreign key
     record_new(session, [order])
     return order, True
 
@@ -264,12 +265,11 @@ def order_for_trade(
 
 
 def record_new(session: Session, new: Sequence[Order]) -> None:
-    """Write new orders (`order_for_trade`; their trades written or pending in the session)
-    and each one's first event, "created": one flush for the orders, one for the events, each
-    a single multi-row INSERT however many orders there are."""
+    """Write new orders (`order_for_trade`; their trades already flushed) and each one's first
+    event, "created": one flush for the orders (with anything else pending), one for the
+    events, each a single multi-row INSERT however many orders there are."""
     if not new:
         return
-    session.flush()  # their trades first: a flush orders its inserts by table, not by key
     session.add_all(new)
     session.flush()
     session.add_all(

@@ -121,10 +121,12 @@ def notify(
             .on_conflict_do_nothing(index_elements=["dedupe_key"])
             .returning(table_of(Notification).c.id)
         ).first()
-        created = written is not None
-        row = _as_loaded(session, Notification(id=written[0], **values)) if written else None
-        row = row or _by_key(session, dedupe_key)
-        assert row is not None, "a row with this dedupe key exists: ours or a concurrent one"
+        if written is not None:
+            created, row = True, _as_loaded(session, Notification(id=written[0], **values))
+        else:  # a replay, or a concurrent call with the same key
+            found = _by_key(session, dedupe_key)
+            assert found is not None, "a row with this dedupe key exists: a concurrent one"
+            created, row = False, found
     else:
         created, row = False, existing
     if row.user_id != user_id or row.kind != known.value:

@@ -86,6 +86,14 @@ class Settings(BaseSettings):
     RATE_LIMIT_WATCH_IP: str = "120/minute"
     RATE_LIMIT_EMAILS_CAUSED: str = "60/hour"  # emails one user's actions cause to others
     RATE_LIMIT_EMAILS_RECEIVED: str = "10/hour"  # per recipient and kind (outbid, price drop)
+    # The public API (/api/v1, docs/api.md): every request per API key and per IP, and the
+    # market-data reads of callers without a key per IP. Orders placed through it count
+    # against RATE_LIMIT_ORDERS_* as well, as from the pages.
+    RATE_LIMIT_API_KEY: str = "120/minute"
+    RATE_LIMIT_API_IP: str = "300/minute"
+    RATE_LIMIT_API_PUBLIC_IP: str = "120/minute"
+    # API keys one member may hold at once (revoked ones do not count).
+    API_KEYS_PER_USER: int = Field(default=10, ge=1, le=100)
 
     # Time limits on every outside call (so a slow part never holds a user for long).
     STRIPE_TIMEOUT_SECONDS: float = 5.0  # SMTP: `?timeout=` in SMTP_URL (default 20 s)
@@ -123,6 +131,9 @@ class Settings(BaseSettings):
         "RATE_LIMIT_WATCH_IP",
         "RATE_LIMIT_EMAILS_CAUSED",
         "RATE_LIMIT_EMAILS_RECEIVED",
+        "RATE_LIMIT_API_KEY",
+        "RATE_LIMIT_API_IP",
+        "RATE_LIMIT_API_PUBLIC_IP",
     )
     @classmethod
     def _a_rate_limit(cls, value: str, info: ValidationInfo) -> str:

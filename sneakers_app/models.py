@@ -675,3 +675,44 @@ class OutboxMessage(SQLModel, table=True):
     attempts: int = 0
     last_error: str = Field(default="", max_length=500)
     delivered_at: datetime | None = opt_ts()
+
+
+# --- public API -----------------------------------------------------------------------------
+
+
+class ApiKey(SQLModel, table=True):
+    """A key a member made on /account for the public API (services/api_keys.py). The key
+    itself is shown once; only its SHA-256 is stored, found by its public `prefix`."""
+
+    __tablename__ = "api_keys"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
+    name: str = Field(max_length=60)
+    prefix: str = Field(max_length=24, unique=True)
+    secret_hash: str = Field(max_length=64)
+    scopes: str = Field(max_length=40)
+    """Space-separated: "read" or "read trade"."""
+    created_at: datetime = ts()
+    last_used_at: datetime | None = opt_ts()
+    revoked_at: datetime | None = opt_ts()
+
+
+class ApiRequest(SQLModel, table=True):
+    """A write through the public API made with an `Idempotency-Key`: its retry gets the first
+    answer back (services/api_requests.py). `status` is 0 while the first one is running."""
+
+    __tablename__ = "api_requests"
+    __table_args__ = (
+        UniqueConstraint("user_id", "idempotency_key", name="uq_api_requests_user_key"),
+        Index("ix_api_requests_created", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", ondelete="CASCADE")
+    idempotency_key: str = Field(max_length=64)
+    fingerprint: str = Field(max_length=64)
+    """SHA-256 of the method, path and body: the same key with another request is refused."""
+    status: int = 0
+    response: str = Field(default="", sa_column=Column(Text, nullable=False))
+    created_at: datetime = ts()

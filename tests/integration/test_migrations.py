@@ -43,6 +43,8 @@ EXPECTED_TABLES = {
     "outbox",
     "order_books",
     "engine_fills",
+    "api_keys",
+    "api_requests",
 }
 
 

@@ -58,6 +58,8 @@ class Depth:
     """Best (highest) first."""
     asks: tuple[PriceLevel, ...]
     """Best (lowest) first."""
+    sequence: int = 0
+    """The book's sequence the levels were read at (`snapshot`; 0 from `depth`)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -153,6 +155,31 @@ def depth(client: Any, variant_id: str, *, levels: int | None = None) -> Depth:
         variant_id=variant_id,
         bids=_levels(bids, best_high=True, limit=levels),
         asks=_levels(asks, best_high=False, limit=levels),
+    )
+
+
+def _as_map(raw: Any) -> Mapping[Any, Any]:
+    """HGETALL's reply inside MULTI/EXEC comes back as a flat list of fields and values."""
+    if isinstance(raw, list):
+        return dict(zip(raw[::2], raw[1::2], strict=True))
+    return raw
+
+
+def snapshot(client: Any, variant_id: str) -> Depth:
+    """Every level of both sides and the book's sequence, read in one MULTI/EXEC so that the
+    levels are exactly the book at that sequence (a feed applies the updates after it). All of
+    a book's keys share its hash tag, so this works on a cluster too."""
+    keys = book_keys(variant_id)
+    pipe = client.pipeline(transaction=True)
+    pipe.hgetall(keys.depth_bids)
+    pipe.hgetall(keys.depth_asks)
+    pipe.hget(keys.top, "seq")
+    bids, asks, seq = pipe.execute()
+    return Depth(
+        variant_id=variant_id,
+        bids=_levels(_as_map(bids), best_high=True, limit=None),
+        asks=_levels(_as_map(asks), best_high=False, limit=None),
+        sequence=int(_s(seq)) if seq is not None else 0,
     )
 
 

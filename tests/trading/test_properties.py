@@ -97,6 +97,8 @@ def compare_market_data(redis_engine: RedisEngine, ref: ReferenceEngine) -> None
         for side, levels in ((Side.BID, d.bids), (Side.ASK, d.asks)):
             assert [(lv.price_cents, lv.quantity, lv.orders) for lv in levels] == ref.depth(b, side)
         top = market_data.top_of_book(client, b)
+        whole = market_data.snapshot(client, b)
+        assert (whole.bids, whole.asks, whole.sequence) == (d.bids, d.asks, top.sequence)
         snap = ref.snapshot(b)
         if top.sequence:  # written by the first command that changed a level
             assert top.bid_cents == (snap.bids[0].price_cents if snap.bids else None)

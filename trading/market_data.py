@@ -162,7 +162,7 @@ def _as_map(raw: Any) -> Mapping[Any, Any]:
     """HGETALL's reply inside MULTI/EXEC comes back as a flat list of fields and values."""
     if isinstance(raw, list):
         return dict(zip(raw[::2], raw[1::2], strict=True))
-    return raw
+    return dict(raw)
 
 
 def snapshot(client: Any, variant_id: str) -> Depth:

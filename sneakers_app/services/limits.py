@@ -40,18 +40,32 @@ PASSWORD_RESET = "password_reset"  # noqa: S105 (an action name: asking for a re
 ORDERS = "orders"  # placing, cancelling and editing bids and asks
 WATCH = "watch"  # watching a size, setting or removing a target price
 EMAIL = "email"  # emails one user's action causes to another (outbid, price drop)
-ACTIONS = (LOG_IN, SIGN_UP, PASSWORD_RESET, ORDERS, WATCH, EMAIL)
+API = "api"  # requests to the public API (/api/v1), per key and per IP
+ACTIONS = (LOG_IN, SIGN_UP, PASSWORD_RESET, ORDERS, WATCH, EMAIL, API)
 
 
 class RateLimited(Exception):
     """Too many attempts: nothing was done; try again after `retry_after` seconds."""
 
-    def __init__(self, action: str, retry_after: int) -> None:
+    def __init__(self, action: str, retry_after: int, window: Window | None = None) -> None:
         self.action = action
+        self.window = window
         self.retry_after = max(1, retry_after)
         unit = "second" if self.retry_after == 1 else "seconds"
         self.message = f"Too many attempts; try again in {self.retry_after} {unit}."
         super().__init__(self.message)
+
+
+@dataclass(frozen=True)
+class Window:
+    """Where a caller stands in a limit's current window (the API's RateLimit headers)."""
+
+    limit: int
+    remaining: int
+    reset: int
+    """Seconds until the window ends."""
+    seconds: int
+    """The window's length."""
 
 
 @dataclass(frozen=True)
@@ -175,3 +189,43 @@ def allow_email(
         )
         return False
     return True
+
+
+def api_request(*, key_id: int | None, ip: str, settings: Settings | None = None) -> Window | None:
+    """Count one request to the public API: per key and per IP with a key
+    (RATE_LIMIT_API_KEY, RATE_LIMIT_API_IP), per IP without (RATE_LIMIT_API_PUBLIC_IP).
+    Returns the window with the fewest requests left (None: no limit, or Redis away); over a
+    limit RateLimited, carrying that window."""
+    s = settings or get_settings()
+    checks: list[tuple[RateLimitItem | None, str, str]] = []
+    if key_id:
+        checks.append((_item(s.RATE_LIMIT_API_KEY, "RATE_LIMIT_API_KEY"), "key", str(key_id)))
+        checks.append((_item(s.RATE_LIMIT_API_IP, "RATE_LIMIT_API_IP"), "ip", ip[:64]))
+    else:
+        setting = "RATE_LIMIT_API_PUBLIC_IP"
+        checks.append((_item(s.RATE_LIMIT_API_PUBLIC_IP, setting), "public_ip", ip[:64]))
+    tightest: Window | None = None
+    try:
+        lim = limiter(s)
+        for item, scope, who in checks:
+            if item is None or not who:
+                continue
+            allowed = lim.hit(item, API, scope, who)
+            stats = lim.get_window_stats(item, API, scope, who)
+            window = Window(
+                limit=item.amount,
+                remaining=max(0, stats.remaining),
+                reset=max(1, math.ceil(stats.reset_time - time.time())),
+                seconds=item.get_expiry(),
+            )
+            if not allowed:
+                metrics.rate_limited(API, scope)
+                raise RateLimited(API, window.reset, window)
+            if tightest is None or window.remaining < tightest.remaining:
+                tightest = window
+    except RateLimited:
+        raise
+    except Exception as exc:  # Redis away: do not stop the API over a counter
+        log.warning("rate limit %s not checked: %s", API, exc)
+        return None
+    return tightest

@@ -822,9 +822,9 @@ def _placed_from_row(side: SideName, row: Bid | Ask, message: str, *, replayed: 
 def _own_open_row(session: Session, user_id: int, side: SideName, row_id: int) -> Bid | Ask:
     row = _get(session, side, row_id)
     if row is None or row.user_id != user_id:
-        raise MarketError(f"That {side} was not found.")
+        raise MarketError(f"That {side} was not found.", reason="not_found")
     if row.status not in LISTING_OPEN:
-        raise MarketError(f"That {side} is no longer open.")
+        raise MarketError(f"That {side} is no longer open.", reason="not_open")
     return row
 
 

@@ -52,6 +52,10 @@ class OrderError(Exception):
         self.message = message
 
 
+class OrderNotFound(OrderError):
+    """No such order, or not one of the caller's (the same answer, so ids reveal nothing)."""
+
+
 class IllegalTransition(OrderError):
     pass
 
@@ -74,7 +78,7 @@ def lock_order(session: Session, order_id: int) -> Order:
         stmt = stmt.with_for_update()
     order = session.exec(stmt).first()
     if order is None:
-        raise OrderError(f"Order {order_id} does not exist.")
+        raise OrderNotFound(f"Order {order_id} does not exist.")
     return order
 
 

@@ -33,6 +33,7 @@ from sneakers_app.services.orders import (
     SHIP_BY_BUSINESS_DAYS,
     SHIP_BY_EXTENSION,
     OrderError,
+    OrderNotFound,
     add_business_days,
     aware,
     lock_order,
@@ -187,7 +188,7 @@ def mark_shipped(
     tracking = clean_tracking(tracking)
     order = lock_order(session, order_id)
     if order.seller_id != seller_id:
-        raise OrderError("Order not found.")
+        raise OrderNotFound("Order not found.")
     if order.status == "shipped_to_verification" and order.inbound_tracking == tracking:
         return StepResult(order_id=order_id, status=order.status, changed=False)
     order.inbound_tracking = tracking
@@ -207,7 +208,7 @@ def extend_ship_by(*, session: Session, order_id: int, seller_id: int) -> StepRe
     """One 24-hour extension of the ship-by deadline, before it passes."""
     order = lock_order(session, order_id)
     if order.seller_id != seller_id:
-        raise OrderError("Order not found.")
+        raise OrderNotFound("Order not found.")
     if order.status != "awaiting_shipment" or order.ship_by is None:
         raise OrderError("Only an order waiting to ship can be extended.")
     if order.ship_by_extended:
@@ -362,7 +363,7 @@ def finalize_failure(
     now = now or utcnow()
     order = lock_order(session, order_id)
     if seller_id is not None and order.seller_id != seller_id:
-        raise OrderError("Order not found.")
+        raise OrderNotFound("Order not found.")
     if order.status != "auth_failed":
         return StepResult(order_id=order_id, status=order.status, changed=False)
     window_open = (

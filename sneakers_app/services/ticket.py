@@ -210,6 +210,23 @@ def _use(text: str, cents: int) -> HintView:
     return HintView(text=text, price=f"{cents / 100:.2f}", label="Use")
 
 
+def ask_prices(
+    top: Top, *, schedule: fees.FeeSchedule = fees.DEFAULT_SCHEDULE
+) -> tuple[int | None, int | None]:
+    """The two prices a seller is offered for an ask: sell faster (the highest bid, which sells
+    at once, when it is at least the minimum ask) and first in line (the lowest ask undercut by
+    the $1 step, when that is still above the highest bid and at least the minimum ask)."""
+    bid, ask = top
+    minimum = fees.minimum_ask_cents(schedule)
+    faster = bid if bid and bid >= minimum else None
+    first = None
+    if ask:
+        lower = ask - PRICE_STEP_CENTS
+        if lower >= minimum and (not bid or lower > bid):
+            first = lower
+    return faster, first
+
+
 def hints(
     kind: str, top: Top, *, schedule: fees.FeeSchedule = fees.DEFAULT_SCHEDULE
 ) -> list[HintView]:
@@ -232,19 +249,18 @@ def hints(
         return found
     if kind != "ask":
         return found
-    minimum = fees.minimum_ask_cents(schedule)
-    if bid and bid >= minimum:
+    faster, first = ask_prices(top, schedule=schedule)
+    if faster is not None:
         found.append(
-            _use(f"Sell faster: ask the highest bid, {format_usd(bid)}, to sell now.", bid)
+            _use(f"Sell faster: ask the highest bid, {format_usd(faster)}, to sell now.", faster)
         )
     if ask:
-        lower = ask - PRICE_STEP_CENTS
-        if lower >= minimum and (not bid or lower > bid):
+        if first is not None:
             found.append(
                 _use(
-                    f"First in line: {format_usd(lower)} undercuts the lowest ask, "
+                    f"First in line: {format_usd(first)} undercuts the lowest ask, "
                     f"{format_usd(ask)}.",
-                    lower,
+                    first,
                 )
             )
     elif not bid:

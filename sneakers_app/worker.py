@@ -25,6 +25,7 @@ from sneakers_app import gc_tuning, health, logs, metrics, outbox_relay
 from sneakers_app.db import get_db_engine
 from sneakers_app.services import (
     accounts,
+    api_requests,
     email,
     market,
     notifications,
@@ -64,6 +65,7 @@ celery_app.conf.update(
         },
         "purge-outbox": {"task": "sneakers.purge_outbox", "schedule": 3600.0},
         "purge-expired-sessions": {"task": "sneakers.purge_expired_sessions", "schedule": 3600.0},
+        "purge-api-requests": {"task": "sneakers.purge_api_requests", "schedule": 3600.0},
         "sweep-orders": {"task": "sneakers.sweep_orders", "schedule": 60.0},
         "expire-books": {"task": "sneakers.expire_books", "schedule": 60.0},
         "resubmit-unseen": {"task": "sneakers.resubmit_unseen", "schedule": 15.0},
@@ -291,6 +293,13 @@ def purge_expired_sessions() -> int:
         removed = accounts.purge_expired_sessions(session=session)
         session.commit()
         return removed
+
+
+@celery_app.task(name="sneakers.purge_api_requests")  # type: ignore[untyped-decorator]
+def purge_api_requests() -> int:
+    """Housekeeping: the public API's kept answers to writes, after their 24 hours."""
+    with _session() as session:
+        return api_requests.purge(session=session)
 
 
 @celery_app.task(name="sneakers.deliver_outbox")  # type: ignore[untyped-decorator]

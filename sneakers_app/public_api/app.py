@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
 
-from sneakers_app.public_api import market, me
+from sneakers_app.public_api import market, me, schemas
 from sneakers_app.public_api.access import ApiError, rate_headers
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,7 +40,11 @@ app = FastAPI(
     docs_url=None,
     redoc_url=None,
     responses={
-        400: {"model": Any, "description": "A malformed request."},
+        400: {"model": schemas.ErrorResponse, "description": "A malformed request."},
+        401: {"model": schemas.ErrorResponse, "description": "A key is needed, or not valid."},
+        404: {"model": schemas.ErrorResponse, "description": "Not found (or not yours)."},
+        422: {"model": schemas.ErrorResponse, "description": "Not valid, or refused."},
+        429: {"model": schemas.ErrorResponse, "description": "Over a limit: see Retry-After."},
     },
 )
 app.include_router(market.router)

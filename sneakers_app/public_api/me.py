@@ -163,7 +163,9 @@ def _place_one(access: Access, side: Side, order: schemas.NewListing, client_key
                 variant_id=order.variant_id,
                 price_cents=order.price_cents,
                 client_key=client_key,
-                expiry_days=order.expiry_days or market.DEFAULT_EXPIRY_DAYS,
+                expiry_days=(
+                    market.DEFAULT_EXPIRY_DAYS if order.expiry_days is None else order.expiry_days
+                ),
                 address_id=order.address_id,
                 payment_card_id=order.payment_card_id,
             )

@@ -314,16 +314,18 @@ def test_a_batch_of_asks_places_the_good_ones_and_says_why_each_other_was_refuse
             {"variant_id": 999_999, "price_cents": 30_000},
             {"variant_id": variant, "price_cents": 32_000, "expiry_days": 60},
             {"variant_id": variant, "price_cents": 33_000, "expiry_days": 2},
+            {"variant_id": variant, "price_cents": 33_000, "expiry_days": 0},
         ]
     }
     r = client.post(f"{V1}/me/asks/batch", json=batch, headers=headers)
     assert r.status_code == 201, r.text
     body = r.json()
-    assert (body["placed"], body["refused"]) == (2, 3)
-    assert [item["ok"] for item in body["results"]] == [True, False, False, True, False]
+    assert (body["placed"], body["refused"]) == (2, 4)
+    assert [item["ok"] for item in body["results"]] == [True, False, False, True, False, False]
     assert [item["error"]["field"] for item in body["results"] if not item["ok"]] == [
         "price",
         "size",
+        "expiry",
         "expiry",
     ]
     assert sorted(a.price_cents for a in _asks(mk, seller)) == [30_000, 32_000]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 
@@ -24,17 +24,24 @@ def image_url(image: str) -> str:
     return get_settings().APP_URL.rstrip("/") + path if path else ""
 
 
+def _listed(p: catalog.ProductCard | catalog.ProductDetail) -> dict[str, Any]:
+    """What a product card and a product's page share."""
+    return {
+        "slug": p.slug,
+        "name": p.name,
+        "brand": p.brand,
+        "colorway": p.colorway,
+        "image_url": image_url(p.image),
+        "retail_price_cents": p.retail_price_cents,
+        "release_date": p.release_date,
+        "last_sale_cents": p.last_sale_cents,
+    }
+
+
 def _card(c: catalog.ProductCard) -> schemas.ProductCard:
     return schemas.ProductCard(
-        slug=c.slug,
-        name=c.name,
-        brand=c.brand,
-        colorway=c.colorway,
-        image_url=image_url(c.image),
-        retail_price_cents=c.retail_price_cents,
-        release_date=c.release_date,
+        **_listed(c),
         lowest_ask_cents=c.lowest_ask_cents,
-        last_sale_cents=c.last_sale_cents,
         change_24h_bp=c.change_24h_bp,
         change_30d_bp=c.change_30d_bp,
         sales_30d=c.sales_30d,
@@ -91,18 +98,11 @@ def get_product(
         raise ApiError(404, "not_found", "There is no product with that slug.")
     p = view.product
     return schemas.ProductOut(
-        slug=p.slug,
-        name=p.name,
-        brand=p.brand,
+        **_listed(p),
         model=p.model,
-        colorway=p.colorway,
         style_code=p.style_code,
         description=p.description,
-        image_url=image_url(p.image),
-        retail_price_cents=p.retail_price_cents,
-        release_date=p.release_date,
         size_chart=p.size_chart,
-        last_sale_cents=p.last_sale_cents,
         sales_count=p.sales_count,
         variants=[
             schemas.SizeOut(

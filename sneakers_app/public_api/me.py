@@ -265,14 +265,21 @@ async def place_asks(
     )
 
 
+def _about(label: order_views.VariantLabel) -> dict[str, Any]:
+    """The pair a bid, ask or order is for."""
+    return {
+        "variant_id": label.variant_id,
+        "product_slug": label.slug,
+        "product_name": label.name,
+        "size": label.size,
+    }
+
+
 def _listing(row: listings.OwnListing) -> schemas.ListingOut:
     return schemas.ListingOut(
+        **_about(row.product),
         id=row.id,
         side=row.side,
-        variant_id=row.product.variant_id,
-        product_slug=row.product.slug,
-        product_name=row.product.name,
-        size=row.product.size,
         price_cents=row.price_cents,
         highest_bid_cents=row.highest_bid_cents,
         lowest_ask_cents=row.lowest_ask_cents,
@@ -314,12 +321,9 @@ def my_orders(
     rows.sort(key=lambda o: (o.created_at, o.id), reverse=True)
     return [
         schemas.OrderOut(
+            **_about(o.product),
             id=o.id,
             role=o.role,
-            variant_id=o.product.variant_id,
-            product_slug=o.product.slug,
-            product_name=o.product.name,
-            size=o.product.size,
             status=o.status,
             status_label=o.status_label,
             price_cents=o.price_cents,

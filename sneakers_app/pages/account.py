@@ -1,4 +1,5 @@
-"""/account: profile, addresses, payment method, payout details, notification preferences."""
+"""/account: profile, addresses, payment method, payout details, password and sessions, API
+keys, notification preferences."""
 
 from __future__ import annotations
 
@@ -12,15 +13,17 @@ from components.account_sections import (
     profile_section,
     section,
 )
+from components.api_keys import api_keys_section
 from components.layout import page
 from components.security import security_section
 from components.size_picker import size_system_picker
 from state.account import AccountState
+from state.api_keys import ApiKeyState
 from state.base import SessionState
 from state.security import PasswordChangeState
 
 # Registered by the app module: the page's data, loaded after the session is re-checked.
-ACCOUNT_ON_LOAD = [AccountState.on_load, PasswordChangeState.on_load]
+ACCOUNT_ON_LOAD = [AccountState.on_load, PasswordChangeState.on_load, ApiKeyState.on_load]
 
 
 def size_system_section() -> rx.Component:
@@ -54,6 +57,7 @@ def account_page() -> rx.Component:
                     ),
                     addresses_section(),
                     security_section(),
+                    api_keys_section(),
                     preferences_section(),
                     spacing="4",
                     width="100%",

@@ -1,6 +1,6 @@
 """What the account page shows of the user's own data: each address as a display row, the
-stored values of one address for its edit form, and the saved card. Plain values that state
-copies into its vars as they are."""
+stored values of one address for its edit form, the saved card, and each working API key as a
+display row. Plain values that state copies into its vars as they are."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import dataclasses
 from sqlmodel import Session
 
 from sneakers_app.models import Address, User
-from sneakers_app.services import addresses, payments
+from sneakers_app.services import addresses, api_keys, order_views, payments
 
 ADDRESS_FIELDS = ("full_name", "line1", "line2", "city", "region", "postal_code", "country")
 
@@ -59,3 +59,33 @@ def saved_card(*, session: Session, user_id: int) -> payments.CardSummary | None
     if user is None or not payments.has_payment_method(user):
         return None
     return payments.CardSummary(brand=user.card_brand or "card", last4=user.card_last4 or "")
+
+
+@dataclasses.dataclass
+class ApiKeyRow:
+    id: int
+    name: str
+    prefix: str
+    scopes: str
+    """ "Read" or "Read and trade"."""
+    trades: bool
+    created: str
+    last_used: str
+    """When the key was last used (to the minute), or "never"."""
+
+
+def api_key_row(key: api_keys.KeyView) -> ApiKeyRow:
+    return ApiKeyRow(
+        id=key.id,
+        name=key.name,
+        prefix=key.prefix,
+        scopes="Read and trade" if api_keys.TRADE in key.scopes else "Read",
+        trades=api_keys.TRADE in key.scopes,
+        created=order_views.day(key.created_at),
+        last_used=order_views.when(key.last_used_at) if key.last_used_at else "never",
+    )
+
+
+def api_key_rows(*, session: Session, user_id: int) -> list[ApiKeyRow]:
+    """The user's keys that work (not revoked), newest first."""
+    return [api_key_row(k) for k in api_keys.list_keys(session=session, user_id=user_id)]

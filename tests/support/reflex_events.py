@@ -6,6 +6,11 @@ registry (`RegistrationContext.event_handlers`, the lookup the event processor m
 websocket event: a name that is not there cannot be called by any client) and runs it with
 Reflex's `process_event`, which parses the payload for the handler and applies its return
 value. Events a handler returns (redirects, toasts) are collected, not followed.
+
+As in the app, a foreground handler runs holding the tab's state lock (Reflex's in-memory state
+manager holds the tab's tree), and a background handler (`@rx.event(background=True)`) runs
+without it, through Reflex's `StateProxy`, taking the lock for each `async with self`; so two
+`send`s gathered at once interleave as two events of one tab do.
 """
 
 from __future__ import annotations
@@ -15,12 +20,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from reflex.istate.manager.memory import StateManagerMemory
+from reflex.istate.manager.token import BaseStateToken
+from reflex.istate.proxy import StateProxy
 from reflex.state import BaseState, State
 from reflex_base.event.context import EventContext
 from reflex_base.event.processor.base_state_processor import process_event
 from reflex_base.registry import RegistrationContext
 
 import state.account
+import state.api_keys
 import state.auth
 import state.base
 import state.catalog
@@ -44,6 +53,10 @@ class Tab:
     )
     emitted: list[Any] = field(default_factory=list)
     deltas: list[Any] = field(default_factory=list)
+    manager: StateManagerMemory = field(default_factory=StateManagerMemory)
+
+    def __post_init__(self) -> None:
+        self.manager.states[BaseStateToken(ident=self.token, cls=State).cache_key] = self.root
 
     async def state(self, cls: type[BaseState]) -> Any:
         return await self.root.get_state(cls)
@@ -65,14 +78,20 @@ class Tab:
 
         ctx = EventContext(
             token=self.token,
-            state_manager=None,  # type: ignore[arg-type]
+            state_manager=self.manager,
             enqueue_impl=enqueue,
             emit_event_impl=emit_event,
             emit_delta_impl=emit_delta,
         )
         reset = EventContext.set(ctx)
         try:
-            target = await self.root.get_state(cls)
-            await process_event(registered.handler, payload, target, self.root)
+            token = BaseStateToken(ident=self.token, cls=registered.states[0])
+            if registered.handler.is_background:
+                target = await self.root.get_state(cls)
+                await process_event(registered.handler, payload, StateProxy(target), None)
+                return
+            async with self.manager.modify_state_with_links(token) as root:
+                target = await root.get_state(cls)
+                await process_event(registered.handler, payload, target, root)
         finally:
             EventContext.reset(reset)

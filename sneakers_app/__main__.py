@@ -29,6 +29,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     lost.add_argument("email")
     sub.add_parser("consume-journal", help="run the engine journal consumer (trades -> orders)")
+    sub.add_parser(
+        "market-feed", help="the public market-data websocket feed (FEED_HOST:FEED_PORT)"
+    )
     sub.add_parser("open-books", help="open every order book and send orders the engine missed")
     sub.add_parser("rebuild-books", help="rebuild every order book in Redis from the database")
     sub.add_parser("reconcile", help="list every difference between Redis and the database")
@@ -151,6 +154,12 @@ def _consume_journal(args: argparse.Namespace) -> int:
     from sneakers_app import consumer
 
     return consumer.main()
+
+
+def _market_feed(args: argparse.Namespace) -> int:
+    from sneakers_app.feed import server
+
+    return server.main()
 
 
 def _open_books(args: argparse.Namespace) -> int:
@@ -277,6 +286,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "reset-second-factor": _reset_second_factor,
     "demo-totp": _demo_totp,
     "consume-journal": _consume_journal,
+    "market-feed": _market_feed,
     "open-books": _open_books,
     "rebuild-books": _rebuild_books,
     "reconcile": _reconcile,

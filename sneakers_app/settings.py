@@ -119,6 +119,17 @@ class Settings(BaseSettings):
     WEB_WORKERS: int = Field(default=1, ge=1, le=64)
     REFLEX_STATE_MANAGER_MODE: Literal["memory", "redis"] = "memory"
     REFLEX_REDIS_URL: str = ""
+    # The public market-data feed (`python -m sneakers_app market-feed`, docs/feed.md): where
+    # it listens, what one connection and one client address may do, and its clock.
+    FEED_HOST: str = "127.0.0.1"
+    FEED_PORT: int = Field(default=8765, ge=0, le=65535)
+    FEED_MAX_SUBSCRIPTIONS: int = Field(default=50, ge=1, le=100_000)
+    FEED_MAX_CONNECTIONS_PER_IP: int = Field(default=20, ge=1, le=1_000_000)
+    FEED_MAX_MESSAGE_BYTES: int = Field(default=4096, ge=256, le=1_048_576)
+    FEED_SUBSCRIBE_DEADLINE_SECONDS: float = Field(default=5.0, gt=0, le=3600)
+    FEED_HEARTBEAT_SECONDS: float = Field(default=1.0, gt=0, le=60)
+    FEED_MAX_CLIENT_BUFFER_BYTES: int = Field(default=1_048_576, ge=65_536, le=1_073_741_824)
+    FEED_TRUSTED_PROXY_HOPS: int = Field(default=0, ge=0, le=10)
 
     @field_validator(
         "RATE_LIMIT_LOGIN_IP",

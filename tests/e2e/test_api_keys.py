@@ -17,6 +17,7 @@ from sqlmodel import Session
 from sneakers_app.db import make_engine
 from sneakers_app.services import accounts
 from tests.e2e.conftest import DESKTOP, OUTPUT_DIR, PHONE, LiveApp, button, log_in, wait_hydrated
+from tests.e2e.test_accessibility import _serious
 
 PASSWORD = "a long enough password"
 
@@ -92,6 +93,7 @@ def test_a_member_makes_a_key_sees_it_once_and_revokes_it(
     expect(listed.first).to_contain_text("Last used never")
     assert key[17:] not in listed.first.inner_text()  # the list shows the public part only
     shoot_section(section, f"api-keys-new-{size}")
+    assert _serious(page) == []  # axe, with the new key showing
     button(section, "Copy").click()
     expect(page.get_by_text("Key copied")).to_be_visible()
     assert page.evaluate("navigator.clipboard.readText()") == key
@@ -113,6 +115,7 @@ def test_a_member_makes_a_key_sees_it_once_and_revokes_it(
     dialog = page.get_by_role("alertdialog")
     expect(dialog).to_contain_text("stops working at once")
     shoot_section(dialog, f"api-keys-revoke-{size}")
+    assert _serious(page) == []  # axe, with the list and the confirmation open
     button(dialog, "Revoke key").click()
     expect(dialog).to_have_count(0)
     expect(page.get_by_text("Key revoked").first).to_be_visible()

@@ -1,8 +1,9 @@
 """`python -m sneakers_app dev`: everything the marketplace needs, in one process tree.
 
 Starts the embedded parts (redis-server, localstripe) unless configured away, migrates, seeds
-and opens the books, then runs the journal consumer, a Celery worker with beat and Reflex in
-development mode, the way sneakers_app/embedded.py starts them for the tests and benchmarks too.
+and opens the books, then runs the journal consumer, the market-data feed, a Celery worker with
+beat and Reflex in development mode, the way sneakers_app/embedded.py starts them for the tests
+and benchmarks too.
 Ctrl-C (or SIGTERM) stops everything it started.
 """
 
@@ -30,6 +31,7 @@ PARTS = {
     "redis": "redis-server",
     "localstripe": "localstripe",
     "consumer": "journal consumer",
+    "feed": "market-data feed",
     "worker": "Celery worker",
     "reflex": "web app",
 }
@@ -43,15 +45,38 @@ def _quiet_celery(command: list[str]) -> list[str]:
 
 
 def _start_app(group: embedded.ProcessGroup) -> None:
-    """The journal consumer, the Celery worker with beat and Reflex in development mode."""
+    """The journal consumer, the market-data feed, the Celery worker with beat and Reflex in
+    development mode."""
     print("Starting the journal consumer")
     group.start("consumer", [*embedded.APP, "consume-journal"])
+    _start_feed(group)
     print("Starting a Celery worker with beat")
     group.no_stdout.add("worker")
     worker = embedded.worker_command(beat_schedule=VAR_DIR / "celerybeat")
     group.start("worker", _quiet_celery(worker))
     print("Starting the web app (the first start compiles the pages: a minute or two)")
     group.start("reflex", embedded.reflex_command("dev"))
+
+
+def _start_feed(group: embedded.ProcessGroup) -> None:
+    """The public market-data feed (`market-feed`), on FEED_HOST:FEED_PORT; its own line at
+    start is left out (the welcome prints its address with the others)."""
+    print("Starting the market-data feed")
+    group.no_stdout.add("feed")
+    group.start("feed", [*embedded.APP, "market-feed"])
+
+
+def feed_url() -> str:
+    settings = get_settings()
+    return f"ws://{settings.FEED_HOST}:{settings.FEED_PORT}/api/v1/stream"
+
+
+def _feed_port_busy() -> bool:
+    port = get_settings().FEED_PORT
+    if port and embedded.port_open(port, get_settings().FEED_HOST):
+        print(f"Port {port} is busy: another copy is running, or set FEED_PORT.")
+        return True
+    return False
 
 
 def _stopped(name: str) -> None:
@@ -105,6 +130,7 @@ def _print_welcome(url: str | None = None) -> None:
     settings = get_settings()
     print()
     print(f"Sneakers Marketplace is running at {url or settings.APP_URL}")
+    print(f"Market-data feed (websocket): {feed_url()}")
     if settings.is_development:
         from sneakers_app.seed import DEMO_ACCOUNTS
 
@@ -179,7 +205,7 @@ def run(*, seed: bool = True) -> int:
     group = embedded.ProcessGroup(env={})
 
     def body() -> int:
-        if not _start_redis(parts, extra):
+        if _feed_port_busy() or not _start_redis(parts, extra):
             return 1
         _start_localstripe(parts)
         group.env = embedded.app_env({**extra, **QUIET_CHILDREN})
@@ -201,13 +227,15 @@ def run_production(*, seed: bool = True, workers: int = 2) -> int:
     books, Celery's broker and, in database 1, the page sessions), localstripe, then each
     process by its role's command as a deployment runs them: the web app (Reflex's
     production build, `workers` backend workers sharing sessions in Redis), the journal
-    consumer, a Celery worker and beat. Everything is removed when it stops; ENVIRONMENT stays
-    development, so the demo logins work."""
+    consumer, a Celery worker, beat and the market-data feed. Everything is removed when it
+    stops; ENVIRONMENT stays development, so the demo logins work."""
     import tempfile
 
     port = get_settings().FRONTEND_PORT
     if embedded.port_open(port):
         print(f"Port {port} is busy: another copy is running, or set FRONTEND_PORT.")
+        return 1
+    if _feed_port_busy():
         return 1
     if not embedded.postgres_available():
         print("The production shape needs PostgreSQL's server programs (initdb, pg_ctl).")
@@ -240,6 +268,7 @@ def run_production(*, seed: bool = True, workers: int = 2) -> int:
             loglevel="warning",
             web_env=web_env,
         )
+        _start_feed(group)
         print(f"{workers} web workers (sessions in Redis), the journal consumer, a Celery worker")
         print("and beat are starting; the first start builds the frontend (a minute or two).")
         return _watch(group, [], lambda: _print_welcome(f"http://localhost:{port}"))

@@ -71,7 +71,14 @@ def test_closing_a_members_tabs_leaves_no_warning_in_the_log(
 ALARMING = re.compile(
     r"Traceback|warning|error|shutdown|\[(debug|info|warning|error|critical)\s*\]", re.IGNORECASE
 )
-PARTS = ("redis-server", "localstripe", "journal consumer", "Celery worker", "web app")
+PARTS = (
+    "redis-server",
+    "localstripe",
+    "journal consumer",
+    "market-data feed",
+    "Celery worker",
+    "web app",
+)
 # What the test session sets for itself (tests/conftest.py) and dev.sh must not inherit.
 TEST_SETTINGS = ("ENVIRONMENT", "EMBEDDED_REDIS_PORT", "REDIS_URL", "CELERY_BROKER_URL")
 
@@ -80,7 +87,7 @@ def _dev_env(work: Path) -> tuple[dict[str, str], int]:
     """The environment of dev.sh on its own ports and folder (nothing of a developer's
     var/ or the ports of a copy they run); and its frontend port."""
     env = {k: v for k, v in os.environ.items() if k not in TEST_SETTINGS}
-    front, back, stripe, redis_port = (embedded.free_port() for _ in range(4))
+    front, back, stripe, redis_port, feed = (embedded.free_port() for _ in range(5))
     env.update(
         SNEAKERS_VAR_DIR=str(work / "var"),
         DATABASE_URL=f"sqlite:///{work / 'dev.db'}",
@@ -89,6 +96,7 @@ def _dev_env(work: Path) -> tuple[dict[str, str], int]:
         STRIPE_JS_URL=f"http://localhost:{stripe}/js.stripe.com/v3/",
         FRONTEND_PORT=str(front),
         BACKEND_PORT=str(back),
+        FEED_PORT=str(feed),
         APP_URL=f"http://localhost:{front}",
         API_URL=f"http://localhost:{back}",
     )
@@ -172,6 +180,8 @@ def test_dev_sh_says_what_runs_and_stops_each_part_in_order_at_ctrl_c(
         assert len([line for line in starting if part in line]) == 1, (part, starting)
     assert all(sum(part in line for part in PARTS) == 1 for line in starting), starting
     assert f"running at http://localhost:{front}" in started
+    feed = f"ws://127.0.0.1:{env['FEED_PORT']}/api/v1/stream"
+    assert f"Market-data feed (websocket): {feed}" in started
     for account in DEMO_ACCOUNTS:
         assert re.search(rf"{re.escape(account.email)}\s+{re.escape(account.password)}", started)
     alarming = [line for line in written.splitlines() if ALARMING.search(line)]
@@ -182,4 +192,5 @@ def test_dev_sh_says_what_runs_and_stops_each_part_in_order_at_ctrl_c(
     redis_at = stopped.index("redis-server")
     assert stopped.index("journal consumer") < redis_at, stopping
     assert stopped.index("Celery worker") < redis_at, stopping
+    assert stopped.index("market-data feed") < redis_at, stopping
     assert stopping[-1] == "Stopped.", stopping

@@ -863,6 +863,8 @@ def main() -> int:
     from sneakers_app import logs
 
     logs.configure()
+    # websockets says every connection opened and closed at INFO: not for the log
+    logging.getLogger("websockets").setLevel(logging.WARNING)
     config = FeedConfig.from_settings(get_settings())
     try:
         import uvloop

@@ -115,8 +115,10 @@ class ApiKeyState(SessionState):
     @rx.event
     def dismiss_new_key(self) -> EventSpec | None:
         self._clear_new_key()
-        if self._current_user() is None:
+        user = self._current_user()
+        if user is None:
             return self._login_redirect()
+        self._load(user.id)  # the new key may have been used meanwhile ("Last used")
         return rx.set_focus("api-key-name")  # the form is back: on to its first field
 
     @rx.event

@@ -83,10 +83,12 @@ def test_a_new_key_is_shown_once_and_stored_only_hashed() -> None:
         assert _works(secret)
         assert any("_set_focus" in str(e) for args, _ in tab.emitted for e in args)
 
-        # Dismissed, the key is nowhere in the tab's state; the list stays.
+        # Dismissed, the key is nowhere in the tab's state; the list stays, read again: the
+        # key was used meanwhile (`_works`).
         await tab.send(ApiKeyState, "dismiss_new_key")
         assert secret not in repr(tab.root.dict())
         assert [k.name for k in keys.keys] == ["listing script"]
+        assert keys.keys[0].last_used != "never"
 
         # A reload of the page does not show it again either.
         await _make(tab, "price watcher")

@@ -209,7 +209,7 @@ router.add_api_route(
     status_code=201,
     response_model=schemas.Placement,
     responses=_PLACE_RESPONSES,
-    summary="Place a bid, or Buy Now (`immediate`)",
+    summary="Place a bid, or Buy Now (immediate)",
 )
 router.add_api_route(
     "/asks",
@@ -218,7 +218,7 @@ router.add_api_route(
     status_code=201,
     response_model=schemas.Placement,
     responses=_PLACE_RESPONSES,
-    summary="Place an ask, or Sell Now (`immediate`)",
+    summary="Place an ask, or Sell Now (immediate)",
 )
 
 

@@ -6,8 +6,10 @@ server at `/api/v1/stream` (plus `/healthz` and `/readyz` on the same port).
 
 A mirror is loaded with ONE MULTI/EXEC (the meta hash with the book's sequence and top, both
 depth hashes: one book's keys share the `{book:V}` hash tag, so this holds on a Redis Cluster
-too) while the subscription is already running: updates that arrive meanwhile are buffered and
-those at or below the snapshot's sequence dropped. From then on each update is applied to the
+too) while the subscription is already running; the same MULTI/EXEC publishes a marker to this
+process's own channel, so the updates that arrive before the marker are in what was read and
+those after it are applied on top (the book's sequence cannot tell them apart: a cancel or an
+expiry publishes without advancing it). From then on each update is applied to the
 mirror as it arrives, and merged into the book's pending change (coalescing: levels merged, the
 first `prev_seq` and the last `seq` kept). One flusher task sends each book's pending change,
 serialised once, to all its subscribers (`websockets.broadcast`: the frames are written without

@@ -101,6 +101,9 @@ async def _access(
     if credentials is not None:
         access.caller = await run_in_threadpool(_authenticate, credentials.credentials)
         if access.caller is None:
+            # Counted against the address's window for callers without a key: guessing keys
+            # costs what reading the market does, and stops at the same limit.
+            await run_in_threadpool(_count, request, access)
             raise ApiError(
                 401,
                 "unauthorized",

@@ -14,6 +14,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sneakers_app.public_api import market, me, schemas
 from sneakers_app.public_api.access import ApiError, rate_headers
@@ -49,6 +50,59 @@ app = FastAPI(
 )
 app.include_router(market.router)
 app.include_router(me.router)
+
+MAX_BODY_BYTES = 64 * 1024
+"""The largest request body taken (a batch of 100 asks is about 10 KB)."""
+
+
+class BodyLimit:
+    """Refuses a body over MAX_BODY_BYTES (413) without reading past it: by its
+    Content-Length at once, else as it streams in (then the body, at most that big, is handed
+    on whole)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None:
+            if not length.isdigit() or int(length) > MAX_BODY_BYTES:
+                await JSONResponse(_too_large_body(), status_code=413)(scope, receive, send)
+                return
+            await self.app(scope, receive, send)
+            return
+        body = b""
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            body += message.get("body", b"")
+            if len(body) > MAX_BODY_BYTES:
+                await JSONResponse(_too_large_body(), status_code=413)(scope, receive, send)
+                return
+            if not message.get("more_body", False):
+                break
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if sent:
+                return await receive()
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
+def _too_large_body() -> dict[str, Any]:
+    message = f"A request body may be at most {MAX_BODY_BYTES // 1024} KB."
+    return {"error": {"code": "body_too_large", "message": message}}
+
+
+app.add_middleware(BodyLimit)
 
 
 def _json(status: int, code: str, message: str, **more: Any) -> dict[str, Any]:

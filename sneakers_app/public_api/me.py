@@ -52,12 +52,25 @@ def _error_body(exc: ApiError) -> dict[str, Any]:
     return {"error": body}
 
 
+_FIELDS = {
+    "price": "price_cents",
+    "size": "variant_id",
+    "expiry": "expiry_days",
+    "address": "address_id",
+    "card": "payment_card_id",
+}
+"""The services' names of a form's fields, as the API's bodies name them."""
+_RETRY = ("book_paused", "engine_unsure", "engine_too_late")
+"""Refusals that sending the same request again (the same Idempotency-Key) may mend."""
+
+
 def _refused(exc: market.MarketError) -> ApiError:
     if exc.reason == "not_found":
         return ApiError(404, "not_found", exc.message)
-    if exc.reason in ("book_paused", "engine_unsure"):
+    if exc.reason in _RETRY:
         return ApiError(503, exc.reason, exc.message, headers={"Retry-After": "5"})
-    return ApiError(422, "order_refused", exc.message, field=exc.field or None)
+    field = _FIELDS.get(exc.field, exc.field) or None
+    return ApiError(422, "order_refused", exc.message, field=field)
 
 
 def _count_order(access: Access) -> None:
@@ -68,6 +81,14 @@ def _count_order(access: Access) -> None:
         raise ApiError(
             429, "rate_limited", exc.message, headers={"Retry-After": str(exc.retry_after)}
         ) from exc
+
+
+class _Unkept(Exception):
+    """An answer to give but not to keep for retries (a batch with asks a retry may place)."""
+
+    def __init__(self, result: BaseModel) -> None:
+        super().__init__("not kept")
+        self.result = result
 
 
 def _kept(status: int) -> bool:
@@ -100,6 +121,10 @@ def _idempotent(
         )
     try:
         result = work(key)
+    except _Unkept as unkept:
+        with session_scope() as session:
+            api_requests.release(session=session, request_id=claim)
+        return JSONResponse(unkept.result.model_dump(mode="json"), status_code=201)
     except ApiError as exc:
         if not _kept(exc.status):
             with session_scope() as session:
@@ -150,6 +175,12 @@ def _place_one(access: Access, side: Side, order: schemas.NewListing, client_key
             "An ask is paid out, not charged: it takes no card.",
             field="payment_card_id",
         )
+    with session_scope() as session:
+        again = market.already_placed(
+            session=session, user_id=access.caller.user_id, side=side, client_key=client_key
+        )
+    if again is not None:
+        return _placement(side, again)
     _count_order(access)
     kind = ("buy" if order.immediate else "bid") if side == "bid" else "sell"
     if side == "ask" and not order.immediate:
@@ -190,7 +221,9 @@ def _place_route(side: Side) -> Callable[..., Any]:
             access,
             idempotency_key,
             fingerprint,
-            lambda key: _place_one(access, side, order, api_requests.order_key(user_id, key)),
+            lambda key: _place_one(
+                access, side, order, api_requests.order_key(user_id, key, fingerprint)
+            ),
         )
 
     return place
@@ -222,14 +255,21 @@ router.add_api_route(
 )
 
 
-def _batch(access: Access, asks: list[schemas.NewListing], key: str) -> schemas.BatchResult:
+def _batch(
+    access: Access, asks: list[schemas.NewListing], key: str, fingerprint: str
+) -> schemas.BatchResult:
+    """Each ask on its own, in order. When one was refused for a reason that passes (a limit,
+    a paused book), the answer is not kept: the same request sent again places those and
+    gives back the asks already placed as they are (each ask's `client_key` is its own)."""
     assert access.caller is not None
     results: list[schemas.BatchItem] = []
+    retry = False
     for i, order in enumerate(asks):
-        client_key = api_requests.order_key(access.caller.user_id, key, i)
+        client_key = api_requests.order_key(access.caller.user_id, key, fingerprint, i)
         try:
             placement = _place_one(access, "ask", order, client_key)
         except ApiError as exc:
+            retry = retry or not _kept(exc.status)
             results.append(
                 schemas.BatchItem(
                     index=i,
@@ -240,7 +280,10 @@ def _batch(access: Access, asks: list[schemas.NewListing], key: str) -> schemas.
         else:
             results.append(schemas.BatchItem(index=i, ok=True, placement=placement))
     placed = sum(1 for r in results if r.ok)
-    return schemas.BatchResult(placed=placed, refused=len(results) - placed, results=results)
+    result = schemas.BatchResult(placed=placed, refused=len(results) - placed, results=results)
+    if retry:
+        raise _Unkept(result)
+    return result
 
 
 @router.post(
@@ -261,7 +304,7 @@ async def place_asks(
         access,
         idempotency_key,
         fingerprint,
-        lambda key: _batch(access, batch.asks, key),
+        lambda key: _batch(access, batch.asks, key, fingerprint),
     )
 
 

@@ -28,8 +28,8 @@ from sqlmodel import Session, col, select
 
 from sneakers_app import routes
 from sneakers_app.models import AccountToken, LoginAttempt, User, UserSession, utcnow
+from sneakers_app.services import api_keys, notifications, outbox
 from sneakers_app.services import email as email_service
-from sneakers_app.services import notifications, outbox
 from sneakers_app.settings import Settings, get_settings
 from sneakers_app.vocabulary import plural
 
@@ -746,6 +746,7 @@ def reset_password(
     # Proving the inbox is the owner's: failed guesses before the reset no longer lock them out.
     session.add(LoginAttempt(email=user.email, succeeded=True, attempted_at=now))
     ended = revoke_all_sessions(session=session, user_id=user.id, now=now)
+    api_keys.revoke_all(session=session, user_id=user.id, now=now)
     notice = _notify_password_changed(session, user, now)
     session.flush()
     return PasswordChanged(user_id=user.id, sessions_ended=ended, email_notification_id=notice)

@@ -5,7 +5,8 @@ how a presented key is found), the secret is 32 random bytes. Only the SHA-256 o
 is stored, so it is shown once, when it is made. Scopes: `read` (the member's own bids, asks and
 orders) and `trade` (placing, repricing and cancelling bids and asks, marking sales shipped);
 `trade` includes `read`. A revoked key stops working at once; the member holds at most
-`API_KEYS_PER_USER` keys that are not revoked.
+`API_KEYS_PER_USER` keys that are not revoked. A password reset (the account recovered by
+email) revokes every key.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import update
 from sqlmodel import Session, col, func, select
 
 from sneakers_app.models import ApiKey, User, utcnow
@@ -154,6 +156,17 @@ def revoke(*, session: Session, user_id: int, key_id: object, now: datetime | No
     row.revoked_at = now or utcnow()
     session.commit()
     return True
+
+
+def revoke_all(*, session: Session, user_id: int, now: datetime | None = None) -> int:
+    """Revoke every key of the member in the caller's transaction (a password reset: whoever
+    had the account may have made keys); returns how many."""
+    result = session.execute(
+        update(ApiKey)
+        .where(col(ApiKey.user_id) == user_id, col(ApiKey.revoked_at).is_(None))
+        .values(revoked_at=now or utcnow())
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def authenticate(*, session: Session, presented: str, now: datetime | None = None) -> Caller | None:

@@ -70,9 +70,12 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
     return digest.hexdigest()
 
 
-def order_key(user_id: int, key: str, index: int = 0) -> str:
-    """The `client_key` of the `index`-th order a request places (`market.place`)."""
-    return "api" + hashlib.sha256(f"{user_id}\n{key}\n{index}".encode()).hexdigest()[:40]
+def order_key(user_id: int, key: str, fingerprint: str, index: int = 0) -> str:
+    """The `client_key` of the `index`-th order a request places (`market.place`): the same
+    for a retry of the same request, another for the key used again with another request
+    after its answer was forgotten."""
+    text = f"{user_id}\n{key}\n{fingerprint}\n{index}"
+    return "api" + hashlib.sha256(text.encode()).hexdigest()[:40]
 
 
 def begin(

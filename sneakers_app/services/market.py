@@ -693,7 +693,12 @@ def _send(
         # saw is cancelled with a notice by resubmit_unseen, never sent late)
         raise MarketError(ENGINE_UNSURE, reason="engine_unsure") from exc
     if isinstance(outcome, Rejected):
-        _mark(session, listing, row, status="cancelled", updated_at=utcnow())
+        values: dict[str, Any] = {"status": "cancelled", "updated_at": utcnow()}
+        if outcome.code in _BOOK_FAULTS or outcome.code is RejectCode.TOO_LATE:
+            # Never on the book, and the user is told to try again: the retry (the same form,
+            # the same Idempotency-Key) must place the order, not replay this refusal.
+            values["client_key"] = f"refused-{listing.side}-{listing.id}"
+        _mark(session, listing, row, **values)
         session.commit()
         _book_refused(session, engine, listing.variant_id, outcome.code)
         if outcome.code is RejectCode.TOO_LATE:
@@ -817,6 +822,17 @@ def _placed_from_row(side: SideName, row: Bid | Ask, message: str, *, replayed: 
         message=message,
         replayed=replayed,
     )
+
+
+def already_placed(
+    *, session: Session, user_id: int, side: SideName, client_key: str
+) -> Placed | None:
+    """The order this user placed with `client_key`, as `place` replays it to a double submit
+    (None: none yet). A retry found here costs no limit: nothing new is placed."""
+    row = _by_client_key(session, side, client_key)
+    if row is None or row.user_id != user_id:
+        return None
+    return _placed_from_row(side, row, "Already placed.", replayed=True)
 
 
 def _own_open_row(session: Session, user_id: int, side: SideName, row_id: int) -> Bid | Ask:

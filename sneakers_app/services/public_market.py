@@ -25,7 +25,6 @@ from sneakers_app.services import catalog, fees, sizes, tape, ticket
 from trading import market_data
 
 PAGE_MAX = 100
-HISTORY_DAYS_MAX = 366 * 2
 
 
 class CursorError(ValueError):
@@ -79,7 +78,7 @@ def products(
     offset = 0
     if cursor:
         payload = _decode(cursor, "products")
-        if payload.get("q") != key or not isinstance(payload.get("o"), int):
+        if payload.get("q") != key or type(payload.get("o")) is not int:
             raise CursorError("That cursor belongs to another search: start from the first page.")
         offset = max(0, payload["o"])
     cards = catalog.browse(
@@ -227,16 +226,16 @@ def trades(
     if cursor:
         payload = _decode(cursor, "tape")
         at, below = payload.get("t"), payload.get("i")
-        if (
-            payload.get("v") != ref.variant_id
-            or not isinstance(at, str)
-            or not isinstance(below, int)
-        ):
+        if payload.get("v") != ref.variant_id:
             raise CursorError("That cursor belongs to another size's tape.")
+        if not isinstance(at, str) or type(below) is not int or not 0 < below < 2**31:
+            raise CursorError("That cursor is not one this list gave out.")
         try:
             moment = datetime.fromisoformat(at)
         except ValueError as exc:
             raise CursorError("That cursor is not one this list gave out.") from exc
+        if moment.tzinfo is None:
+            raise CursorError("That cursor is not one this list gave out.")
         stmt = stmt.where(
             or_(
                 col(Sale.executed_at) < moment,

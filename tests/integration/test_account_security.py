@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from sneakers_app import routes
 from sneakers_app.db import session_scope
 from sneakers_app.models import AccountToken, Notification, User, UserSession, utcnow
-from sneakers_app.services import accounts, notifications
+from sneakers_app.services import accounts, api_keys, notifications
 from sneakers_app.services.email import SmtpMailer
 from tests.support.smtp import SmtpServer, start_smtp
 
@@ -193,6 +193,8 @@ def test_password_reset_by_emailed_link_works_once_and_ends_every_session(
 ) -> None:
     make_user(engine)
     before = log_in(engine)
+    with Session(engine) as session:  # a key made by whoever had the account
+        key = api_keys.create(session=session, user_id=before.user.id, name="k", scopes=["trade"])
     link_id = scoped(engine, lambda s: accounts.request_password_reset(session=s, email=EMAIL))
     send_link(engine, link_id, mailer)
     (received,) = smtp.wait_for(1)
@@ -213,6 +215,8 @@ def test_password_reset_by_emailed_link_works_once_and_ends_every_session(
     )
     assert isinstance(done, accounts.PasswordChanged)
     assert who(engine, before.token) is None
+    with Session(engine) as session:  # and every API key of the account stops working
+        assert api_keys.authenticate(session=session, presented=key.secret) is None
     assert isinstance(log_in(engine, password=NEW_PASSWORD), accounts.LoginResult)
     assert isinstance(log_in(engine, password=PASSWORD), accounts.AccountError)
     again = scoped(

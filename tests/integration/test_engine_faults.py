@@ -141,7 +141,13 @@ def _market(db_engine: Engine) -> Market:
 
 
 def _place(
-    stack: Stack, m: Market, side: market.SideName, price: int, *, immediate: bool = False
+    stack: Stack,
+    m: Market,
+    side: market.SideName,
+    price: int,
+    *,
+    immediate: bool = False,
+    key: str | None = None,
 ) -> market.Placed:
     with db.session_scope(stack.db) as s:
         return market.place(
@@ -151,7 +157,7 @@ def _place(
             side=side,
             variant_id=m.variant,
             price_cents=price,
-            client_key=uuid.uuid4().hex,
+            client_key=key or uuid.uuid4().hex,
             immediate=immediate,
             expiry_days=None if immediate else 30,
         )
@@ -283,9 +289,11 @@ def test_a_book_behind_the_database_refuses_and_is_rebuilt(stack: Stack) -> None
             stack.client.restore(k, 0, cast(bytes, v), replace=True)
 
     with pytest.raises(market.MarketError) as refused:
-        _place(stack, m, "bid", 20_500, immediate=True)
+        _place(stack, m, "bid", 20_500, immediate=True, key="retry-after-pause")
     assert refused.value.message == market.BOOK_PAUSED
-    bought = _place(stack, m, "bid", 20_500, immediate=True)
+    # Sent again as told (the same form or Idempotency-Key): placed, not "Already placed."
+    bought = _place(stack, m, "bid", 20_500, immediate=True, key="retry-after-pause")
+    assert (bought.replayed, bought.status, bought.filled_quantity) == (False, "filled", 1)
     reported[bought.row_id] = bought.filled_quantity
     _check_every_fill_is_a_trade_and_an_order(stack, reported)
     with Session(stack.db) as s:

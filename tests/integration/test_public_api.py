@@ -5,8 +5,11 @@ partial failures, someone else's order, rate limits with their headers."""
 
 from __future__ import annotations
 
+import base64
+import json
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,8 +17,8 @@ from sqlmodel import col, select
 from starlette.testclient import TestClient
 
 from sneakers_app import api, settings
-from sneakers_app.models import Ask, Bid, Order, Sale
-from sneakers_app.services import api_keys, tape
+from sneakers_app.models import Ask, Bid, Order, Sale, utcnow
+from sneakers_app.services import api_keys, api_requests, tape
 from tests.integration.test_saga import (  # noqa: F401 (fixtures)
     Market,
     mk,
@@ -129,6 +132,17 @@ def test_unknown_and_malformed_ids_and_cursors_get_clear_errors(
         "message": "That cursor is not one this list gave out.",
         "field": "cursor",
     }
+    for forged in (
+        {"k": "tape", "v": variant, "t": "2020-01-01T00:00:00+00:00", "i": 2**70},
+        {"k": "tape", "v": variant, "t": "2020-01-01T00:00:00+00:00", "i": True},
+        {"k": "tape", "v": variant, "t": "2020-01-01", "i": 5},
+        {"k": "tape", "v": variant, "t": 5, "i": 5},
+        {"k": "products", "q": [], "o": 0},
+    ):
+        raw = json.dumps(forged).encode()
+        cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        r = client.get(f"{V1}/variants/{variant}/trades", params={"cursor": cursor})
+        assert r.status_code == 400 and _error(r)["code"] == "invalid_cursor", (forged, r.text)
     r = client.get(f"{V1}/products/no-such-pair")
     assert r.status_code == 404 and _error(r)["code"] == "not_found"
     r = client.get(f"{V1}/products", params={"sort": "cheapest"})
@@ -257,7 +271,7 @@ def test_a_refusal_is_the_pages_refusal_and_is_kept_for_the_retry(
     low = {"variant_id": variant, "price_cents": 500}
     r = client.post(f"{V1}/me/asks", json=low, headers=headers)
     assert r.status_code == 422
-    assert _error(r)["code"] == "order_refused" and _error(r)["field"] == "price"
+    assert _error(r)["code"] == "order_refused" and _error(r)["field"] == "price_cents"
     assert "below that the fees would exceed your payout" in _error(r)["message"]
     again = client.post(f"{V1}/me/asks", json=low, headers=headers)
     assert again.json() == r.json() and again.headers["Idempotent-Replayed"] == "true"
@@ -323,10 +337,10 @@ def test_a_batch_of_asks_places_the_good_ones_and_says_why_each_other_was_refuse
     assert (body["placed"], body["refused"]) == (2, 4)
     assert [item["ok"] for item in body["results"]] == [True, False, False, True, False, False]
     assert [item["error"]["field"] for item in body["results"] if not item["ok"]] == [
-        "price",
-        "size",
-        "expiry",
-        "expiry",
+        "price_cents",
+        "variant_id",
+        "expiry_days",
+        "expiry_days",
     ]
     assert sorted(a.price_cents for a in _asks(mk, seller)) == [30_000, 32_000]
     again = client.post(f"{V1}/me/asks/batch", json=batch, headers=headers)
@@ -424,3 +438,79 @@ def test_over_the_limit_is_429_with_retry_after_and_every_answer_says_what_is_le
     assert client.get(f"{V1}/me/asks", headers=_key(mk, seller, "read")).status_code == 200
     codes = [client.get(f"{V1}/variants/{variant}/book").status_code for _ in range(3)]
     assert codes == [200, 200, 429]
+
+
+def test_a_body_over_64_kb_is_refused_before_it_is_read(
+    mk: Market, variant: int, client: TestClient
+) -> None:
+    seller = mk.seller()
+    trade = _new(_key(mk, seller, "trade"))
+    huge = {"asks": [{"variant_id": variant, "price_cents": 30_000}], "pad": "x" * 70_000}
+    r = client.post(f"{V1}/me/asks/batch", json=huge, headers=trade)
+    assert r.status_code == 413 and _error(r)["code"] == "body_too_large"
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: counted as it streams in
+        yield b'{"asks": ['
+        for _ in range(2_000):
+            yield b'{"variant_id": 1, "price_cents": 30000},'
+        yield b"]}"
+
+    headers = trade | {"Content-Type": "application/json"}
+    r = client.post(f"{V1}/me/asks/batch", content=chunks(), headers=headers)
+    assert r.status_code == 413 and _error(r)["code"] == "body_too_large"
+    assert _asks(mk, seller) == []
+
+
+def test_guessing_keys_is_counted_like_reading_the_market(
+    mk: Market, variant: int, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RATE_LIMIT_API_PUBLIC_IP", "2/minute")
+    settings.get_settings.cache_clear()
+    guesses = [
+        client.get(
+            f"{V1}/me/asks", headers={"Authorization": f"Bearer snk_{i:012d}_{'x' * 43}"}
+        ).status_code
+        for i in range(3)
+    ]
+    assert guesses == [401, 401, 429]
+
+
+def test_a_batch_cut_short_by_the_order_limit_is_finished_by_the_same_request_later(
+    mk: Market, variant: int, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RATE_LIMIT_ORDERS_USER", "2/minute")
+    settings.get_settings.cache_clear()
+    seller = mk.seller()
+    headers = _new(_key(mk, seller, "trade"))
+    batch = {"asks": [{"variant_id": variant, "price_cents": 30_000 + i * 100} for i in range(3)]}
+    first = client.post(f"{V1}/me/asks/batch", json=batch, headers=headers).json()
+    assert (first["placed"], first["refused"]) == (2, 1)
+    assert first["results"][2]["error"]["code"] == "rate_limited"
+    for key in mk.redis.scan_iter("LIMITS*"):  # the minute passes
+        mk.redis.delete(key)
+    again = client.post(f"{V1}/me/asks/batch", json=batch, headers=headers)
+    assert "Idempotent-Replayed" not in again.headers
+    body = again.json()
+    assert (body["placed"], body["refused"]) == (3, 0)
+    assert [r["placement"]["id"] for r in body["results"][:2]] == [
+        r["placement"]["id"] for r in first["results"][:2]
+    ]
+    assert sorted(a.price_cents for a in _asks(mk, seller)) == [30_000, 30_100, 30_200]
+    # Complete now, the answer is kept: a third send changes nothing.
+    third = client.post(f"{V1}/me/asks/batch", json=batch, headers=headers)
+    assert third.headers["Idempotent-Replayed"] == "true" and third.json() == body
+    assert len(_asks(mk, seller)) == 3
+
+
+def test_a_key_used_again_after_its_answer_was_forgotten_places_the_new_request(
+    mk: Market, variant: int, client: TestClient
+) -> None:
+    seller = mk.seller()
+    headers = _new(_key(mk, seller, "trade"))
+    order = {"variant_id": variant, "price_cents": 30_000}
+    first = client.post(f"{V1}/me/asks", json=order, headers=headers).json()
+    with mk.session() as s:
+        assert api_requests.purge(session=s, now=utcnow() + timedelta(hours=25)) >= 1
+    later = client.post(f"{V1}/me/asks", json=order | {"price_cents": 31_000}, headers=headers)
+    assert later.status_code == 201 and later.json()["id"] != first["id"]
+    assert sorted(a.price_cents for a in _asks(mk, seller)) == [30_000, 31_000]

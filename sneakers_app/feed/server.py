@@ -130,6 +130,11 @@ class Client:
     subscribed_once: bool = False
     lagging: bool = False
     closed: bool = False
+    max_buffer: int = 4 * 1_048_576
+    """Unsent bytes past which the connection is closed (1008): four times
+    FEED_MAX_CLIENT_BUFFER_BYTES, the mark at which it stops getting book and ticker messages.
+    Its trades, answers and heartbeats are checked against this before each write, so one
+    client that reads nothing holds a bounded buffer."""
 
     def subscriptions(self) -> int:
         return len(self.books) + len(self.trades) + len(self.tickers)
@@ -170,6 +175,9 @@ class Market:
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     load_task: asyncio.Task[None] | None = None
     holds: int = 0
+    laggards: set[Client] = field(default_factory=set)
+    """Its book and ticker subscribers left out while they drain (`_set_lagging`): the
+    market stays for them."""
     reloaded_from: int | None = None
     load_id: str = ""
     marked: asyncio.Event = field(default_factory=asyncio.Event)
@@ -177,6 +185,7 @@ class Market:
     def unused(self) -> bool:
         return not (
             self.holds
+            or self.laggards
             or self.book_subs
             or self.book_joiners
             or self.trade_subs
@@ -585,7 +594,9 @@ class Feed:
                 market.book_joiners.discard(client)
                 market.ticker_subs.discard(client)
                 market.ticker_joiners.discard(client)
+                market.laggards.add(client)
             else:
+                market.laggards.discard(client)
                 if key in client.books:
                     market.book_joiners.add(client)
                 if key in client.tickers:
@@ -630,7 +641,7 @@ class Feed:
     async def handle(self, ws: ServerConnection) -> None:
         ip = self.client_ip(ws, ws.request.headers if ws.request is not None else None)
         self.per_ip[ip] = self.per_ip.get(ip, 0) + 1
-        client = Client(ws=ws, ip=ip)
+        client = Client(ws=ws, ip=ip, max_buffer=4 * self.config.max_client_buffer_bytes)
         try:
             if self.per_ip[ip] > self.config.max_connections_per_ip:
                 # (handshakes that passed process_request together)
@@ -671,6 +682,7 @@ class Feed:
             market = self.markets.get(key)
             if market is not None:
                 for group in (
+                    market.laggards,
                     market.book_subs,
                     market.book_joiners,
                     market.trade_subs,
@@ -770,6 +782,8 @@ class Feed:
             market = self.markets.get(key)
             if market is None:
                 continue
+            if key not in client.books and key not in client.tickers:
+                market.laggards.discard(client)
             if request.channel == "book":
                 market.book_subs.discard(client)
                 market.book_joiners.discard(client)
@@ -811,14 +825,34 @@ def _levels(raw: dict[Any, Any]) -> dict[int, int]:
     return out
 
 
+def _writable(client: Client) -> bool:
+    """Whether a message may be written to the client; one whose socket holds more than
+    `max_buffer` unsent bytes is closed instead (1008) and written nothing more."""
+    if client.closed:
+        return False
+    transport = client.ws.transport
+    if transport is None or transport.get_write_buffer_size() <= client.max_buffer:
+        return True
+    client.closed = True
+    log.info("market feed: closing a client of %s that reads nothing", client.ip)
+    _CLOSING.add(task := asyncio.ensure_future(client.ws.close(1008, "too slow: not reading")))
+    task.add_done_callback(_CLOSING.discard)
+    return False
+
+
+_CLOSING: set[asyncio.Future[None]] = set()
+"""Closes under way (a reference each, so none is collected before it ran)."""
+
+
 def _open(clients: set[Client]) -> list[ServerConnection]:
-    return [c.ws for c in clients]
+    return [c.ws for c in clients if _writable(c)]
 
 
 def _send(client: Client, text: str) -> None:
     """Write one message to one client now (no waiting on its socket; order kept with the
     broadcasts)."""
-    broadcast([client.ws], text)
+    if _writable(client):
+        broadcast([client.ws], text)
 
 
 async def serve(

@@ -761,3 +761,93 @@ def test_the_market_feed_command_serves_health_and_says_going_away_on_sigterm(
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+async def _stalled_client(url: str) -> ClientConnection:
+    """A client that stops reading: a small receive buffer, and websockets' own queue of one
+    message, so what the feed sends piles up in the feed's socket."""
+    import socket
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    host, port = url.split("//", 1)[1].split("/", 1)[0].split(":")
+    sock.connect((host, int(port)))
+    sock.setblocking(False)
+    return await connect(url, sock=sock, max_queue=1, compression=None)
+
+
+def _buffered(feed: RunningFeed) -> int:
+    sizes = [c.ws.transport.get_write_buffer_size() for c in feed.feed.clients if c.ws.transport]
+    return max(sizes, default=0)
+
+
+def test_a_client_that_fell_behind_rejoins_its_book_even_after_everyone_else_left(
+    redis_server: RedisServer,
+) -> None:
+    engine, (book,) = _new_books(redis_server, 1)
+    for i in range(400):  # a deep book: each snapshot is some 7 KB
+        engine.place(_order(book, f"deep{i}", Side.BID, 5_000 + i * 10))
+    limit = 65_536
+
+    async def scenario(feed: RunningFeed) -> None:
+        slow = await _stalled_client(feed.url)
+        await _subscribe(slow, "book", variant_id=book)
+        async with connect(feed.url) as other:
+            await _subscribe(other, "book", variant_id=book)
+            await _next(other, "subscribed")
+            await _next(other, "snapshot")
+            # The slow client asks for snapshot after snapshot and reads none of them.
+            deadline = time.monotonic() + 20
+            while not any(c.lagging for c in feed.feed.clients):
+                assert time.monotonic() < deadline, ("never fell behind", _buffered(feed))
+                for _ in range(20):
+                    await slow.send(_j(op="resync", variant_id=book))
+                await asyncio.sleep(0.05)
+            await other.send(_j(op="unsubscribe", channel="book", variant_id=book))
+            await _next(other, "unsubscribed")
+        # The only subscriber left is the one that fell behind: its book must stay.
+        assert str(book) in feed.feed.markets
+        engine.place(_order(book, "while-behind", Side.ASK, 20_000))
+        # It reads again: everything queued, then (once drained) a fresh snapshot with the ask.
+        deadline = time.monotonic() + 20
+        while True:
+            assert time.monotonic() < deadline, "no fresh snapshot after draining"
+            message = json.loads(await asyncio.wait_for(slow.recv(), 10))
+            if message["type"] == "snapshot" and message["asks"] == [[20_000, 1]]:
+                break
+        engine.place(_order(book, "after", Side.ASK, 19_000))
+        update = await _next(slow, "update")
+        assert update["changes"] == [["ask", 19_000, 1]]
+        await slow.close()
+
+    with running_feed(redis_server.url, heartbeat_s=0.1, max_client_buffer_bytes=limit) as feed:
+        _in_own_loop(scenario(feed))
+
+
+def test_a_client_that_reads_nothing_is_closed_before_it_holds_much(
+    redis_server: RedisServer,
+) -> None:
+    engine, (book,) = _new_books(redis_server, 1)
+    for i in range(400):
+        engine.place(_order(book, f"deep{i}", Side.BID, 5_000 + i * 10))
+    limit = 65_536
+
+    async def scenario(feed: RunningFeed) -> None:
+        slow = await _stalled_client(feed.url)
+        await _subscribe(slow, "book", variant_id=book)
+        # Snapshot after snapshot, faster than the once-a-heartbeat check could leave it out.
+        deadline = time.monotonic() + 20
+        while not all(c.closed for c in feed.feed.clients):
+            assert time.monotonic() < deadline, ("never closed", _buffered(feed))
+            for _ in range(20):
+                await slow.send(_j(op="resync", variant_id=book))
+            await asyncio.sleep(0.02)
+        assert not any(c.lagging for c in feed.feed.clients)  # closed by the write check
+        assert _buffered(feed) <= 4 * limit + 16_384
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                await asyncio.wait_for(slow.recv(), 10)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+
+    with running_feed(redis_server.url, heartbeat_s=30.0, max_client_buffer_bytes=limit) as feed:
+        _in_own_loop(scenario(feed))

@@ -73,6 +73,17 @@ def test_a_script_reads_the_market_and_lists_an_ask(live_app: LiveApp, live_db: 
     assert [(a["id"], a["price_cents"], a["size"]) for a in mine] == [
         (placed.json()["id"], price, "10")
     ]
+    # Cancelled through the API: the shared demo book is left as it was for the other tests.
+    _cancel_every_ask(api, key)
+    assert [price, 1] not in api.get(f"/variants/{variant}/book").json()["asks"]
+
+
+def _cancel_every_ask(api: httpx.Client, key: str) -> None:
+    auth = {"Authorization": f"Bearer {key}"}
+    for ask in api.get("/me/asks", headers=auth).json():
+        done = api.delete(f"/me/asks/{ask['id']}", headers=auth)
+        assert done.status_code == 200 and done.json()["status"] == "cancelled", done.text
+    assert api.get("/me/asks", headers=auth).json() == []
 
 
 def test_the_documentation_page_shows_every_route(page: Page, live_app: LiveApp) -> None:
@@ -121,6 +132,7 @@ def test_the_documented_example_follows_a_book_and_lists_an_ask(
     live_app: LiveApp, live_db: Engine, feed: str, tmp_path: Path
 ) -> None:
     slug = "air-jordan-1-retro-high-og-chicago-lost-and-found"
+    key = _seller_key(live_db)
     done = subprocess.run(
         [
             sys.executable,
@@ -132,7 +144,7 @@ def test_the_documented_example_follows_a_book_and_lists_an_ask(
             "--product",
             slug,
             "--key",
-            _seller_key(live_db),
+            key,
         ],
         capture_output=True,
         text=True,
@@ -144,3 +156,4 @@ def test_the_documented_example_follows_a_book_and_lists_an_ask(
     assert any(line.startswith("listed: Your ask") for line in lines), done.stdout
     on_book = r"^your ask at \$[\d,]+\.\d\d is on the book \(seq \d+\)$"
     assert any(re.search(on_book, line) for line in lines), lines
+    _cancel_every_ask(httpx.Client(base_url=live_app.url + "/api/v1", timeout=30), key)

@@ -20,21 +20,12 @@ from sneakers_app.db import session_scope
 from sneakers_app.services import account_page, api_keys
 from sneakers_app.services.account_page import ApiKeyRow
 from sneakers_app.settings import get_settings
+from state.account import _as_id
 from state.base import SessionState, toast
 
 READ, TRADE = api_keys.READ, api_keys.TRADE
 NAME_MAX = api_keys.NAME_MAX
 _MAX_FIELD = 300  # longer than any name the service takes, so it says what is wrong
-
-
-def _as_id(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.isdigit() and len(value) < 12:
-        return int(value)
-    return None
 
 
 def _create(user_id: int, name: str, scope: str) -> tuple[api_keys.NewKey, list[ApiKeyRow]]:

@@ -26,7 +26,7 @@ from sneakers_app import gc_tuning, health, logs, metrics, outbox_relay
 from sneakers_app.db import get_db_engine
 from sneakers_app.models import ProductVariant
 from sneakers_app.redis_client import get_redis
-from sneakers_app.services import journal
+from sneakers_app.services import journal, limits
 from sneakers_app.settings import get_settings
 from trading.journal import DeadLetters, JournalConsumer, JournalEntry
 from trading.keys import book_keys
@@ -433,6 +433,7 @@ def main() -> int:
     logs.configure()
     print("Journal consumer running.", flush=True)
     outbox_relay.start_sweeper(stop)
+    limits.prepare()
     gc_tuning.freeze_startup()  # everything is imported: no pass walks it again
     run(stop)
     return 0

@@ -27,6 +27,7 @@ from sneakers_app.services import (
     accounts,
     api_requests,
     email,
+    limits,
     market,
     notifications,
     outbox,
@@ -344,12 +345,14 @@ def _worker_started(**_kwargs: Any) -> None:
 
 @signals.worker_ready.connect  # type: ignore[untyped-decorator]
 def _worker_ready(**_kwargs: Any) -> None:
+    limits.prepare()
     gc_tuning.freeze_startup()  # its pool's threads run the tasks in this process
 
 
 @signals.worker_process_init.connect  # type: ignore[untyped-decorator]
 def _child_started(**_kwargs: Any) -> None:
     logs.configure()
+    limits.prepare()
     gc_tuning.freeze_startup()  # a prefork child runs the tasks
 
 

@@ -9,8 +9,9 @@ Amounts are signed cents: debits positive, credits negative. Accounts:
 
 Postings are keyed by a transaction id derived from the order and the step, so a step that runs
 twice posts once. Each posting is a `ledger_transactions` row whose primary key is that id, and
-every entry references it: two transactions racing to post the same id cannot both commit (the
-second fails on the key, and its whole transaction rolls back).
+every entry references it: of two transactions racing to post the same id, the second waits for
+the first on the key and, once the first has committed, writes nothing (its `post` returns
+False); each step posts under the order's row lock, so it never races another step anyway.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from sneakers_app.models import LedgerEntry, LedgerTransaction, Order, Payment, Payout
+from sneakers_app.models import LedgerEntry, LedgerTransaction, Order, Payment, Payout, utcnow
+from sneakers_app.services.sql import insert_for, table_of
 
 CLEARING = "stripe:clearing"
 FEES = "revenue:fees"
@@ -55,10 +57,17 @@ def post(
         raise LedgerImbalance(f"{txn_id}: entries sum to {sum(a for _, a in entries)}")
     if not entries:
         return False
-    if session.get(LedgerTransaction, txn_id) is not None:
+    session.flush()  # rows the caller added first (the entries may reference them)
+    # The id is the key: a posting made before writes nothing (a concurrent one is waited
+    # for, and whichever commits first is the only one).
+    written = session.execute(
+        insert_for(session, table_of(LedgerTransaction))
+        .values(id=txn_id, order_id=order_id, memo=memo[:200], created_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(table_of(LedgerTransaction).c.id)
+    ).first()
+    if written is None:
         return False
-    session.add(LedgerTransaction(id=txn_id, order_id=order_id, memo=memo[:200]))
-    session.flush()  # the unique id: a concurrent posting of the same id stops here
     for account, amount in entries:
         session.add(
             LedgerEntry(

@@ -11,9 +11,10 @@ and steps with outside effects (Stripe refunds) claim the transition before maki
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, update
 from sqlalchemy.orm.attributes import set_committed_value
@@ -96,17 +97,43 @@ def transition(
     refuse. The write is a compare-and-set on the status that was read: if another process
     changed the order meanwhile, nothing is written and `ConcurrentChange` is raised (the caller's
     transaction must then be rolled back, which `session_scope` and the tasks do)."""
+    return advance(
+        session=session,
+        order=order,
+        steps=[(to_status, reason)],
+        actor_kind=actor_kind,
+        actor_id=actor_id,
+        now=now,
+    )[0]
+
+
+def advance(
+    *,
+    session: Session,
+    order: Order,
+    steps: Sequence[tuple[str, str]],
+    values: Mapping[str, Any] | None = None,
+    actor_kind: str = "system",
+    actor_id: int | None = None,
+    now: datetime | None = None,
+) -> list[OrderEvent]:
+    """`transition` through several statuses at once, `(to_status, reason)` each, every step
+    allowed from the one before and recorded as its own event; the order's other `values`
+    (e.g. `ship_by`) are written in the same compare-and-set, one `UPDATE` for all of it."""
     from_status = order.status
-    if to_status not in TRANSITIONS.get(from_status, frozenset()):
-        raise IllegalTransition(
-            f"An order that is {STATUS_LABELS.get(from_status, from_status).lower()} "
-            f"cannot become {STATUS_LABELS.get(to_status, to_status).lower()}."
-        )
+    for to_status, _ in steps:
+        if to_status not in TRANSITIONS.get(from_status, frozenset()):
+            raise IllegalTransition(
+                f"An order that is {STATUS_LABELS.get(from_status, from_status).lower()} "
+                f"cannot become {STATUS_LABELS.get(to_status, to_status).lower()}."
+            )
+        from_status = to_status
     now = now or utcnow()
+    extra = dict(values or {})
     claimed = session.exec(
         update(Order)
-        .where(col(Order.id) == order.id, col(Order.status) == from_status)
-        .values(status=to_status, updated_at=now)
+        .where(col(Order.id) == order.id, col(Order.status) == order.status)
+        .values(status=from_status, updated_at=now, **extra)
         .execution_options(synchronize_session=False)
     )
     if claimed.rowcount != 1:
@@ -116,21 +143,27 @@ def transition(
             f"Order {order.id} changed while this was being done: it is now {label}. "
             "Nothing was changed; reload to see it."
         )
-    # The row already holds the new status: record it on the object without a second UPDATE.
-    set_committed_value(order, "status", to_status)
-    set_committed_value(order, "updated_at", now)
-    event = OrderEvent(
-        order_id=order.id or 0,
-        from_status=from_status,
-        to_status=to_status,
-        actor_kind=actor_kind,
-        actor_id=actor_id,
-        reason=reason[:500],
-        created_at=now,
-    )
-    session.add(event)
+    events = []
+    before = order.status
+    for to_status, reason in steps:
+        events.append(
+            OrderEvent(
+                order_id=order.id or 0,
+                from_status=before,
+                to_status=to_status,
+                actor_kind=actor_kind,
+                actor_id=actor_id,
+                reason=reason[:500],
+                created_at=now,
+            )
+        )
+        before = to_status
+    # The row already holds the new values: record them on the object without a second UPDATE.
+    for name, value in {"status": from_status, "updated_at": now, **extra}.items():
+        set_committed_value(order, name, value)
+    session.add_all(events)
     session.flush()
-    return event
+    return events
 
 
 def add_business_days(start: datetime, days: int) -> datetime:

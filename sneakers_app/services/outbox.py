@@ -38,11 +38,11 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Table, delete, func, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, select
 
 from sneakers_app.models import OutboxMessage, utcnow
+from sneakers_app.services.sql import insert_for
 
 MAX_TASK = 100
 MAX_KEY = 200
@@ -74,12 +74,6 @@ class Delivery:
 
 def _table() -> Table:
     return cast(Table, cast(Any, OutboxMessage).__table__)
-
-
-def _insert(session: Session) -> Any:
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(_table())
-    return sqlite.insert(_table())
 
 
 def add(
@@ -140,7 +134,7 @@ def add_many(
     else:
         rearm = table.c.delivered_at <= now - again_after
     stmt = (
-        _insert(session)
+        insert_for(session, _table())
         .values(list(rows.values()))
         .on_conflict_do_update(
             index_elements=["dedupe_key"],
@@ -184,33 +178,38 @@ def deliver(
     """
     now = now or utcnow()
     table = _table()
-    query = select(OutboxMessage.id).where(
-        col(OutboxMessage.delivered_at).is_(None), col(OutboxMessage.available_at) <= now
-    )
-    if keys is not None:
+    due = table.c.delivered_at.is_(None) & (table.c.available_at <= now)
+    if keys is not None and len(keys) <= limit:
+        # The rows a commit added (at most `limit` of them): claimed by their keys in the
+        # claim itself, without first reading which are due.
         if not keys:
             return Delivery()
-        query = query.where(col(OutboxMessage.dedupe_key).in_(list(keys)))
-    ids = list(
-        session.exec(
-            query.order_by(col(OutboxMessage.available_at), col(OutboxMessage.id)).limit(limit)
-        ).all()
-    )
-    if not ids:
-        session.rollback()
-        return Delivery()
+        which = due & table.c.dedupe_key.in_(list(keys))
+    else:
+        query = select(OutboxMessage.id).where(
+            col(OutboxMessage.delivered_at).is_(None), col(OutboxMessage.available_at) <= now
+        )
+        if keys is not None:
+            query = query.where(col(OutboxMessage.dedupe_key).in_(list(keys)))
+        ids = list(
+            session.exec(
+                query.order_by(col(OutboxMessage.available_at), col(OutboxMessage.id)).limit(limit)
+            ).all()
+        )
+        if not ids:
+            session.rollback()
+            return Delivery()
+        which = due & table.c.id.in_(ids)
     lease_until = now + LEASE
     claimed = session.execute(
         update(table)
-        .where(
-            table.c.id.in_(ids),
-            table.c.delivered_at.is_(None),
-            table.c.available_at <= now,
-        )
+        .where(which)
         .values(available_at=lease_until, attempts=table.c.attempts + 1)
         .returning(table.c.id, table.c.task, table.c.args, table.c.attempts)
     ).all()
     session.commit()
+    if not claimed:
+        return Delivery()
     rows = sorted(claimed, key=lambda row: row.id)
     published: list[int] = []
     failed = 0

@@ -18,12 +18,13 @@ map until the transaction ends; changes to it go through the session as usual.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import ORMExecuteState
 from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm.util import identity_key
 
 T = TypeVar("T")
 _KEY = "read_once"
@@ -44,6 +45,27 @@ def kept(session: OrmSession, model: type[T], key: Any) -> T | None:
     if row is not None:
         session.info.setdefault(_KEPT, {})[(model, key)] = row
     return row
+
+
+def kept_many(session: OrmSession, model: type[T], keys: Sequence[int]) -> dict[int, T]:
+    """`kept` for several rows of one model by their integer primary key, in one statement
+    (only those not in the session already are read)."""
+    found: dict[int, T] = {}
+    missing = []
+    for key in dict.fromkeys(keys):
+        row = session.identity_map.get(identity_key(model, key))
+        if row is None:
+            missing.append(key)
+        else:
+            found[key] = row
+    if missing:
+        primary = inspect(model).primary_key[0]
+        for row in session.scalars(select(model).where(primary.in_(missing))):
+            found[getattr(row, primary.key)] = row
+    held = session.info.setdefault(_KEPT, {})
+    for key, row in found.items():
+        held[(model, key)] = row
+    return found
 
 
 def forget(session: OrmSession) -> None:

@@ -35,12 +35,13 @@ from sneakers_app.services.orders import (
     OrderError,
     OrderNotFound,
     add_business_days,
+    advance,
     aware,
     lock_order,
     require_staff,
     transition,
 )
-from sneakers_app.services.read_once import kept
+from sneakers_app.services.read_once import kept_many
 from sneakers_app.vocabulary import OrderStatus, PayoutStatus
 
 
@@ -85,7 +86,8 @@ def charge(
     if order.status != "created":
         return StepResult(order_id=order_id, status=order.status, changed=False)
     assert order.id is not None
-    buyer = kept(session, User, order.buyer_id)
+    # both parties at once: the seller's notice reads its recipient too
+    buyer = kept_many(session, User, [order.buyer_id, order.seller_id]).get(order.buyer_id)
     # the card the bid named, snapshotted at the match; orders from before then: the default
     method_id = order.payment_method_id or (buyer.default_payment_method_id if buyer else None)
     if buyer is None or not buyer.stripe_customer_id or not method_id:
@@ -113,20 +115,16 @@ def charge(
             order_id=order.id,
             memo="buyer charged",
         )
-        transition(
+        ship_by = add_business_days(now, SHIP_BY_BUSINESS_DAYS)
+        advance(
             session=session,
             order=order,
-            to_status="paid",
+            steps=[
+                ("paid", f"Charged {order.buyer_total_cents} cents"),
+                ("awaiting_shipment", "Waiting for the seller to ship to authentication"),
+            ],
+            values={"ship_by": ship_by},
             now=now,
-            reason=f"Charged {order.buyer_total_cents} cents",
-        )
-        order.ship_by = add_business_days(now, SHIP_BY_BUSINESS_DAYS)
-        transition(
-            session=session,
-            order=order,
-            to_status="awaiting_shipment",
-            now=now,
-            reason="Waiting for the seller to ship to authentication",
         )
         emails = _emails(
             _notify(
@@ -146,7 +144,7 @@ def charge(
                 key="matched",
                 price_cents=order.price_cents,
                 payout_cents=order.seller_payout_cents,
-                ship_by=order.ship_by.isoformat(),
+                ship_by=ship_by.isoformat(),
             ),
         )
         return StepResult(order_id=order.id, status=order.status, changed=True, emails=emails)

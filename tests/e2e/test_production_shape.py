@@ -92,8 +92,9 @@ def trader_on_a_worker(
     (each connection lands on whichever worker takes it: a tab is opened again until one does)."""
     for _ in range(12):
         context, page = live.new_page(browser, DESKTOP)
-        live.log_in(page, app, trader.email, f"/product/{market.slug}")
-        live.open_product(page, app, market)
+        with web_log_on_failure(app):  # (once in CI a page stayed empty for 10 s)
+            live.log_in(page, app, trader.email, f"/product/{market.slug}")
+            live.open_product(page, app, market)
         worker = worker_of(app, page)
         if worker != not_on:
             return context, page, worker

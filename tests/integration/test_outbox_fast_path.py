@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlmodel import Session
 
 from sneakers_app import outbox_relay
@@ -58,6 +58,31 @@ def test_a_commit_publishes_the_rows_of_its_own_transaction(
         s.commit()  # nothing added: nothing published
     assert len(published) == 3
     assert {name for _, _, name in published} == {threading.current_thread().name}
+    with Session(engine) as s:
+        assert outbox.count_pending(s) == 0
+
+
+def test_a_commits_rows_are_claimed_by_their_keys_and_marked_two_statements_in_all(
+    engine: Engine, published: Published
+) -> None:
+    """After the commit the rows are claimed in the claim's own UPDATE (no SELECT of which are
+    due first), published, and marked delivered: two statements for any number of rows."""
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(" ".join(statement.split()[:2]))
+
+    with Session(engine) as s:
+        outbox.add(s, "sneakers.complete_order", 5, key="complete_order:5")
+        outbox.add(s, "sneakers.complete_order", 6, key="complete_order:6")
+        s.flush()
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            s.commit()
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+    assert [a for _, a, _ in published] == [[5], [6]]
+    assert statements == ["UPDATE outbox", "UPDATE outbox"]
     with Session(engine) as s:
         assert outbox.count_pending(s) == 0
 

@@ -3,13 +3,16 @@ again as soon as anything was written: a memo never answers for a state that has
 
 from __future__ import annotations
 
+import gc
 import uuid
 from datetime import timedelta
+from typing import Any
 
+from sqlalchemy import event
 from sqlmodel import Session
 
-from sneakers_app.models import Ask, utcnow
-from sneakers_app.services import market, payments
+from sneakers_app.models import Ask, User, utcnow
+from sneakers_app.services import market, payments, read_once
 from tests.support import factories
 
 
@@ -53,3 +56,29 @@ def test_the_crossing_price_is_read_again_after_a_listing_is_written(session: Se
     assert crossing() == 25_000
     session.rollback()  # the transaction ends: the ask is gone, and so is the memo
     assert crossing() is None
+
+
+def test_kept_many_reads_the_rows_not_in_the_session_in_one_statement(session: Session) -> None:
+    first, second, third = (factories.user(session, name) for name in ("A", "B", "C"))
+    session.commit()
+    session.expunge_all()
+    held = session.get(User, first)  # in the session already: not read again
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    bind = session.get_bind()
+    event.listen(bind, "before_cursor_execute", count)
+    try:
+        found = read_once.kept_many(session, User, [first, second, second, third, 10**9])
+        assert set(found) == {first, second, third}  # an unknown id is simply absent
+        assert found[first] is held
+        assert len(statements) == 1 and "WHERE users.id IN" in " ".join(statements[0].split())
+        # kept for the transaction: asked again, nothing is read
+        gc.collect()
+        assert read_once.kept_many(session, User, [second, third]).keys() == {second, third}
+        assert session.get(User, second) is found[second]
+        assert len(statements) == 1
+    finally:
+        event.remove(bind, "before_cursor_execute", count)

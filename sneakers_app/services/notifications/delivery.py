@@ -17,11 +17,11 @@ from sqlmodel import Session, col, select
 from sneakers_app.models import Notification, OutboxMessage, User, utcnow
 from sneakers_app.services import limits, outbox, sizes
 from sneakers_app.services.email import EmailRejected, Mailer
-from sneakers_app.services.notifications._sql import insert_for, table_of
 from sneakers_app.services.notifications.kinds import NotificationError, kind_of
 from sneakers_app.services.notifications.preferences import channels
 from sneakers_app.services.notifications.rendering import build_email, render
 from sneakers_app.services.read_once import kept
+from sneakers_app.services.sql import insert_for, table_of
 from sneakers_app.settings import Settings
 
 __all__ = [

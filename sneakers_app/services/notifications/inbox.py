@@ -15,8 +15,8 @@ from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from sneakers_app.models import Notification, utcnow
-from sneakers_app.services.notifications._sql import table_of
 from sneakers_app.services.notifications.kinds import NotificationError
+from sneakers_app.services.sql import table_of
 
 __all__ = [
     "MAX_INBOX_PAGE",

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from sqlmodel import Session, select
 
 from sneakers_app.models import NotificationPreference
-from sneakers_app.services.notifications._sql import insert_for, table_of
 from sneakers_app.services.notifications.kinds import (
     ALWAYS_SENT,
     KINDS,
@@ -16,6 +15,7 @@ from sneakers_app.services.notifications.kinds import (
     NotificationError,
     kind_of,
 )
+from sneakers_app.services.sql import insert_for, table_of
 
 __all__ = ["PreferenceView", "channels", "preferences", "set_preference"]
 

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import stripe
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, col, select
 
 from sneakers_app.models import Payment, utcnow
@@ -30,6 +32,7 @@ from sneakers_app.services.payments.client import (
     stripe_client,
     stripe_message,
 )
+from sneakers_app.services.sql import insert_for, table_of
 
 __all__ = [
     "CONTROL_CHARS",
@@ -72,6 +75,39 @@ def check_key(idempotency_key: str) -> None:
 
 def payment_by_key(session: Session, idempotency_key: str) -> Payment | None:
     return session.exec(select(Payment).where(Payment.idempotency_key == idempotency_key)).first()
+
+
+def _new_pending(
+    session: Session, *, kind: str, order_id: int, amount_cents: int, key: str
+) -> Payment | None:
+    """A new pending payment under `key`, written before Stripe is asked (one statement: the
+    key is not looked up first); None when the key is taken (a concurrent call with it is
+    waited for). The row is in the session as if read back."""
+    now = utcnow()
+    values: dict[str, Any] = {
+        "order_id": order_id,
+        "kind": kind,
+        "status": "pending",
+        "amount_cents": amount_cents,
+        "idempotency_key": key,
+        "stripe_id": None,
+        "failure_reason": "",
+        "created_at": now,
+        "updated_at": now,
+    }
+    table = table_of(Payment)
+    written = session.execute(
+        insert_for(session, table)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(table.c.id)
+    ).first()
+    if written is None:
+        return None
+    payment = Payment(id=written[0], **values)
+    make_transient_to_detached(payment)
+    session.add(payment)
+    return payment
 
 
 def _same_request(payment: Payment, *, kind: str, order_id: int, amount_cents: int) -> None:
@@ -132,23 +168,17 @@ def charge(
     """
     check_amount(amount_cents)
     check_key(idempotency_key)
-    payment = payment_by_key(session, idempotency_key)
-    if payment is not None:
+    payment = _new_pending(
+        session, kind="charge", order_id=order_id, amount_cents=amount_cents, key=idempotency_key
+    )
+    if payment is None:  # the key was used: this charge was asked for before
+        payment = payment_by_key(session, idempotency_key)
+        assert payment is not None, "a payment with this key exists"
         _same_request(payment, kind="charge", order_id=order_id, amount_cents=amount_cents)
         if payment.status != "pending" or payment.stripe_id:
             return _charge_result(payment)
         # A pending row without a PaymentIntent: an earlier attempt's answer was lost. Ask
         # again with the same key; Stripe replays its first answer instead of charging twice.
-    else:
-        payment = Payment(
-            order_id=order_id,
-            kind="charge",
-            status="pending",
-            amount_cents=amount_cents,
-            idempotency_key=idempotency_key,
-        )
-        session.add(payment)
-        session.flush()  # the unique key: a concurrent second charge fails here, before Stripe
 
     try:
         intent = stripe_client(client).v1.payment_intents.create(

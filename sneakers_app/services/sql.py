@@ -1,5 +1,4 @@
-"""SQL the notification modules share: the dialect's INSERT (with ON CONFLICT) and a model's
-table."""
+"""SQL the services share: the dialect's INSERT (with ON CONFLICT) and a model's table."""
 
 from __future__ import annotations
 

@@ -26,12 +26,14 @@ from sneakers_app.models import Ask, Bid, EngineFill, Order, ProductVariant, Sal
 from sneakers_app.services import book_sequences, notifications, orders, outbox
 from sneakers_app.services.market import parse_engine_order_id
 from sneakers_app.services.notifications import Kind
-from sneakers_app.services.read_once import kept
+from sneakers_app.services.read_once import kept, kept_many
 from sneakers_app.vocabulary import LISTING_OPEN, ListingStatus
 from trading import events as ev
 from trading.journal import DeadLetters, JournalEntry, ParkedEntry
 
 CHARGE_TASK = "sneakers.charge_order"
+SEEDED = "seed-"
+"""The client keys of the demo market makers' seeded orders (no "placed" notice)."""
 
 
 def charge_key(order_id: int) -> str:
@@ -209,7 +211,7 @@ def _notify_outbid(session: Session, rested: ev.Rested, out: Applied) -> None:
 
 def _notify_placed(session: Session, row: Bid | Ask, side: str, out: Applied) -> None:
     """ "Your bid/ask is live" (not for the demo market makers' seeded orders)."""
-    if row.client_key.startswith("seed-") or row.id is None:
+    if row.client_key.startswith(SEEDED) or row.id is None:
         return
     result = notifications.notify(
         session=session,
@@ -264,6 +266,28 @@ def _write_cancelled(session: Session, batch: _Batch, now: datetime) -> None:
     batch.cancelled.clear()
 
 
+def _prefetch_placed_notices(
+    session: Session, entries: Sequence[JournalEntry], bids: Sequence[Bid], asks: Sequence[Ask]
+) -> None:
+    """The owners of the orders that rest, and whether they want to hear of it: one query each
+    for the whole read (a notice read them one at a time)."""
+    rested = {
+        parsed
+        for entry in entries
+        for event in entry.events
+        if isinstance(event, ev.Rested) and (parsed := parse_engine_order_id(event.order_id))
+    }
+    placed = [
+        (row.user_id, Kind.BID_PLACED if side == "bid" else Kind.ASK_PLACED)
+        for side, rows in (("bid", bids), ("ask", asks))
+        for row in rows
+        if (side, row.id) in rested and not row.client_key.startswith(SEEDED)
+    ]
+    if placed:
+        kept_many(session, models.User, [user_id for user_id, _ in placed])
+        notifications.preload_channels(session, placed)
+
+
 def _prefetch(session: Session, entries: Sequence[JournalEntry], now: datetime) -> _Batch:
     """Read what the entries touch with one query per table: the trades already recorded, the
     bids and asks they name (into the session, where `session.get` finds them), the addresses
@@ -288,6 +312,7 @@ def _prefetch(session: Session, entries: Sequence[JournalEntry], now: datetime) 
     bids = session.exec(select(Bid).where(col(Bid.id).in_(ids["bid"]))).all() if ids["bid"] else []
     asks = session.exec(select(Ask).where(col(Ask.id).in_(ids["ask"]))).all() if ids["ask"] else []
     batch.rows.extend((*bids, *asks))
+    _prefetch_placed_notices(session, entries, bids, asks)
     if not trade_ids or len(batch.known) == len(set(trade_ids)):
         return batch
     address_ids = {r.address_id for r in (*bids, *asks) if r.address_id}

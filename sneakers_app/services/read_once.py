@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import event, inspect, select
+from sqlalchemy import Executable, event, inspect, select
 from sqlalchemy.orm import ORMExecuteState
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm.util import identity_key
@@ -66,6 +66,24 @@ def kept_many(session: OrmSession, model: type[T], keys: Sequence[int]) -> dict[
     for key, row in found.items():
         held[(model, key)] = row
     return found
+
+
+def kept_rows(session: OrmSession, statement: Executable) -> tuple[Any, ...] | None:
+    """The first result of `statement`, a SELECT of several entities (e.g. a row and the rows
+    it refers to, joined), each kept as `kept` keeps it; None when nothing was found."""
+    found = session.execute(statement).first()
+    if found is None:
+        return None
+    held = session.info.setdefault(_KEPT, {})
+    for row in found:
+        if row is not None:
+            held[(type(row), inspect(row).identity)] = row
+    return tuple(found)
+
+
+def in_session(session: OrmSession, model: type[Any], key: Any) -> bool:
+    """Whether the session holds the row of `model` with primary key `key` (no statement)."""
+    return session.identity_map.get(identity_key(model, key)) is not None
 
 
 def forget(session: OrmSession) -> None:

@@ -116,6 +116,9 @@ def charge(
             memo="buyer charged",
         )
         ship_by = add_business_days(now, SHIP_BY_BUSINESS_DAYS)
+        notifications.preload_channels(
+            session, [(order.buyer_id, Kind.BID_MATCHED), (order.seller_id, Kind.ASK_MATCHED)]
+        )
         advance(
             session=session,
             order=order,

@@ -269,6 +269,51 @@ def test_preferences_list_every_kind_on_by_default_and_save_per_channel(session:
     assert all(v.in_app and v.email for v in other)
 
 
+def test_channels_read_ahead_answer_as_the_saved_preferences_until_one_is_saved(
+    session: Session,
+) -> None:
+    """`preload_channels` (a charge, before its two notices): one statement for every
+    (user, kind), then `channels` answers from it; a preference saved in the transaction, or
+    a new transaction, reads the database again."""
+    seller, buyer = (_user(session, name).id or 0 for name in ("Seller", "Buyer"))
+    n.set_preference(
+        session=session, user_id=seller, kind=n.Kind.ASK_MATCHED, in_app=True, email=False
+    )
+    session.commit()
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    bind = session.get_bind()
+    event.listen(bind, "before_cursor_execute", count)
+    try:
+        n.preload_channels(
+            session,
+            [
+                (seller, n.Kind.ASK_MATCHED),
+                (buyer, n.Kind.BID_MATCHED),
+                (buyer, n.Kind.PASSWORD_CHANGED),  # always sent: nothing to read
+            ],
+        )
+        assert len(statements) == 1
+        assert n.channels(session, seller, n.Kind.ASK_MATCHED) == (True, False)
+        assert n.channels(session, buyer, n.Kind.BID_MATCHED) == (True, True)
+        assert len(statements) == 1
+        n.set_preference(
+            session=session, user_id=buyer, kind=n.Kind.BID_MATCHED, in_app=False, email=True
+        )
+        assert n.channels(session, buyer, n.Kind.BID_MATCHED) == (False, True)
+        session.commit()
+        n.preload_channels(session, [(seller, n.Kind.ASK_MATCHED)])
+        session.rollback()  # the transaction ended: what it read is forgotten
+        asked = len(statements)
+        assert n.channels(session, seller, n.Kind.ASK_MATCHED) == (True, False)
+        assert len(statements) > asked
+    finally:
+        event.remove(bind, "before_cursor_execute", count)
+
+
 def test_set_preference_refuses_an_unknown_kind(session: Session) -> None:
     user = _user(session)
     with pytest.raises(n.UnknownKind, match="'newsletter'"):

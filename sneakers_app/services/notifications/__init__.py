@@ -49,7 +49,9 @@ from sneakers_app.services.notifications.kinds import (
 )
 from sneakers_app.services.notifications.preferences import (
     PreferenceView,
+    channels,
     preferences,
+    preload_channels,
     set_preference,
 )
 from sneakers_app.services.notifications.price_drops import (
@@ -83,6 +85,7 @@ __all__ = [
     "Rendered",
     "UnknownKind",
     "build_email",
+    "channels",
     "deliver_email",
     "email_ids",
     "email_key",
@@ -94,6 +97,7 @@ __all__ = [
     "notify",
     "notify_price_drops",
     "preferences",
+    "preload_channels",
     "price_drop_alerts",
     "price_drop_key",
     "render",

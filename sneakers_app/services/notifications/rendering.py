@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from sneakers_app import routes, vocabulary
 from sneakers_app.models import (
@@ -32,7 +32,7 @@ from sneakers_app.money import format_usd
 from sneakers_app.services import sizes
 from sneakers_app.services.email import OutgoingEmail, address_only, header_text
 from sneakers_app.services.notifications.kinds import KINDS, Kind
-from sneakers_app.services.read_once import kept
+from sneakers_app.services.read_once import in_session, kept, kept_rows
 from sneakers_app.settings import Settings, get_settings
 
 __all__ = ["Rendered", "build_email", "render", "render_context"]
@@ -80,6 +80,15 @@ def _looked_up(
     if isinstance(source, Order):
         out["ship_by"] = source.ship_by
         out["appeal_deadline"] = source.appeal_deadline
+        if not in_session(session, Trade, source.trade_id):
+            # the trade, its size and product in one read (a charge's first notice)
+            kept_rows(
+                session,
+                select(Trade, ProductVariant, Product)
+                .join(ProductVariant, col(ProductVariant.id) == col(Trade.variant_id))
+                .join(Product, col(Product.id) == col(ProductVariant.product_id))
+                .where(col(Trade.id) == source.trade_id),
+            )
         trade = kept(session, Trade, source.trade_id)
         out["maker_side"] = trade.maker_side if trade is not None else None
     elif source is not None:

@@ -44,6 +44,7 @@ from sneakers_app.settings import VAR_DIR, Settings
 from tests.support import factories
 from tests.support.servers import free_port
 from tests.support.smtp import Collector, SmtpServer, make_certificate, start_smtp
+from tests.support.statements import sent_by
 
 NOW = datetime(2025, 3, 14, 15, 9, 26, tzinfo=UTC)
 
@@ -280,14 +281,7 @@ def test_channels_read_ahead_answer_as_the_saved_preferences_until_one_is_saved(
         session=session, user_id=seller, kind=n.Kind.ASK_MATCHED, in_app=True, email=False
     )
     session.commit()
-    statements: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    bind = session.get_bind()
-    event.listen(bind, "before_cursor_execute", count)
-    try:
+    with sent_by(session.get_bind()) as statements:
         n.preload_channels(
             session,
             [
@@ -310,8 +304,6 @@ def test_channels_read_ahead_answer_as_the_saved_preferences_until_one_is_saved(
         asked = len(statements)
         assert n.channels(session, seller, n.Kind.ASK_MATCHED) == (True, False)
         assert len(statements) > asked
-    finally:
-        event.remove(bind, "before_cursor_execute", count)
 
 
 def test_set_preference_refuses_an_unknown_kind(session: Session) -> None:

@@ -11,12 +11,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from sneakers_app import outbox_relay
 from sneakers_app.db import session_scope
 from sneakers_app.services import outbox
+from tests.support.statements import sent_by
 
 Published = list[tuple[str, list[Any], str]]
 
@@ -67,22 +68,14 @@ def test_a_commits_rows_are_claimed_by_their_keys_and_marked_two_statements_in_a
 ) -> None:
     """After the commit the rows are claimed in the claim's own UPDATE (no SELECT of which are
     due first), published, and marked delivered: two statements for any number of rows."""
-    statements: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(" ".join(statement.split()[:2]))
-
     with Session(engine) as s:
         outbox.add(s, "sneakers.complete_order", 5, key="complete_order:5")
         outbox.add(s, "sneakers.complete_order", 6, key="complete_order:6")
         s.flush()
-        event.listen(engine, "before_cursor_execute", count)
-        try:
+        with sent_by(engine) as statements:
             s.commit()
-        finally:
-            event.remove(engine, "before_cursor_execute", count)
     assert [a for _, a, _ in published] == [[5], [6]]
-    assert statements == ["UPDATE outbox", "UPDATE outbox"]
+    assert [" ".join(x.split()[:2]) for x in statements] == ["UPDATE outbox", "UPDATE outbox"]
     with Session(engine) as s:
         assert outbox.count_pending(s) == 0
 

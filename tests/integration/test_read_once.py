@@ -6,14 +6,13 @@ from __future__ import annotations
 import gc
 import uuid
 from datetime import timedelta
-from typing import Any
 
-from sqlalchemy import event
 from sqlmodel import Session
 
 from sneakers_app.models import Ask, User, utcnow
 from sneakers_app.services import market, payments, read_once
 from tests.support import factories
+from tests.support.statements import sent_by
 
 
 def test_who_may_sell_is_read_again_after_payout_details_are_saved(session: Session) -> None:
@@ -63,22 +62,13 @@ def test_kept_many_reads_the_rows_not_in_the_session_in_one_statement(session: S
     session.commit()
     session.expunge_all()
     held = session.get(User, first)  # in the session already: not read again
-    statements: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    bind = session.get_bind()
-    event.listen(bind, "before_cursor_execute", count)
-    try:
+    with sent_by(session.get_bind()) as statements:
         found = read_once.kept_many(session, User, [first, second, second, third, 10**9])
         assert set(found) == {first, second, third}  # an unknown id is simply absent
         assert found[first] is held
-        assert len(statements) == 1 and "WHERE users.id IN" in " ".join(statements[0].split())
+        assert len(statements) == 1 and "WHERE users.id IN" in statements[0]
         # kept for the transaction: asked again, nothing is read
         gc.collect()
         assert read_once.kept_many(session, User, [second, third]).keys() == {second, third}
         assert session.get(User, second) is found[second]
         assert len(statements) == 1
-    finally:
-        event.remove(bind, "before_cursor_execute", count)

@@ -191,9 +191,15 @@ def deliver(
         )
         if keys is not None:
             query = query.where(col(OutboxMessage.dedupe_key).in_(list(keys)))
+        # The rows are locked as they are read, skipping any another claim holds: a commit's
+        # fast path locks its rows in the order of their keys, this in the order of their
+        # age, and two claims that each waited for the other's rows would deadlock
+        # (PostgreSQL; SQLite has one writer at a time and no row locks).
         ids = list(
             session.exec(
-                query.order_by(col(OutboxMessage.available_at), col(OutboxMessage.id)).limit(limit)
+                query.order_by(col(OutboxMessage.available_at), col(OutboxMessage.id))
+                .limit(limit)
+                .with_for_update(skip_locked=True)
             ).all()
         )
         if not ids:

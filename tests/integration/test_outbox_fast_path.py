@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlmodel import Session
 
 from sneakers_app import outbox_relay
@@ -123,3 +123,28 @@ def test_a_thread_that_asked_for_it_publishes_in_the_background(
     with session_scope(engine) as s:
         outbox.add(s, "sneakers.complete_order", 9, key="complete_order:9")
     assert published[-1] == ("sneakers.complete_order", [9], threading.current_thread().name)
+
+
+def test_a_sweep_skips_the_rows_another_claim_holds(engine: Engine, published: Published) -> None:
+    """A commit's fast path claims its rows by their keys while a sweep may claim the same due
+    rows oldest first: locked in different orders, two claims that waited for each other
+    would deadlock. The sweep takes only rows no other claim holds, and never waits."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("row locks: PostgreSQL (SQLite has one writer at a time)")
+    with Session(engine) as s:
+        outbox.add(s, "sneakers.complete_order", 7, key="complete_order:7")
+        outbox.add(s, "sneakers.complete_order", 8, key="complete_order:8")
+        outbox.added_keys(s)  # left to the sweep: no fast path for this commit
+        s.commit()
+    with engine.connect() as holder, Session(engine) as sweeper:
+        # another claim holds the first row (as a fast path's UPDATE does until it commits)
+        holder.execute(
+            text("SELECT id FROM outbox WHERE dedupe_key = 'complete_order:7' FOR UPDATE")
+        )
+        sweeper.execute(text("SET lock_timeout = '3s'"))
+        done = outbox.deliver(sweeper, outbox_relay.publish)
+        assert (done.published, [a for _, a, _ in published]) == (1, [[8]])
+        holder.rollback()
+    with Session(engine) as s:
+        assert outbox.deliver(s, outbox_relay.publish).published == 1
+    assert [a for _, a, _ in published] == [[8], [7]]

@@ -163,11 +163,14 @@ def test_new_ask_finds_the_sneaker_opens_its_ask_form_and_cancel_asks_first(
     page.set_viewport_size(PHONE)
     shoot(page, "sell-new-ask-search-phone")
     page.set_viewport_size(DESKTOP)
+    expect(hit).to_have_attribute("href", re.compile(r"^/product/[a-z0-9-]+\?trade=ask$"))
     hit.click()
 
-    expect(page).to_have_url(re.compile(r"/product/[a-z0-9-]+\?trade=ask$"))
     dialog = page.get_by_role("dialog")
     expect(dialog).to_contain_text("Place an ask")
+    # The link opens the form once: its parameter leaves the address as the form opens (the
+    # test looked for it in the address, and lost the race when the page was quick).
+    expect(page).to_have_url(re.compile(r"/product/[a-z0-9-]+$"))
     dialog.get_by_role("combobox", name="Size").click()
     page.get_by_role("option", name=f"US M {trade.size}", exact=True).click()
     dialog.get_by_label("Your ask (USD)").fill("4999")

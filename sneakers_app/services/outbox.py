@@ -186,18 +186,16 @@ def deliver(
             return Delivery()
         which = due & table.c.dedupe_key.in_(list(keys))
     else:
-        query = select(OutboxMessage.id).where(
-            col(OutboxMessage.delivered_at).is_(None), col(OutboxMessage.available_at) <= now
-        )
+        query = select(table.c.id).where(due)
         if keys is not None:
-            query = query.where(col(OutboxMessage.dedupe_key).in_(list(keys)))
+            query = query.where(table.c.dedupe_key.in_(list(keys)))
         # The rows are locked as they are read, skipping any another claim holds: a commit's
         # fast path locks its rows in the order of their keys, this in the order of their
         # age, and two claims that each waited for the other's rows would deadlock
         # (PostgreSQL; SQLite has one writer at a time and no row locks).
         ids = list(
-            session.exec(
-                query.order_by(col(OutboxMessage.available_at), col(OutboxMessage.id))
+            session.scalars(
+                query.order_by(table.c.available_at, table.c.id)
                 .limit(limit)
                 .with_for_update(skip_locked=True)
             ).all()

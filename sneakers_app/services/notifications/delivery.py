@@ -11,7 +11,6 @@ from typing import Any
 
 from sqlalchemy import String, literal, update
 from sqlalchemy import cast as sql_cast
-from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, col, select
 
 from sneakers_app.models import Notification, OutboxMessage, User, utcnow
@@ -21,7 +20,7 @@ from sneakers_app.services.notifications.kinds import NotificationError, kind_of
 from sneakers_app.services.notifications.preferences import channels
 from sneakers_app.services.notifications.rendering import build_email, render
 from sneakers_app.services.read_once import kept
-from sneakers_app.services.sql import insert_for, table_of
+from sneakers_app.services.sql import as_loaded, insert_for, table_of
 from sneakers_app.settings import Settings
 
 __all__ = [
@@ -57,13 +56,6 @@ def _by_key(session: Session, dedupe_key: str) -> Notification | None:
         .where(Notification.dedupe_key == dedupe_key)
         .execution_options(populate_existing=True)
     ).first()
-
-
-def _as_loaded(session: Session, row: Notification) -> Notification:
-    """The row just written, in the session as if read back (no SELECT)."""
-    make_transient_to_detached(row)
-    session.add(row)
-    return row
 
 
 def notify(
@@ -122,7 +114,7 @@ def notify(
             .returning(table_of(Notification).c.id)
         ).first()
         if written is not None:
-            created, row = True, _as_loaded(session, Notification(id=written[0], **values))
+            created, row = True, as_loaded(session, Notification(id=written[0], **values))
         else:  # a replay, or a concurrent call with the same key
             found = _by_key(session, dedupe_key)
             assert found is not None, "a row with this dedupe key exists: a concurrent one"

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import stripe
-from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, col, select
 
 from sneakers_app.models import Payment, utcnow
@@ -32,7 +31,7 @@ from sneakers_app.services.payments.client import (
     stripe_client,
     stripe_message,
 )
-from sneakers_app.services.sql import insert_for, table_of
+from sneakers_app.services.sql import as_loaded, insert_for, table_of
 
 __all__ = [
     "CONTROL_CHARS",
@@ -104,10 +103,7 @@ def _new_pending(
     ).first()
     if written is None:
         return None
-    payment = Payment(id=written[0], **values)
-    make_transient_to_detached(payment)
-    session.add(payment)
-    return payment
+    return as_loaded(session, Payment(id=written[0], **values))
 
 
 def _same_request(payment: Payment, *, kind: str, order_id: int, amount_cents: int) -> None:

@@ -1,14 +1,21 @@
-"""localstripe for development (`./scripts/dev.sh`), its state kept with the app's other
-runtime files.
+"""localstripe as the app starts it (`embedded.start_localstripe`): for development
+(`./scripts/dev.sh`) with its state kept with the app's other runtime files, for the tests and
+benchmarks in memory only.
 
-localstripe pickles its whole state to /tmp/localstripe.pickle on every change and loads it at
-start: one file for every copy on the machine, rewritten in place, so a copy killed in the
-middle of a write leaves a truncated file and the next start fails. Here the state lives in the
-file `LOCALSTRIPE_STATE` names (var/ in development), each write goes to a temporary file that
-then replaces it (a start finds the old state or the new, never half of one), and a file that
-cannot be read is set aside (`.unreadable`) so the server starts empty instead of not at all.
+localstripe on its own pickles its whole state to /tmp/localstripe.pickle on every change: once
+for each object a request creates and again after the request, so a request costs more the more
+the server holds (a drop's 400 charges: 16 ms of CPU each in localstripe, as much as the worker
+spent charging), and every copy on the machine shares the one file, rewritten in place, so a
+copy killed in the middle of a write leaves a truncated file and the next start fails. Here:
+
+- with `LOCALSTRIPE_STATE` (development) the state lives in the file it names, written once
+  after each request that changed it (a POST, PUT or DELETE), to a temporary file that then
+  replaces it (a start finds the old state or the new, never half of one); a file that cannot
+  be read is set aside (`.unreadable`) so the server starts empty instead of not at all;
+- without it (tests, benchmarks) the state is never written or read: each copy starts empty.
 
     LOCALSTRIPE_STATE=var/localstripe.pickle python -m sneakers_app.dev_stripe --port N
+    python -m sneakers_app.dev_stripe --port N
 """
 
 from __future__ import annotations
@@ -42,9 +49,27 @@ def _dump(store: dict[str, Any], state: Path) -> None:
     partial.replace(state)
 
 
+def _saved_per_request() -> None:
+    """The store's own writes stay in memory; localstripe's middleware saves it once after each
+    request that changed it."""
+    store: Any = resources.Store
+    store.__setitem__ = dict.__setitem__
+    store.__delitem__ = dict.__delitem__
+
+
+def keep_state_nowhere() -> None:
+    """Make localstripe's store live in memory only: nothing loaded at start, nothing saved."""
+    _saved_per_request()
+    store: Any = resources.Store
+    store.try_load_from_disk = lambda _store: None
+    store.dump_to_disk = lambda _store: None
+
+
 def keep_state_in(state: Path) -> None:
-    """Make localstripe's store load from and save to `state`."""
+    """Make localstripe's store load from and save to `state`, once per request that changed
+    it."""
     state.parent.mkdir(parents=True, exist_ok=True)
+    _saved_per_request()
 
     def try_load_from_disk(store: resources.Store) -> None:
         loaded = _load(state)
@@ -60,7 +85,11 @@ def keep_state_in(state: Path) -> None:
 
 
 def main() -> None:
-    keep_state_in(Path(os.environ["LOCALSTRIPE_STATE"]))
+    state = os.environ.get("LOCALSTRIPE_STATE")
+    if state:
+        keep_state_in(Path(state))
+    else:
+        keep_state_nowhere()
     server.start()
 
 

@@ -198,28 +198,26 @@ LOCALSTRIPE_STATE = "localstripe.pickle"
 def start_localstripe(
     port: int | None = None, *, directory: Path | None = None, timeout: float = 30.0
 ) -> LocalStripeServer:
-    """`python -m localstripe --port <port>`, waiting until it answers HTTP; its log is
-    localstripe.log in `directory`.
+    """localstripe (`python -m sneakers_app.dev_stripe --port <port>`), waiting until it answers
+    HTTP; its log is localstripe.log in `directory`.
 
-    Without a directory it is throwaway: a temporary one, a free port and `--from-scratch`
-    (localstripe pickles its state to /tmp, which that flag ignores on start), so every process
-    begins empty. With one (development) it keeps what it pickled in that directory
-    (`sneakers_app.dev_stripe`: its own file, written whole or not at all).
+    Without a directory it is throwaway: a temporary one
+    (for its log), a free port, and its state in memory only, so every process begins empty and
+    no request pays for saving it. With one (development) it keeps its state in that directory
+    (its own file, written whole or not at all, once per request that changed it).
     """
     throwaway = directory is None
     directory = directory or Path(tempfile.mkdtemp(prefix="sneakers-localstripe-"))
     port = port or free_port()
-    if throwaway:
-        args = [sys.executable, "-m", "localstripe", "--port", str(port), "--from-scratch"]
-    else:
-        args = [sys.executable, "-m", "sneakers_app.dev_stripe", "--port", str(port)]
+    args = [sys.executable, "-m", "sneakers_app.dev_stripe", "--port", str(port)]
     env = {
-        **os.environ,
-        "LOCALSTRIPE_STATE": str(directory / LOCALSTRIPE_STATE),
+        **{k: v for k, v in os.environ.items() if k != "LOCALSTRIPE_STATE"},
         "PYTHONPATH": os.pathsep.join(
             filter(None, (str(PROJECT_ROOT), os.environ.get("PYTHONPATH")))
         ),
     }
+    if not throwaway:
+        env["LOCALSTRIPE_STATE"] = str(directory / LOCALSTRIPE_STATE)
     with (directory / "localstripe.log").open("ab") as log:
         process = subprocess.Popen(
             args,

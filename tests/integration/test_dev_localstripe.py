@@ -2,6 +2,7 @@
 directory, var/) keeps its state in that directory, across restarts, apart from any
 other copy on the machine; and a state file cut short (a copy killed mid-write) does not stop it
 from starting. localstripe on its own pickles to /tmp/localstripe.pickle, shared by every copy.
+A throwaway copy (the tests', the benchmarks') keeps its state in memory and writes none.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sneakers_app import embedded
+
+SHARED_STATE = Path("/tmp/localstripe.pickle")  # where localstripe itself writes
 
 KEY = "sk_test_development"
 
@@ -64,3 +67,26 @@ def test_a_state_file_cut_short_is_set_aside_and_it_starts_empty(tmp_path: Path)
         customer = _call(server, "POST", "/v1/customers")["id"]
         assert _has_customer(server, customer)
     assert (tmp_path / (embedded.LOCALSTRIPE_STATE + ".unreadable")).exists()
+
+
+def _stat(path: Path) -> tuple[int, int] | None:
+    try:
+        found = path.stat()
+    except FileNotFoundError:
+        return None
+    return (found.st_mtime_ns, found.st_size)
+
+
+def test_a_throwaway_copy_keeps_its_state_in_memory_and_writes_none() -> None:
+    """Each write request made localstripe pickle everything it held, several times: a drop's
+    charges cost it as much CPU as the worker that made them."""
+    shared = _stat(SHARED_STATE)
+    server = embedded.start_localstripe()
+    try:
+        customers = [_call(server, "POST", "/v1/customers")["id"] for _ in range(3)]
+        assert all(_has_customer(server, c) for c in customers)
+        assert _stat(SHARED_STATE) == shared, "it wrote its whole state to the shared file"
+        written = sorted(p.name for p in server.directory.iterdir())
+        assert written == ["localstripe.log"], written
+    finally:
+        server.stop()

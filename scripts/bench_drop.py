@@ -213,6 +213,57 @@ def process_cpu(pid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def _all_cpu() -> dict[int, tuple[str, float]]:
+    """Every live process's (command name, CPU seconds so far: its own and its reaped
+    children's)."""
+    out: dict[int, tuple[str, float]] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            head, tail = (entry / "stat").read_text().rsplit(")", 1)
+        except OSError:
+            continue
+        fields = tail.split()
+        out[int(entry.name)] = (head.split("(", 1)[1], sum(int(f) for f in fields[11:15]) / tick)
+    return out
+
+
+def _busy_cpu() -> float:
+    """CPU seconds the machine's cores have been busy (all but idle and iowait)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(values[:8]) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuAccount:
+    """Where the machine's CPU went between `start` and `stop`: the named processes (and their
+    children), PostgreSQL's processes together, and the rest of the machine (the bench itself,
+    the client processes, anything else running), as CPU seconds."""
+
+    def __init__(self, named: dict[str, int]) -> None:
+        self.named = named
+        self._before: dict[int, tuple[str, float]] = {}
+        self._busy = 0.0
+        self.spent: dict[str, float] = {}
+
+    def start(self) -> None:
+        self._before, self._busy = _all_cpu(), _busy_cpu()
+
+    def stop(self) -> dict[str, float]:
+        after, busy = _all_cpu(), _busy_cpu()
+        by_pid = {pid: name for name, pid in self.named.items()}
+        spent: dict[str, float] = {}
+        for pid, (comm, cpu) in after.items():
+            part = by_pid.get(pid) or ("postgres" if comm == "postgres" else None)
+            if part is not None:
+                spent[part] = spent.get(part, 0.0) + cpu - self._before.get(pid, (comm, 0.0))[1]
+        spent["everything else"] = busy - self._busy - sum(spent.values())
+        spent["machine busy"] = busy - self._busy
+        self.spent = {k: round(v, 2) for k, v in spent.items()}
+        return self.spent
+
+
 def run_clients(
     job: dict[str, Any], processes: int, profile: dict[str, int] | None = None
 ) -> list[Record]:
@@ -254,6 +305,77 @@ def run_clients(
         if spy is not None:
             spy.wait(60)
     return records
+
+
+# --- what PostgreSQL's sessions were doing ------------------------------------------------------
+
+WAIT_SAMPLE_S = 0.01
+_WAITS_SQL = (
+    "SELECT application_name, state, coalesce(wait_event_type || ':' || wait_event, 'cpu'),"
+    " left(regexp_replace(query, '\\s+', ' ', 'g'), 60) FROM pg_stat_activity"
+    " WHERE backend_type = 'client backend' AND application_name LIKE 'drop-%'"
+    " AND pid <> pg_backend_pid()"
+)
+
+
+class WaitSampler:
+    """Samples pg_stat_activity every WAIT_SAMPLE_S from its own connection while it runs: per
+    process kind (the `application_name` each process was started with, PGAPPNAME), how many of
+    its sessions' samples were idle, idle in a transaction (the app's Python running between
+    statements) or active, and the active ones by wait event ("cpu": running, or waiting for a
+    core) and statement."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.samples = 0
+        self.seen: Counter[tuple[str, str, str, str]] = Counter()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> WaitSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if not self._stop.is_set():
+            self._stop.set()
+            self._thread.join(10)
+
+    def _run(self) -> None:
+        import psycopg
+
+        url = self.url.replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(url, autocommit=True, application_name="bench-waits") as conn:
+            while not self._stop.wait(WAIT_SAMPLE_S):
+                for app, state, wait, query in conn.execute(_WAITS_SQL).fetchall():
+                    kind = app.removeprefix("drop-")
+                    if state == "active":
+                        self.seen[(kind, "active", wait, query)] += 1
+                    else:
+                        self.seen[(kind, state or "?", "", "")] += 1
+                self.samples += 1
+
+    def summary(self) -> dict[str, Any]:
+        """Per kind: average sessions in each state, and the active samples' top waits and
+        statements (shares of that kind's active samples)."""
+        out: dict[str, Any] = {}
+        for kind in sorted({k[0] for k in self.seen}):
+            mine = {k: n for k, n in self.seen.items() if k[0] == kind}
+            states: Counter[str] = Counter()
+            waits: Counter[str] = Counter()
+            queries: Counter[str] = Counter()
+            for (_, state, wait, query), n in mine.items():
+                states[state] += n
+                if state == "active":
+                    waits[wait] += n
+                    queries[query] += n
+            active = max(1, states["active"])
+            out[kind] = {
+                "sessions": {s: round(n / max(1, self.samples), 2) for s, n in states.items()},
+                "waits": {w: round(n / active, 2) for w, n in waits.most_common(5)},
+                "statements": {q: round(n / active, 2) for q, n in queries.most_common(5)},
+            }
+        return out
 
 
 # --- one run on one database ---------------------------------------------------------------------
@@ -461,6 +583,7 @@ def run_one(args: argparse.Namespace, database: str, run: int) -> dict[str, Any]
             database_url = pg.create_database("drop")
         stack = cleanup.enter_context(stack_parts(work, database_url=database_url))
         os.environ.update(stack.env)
+        os.environ["PGAPPNAME"] = "drop-bench"  # how WaitSampler tells the processes apart
         from sneakers_app.db import get_db_engine
         from sneakers_app.redis_client import get_matching_engine, get_redis
         from sneakers_app.settings import get_settings
@@ -471,11 +594,13 @@ def run_one(args: argparse.Namespace, database: str, run: int) -> dict[str, Any]
         market = _make_market(args.sizes, args.sellers, clients)
         # the journal consumer, and the Celery worker as production runs it (README; its pool
         # and concurrency are the app's configuration, WORKER_CONCURRENCY)
-        stack.processes.start("consumer", [sys.executable, "-m", "sneakers_app", "consume-journal"])
+        consume = [sys.executable, "-m", "sneakers_app", "consume-journal"]
+        stack.processes.start("consumer", consume, env={"PGAPPNAME": "drop-consumer"})
         for n in range(args.celery_workers):  # as production scales them: more processes
             worker = [sys.executable, "-m", "celery", "-A", "sneakers_app.worker", "worker"]
             worker += ["--loglevel=warning", f"--hostname=drop{n + 1}@%h"]
-            stack.processes.start("worker" if n == 0 else f"worker{n + 1}", worker)
+            name = "worker" if n == 0 else f"worker{n + 1}"
+            stack.processes.start(name, worker, env={"PGAPPNAME": "drop-worker"})
         variants = market["variants"]
         began = time.time()
         _list_asks(market, args.asks)
@@ -495,7 +620,8 @@ def run_one(args: argparse.Namespace, database: str, run: int) -> dict[str, Any]
                     " at_ms BIGINT)"
                 )
             )
-        job = {"env": stack.env, "buyers": market["buyers"], "seconds": args.seconds}
+        client_env = {**stack.env, "PGAPPNAME": "drop-client"}
+        job = {"env": client_env, "buyers": market["buyers"], "seconds": args.seconds}
         load_before = loadavg()
         CPU_SECONDS.clear()
         anchor = run_clients({**job, "what": "anchor"}, args.processes)
@@ -511,6 +637,16 @@ def run_one(args: argparse.Namespace, database: str, run: int) -> dict[str, Any]
         app_pids = {n: p.pid for n, p in stack.processes.processes.items()}
         app_cpu = {n: process_cpu(pid) for n, pid in app_pids.items()}
         CPU_SECONDS.clear()
+        named = {n: p.pid for n, p in stack.processes.processes.items()}
+        named["localstripe"] = stack.stripe.process.pid
+        if stack.redis.process is not None:
+            named["redis"] = stack.redis.process.pid
+        named["clients, SMTP sink and the bench"] = os.getpid()  # the clients exit and are reaped
+        account = CpuAccount(named)  # the drop and its catch-up, machine-wide
+        account.start()
+        waits = WaitSampler(database_url) if database_url else None
+        if waits is not None:  # through the drop and until all is recorded and charged
+            cleanup.enter_context(waits)
         drop = run_clients(drop_job, args.processes, profile)
         redis_calls = _redis_calls() - commands_before
         cpu_per_attempt = {"clients": CPU_SECONDS.get("clients", 0.0)}
@@ -528,6 +664,9 @@ def run_one(args: argparse.Namespace, database: str, run: int) -> dict[str, Any]
         except TimeoutError as exc:
             print(f"  {exc}: {_recorded(engine, variants)} of {fills}", flush=True)
         all_recorded_s = time.time() - drop_end
+        cpu_spent = account.stop()
+        if waits is not None:
+            waits.__exit__(None, None, None)
         _wait(lambda: _journal_drained(variants), RECORD_TIMEOUT_S, "draining the journal")
         load_after = loadavg()
         audit = _audit(engine, variants, fills)
@@ -570,6 +709,9 @@ def run_one(args: argparse.Namespace, database: str, run: int) -> dict[str, Any]
         "redis_calls_per_attempt": {
             k: round(n / max(1, len(drop)), 2) for k, n in redis_calls.most_common(8)
         },
+        "cpu_seconds_drop_to_charged": cpu_spent,
+        "seconds_drop_to_charged": args.seconds + all_recorded_s,
+        "database_sessions": waits.summary() if waits is not None else {},
     }
 
 
@@ -619,6 +761,17 @@ def show(r: dict[str, Any]) -> None:
         f"  CPU ms per attempt (during the drop): {r['cpu_ms_per_attempt']};"
         f" the anchor's clients: {r['anchor_client_cpu_ms_per_insert']:.2f} ms per insert"
     )
+    if "cpu_seconds_drop_to_charged" in r:
+        wall = r["seconds_drop_to_charged"]
+        print(
+            f"  CPU seconds from the drop's start until all was charged ({wall:.1f} s, at most"
+            f" {wall * (os.cpu_count() or 1):.1f} on {os.cpu_count()} cores):"
+            f" {r['cpu_seconds_drop_to_charged']}"
+        )
+    for kind, seen in r.get("database_sessions", {}).items():
+        print(f"  PostgreSQL sessions of the {kind} (mean per sample): {seen['sessions']}")
+        print(f"    active by wait: {seen['waits']}")
+        print(f"    active by statement: {seen['statements']}")
     print(
         "  checks: "
         + (

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import event, func
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, col, select
 
 from sneakers_app.db import make_engine
@@ -591,6 +592,52 @@ def test_a_permanent_refusal_is_not_retried(session: Session, settings: Settings
         )
     finally:
         controller.stop()
+
+
+def test_a_notice_whose_transaction_rolled_back_leaves_the_session_with_it(
+    session: Session,
+) -> None:
+    """A notice is written with a Core INSERT and put in the session as if read back
+    (services/sql.as_loaded): a rollback must take it out of the session as it takes the row
+    out of the database, or the session holds a row that does not exist (and SQLite, which
+    gives the next row the same id, refuses the next notice)."""
+    user = _user(session)
+    session.commit()
+    first = _outbid(session, user, key="outbid:rolled-back")
+    assert first is not None and first.created and first.notification.id is not None
+    gone = first.notification.id
+    session.rollback()
+    assert identity_key(Notification, gone) not in session.identity_map
+    assert session.get(Notification, gone) is None
+    again = _outbid(session, user, key="outbid:rolled-back")
+    session.commit()
+    assert again is not None and again.created and again.notification.id is not None
+    assert [r.dedupe_key for r in _rows(session, user.id)] == ["outbid:rolled-back"]
+
+    # a savepoint's rollback takes only what was written inside it
+    kept_id = again.notification.id
+    savepoint = session.begin_nested()
+    inner = _outbid(session, user, key="outbid:in-a-savepoint")
+    assert inner is not None and inner.notification.id is not None
+    inner_id = inner.notification.id
+    savepoint.rollback()
+    assert identity_key(Notification, inner_id) not in session.identity_map
+    assert identity_key(Notification, kept_id) in session.identity_map
+    session.commit()
+    assert [r.id for r in _rows(session, user.id)] == [kept_id]
+
+    # a savepoint released, then the transaction around it rolled back: gone with it (a write
+    # first: SQLite's driver begins the transaction around a savepoint only at a write)
+    factories.variant(session, "11")
+    savepoint = session.begin_nested()
+    released = _outbid(session, user, key="outbid:released")
+    assert released is not None and released.notification.id is not None
+    released_id = released.notification.id
+    savepoint.commit()
+    assert identity_key(Notification, released_id) in session.identity_map
+    session.rollback()
+    assert identity_key(Notification, released_id) not in session.identity_map
+    assert [r.id for r in _rows(session, user.id)] == [kept_id]
 
 
 # --- the message itself --------------------------------------------------------------------

@@ -49,12 +49,13 @@ def kept(session: OrmSession, model: type[T], key: Any) -> T | None:
 
 def kept_many(session: OrmSession, model: type[T], keys: Sequence[int]) -> dict[int, T]:
     """`kept` for several rows of one model by their integer primary key, in one statement
-    (only those not in the session already are read)."""
+    (only those not in the session already are read). As with `session.get`, a row the session
+    holds expired is read again, and is left out if it no longer exists."""
     found: dict[int, T] = {}
     missing = []
     for key in dict.fromkeys(keys):
         row = session.identity_map.get(identity_key(model, key))
-        if row is None:
+        if row is None or inspect(row).expired:
             missing.append(key)
         else:
             found[key] = row

@@ -57,6 +57,26 @@ def test_the_crossing_price_is_read_again_after_a_listing_is_written(session: Se
     assert crossing() is None
 
 
+def test_kept_many_reads_an_expired_row_again_and_leaves_out_one_deleted_since(
+    session: Session,
+) -> None:
+    """As `session.get` does: a row the session holds but has expired is read again (in the
+    same one statement), and one deleted since is not found."""
+    kept_id, deleted_id = factories.user(session, "Kept"), factories.user(session, "Deleted")
+    session.commit()
+    held = {key: session.get(User, key) for key in (kept_id, deleted_id)}
+    with session.get_bind().begin() as other:  # another process changes and deletes them
+        users = User.__table__  # type: ignore[attr-defined]
+        other.execute(users.update().where(users.c.id == kept_id).values(display_name="Renamed"))
+        other.execute(users.delete().where(users.c.id == deleted_id))
+    session.expire_all()  # as a commit with expire_on_commit does
+    with sent_by(session.get_bind()) as statements:
+        found = read_once.kept_many(session, User, [kept_id, deleted_id])
+        assert set(found) == {kept_id}
+        assert found[kept_id] is held[kept_id] and found[kept_id].display_name == "Renamed"
+        assert len(statements) == 1 and "WHERE users.id IN" in statements[0]
+
+
 def test_kept_many_reads_the_rows_not_in_the_session_in_one_statement(session: Session) -> None:
     first, second, third = (factories.user(session, name) for name in ("A", "B", "C"))
     session.commit()

@@ -7,6 +7,7 @@ import gc
 import uuid
 from datetime import timedelta
 
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from sneakers_app.models import Ask, User, utcnow
@@ -58,14 +59,14 @@ def test_the_crossing_price_is_read_again_after_a_listing_is_written(session: Se
 
 
 def test_kept_many_reads_an_expired_row_again_and_leaves_out_one_deleted_since(
-    session: Session,
+    session: Session, engine: Engine
 ) -> None:
     """As `session.get` does: a row the session holds but has expired is read again (in the
     same one statement), and one deleted since is not found."""
     kept_id, deleted_id = factories.user(session, "Kept"), factories.user(session, "Deleted")
     session.commit()
     held = {key: session.get(User, key) for key in (kept_id, deleted_id)}
-    with session.get_bind().begin() as other:  # another process changes and deletes them
+    with engine.begin() as other:  # another process changes and deletes them
         users = User.__table__  # type: ignore[attr-defined]
         other.execute(users.update().where(users.c.id == kept_id).values(display_name="Renamed"))
         other.execute(users.delete().where(users.c.id == deleted_id))

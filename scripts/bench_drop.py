@@ -205,30 +205,29 @@ CPU_SECONDS: dict[str, float] = {}
 """CPU seconds of the last run's client processes (all of them), by `run_clients`."""
 
 
+def _stat_cpu(pid: int | str) -> tuple[str, float] | None:
+    """(command name, CPU seconds: user + system, its own and its reaped children's) of a live
+    process, from /proc; None when it is gone."""
+    try:
+        head, tail = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)
+    except OSError:
+        return None
+    ticks = sum(int(f) for f in tail.split()[11:15])  # utime, stime, cutime, cstime
+    return head.split("(", 1)[1], ticks / os.sysconf("SC_CLK_TCK")
+
+
 def process_cpu(pid: int) -> float:
     """CPU seconds (user + system) process `pid` and its children so far used."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    ticks = sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
-    return ticks / os.sysconf("SC_CLK_TCK")
+    found = _stat_cpu(pid)
+    return found[1] if found else 0.0
 
 
 def _all_cpu() -> dict[int, tuple[str, float]]:
-    """Every live process's (command name, CPU seconds so far: its own and its reaped
-    children's)."""
+    """`_stat_cpu` of every live process."""
     out: dict[int, tuple[str, float]] = {}
-    tick = os.sysconf("SC_CLK_TCK")
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            head, tail = (entry / "stat").read_text().rsplit(")", 1)
-        except OSError:
-            continue
-        fields = tail.split()
-        out[int(entry.name)] = (head.split("(", 1)[1], sum(int(f) for f in fields[11:15]) / tick)
+        if entry.name.isdigit() and (found := _stat_cpu(entry.name)) is not None:
+            out[int(entry.name)] = found
     return out
 
 
@@ -338,14 +337,12 @@ class WaitSampler:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def __enter__(self) -> WaitSampler:
+    def start(self) -> None:
         self._thread.start()
-        return self
 
-    def __exit__(self, *_exc: object) -> None:
-        if not self._stop.is_set():
-            self._stop.set()
-            self._thread.join(10)
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
 
     def _run(self) -> None:
         import psycopg
@@ -652,7 +649,8 @@ def run_one(args: argparse.Namespace, database: str, run: int) -> dict[str, Any]
         account.start()
         waits = WaitSampler(database_url) if database_url else None
         if waits is not None:  # through the drop and until all is recorded and charged
-            cleanup.enter_context(waits)
+            waits.start()
+            cleanup.callback(waits.stop)
         drop = run_clients(drop_job, args.processes, profile)
         redis_calls = _redis_calls() - commands_before
         cpu_per_attempt = {"clients": CPU_SECONDS.get("clients", 0.0)}
@@ -672,7 +670,7 @@ def run_one(args: argparse.Namespace, database: str, run: int) -> dict[str, Any]
         all_recorded_s = time.time() - drop_end
         cpu_spent = account.stop()
         if waits is not None:
-            waits.__exit__(None, None, None)
+            waits.stop()
         _wait(lambda: _journal_drained(variants), RECORD_TIMEOUT_S, "draining the journal")
         load_after = loadavg()
         audit = _audit(engine, variants, fills)

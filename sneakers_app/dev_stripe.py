@@ -49,18 +49,18 @@ def _dump(store: dict[str, Any], state: Path) -> None:
     partial.replace(state)
 
 
-def _saved_per_request() -> None:
+def _saved_per_request() -> Any:
     """The store's own writes stay in memory; localstripe's middleware saves it once after each
-    request that changed it."""
+    request that changed it. Returns localstripe's store class."""
     store: Any = resources.Store
     store.__setitem__ = dict.__setitem__
     store.__delitem__ = dict.__delitem__
+    return store
 
 
 def keep_state_nowhere() -> None:
     """Make localstripe's store live in memory only: nothing loaded at start, nothing saved."""
-    _saved_per_request()
-    store: Any = resources.Store
+    store = _saved_per_request()
     store.try_load_from_disk = lambda _store: None
     store.dump_to_disk = lambda _store: None
 

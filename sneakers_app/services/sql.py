@@ -70,15 +70,15 @@ def _forget_rolled_back(session: OrmSession, previous_transaction: SessionTransa
     kept = session.info.get(_AS_LOADED)
     if kept is None:
         return
-    gone = [row for written_in, row in kept[1] if _within(written_in, previous_transaction)]
-    for row in gone:
+    left = []
+    for written_in, row in kept[1]:
+        if not _within(written_in, previous_transaction):
+            left.append((written_in, row))
+            continue
         if row in session:
             session.expunge(row)
         make_transient(row)
-    if previous_transaction.parent is None:
-        session.info.pop(_AS_LOADED, None)
-    else:
-        kept[1][:] = [(t, r) for t, r in kept[1] if not _within(t, previous_transaction)]
+    kept[1][:] = left
 
 
 @event.listens_for(OrmSession, "after_commit")
